@@ -1,0 +1,39 @@
+/**
+ * The one exit point of a binary: runs the command, turns any error into one clear line (plus a
+ * hint), flushes stdout/stderr, and exits with the error's exit code.
+ */
+import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { colorize } from './output.js';
+
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
+/** Prints an error the way both programs do: `program: ERROR: message` and `HINT: ...`. */
+export function printError(program: string, err: unknown, debug = false): number {
+  if (err instanceof PitrError) {
+    process.stderr.write(`${colorize('ERROR', `${program}: ERROR: ${err.message}`)}\n`);
+    if (err.hint) process.stderr.write(`${program}: HINT: ${err.hint}\n`);
+    if (debug && err.cause) process.stderr.write(`${program}: DEBUG: cause: ${errorMessage(err.cause)}\n`);
+    return err.exitCode;
+  }
+  // Not one of ours: a bug or an unexpected system error. Say so plainly; stack only under debug.
+  process.stderr.write(`${colorize('ERROR', `${program}: ERROR: ${errorMessage(err)}`)}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return ExitCode.FAILED;
+}
+
+/** Runs `main` and exits the process with its result (or the error's exit code). */
+export async function runMain(program: string, main: () => Promise<number>, opts: { debug?: () => boolean } = {}): Promise<never> {
+  let code: number;
+  try {
+    code = await main();
+  } catch (err) {
+    code = printError(program, err, opts.debug?.() ?? process.env.PITR_DEBUG === '1');
+  }
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  process.exit(code);
+}

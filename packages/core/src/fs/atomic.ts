@@ -1,0 +1,117 @@
+/**
+ * Durable local files: write to a temp name in the target directory, fsync, then link or rename
+ * into place and fsync the directory. Used for queued segments, state files and restored WAL.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { errorCode } from '../errors.js';
+
+/** Result of a no-clobber placement. */
+export type PlaceStatus = 'created' | 'identical' | 'conflict';
+
+/** A temp name in `dir` that no reader of the directory mistakes for real data (leading dot). */
+export function tempName(dir: string, name: string): string {
+  return join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** fsyncs a directory so a rename or link inside it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+
+/** fsyncs one file by path. */
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await fsp.open(path, 'r');
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+
+/** Writes `data` to `path` atomically (temp + fsync + rename + dir fsync), replacing any old file. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const dir = dirname(path);
+  const tmp = tempName(dir, basename(path));
+  try {
+    const fh = await fsp.open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, path);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+/** Copies `src` to a fsynced temp file in `dir` and returns the temp path (caller places it). */
+async function copyToTemp(src: string, dir: string, name: string, mode: number): Promise<string> {
+  const tmp = tempName(dir, name);
+  try {
+    await fsp.copyFile(src, tmp, constants.COPYFILE_EXCL);
+    await fsp.chmod(tmp, mode);
+    await fsyncFile(tmp);
+    return tmp;
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** True when two local files have the same bytes. */
+export async function sameContent(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fsp.stat(a), fsp.stat(b)]);
+  if (sa.size !== sb.size) return false;
+  const [ba, bb] = await Promise.all([fsp.readFile(a), fsp.readFile(b)]);
+  return ba.equals(bb);
+}
+
+/**
+ * Copies `src` into `dir/name` durably and WITHOUT overwriting: link(2) refuses an existing name.
+ * An existing file with the same bytes is 'identical'; different bytes are a 'conflict' and the
+ * existing file is left as it is.
+ */
+export async function copyFileNoClobber(src: string, dir: string, name: string, mode = 0o600): Promise<PlaceStatus> {
+  const dest = join(dir, name);
+  const tmp = await copyToTemp(src, dir, name, mode);
+  try {
+    await fsp.link(tmp, dest);
+  } catch (err) {
+    if (errorCode(err) !== 'EEXIST') throw err;
+    return (await sameContent(src, dest)) ? 'identical' : 'conflict';
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+  await fsyncDir(dir);
+  return 'created';
+}
+
+/** Copies `src` to `dest` durably, replacing what is there (restore into pg_wal, config copies). */
+export async function copyFileAtomic(src: string, dest: string, mode = 0o600): Promise<void> {
+  const dir = dirname(dest);
+  const tmp = await copyToTemp(src, dir, basename(dest), mode);
+  try {
+    await fsp.rename(tmp, dest);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+/** Removes leftovers of writers that died (our own `.NAME.PID.RAND.tmp` files) older than `ageMs`. */
+export async function removeStaleTemps(dir: string, ageMs: number, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const entry of await fsp.readdir(dir)) {
+    if (!entry.startsWith('.') || !entry.endsWith('.tmp')) continue;
+    const p = join(dir, entry);
+    try {
+      const st = await fsp.stat(p);
+      if (now - st.mtimeMs > ageMs) { await fsp.rm(p, { force: true }); removed++; }
+    } catch { /* raced with its owner */ }
+  }
+  return removed;
+}

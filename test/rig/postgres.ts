@@ -1,0 +1,168 @@
+/**
+ * A real PostgreSQL cluster for one test file: initdb into a temp dir, a free port, the socket in
+ * the temp dir, pg_ctl start/stop as the current (unprivileged) user. Always torn down.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { promises as fsp, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { onCleanup } from './cleanup.js';
+import { pgBinDir, testPgMajor } from './pg-versions.js';
+
+const run = promisify(execFile);
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
+export async function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Options for a test cluster. */
+export interface PgClusterOptions {
+  name?: string;
+  major?: number;
+  /** Extra postgresql.conf settings (values are written as given; quote strings yourself). */
+  conf?: Record<string, string | number>;
+  /** Use an existing (e.g. restored) data directory instead of running initdb. */
+  pgdata?: string;
+  /** Do not start the server after initdb. */
+  noStart?: boolean;
+  /** Parent directory for the cluster's dir (default: a new temp dir). */
+  parent?: string;
+}
+
+/** A running (or stopped) test cluster. */
+export interface PgCluster {
+  name: string;
+  major: number;
+  bindir: string;
+  dir: string;
+  pgdata: string;
+  port: number;
+  socketDir: string;
+  logFile: string;
+  user: string;
+  start(): Promise<void>;
+  stop(mode?: 'smart' | 'fast' | 'immediate'): Promise<void>;
+  isRunning(): Promise<boolean>;
+  client(database?: string): Promise<pg.Client>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  scalar<T = unknown>(sql: string, params?: unknown[]): Promise<T>;
+  /** Appends settings to postgresql.conf (takes effect on reload/restart). */
+  setConf(conf: Record<string, string | number>): Promise<void>;
+  reload(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** postgresql.conf lines from a settings map. */
+export function confLines(conf: Record<string, string | number>): string {
+  return Object.entries(conf).map(([k, v]) => `${k} = ${v}\n`).join('');
+}
+
+/** Creates (initdb) and starts a cluster; registered for teardown. */
+export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgCluster> {
+  const major = opts.major ?? testPgMajor();
+  const bindir = pgBinDir(major);
+  const name = opts.name ?? 'pg';
+  const dir = opts.parent ?? mkdtempSync(join(tmpdir(), `pitr-${name}-`));
+  const pgdata = opts.pgdata ?? join(dir, 'data');
+  const socketDir = join(dir, 'sock');
+  const logFile = join(dir, `${name}.log`);
+  const user = userInfo().username;
+  await fsp.mkdir(socketDir, { recursive: true, mode: 0o700 });
+  const port = await freeTcpPort();
+  if (!opts.pgdata) {
+    await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N'], { env: { ...process.env, LANG: 'C' } });
+  }
+  await fsp.appendFile(join(pgdata, 'postgresql.conf'), `\n# pitrtools test rig\n${confLines({
+    port,
+    listen_addresses: "'127.0.0.1'",
+    unix_socket_directories: `'${socketDir}'`,
+    wal_level: 'replica',
+    max_wal_senders: 10,
+    shared_buffers: '32MB',
+    logging_collector: 'off',
+    log_line_prefix: "'%m [%p] '",
+    ...opts.conf,
+  })}`);
+  const pgCtl = join(bindir, 'pg_ctl');
+  const cluster: PgCluster = {
+    name, major, bindir, dir, pgdata, port, socketDir, logFile, user,
+    async start() {
+      await run(pgCtl, ['-D', pgdata, '-l', logFile, '-w', '-t', '60', 'start']);
+    },
+    async stop(mode = 'fast') {
+      await run(pgCtl, ['-D', pgdata, '-m', mode, '-w', '-t', '60', 'stop']).catch(() => undefined);
+    },
+    async isRunning() {
+      const r = spawnSync(pgCtl, ['-D', pgdata, 'status']);
+      return r.status === 0;
+    },
+    async client(database = 'postgres') {
+      const c = new pg.Client({ host: socketDir, port, user, database });
+      await c.connect();
+      return c;
+    },
+    async query(sql, params) {
+      const c = await cluster.client();
+      try { return (await c.query(sql, params)).rows; } finally { await c.end(); }
+    },
+    async scalar(sql, params) {
+      const rows = await cluster.query<Record<string, unknown>>(sql, params);
+      return Object.values(rows[0] ?? {})[0] as never;
+    },
+    async setConf(conf) {
+      await fsp.appendFile(join(pgdata, 'postgresql.conf'), confLines(conf));
+    },
+    async reload() {
+      await run(pgCtl, ['-D', pgdata, 'reload']);
+    },
+    async destroy() {
+      await cluster.stop('immediate');
+      if (!process.env.PITR_TEST_KEEP && !opts.parent) await fsp.rm(dir, { recursive: true, force: true });
+    },
+  };
+  onCleanup(`postgres ${name}`, () => cluster.destroy(), () => {
+    spawnSync(pgCtl, ['-D', pgdata, '-m', 'immediate', 'stop']);
+    if (!process.env.PITR_TEST_KEEP && !opts.parent) rmSync(dir, { recursive: true, force: true });
+  });
+  if (!opts.noStart) await cluster.start();
+  return cluster;
+}
+
+/** Switches WAL `n` times with a little data in between, so `n` segments become ready to archive. */
+export async function makeSegments(c: PgCluster, n: number): Promise<void> {
+  const client = await c.client();
+  try {
+    await client.query('CREATE TABLE IF NOT EXISTS pitr_burst (i int, pad text)');
+    for (let i = 0; i < n; i++) {
+      await client.query("INSERT INTO pitr_burst SELECT g, repeat('x', 100) FROM generate_series(1, 100) g");
+      await client.query('SELECT pg_switch_wal()');
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes (then throws with `what`). */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) { last = err; }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
