@@ -1,0 +1,39 @@
+/**
+ * The SQL helper functions on the master (sql/cmd_standby.sql): where the file is, whether they
+ * are installed and current, and installing them through any PgSession (local socket or tunnel).
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { ExitCode, PitrError } from '../errors.js';
+import type { PgSession } from './client.js';
+
+/** The helper version this build expects (cmd_helpers_version() in sql/cmd_standby.sql). */
+export const HELPERS_VERSION = 2;
+
+/** Absolute path of sql/cmd_standby.sql in this installation. */
+export const HELPERS_SQL_PATH = fileURLToPath(new URL('../../../../sql/cmd_standby.sql', import.meta.url));
+
+/** Installed helper version, or undefined when the helpers are missing. */
+export async function installedHelpersVersion(s: PgSession): Promise<number | undefined> {
+  const found = await s.scalar<boolean>("SELECT to_regprocedure('cmd_helpers_version()') IS NOT NULL");
+  if (!found) return undefined;
+  return Number(await s.scalar('SELECT cmd_helpers_version()'));
+}
+
+/** Throws HELPERS_MISSING (with the file and the commands that install them) unless current helpers exist. */
+export async function requireHelpers(s: PgSession, where: string): Promise<void> {
+  const v = await installedHelpersVersion(s);
+  if (v !== undefined && v >= HELPERS_VERSION) return;
+  const what = v === undefined ? 'are not installed' : `are version ${v}, this pitrtools needs ${HELPERS_VERSION}`;
+  throw new PitrError('HELPERS_MISSING', `the pitrtools helper functions on ${where} ${what}`, {
+    exitCode: ExitCode.FAILED,
+    hint: `install them with: cmd_standby -C <ini> --install-helpers   (or on the master: psql -f ${HELPERS_SQL_PATH} postgres)`,
+  });
+}
+
+/** Runs sql/cmd_standby.sql in the session's database; returns the installed version. */
+export async function installHelpers(s: PgSession): Promise<number> {
+  const sql = await readFile(HELPERS_SQL_PATH, 'utf8');
+  await s.query(sql);
+  return Number(await s.scalar('SELECT cmd_helpers_version()'));
+}
