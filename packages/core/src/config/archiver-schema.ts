@@ -1,0 +1,110 @@
+/**
+ * Keys of cmd_archiver.ini. Order matters: it is the order of the sample file and of --help.
+ * To add a key, add one entry; the typed ArchiverConfig follows from this list.
+ */
+import { alertKeySpecs, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
+import type { KeySpec } from './schema.js';
+
+const COMPAT = 'Kept for compatibility';
+const REWRITE = 'the TypeScript rewrite';
+const NO_RSYNC = 'segments are shipped over the built-in SSH connection (SFTP, fsynced, renamed atomically); rsync is not run';
+
+/** Every key cmd_archiver.ini may contain. */
+export const ARCHIVER_KEYS = [
+  {
+    name: 'state', type: 'enum', group: 'Archiving', values: ['online', 'offline'], default: 'online',
+    doc: 'online ships every segment. offline refuses to archive (exit code 3) so that PostgreSQL keeps the WAL '
+      + 'in pg_wal and retries: a way to pause shipping without restarting PostgreSQL.',
+  },
+  {
+    name: 'pgdata', type: 'path', group: 'Archiving', required: true, example: '/var/lib/postgresql/15/main',
+    doc: "The master's data directory; the %p that archive_command passes is relative to it.",
+  },
+  {
+    name: 'l_archivedir', type: 'path', group: 'Archiving', required: true, example: '/var/lib/postgresql/pitr/queue',
+    doc: 'Local directory with one queue per slave: a segment a slave could not take waits in '
+      + 'l_archivedir/<slave>/ until it is back. cmd_archiver -I creates it.',
+  },
+  {
+    name: 'r_archivedir', type: 'path', group: 'Archiving', required: true, perSlave: true,
+    example: '/var/lib/postgresql/archive',
+    doc: "Directory on the slaves that receives the segments; the standby's archivedir must name the same place.",
+  },
+  {
+    name: 'slaves', type: 'list', group: 'Archiving', required: true, example: 'standby1, standby2:2222',
+    doc: 'The standbys to ship to, comma separated: host, host:port, [IPv6]:port or a bare IPv6 address. '
+      + 'Each has a queue named after it and may have its own [entry] section.',
+  },
+  {
+    name: 'user', type: 'string', group: 'Archiving', perSlave: true, example: 'postgres',
+    defaultFrom: { env: 'username' }, defaultText: 'the current OS user',
+    doc: 'SSH user on the slaves.',
+  },
+  ...sshKeySpecs('slave', '10'),
+  {
+    name: 'queue_wait', type: 'seconds', group: 'Queue', default: '30', min: 1,
+    doc: "How often the queue runner retries the slaves whose queue is not empty.",
+  },
+  {
+    name: 'max_queue_workers', type: 'int', group: 'Queue', default: '4', min: 1, max: 64,
+    doc: 'How many slaves the queue runner serves at the same time.',
+  },
+  {
+    name: 'queue_warn_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '1GB',
+    doc: "Run notify_warning when a slave's queue grows past this size; unlimited switches the alert off.",
+  },
+  {
+    name: 'queue_critical_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '8GB',
+    doc: "Run notify_critical when a slave's queue grows past this size; unlimited switches the alert off.",
+  },
+  {
+    name: 'queue_max_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '32GB',
+    doc: "Largest a slave's queue may grow to protect the master's disk. Past it the queue is dropped, "
+      + 'notify_critical runs and that slave needs a new base backup (cmd_standby -B); unlimited never drops.',
+  },
+  {
+    name: 'queue_alert_repeat', type: 'seconds', group: 'Queue', default: '1h', min: 1,
+    doc: 'While a slave stays unreachable or over a queue threshold, repeat its alert this often.',
+  },
+  ...alertKeySpecs({
+    ok: 'a problem is over (a slave is reachable again, its queue has drained)',
+    warning: 'a slave cannot be reached and its segments are being queued, or its queue passes queue_warn_bytes',
+    critical: 'a segment cannot be archived, a queue passes queue_critical_bytes or is dropped',
+  }),
+  {
+    name: 'check_queue_warn_age', type: 'seconds', group: 'Monitoring (--check)', default: '300', min: 0,
+    doc: "cmd_archiver --check reports WARNING when the oldest segment in a slave's queue is older than this.",
+  },
+  {
+    name: 'check_queue_critical_age', type: 'seconds', group: 'Monitoring (--check)', default: '1800', min: 0,
+    doc: "cmd_archiver --check reports CRITICAL when the oldest segment in a slave's queue is older than this.",
+  },
+  debugKey,
+  legacySshKey,
+  {
+    name: 'rsync_bin', type: 'string', group: COMPAT, example: '/usr/bin/rsync', doc: 'Path of rsync.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
+  },
+  {
+    name: 'rsync_flags', type: 'string', group: COMPAT, example: '-z', doc: 'Extra rsync flags.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
+  },
+  {
+    name: 'rsync_version', type: 'string', group: COMPAT, example: '3', doc: 'Major version of rsync (2 or 3).',
+    legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
+  },
+  {
+    name: 'includepath', type: 'string', group: COMPAT, example: '/usr/bin:/bin',
+    doc: 'Directories searched for rsync and ssh.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: 'cmd_archiver runs no external programs besides the notify_* hooks' },
+  },
+  {
+    name: 'queue_user', type: 'string', group: COMPAT, example: 'postgres', doc: 'User that ran cmd_queue.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: "the queue runner runs as cmd_archiver's own user" },
+  },
+  {
+    name: 'pgcontroldata', type: 'string', group: COMPAT, example: '/usr/lib/postgresql/15/bin/pg_controldata',
+    doc: 'Path of pg_controldata.',
+    legacy: { kind: 'ignored', reason: 'it was never used' },
+  },
+] as const satisfies readonly KeySpec[];

@@ -1,0 +1,12 @@
+/** Stable `code`s of the ConfigErrors the configuration layer throws (for tests, logs and --json). */
+export const ConfigCode = {
+  UNREADABLE: 'CONFIG_UNREADABLE',
+  SYNTAX: 'CONFIG_SYNTAX',
+  INTERPOLATION: 'CONFIG_INTERPOLATION',
+  UNKNOWN_KEY: 'CONFIG_UNKNOWN_KEY',
+  UNKNOWN_SECTION: 'CONFIG_UNKNOWN_SECTION',
+  MISSING_KEY: 'CONFIG_MISSING_KEY',
+  BAD_VALUE: 'CONFIG_BAD_VALUE',
+  BAD_SLAVE: 'CONFIG_BAD_SLAVE',
+  DUPLICATE_SLAVE: 'CONFIG_DUPLICATE_SLAVE',
+} as const;

@@ -1,0 +1,72 @@
+/**
+ * Fully resolved SSH destinations: per slave for cmd_archiver (its section's overrides on top
+ * of DEFAULT), and the master for cmd_standby. The SSH layer needs nothing else from the config.
+ */
+import { ConfigError } from '../errors.js';
+import { ConfigCode } from './codes.js';
+import type { ArchiverConfig, PerSlaveKey, StandbyConfig } from './config-types.js';
+import { isFile } from './io.js';
+import { parseSlaveList } from './slave-sections.js';
+
+/** Where and how to connect. */
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  /** Private keys to offer, in order; only files that exist. */
+  identityFiles: string[];
+  knownHostsFile: string;
+  hostKeyCheck: 'yes' | 'accept-new' | 'no';
+  timeoutMs: number;
+}
+
+/** One slave of cmd_archiver, ready to connect to. */
+export interface SlaveTarget extends SshTarget {
+  /** As written in `slaves`. */
+  entry: string;
+  /** Queue directory name under l_archivedir. */
+  name: string;
+  r_archivedir: string;
+}
+
+type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir'>>;
+
+/** Every slave with its section's overrides applied. `exists` checks key files (tests pass a fake). */
+export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => boolean = isFile): SlaveTarget[] {
+  return parseSlaveList(config).map((s) => {
+    const section = config.sections[s.entry];
+    const v = section?.values ?? config;
+    const explicitLine = section?.sources['ssh_identity'] ?? config.sources['ssh_identity'];
+    return {
+      entry: s.entry,
+      name: s.name,
+      r_archivedir: v.r_archivedir,
+      ...target(config.file, s.host, s.port ?? v.ssh_port, v, explicitLine, exists),
+    };
+  });
+}
+
+/** The master as cmd_standby connects to it. */
+export function resolveMaster(config: StandbyConfig, exists: (path: string) => boolean = isFile): SshTarget {
+  return target(config.file, config.master_public_ip, config.ssh_port, config, config.sources['ssh_identity'], exists);
+}
+
+// Default key files are candidates (use those that exist, like ssh does); a key file the user
+// named must exist, or authentication would fail later with a far less helpful message.
+function target(file: string, host: string, port: number, v: SshValues, explicitLine: number | undefined,
+  exists: (path: string) => boolean): SshTarget {
+  if (explicitLine !== undefined) {
+    const missing = v.ssh_identity.find((p) => !exists(p));
+    if (missing !== undefined) {
+      throw new ConfigError(ConfigCode.BAD_VALUE, file, `key file ${missing} does not exist (or is not a file)`,
+        { line: explicitLine, key: 'ssh_identity' });
+    }
+  }
+  return {
+    host, port, user: v.user,
+    identityFiles: v.ssh_identity.filter((p) => exists(p)),
+    knownHostsFile: v.ssh_known_hosts,
+    hostKeyCheck: v.ssh_host_key_check,
+    timeoutMs: Math.round(v.ssh_timeout * 1000),
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * Keys of cmd_standby.ini. Order matters: it is the order of the sample file and of --help.
+ * To add a key, add one entry; the typed StandbyConfig follows from this list.
+ */
+import { alertKeySpecs, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
+import type { KeySpec } from './schema.js';
+import { parseTablespaceMapping } from './tablespace-mapping.js';
+
+const COMPAT = 'Kept for compatibility';
+const REWRITE = 'the TypeScript rewrite';
+const NO_RSYNC = '-B copies over the built-in SSH connection; rsync is not run';
+
+/** Every key cmd_standby.ini may contain. */
+export const STANDBY_KEYS = [
+  {
+    name: 'master_public_ip', type: 'string', group: 'Master', required: true, example: 'db-master.example.net',
+    doc: 'Host name or IP address of the master, for SSH (and for streaming replication).',
+  },
+  {
+    name: 'user', type: 'string', group: 'Master', required: true, example: 'postgres',
+    doc: 'SSH user on the master; also the database user there unless master_db_user is set.',
+  },
+  {
+    name: 'port', type: 'int', group: 'Master', default: '5432', min: 1, max: 65535,
+    doc: "Port of the master's PostgreSQL.",
+  },
+  {
+    name: 'master_local_ip', type: 'string', group: 'Master', default: '127.0.0.1',
+    doc: "Address at which the master's PostgreSQL listens as seen from the master itself; "
+      + 'the database sessions of -I, -B and -P reach it through the SSH connection.',
+  },
+  {
+    name: 'master_db_user', type: 'string', group: 'Master', defaultFrom: { key: 'user' },
+    defaultText: 'the value of user', example: 'postgres',
+    doc: 'Database user for the sessions on the master (-I, -B, -P).',
+  },
+  {
+    name: 'master_db', type: 'string', group: 'Master', default: 'postgres',
+    doc: 'Database on the master those sessions connect to.',
+  },
+  ...sshKeySpecs('master', '30'),
+  {
+    name: 'pgdata', type: 'path', group: 'Local server', required: true, example: '/var/lib/postgresql/15/main',
+    doc: "Data directory of this standby's PostgreSQL: -I creates it, -B fills it.",
+  },
+  {
+    name: 'archivedir', type: 'path', group: 'Local server', required: true, example: '/var/lib/postgresql/archive',
+    doc: "Where the archiver delivers segments on this host (its r_archivedir); the standby restores WAL from here.",
+  },
+  {
+    name: 'pg_ctl', type: 'path', group: 'Local server', example: '/usr/lib/postgresql/15/bin/pg_ctl',
+    doc: 'The local pg_ctl; initdb and postgres are looked for in its directory. Without pg_ctl or pg_bin, '
+      + 'includepath, PATH and /usr/lib/postgresql/<major>/bin are searched for the master\'s major version.',
+  },
+  {
+    name: 'pg_bin', type: 'path', group: 'Local server', example: '/usr/lib/postgresql/15/bin',
+    doc: 'Directory of the local server binaries (pg_ctl, postgres, initdb); an alternative to pg_ctl.',
+  },
+  {
+    name: 'logfile', type: 'path', group: 'Local server', example: '/var/log/postgresql/standby.log',
+    doc: 'Server log file passed to pg_ctl -l when starting; without it, output that postgresql.conf '
+      + 'does not send to a log is lost.',
+  },
+  {
+    name: 'use_streaming_replication', type: 'bool', group: 'Replication', default: 'off',
+    doc: 'on: also stream WAL from the master (primary_conninfo), with archivedir as the fallback. '
+      + 'off: replay archived segments only (a warm standby).',
+  },
+  {
+    name: 'repl_db_user', type: 'string', group: 'Replication', default: 'replication',
+    doc: 'User of the streaming replication connection.',
+  },
+  {
+    name: 'repl_db_password', type: 'string', group: 'Replication', secret: true,
+    doc: 'Its password; leave unset to use ~/.pgpass or PGPASSWORD. Never printed or logged.',
+  },
+  {
+    name: 'sslmode', type: 'enum', group: 'Replication', default: 'prefer',
+    values: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
+    doc: 'libpq sslmode of the streaming replication connection.',
+  },
+  {
+    name: 'rsync_threads', type: 'int', group: 'Base backup (-B)', default: '4', min: 1, max: 64,
+    doc: 'How many files -B copies in parallel.',
+  },
+  {
+    name: 'tablespace_mapping', type: 'list', group: 'Base backup (-B)', example: '/srv/ts1=/data/ts1',
+    doc: 'Put tablespaces elsewhere on this host: OLDDIR=NEWDIR pairs, comma separated, both absolute, '
+      + 'as pg_basebackup --tablespace-mapping (write \\= for an = inside a directory name).',
+    check: (items: string[]) => {
+      for (const item of items) {
+        const m = parseTablespaceMapping(item);
+        if ('error' in m) return { error: m.error };
+      }
+      return undefined;
+    },
+  },
+  {
+    name: 'pg_conf', type: 'path', group: 'Configuration files', example: '/etc/pitrtools/standby/postgresql.conf',
+    doc: 'postgresql.conf for standby mode: -S copies it into pgdata (or points the server at it, see no_copy_conf).',
+  },
+  {
+    name: 'pg_hba_conf', type: 'path', group: 'Configuration files', example: '/etc/pitrtools/standby/pg_hba.conf',
+    doc: 'pg_hba.conf for standby mode, used like pg_conf.',
+  },
+  {
+    name: 'pg_conf_failover', type: 'path', group: 'Configuration files',
+    example: '/etc/pitrtools/failover/postgresql.conf',
+    doc: 'postgresql.conf to switch to when -F999 promotes this standby.',
+  },
+  {
+    name: 'pg_hba_conf_failover', type: 'path', group: 'Configuration files',
+    example: '/etc/pitrtools/failover/pg_hba.conf',
+    doc: 'pg_hba.conf to switch to when -F999 promotes this standby.',
+  },
+  {
+    name: 'no_copy_conf', type: 'bool', group: 'Configuration files', default: 'off',
+    doc: 'on: leave the files above where they are and start the server with config_file and hba_file '
+      + 'pointing at them, instead of copying them into pgdata.',
+  },
+  {
+    name: 'action_failover', type: 'path', group: 'Failover', example: '/usr/local/bin/pitr-failover',
+    doc: 'Executable run after a successful -F999 (e.g. to move a service address); it must exit 0.',
+  },
+  ...alertKeySpecs({
+    ok: 'an operation succeeds (e.g. a failover is done)',
+    warning: 'something needs attention (e.g. replication lags)',
+    critical: 'an operation fails (e.g. the master does not answer to -P)',
+  }),
+  {
+    name: 'check_lag_warn_bytes', type: 'bytes', group: 'Monitoring (--check)', default: '16MB',
+    doc: "cmd_standby --check reports WARNING when replay is this far behind the master's WAL position.",
+  },
+  {
+    name: 'check_lag_critical_bytes', type: 'bytes', group: 'Monitoring (--check)', default: '256MB',
+    doc: "cmd_standby --check reports CRITICAL when replay is this far behind the master's WAL position.",
+  },
+  {
+    name: 'check_lag_warn_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '300', min: 0,
+    doc: 'cmd_standby --check reports WARNING when the last replayed transaction is older than this.',
+  },
+  {
+    name: 'check_lag_critical_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '1800', min: 0,
+    doc: 'cmd_standby --check reports CRITICAL when the last replayed transaction is older than this.',
+  },
+  debugKey,
+  {
+    name: 'includepath', type: 'paths', separator: ':', group: COMPAT, example: '/usr/lib/postgresql/15/bin:/usr/bin',
+    doc: 'Colon-separated directories searched (before PATH) for the local server binaries '
+      + 'when neither pg_ctl nor pg_bin is set.',
+    legacy: { kind: 'note', note: 'From pitrtools 1.3; pg_bin is the simpler way to name one directory' },
+  },
+  {
+    name: 'pgversion', type: 'string', group: COMPAT, example: '15', doc: 'Major version of PostgreSQL.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: "the server's version is read at run time" },
+  },
+  {
+    name: 'numarchives', type: 'string', group: COMPAT, example: '10',
+    doc: 'Number of archived segments to keep (PostgreSQL 8.2 and older).',
+    legacy: { kind: 'ignored', since: 'PostgreSQL 8.3', reason: 'replayed segments are removed from archivedir by cmd_standby' },
+  },
+  {
+    name: 'trigger_file', type: 'string', group: COMPAT, example: '/var/lib/postgresql/pitr/cmd_end_recovery',
+    doc: 'File whose creation ended recovery.',
+    legacy: { kind: 'ignored', since: 'PostgreSQL 16', reason: 'promote_trigger_file is gone; -F999 promotes with pg_promote()' },
+  },
+  legacySshKey,
+  {
+    name: 'rsync', type: 'string', group: COMPAT, example: '/usr/bin/rsync', doc: 'Path of rsync.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
+  },
+  {
+    name: 'rsync_flags', type: 'string', group: COMPAT, example: '-z', doc: 'Extra rsync flags.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
+  },
+  {
+    name: 'pg_standby', type: 'string', group: COMPAT, example: '/usr/lib/postgresql/13/bin/pg_standby',
+    doc: 'Path of pg_standby.',
+    legacy: { kind: 'ignored', since: 'PostgreSQL 14', reason: 'contrib pg_standby is gone; restore_command runs cmd_standby itself' },
+  },
+  {
+    name: 'pg_archivecleanup', type: 'string', group: COMPAT, example: '/usr/lib/postgresql/15/bin/pg_archivecleanup',
+    doc: 'Path of pg_archivecleanup.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: 'cmd_standby removes replayed segments from archivedir itself' },
+  },
+  {
+    name: 'r_psql', type: 'string', group: COMPAT, example: '/usr/bin/psql', doc: 'Path of psql on the master.',
+    legacy: { kind: 'ignored', since: REWRITE, reason: 'queries reach the master through the SSH connection with a built-in client' },
+  },
+  {
+    name: 'recovery_conf', type: 'string', group: COMPAT, example: '/var/lib/postgresql/15/main/recovery.conf',
+    doc: 'The recovery.conf file to write.',
+    legacy: {
+      kind: 'ignored', since: 'PostgreSQL 12', level: 'warning',
+      reason: 'recovery.conf is gone and a server refuses to start with one; cmd_standby writes standby.signal and the recovery settings itself',
+    },
+  },
+  {
+    name: 'path', type: 'string', group: COMPAT, example: '/usr/bin:/usr/local/bin:/bin',
+    doc: 'Listed in the 1.3 sample as the search path for psql.',
+    legacy: { kind: 'ignored', reason: 'it was never read (includepath was)' },
+  },
+] as const satisfies readonly KeySpec[];
