@@ -119,9 +119,10 @@ describe('error messages: one line naming file, line and key, with the fix', () 
   });
 
   it('an interpolation error through the loader', () => {
-    expectConfigError(() => archiver('notify_ok: /bin/alert 100%\n'), {
+    expectConfigError(() => archiver('notify_ok: /bin/alert %(pgdata)s 100%\n'), {
       code: ConfigCode.INTERPOLATION, line: 6, key: 'notify_ok', message: /write %% for a literal %/,
     });
+    assert.doesNotThrow(() => archiver('notify_ok: /bin/alert 100%\n'), 'a value without %( is taken as written');
   });
 
   it('cmd_standby.ini has no sections besides DEFAULT', () => {

@@ -20,9 +20,17 @@ describe('%(name)s interpolation', () => {
     assert.equal(get('pgdata: /d\nlog: %(PGDATA)s/x\n', 'log'), '/d/x');
   });
 
-  it('turns %% into % and leaves text without % alone', () => {
-    assert.equal(get('cmd: date +%%s\n', 'cmd'), 'date +%s');
-    assert.equal(get('a: 100%%%%\n', 'a'), '100%%');
+  it('leaves a value without %( exactly as written, as Python 2 ConfigParser does', () => {
+    assert.equal(get('cmd: date +%s\n', 'cmd'), 'date +%s');
+    assert.equal(get('cmd: mail -s "disk 90% full"\n', 'cmd'), 'mail -s "disk 90% full"');
+    assert.equal(get('cmd: date +%%s\n', 'cmd'), 'date +%%s');
+    assert.equal(get('a: plain text\n', 'a'), 'plain text');
+    assert.equal(get('a: x\n', 'missing'), undefined);
+  });
+
+  it('turns %% into % in a value that interpolates', () => {
+    assert.equal(get('n: 90\ncmd: echo %(n)s%% full\n', 'cmd'), 'echo 90% full');
+    assert.equal(get('n: 1\na: %(n)s 100%%%%\n', 'a'), '1 100%%');
     assert.equal(get('a: plain text\n', 'a'), 'plain text');
     assert.equal(get('a: x\n', 'missing'), undefined);
   });
@@ -70,11 +78,11 @@ describe('%(name)s interpolation', () => {
     });
   });
 
-  it('rejects a lone % as Python does, and a malformed reference', () => {
-    expectConfigError(() => get('x: 1\ncmd: mail -s "disk 90% full"\n', 'cmd'), {
+  it('rejects a lone % in a value that interpolates, as Python does, and a malformed reference', () => {
+    expectConfigError(() => get('x: 1\ncmd: mail -s "%(x)s: disk 90% full"\n', 'cmd'), {
       code: ConfigCode.INTERPOLATION, file: F, line: 2, key: 'cmd', message: /'%' must be followed by '%' or '\('.*write %% for a literal %/,
     });
-    expectConfigError(() => get('cmd: trailing %\n', 'cmd'), { code: ConfigCode.INTERPOLATION, line: 1, key: 'cmd' });
+    expectConfigError(() => get('x: 1\ncmd: %(x)s trailing %\n', 'cmd'), { code: ConfigCode.INTERPOLATION, line: 2, key: 'cmd' });
     expectConfigError(() => get('cmd: %(name)d\nname: 1\n', 'cmd'), {
       code: ConfigCode.INTERPOLATION, line: 1, key: 'cmd', message: /bad interpolation syntax/,
     });

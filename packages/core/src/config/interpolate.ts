@@ -1,7 +1,9 @@
 /**
- * `%(name)s` interpolation with the rules of Python's SafeConfigParser: names are looked up
- * in the same section, then in DEFAULT; a DEFAULT value read through a section sees that
- * section's keys; `%%` is a literal '%'; references nest up to 10 deep.
+ * `%(name)s` interpolation with the rules of Python 2's ConfigParser, which the original used:
+ * a value without `%(` is returned exactly as written (so `date +%s` or `90% full` in an old
+ * notify command keeps working); a value with `%(` is expanded: names are looked up in the same
+ * section, then in DEFAULT (a DEFAULT value read through a section sees that section's keys),
+ * `%%` is a literal '%', a lone '%' is an error, and references nest up to 10 deep.
  */
 import { ConfigError } from '../errors.js';
 import { ConfigCode } from './codes.js';
@@ -28,6 +30,8 @@ function expand(doc: IniDocument, section: string, entry: IniEntry, chain: strin
     throw new ConfigError(ConfigCode.INTERPOLATION, doc.file, `${message}${via}`, { line: entry.line, key: entry.key });
   };
   const raw = entry.value;
+  // Python 2 ConfigParser only runs `value % vars` when the value contains '%('.
+  if (!raw.includes('%(')) return raw;
   let out = '';
   let i = 0;
   while (i < raw.length) {

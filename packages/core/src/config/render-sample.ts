@@ -29,7 +29,7 @@ const INTRO: Record<Role, string[]> = {
 
 const SYNTAX = wrap('Syntax: `key: value` or `key = value` under [DEFAULT]. Lines starting with ; or # '
   + 'are comments, and so is the rest of a line from a ; that follows a blank. An empty value means '
-  + '"not set". %(key)s inserts the value of another key; write %% for a literal %. '
+  + '"not set". %(key)s inserts the value of another key; in a value that does, write %% for a literal %. '
   + 'Keys shown commented out are at their default.');
 
 const PER_SLAVE_EXAMPLE = wrap('A section named exactly like an entry of slaves overrides, for that slave only: '
