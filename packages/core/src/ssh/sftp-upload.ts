@@ -1,0 +1,166 @@
+/**
+ * Durable, no-clobber upload: the hot path of cmd_archiver (one 16 MiB WAL segment per call).
+ *
+ * Order matters: write a dot-temp in the target directory → fsync it → link(2) it to the final
+ * name (fails if the name exists, so nothing is ever overwritten) → unlink the temp → fsync
+ * the directory. A crash at any point leaves either no final name or a complete, fsynced file
+ * under it, never a torn one. When the final name already exists we compare contents:
+ * identical is success (a retried archive_command), different is a conflict that we report
+ * and never "fix".
+ */
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import type { Logger } from '../log.js';
+import { SshError, SshErrorCode } from './errors.js';
+import type { SftpChannel } from './sftp-channel.js';
+import { lanes, openSource, pipelinedWrite, type Source, type UploadSource } from './sftp-write.js';
+
+/** Options of uploadAtomic. */
+export interface UploadOptions {
+  /** Mode of the created file (before the remote umask); default 0600. */
+  mode?: number;
+  /** Called after each acknowledged write with bytes done and total. */
+  onProgress?: (done: number, total: number) => void;
+  /** WRITE requests kept in flight; default 16. */
+  inFlight?: number;
+  /** Bytes per WRITE request; capped at the server's limit (OpenSSH: 255 KiB). */
+  chunkSize?: number;
+  log?: Logger;
+}
+
+/** Outcome: 'created' (new file), 'identical' (already there, same bytes), 'conflict' (different file left untouched). */
+export interface UploadResult {
+  status: 'created' | 'identical' | 'conflict';
+  bytes: number;
+  /** Whether the directory could be fsynced after the link. */
+  dirSynced: boolean;
+}
+
+/** Compares a remote file with the source byte for byte (size first); fsyncs it when identical. */
+async function sameContent(ch: SftpChannel, remotePath: string, source: Source, inFlight: number): Promise<boolean> {
+  const st = await ch.stat(remotePath);
+  if (!st.isFile || st.size !== source.size) return false;
+  const handle = await ch.open(remotePath, 'r');
+  try {
+    const chunk = ch.maxRead;
+    let next = 0;
+    let differs = false;
+    await lanes(Math.max(1, Math.min(inFlight, Math.ceil(source.size / chunk))), async (stop) => {
+      const remote = Buffer.allocUnsafe(chunk);
+      const local = Buffer.allocUnsafe(chunk);
+      while (next < source.size && !stop() && !differs) {
+        const pos = next;
+        const len = Math.min(chunk, source.size - pos);
+        next += len;
+        let got = 0;
+        while (got < len) {
+          const n = await ch.read(handle, remote, got, len - got, pos + got, remotePath);
+          if (n === 0) { differs = true; return; } // shrank under us
+          got += n;
+        }
+        const mine = await source.chunk(local, pos, len);
+        if (!remote.subarray(0, len).equals(mine.subarray(0, len))) differs = true;
+      }
+    });
+    // An earlier attempt (or another tool) may have created the file without fsync.
+    if (!differs && ch.has('fsync@openssh.com')) await ch.fsync(handle, remotePath);
+    return !differs;
+  } finally {
+    await ch.close(handle, remotePath).catch(() => undefined);
+  }
+}
+
+/** fsyncs a remote directory: OpenSSH's server open(2)s any path, and fsync(2) on a directory fd works. */
+export async function fsyncRemoteDir(ch: SftpChannel, dir: string, log?: Logger): Promise<boolean> {
+  if (!ch.has('fsync@openssh.com')) return false;
+  try {
+    const h = await ch.open(dir, 'r');
+    try {
+      await ch.fsync(h, dir);
+    } finally {
+      await ch.close(h, dir).catch(() => undefined);
+    }
+    return true;
+  } catch (err) {
+    log?.debug(`directory fsync of ${dir} not possible: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+/** A fresh temp name in the same directory: hidden, unique, recognisable by removeStaleTemps. */
+export function tempNameFor(name: string): string {
+  return `.${name}.${randomBytes(8).toString('hex')}.tmp`;
+}
+
+const TEMP_RE = /^\..+\.[0-9a-f]{16}\.tmp$/;
+
+/** Uploads `src` as `remoteDir/name`, durably, never overwriting and never exposing a partial file. */
+export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir: string, name: string, opts: UploadOptions = {}): Promise<UploadResult> {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new TypeError(`not a plain file name: ${JSON.stringify(name)}`);
+  }
+  const finalPath = posix.join(remoteDir, name);
+  const tmpPath = posix.join(remoteDir, tempNameFor(name));
+  const inFlight = opts.inFlight ?? 16;
+  const source = await openSource(src);
+  let tmpExists = false;
+  try {
+    const handle = await ch.open(tmpPath, 'wx', opts.mode ?? 0o600);
+    tmpExists = true;
+    try {
+      await pipelinedWrite(ch, handle, tmpPath, source, { inFlight, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+      await ch.fsync(handle, tmpPath);
+    } finally {
+      await ch.close(handle, tmpPath).catch(() => undefined);
+    }
+    let linked: boolean;
+    try {
+      if (ch.has('hardlink@openssh.com')) {
+        await ch.link(tmpPath, finalPath);
+      } else {
+        // Never posix-rename@openssh.com here: it replaces an existing target.
+        await ch.renameNoReplace(tmpPath, finalPath);
+        tmpExists = false;
+      }
+      linked = true;
+    } catch (err) {
+      if (err instanceof SshError && err.code === SshErrorCode.DISCONNECTED) throw err;
+      // OpenSSH maps EEXIST to a generic failure; look at what is under the final name.
+      const exists = await ch.lstat(finalPath).then(
+        () => true,
+        (e: unknown) => (e instanceof SshError && e.code === SshErrorCode.SFTP_NO_SUCH_FILE ? false : Promise.reject(e)),
+      );
+      if (!exists) throw err;
+      linked = false;
+    }
+    if (!linked) {
+      const same = await sameContent(ch, finalPath, source, inFlight);
+      opts.log?.debug(`${finalPath} already exists on ${ch.endpoint}: ${same ? 'identical' : 'DIFFERENT'} content`);
+      const dirSynced = same ? await fsyncRemoteDir(ch, remoteDir, opts.log) : false;
+      return { status: same ? 'identical' : 'conflict', bytes: source.size, dirSynced };
+    }
+    if (tmpExists) {
+      await ch.unlink(tmpPath);
+      tmpExists = false;
+    }
+    const dirSynced = await fsyncRemoteDir(ch, remoteDir, opts.log);
+    return { status: 'created', bytes: source.size, dirSynced };
+  } finally {
+    await source.close().catch(() => undefined);
+    if (tmpExists) {
+      await ch.unlink(tmpPath).catch((e: unknown) => {
+        opts.log?.warning(`could not remove temp file ${tmpPath} on ${ch.endpoint}: ${(e as Error).message}`);
+      });
+    }
+  }
+}
+
+/** Removes temp files left in `remoteDir` by killed uploads, older than `minAgeSec`; returns their names. */
+export async function removeStaleTemps(ch: SftpChannel, remoteDir: string, minAgeSec = 3600, nowSec = Date.now() / 1000): Promise<string[]> {
+  const gone: string[] = [];
+  for (const e of await ch.readdir(remoteDir)) {
+    if (!e.isFile || !TEMP_RE.test(e.name) || nowSec - e.mtime < minAgeSec) continue;
+    await ch.unlink(posix.join(remoteDir, e.name)).then(() => gone.push(e.name), () => undefined);
+  }
+  return gone;
+}

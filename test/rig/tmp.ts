@@ -1,0 +1,47 @@
+/**
+ * Temporary directories for tests: 0700, removed after the test (and at process exit as a
+ * safety net), kept for inspection when PITR_TEST_KEEP=1.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A temp dir and the way to remove it. */
+export interface TempDir {
+  path: string;
+  /** Removes the directory tree (unless PITR_TEST_KEEP=1); safe to call twice. */
+  remove(): Promise<void>;
+}
+
+const keep = (): boolean => process.env.PITR_TEST_KEEP === '1';
+const live = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort for a test process that ends without running its after() hooks.
+  process.on('exit', () => {
+    if (keep()) return;
+    for (const p of live) rmSync(p, { recursive: true, force: true });
+  });
+}
+
+/** Creates `$TMPDIR/<prefix>XXXXXX` (mode 0700). */
+export function makeTempDir(prefix: string): TempDir {
+  installExitHook();
+  const path = mkdtempSync(join(tmpdir(), prefix)); // mkdtemp creates it 0700
+  live.add(path);
+  return {
+    path,
+    async remove() {
+      if (!live.delete(path)) return;
+      if (keep()) {
+        process.stderr.write(`PITR_TEST_KEEP=1: kept ${path}\n`);
+        return;
+      }
+      await rm(path, { recursive: true, force: true });
+    },
+  };
+}
