@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [ -d node_modules ] || npm ci
+# Server binaries for the majors under test (Debian's 15 is on the machine; others come from npm).
+versions="${PITR_PG_VERSIONS:-15,18}"
+bash scripts/install-pg-versions.sh ${versions//,/ }
 npx tsc -b
 npx tsc -p tsconfig.test.json
 if [ "$(id -u)" -ne 0 ]; then exec node scripts/run-tests.mjs "$@"; fi
@@ -26,5 +29,5 @@ fi
 home=$(getent passwd "$user" | cut -d: -f6)
 cd "$repo"
 runuser -u "$user" -- env -i PATH="$PATH" HOME="$home" USER="$user" LOGNAME="$user" LANG=C.UTF-8 \
-  CI="${CI:-}" PITR_PG_VERSIONS="${PITR_PG_VERSIONS:-}" PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" \
+  CI="${CI:-}" PITR_PG_VERSIONS="$versions" PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" \
   node scripts/run-tests.mjs "$@"

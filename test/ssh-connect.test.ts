@@ -1,3 +1,4 @@
+// pitr-test: once (the SSH layer does not depend on the PostgreSQL version)
 /**
  * Connecting to a real OpenSSH sshd: host-key policy (known, unknown, changed, hashed,
  * revoked, accept-new, off), and the distinct errors for refused, silent, wrong key, no key.

@@ -1,3 +1,4 @@
+// pitr-test: once (the SSH layer does not depend on the PostgreSQL version)
 /**
  * Remote commands (exit codes, hostile arguments, stdin, signals, time-out) and forwards
  * (TCP echo, Unix-socket echo, and node-postgres talking to a real PostgreSQL through SSH).

@@ -1,3 +1,4 @@
+// pitr-test: once (the SSH layer does not depend on the PostgreSQL version)
 /**
  * Durable no-clobber uploads and pipelined downloads against a real OpenSSH sshd (same
  * machine, so the "remote" files are checked straight on disk), including uploads cut off
