@@ -1,0 +1,109 @@
+/**
+ * The local side of -B: what is in a directory, making and emptying directories, tablespace
+ * symlinks, putting a downloaded temp file in place with the master's mtime, and the final
+ * fsync of every file and directory (as initdb --sync-only and pg_basebackup do).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { errorCode } from '@pitrtools/core/errors';
+import { fsyncDir } from '@pitrtools/core/fs/atomic';
+
+/** One local directory entry. */
+export interface LocalEntry {
+  isFile: boolean;
+  isDir: boolean;
+  isSymlink: boolean;
+  size: number;
+  /** Whole seconds, as SFTP reports the master's. */
+  mtime: number;
+}
+
+/** Entries of a local directory (lstat); an absent directory is empty. */
+export async function listLocal(dir: string): Promise<Map<string, LocalEntry>> {
+  const out = new Map<string, LocalEntry>();
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return out;
+    throw err;
+  }
+  for (const name of names) {
+    const st = await fsp.lstat(join(dir, name)).catch(() => undefined);
+    if (!st) continue;
+    out.set(name, { isFile: st.isFile(), isDir: st.isDirectory(), isSymlink: st.isSymbolicLink(), size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
+  }
+  return out;
+}
+
+/** mkdir -p with mode 0700 for what it creates; an existing symlink to a directory is fine. */
+export async function ensureDir(dir: string): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** rm -rf. */
+export async function removePath(path: string): Promise<void> {
+  await fsp.rm(path, { recursive: true, force: true });
+}
+
+/** Makes `link` a symlink to `target`, replacing whatever is there. */
+export async function ensureSymlink(link: string, target: string): Promise<void> {
+  const cur = await fsp.readlink(link).catch(() => undefined);
+  if (cur === target) return;
+  await removePath(link);
+  await fsp.symlink(target, link);
+}
+
+/** Renames a finished temp file over `dest` with the given mtime (seconds); a directory in the way goes. */
+export async function placeFile(tmp: string, dest: string, mtime: number): Promise<void> {
+  await fsp.utimes(tmp, mtime, mtime);
+  try {
+    await fsp.rename(tmp, dest);
+  } catch (err) {
+    if (errorCode(err) !== 'EISDIR' && errorCode(err) !== 'ENOTEMPTY' && errorCode(err) !== 'EEXIST') throw err;
+    await removePath(dest);
+    await fsp.rename(tmp, dest);
+  }
+}
+
+/** Writes a small file and fsyncs it (backup_label, tablespace_map, the marker). */
+export async function writeSynced(path: string, data: string | Buffer): Promise<void> {
+  const fh = await fsp.open(path, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsyncs every file and directory below `root` (symlinks not followed), `parallel` at a time. */
+export async function fsyncTree(root: string, parallel = 16): Promise<number> {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    dirs.push(dir);
+    for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) files.push(p);
+    }
+  };
+  await walk(root);
+  let next = 0;
+  const syncOne = async (p: string, dir: boolean): Promise<void> => {
+    if (dir) return fsyncDir(p);
+    const fh = await fsp.open(p, 'r');
+    try { await fh.sync(); } finally { await fh.close(); }
+  };
+  const worker = async (): Promise<void> => {
+    while (next < files.length) await syncOne(files[next++]!, false).catch(ignoreVanished);
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  for (const d of dirs.reverse()) await syncOne(d, true);
+  return files.length;
+}
+
+function ignoreVanished(err: unknown): void {
+  if (errorCode(err) !== 'ENOENT') throw err;
+}

@@ -1,0 +1,111 @@
+/**
+ * Walking one tree of the master (the data directory or a tablespace) over SFTP and deciding per
+ * file: copy, or skip because the local copy has the same size and mtime. Local entries the master
+ * does not have are removed as we go (rsync --delete), except the standby's own files. Only names
+ * and sizes are held in memory, never file contents.
+ */
+import { posix } from 'node:path';
+import type { SftpChannel } from '@pitrtools/core/ssh/index';
+import { keptSubdirs, type Rule } from './exclusions.js';
+import { ensureDir, listLocal, removePath, type LocalEntry } from './local-tree.js';
+
+/** One file to copy. */
+export interface FileJob {
+  remote: string;
+  local: string;
+  /** Path relative to its tree, for debug output. */
+  rel: string;
+  size: number;
+  /** The master's mtime, whole seconds. */
+  mtime: number;
+}
+
+/** One tree to mirror. */
+export interface TreeSpec {
+  remoteRoot: string;
+  localRoot: string;
+  rule: (rel: string) => Rule;
+  /** In the data directory: pg_tblspc/<oid> symlinks are set up by the tablespace step, not walked. */
+  isTablespaceLink?: (rel: string) => boolean;
+}
+
+/** The outcome of walking trees. */
+export interface Plan {
+  copy: FileJob[];
+  /** global/pg_control, copied last. */
+  last: FileJob[];
+  skipped: number;
+  skippedBytes: number;
+  removed: number;
+  /** Local files with the master's size: candidates for --checksum's content comparison. */
+  sameSize: number;
+}
+
+/** An empty plan to add trees to. */
+export function emptyPlan(): Plan {
+  return { copy: [], last: [], skipped: 0, skippedBytes: 0, removed: 0, sameSize: 0 };
+}
+
+/** Walks `spec` into `plan`. `quick`: skip files whose size and mtime match (off with --checksum). */
+export async function planTree(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: boolean, debug?: (m: string) => void): Promise<void> {
+  const stack: string[] = [''];
+  while (stack.length > 0) {
+    const relDir = stack.pop()!;
+    const remoteDir = relDir === '' ? spec.remoteRoot : posix.join(spec.remoteRoot, relDir);
+    const localDir = relDir === '' ? spec.localRoot : posix.join(spec.localRoot, relDir);
+    await ensureDir(localDir);
+    const [entries, local] = await Promise.all([ch.readdir(remoteDir), listLocal(localDir)]);
+    const seen = new Set<string>();
+    for (const e of entries) {
+      const rel = relDir === '' ? e.name : `${relDir}/${e.name}`;
+      const rule = spec.rule(rel);
+      if (rule === 'ours' || rule === 'exclude') continue;
+      seen.add(e.name);
+      if (spec.isTablespaceLink?.(rel) && e.isSymbolicLink) continue;
+      let st = e;
+      // A symlink elsewhere (pg_wal on another disk, a log directory) is copied as what it points to.
+      if (e.isSymbolicLink) st = { ...(await ch.stat(posix.join(remoteDir, e.name))), name: e.name };
+      const localPath = posix.join(localDir, e.name);
+      const mine = local.get(e.name);
+      if (st.isDirectory) {
+        if (mine && !mine.isDir && !mine.isSymlink) await removePath(localPath);
+        if (rule === 'empty-dir') await emptyDir(localPath, keptSubdirs(rel), plan);
+        else stack.push(rel);
+      } else if (st.isFile) {
+        if (rule === 'keep-local' && mine) continue;
+        const job = { remote: posix.join(remoteDir, e.name), local: localPath, rel, size: st.size, mtime: st.mtime };
+        if (rule === 'last') plan.last.push(job);
+        else if (quick && unchanged(mine, job)) {
+          plan.skipped++;
+          plan.skippedBytes += job.size;
+        } else {
+          if (mine?.isFile && mine.size === job.size) plan.sameSize++;
+          plan.copy.push(job);
+        }
+      }
+    }
+    for (const [name, entry] of local) {
+      if (seen.has(name)) continue;
+      const rule = spec.rule(relDir === '' ? name : `${relDir}/${name}`);
+      if (rule === 'ours' || rule === 'keep-local') continue;
+      debug?.(`removing ${posix.join(localDir, name)}${entry.isDir ? '/' : ''} (not on the master)`);
+      await removePath(posix.join(localDir, name));
+      plan.removed++;
+    }
+  }
+}
+
+function unchanged(mine: LocalEntry | undefined, job: FileJob): boolean {
+  return mine !== undefined && mine.isFile && mine.size === job.size && mine.mtime === job.mtime;
+}
+
+/** Makes `dir` exist and hold nothing but the (empty) `keep` subdirectories. */
+async function emptyDir(dir: string, keep: string[], plan: Plan): Promise<void> {
+  await ensureDir(dir);
+  for (const [name, entry] of await listLocal(dir)) {
+    if (keep.includes(name) && entry.isDir) continue;
+    await removePath(posix.join(dir, name));
+    plan.removed++;
+  }
+  for (const k of keep) await emptyDir(posix.join(dir, k), [], plan);
+}

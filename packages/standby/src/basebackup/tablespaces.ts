@@ -1,0 +1,46 @@
+/**
+ * Tablespaces on the standby: where each of the master's locations goes (tablespace_mapping,
+ * OLDDIR=NEWDIR as pg_basebackup -T reads it: the whole location must match), and the
+ * tablespace_map that pg_backup_stop returns, rewritten to the mapped locations: at start-up
+ * PostgreSQL recreates pg_tblspc/<oid> symlinks from that file, so it must name local paths.
+ */
+import { parseTablespaceMapping, type TablespaceMapping } from '@pitrtools/core/config/tablespace-mapping';
+
+/** One tablespace of the master (cmd_get_tablespaces()). */
+export type Tablespace = {
+  oid: string;
+  name: string;
+  /** Location on the master; '' or relative for in-place tablespaces (inside pg_tblspc). */
+  location: string;
+};
+
+/** Parses the tablespace_mapping list (already validated by the config layer). */
+export function parseMappings(items: readonly string[]): TablespaceMapping[] {
+  return items.map((i) => {
+    const m = parseTablespaceMapping(i);
+    if ('error' in m) throw new Error(m.error);
+    return m.value;
+  });
+}
+
+/** True when the tablespace lives outside pg_tblspc (an absolute location). */
+export function isExternal(ts: Tablespace): boolean {
+  return ts.location.startsWith('/');
+}
+
+/** Where a master location lives on this standby. */
+export function localLocation(location: string, mappings: readonly TablespaceMapping[]): string {
+  const norm = location.replace(/\/+$/, '') || '/';
+  return mappings.find((m) => m.olddir === norm)?.newdir ?? norm;
+}
+
+/** tablespace_map text with each mapped location replaced; other lines byte for byte. */
+export function rewriteTablespaceMap(text: string, mappings: readonly TablespaceMapping[]): string {
+  if (mappings.length === 0) return text;
+  return text.split('\n').map((line) => {
+    const m = /^(\d+) (.*)$/.exec(line);
+    if (!m) return line;
+    const mapped = localLocation(m[2]!, mappings);
+    return mapped === m[2] ? line : `${m[1]} ${mapped}`;
+  }).join('\n');
+}

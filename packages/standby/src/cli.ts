@@ -1,0 +1,167 @@
+/**
+ * The command line of cmd_standby: yargs only maps flags to one command's options; the commands
+ * live in commands/. Loaded for everything except --restore and --cleanup (see main.ts).
+ */
+import yargs from 'yargs';
+import { splitGluedShortOptions } from '@pitrtools/cli/argv';
+import { runMain } from '@pitrtools/cli/exit';
+import { enableColor, say, stderrSink, wantsColor } from '@pitrtools/cli/output';
+import { loadConfig, parseBytes, parseSeconds, secretValues } from '@pitrtools/core/config/index';
+import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { createLogger } from '@pitrtools/core/log';
+import { assertNotRoot } from '@pitrtools/core/root-guard';
+import { ACTIONS, runAction, type Action } from './commands/action.js';
+import { basebackup } from './commands/basebackup.js';
+import { checkStandby, type CheckOptions } from './commands/check.js';
+import { failover } from './commands/failover.js';
+import { initStandby } from './commands/init.js';
+import { installMasterHelpers } from './commands/install-helpers.js';
+import { pingMaster } from './commands/ping.js';
+import { pointInTimeRecovery } from './commands/pitr.js';
+import { startStandby } from './commands/standby.js';
+import type { Ctx } from './context.js';
+import { HELP } from './help.js';
+import { renderNagios, unknownReport } from './recovery/check-report.js';
+import { parseTargetTime } from './recovery/target-time.js';
+
+const PROGRAM = 'cmd_standby';
+
+function usage(message: string): PitrError {
+  return new PitrError('USAGE', message, { exitCode: ExitCode.USAGE, hint: 'cmd_standby --help lists every option' });
+}
+
+/** Parsed flags. */
+interface Flags {
+  config?: string; dbinit?: boolean; basebackup?: boolean; checksum?: boolean; standby?: boolean; failover?: string;
+  recovertotime?: string; ping?: boolean; action?: string; check?: boolean; json?: boolean; installHelpers?: boolean;
+  force?: boolean; verbose?: boolean; help?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
+  warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string;
+}
+
+function parseFlags(argv: string[]): Flags {
+  return yargs(splitGluedShortOptions(argv, 'CFRA'))
+    .scriptName(PROGRAM).help(false).version(false).strict().parserConfiguration({ 'camel-case-expansion': true })
+    .option('config', { alias: 'C', type: 'string' })
+    .option('dbinit', { alias: 'I', type: 'boolean' })
+    .option('basebackup', { alias: 'B', type: 'boolean' })
+    .option('checksum', { type: 'boolean' })
+    .option('standby', { alias: 'S', type: 'boolean' })
+    .option('failover', { alias: 'F', type: 'string' })
+    .option('recovertotime', { alias: 'R', type: 'string' })
+    .option('ping', { alias: 'P', type: 'boolean' })
+    .option('action', { alias: 'A', type: 'string' })
+    .option('check', { type: 'boolean' })
+    .option('json', { type: 'boolean' })
+    .option('allow-primary', { type: 'boolean' })
+    .option('warn-bytes', { type: 'string' }).option('critical-bytes', { type: 'string' })
+    .option('warn-seconds', { type: 'string' }).option('critical-seconds', { type: 'string' })
+    .option('install-helpers', { type: 'boolean' })
+    .option('force', { type: 'boolean' })
+    .option('restore', { type: 'string', array: true, nargs: 2 })
+    .option('cleanup', { type: 'string' })
+    .option('verbose', { alias: 'v', type: 'boolean' })
+    .option('help', { alias: 'h', type: 'boolean' })
+    .fail((msg, err) => { throw usage(msg ?? errorMessage(err)); })
+    .parseSync() as unknown as Flags;
+}
+
+/** Runs cmd_standby with `argv` (without node and script) and exits. */
+export async function runCli(argv: string[]): Promise<never> {
+  let f: Flags = {};
+  return runMain(PROGRAM, async () => {
+    f = parseFlags(argv);
+    if (f.help) {
+      process.stdout.write(HELP);
+      return ExitCode.OK;
+    }
+    assertNotRoot(PROGRAM);
+    if (wantsColor(process.stderr)) await enableColor();
+    if (f.check) return runCheck(f);
+    const chosen = validate(f);
+    return dispatch(f, chosen, context(f));
+  }, { debug: () => f.verbose === true });
+}
+
+function context(f: Flags): Ctx {
+  if (f.config === undefined || f.config === '') throw usage('-C <cmd_standby.ini> is required');
+  const { config, notices } = loadConfig(f.config, 'standby');
+  const log = createLogger(stderrSink, { debug: f.verbose === true || config.debug, secrets: secretValues('standby', config) });
+  for (const n of notices) (n.level === 'warning' ? log.warning : log.debug)(n.message);
+  return { config, log, out: (line) => say(line), progress: { isTTY: process.stderr.isTTY === true, write: (s) => process.stderr.write(s) } };
+}
+
+/** Checks the flags before anything is loaded; returns the chosen action (or undefined). */
+function validate(f: Flags): string | undefined {
+  const chosen = [f.dbinit && '-I', f.basebackup && '-B', f.standby && '-S', f.failover !== undefined && '-F', f.ping && '-P',
+    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.restore && '--restore', f.cleanup !== undefined && '--cleanup']
+    .filter((x): x is string => typeof x === 'string');
+  if (chosen.length > 1) throw usage(`choose one action, not ${chosen.join(' and ')}`);
+  if (f.recovertotime !== undefined && f.failover === undefined) throw usage('-R needs -F999 (point-in-time recovery is a kind of failover)');
+  if (f.checksum && !f.basebackup) throw usage('--checksum goes with -B');
+  if (f.force && f.failover === undefined) throw usage('--force goes with -F999');
+  if (f.failover !== undefined && f.failover !== '999') throw usage(`-F takes the value 999 (as in -F999), not '${f.failover}'`);
+  if (f.action !== undefined && !(ACTIONS as readonly string[]).includes(f.action)) throw usage(`-A takes ${ACTIONS.join(', ')}, not '${f.action}'`);
+  if (chosen[0] === '--restore' || chosen[0] === '--cleanup') {
+    throw usage(`${chosen[0]} must be used alone, as PostgreSQL runs it: cmd_standby -C <ini> ${chosen[0]} ...`);
+  }
+  return chosen[0];
+}
+
+async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise<number> {
+  const iniPath = f.config!;
+  switch (chosen) {
+    case '-I': await initStandby(ctx); break;
+    case '-B': await basebackup(ctx, { checksum: f.checksum === true }); break;
+    case '-S': await startStandby(ctx, { iniPath }); break;
+    case '-F': {
+      if (f.recovertotime === undefined) { await failover(ctx, { iniPath, force: f.force === true }); break; }
+      const target = parseTargetTime(f.recovertotime);
+      if ('error' in target) throw usage(`-R: ${target.error}`);
+      await pointInTimeRecovery(ctx, { iniPath, target });
+      break;
+    }
+    case '-P': await pingMaster(ctx); break;
+    case '-A': {
+      await runAction(ctx, f.action as Action);
+      break;
+    }
+    case '--install-helpers': await installMasterHelpers(ctx); break;
+    default: ctx.out(`Config OK (${iniPath}); choose an action: cmd_standby --help`); break;
+  }
+  return ExitCode.OK;
+}
+
+function sizeFlag(v: string | undefined, name: string): number | null | undefined {
+  if (v === undefined) return undefined;
+  const p = parseBytes(v);
+  if ('error' in p) throw usage(`--${name}: ${p.error}`);
+  return p.value;
+}
+
+function secondsFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const p = parseSeconds(v);
+  if ('error' in p) throw usage(`--${name}: ${p.error}`);
+  return p.value;
+}
+
+async function runCheck(f: Flags): Promise<number> {
+  let report;
+  try {
+    const ctx = context(f);
+    const o: CheckOptions = { allowPrimary: f.allowPrimary === true };
+    const wb = sizeFlag(f.warnBytes, 'warn-bytes');
+    const cb = sizeFlag(f.criticalBytes, 'critical-bytes');
+    const ws = secondsFlag(f.warnSeconds, 'warn-seconds');
+    const cs = secondsFlag(f.criticalSeconds, 'critical-seconds');
+    if (wb !== undefined) o.warnBytes = wb;
+    if (cb !== undefined) o.critBytes = cb;
+    if (ws !== undefined) o.warnSeconds = ws;
+    if (cs !== undefined) o.critSeconds = cs;
+    report = await checkStandby(ctx, o);
+  } catch (err) {
+    report = unknownReport(errorMessage(err));
+  }
+  process.stdout.write(f.json ? `${JSON.stringify({ status: report.status, code: report.code, text: report.text, ...report.facts })}\n` : `${renderNagios(report)}\n`);
+  return report.code;
+}

@@ -1,0 +1,69 @@
+/** -A start | stop | stop_basebackup. */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { errorMessage } from '@pitrtools/core/errors';
+import { requireHelpers } from '@pitrtools/core/pg/helpers';
+import { localServer } from '@pitrtools/core/pg/local-server';
+import type { Ctx } from '../context.js';
+import { requireCompleteCopy } from '../local/copy-state.js';
+import { connectLocal, localBinaries, startServer, stopServer, waitForServer } from '../local/server.js';
+import { withMasterLink } from '../master-link.js';
+import { REPLAYED_STATE } from '../state-files.js';
+
+/** The actions -A accepts. */
+export const ACTIONS = ['start', 'stop', 'stop_basebackup'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** Runs -A. */
+export async function runAction(ctx: Ctx, action: Action): Promise<void> {
+  if (action === 'start') return startAction(ctx);
+  if (action === 'stop') return stopAction(ctx);
+  return stopBasebackup(ctx);
+}
+
+async function startAction(ctx: Ctx): Promise<void> {
+  const { config, log } = ctx;
+  if ((await localServer(config.pgdata)).running) {
+    ctx.out('The local server is already running');
+    return;
+  }
+  await requireCompleteCopy(config.pgdata, 'start the server (-A start)');
+  const standby = await fsp.access(join(config.pgdata, 'standby.signal')).then(() => true, () => false);
+  const offset = await startServer(config, await localBinaries(config), log);
+  await waitForServer(config, standby ? 'standby' : 'primary', offset, 600_000, log);
+  ctx.out(`Server started${standby ? ' (standby)' : ''}`);
+}
+
+async function stopAction(ctx: Ctx): Promise<void> {
+  const { config, log } = ctx;
+  if (!(await localServer(config.pgdata)).running) {
+    ctx.out('The local server is not running');
+    return;
+  }
+  await recordReplayTime(ctx);
+  await stopServer(config, await localBinaries(config), log);
+  ctx.out('Server stopped');
+}
+
+/** Saves pg_last_xact_replay_timestamp() of a server in recovery, for -R's check on a stopped copy. */
+export async function recordReplayTime(ctx: Ctx): Promise<void> {
+  try {
+    const s = await connectLocal(ctx.config);
+    try {
+      const row = (await s.query<{ r: boolean; t: Date | null }>('SELECT pg_is_in_recovery() AS r, pg_last_xact_replay_timestamp() AS t'))[0]!;
+      const path = join(ctx.config.pgdata, REPLAYED_STATE);
+      if (row.r && row.t) await fsp.writeFile(path, `${row.t.toISOString()}\n`, { mode: 0o600 });
+      else if (!row.r) await fsp.rm(path, { force: true });
+    } finally { await s.end(); }
+  } catch (err) {
+    ctx.log.warning(`could not record the last replayed transaction time: ${errorMessage(err)}`);
+  }
+}
+
+async function stopBasebackup(ctx: Ctx): Promise<void> {
+  const n = await withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools stop_basebackup' }, async (l) => {
+    await requireHelpers(l.pg, l.where);
+    return Number(await l.pg.scalar('SELECT cmd_stop_stale_backups()'));
+  });
+  ctx.out(n === 0 ? 'No base backup session was left on the master' : `Ended ${n} base backup session${n === 1 ? '' : 's'} on the master`);
+}

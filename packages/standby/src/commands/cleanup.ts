@@ -1,0 +1,36 @@
+/**
+ * `--cleanup %r`, our archive_cleanup_command: removes from archivedir the segments no restartpoint
+ * needs any more (pg_archivecleanup's rule, see recovery/cleanup-select.ts), so the archive of a
+ * standby does not grow forever. Needs no pg_archivecleanup binary.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
+import { fsyncDir } from '@pitrtools/core/fs/atomic';
+import type { Logger } from '@pitrtools/core/log';
+import { cleanupCutoff, cleanupVictims } from '../recovery/cleanup-select.js';
+
+/** Options of cleanupArchive. */
+export interface CleanupOptions {
+  archivedir: string;
+  /** %r: the oldest file still needed. */
+  restartFile: string;
+  log?: Logger;
+}
+
+/** Removes what precedes %r; returns the names removed. */
+export async function cleanupArchive(o: CleanupOptions): Promise<string[]> {
+  const cutoff = cleanupCutoff(o.restartFile);
+  if (cutoff === undefined) {
+    throw new PitrError('BAD_WAL_NAME', `--cleanup: '${o.restartFile}' is not a WAL segment name`, { exitCode: ExitCode.USAGE });
+  }
+  const victims = cleanupVictims(await fsp.readdir(o.archivedir), cutoff);
+  for (const name of victims) {
+    await fsp.unlink(join(o.archivedir, name)).catch((err: unknown) => {
+      if (errorCode(err) !== 'ENOENT') throw err; // removed meanwhile: fine
+    });
+    o.log?.debug(`cleanup: removed ${name}`);
+  }
+  if (victims.length > 0) await fsyncDir(o.archivedir);
+  return victims;
+}

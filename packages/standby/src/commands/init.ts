@@ -1,0 +1,50 @@
+/**
+ * -I: prepare this host. Asks the master (over SSH and SQL, helpers required) for its version and
+ * tablespaces, then creates pgdata, each tablespace directory (after tablespace_mapping) and
+ * archivedir, all 0700. Refuses while the local server runs.
+ */
+import { promises as fsp } from 'node:fs';
+import { errorMessage } from '@pitrtools/core/errors';
+import { locatePgBinaries } from '@pitrtools/core/pg/binaries';
+import { requireHelpers } from '@pitrtools/core/pg/helpers';
+import { isExternal, localLocation, parseMappings, type Tablespace } from '../basebackup/tablespaces.js';
+import type { Ctx } from '../context.js';
+import { refuseIfRunning } from '../local/server.js';
+import { withMasterLink } from '../master-link.js';
+
+/** What -I found and made. */
+export interface InitResult {
+  masterMajor: number;
+  created: string[];
+}
+
+/** Runs -I. */
+export async function initStandby(ctx: Ctx): Promise<InitResult> {
+  const { config, log } = ctx;
+  await refuseIfRunning(config.pgdata, 'prepare the standby (-I)');
+  const { major, tablespaces, archiveLibrary, archiveMode } = await withMasterLink(config, log, { applicationName: 'pitrtools init' }, async (l) => {
+    await requireHelpers(l.pg, l.where);
+    const info = (await l.pg.query<{ archive_mode: string; archive_library: string | null }>('SELECT archive_mode, archive_library FROM cmd_server_info()'))[0]!;
+    const ts = await l.pg.query<Tablespace>('SELECT oid::text AS oid, spcname AS name, location FROM cmd_get_tablespaces()');
+    return { major: l.pg.major, tablespaces: ts, archiveLibrary: info.archive_library, archiveMode: info.archive_mode };
+  });
+  if (archiveMode === 'off') log.warning('archive_mode is off on the master: no WAL will reach archivedir until it is on');
+  if (archiveLibrary) log.warning(`the master sets archive_library = '${archiveLibrary}': cmd_archiver must be its archive_command instead`);
+  try {
+    locatePgBinaries({ pg_ctl: config.pg_ctl, pg_bin: config.pg_bin, includepath: config.includepath, wantMajor: major });
+  } catch (err) {
+    log.warning(`${errorMessage(err)}: -S will need them`);
+  }
+  const mappings = parseMappings(config.tablespace_mapping ?? []);
+  const dirs = [config.pgdata, ...tablespaces.filter(isExternal).map((t) => localLocation(t.location, mappings)), config.archivedir];
+  const created: string[] = [];
+  for (const dir of dirs) {
+    const existed = await fsp.stat(dir).then(() => true, () => false);
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.chmod(dir, 0o700);
+    if (!existed) created.push(dir);
+    ctx.out(`${existed ? 'exists ' : 'created'} ${dir}`);
+  }
+  ctx.out(`Standby is ready (master runs PostgreSQL ${major})`);
+  return { masterMajor: major, created };
+}

@@ -1,0 +1,31 @@
+/**
+ * Entry point of cmd_standby. PostgreSQL runs `--restore %f %p` for every segment and every
+ * history probe, so that path is recognised by hand and loads only the config layer and node:fs;
+ * everything else goes through the full command line (yargs, SSH, pg) in cli.ts.
+ */
+import { runMain } from '@pitrtools/cli/exit';
+import { loadConfig } from '@pitrtools/core/config/index';
+import { ExitCode } from '@pitrtools/core/errors';
+import { assertNotRoot } from '@pitrtools/core/root-guard';
+import { parseFastPath, type FastInvocation } from './fast-path.js';
+
+const PROGRAM = 'cmd_standby';
+
+async function runFast(inv: FastInvocation): Promise<number> {
+  assertNotRoot(PROGRAM);
+  const { config } = loadConfig(inv.config, 'standby');
+  if (inv.kind === 'restore') {
+    const { restoreWal } = await import('./commands/restore.js');
+    const r = await restoreWal({ archivedir: config.archivedir, pgdata: config.pgdata, file: inv.file, dest: inv.dest });
+    // Not there (yet): PostgreSQL asks again later. Nothing to say; it probes for .history constantly.
+    return r === 'restored' ? ExitCode.OK : ExitCode.FAILED;
+  }
+  const { cleanupArchive } = await import('./commands/cleanup.js');
+  await cleanupArchive({ archivedir: config.archivedir, restartFile: inv.restartFile });
+  return ExitCode.OK;
+}
+
+const argv = process.argv.slice(2);
+const fast = parseFastPath(argv);
+if (fast) await runMain(PROGRAM, () => runFast(fast));
+else await (await import('./cli.js')).runCli(argv);
