@@ -1,0 +1,138 @@
+/**
+ * A master, an sshd and the files of one standby for cmd_standby's end-to-end tests. The master
+ * archives into the standby's archivedir with a plain atomic cp (until cmd_archiver is ready); the
+ * standby's ini points at the real sshd; commands are called as functions (with a recording
+ * context) or as the real binary.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, type StandbyConfig } from '../../packages/core/src/config/index.js';
+import { memoryLogger } from '../../packages/core/src/log.js';
+import type { Ctx } from '../../packages/standby/src/context.js';
+import { freeTcpPort, startPostgres, waitFor, type PgCluster } from './postgres.js';
+import { startSshd, type SshdHandle } from './sshd.js';
+import { makeTempDir } from './tmp.js';
+
+const BIN = new URL('../../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
+
+/** What one test file shares. */
+export interface StandbyEnv {
+  master: PgCluster;
+  sshd: SshdHandle;
+  /** Temp dir holding the standby's files. */
+  dir: string;
+  archivedir: string;
+  pgdata: string;
+  ini: string;
+  /** The standby's port and socket dir (from its pg_conf). */
+  port: number;
+  socketDir: string;
+  logfile: string;
+}
+
+/** Options of standbyEnv. */
+export interface EnvOptions {
+  /** Extra ini lines. */
+  ini?: Record<string, string>;
+  /** Extra postgresql.conf settings of the master. */
+  masterConf?: Record<string, string | number>;
+}
+
+/** Starts a master that archives into a fresh archivedir, an sshd, and writes the standby's ini. */
+export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
+  const dir = makeTempDir('pitr-standby-').path;
+  const archivedir = join(dir, 'archive');
+  mkdirSync(archivedir, { mode: 0o700 });
+  const master = await startPostgres({
+    name: 'master',
+    conf: {
+      archive_mode: 'on',
+      // Atomic, so the standby never restores a half-written segment.
+      archive_command: `'test ! -f ${archivedir}/%f && cp %p ${archivedir}/.%f.tmp && mv ${archivedir}/.%f.tmp ${archivedir}/%f'`,
+      max_wal_senders: 10,
+      ...o.masterConf,
+    },
+  });
+  const sshd = await startSshd();
+  const port = await freeTcpPort();
+  const socketDir = join(dir, 'sock');
+  mkdirSync(socketDir, { mode: 0o700 });
+  const confDir = join(dir, 'conf');
+  mkdirSync(confDir, { mode: 0o700 });
+  const standbyConf = [
+    `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${socketDir}'`, 'shared_buffers = 32MB',
+    "log_line_prefix = '%m [%p] '", 'logging_collector = off', 'wal_level = replica', 'max_wal_senders = 10', '',
+  ].join('\n');
+  writeFileSync(join(confDir, 'postgresql.conf'), standbyConf);
+  writeFileSync(join(confDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n');
+  const pgdata = join(dir, 'data');
+  const logfile = join(dir, 'standby.log');
+  const ini = join(dir, 'cmd_standby.ini');
+  const env: StandbyEnv = { master, sshd, dir, archivedir, pgdata, ini, port, socketDir, logfile };
+  writeIni(env, {
+    pg_conf: join(confDir, 'postgresql.conf'), pg_hba_conf: join(confDir, 'pg_hba.conf'), ...o.ini,
+  });
+  return env;
+}
+
+/** (Re)writes the standby's ini with the base settings plus `extra`. */
+export function writeIni(env: StandbyEnv, extra: Record<string, string> = {}): void {
+  const { master, sshd } = env;
+  const lines = {
+    master_public_ip: '127.0.0.1', user: sshd.user, port: String(master.port), master_local_ip: '127.0.0.1',
+    ssh_port: String(sshd.port), ssh_identity: sshd.clientKey, ssh_known_hosts: sshd.knownHostsFile, ssh_timeout: '5',
+    pgdata: env.pgdata, archivedir: env.archivedir, pg_ctl: join(master.bindir, 'pg_ctl'), logfile: env.logfile,
+    rsync_threads: '3', ...extra,
+  };
+  writeFileSync(env.ini, `[DEFAULT]\n${Object.entries(lines).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`, { mode: 0o600 });
+}
+
+/** A context for calling commands directly; `lines` collects stdout, `log` stderr. */
+export function ctxFor(env: StandbyEnv): Ctx & { lines: string[]; log: ReturnType<typeof memoryLogger>; config: StandbyConfig } {
+  const { config } = loadConfig(env.ini, 'standby');
+  const lines: string[] = [];
+  const log = memoryLogger(true);
+  return { config, log, lines, out: (l: string) => { lines.push(l); } };
+}
+
+/** Result of running the real binary. */
+export interface CmdResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs packages/standby/bin/cmd_standby.js with args (as PostgreSQL or a person would). */
+export function runCmd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CmdResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A client of the standby's server through its socket. */
+export async function standbyQuery<T = Record<string, unknown>>(env: StandbyEnv, sql: string, params?: unknown[]): Promise<T[]> {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ host: env.socketDir, port: env.port, user: env.master.user, database: 'postgres' });
+  await c.connect();
+  try { return (await c.query(sql, params)).rows as T[]; } finally { await c.end(); }
+}
+
+/** Waits until `sql` on the standby returns a first column equal to `want`. */
+export async function waitOnStandby(env: StandbyEnv, what: string, sql: string, want: unknown, ms = 60_000): Promise<void> {
+  await waitFor(what, async () => {
+    const rows = await standbyQuery(env, sql);
+    return rows.length > 0 && Object.values(rows[0]!)[0] === want;
+  }, ms, 200);
+}
+
+/** Waits until the master's archiver has archived everything up to the current segment. */
+export async function switchAndWaitArchived(master: PgCluster): Promise<string> {
+  const seg = String(await master.scalar("SELECT pg_walfile_name(pg_switch_wal())"));
+  await waitFor(`archiving of ${seg}`, async () => {
+    const last = String(await master.scalar('SELECT last_archived_wal FROM pg_stat_archiver'));
+    return last >= seg;
+  }, 60_000, 100);
+  return seg;
+}
