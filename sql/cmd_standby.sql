@@ -15,7 +15,7 @@ BEGIN;
 
 -- The pitrtools helper version; cmd_standby checks it to tell an old install from a current one.
 CREATE OR REPLACE FUNCTION cmd_helpers_version() RETURNS integer
-LANGUAGE sql IMMUTABLE AS $$ SELECT 2 $$;
+LANGUAGE sql IMMUTABLE AS $$ SELECT 3 $$;
 COMMENT ON FUNCTION cmd_helpers_version() IS 'pitrtools: version of the installed helper functions';
 
 -- The master's data directory (as the original's cmd_get_pgdata).
@@ -94,11 +94,20 @@ COMMENT ON FUNCTION cmd_backup_stop(boolean) IS 'pitrtools: stop the backup of t
 
 -- Ends base backups left behind by an interrupted cmd_standby -B: terminates the sessions that hold
 -- them (a non-exclusive backup ends with its session). Returns how many were terminated.
+-- A loop, not a WHERE clause: the planner may evaluate pg_terminate_backend() before the other
+-- conditions, which would end every session of the server, this one included.
 CREATE OR REPLACE FUNCTION cmd_stop_stale_backups() RETURNS integer
-LANGUAGE sql AS $$
-  SELECT count(*)::integer FROM pg_stat_activity a
-   WHERE a.application_name = 'pitrtools basebackup' AND a.pid <> pg_backend_pid()
-     AND pg_terminate_backend(a.pid)
+LANGUAGE plpgsql AS $$
+DECLARE
+  n integer := 0;
+  victim integer;
+BEGIN
+  FOR victim IN SELECT a.pid FROM pg_stat_activity a
+                 WHERE a.application_name = 'pitrtools basebackup' AND a.pid <> pg_backend_pid() LOOP
+    IF pg_terminate_backend(victim) THEN n := n + 1; END IF;
+  END LOOP;
+  RETURN n;
+END
 $$;
 COMMENT ON FUNCTION cmd_stop_stale_backups() IS 'pitrtools: end base backups left behind by an interrupted cmd_standby -B';
 

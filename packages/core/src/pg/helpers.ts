@@ -8,7 +8,7 @@ import { ExitCode, PitrError } from '../errors.js';
 import type { PgSession } from './client.js';
 
 /** The helper version this build expects (cmd_helpers_version() in sql/cmd_standby.sql). */
-export const HELPERS_VERSION = 2;
+export const HELPERS_VERSION = 3;
 
 /** Absolute path of sql/cmd_standby.sql in this installation. */
 export const HELPERS_SQL_PATH = fileURLToPath(new URL('../../../../sql/cmd_standby.sql', import.meta.url));
