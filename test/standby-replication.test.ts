@@ -23,7 +23,7 @@ let env: StandbyEnv;
 let tsMaster: string;
 let tsLocal: string;
 before(async () => {
-  env = await standbyEnv();
+  env = await standbyEnv({ masterConf: { autovacuum: 'off' } });
   tsMaster = join(env.dir, 'ts-master');
   tsLocal = join(env.dir, 'ts-standby');
   mkdirSync(tsMaster, { mode: 0o700 });
@@ -39,6 +39,9 @@ before(async () => {
   await env.master.query('CREATE TABLE static_t (i int); INSERT INTO static_t SELECT generate_series(1, 1000)');
   await env.master.query('CREATE TABLE in_ts (i int) TABLESPACE ts1; INSERT INTO in_ts SELECT generate_series(1, 500)');
   await env.master.query('CREATE TABLE t (i int)');
+  // SFTP mtimes have whole seconds: -B never trusts files modified within a second of its start.
+  // Let initdb's files age past that, so the second -B has untouched files to skip.
+  await waitFor('initdb files to be 2 s old', async () => env.master.scalar<boolean>("SELECT clock_timestamp() > pg_postmaster_start_time() + interval '2 s'"), 10_000);
 });
 after(cleanupAll);
 
@@ -107,4 +110,138 @@ describe('-I, -B, -S and replay from the archive', () => {
 
 function readdir(d: string): string[] {
   return readdirSync(d).sort();
+}
+
+describe('a second -B over the copy', () => {
+  test('transfers only what changed, reports it, and leaves unchanged files in place', async () => {
+    const ctx = ctxFor(env);
+    await runAction(ctx, 'stop');
+    assert.ok(ctx.lines.includes('Server stopped'));
+    await env.master.query('CREATE TABLE t2 AS SELECT generate_series(1, 5000) AS i');
+    await env.master.query('CHECKPOINT');
+    const newFile = String(await env.master.scalar("SELECT pg_relation_filepath('t2')"));
+    // Files the first -B copied with the master's mtime (not "hot") and that the master has not touched since.
+    const before = new Map<string, { ino: number; mtimeMs: number }>();
+    for (const rel of walkFiles(env.pgdata)) {
+      const local = statSync(join(env.pgdata, rel));
+      const master = statIfExists(join(env.master.pgdata, rel));
+      if (local.mtimeMs === 0 || !master || master.size !== local.size || Math.floor(master.mtimeMs / 1000) !== local.mtimeMs / 1000) continue;
+      before.set(rel, { ino: local.ino, mtimeMs: local.mtimeMs });
+    }
+    assert.ok(before.size > 100, `only ${before.size} unchanged files`);
+    const copied = new Set<string>();
+    const r = await basebackup(ctx, { onFile: (job) => { if (job.local.startsWith(env.pgdata)) copied.add(job.local.slice(env.pgdata.length + 1)); } });
+    assert.ok(copied.has(newFile), `${newFile} (new table) was not transferred`);
+    for (const [rel, b] of before) {
+      assert.ok(!copied.has(rel), `${rel} was unchanged but transferred again`);
+      const now = statSync(join(env.pgdata, rel));
+      assert.equal(now.ino, b.ino, `${rel} was replaced`);
+      assert.equal(now.mtimeMs, b.mtimeMs, `${rel} changed mtime`);
+    }
+    assert.ok(r.copied >= 1 && r.copied + r.vanished <= copied.size + 1, `copied ${r.copied}, seen ${copied.size}`);
+    assert.ok(r.skipped >= before.size, `skipped ${r.skipped} < ${before.size}`);
+    assert.ok(r.copied < r.skipped, `copied ${r.copied} not fewer than skipped ${r.skipped}`);
+    const summary = ctx.lines.find((l) => l.startsWith('Base backup finished'))!;
+    assert.match(summary, new RegExp(`transferred ${r.copied} files / .* skipped ${r.skipped} unchanged`));
+  });
+});
+
+describe('-B failures leave no copy that looks complete', () => {
+  test('master PostgreSQL down: clear error, exit 1, the existing copy untouched', async () => {
+    await env.master.stop();
+    try {
+      const r = await runCmd(['-C', env.ini, '-B']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^cmd_standby: ERROR: base backup failed: the master's PostgreSQL does not accept connections at 127\.0\.0\.1:\d+ .*Connection refused$/m);
+      assert.match(r.stderr, /nothing was changed/);
+      assert.ok(existsSync(join(env.pgdata, 'global', 'pg_control')));
+      assert.ok(!existsSync(join(env.pgdata, 'pitrtools_basebackup.incomplete')));
+    } finally {
+      await env.master.start();
+    }
+  });
+
+  test('sshd down: clear error, exit 1', async () => {
+    await env.sshd.stop();
+    try {
+      const r = await runCmd(['-C', env.ini, '-B']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^cmd_standby: ERROR: base backup failed: connection to 127\.0\.0\.1:\d+ refused: is sshd running/m);
+    } finally {
+      await env.sshd.start();
+    }
+  });
+
+  test('sshd killed half way: marker left, no pg_control, no backup_label; -S refuses and names -B', async () => {
+    const ctx = ctxFor(env);
+    let killed = false;
+    await assert.rejects(basebackup(ctx, {
+      onFile: async () => { if (!killed) { killed = true; await env.sshd.kill(); } },
+    }), (e: Error & { code?: string }) => e.code === 'BASEBACKUP_FAILED' && /incomplete/.test((e as { hint?: string }).hint ?? ''));
+    await env.sshd.start();
+    assert.ok(killed);
+    assert.ok(existsSync(join(env.pgdata, 'pitrtools_basebackup.incomplete')));
+    assert.ok(!existsSync(join(env.pgdata, 'global', 'pg_control')));
+    assert.ok(!existsSync(join(env.pgdata, 'backup_label')));
+    const r = await runCmd(['-C', env.ini, '-S']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /did not finish/);
+    assert.match(r.stderr, /-B again/);
+  });
+
+  test('-A stop_basebackup ends a backup session left on the master, and only that one', async () => {
+    const stale = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres', applicationName: 'pitrtools basebackup' });
+    const other = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres', applicationName: 'bystander' });
+    try {
+      await stale.query("SELECT cmd_backup_start('left behind', true)");
+      const s = await runCmd(['-C', env.ini, '-Astop_basebackup']);
+      assert.equal(s.code, 0, s.stderr);
+      assert.match(s.stdout, /^Ended 1 base backup session on the master$/m);
+      await waitFor('the stale session to end', async () => (await Promise.race([stale.lost.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))])));
+      assert.equal(await other.scalar('SELECT 1'), 1, 'another session survived');
+      const again = await runCmd(['-C', env.ini, '-Astop_basebackup']);
+      assert.match(again.stdout, /No base backup session was left on the master/);
+    } finally {
+      await stale.end();
+      await other.end();
+    }
+  });
+});
+
+describe('-F999 with the master stopped', () => {
+  test('promotes the standby onto a new timeline, runs action_failover, clears the standby settings', async () => {
+    const ctx = ctxFor(env);
+    await basebackup(ctx);
+    await startStandby(ctx, { iniPath: env.ini });
+    await env.master.query('INSERT INTO t VALUES (43)');
+    await switchAndWaitArchived(env.master);
+    await waitOnStandby(env, 'the last row before the failover', 'SELECT count(*)::int FROM t WHERE i = 43', 1);
+    await env.master.stop();
+    const res = await failover(ctx, { iniPath: env.ini });
+    assert.ok(res.timeline >= 2, `timeline ${res.timeline}`);
+    assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: false }]);
+    await standbyQuery(env, 'INSERT INTO t VALUES (44)');
+    const tli = await standbyQuery<{ f: string }>(env, 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS f');
+    assert.equal(parseInt(tli[0]!.f.slice(0, 8), 16), res.timeline);
+    assert.equal(readFileSync(join(env.dir, 'failover-happened'), 'utf8'), 'failover\n');
+    assert.doesNotMatch(readFileSync(join(env.pgdata, 'pitrtools.conf'), 'utf8'), /restore_command|primary_conninfo/);
+    assert.ok(!existsSync(join(env.pgdata, 'standby.signal')));
+    assert.ok(ctx.lines.some((l) => /^Failover finished: read-write on timeline \d+/.test(l)), ctx.lines.join('\n'));
+    await waitFor('the checkpoint after promotion', async () =>
+      Number((await standbyQuery<{ t: number }>(env, 'SELECT timeline_id AS t FROM pg_control_checkpoint()'))[0]!.t) === res.timeline, 30_000);
+  });
+});
+
+function walkFiles(root: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...walkFiles(root, r));
+    else if (e.isFile()) out.push(r);
+  }
+  return out;
+}
+
+function statIfExists(p: string): import('node:fs').Stats | undefined {
+  try { return statSync(p); } catch { return undefined; }
 }

@@ -8,7 +8,7 @@ import { resolveMaster } from '@pitrtools/core/config/index';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { connectPg, type PgSession } from '@pitrtools/core/pg/client';
-import { connectSsh, pgStreamFactory, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
+import { SshErrorCode, connectSsh, isSshError, pgStreamFactory, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
 
 /** An open SSH connection to the master and a database session through it. */
 export interface MasterLink {
@@ -56,8 +56,18 @@ export async function openMasterLink(config: StandbyConfig, log: Logger, o: Link
     };
   } catch (err) {
     await ssh.close();
-    throw err;
+    throw explainForwardFailure(err, `${host}:${config.port}`, ssh.endpoint);
   }
+}
+
+// sshd reached the master but nothing listens at master_local_ip:port: say that, once, plainly.
+function explainForwardFailure(err: unknown, addr: string, endpoint: string): unknown {
+  const cause = err instanceof PitrError ? err.cause : undefined;
+  if (!isSshError(cause, SshErrorCode.FORWARD_FAILED)) return err;
+  const why = cause.message.split(': ').pop() ?? cause.message;
+  return new PitrError('PG_UNREACHABLE', `the master's PostgreSQL does not accept connections at ${addr} (as seen from ${endpoint}): ${why}`, {
+    cause: err, hint: 'is PostgreSQL running on the master, and do port and master_local_ip match its port and listen_addresses?',
+  });
 }
 
 /** Runs `fn` with a link that is always closed afterwards. */

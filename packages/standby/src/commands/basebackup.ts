@@ -45,9 +45,10 @@ export interface BasebackupResult extends CopyResult {
 export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<BasebackupResult> {
   const { config, log } = ctx;
   await refuseIfRunning(config.pgdata, 'take a base backup (-B)');
-  const link = await openMasterLink(config, log, { applicationName: 'pitrtools basebackup' });
   const state = { invalidated: false };
+  let link: MasterLink | undefined;
   try {
+    link = await openMasterLink(config, log, { applicationName: 'pitrtools basebackup' });
     return await backupOver(ctx, link, o, state);
   } catch (err) {
     const reason = errorCode(err) === 'ENOSPC' ? `the disk is full: ${errorMessage(err)}` : errorMessage(err);
@@ -60,7 +61,7 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
         : `nothing was changed in ${config.pgdata}`,
     });
   } finally {
-    await link.close();
+    await link?.close();
   }
 }
 
