@@ -1,0 +1,118 @@
+/**
+ * A streaming standby end to end (use_streaming_replication): a row committed on the master
+ * reaches the standby without any WAL switch, the replication password stays in a 0600 passfile,
+ * and the read-only commands: --check (Nagios output, --json, exit codes) and -P (both ways).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connectPg } from '../packages/core/src/pg/client.js';
+import { installHelpers } from '../packages/core/src/pg/helpers.js';
+import { runAction } from '../packages/standby/src/commands/action.js';
+import { basebackup } from '../packages/standby/src/commands/basebackup.js';
+import { initStandby } from '../packages/standby/src/commands/init.js';
+import { startStandby } from '../packages/standby/src/commands/standby.js';
+import { cleanupAll } from './rig/cleanup.js';
+import { ctxFor, runCmd, standbyEnv, standbyQuery, waitOnStandby, writeIni, type StandbyEnv } from './rig/standby-env.js';
+
+const PASSWORD = "s3cr:et'pw\\x";
+let env: StandbyEnv;
+before(async () => {
+  env = await standbyEnv();
+  writeIni(env, {
+    pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
+    use_streaming_replication: 'on', repl_db_user: 'replicator', repl_db_password: PASSWORD, sslmode: 'disable',
+  });
+  const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
+  try {
+    await installHelpers(s);
+    await s.query(`CREATE ROLE replicator REPLICATION LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'`);
+    await s.query('CREATE TABLE t (i int)');
+  } finally { await s.end(); }
+});
+after(cleanupAll);
+
+describe('streaming replication', () => {
+  test('-I, -B, -S: a committed row arrives by streaming, without a WAL switch', async () => {
+    const ctx = ctxFor(env);
+    await initStandby(ctx);
+    await basebackup(ctx);
+    await startStandby(ctx, { iniPath: env.ini });
+    await waitOnStandby(env, 'the WAL receiver to stream', 'SELECT status FROM pg_stat_wal_receiver', 'streaming');
+    const archived = String(await env.master.scalar('SELECT last_archived_wal FROM pg_stat_archiver'));
+    await env.master.query('INSERT INTO t VALUES (7)');
+    await waitOnStandby(env, 'the streamed row', 'SELECT count(*)::int FROM t WHERE i = 7', 1, 30_000);
+    assert.equal(String(await env.master.scalar('SELECT last_archived_wal FROM pg_stat_archiver')), archived, 'no segment was archived meanwhile');
+  });
+
+  test('the password is only in the 0600 passfile: not in pitrtools.conf, the server log or the WAL receiver', async () => {
+    const passfile = join(env.pgdata, 'pitrtools.pgpass');
+    assert.equal(statSync(passfile).mode & 0o777, 0o600);
+    assert.equal(readFileSync(passfile, 'utf8'), `127.0.0.1:${env.master.port}:*:replicator:s3cr\\:et'pw\\\\x\n`);
+    const conf = readFileSync(join(env.pgdata, 'pitrtools.conf'), 'utf8');
+    assert.match(conf, new RegExp(`^primary_conninfo = 'host=127.0.0.1 port=${env.master.port} user=replicator sslmode=disable application_name=\\w+ passfile=${passfile}'$`, 'm'));
+    assert.ok(!conf.includes('s3cr'), conf);
+    assert.ok(!readFileSync(env.logfile, 'utf8').includes('s3cr'));
+    const rows = await standbyQuery<{ c: string }>(env, 'SELECT conninfo AS c FROM pg_stat_wal_receiver');
+    assert.ok(!rows[0]!.c.includes('s3cr'), rows[0]!.c);
+  });
+});
+
+describe('--check', () => {
+  test('OK while streaming: Nagios line with perfdata, and --json', async () => {
+    const r = await runCmd(['-C', env.ini, '--check']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^CMD_STANDBY OK - in recovery, replay lag \d+ B \(vs received WAL\).* \| 'lag_bytes'=\d+B;16777216;268435456;0 'lag_seconds'=\d+s;300;1800;0 'restored_age'=(\d+s|U);;;0 'archivedir'=\d+B;;;0$/m);
+    const j = await runCmd(['-C', env.ini, '--check', '--json']);
+    const o = JSON.parse(j.stdout) as { status: string; code: number; running: boolean; inRecovery: boolean; lagBytes: number };
+    assert.equal(o.status, 'OK');
+    assert.equal(o.running, true);
+    assert.equal(o.inRecovery, true);
+    assert.equal(typeof o.lagBytes, 'number');
+  });
+
+  test('thresholds from flags give WARNING (1) and CRITICAL (2); a bad ini gives UNKNOWN (3)', async () => {
+    const w = await runCmd(['-C', env.ini, '--check', '--warn-bytes', '0']);
+    assert.equal(w.code, 1, w.stdout);
+    assert.match(w.stdout, /^CMD_STANDBY WARNING - /);
+    const c = await runCmd(['-C', env.ini, '--check', '--critical-bytes', '0', '--warn-bytes', '0']);
+    assert.equal(c.code, 2, c.stdout);
+    assert.match(c.stdout, /^CMD_STANDBY CRITICAL - /);
+    const bad = join(env.dir, 'bad.ini');
+    writeFileSync(bad, '[DEFAULT]\nport: many\n');
+    const u = await runCmd(['-C', bad, '--check']);
+    assert.equal(u.code, 3, u.stdout);
+    assert.match(u.stdout, /^CMD_STANDBY UNKNOWN - /);
+  });
+});
+
+describe('-P', () => {
+  test('"Got response from the master" and 0; the reason and 1 when sshd or PostgreSQL is down', async () => {
+    const ok = await runCmd(['-C', env.ini, '-P']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^Got response from the master/);
+    await env.sshd.stop();
+    try {
+      const r = await runCmd(['-C', env.ini, '-P']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^cmd_standby: ERROR: no response from the master: connection to 127\.0\.0\.1:\d+ refused: is sshd running/m);
+    } finally { await env.sshd.start(); }
+    await env.master.stop();
+    try {
+      const r = await runCmd(['-C', env.ini, '-P']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^cmd_standby: ERROR: no response from the master: the master's PostgreSQL does not accept connections/m);
+    } finally { await env.master.start(); }
+  });
+});
+
+describe('a stopped standby', () => {
+  test('-A stop; --check says CRITICAL', async () => {
+    const ctx = ctxFor(env);
+    await runAction(ctx, 'stop');
+    const r = await runCmd(['-C', env.ini, '--check']);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stdout, /^CMD_STANDBY CRITICAL - the local server is not running/);
+  });
+});
