@@ -1,0 +1,105 @@
+// pitr-test: once
+/**
+ * The commands PostgreSQL runs (restore_command = --restore %f %p, archive_cleanup_command =
+ * --cleanup %r) and the command line itself, through the real binary. No server is needed.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { cleanupAll } from './rig/cleanup.js';
+import { runCmd } from './rig/standby-env.js';
+import { makeTempDir } from './rig/tmp.js';
+
+const tmp = makeTempDir('pitr-restore-');
+after(async () => { await tmp.remove(); await cleanupAll(); });
+const archivedir = join(tmp.path, 'archive');
+const pgdata = join(tmp.path, 'data');
+mkdirSync(archivedir);
+mkdirSync(join(pgdata, 'pg_wal'), { recursive: true });
+const ini = join(tmp.path, 'cmd_standby.ini');
+writeFileSync(ini, `[DEFAULT]\nmaster_public_ip: db1\nuser: postgres\npgdata: ${pgdata}\narchivedir: ${archivedir}\nrecovery_conf: /x/recovery.conf\n`);
+const restore = (f: string, p: string) => runCmd(['-C', ini, '--restore', f, p], { cwd: pgdata });
+
+test('a missing file exits 1 with no output at all', async () => {
+  for (const name of ['000000010000000000000009', '00000002.history']) {
+    const r = await restore(name, 'pg_wal/RECOVERYXLOG');
+    assert.deepEqual(r, { code: 1, stdout: '', stderr: '' });
+  }
+});
+
+test('a .history file and a segment are restored byte for byte (relative %p, as PostgreSQL passes it)', async () => {
+  writeFileSync(join(archivedir, '00000002.history'), '1\t0/3000000\tno recovery target specified\n');
+  const h = await restore('00000002.history', 'pg_wal/RECOVERYHISTORY');
+  assert.deepEqual(h, { code: 0, stdout: '', stderr: '' });
+  assert.equal(readFileSync(join(pgdata, 'pg_wal', 'RECOVERYHISTORY'), 'utf8'), '1\t0/3000000\tno recovery target specified\n');
+  const seg = randomBytes(16 * 1024 * 1024);
+  writeFileSync(join(archivedir, '000000010000000000000003'), seg);
+  const s = await restore('000000010000000000000003', 'pg_wal/RECOVERYXLOG');
+  assert.equal(s.code, 0, s.stderr);
+  assert.ok(readFileSync(join(pgdata, 'pg_wal', 'RECOVERYXLOG')).equals(seg));
+  assert.equal(readFileSync(join(pgdata, 'pitrtools.restored'), 'utf8'), '000000010000000000000003\n');
+  assert.deepEqual(readdirSync(join(pgdata, 'pg_wal')).filter((n) => n.startsWith('.')), [], 'no temp file left');
+});
+
+test('a hostile %f is refused (exit 2) and nothing is written', async () => {
+  writeFileSync(join(tmp.path, 'secret'), 'x');
+  for (const name of ['../secret', '000000010000000000000001; touch pwned', '', '00000001000000000000000G']) {
+    const r = await restore(name, 'pg_wal/RECOVERYXLOG2');
+    assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, /refusing to restore/);
+    assert.ok(!existsSync(join(pgdata, 'pg_wal', 'RECOVERYXLOG2')));
+  }
+});
+
+test('the restore path loads neither yargs, ssh2 nor pg', async () => {
+  const probe = join(tmp.path, 'probe.mjs');
+  const out = join(tmp.path, 'loaded.txt');
+  writeFileSync(out, '');
+  const hook = `export async function resolve(s, c, n) { const r = await n(s, c); if (/\\/node_modules\\/(yargs|ssh2|pg)\\//.test(r.url)) (await import('node:fs')).appendFileSync(${JSON.stringify(out)}, r.url + '\\n'); return r; }`;
+  writeFileSync(probe, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));\n`);
+  const r = await runCmd(['-C', ini, '--restore', '00000002.history', 'pg_wal/X'], { cwd: pgdata, env: { NODE_OPTIONS: `--import ${probe}` } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(out, 'utf8'), '');
+  // The probe does see them when the full command line loads.
+  await runCmd(['-C', ini, '-P'], { env: { NODE_OPTIONS: `--import ${probe}` } });
+  assert.match(readFileSync(out, 'utf8'), /yargs/);
+});
+
+test('--cleanup %r removes older segments of every timeline (and their .partial/.backup), never .history', async () => {
+  const names = ['000000010000000000000001', '000000010000000000000002', '000000010000000000000002.00000028.backup',
+    '000000010000000000000003.partial', '000000020000000000000003', '000000020000000000000004', '000000020000000000000005',
+    '00000001.history', '00000002.history', '.000000020000000000000006.tmp'];
+  for (const n of readdirSync(archivedir)) (await import('node:fs')).rmSync(join(archivedir, n));
+  for (const n of names) writeFileSync(join(archivedir, n), n);
+  const r = await runCmd(['-C', ini, '--cleanup', '000000020000000000000004'], { cwd: pgdata });
+  assert.deepEqual(r, { code: 0, stdout: '', stderr: '' });
+  assert.deepEqual(readdirSync(archivedir).sort(), ['.000000020000000000000006.tmp', '00000001.history', '00000002.history',
+    '000000020000000000000004', '000000020000000000000005']);
+  const bad = await runCmd(['-C', ini, '--cleanup', '00000002.history']);
+  assert.equal(bad.code, 2);
+});
+
+test('--help lists every option, the exit codes and the docs', async () => {
+  const r = await runCmd(['--help']);
+  assert.equal(r.code, 0);
+  for (const o of ['-C, --config', '-I, --dbinit', '-B, --basebackup', '--checksum', '-S, --standby', '-F, --failover 999',
+    '-R, --recovertotime', '-P, --ping', '-A, --action start|stop|stop_basebackup', '--check', '--json', '--allow-primary',
+    '--warn-bytes', '--critical-bytes', '--warn-seconds', '--critical-seconds', '--install-helpers', '--restore FILE PATH',
+    '--cleanup FILE', '--force', '-v, --verbose', '-h, --help', '-F999', 'Exit codes:', 'docs/cmd_standby.md']) {
+    assert.ok(r.stdout.includes(o), `--help lacks ${o}`);
+  }
+});
+
+test('usage errors exit 2 in one line', async () => {
+  for (const args of [['-C', ini, '-F998'], ['-C', ini, '-Abogus'], ['-C', ini, '-I', '-B'], ['-C', ini, '--frobnicate'],
+    ['-C', ini, '--checksum'], ['-I']]) {
+    const r = await runCmd(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^cmd_standby: ERROR: .+\ncmd_standby: HINT: .+\n$/, args.join(' '));
+  }
+  const cfg = await runCmd(['-C', join(tmp.path, 'nope.ini'), '-P']);
+  assert.equal(cfg.code, 2);
+  assert.equal(cfg.stderr.split('\n').filter((l) => l.includes('ERROR')).length, 1);
+});
