@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectPg } from '../packages/core/src/pg/client.js';
-import { installHelpers } from '../packages/core/src/pg/helpers.js';
 import { basebackup } from '../packages/standby/src/commands/basebackup.js';
 import { failover } from '../packages/standby/src/commands/failover.js';
 import { initStandby } from '../packages/standby/src/commands/init.js';
