@@ -1,0 +1,56 @@
+/**
+ * Command line of the benchmark: which parts, how much WAL, how big a cluster, how many runs.
+ */
+export interface BenchOptions {
+  only: 'all' | 'wal' | 'basebackup';
+  /** Segments in the archive burst (at least 20). */
+  segments: number;
+  /** pgbench scale of the base-backup master (70 is about 1.1 GB). */
+  scale: number;
+  /** pgbench scale of the small master -B's peak RSS is compared with. */
+  smallScale: number;
+  /** Timed runs per method; the table shows the median. */
+  runs: number;
+  /** Where the JSON results go (default bench/results/<timestamp>.json). */
+  json: string | undefined;
+}
+
+export const USAGE = `usage: node --import tsx bench/main.ts [--only wal|basebackup] [--segments N] [--scale S] [--small-scale S] [--runs R] [--json FILE]
+  --only wal|basebackup  run one part only (default: both)
+  --segments N           WAL segments in the archive burst (default 24, at least 20)
+  --scale S              pgbench scale of the base-backup cluster (default 70, about 1.1 GB)
+  --small-scale S        pgbench scale of the small cluster for -B's RSS (default 10)
+  --runs R               timed runs per method, median reported (default 5)
+  --json FILE            also write the results there (default bench/results/<timestamp>.json)`;
+
+function int(name: string, v: string | undefined, min: number): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${name} needs a whole number >= ${min}, got ${v ?? 'nothing'}`);
+  return n;
+}
+
+/** Parses argv (without node and the script); throws a one-line message on a mistake. */
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const o: BenchOptions = { only: 'all', segments: 24, scale: 70, smallScale: 10, runs: 5, json: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case '-h': case '--help': return 'help';
+      case '--only': {
+        const v = value();
+        if (v !== 'wal' && v !== 'basebackup') throw new Error(`--only takes wal or basebackup, got ${v ?? 'nothing'}`);
+        o.only = v;
+        break;
+      }
+      case '--segments': o.segments = int('--segments', value(), 20); break;
+      case '--scale': o.scale = int('--scale', value(), 1); break;
+      case '--small-scale': o.smallScale = int('--small-scale', value(), 1); break;
+      case '--runs': o.runs = int('--runs', value(), 1); break;
+      case '--json': o.json = value(); if (!o.json) throw new Error('--json needs a file name'); break;
+      default: throw new Error(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
