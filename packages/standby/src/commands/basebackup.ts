@@ -127,7 +127,7 @@ async function backupOver(ctx: Ctx, link: MasterLink, o: BasebackupOptions, stat
     progress.end();
   }
 
-  log.info('copy done; ending the backup on the master');
+  log.info(`copy done in ${formatDuration(progress.elapsedMs())}; ending the backup on the master`);
   const stop = await Promise.race([stopBackup(link, info.archive_mode), lost]);
   await finishCopy(ctx, stop, tablespaces, mappings);
   const elapsedMs = progress.elapsedMs();
@@ -152,9 +152,10 @@ async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[],
   const { pgdata } = ctx.config;
   await writeSynced(join(pgdata, 'backup_label'), Buffer.from(stop.labelfile, 'utf8'));
   if (stop.spcmapfile !== '') await writeSynced(join(pgdata, 'tablespace_map'), Buffer.from(rewriteTablespaceMap(stop.spcmapfile, mappings), 'utf8'));
+  const t0 = Date.now();
   let files = await fsyncTree(pgdata);
   for (const ts of tablespaces.filter(isExternal)) files += await fsyncTree(localLocation(ts.location, mappings));
-  ctx.log.debug(`fsynced ${files} files`);
+  ctx.log.debug(`fsynced ${files} files and their directories in ${formatDuration(Date.now() - t0)}`);
   await removePath(join(pgdata, INCOMPLETE_MARKER));
   await fsyncDir(pgdata);
 }
