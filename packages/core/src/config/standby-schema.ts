@@ -58,8 +58,9 @@ export const STANDBY_KEYS = [
   },
   {
     name: 'logfile', type: 'path', group: 'Local server', example: '/var/log/postgresql/standby.log',
-    doc: 'Server log file passed to pg_ctl -l when starting; without it, output that postgresql.conf '
-      + 'does not send to a log is lost.',
+    defaultText: 'pitrtools-server.log in pgdata',
+    doc: 'Server log file passed to pg_ctl -l when cmd_standby starts the server; -S, -F999 and -R read '
+      + 'the FATAL lines of a failed start from it.',
   },
   {
     name: 'use_streaming_replication', type: 'bool', group: 'Replication', default: 'off',
@@ -81,7 +82,7 @@ export const STANDBY_KEYS = [
   },
   {
     name: 'rsync_threads', type: 'int', group: 'Base backup (-B)', default: '4', min: 1, max: 64,
-    doc: 'How many files -B copies in parallel.',
+    doc: 'How many files -B copies in parallel, each on its own SFTP channel of the one SSH connection.',
   },
   {
     name: 'tablespace_mapping', type: 'list', group: 'Base backup (-B)', example: '/srv/ts1=/data/ts1',
