@@ -5,7 +5,7 @@
  * valid-looking copy, and -F999 (refused while the master runs; promotes when it is stopped).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectPg } from '../packages/core/src/pg/client.js';
@@ -142,6 +142,28 @@ describe('a second -B over the copy', () => {
     assert.ok(r.copied < r.skipped, `copied ${r.copied} not fewer than skipped ${r.skipped}`);
     const summary = ctx.lines.find((l) => l.startsWith('Base backup finished'))!;
     assert.match(summary, new RegExp(`transferred ${r.copied} files / .* skipped ${r.skipped} unchanged`));
+  });
+});
+
+describe('-B --checksum', () => {
+  test('finds a file whose content differs although size and mtime match, and copies only such files', async () => {
+    const ctx = ctxFor(env);
+    const rel = walkFiles(env.pgdata).find((r) => r.startsWith('base/1/') && /^\d+$/.test(r.slice(7)) && statSync(join(env.pgdata, r)).size >= 8192
+      && statSync(join(env.pgdata, r)).mtimeMs !== 0)!;
+    assert.ok(rel, 'an unchanged relation file of template1');
+    const path = join(env.pgdata, rel);
+    const st = statSync(path);
+    const bytes = readFileSync(path);
+    bytes[100] = bytes[100]! ^ 0xff;
+    writeFileSync(path, bytes);
+    utimesSync(path, st.atime, st.mtime);
+    const quick = await basebackup(ctx, { onFile: (job) => { assert.notEqual(job.local, path, 'the quick check cannot see the change'); } });
+    assert.ok(!readFileSync(path).equals(readFileSync(join(env.master.pgdata, rel))), 'still different after a plain -B');
+    const copied: string[] = [];
+    const r = await basebackup(ctx, { checksum: true, onFile: (job) => { copied.push(job.local); } });
+    assert.ok(readFileSync(path).equals(readFileSync(join(env.master.pgdata, rel))), '--checksum repaired it');
+    assert.ok(r.skipped > quick.skipped / 2, `--checksum found ${r.skipped} files identical`);
+    assert.ok(r.copied < r.skipped, `copied ${r.copied}, skipped ${r.skipped}`);
   });
 });
 

@@ -4,7 +4,7 @@
  * and the read-only commands: --check (Nagios output, --json, exit codes) and -P (both ways).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectPg } from '../packages/core/src/pg/client.js';
@@ -12,6 +12,7 @@ import { installHelpers } from '../packages/core/src/pg/helpers.js';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { basebackup } from '../packages/standby/src/commands/basebackup.js';
 import { initStandby } from '../packages/standby/src/commands/init.js';
+import { pointInTimeRecovery } from '../packages/standby/src/commands/pitr.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { ctxFor, runCmd, standbyEnv, standbyQuery, waitOnStandby, writeIni, type StandbyEnv } from './rig/standby-env.js';
@@ -107,12 +108,26 @@ describe('-P', () => {
   });
 });
 
-describe('a stopped standby', () => {
-  test('-A stop; --check says CRITICAL', async () => {
+describe('-R on a standby that has replayed past the target', () => {
+  test('is refused and the standby keeps running', async () => {
+    const ctx = ctxFor(env);
+    await assert.rejects(pointInTimeRecovery(ctx, { iniPath: env.ini, target: { text: '2001-01-01 00:00:00+00', epochMs: Date.UTC(2001, 0, 1), zoneAssumed: false } }),
+      (e: Error & { code?: string }) => e.code === 'PAST_TARGET' && /already replayed past .*fresh base backup/.test(e.message));
+    assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
+  });
+});
+
+describe('-A stop and start', () => {
+  test('-A stop; --check says CRITICAL; -A start brings the standby back', async () => {
     const ctx = ctxFor(env);
     await runAction(ctx, 'stop');
+    assert.ok(existsSync(join(env.pgdata, 'pitrtools.replayed')), 'the last replayed time was recorded');
     const r = await runCmd(['-C', env.ini, '--check']);
     assert.equal(r.code, 2, r.stdout);
     assert.match(r.stdout, /^CMD_STANDBY CRITICAL - the local server is not running/);
+    const s = await runCmd(['-C', env.ini, '-Astart']);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /^Server started \(standby\)$/m);
+    assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
   });
 });
