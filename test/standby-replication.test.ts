@@ -38,6 +38,7 @@ before(async () => {
   await env.master.query('CREATE TABLE static_t (i int); INSERT INTO static_t SELECT generate_series(1, 1000)');
   await env.master.query('CREATE TABLE in_ts (i int) TABLESPACE ts1; INSERT INTO in_ts SELECT generate_series(1, 500)');
   await env.master.query('CREATE TABLE t (i int)');
+  await env.master.query('CREATE UNLOGGED TABLE u AS SELECT generate_series(1, 1000) AS i');
   // SFTP mtimes have whole seconds: -B never trusts files modified within a second of its start.
   // Let initdb's files age past that, so the second -B has untouched files to skip.
   await waitFor('initdb files to be 2 s old', async () => env.master.scalar<boolean>("SELECT clock_timestamp() > pg_postmaster_start_time() + interval '2 s'"), 10_000);
@@ -78,6 +79,10 @@ describe('-I, -B, -S and replay from the archive', () => {
     assert.equal(readlinkSync(join(env.pgdata, 'pg_tblspc', oid)), tsLocal);
     assert.match(readFileSync(join(env.pgdata, 'tablespace_map'), 'utf8'), new RegExp(`^${oid} ${tsLocal}$`, 'm'));
     assert.ok(readdir(tsLocal).some((n) => n.startsWith('PG_')), 'tablespace contents copied');
+    // An unlogged table: only its init fork is copied, as pg_basebackup does.
+    const u = String(await env.master.scalar("SELECT pg_relation_filepath('u')"));
+    assert.ok(existsSync(join(env.master.pgdata, u)) && !existsSync(join(env.pgdata, u)), `${u} copied`);
+    assert.ok(existsSync(join(env.pgdata, `${u}_init`)), `${u}_init missing`);
     assert.match(ctx.lines.join('\n'), /Base backup finished: transferred \d+ files/);
   });
 

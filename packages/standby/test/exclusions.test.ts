@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dataDirRule, keptSubdirs, tablespaceRule } from '../src/basebackup/exclusions.js';
+import { dataDirRule, keptSubdirs, tablespaceRule, unloggedForks } from '../src/basebackup/exclusions.js';
 import { localLocation, rewriteTablespaceMap } from '../src/basebackup/tablespaces.js';
 
 test('what pg_basebackup leaves out is left out', () => {
@@ -36,4 +36,10 @@ test('tablespace_mapping applies to whole locations, and to tablespace_map', () 
   assert.equal(localLocation('/srv/ts10', m), '/srv/ts10');
   assert.equal(rewriteTablespaceMap('16390 /srv/ts1\n16391 /srv/ts2\n', m), '16390 /data/ts1\n16391 /srv/ts2\n');
   assert.equal(rewriteTablespaceMap('16390 /srv/ts1\n', []), '16390 /srv/ts1\n');
+});
+
+test('unlogged relations: every fork but the init fork is left out', () => {
+  assert.deepEqual([...unloggedForks(['16384', '16384_init', '16384_fsm', '16384_vm', '16384.1', '16390', '16390_fsm', '163840'])].sort(),
+    ['16384', '16384.1', '16384_fsm', '16384_vm']);
+  assert.equal(unloggedForks(['1', '2', 'PG_VERSION']).size, 0);
 });

@@ -69,3 +69,20 @@ function commonRule(parts: string[], name: string): Rule {
 export function keptSubdirs(rel: string): string[] {
   return rel === 'pg_wal' ? ['archive_status'] : [];
 }
+
+/**
+ * Of a directory's names, the forks of unlogged relations except their init fork: PostgreSQL
+ * resets such relations from the init fork when recovery ends, so pg_basebackup leaves them out.
+ */
+export function unloggedForks(names: readonly string[]): Set<string> {
+  const unlogged = new Set<string>();
+  for (const n of names) {
+    const m = /^(\d+)_init$/.exec(n);
+    if (m) unlogged.add(m[1]!);
+  }
+  if (unlogged.size === 0) return unlogged;
+  return new Set(names.filter((n) => {
+    const m = /^(\d+)(?:_(?:fsm|vm))?(?:\.\d+)?$/.exec(n);
+    return m !== null && unlogged.has(m[1]!);
+  }));
+}

@@ -6,7 +6,7 @@
  */
 import { posix } from 'node:path';
 import type { SftpChannel } from '@pitrtools/core/ssh/index';
-import { keptSubdirs, type Rule } from './exclusions.js';
+import { keptSubdirs, unloggedForks, type Rule } from './exclusions.js';
 import { ensureDir, listLocal, removePath, type LocalEntry } from './local-tree.js';
 
 /** One file to copy. */
@@ -56,9 +56,10 @@ export async function planTree(ch: SftpChannel, spec: TreeSpec, plan: Plan, quic
     await ensureDir(localDir);
     const [entries, local] = await Promise.all([ch.readdir(remoteDir), listLocal(localDir)]);
     const seen = new Set<string>();
+    const unlogged = unloggedForks(entries.map((e) => e.name));
     for (const e of entries) {
       const rel = relDir === '' ? e.name : `${relDir}/${e.name}`;
-      const rule = spec.rule(rel);
+      const rule = unlogged.has(e.name) ? 'exclude' : spec.rule(rel);
       if (rule === 'ours' || rule === 'exclude') continue;
       seen.add(e.name);
       if (spec.isTablespaceLink?.(rel) && e.isSymbolicLink) continue;

@@ -1,6 +1,4 @@
 /** -A start | stop | stop_basebackup. */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import { errorMessage } from '@pitrtools/core/errors';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { localServer } from '@pitrtools/core/pg/local-server';
@@ -8,7 +6,7 @@ import type { Ctx } from '../context.js';
 import { requireCompleteCopy } from '../local/copy-state.js';
 import { connectLocal, localBinaries, startServer, stopServer, waitForServer } from '../local/server.js';
 import { withMasterLink } from '../master-link.js';
-import { REPLAYED_STATE } from '../state-files.js';
+import { hasSignal, recordReplayed } from '../local/files.js';
 
 /** The actions -A accepts. */
 export const ACTIONS = ['start', 'stop', 'stop_basebackup'] as const;
@@ -28,7 +26,7 @@ async function startAction(ctx: Ctx): Promise<void> {
     return;
   }
   await requireCompleteCopy(config.pgdata, 'start the server (-A start)');
-  const standby = await fsp.access(join(config.pgdata, 'standby.signal')).then(() => true, () => false);
+  const standby = await hasSignal(config.pgdata, 'standby');
   const offset = await startServer(config, await localBinaries(config), log);
   await waitForServer(config, standby ? 'standby' : 'primary', offset, 600_000, log);
   ctx.out(`Server started${standby ? ' (standby)' : ''}`);
@@ -51,9 +49,8 @@ export async function recordReplayTime(ctx: Ctx): Promise<void> {
     const s = await connectLocal(ctx.config);
     try {
       const row = (await s.query<{ r: boolean; t: Date | null }>('SELECT pg_is_in_recovery() AS r, pg_last_xact_replay_timestamp() AS t'))[0]!;
-      const path = join(ctx.config.pgdata, REPLAYED_STATE);
-      if (row.r && row.t) await fsp.writeFile(path, `${row.t.toISOString()}\n`, { mode: 0o600 });
-      else if (!row.r) await fsp.rm(path, { force: true });
+      if (row.r && row.t) await recordReplayed(ctx.config.pgdata, row.t);
+      else if (!row.r) await recordReplayed(ctx.config.pgdata, null);
     } finally { await s.end(); }
   } catch (err) {
     ctx.log.warning(`could not record the last replayed transaction time: ${errorMessage(err)}`);

@@ -5,15 +5,13 @@
  * grows although nothing is missing, so it counts as 0 when the byte lag is known to be 0), the age
  * of the newest restored segment and the size of archivedir.
  */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import { errorMessage } from '@pitrtools/core/errors';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import type { Ctx } from '../context.js';
 import { connectLocal } from '../local/server.js';
 import { withMasterLink } from '../master-link.js';
 import { evaluateCheck, lsnDiff, type CheckFacts, type CheckReport, type CheckThresholds } from '../recovery/check-report.js';
-import { RESTORED_STATE } from '../state-files.js';
+import { archiveSize, restoredInfo } from '../local/files.js';
 
 /** Options of --check (thresholds default to the check_lag_* keys). */
 export interface CheckOptions extends Partial<CheckThresholds> {
@@ -72,18 +70,13 @@ async function measureServer(ctx: Ctx, f: CheckFacts, masterTimeoutMs: number): 
 }
 
 async function measureFiles(ctx: Ctx, f: CheckFacts): Promise<void> {
-  const state = join(ctx.config.pgdata, RESTORED_STATE);
-  const st = await fsp.stat(state).catch(() => undefined);
-  if (st) {
-    f.restoredAge = Math.max(0, (Date.now() - st.mtimeMs) / 1000);
-    f.restoredSegment = (await fsp.readFile(state, 'utf8').catch(() => '')).trim() || undefined;
+  const restored = await restoredInfo(ctx.config.pgdata);
+  if (restored) {
+    f.restoredAge = restored.ageSec;
+    f.restoredSegment = restored.segment;
   }
   try {
-    let total = 0;
-    for (const e of await fsp.readdir(ctx.config.archivedir, { withFileTypes: true })) {
-      if (e.isFile()) total += (await fsp.stat(join(ctx.config.archivedir, e.name)).catch(() => ({ size: 0 }))).size;
-    }
-    f.archivedirBytes = total;
+    f.archivedirBytes = await archiveSize(ctx.config.archivedir);
   } catch (err) {
     f.notes.push(`archivedir: ${errorMessage(err)}`);
   }

@@ -3,11 +3,9 @@
  * needs any more (pg_archivecleanup's rule, see recovery/cleanup-select.ts), so the archive of a
  * standby does not grow forever. Needs no pg_archivecleanup binary.
  */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
-import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
-import { fsyncDir } from '@pitrtools/core/fs/atomic';
+import { ExitCode, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
+import { listArchive, removeArchived } from '../local/files.js';
 import { cleanupCutoff, cleanupVictims } from '../recovery/cleanup-select.js';
 
 /** Options of cleanupArchive. */
@@ -24,13 +22,8 @@ export async function cleanupArchive(o: CleanupOptions): Promise<string[]> {
   if (cutoff === undefined) {
     throw new PitrError('BAD_WAL_NAME', `--cleanup: '${o.restartFile}' is not a WAL segment name`, { exitCode: ExitCode.USAGE });
   }
-  const victims = cleanupVictims(await fsp.readdir(o.archivedir), cutoff);
-  for (const name of victims) {
-    await fsp.unlink(join(o.archivedir, name)).catch((err: unknown) => {
-      if (errorCode(err) !== 'ENOENT') throw err; // removed meanwhile: fine
-    });
-    o.log?.debug(`cleanup: removed ${name}`);
-  }
-  if (victims.length > 0) await fsyncDir(o.archivedir);
+  const victims = cleanupVictims(await listArchive(o.archivedir), cutoff);
+  await removeArchived(o.archivedir, victims);
+  for (const name of victims) o.log?.debug(`cleanup: removed ${name}`);
   return victims;
 }

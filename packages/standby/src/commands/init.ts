@@ -3,12 +3,12 @@
  * tablespaces, then creates pgdata, each tablespace directory (after tablespace_mapping) and
  * archivedir, all 0700. Refuses while the local server runs.
  */
-import { promises as fsp } from 'node:fs';
 import { errorMessage } from '@pitrtools/core/errors';
 import { locatePgBinaries } from '@pitrtools/core/pg/binaries';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { isExternal, localLocation, parseMappings, type Tablespace } from '../basebackup/tablespaces.js';
 import type { Ctx } from '../context.js';
+import { makePrivateDir } from '../local/files.js';
 import { refuseIfRunning } from '../local/server.js';
 import { withMasterLink } from '../master-link.js';
 
@@ -39,9 +39,8 @@ export async function initStandby(ctx: Ctx): Promise<InitResult> {
   const dirs = [config.pgdata, ...tablespaces.filter(isExternal).map((t) => localLocation(t.location, mappings)), config.archivedir];
   const created: string[] = [];
   for (const dir of dirs) {
-    const existed = await fsp.stat(dir).then(() => true, () => false);
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    await fsp.chmod(dir, 0o700);
+    const { existed, warning } = await makePrivateDir(dir);
+    if (warning !== undefined) log.warning(warning);
     if (!existed) created.push(dir);
     ctx.out(`${existed ? 'exists ' : 'created'} ${dir}`);
   }

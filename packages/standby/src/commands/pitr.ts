@@ -5,18 +5,16 @@
  * starts, waits until read-write and reports the time actually reached. PostgreSQL's own
  * verdicts are translated: a target before the copy's consistent point, or a target never reached.
  */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import { raiseAlert } from '@pitrtools/core/alerts';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import type { Ctx } from '../context.js';
 import { readBackupLabel, requireCompleteCopy } from '../local/copy-state.js';
+import { readReplayed, recordReplayed } from '../local/files.js';
 import { connectLocal, localBinaries, readLogSince, serverLogPath, startServer, stopServer, waitForServer } from '../local/server.js';
 import { probeMaster } from '../master-link.js';
 import { installConfFiles, selfInvocation, setSignal, writeSettings } from '../recovery/settings-files.js';
 import { backupLabelStartTime, type TargetTime } from '../recovery/target-time.js';
-import { REPLAYED_STATE } from '../state-files.js';
 import { recordReplayTime } from './action.js';
 
 /** Options of -F999 -R. */
@@ -70,7 +68,7 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
     lastReplayed = await s.scalar<Date | null>('SELECT pg_last_xact_replay_timestamp()') ?? null;
   } finally { await s.end(); }
   await writeSettings(config.pgdata, { kind: 'promoted', when: new Date().toISOString() });
-  await fsp.rm(join(config.pgdata, REPLAYED_STATE), { force: true });
+  await recordReplayed(config.pgdata, null);
   const stoppedBefore = /recovery stopping before (?:commit|abort) of transaction \d+, time (.+)/.exec(await readLogSince(logfile, offset))?.[1]?.trim();
   const reached = lastReplayed ? lastReplayed.toISOString() : 'no transaction replayed';
   const message = `point-in-time recovery to ${t.text} done: last replayed transaction ${reached}${stoppedBefore ? `, stopped before one committed at ${stoppedBefore}` : ''}`;
@@ -101,10 +99,9 @@ async function refuseIfCopyPast(ctx: Ctx, t: TargetTime): Promise<void> {
     throw new PitrError('TARGET_BEFORE_COPY', `this copy starts at ${start.text}; a recovery target before that (${t.text}) needs an older base backup`);
   }
   if (label !== undefined) return;
-  const saved = await fsp.readFile(join(ctx.config.pgdata, REPLAYED_STATE), 'utf8').catch(() => undefined);
-  const replayed = saved !== undefined ? Date.parse(saved.trim()) : NaN;
-  if (!Number.isNaN(replayed) && replayed > t.epochMs) {
-    throw new PitrError('PAST_TARGET', `this copy has already replayed past ${t.text} (up to ${saved!.trim()}); ${fresh()}`);
+  const replayed = await readReplayed(ctx.config.pgdata);
+  if (replayed && replayed.epochMs > t.epochMs) {
+    throw new PitrError('PAST_TARGET', `this copy has already replayed past ${t.text} (up to ${replayed.text}); ${fresh()}`);
   }
 }
 

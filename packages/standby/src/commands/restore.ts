@@ -4,12 +4,11 @@
  * server never reads a half-written segment. A file that is not there is the normal answer to
  * PostgreSQL's constant probing for .history files and for the next segment: exit 1, silently.
  */
-import { promises as fsp } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { copyFileAtomic } from '@pitrtools/core/fs/atomic';
 import { walKind } from '@pitrtools/core/wal';
-import { RESTORED_STATE } from '../state-files.js';
+import { recordRestored } from '../local/files.js';
 
 /** Options of restoreWal. */
 export interface RestoreOptions {
@@ -37,6 +36,6 @@ export async function restoreWal(o: RestoreOptions): Promise<'restored' | 'missi
     throw err;
   }
   // Remembered for --check: the newest restored segment and (as the file's mtime) when.
-  if (kind === 'segment') await fsp.writeFile(join(o.pgdata, RESTORED_STATE), `${o.file}\n`, { mode: 0o600 }).catch(() => undefined);
+  if (kind === 'segment') await recordRestored(o.pgdata, o.file);
   return 'restored';
 }

@@ -1,0 +1,78 @@
+/**
+ * The standby's small local files and directories: the state files in pgdata (state-files.ts names
+ * them), archivedir listings and removals, signal files, and the directories -I creates.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { errorCode } from '@pitrtools/core/errors';
+import { fsyncDir } from '@pitrtools/core/fs/atomic';
+import { REPLAYED_STATE, RESTORED_STATE } from '../state-files.js';
+
+/** Remembers the newest restored segment (its mtime says when); best effort, never fsynced. */
+export async function recordRestored(pgdata: string, segment: string): Promise<void> {
+  await fsp.writeFile(join(pgdata, RESTORED_STATE), `${segment}\n`, { mode: 0o600 }).catch(() => undefined);
+}
+
+/** The newest restored segment and how many seconds ago, if any was. */
+export async function restoredInfo(pgdata: string): Promise<{ segment?: string; ageSec: number } | undefined> {
+  const path = join(pgdata, RESTORED_STATE);
+  const st = await fsp.stat(path).catch(() => undefined);
+  if (!st) return undefined;
+  const segment = (await fsp.readFile(path, 'utf8').catch(() => '')).trim();
+  return { ...(segment ? { segment } : {}), ageSec: Math.max(0, (Date.now() - st.mtimeMs) / 1000) };
+}
+
+/** Saves (a Date) or forgets (null) the last replayed transaction time of a stopped standby. */
+export async function recordReplayed(pgdata: string, at: Date | null): Promise<void> {
+  const path = join(pgdata, REPLAYED_STATE);
+  if (at === null) await fsp.rm(path, { force: true });
+  else await fsp.writeFile(path, `${at.toISOString()}\n`, { mode: 0o600 });
+}
+
+/** The recorded last replayed transaction time, if any. */
+export async function readReplayed(pgdata: string): Promise<{ text: string; epochMs: number } | undefined> {
+  const text = (await fsp.readFile(join(pgdata, REPLAYED_STATE), 'utf8').catch(() => '')).trim();
+  const epochMs = Date.parse(text);
+  return text && !Number.isNaN(epochMs) ? { text, epochMs } : undefined;
+}
+
+/** True when pgdata holds `<which>.signal`. */
+export async function hasSignal(pgdata: string, which: 'standby' | 'recovery'): Promise<boolean> {
+  return fsp.access(join(pgdata, `${which}.signal`)).then(() => true, () => false);
+}
+
+/** Names in archivedir. */
+export async function listArchive(archivedir: string): Promise<string[]> {
+  return fsp.readdir(archivedir);
+}
+
+/** Removes names from archivedir (already gone is fine), then fsyncs it. */
+export async function removeArchived(archivedir: string, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    await fsp.unlink(join(archivedir, name)).catch((err: unknown) => {
+      if (errorCode(err) !== 'ENOENT') throw err;
+    });
+  }
+  if (names.length > 0) await fsyncDir(archivedir);
+}
+
+/** Total size of the files in archivedir. */
+export async function archiveSize(archivedir: string): Promise<number> {
+  let total = 0;
+  for (const e of await fsp.readdir(archivedir, { withFileTypes: true })) {
+    if (e.isFile()) total += (await fsp.stat(join(archivedir, e.name)).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+/** Creates a directory (and parents) 0700; returns whether it existed. Mode problems are returned, not thrown. */
+export async function makePrivateDir(dir: string): Promise<{ existed: boolean; warning?: string }> {
+  const existed = await fsp.stat(dir).then(() => true, () => false);
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  const mode = (await fsp.stat(dir)).mode & 0o777;
+  if (mode !== 0o700) {
+    const fixed = await fsp.chmod(dir, 0o700).then(() => true, () => false);
+    if (!fixed) return { existed, warning: `${dir} has mode ${mode.toString(8)} and cannot be changed to 0700 by this user` };
+  }
+  return { existed };
+}
