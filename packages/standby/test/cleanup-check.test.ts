@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseFastPath } from '../src/fast-path.js';
 import { cleanupCutoff, cleanupVictims } from '../src/recovery/cleanup-select.js';
 import { evaluateCheck, lsnDiff, renderNagios } from '../src/recovery/check-report.js';
-import { humanBytes, progressLine } from '../src/basebackup/progress.js';
+import { Progress, humanBytes, progressLine } from '../src/basebackup/progress.js';
 
 test('cleanup: pg_archivecleanup order, ignoring the timeline; never .history', () => {
   const cut = cleanupCutoff('000000020000000100000004')!;
@@ -48,4 +48,21 @@ test('LSN arithmetic and progress formatting', () => {
   assert.equal(humanBytes(512), '512 B');
   assert.equal(humanBytes(1536), '1.5 kB');
   assert.equal(progressLine(512 * 1024 * 1024, 1024 * 1024 * 1024, 2000), '-B: 512.0 MB of 1.0 GB (50%), 256.0 MB/s, ETA 2.0 s');
+});
+
+test('-B progress: redrawn on a TTY, silent otherwise', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const written: string[] = [];
+  const tty = new Progress({ isTTY: true, write: (s) => { written.push(s); } }, 4096);
+  tty.add(2048);
+  t.mock.timers.tick(250);
+  tty.end();
+  assert.match(written[0]!, /^\r\x1b\[K-B: 2\.0 kB of 4\.0 kB \(50%\), /);
+  assert.equal(written[written.length - 1], '\r\x1b[K');
+  const quiet: string[] = [];
+  const pipe = new Progress({ isTTY: false, write: (s) => { quiet.push(s); } }, 4096);
+  pipe.add(4096);
+  t.mock.timers.tick(1000);
+  pipe.end();
+  assert.deepEqual(quiet, []);
 });
