@@ -72,6 +72,12 @@ async function backupOver(ctx: Ctx, link: MasterLink, o: BasebackupOptions, stat
   const info = (await pg.query<{ archive_mode: string; data_directory: string }>('SELECT archive_mode, data_directory FROM cmd_server_info()'))[0]!;
   const tablespaces = (await pg.query<Tablespace>('SELECT oid::text AS oid, spcname AS name, location FROM cmd_get_tablespaces()'));
   const mappings = parseMappings(config.tablespace_mapping ?? []);
+  for (const ts of tablespaces.filter(isExternal)) {
+    const dest = localLocation(ts.location, mappings);
+    if (dest.startsWith(`${config.pgdata}/`) || dest === config.pgdata) {
+      throw new PitrError('BAD_TABLESPACE_MAPPING', `tablespace ${ts.name} would go to ${dest}, inside the data directory; map it elsewhere (tablespace_mapping)`);
+    }
+  }
   const label = `pitrtools cmd_standby -B ${hostname()} ${new Date().toISOString()}`;
   const startLsn = String(await pg.scalar('SELECT cmd_backup_start($1, true)', [label]));
   // Files the master changed in this second or later may change again unseen within the same
@@ -101,9 +107,6 @@ async function backupOver(ctx: Ctx, link: MasterLink, o: BasebackupOptions, stat
   }, plan, !o.checksum, debug);
   for (const ts of external) {
     const dest = localLocation(ts.location, mappings);
-    if (dest.startsWith(`${config.pgdata}/`) || dest === config.pgdata) {
-      throw new PitrError('BAD_TABLESPACE_MAPPING', `tablespace ${ts.name} would go to ${dest}, inside the data directory; map it elsewhere (tablespace_mapping)`);
-    }
     log.debug(`tablespace ${ts.name} (${ts.oid}): ${ts.location} -> ${dest}`);
     await planTree(sftp, { remoteRoot: ts.location, localRoot: dest, rule: tablespaceRule }, plan, !o.checksum, debug);
     await ensureSymlink(join(config.pgdata, 'pg_tblspc', ts.oid), dest);
