@@ -108,6 +108,20 @@ describe('-I, -B, -S and replay from the archive', () => {
     const r = await runCmd(['-C', env.ini, '-F999']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /split brain/);
+    // With sshd down, the master's PostgreSQL is still asked directly.
+    await env.sshd.stop();
+    try {
+      const d = await runCmd(['-C', env.ini, '-F999']);
+      assert.equal(d.code, 1, d.stderr);
+      assert.match(d.stderr, /SSH failed .* but PostgreSQL at 127\.0\.0\.1:\d+ answered directly.*split brain/);
+    } finally { await env.sshd.start(); }
+    // action_failover is checked before anything is promoted.
+    const badIni = join(env.dir, 'bad-action.ini');
+    writeFileSync(join(env.dir, 'not-executable.sh'), '#!/bin/sh\n', { mode: 0o600 });
+    writeFileSync(badIni, readFileSync(env.ini, 'utf8').replace(/^action_failover: .*$/m, `action_failover: ${join(env.dir, 'not-executable.sh')}`));
+    const a = await runCmd(['-C', badIni, '-F999', '--force']);
+    assert.equal(a.code, 1, a.stderr);
+    assert.match(a.stderr, /action_failover .*not-executable\.sh is not an executable file; nothing was promoted/);
     assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
   });
 });
