@@ -59,17 +59,37 @@ export const ARCHIVER_KEYS = [
   },
   {
     name: 'queue_max_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '32GB',
-    doc: "Largest a slave's queue may grow to protect the master's disk. Past it the queue is dropped, "
-      + 'notify_critical runs and that slave needs a new base backup (cmd_standby -B); unlimited never drops.',
+    doc: "Largest a slave's queue may grow to protect the master's disk. Past it the queue is deleted, "
+      + 'notify_critical runs and the slave is detached until `cmd_archiver -C ini --reset-slave NAME`; it then '
+      + 'needs a new base backup (cmd_standby -B). unlimited never drops.',
   },
   {
     name: 'queue_alert_repeat', type: 'seconds', group: 'Queue', default: '1h', min: 1,
-    doc: 'While a slave stays unreachable or over a queue threshold, repeat its alert this often.',
+    doc: 'While a slave stays unreachable, repeat its notify_critical alert this often (the first one comes '
+      + 'when its first segment is queued).',
+  },
+  {
+    name: 'queue_drain_budget', type: 'seconds', group: 'Queue', default: '10', min: 0,
+    doc: "How long one cmd_archiver run may spend delivering a slave's older queued segments before the "
+      + 'new one; what is left waits for cmd_queue, and the new segment is queued behind it to keep WAL order. '
+      + 'Bounds how long PostgreSQL waits after an outage.',
+  },
+  {
+    name: 'warm_path', type: 'bool', group: 'Queue', default: 'on',
+    doc: 'on: cmd_queue (started by cmd_archiver when needed) keeps one SSH connection per slave open, ships '
+      + 'segments PostgreSQL has marked .ready ahead of time and answers cmd_archiver over a local socket. '
+      + 'off: every cmd_archiver run connects and ships by itself (slower; cmd_queue then only delivers queues).',
+  },
+  {
+    name: 'upload_lanes', type: 'int', group: 'Queue', default: '3', min: 1, max: 16,
+    doc: 'How many segments cmd_queue uploads to one slave at the same time, each over its own SFTP channel '
+      + 'of the one SSH connection.',
   },
   ...alertKeySpecs({
-    ok: 'a problem is over (a slave is reachable again, its queue has drained)',
-    warning: 'a slave cannot be reached and its segments are being queued, or its queue passes queue_warn_bytes',
-    critical: 'a segment cannot be archived, a queue passes queue_critical_bytes or is dropped',
+    ok: 'a problem is over (a slave is back and its queue has drained, archiving is online again)',
+    warning: "archiving is switched off (state: offline), or a slave's queue passes queue_warn_bytes",
+    critical: 'a slave cannot be reached (its segments are being queued), a slave already holds a different file '
+      + 'under a segment\'s name, a queue passes queue_critical_bytes or is dropped',
   }),
   {
     name: 'check_queue_warn_age', type: 'seconds', group: 'Monitoring (--check)', default: '300', min: 0,
