@@ -1,0 +1,46 @@
+/**
+ * SlaveLink over the core SSH layer. One run of cmd_archiver opens at most one connection per
+ * slave (lazily, shared by the queue drain and the new segment); cmd_queue keeps them open.
+ */
+import { posix } from 'node:path';
+import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
+import type { Logger } from '@pitrtools/core/log';
+import { connectSsh, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
+import type { LinkProvider, SlaveLink } from '../archive/ports.js';
+
+/** The SSH settings of a slave, with keepalives tight enough that a hung slave is noticed within about ssh_timeout. */
+export function sshTargetOf(t: SlaveTarget, sshDebug: boolean, log: Logger): SshTarget {
+  const keepalive = Math.max(250, Math.min(5000, Math.floor(t.timeoutMs / 3)));
+  return {
+    host: t.host, port: t.port, user: t.user, identityFiles: t.identityFiles, useAgent: true,
+    knownHostsFile: t.knownHostsFile, hostKeyCheck: t.hostKeyCheck, connectTimeoutMs: t.timeoutMs,
+    keepaliveIntervalMs: keepalive, keepaliveCountMax: 3,
+    ...(sshDebug ? { debug: (line: string) => log.debug(`ssh2: ${line}`) } : {}),
+  };
+}
+
+/** A SlaveLink that uploads into r_archivedir over `session`. */
+export function sessionLink(session: SshSession, rArchivedir: string): SlaveLink {
+  return {
+    upload: async (src, name) => (await session.uploadAtomic({ path: src }, rArchivedir, name)).status,
+    stat: async (name) => {
+      const st = await session.statIfExists(posix.join(rArchivedir, name));
+      return st ? { size: st.size } : undefined;
+    },
+  };
+}
+
+/** A provider that connects once on first use (failures included) and can be closed. */
+export function oneShotLink(t: SlaveTarget, sshDebug: boolean, log: Logger): LinkProvider & { close(): Promise<void> } {
+  let session: Promise<SshSession> | undefined;
+  return {
+    get: async () => {
+      session ??= connectSsh(sshTargetOf(t, sshDebug, log), log);
+      return sessionLink(await session, t.r_archivedir);
+    },
+    close: async () => {
+      const s = await session?.catch(() => undefined);
+      await s?.close();
+    },
+  };
+}

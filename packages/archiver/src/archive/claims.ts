@@ -1,0 +1,148 @@
+/**
+ * Alerts that fire once per episode, not once per segment. PostgreSQL retries a failing segment
+ * every minute, forever, and several processes (cmd_archiver runs, cmd_queue) act at once; so
+ * each episode is claimed by creating a file atomically (only one creator wins) and ended by
+ * taking that file away atomically (only one taker wins and sends the all-clear).
+ */
+import { formatBytes } from '@pitrtools/core/config/values';
+import type { AlertFn, QueuedFile, SlaveContext } from './ports.js';
+
+/** Claim names inside a slave's queue directory (and `.offline` in l_archivedir). */
+export const Claim = {
+  OUTAGE: '.outage',
+  OVER_WARN: '.over-warn',
+  OVER_CRITICAL: '.over-critical',
+  OFFLINE: '.offline',
+  conflict: (name: string): string => `.conflict.${name}`,
+} as const;
+
+/** The marker of a slave whose queue was dropped. */
+export const DETACHED_MARKER = 'NEEDS_BASE_BACKUP';
+
+type StoreAndLog = Pick<SlaveContext, 'store' | 'log'>;
+
+// A claim that cannot even be written (l_archivedir gone) must not swallow the alert.
+async function claimed(ctx: StoreAndLog, scope: string, claim: string, content: string): Promise<boolean> {
+  try {
+    return await ctx.store.claim(scope, claim, content);
+  } catch (err) {
+    ctx.log.debug(`cannot record alert ${claim} in ${ctx.store.root}/${scope}: ${String(err)}`);
+    return true;
+  }
+}
+
+async function released(ctx: StoreAndLog, scope: string, claim: string): Promise<string | undefined> {
+  try {
+    return await ctx.store.release(scope, claim);
+  } catch (err) {
+    ctx.log.debug(`cannot clear ${claim} in ${ctx.store.root}/${scope}: ${String(err)}`);
+    return undefined;
+  }
+}
+
+const bytesOf = (files: readonly QueuedFile[]): number => files.reduce((n, f) => n + f.size, 0);
+
+/** A segment was queued because the slave is unreachable: alert at the start of the outage and every queue_alert_repeat. */
+export async function noteOutage(ctx: SlaveContext, segment: string, reason: string, queued: readonly QueuedFile[]): Promise<void> {
+  const s = ctx.slave;
+  const now = ctx.now();
+  const where = `${ctx.store.root}/${s.name}`;
+  if (await claimed(ctx, s.name, Claim.OUTAGE, `${JSON.stringify({ since: now, reason })}\n`)) {
+    ctx.alert({
+      level: 'CRITICAL', event: 'slave_unreachable', slave: s.name, segment,
+      message: `slave ${s.name} (${s.endpoint}) unreachable: ${reason}; its segments wait in ${where} until it is back`,
+    });
+  } else {
+    const since = outageStart(await ctx.store.read(s.name, Claim.OUTAGE).catch(() => undefined));
+    const periods = since === undefined ? 0 : Math.floor((now - since) / ctx.limits.alertRepeatMs);
+    if (periods >= 1 && await claimed(ctx, s.name, `${Claim.OUTAGE}.${periods}`, '')) {
+      const mins = Math.round((now - since!) / 60_000);
+      ctx.alert({
+        level: 'CRITICAL', event: 'slave_still_unreachable', slave: s.name, segment,
+        message: `slave ${s.name} (${s.endpoint}) still unreachable after ${mins} min: ${reason}; `
+          + `${queued.length + 1} segments (${formatBytes(bytesOf(queued))}+) wait in ${where}`,
+      });
+    }
+  }
+  await ctx.store.append(s.name, Claim.OUTAGE, `${segment}\n`).catch(() => undefined);
+}
+
+/** When the outage began, from the first line of `.outage`. */
+export function outageStart(text: string | undefined): number | undefined {
+  try {
+    const since = (JSON.parse(text?.split('\n')[0] ?? '') as { since?: unknown }).since;
+    return typeof since === 'number' ? since : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The queue is empty again: whoever ends the outage sends notify_ok with the number of segments it held. */
+export async function noteRecovered(ctx: SlaveContext): Promise<void> {
+  const text = await released(ctx, ctx.slave.name, Claim.OUTAGE);
+  if (text === undefined) return;
+  const names = new Set(text.split('\n').slice(1).filter((l) => l !== ''));
+  ctx.alert({
+    level: 'OK', event: 'slave_recovered', slave: ctx.slave.name,
+    message: `slave ${ctx.slave.name} (${ctx.slave.endpoint}) recovered, ${names.size} segments delivered`,
+  });
+  for (const c of [Claim.OVER_WARN, Claim.OVER_CRITICAL]) await released(ctx, ctx.slave.name, c);
+}
+
+/** Alerts when the queue crosses queue_warn_bytes / queue_critical_bytes upward; re-arms below them. */
+export async function noteQueueSize(ctx: SlaveContext, bytes: number, files: number, present: ReadonlySet<string>): Promise<void> {
+  const { warnBytes, criticalBytes } = ctx.limits;
+  const levels = [
+    { limit: warnBytes, claim: Claim.OVER_WARN, level: 'WARNING', key: 'queue_warn_bytes' },
+    { limit: criticalBytes, claim: Claim.OVER_CRITICAL, level: 'CRITICAL', key: 'queue_critical_bytes' },
+  ] as const;
+  for (const l of levels) {
+    if (l.limit === null) continue;
+    if (bytes > l.limit) {
+      if (await claimed(ctx, ctx.slave.name, l.claim, `${new Date(ctx.now()).toISOString()} ${bytes}\n`)) {
+        ctx.alert({
+          level: l.level, event: l.level === 'WARNING' ? 'queue_over_warn' : 'queue_over_critical', slave: ctx.slave.name,
+          message: `queue of slave ${ctx.slave.name} holds ${formatBytes(bytes)} in ${files} files, over ${l.key} (${formatBytes(l.limit)})`,
+        });
+      }
+    } else if (present.has(l.claim)) {
+      await released(ctx, ctx.slave.name, l.claim);
+    }
+  }
+}
+
+/** The slave (or the queue) holds a different file under this name: one critical alert per slave and name. */
+export async function noteConflict(ctx: SlaveContext, name: string, where: 'slave' | 'queue'): Promise<void> {
+  const s = ctx.slave;
+  if (!await claimed(ctx, s.name, Claim.conflict(name), `${new Date(ctx.now()).toISOString()} ${where}\n`)) return;
+  const message = where === 'slave'
+    ? `slave ${s.name} (${s.endpoint}) already has a different ${name} in ${s.r_archivedir}; it was NOT overwritten. `
+      + 'Find out why (another master archiving there? a reused timeline?), then move that file away on the slave; '
+      + 'PostgreSQL keeps retrying until then'
+    : `the queue ${ctx.store.root}/${s.name} already holds a different ${name}; it was NOT overwritten. `
+      + 'Find out why, then move that file away; PostgreSQL keeps retrying until then';
+  ctx.alert({ level: 'CRITICAL', event: 'archive_conflict', slave: s.name, segment: name, message });
+}
+
+/** A name was delivered after all: forget its conflict, so a later one alerts again. */
+export async function clearConflict(ctx: SlaveContext, name: string, present: ReadonlySet<string>): Promise<void> {
+  if (present.has(Claim.conflict(name))) await released(ctx, ctx.slave.name, Claim.conflict(name));
+}
+
+/** state: offline: one notify_warning per offline period; the first run after it sends notify_ok. Returns true when online. */
+export async function noteState(ctx: StoreAndLog & { alert: AlertFn }, offline: boolean, configFile: string): Promise<boolean> {
+  if (offline) {
+    if (await claimed(ctx, '', Claim.OFFLINE, `${new Date().toISOString()}\n`)) {
+      ctx.alert({
+        level: 'WARNING', event: 'archiving_offline',
+        message: `archiving is offline (state: offline in ${configFile}): PostgreSQL keeps the WAL in pg_wal and retries; `
+          + 'set state: online to resume',
+      });
+    }
+    return false;
+  }
+  if (await released(ctx, '', Claim.OFFLINE) !== undefined) {
+    ctx.alert({ level: 'OK', event: 'archiving_online', message: `archiving is online again (${configFile})` });
+  }
+  return true;
+}

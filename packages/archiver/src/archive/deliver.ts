@@ -1,0 +1,159 @@
+/**
+ * Shipping one segment to one slave, keeping the promise: on return the segment is fsynced on
+ * the slave or in its queue, or the outcome says it is not. Older queued segments go first (WAL
+ * order), within queue_drain_budget; when they cannot all go, the new one joins the queue
+ * behind them. Used by cmd_archiver (one run per segment) and by cmd_queue (the warm path).
+ */
+import { errorCode, errorMessage, PitrError } from '@pitrtools/core/errors';
+import { formatBytes } from '@pitrtools/core/config/values';
+import { clearConflict, DETACHED_MARKER, noteConflict, noteOutage, noteQueueSize, noteRecovered, Claim } from './claims.js';
+import type { SlaveOutcome } from './outcome.js';
+import type { QueuedFile, QueueScan, Segment, SlaveContext, SlaveLink } from './ports.js';
+
+/** True for a failure of the slave or the way to it (SSH/SFTP), as opposed to a local one. */
+export function isRemoteError(err: unknown): boolean {
+  return err instanceof PitrError && /^(SSH|SFTP)_/.test(err.code);
+}
+
+/** The reason to show for a failed connection or transfer: message plus the hint (e.g. how to trust a host key). */
+export function remoteReason(err: unknown): string {
+  const hint = err instanceof PitrError && err.hint ? ` (${err.hint})` : '';
+  return `${errorMessage(err)}${hint}`;
+}
+
+const EMPTY: QueueScan = { files: [], detached: undefined, claims: new Set() };
+
+/** Reads the slave's queue; a queue that cannot be read counts as empty (queueing will then fail loudly). */
+export async function scanQueue(ctx: SlaveContext): Promise<QueueScan> {
+  return ctx.store.scan(ctx.slave.name).catch((err: unknown) => {
+    ctx.log.warning(`cannot read the queue of ${ctx.slave.name} in ${ctx.store.root}: ${errorMessage(err)}`);
+    return EMPTY;
+  });
+}
+
+/** Result of delivering queued segments. */
+export interface DrainResult {
+  delivered: number;
+  /** Still queued, in WAL order. */
+  remaining: QueuedFile[];
+  /** Why it stopped early: the slave is unreachable, a conflict blocks the queue, or the budget ran out. */
+  stopped?: { why: 'unreachable' | 'conflict' | 'budget' | 'local'; reason: string };
+}
+
+/** Delivers queued segments in WAL order until the queue is empty, the slave fails, or `deadline` (ms) passes. */
+export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: number): Promise<DrainResult> {
+  const files = scan.files;
+  let delivered = 0;
+  let link: SlaveLink | undefined;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    const rest = (why: NonNullable<DrainResult['stopped']>['why'], reason: string): DrainResult =>
+      ({ delivered, remaining: files.slice(i), stopped: { why, reason } });
+    if (ctx.now() >= deadline) return rest('budget', `${files.length - i} older segments still wait (queue_drain_budget)`);
+    let status;
+    try {
+      link ??= await ctx.link.get();
+      status = await link.upload(ctx.store.path(ctx.slave.name, f.name), f.name);
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') continue; // delivered and removed by another process meanwhile
+      if (isRemoteError(err)) return rest('unreachable', remoteReason(err));
+      return rest('local', `cannot read queued ${f.name}: ${errorMessage(err)}`);
+    }
+    if (status === 'conflict') {
+      await noteConflict(ctx, f.name, 'slave');
+      return rest('conflict', `a different ${f.name} is on the slave`);
+    }
+    await ctx.store.remove(ctx.slave.name, f.name);
+    await clearConflict(ctx, f.name, scan.claims);
+    delivered++;
+  }
+  await noteRecovered(ctx);
+  return { delivered, remaining: [] };
+}
+
+/** Ships `seg` to the slave, or queues it; never throws for a slave or queue problem. */
+export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<SlaveOutcome> {
+  let scan = await scanQueue(ctx);
+  if (scan.detached !== undefined) return bestEffort(ctx, seg);
+  if (scan.files.length > 0) {
+    const drained = await drainQueue(ctx, scan, ctx.now() + ctx.limits.drainBudgetMs);
+    if (drained.remaining.length > 0) {
+      const stop = drained.stopped!;
+      return enqueue(ctx, seg, drained.remaining, scan.claims, stop.reason, stop.why === 'unreachable');
+    }
+    scan = { ...scan, files: [] };
+  }
+  try {
+    const link = await ctx.link.get();
+    const status = await link.upload(seg.path, seg.name);
+    if (status === 'conflict') {
+      await noteConflict(ctx, seg.name, 'slave');
+      return { kind: 'conflict', where: 'slave' };
+    }
+    await clearConflict(ctx, seg.name, scan.claims);
+    if (scan.claims.has(Claim.OUTAGE)) await noteRecovered(ctx);
+    return { kind: 'delivered', status };
+  } catch (err) {
+    if (!isRemoteError(err)) return { kind: 'failed', reason: `cannot read ${seg.path}: ${errorMessage(err)}` };
+    return enqueue(ctx, seg, [], scan.claims, remoteReason(err), true);
+  }
+}
+
+/** Queues `seg` behind `queued`, minding queue_max_bytes and the size alerts. */
+async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueuedFile[], claims: ReadonlySet<string>,
+  reason: string, unreachable: boolean): Promise<SlaveOutcome> {
+  const bytes = queued.reduce((n, f) => n + f.size, 0);
+  const max = ctx.limits.maxBytes;
+  if (max !== null && bytes + seg.size > max) return drop(ctx, seg, bytes, reason);
+  let status;
+  try {
+    status = await ctx.store.enqueue(ctx.slave.name, seg.path, seg.name);
+  } catch (err) {
+    const why = `cannot queue ${seg.name} for ${ctx.slave.name} (${reason}): ${errorMessage(err)}`;
+    ctx.log.error(why);
+    return { kind: 'failed', reason: why };
+  }
+  if (status === 'conflict') {
+    await noteConflict(ctx, seg.name, 'queue');
+    return { kind: 'conflict', where: 'queue' };
+  }
+  if (unreachable) await noteOutage(ctx, seg.name, reason, queued);
+  const already = queued.some((f) => f.name === seg.name);
+  const total = already ? bytes : bytes + seg.size;
+  await noteQueueSize(ctx, total, queued.length + (already ? 0 : 1), claims);
+  return { kind: 'queued', reason };
+}
+
+/** Past queue_max_bytes: marker first (so a crash never leaves a silently short queue), then delete, then alert. */
+async function drop(ctx: SlaveContext, seg: Segment, bytes: number, reason: string): Promise<SlaveOutcome> {
+  const s = ctx.slave;
+  const max = formatBytes(ctx.limits.maxBytes);
+  const when = new Date(ctx.now()).toISOString();
+  const why = `${when}: queueing ${seg.name} would pass queue_max_bytes (${max}): ${formatBytes(bytes)} already queued; `
+    + `slave unreachable: ${reason}\n`;
+  let deleted = 0;
+  try {
+    deleted = await ctx.store.drop(s.name, why);
+  } catch (err) {
+    return { kind: 'failed', reason: `cannot drop the queue of ${s.name}: ${errorMessage(err)}` };
+  }
+  for (const c of [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL]) await ctx.store.release(s.name, c).catch(() => undefined);
+  ctx.alert({
+    level: 'CRITICAL', event: 'slave_dropped', slave: s.name, segment: seg.name,
+    message: `slave ${s.name} dropped: its queue would pass queue_max_bytes (${max}); ${deleted} queued segments deleted `
+      + `and ${ctx.store.root}/${s.name}/${DETACHED_MARKER} written. It needs a new base backup: `
+      + `run cmd_archiver -C ${ctx.limits.configFile} --reset-slave ${s.name}, then cmd_standby -B on the slave`,
+  });
+  return { kind: 'dropped' };
+}
+
+/** A detached slave still gets what can be sent, but it never holds PostgreSQL up or queues anything. */
+async function bestEffort(ctx: SlaveContext, seg: Segment): Promise<SlaveOutcome> {
+  try {
+    const status = await (await ctx.link.get()).upload(seg.path, seg.name);
+    return { kind: 'detached', delivered: status !== 'conflict' };
+  } catch (err) {
+    ctx.log.debug(`detached slave ${ctx.slave.name}: ${seg.name} not delivered: ${errorMessage(err)}`);
+    return { kind: 'detached', delivered: false };
+  }
+}

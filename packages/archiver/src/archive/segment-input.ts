@@ -1,0 +1,70 @@
+/**
+ * What -F may name: only a file PostgreSQL itself asks to archive. The path (relative to pgdata,
+ * as PostgreSQL passes %p, or absolute) must resolve into pgdata/pg_wal, carry a WAL file name
+ * and be a regular file. Anything else is refused before a single byte is written anywhere.
+ */
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
+import { walKind } from '@pitrtools/core/wal';
+import type { Segment } from './ports.js';
+
+/** The two file-system calls validation needs (node:fs/promises in production). */
+export interface PathFs {
+  realpath(path: string): Promise<string>;
+  lstat(path: string): Promise<{ isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; size: number; ino: number; mtimeMs: number }>;
+}
+
+/** A validated segment plus what identifies this very file (to notice a replaced one). */
+export interface ResolvedSegment extends Segment {
+  ino: number;
+  mtimeMs: number;
+}
+
+// Names and paths come from the command line: show them quoted and escaped, never raw (a
+// newline in a name must not forge a line in PostgreSQL's log).
+const show = (s: string): string => JSON.stringify(s);
+
+function refuse(code: string, message: string, exitCode: number = ExitCode.USAGE): PitrError {
+  return new PitrError(code, message, {
+    exitCode,
+    hint: 'archive_command must pass %p (cmd_archiver -C <ini> -F %p); PostgreSQL never names anything outside pg_wal',
+  });
+}
+
+/** Checks -F against pgdata and returns the real file; throws PitrError (exit 2 for a bad name or place, 1 for a missing file). */
+export async function resolveSegment(file: string, pgdata: string, fs: PathFs): Promise<ResolvedSegment> {
+  if (file === '') throw refuse('BAD_WAL_PATH', '-F names no file');
+  if (file.split('/').includes('..')) throw refuse('BAD_WAL_PATH', `-F ${show(file)} contains '..'`);
+  const name = basename(file);
+  if (walKind(name) === undefined) {
+    throw refuse('BAD_WAL_NAME', `-F ${show(file)}: ${show(name)} is not a WAL file name PostgreSQL archives `
+      + '(24 hex digits, or a .history, .backup or .partial file)');
+  }
+  const abs = isAbsolute(file) ? file : join(pgdata, file);
+  let walDir: string;
+  try {
+    walDir = await fs.realpath(join(pgdata, 'pg_wal'));
+  } catch (err) {
+    throw new PitrError('NO_PG_WAL', `pgdata ${pgdata} has no pg_wal directory (${errorCode(err) ?? String(err)})`, {
+      exitCode: ExitCode.USAGE, hint: "check the 'pgdata' key of the ini file",
+    });
+  }
+  let dir: string;
+  try {
+    dir = await fs.realpath(dirname(abs));
+  } catch {
+    throw refuse('BAD_WAL_PATH', `-F ${show(file)}: directory ${show(dirname(abs))} does not exist`);
+  }
+  if (dir !== walDir) throw refuse('BAD_WAL_PATH', `-F ${show(file)} is not in ${walDir} (pg_wal of ${pgdata})`);
+  const path = join(walDir, name);
+  let st: Awaited<ReturnType<PathFs['lstat']>>;
+  try {
+    st = await fs.lstat(path);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') throw refuse('WAL_MISSING', `${path} does not exist`, ExitCode.FAILED);
+    throw new PitrError('WAL_UNREADABLE', `cannot look at ${path}: ${String(err)}`);
+  }
+  if (st.isSymbolicLink()) throw refuse('BAD_WAL_PATH', `${path} is a symbolic link; refusing to follow it`);
+  if (!st.isFile()) throw refuse('BAD_WAL_PATH', `${path} is ${st.isDirectory() ? 'a directory' : 'not a regular file'}`);
+  return { name, path, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
+}
