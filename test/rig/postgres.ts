@@ -4,27 +4,18 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { promises as fsp, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { onCleanup } from './cleanup.js';
 import { pgBinDir, testPgMajor } from './pg-versions.js';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 
-/** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
-export async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** Kept for older callers: the rig's one free-port helper lives in ports.ts. */
+export { freePort as freeTcpPort } from './ports.js';
 
 /** Options for a test cluster. */
 export interface PgClusterOptions {
@@ -79,7 +70,7 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
   const logFile = join(dir, `${name}.log`);
   const user = userInfo().username;
   await fsp.mkdir(socketDir, { recursive: true, mode: 0o700 });
-  const port = await freeTcpPort();
+  const port = await freePort();
   if (!opts.pgdata) {
     await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N'], { env: { ...process.env, LANG: 'C' } });
   }
