@@ -1,0 +1,31 @@
+/**
+ * cmd_archiver's entry. PostgreSQL starts it once per WAL segment, so the common case is kept
+ * light: `-C ini -F %p` is recognised by hand and first put to the running cmd_queue over its
+ * socket (node:net only). Only when that does not settle it are the config loader, SSH and,
+ * for any other command line, yargs loaded.
+ */
+import { fastArchiveArgs } from '../cli/fast-argv.js';
+
+const argv = process.argv.slice(2);
+const fast = fastArchiveArgs(argv);
+if (fast !== undefined) {
+  let warmTried: string | undefined;
+  // As root the full path refuses with the proper message; never ask a daemon on root's behalf.
+  if (process.geteuid?.() !== 0) {
+    const { askDaemon } = await import('../warm/client.js');
+    const answer = await askDaemon(fast.config, fast.file);
+    if ('code' in answer) {
+      if (answer.code !== 0) {
+        const level = answer.status === 'offline' ? 'WARNING' : 'ERROR';
+        process.stderr.write(`cmd_archiver: ${level}: ${(answer.message ?? answer.status).replace(/\n/g, ' ')}\n`);
+      }
+      process.exit(answer.code);
+    }
+    warmTried = answer.fallback;
+  }
+  const { runArchiveMain } = await import('../cli/archive-run.js');
+  await runArchiveMain({ ...fast, ...(warmTried !== undefined ? { warmTried } : {}) });
+} else {
+  const { main } = await import('../cli/archiver-cli.js');
+  await main(argv);
+}

@@ -1,0 +1,123 @@
+/**
+ * cmd_archiver's full command line (everything but the plain `-C ini -F %p`, which bin/ handles
+ * without yargs): maps flags to one command module each and prints its result.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { parseSeconds } from '@pitrtools/core/config/values';
+import { runMain } from '@pitrtools/cli/exit';
+import { splitGluedShortOptions } from '@pitrtools/cli/argv';
+import { enableColor, say, wantsColor } from '@pitrtools/cli/output';
+import { printReport } from './report.js';
+import { loadForCommand } from './setup.js';
+
+const EPILOG = `Exit codes (-F, as PostgreSQL reads them; non-zero means "this segment is NOT safely archived, keep it and retry"):
+  0  archived: fsynced on every slave, or in the queue of each slave that could not take it
+  1  failed: not safely archived (also: any other command failed)
+  2  usage or configuration error, a -F that is not a WAL file in pg_wal, or running as root; nothing was done
+  3  state: offline (notify_warning runs once per offline period)
+  4  a slave already holds a different file of that name; nothing was overwritten (notify_critical)
+--check exits like a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+In postgresql.conf (cmd_archiver -I prints the exact line):
+  archive_mode = on
+  archive_command = '/path/to/cmd_archiver -C /path/to/cmd_archiver.ini -F %p'
+cmd_queue (the queue runner and warm shipper) is started by cmd_archiver when needed.
+
+Docs: docs/cmd_archiver.md, docs/queue.md; every ini key: etc/cmd_archiver.ini.sample`;
+
+const version = (): string =>
+  (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+
+function parser(argv: string[]) {
+  return yargs(argv)
+    .scriptName('cmd_archiver')
+    .usage('Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --check | --reset-slave NAME | --install-helpers] [options]\n\n'
+      + 'Ships each WAL segment PostgreSQL archives to every standby (slave) over SSH, durably and never overwriting;\n'
+      + 'queues it for a slave that cannot be reached. Without -F (and the other actions): checks the ini ("Config OK")\n'
+      + 'and reports whether each slave can be reached.')
+    .option('config', { alias: 'C', type: 'string', demandOption: 'give the ini file with -C', describe: 'cmd_archiver.ini', requiresArg: true })
+    .option('file', { alias: 'F', type: 'string', describe: 'archive this WAL file: %p in archive_command (relative to pgdata, or absolute)', requiresArg: true })
+    .option('init', { alias: 'I', type: 'boolean', describe: 'create l_archivedir and one queue per slave, check the archiving settings, print archive_command' })
+    .option('dry-run', { alias: 'n', type: 'boolean', describe: 'with -F: say what would go where; upload, queue and alert nothing' })
+    .option('check', { type: 'boolean', describe: 'Nagios plugin: queue sizes and ages, offline, dropped slaves (read-only, no SSH)' })
+    .option('json', { type: 'boolean', describe: 'with --check: print the same facts as JSON' })
+    .option('warn-age', { alias: 'w', type: 'string', describe: 'with --check: WARNING when the oldest queued segment is older (default: check_queue_warn_age)', requiresArg: true })
+    .option('crit-age', { alias: 'c', type: 'string', describe: 'with --check: CRITICAL when the oldest queued segment is older (default: check_queue_critical_age)', requiresArg: true })
+    .option('reset-slave', { type: 'string', describe: 'reattach a slave whose queue was dropped (queue_max_bytes), before its new base backup', requiresArg: true })
+    .option('install-helpers', { type: 'boolean', describe: 'install the SQL helper functions cmd_standby needs into the local PostgreSQL' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log each step (DEBUG lines on stderr)' })
+    .help('help').alias('help', 'h')
+    .version('version', 'show the version', version()).alias('version', 'V')
+    .epilog(EPILOG)
+    .strict()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => { throw new PitrError('USAGE', msg ?? errorMessage(err), { exitCode: ExitCode.USAGE, hint: 'cmd_archiver --help' }); });
+}
+
+type Args = Awaited<ReturnType<ReturnType<typeof parser>['parse']>>;
+
+function seconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const r = parseSeconds(text);
+  if ('error' in r) throw new PitrError('USAGE', `--${flag}: ${r.error}`, { exitCode: ExitCode.USAGE });
+  return r.value;
+}
+
+async function run(a: Args): Promise<number> {
+  const actions = ['file', 'init', 'check', 'reset-slave', 'install-helpers'].filter((k) => a[k] !== undefined && a[k] !== false);
+  if (actions.length > 1) throw new PitrError('USAGE', `choose one of ${actions.map((k) => `--${k}`).join(', ')}`, { exitCode: ExitCode.USAGE });
+  if (a['dry-run'] && a.file === undefined) throw new PitrError('USAGE', '-n/--dry-run goes with -F', { exitCode: ExitCode.USAGE });
+  for (const k of ['json', 'warn-age', 'crit-age']) {
+    if (a[k] !== undefined && a[k] !== false && !a.check) throw new PitrError('USAGE', `--${k} goes with --check`, { exitCode: ExitCode.USAGE });
+  }
+  const verbose = a.verbose === true;
+  if (a.check) {
+    const { runCheck } = await import('./check-cli.js');
+    return runCheck(a.config, { json: a.json === true, warnAge: seconds('warn-age', a['warn-age']), critAge: seconds('crit-age', a['crit-age']) });
+  }
+  if (a.file !== undefined && !a['dry-run']) {
+    const { runArchive } = await import('./archive-run.js');
+    return runArchive({ config: a.config, file: a.file, verbose });
+  }
+  const { config, log } = loadForCommand('cmd_archiver', a.config, verbose);
+  if (a.file !== undefined) {
+    const { dryRunCommand } = await import('../commands/dry-run.js');
+    for (const line of await dryRunCommand({ config, file: a.file, log })) say(line);
+  } else if (a.init) {
+    const { initCommand } = await import('../commands/init.js');
+    const r = await initCommand({ config, cmdArchiver: realpathSync(process.argv[1]!), node: process.execPath });
+    printReport(r.lines);
+    say('Put this line into postgresql.conf (then reload PostgreSQL):');
+    say(`  ${r.archiveCommandLine}`);
+  } else if (a['reset-slave'] !== undefined) {
+    const { resetSlaveCommand } = await import('../commands/reset-slave.js');
+    say(await resetSlaveCommand({ config, log, slave: a['reset-slave'] }));
+  } else if (a['install-helpers']) {
+    const { installHelpersCommand } = await import('../commands/install-helpers.js');
+    say(await installHelpersCommand({ config }));
+  } else {
+    const { validateCommand } = await import('../commands/validate.js');
+    say(`Config OK: ${config.file}`);
+    printReport(await validateCommand({ config, log }));
+  }
+  return ExitCode.OK;
+}
+
+/** Parses argv and runs the chosen command; never returns. */
+export async function main(raw: string[]): Promise<never> {
+  if (wantsColor(process.stdout)) await enableColor();
+  const argv = splitGluedShortOptions(raw, 'CFwc');
+  if (argv.includes('--check')) {
+    const { runCheckMain } = await import('./check-cli.js');
+    return runCheckMain(() => parser(argv).parseAsync().then((a) => (a.help || a.version ? ExitCode.OK : run(a))));
+  }
+  return runMain('cmd_archiver', async () => {
+    const a = await parser(argv).parseAsync();
+    if (a.help || a.version) return ExitCode.OK;
+    return run(a);
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * cmd_archiver -F %p without the warm path: validate the file, honour state, ship to every slave
+ * in parallel (each bounded by its own ssh_timeout), queue for the ones that cannot take it.
+ * Exit 0 only when the segment is durable on every slave or in its queue.
+ */
+import { promises as fsp } from 'node:fs';
+import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
+import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import type { Logger } from '@pitrtools/core/log';
+import { oneShotLink } from '../adapters/ssh-link.js';
+import { noteState } from '../archive/claims.js';
+import { deliverSegment } from '../archive/deliver.js';
+import { describeOutcome, exitCodeFor, type SlaveOutcome } from '../archive/outcome.js';
+import { resolveSegment } from '../archive/segment-input.js';
+import { archiverRuntime } from '../runtime.js';
+
+/** Options of the -F command. */
+export interface ArchiveOptions {
+  config: ArchiverConfig;
+  /** -F as given (%p). */
+  file: string;
+  log: Logger;
+}
+
+/** What one archive run did. */
+export interface ArchiveResult {
+  code: number;
+  /** Per slave queue name. */
+  outcomes: Map<string, SlaveOutcome>;
+}
+
+/** Archives one WAL file; throws PitrError for bad input (exit 2), offline (3) and unsafe outcomes (1, 4). */
+export async function archiveCommand(opts: ArchiveOptions): Promise<ArchiveResult> {
+  const rt = archiverRuntime(opts.config, opts.log);
+  const seg = await resolveSegment(opts.file, opts.config.pgdata, fsp);
+  if (!await noteState(rt, opts.config.state === 'offline', rt.configFile)) {
+    await rt.alertsSettled();
+    throw new PitrError('ARCHIVING_OFFLINE', `not archiving ${seg.name}: state is offline in ${rt.configFile}`, {
+      exitCode: ExitCode.OFFLINE, hint: 'PostgreSQL keeps the segment and retries; set state: online to resume',
+    });
+  }
+  const links = rt.slaves.map((s) => oneShotLink(s, opts.config.ssh_debug, opts.log));
+  const outcomes = new Map<string, SlaveOutcome>();
+  try {
+    await Promise.all(rt.slaves.map(async (s, i) => {
+      outcomes.set(s.name, await deliverSegment(rt.contextFor(s, links[i]!), seg));
+    }));
+  } finally {
+    await Promise.all(links.map((l) => l.close()));
+    await rt.alertsSettled();
+  }
+  const code = exitCodeFor([...outcomes.values()]);
+  for (const [name, o] of outcomes) {
+    if (o.kind === 'delivered') opts.log.debug(`${seg.name}: ${describeOutcome(name, o)}`);
+    else if (o.kind === 'queued' || o.kind === 'detached') opts.log.notice(`${seg.name}: ${describeOutcome(name, o)}`);
+  }
+  if (code !== ExitCode.OK) {
+    const bad = [...outcomes].filter(([, o]) => o.kind === 'conflict' || o.kind === 'failed').map(([n, o]) => describeOutcome(n, o));
+    throw new PitrError(code === ExitCode.CONFLICT ? 'ARCHIVE_CONFLICT' : 'ARCHIVE_FAILED',
+      `${seg.name} is NOT archived: ${bad.join('; ')}`, { exitCode: code, hint: 'PostgreSQL keeps the segment in pg_wal and retries' });
+  }
+  return { code, outcomes };
+}

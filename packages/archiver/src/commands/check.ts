@@ -1,0 +1,111 @@
+/**
+ * cmd_archiver --check: a Nagios plugin. Reads the queues only (no SSH, no writes): per slave the
+ * bytes and files queued and the age of the oldest, whether it was dropped, whether a conflict
+ * is recorded for it, and whether archiving is offline. Exit 0/1/2 as the worst state; 3 when
+ * it cannot tell.
+ */
+import { promises as fsp } from 'node:fs';
+import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
+import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
+import { formatBytes } from '@pitrtools/core/config/values';
+import { fsQueueStore } from '../adapters/fs-queue-store.js';
+import { Claim } from '../archive/claims.js';
+import type { QueueStore } from '../archive/ports.js';
+import { runningDaemon } from '../daemon/pidfile.js';
+
+/** Nagios states with their exit codes. */
+export const NAGIOS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
+export type NagiosState = keyof typeof NAGIOS;
+
+/** Options of --check; ages in seconds override the check_queue_*_age keys. */
+export interface CheckOptions {
+  config: ArchiverConfig;
+  warnAge?: number;
+  critAge?: number;
+  now?: number;
+  store?: QueueStore;
+}
+
+/** What --check found for one slave. */
+export interface SlaveCheck {
+  name: string;
+  state: NagiosState;
+  files: number;
+  bytes: number;
+  oldestAgeS: number;
+  /** The NEEDS_BASE_BACKUP text when the slave was dropped. */
+  detached: string | null;
+  conflicts: string[];
+  problems: string[];
+}
+
+/** The whole result, as --json prints it. */
+export interface CheckReport {
+  state: NagiosState;
+  code: number;
+  summary: string;
+  offline: boolean;
+  slaves: SlaveCheck[];
+  thresholds: { warnBytes: number | null; criticalBytes: number | null; warnAgeS: number; critAgeS: number };
+  daemonPid: number | null;
+}
+
+const worse = (a: NagiosState, b: NagiosState): NagiosState => (NAGIOS[b] > NAGIOS[a] ? b : a);
+
+/** Looks at the queues and the state and decides OK, WARNING, CRITICAL or UNKNOWN. */
+export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
+  const c = o.config;
+  const now = o.now ?? Date.now();
+  const store = o.store ?? fsQueueStore(c.l_archivedir);
+  const thresholds = {
+    warnBytes: c.queue_warn_bytes, criticalBytes: c.queue_critical_bytes,
+    warnAgeS: o.warnAge ?? c.check_queue_warn_age, critAgeS: o.critAge ?? c.check_queue_critical_age,
+  };
+  const offline = c.state === 'offline';
+  const base = { offline, thresholds, daemonPid: null, slaves: [] as SlaveCheck[] };
+  if (!(await fsp.stat(c.l_archivedir).then((s) => s.isDirectory(), () => false))) {
+    return { ...base, state: 'UNKNOWN', code: NAGIOS.UNKNOWN, summary: `l_archivedir ${c.l_archivedir} does not exist (cmd_archiver -C ${c.file} -I creates it)` };
+  }
+  const slaves: SlaveCheck[] = [];
+  for (const s of resolveSlaves(c, () => true)) {
+    const scan = await store.scan(s.name);
+    const bytes = scan.files.reduce((n, f) => n + f.size, 0);
+    const oldest = scan.files.reduce((m, f) => Math.min(m, f.mtimeMs), now);
+    const oldestAgeS = Math.max(0, Math.round((now - oldest) / 1000));
+    const conflicts = [...scan.claims].filter((n) => n.startsWith(Claim.conflict(''))).map((n) => n.slice(Claim.conflict('').length));
+    const sc: SlaveCheck = { name: s.name, state: 'OK', files: scan.files.length, bytes, oldestAgeS, detached: scan.detached ?? null, conflicts, problems: [] };
+    const flag = (state: NagiosState, text: string): void => { sc.state = worse(sc.state, state); sc.problems.push(text); };
+    if (scan.detached !== undefined) flag('CRITICAL', `${s.name} dropped, needs a new base backup and --reset-slave`);
+    for (const name of conflicts) flag('CRITICAL', `${s.name} holds a different ${name}`);
+    if (scan.files.length > 0) {
+      const what = `${s.name}: ${scan.files.length} queued (${formatBytes(bytes)}), oldest ${oldestAgeS}s`;
+      let state: NagiosState = 'OK';
+      if (thresholds.warnBytes !== null && bytes > thresholds.warnBytes) state = 'WARNING';
+      if (oldestAgeS > thresholds.warnAgeS) state = 'WARNING';
+      if (thresholds.criticalBytes !== null && bytes > thresholds.criticalBytes) state = 'CRITICAL';
+      if (oldestAgeS > thresholds.critAgeS) state = 'CRITICAL';
+      flag(state, what);
+    }
+    slaves.push(sc);
+  }
+  let state: NagiosState = offline ? 'WARNING' : 'OK';
+  for (const s of slaves) state = worse(state, s.state);
+  const problems = [...(offline ? ['archiving is offline (state: offline)'] : []), ...slaves.flatMap((s) => s.problems)];
+  const summary = problems.length > 0 ? problems.join('; ') : `${slaves.length} slaves, all queues empty`;
+  const daemonPid = (await runningDaemon(c.l_archivedir)) ?? null;
+  return { ...base, state, code: NAGIOS[state], summary, slaves, daemonPid };
+}
+
+const num = (n: number | null): string => (n === null ? '' : String(n));
+
+/** The plugin's one line: `PITR_ARCHIVER STATE - text | perfdata`. */
+export function formatNagios(r: CheckReport): string {
+  const t = r.thresholds;
+  const perf = r.slaves.flatMap((s) => [
+    `'queue_bytes_${s.name}'=${s.bytes}B;${num(t.warnBytes)};${num(t.criticalBytes)};0`,
+    `'queue_files_${s.name}'=${s.files};;;0`,
+    `'oldest_age_${s.name}'=${s.oldestAgeS}s;${t.warnAgeS};${t.critAgeS};0`,
+  ]);
+  const text = r.summary.replace(/\|/g, '/').replace(/\n/g, ' ');
+  return `PITR_ARCHIVER ${r.state} - ${text}${perf.length > 0 ? ` | ${perf.join(' ')}` : ''}`;
+}

@@ -1,0 +1,94 @@
+/**
+ * cmd_archiver -I: creates l_archivedir (0700) with one 0700 queue per slave, as the original
+ * did, refusing a non-empty or unwritable one; checks that pgdata is a data directory and that
+ * PostgreSQL will call archive_command at all; prints the archive_command line to use.
+ */
+import { constants, promises as fsp } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
+import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
+import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
+import { fsyncDir } from '@pitrtools/core/fs/atomic';
+import { isDataDirectory } from '@pitrtools/core/pg/local-server';
+import { shellQuote } from '@pitrtools/core/ssh/quote';
+import { readArchiveSettings, type ArchiveSettings } from '../pg/archive-settings.js';
+import type { ReportLine } from './validate.js';
+
+/** Options of -I. */
+export interface InitOptions {
+  config: ArchiverConfig;
+  /** Absolute path of this cmd_archiver (the bin shim) and of node, for the archive_command line. */
+  cmdArchiver: string;
+  node: string;
+  /** Where the archiving settings come from (tests pass a fake). */
+  settings?: (pgdata: string) => Promise<ArchiveSettings>;
+}
+
+/** What -I did and what to put into postgresql.conf. */
+export interface InitReport {
+  lines: ReportLine[];
+  /** The complete `archive_command = '...'` line. */
+  archiveCommandLine: string;
+}
+
+// Quote only what needs it, so the usual paths stay readable in postgresql.conf.
+const word = (s: string): string => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : shellQuote(s));
+
+function fail(message: string, hint?: string): PitrError {
+  return new PitrError('INIT_REFUSED', message, { exitCode: ExitCode.FAILED, ...(hint ? { hint } : {}) });
+}
+
+/** Runs -I. */
+export async function initCommand(o: InitOptions): Promise<InitReport> {
+  const c = o.config;
+  if (!(await isDataDirectory(c.pgdata))) {
+    throw fail(`pgdata ${c.pgdata} is not a PostgreSQL data directory (no PG_VERSION or global/pg_control)`, "check the 'pgdata' key");
+  }
+  const slaves = resolveSlaves(c, () => true);
+  const dir = c.l_archivedir;
+  const lines: ReportLine[] = [];
+  const st = await fsp.stat(dir).catch((err: unknown) => (errorCode(err) === 'ENOENT' ? undefined : Promise.reject(err)));
+  if (st !== undefined) {
+    if (!st.isDirectory()) throw fail(`l_archivedir ${dir} exists and is not a directory`);
+    const entries = await fsp.readdir(dir);
+    if (entries.length > 0) {
+      throw fail(`l_archivedir ${dir} is not empty (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''}); -I only sets up a new one`,
+        'the queue of a slave added later is created when first needed; to start over, move the directory away first');
+    }
+    if (!(await fsp.access(dir, constants.W_OK | constants.X_OK).then(() => true, () => false))) throw fail(`l_archivedir ${dir} is not writable by this user`);
+    lines.push({ level: 'INFO', text: `using the empty directory ${dir}` });
+  } else {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsyncDir(dirname(dir));
+    lines.push({ level: 'INFO', text: `created ${dir}` });
+  }
+  await fsp.chmod(dir, 0o700);
+  for (const s of slaves) {
+    await fsp.mkdir(join(dir, s.name), { mode: 0o700 });
+    lines.push({ level: 'INFO', text: `created the queue ${join(dir, s.name)} for slave ${s.entry}` });
+  }
+  await fsyncDir(dir);
+  lines.push(...settingsWarnings(await (o.settings ?? readArchiveSettings)(c.pgdata)));
+  const command = [o.node, o.cmdArchiver, '-C', resolve(c.file), '-F'].map(word).join(' ');
+  return { lines, archiveCommandLine: `archive_command = '${`${command} %p`.replace(/'/g, "''")}'` };
+}
+
+/** What is wrong with the server's archiving settings for us, as report lines. */
+export function settingsWarnings(s: ArchiveSettings): ReportLine[] {
+  const out: ReportLine[] = [];
+  if (s.note) out.push({ level: 'INFO', text: s.note });
+  if (s.source === 'unknown') {
+    return [...out, { level: 'WARNING', text: 'cannot tell whether archiving is on: the server is not running and pgdata has no postgresql.conf' }];
+  }
+  const mode = s.archive_mode ?? 'off';
+  if (mode === 'off') {
+    out.push({ level: 'WARNING', text: `archive_mode is off (${s.source}): PostgreSQL archives nothing`, hint: 'set archive_mode = on in postgresql.conf (takes a restart)' });
+  }
+  if (s.archive_library) {
+    out.push({ level: 'WARNING', text: `archive_library is set to '${s.archive_library}' (${s.source}): PostgreSQL then uses that module, not archive_command`, hint: "set archive_library = '' (PostgreSQL 16+ refuses both at once)" });
+  }
+  if (s.archive_command && !s.archive_command.includes('cmd_archiver')) {
+    out.push({ level: 'INFO', text: `archive_command is now '${s.archive_command}' (${s.source})` });
+  }
+  return out;
+}

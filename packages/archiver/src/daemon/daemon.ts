@@ -1,0 +1,145 @@
+/**
+ * cmd_queue: delivers the queues every queue_wait (max_queue_workers slaves at a time) and, with
+ * warm_path on, is the warm shipper: one SSH connection per slave kept open, a socket that
+ * cmd_archiver asks, and a look-ahead on pg_wal/archive_status. It runs while the postmaster
+ * runs, exits when the postmaster or the ini changes (the next cmd_archiver starts a fresh one),
+ * and on the abort signal (SIGTERM/SIGINT).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
+import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { removeStaleTemps } from '@pitrtools/core/fs/atomic';
+import type { Logger } from '@pitrtools/core/log';
+import { localServer } from '@pitrtools/core/pg/local-server';
+import { inPool } from '../pool.js';
+import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
+import { ensurePrivateDir, socketPlace } from '../warm/socket-path.js';
+import { watchReady, type ReadyWatcher } from './lookahead.js';
+import { acquirePidFile } from './pidfile.js';
+import { serveSocket, type SocketServer } from './server.js';
+import { SlaveWorker } from './slave-worker.js';
+import { WarmArchiver } from './warm-archiver.js';
+
+/** Options of the long-running queue runner. */
+export interface DaemonOptions {
+  config: ArchiverConfig;
+  log: Logger;
+  /** Aborted on SIGTERM/SIGINT. */
+  signal: AbortSignal;
+  /** How often to check the postmaster and the ini (ms); default 1000. */
+  watchMs?: number;
+}
+
+const stampOf = async (file: string): Promise<string> =>
+  fsp.stat(file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => 'missing');
+
+/** Runs until the postmaster stops, the ini changes or `signal` aborts; returns the exit code. */
+export async function runDaemon(o: DaemonOptions): Promise<number> {
+  const { config, log } = o;
+  const rt = archiverRuntime(config, log);
+  const isDir = await fsp.stat(config.l_archivedir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) {
+    throw new PitrError('QUEUE_MISSING', `l_archivedir ${config.l_archivedir} does not exist`, {
+      exitCode: ExitCode.FAILED, hint: `create it with: cmd_archiver -C ${rt.configFile} -I`,
+    });
+  }
+  if (!(await localServer(config.pgdata)).running) {
+    log.info(`PostgreSQL is not running in ${config.pgdata}; nothing to do (cmd_queue --once delivers the queues now)`);
+    return ExitCode.OK;
+  }
+  const pid = await acquirePidFile(config.l_archivedir);
+  if ('running' in pid) {
+    log.info(`cmd_queue is already running for ${config.l_archivedir} (pid ${pid.running})`);
+    return ExitCode.OK;
+  }
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  o.signal.addEventListener('abort', onAbort);
+  let server: SocketServer | undefined;
+  let watcher: ReadyWatcher | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const workers = makeWorkers(rt);
+  try {
+    log.info(`cmd_queue started (pid ${process.pid}) for ${rt.configFile}: ${workers.length} slaves, warm path ${config.warm_path ? 'on' : 'off'}`);
+    if (config.warm_path) {
+      const place = socketPlace(config.l_archivedir);
+      if (place.ownDir) await ensurePrivateDir(place.dir);
+      const warm = new WarmArchiver({
+        pgdata: config.pgdata, configFile: rt.configFile, offline: config.state === 'offline', workers,
+        store: rt.store, alert: rt.alert, log, maxAhead: config.upload_lanes * 2,
+      });
+      const maxTimeout = Math.max(...rt.slaves.map((s) => s.timeoutMs));
+      server = await serveSocket({
+        path: place.path, config: await fsp.realpath(rt.configFile), deadlineMs: 2 * maxTimeout + 60_000, log,
+        handle: (req) => warm.archive(req.file),
+      });
+      log.info(`listening on ${place.path}`);
+      watcher = watchReady(config.pgdata, 1000, log, (names) => warm.onReady(names));
+      for (const w of workers) void w.get().catch(() => undefined); // warm up the connections now
+    }
+    const drainAll = async (): Promise<void> => {
+      const busy = [];
+      for (const w of workers) if ((await rt.store.scan(w.target.name).catch(() => undefined))?.files.length) busy.push(w);
+      await inPool(busy, config.max_queue_workers, async (w) => { await w.drain().catch((e: unknown) => log.error(errorMessage(e))); });
+    };
+    const every = (ms: number, fn: () => Promise<void>): void => {
+      let running = false;
+      timers.push(setInterval(() => {
+        if (running) return;
+        running = true;
+        void fn().catch((e: unknown) => log.error(errorMessage(e))).finally(() => { running = false; });
+      }, ms));
+    };
+    void drainAll();
+    every(config.queue_wait * 1000, drainAll);
+    every(3_600_000, () => housekeeping(rt, workers));
+    const stamp = await stampOf(rt.configFile);
+    every(o.watchMs ?? 1000, async () => {
+      if (!(await localServer(config.pgdata)).running) {
+        log.info('the postmaster is gone; cmd_queue exits');
+        stop.abort();
+      } else if (await stampOf(rt.configFile) !== stamp) {
+        log.info(`${rt.configFile} changed; cmd_queue exits (the next cmd_archiver starts it again)`);
+        stop.abort();
+      }
+    });
+    await new Promise<void>((resolve) => {
+      if (stop.signal.aborted) resolve();
+      stop.signal.addEventListener('abort', () => resolve());
+    });
+    log.info(`cmd_queue stopping${server ? ` (${server.served} requests served)` : ''}`);
+    return ExitCode.OK;
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    for (const t of timers) clearInterval(t);
+    watcher?.stop();
+    await server?.close(5000);
+    await Promise.all(workers.map((w) => w.close()));
+    await rt.alertsSettled();
+    await pid.release();
+  }
+}
+
+// The daemon queues a new segment at once behind older ones (its drain runs in the background),
+// so PostgreSQL never waits for a backlog: drainBudgetMs is 0 here.
+function makeWorkers(rt: ArchiverRuntime): SlaveWorker[] {
+  return rt.slaves.map((s) => {
+    const w = new SlaveWorker(s, {
+      lanes: rt.config.upload_lanes, retryMs: rt.config.queue_wait * 1000, sshDebug: rt.config.ssh_debug, log: rt.log,
+      onConnected: (worker) => {
+        void worker.drain().catch(() => undefined);
+        void worker.removeStaleTemps();
+      },
+    });
+    w.ctx = { ...rt.contextFor(s, w), limits: { ...rt.limits, drainBudgetMs: 0 } };
+    return w;
+  });
+}
+
+async function housekeeping(rt: ArchiverRuntime, workers: SlaveWorker[]): Promise<void> {
+  for (const w of workers) {
+    await w.removeStaleTemps();
+    await removeStaleTemps(join(rt.config.l_archivedir, w.target.name), 3_600_000).catch(() => 0);
+  }
+}

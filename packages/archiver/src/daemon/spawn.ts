@@ -1,0 +1,30 @@
+/**
+ * cmd_archiver starts cmd_queue when it is not running: detached in its own session (setsid), by
+ * argument array, no shell, stdio closed (PostgreSQL's archiver must not wait on our pipes),
+ * logging to l_archivedir/cmd_queue.log.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runningDaemon } from './pidfile.js';
+
+/** The log file of a cmd_queue started in the background. */
+export const QUEUE_LOG = 'cmd_queue.log';
+
+/** Path of the cmd_queue executable shim of this installation. */
+export function cmdQueueBin(): string {
+  return fileURLToPath(new URL('../../bin/cmd_queue.js', import.meta.url));
+}
+
+/** Starts cmd_queue in the background unless one is running; returns the new pid, or undefined. */
+export async function startDaemon(configFile: string, lArchivedir: string): Promise<number | undefined> {
+  if (!(await fsp.stat(lArchivedir).then((s) => s.isDirectory(), () => false))) return undefined;
+  if (await runningDaemon(lArchivedir) !== undefined) return undefined;
+  const child = spawn(process.execPath, [cmdQueueBin(), '-C', configFile, '--log-file', join(lArchivedir, QUEUE_LOG)], {
+    detached: true, stdio: 'ignore', cwd: '/',
+  });
+  child.on('error', () => undefined); // reported by the next run, which finds no daemon
+  child.unref();
+  return child.pid;
+}

@@ -1,0 +1,50 @@
+/**
+ * Where cmd_queue listens. In l_archivedir (private to the database user since -I) when the path
+ * fits a unix socket address (about 100 bytes is portable); otherwise in a 0700 directory of
+ * this user under $XDG_RUNTIME_DIR or /tmp, named after a hash of l_archivedir. A directory
+ * anybody else could write to is never trusted: whoever answers on the socket decides whether
+ * PostgreSQL deletes WAL.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+
+/** Socket file name inside l_archivedir. */
+export const SOCKET_NAME = '.cmd_queue.sock';
+/** Longest socket path used as is (sun_path holds 108 bytes on Linux, 104 on the BSDs). */
+export const MAX_SOCKET_PATH = 100;
+
+/** The socket of the cmd_queue serving `lArchivedir`, and the directory that must be private. */
+export function socketPlace(lArchivedir: string, env: NodeJS.ProcessEnv = process.env,
+  uid: number = process.getuid?.() ?? 0): { dir: string; path: string; ownDir: boolean } {
+  const direct = join(lArchivedir, SOCKET_NAME);
+  if (Buffer.byteLength(direct) <= MAX_SOCKET_PATH) return { dir: lArchivedir, path: direct, ownDir: false };
+  const xdg = env.XDG_RUNTIME_DIR;
+  const dir = xdg && isAbsolute(xdg) ? join(xdg, 'pitrtools') : `/tmp/pitrtools-${uid}`;
+  const name = `${createHash('sha256').update(lArchivedir).digest('hex').slice(0, 16)}.sock`;
+  return { dir, path: join(dir, name), ownDir: true };
+}
+
+/** Why `dir` cannot be trusted to hold our socket (not ours, writable by others, a link), or undefined. */
+export async function privateDirProblem(dir: string, uid: number = process.getuid?.() ?? 0): Promise<string | undefined> {
+  let st;
+  try {
+    st = await fsp.lstat(dir);
+  } catch (err) {
+    return `${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+  }
+  if (st.isSymbolicLink()) return `${dir} is a symbolic link`;
+  if (!st.isDirectory()) return `${dir} is not a directory`;
+  if (st.uid !== uid) return `${dir} belongs to uid ${st.uid}, not to us (${uid})`;
+  if ((st.mode & 0o022) !== 0) return `${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+/** Creates the per-user socket directory 0700 if needed and checks it; throws when it cannot be trusted. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await fsp.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const problem = await privateDirProblem(dir);
+  if (problem) throw new Error(`refusing to put the cmd_queue socket there: ${problem}`);
+}
