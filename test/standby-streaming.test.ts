@@ -38,8 +38,11 @@ describe('streaming replication', () => {
   test('-I, -B, -S: a committed row arrives by streaming, without a WAL switch', async () => {
     const ctx = ctxFor(env);
     await initStandby(ctx);
+    // A master's ALTER SYSTEM value would override ours on the standby: -S says so.
+    await env.master.query("ALTER SYSTEM SET hot_standby = on");
     await basebackup(ctx);
     await startStandby(ctx, { iniPath: env.ini });
+    assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && /postgresql\.auto\.conf sets hot_standby/.test(m)), ctx.log.lines.join('\n'));
     await waitOnStandby(env, 'the WAL receiver to stream', 'SELECT status FROM pg_stat_wal_receiver', 'streaming');
     const archived = String(await env.master.scalar('SELECT last_archived_wal FROM pg_stat_archiver'));
     await env.master.query('INSERT INTO t VALUES (7)');

@@ -7,7 +7,7 @@
 import type { Ctx } from '../context.js';
 import { requireCompleteCopy } from '../local/copy-state.js';
 import { localBinaries, refuseIfRunning, startServer, waitForServer } from '../local/server.js';
-import { installConfFiles, selfInvocation, setSignal, streamingSettings, writeSettings } from '../recovery/settings-files.js';
+import { autoConfOverrides, installConfFiles, selfInvocation, setSignal, streamingSettings, writeSettings } from '../recovery/settings-files.js';
 
 /** Options of -S. */
 export interface StandbyOptions {
@@ -24,6 +24,9 @@ export async function prepareStandby(ctx: Ctx, iniPath: string): Promise<void> {
   const streaming = await streamingSettings(config);
   await writeSettings(config.pgdata, { kind: 'standby', self: selfInvocation(iniPath), streaming });
   await setSignal(config.pgdata, 'standby');
+  for (const key of await autoConfOverrides(config.pgdata)) {
+    ctx.log.warning(`postgresql.auto.conf sets ${key} (ALTER SYSTEM): it overrides the value cmd_standby writes; ALTER SYSTEM RESET ${key} on the master, or remove it from ${config.pgdata}/postgresql.auto.conf`);
+  }
   ctx.log.debug(`wrote standby settings (${streaming ? `streaming from ${streaming.host}:${streaming.port}` : 'archive replay only'})`);
 }
 

@@ -106,3 +106,13 @@ export async function setSignal(pgdata: string, which: 'standby' | 'recovery' | 
   }
   await fsyncDir(pgdata);
 }
+
+// postgresql.auto.conf (ALTER SYSTEM) is read after postgresql.conf and our include, so a setting
+// there silently wins over ours.
+const OUR_SETTINGS = /^\s*(restore_command|archive_cleanup_command|primary_conninfo|primary_slot_name|recovery_target\w*|hot_standby)\s*=/gm;
+
+/** Our settings that postgresql.auto.conf overrides (the copy brought the master's ALTER SYSTEM values). */
+export async function autoConfOverrides(pgdata: string): Promise<string[]> {
+  const text = await fsp.readFile(join(pgdata, 'postgresql.auto.conf'), 'utf8').catch(() => '');
+  return [...text.matchAll(OUR_SETTINGS)].map((m) => m[1]!);
+}
