@@ -33,3 +33,8 @@ export async function cleanupAll(): Promise<void> {
     try { await c.run(); } catch (err) { console.error(`cleanup ${c.name} failed:`, err); }
   }
 }
+
+/** Forgets every registered teardown without running it: the servers stay up (demo --keep). */
+export function detachAll(): void {
+  stack.length = 0;
+}
