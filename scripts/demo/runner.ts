@@ -20,7 +20,7 @@ export interface Command {
 }
 
 /** Result of a command. */
-export interface CommandResult { code: number | null; stdout: string; stderr: string }
+export interface CommandResult { code: number | null; signal?: NodeJS.Signals | null; stdout: string; stderr: string }
 
 let stepNo = 0;
 let stepCount = 0;
@@ -72,10 +72,12 @@ export async function run(cmd: Command, opts: { live?: boolean; allowFail?: bool
     child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     child.on('error', (err) => resolve({ code: null, stdout, stderr: `${stderr}${err.message}` }));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
   const out = indent(`${r.stdout}\n${r.stderr}`);
   if (out) process.stdout.write(`${dim(out)}\n`);
-  if (r.code !== 0 && !opts.allowFail) throw new Error(`${cmd.shown.split(' ')[0]} exited with ${r.code}`);
+  if (r.code !== 0 && !opts.allowFail) {
+    throw new Error(`${cmd.shown.split(' ')[0]} ${r.signal ? `was stopped by ${r.signal}` : `exited with ${r.code}`}`);
+  }
   return r;
 }
