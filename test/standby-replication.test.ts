@@ -104,6 +104,15 @@ describe('-I, -B, -S and replay from the archive', () => {
     assert.equal(loc[0]!.l, tsLocal);
   });
 
+  test('--check on a warm standby measures the lag against the master and the newest restored segment', async () => {
+    const r = await runCmd(['-C', env.ini, '--check', '--json']);
+    const o = JSON.parse(r.stdout) as { status: string; lagSource: string; lagBytes: number; restoredSegment: string; restoredAge: number };
+    assert.equal(o.lagSource, 'master', r.stdout);
+    assert.equal(typeof o.lagBytes, 'number');
+    assert.match(o.restoredSegment, /^[0-9A-F]{24}$/);
+    assert.ok(o.restoredAge >= 0 && o.restoredAge < 300, r.stdout);
+  });
+
   test('-F999 while the master runs is refused and leaves the standby in recovery', async () => {
     const r = await runCmd(['-C', env.ini, '-F999']);
     assert.equal(r.code, 1, r.stderr);
