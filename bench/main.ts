@@ -5,7 +5,7 @@
  * Usage: see options.ts (or --help). Runs as an unprivileged user; bench/run.sh arranges that.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { cleanupAll } from '../test/rig/cleanup.js';
 import { machineFacts } from './machine-facts.js';
@@ -16,6 +16,7 @@ import { runWalPart, type WalPartResult } from './part-wal.js';
 import { mb, methodTable, size, targetTable } from './report.js';
 import { checkValue } from './results.js';
 
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 const log = (s: string): void => { process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`); };
 
 function walReport(w: WalPartResult): string {
@@ -53,7 +54,7 @@ async function main(o: BenchOptions): Promise<void> {
     `machine: ${facts.nproc} cores, ${facts.memoryGiB} GiB RAM, Linux ${facts.kernel}; ${facts.postgres}; ${facts.openssh}; ${facts.rsync}; ${facts.pgbackrest}; node ${facts.node}; pitrtools ${facts.commit}`,
   ].join('\n');
   console.log(`${head}\n`);
-  const out: Record<string, unknown> = { command: cmd, startedAt: started.toISOString(), machine: facts, options: o };
+  const out: Record<string, unknown> = { command: cmd, startedAt: started.toISOString(), machine: facts, options: o, loadAtStart: loadavg() };
   const sections: string[] = [];
   if (o.only !== 'basebackup') {
     log('part (a): WAL burst');
@@ -70,6 +71,10 @@ async function main(o: BenchOptions): Promise<void> {
     console.log(`${sections.at(-1)}\n`);
   }
   out.seconds = (Date.now() - started.getTime()) / 1000;
+  out.loadAtEnd = loadavg();
+  // Other work on the shared machine shows up here (a reader judges the noise by it).
+  sections.push(`load average (1, 5, 15 min): ${(out.loadAtStart as number[]).map((x) => x.toFixed(2)).join(' ')} at start, ${load()} at end`);
+  console.log(`${sections.at(-1)}\n`);
   out.text = `${head}\n\n${sections.join('\n\n')}\n`;
   const file = o.json ?? join(repoRoot, 'bench', 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
   for (const f of [resolve(file), join(tmpdir(), `pitr-bench-${started.getTime()}.json`)]) {

@@ -22,19 +22,21 @@ export function methodTable(methods: MethodResult[], ref: string, refName: strin
   const refMedian = methods.find((m) => m.id === ref)?.median;
   const w = Math.max(...methods.map((m) => m.label.length), 10) + 3;
   const rw = Math.max(8, refName.length + 4);
-  const lines = [`${pad('method', w)}${lpad('median', 9)}${lpad(`x ${refName}`, rw)}   ${pad('runs (s)', 22)}${pad('peak RSS', 11)}checked`];
+  const runsOf = (m: MethodResult): string => m.runs.map((r) => (r.problems.length ? 'FAIL' : r.seconds!.toFixed(2))).join(' ');
+  const uw = Math.max(10, ...methods.map((m) => runsOf(m).length)) + 2;
+  const lines = [`${pad('method', w)}${lpad('median', 9)}${lpad(`x ${refName}`, rw)}   ${pad('runs (s)', uw)}${pad('peak RSS', 11)}checked`];
   for (const m of methods) {
     const label = pad(m.label + (m.id === ref ? ' *' : ''), w);
     if (m.unavailable) { lines.push(`${label}not available: ${m.unavailable}`); continue; }
-    const runs = m.runs.map((r) => (r.problems.length ? 'FAIL' : r.seconds!.toFixed(2))).join(' ');
+    const runs = runsOf(m);
     if (m.median === undefined) {
       const why = m.runs.flatMap((r) => r.problems)[0] ?? 'no run';
-      lines.push(`${label}${lpad('FAILED', 9)}${lpad('-', rw)}   ${pad(runs, 22)}${pad(mb(m.rssKiB), 11)}\n${' '.repeat(w)}${why}`);
+      lines.push(`${label}${lpad('FAILED', 9)}${lpad('-', rw)}   ${pad(runs, uw)}${pad(mb(m.rssKiB), 11)}\n${' '.repeat(w)}${why}`);
       continue;
     }
     const ratio = refMedian ? (m.median / refMedian).toFixed(2) : '-';
     const checked = m.runs.at(-1)?.checked ?? '';
-    lines.push(`${label}${lpad(`${m.median.toFixed(2)} s`, 9)}${lpad(ratio, rw)}   ${pad(runs, 22)}${pad(mb(m.rssKiB), 11)}${checked}`);
+    lines.push(`${label}${lpad(`${m.median.toFixed(2)} s`, 9)}${lpad(ratio, rw)}   ${pad(runs, uw)}${pad(mb(m.rssKiB), 11)}${checked}`);
   }
   for (const m of methods) for (const n of new Set(m.runs.flatMap((r) => r.notes ?? []))) lines.push(`note: ${m.label}: ${n}`);
   lines.push(`(* reference; ratio = method median / reference median; FAIL = lost/damaged data or an error, never a time)`);

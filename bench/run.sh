@@ -8,8 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 user="${PITR_TEST_USER:-pitr}"
-invoked="${npm_lifecycle_event:+npm run bench --}"
-invoked="${invoked:-bash bench/run.sh}${*:+ $*}"
+if [ -n "${npm_lifecycle_event:-}" ]; then invoked="npm run bench${*:+ -- $*}"; else invoked="bash bench/run.sh${*:+ $*}"; fi
 
 missing() {
   local need=()

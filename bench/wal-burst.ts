@@ -5,6 +5,7 @@
  * has archived all of them. Then the cluster is stopped, whatever the method left running is
  * waited for, and what arrived is checked byte for byte.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres, type PgCluster } from '../test/rig/postgres.js';
 import { makeTempDir } from '../test/rig/tmp.js';
@@ -38,6 +39,16 @@ async function archiverStats(c: import('pg').Client): Promise<ArchiverStats> {
   return { archived: Number(row.archived_count), failed: Number(row.failed_count), lastFailed: row.last_failed_wal };
 }
 
+/** The server log's last lines about archiving (the run's directory is removed afterwards). */
+function serverLogTail(file: string): string {
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => /archiv|DETAIL/i.test(l));
+    return lines.slice(-3).map((l) => l.replace(/^\S+ \S+ \S+ \[\d+\] /, '')).join(' | ') || 'nothing in the server log';
+  } catch {
+    return 'no server log';
+  }
+}
+
 /** Sets archive_command, starts the clock and waits until `ready` more segments are archived. */
 async function timeBurst(cluster: PgCluster, archiveCommand: string, ready: number): Promise<{ seconds?: number; problem?: string }> {
   const c = await cluster.client();
@@ -49,7 +60,7 @@ async function timeBurst(cluster: PgCluster, archiveCommand: string, ready: numb
     const deadline = Date.now() + DEADLINE_MS;
     for (;;) {
       const s = await archiverStats(c);
-      if (s.failed > base.failed) return { problem: `archive_command failed ${s.failed - base.failed} time(s) (last on ${s.lastFailed}); see ${cluster.logFile}` };
+      if (s.failed > base.failed) return { problem: `archive_command failed ${s.failed - base.failed} time(s) (last on ${s.lastFailed}): ${serverLogTail(cluster.logFile)}` };
       if (s.archived - base.archived >= ready) return { seconds: now() - t0 };
       if (Date.now() > deadline) return { problem: `only ${s.archived - base.archived}/${ready} archived after ${DEADLINE_MS / 1000} s` };
       await new Promise((r) => setTimeout(r, POLL_MS));
