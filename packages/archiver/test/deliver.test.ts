@@ -80,6 +80,23 @@ describe('deliverSegment', () => {
     assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable', 'OK:slave_recovered']);
   });
 
+  it('no drain budget (as in cmd_queue): new segments join the queue at once; failing drains repeat the alert; recovery counts them all', async () => {
+    const w = world({ drainBudgetMs: 0, alertRepeatMs: 60_000 });
+    w.slave.up = false;
+    for (let i = 1; i <= 4; i++) assert.equal((await deliverSegment(w.ctx, w.wal(i))).kind, 'queued');
+    assert.deepEqual(w.slave.uploads, [], 'nothing tried while older segments wait');
+    assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable']);
+    w.fs.now += 61_000;
+    assert.equal((await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY)).stopped?.why, 'unreachable');
+    assert.equal((await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY)).remaining.length, 4);
+    assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable', 'CRITICAL:slave_still_unreachable']);
+    assert.match(w.alerts[1]!.message, /still unreachable after 1 min: .*; 4 segments \(20\) wait in \/q\/s1/);
+    w.slave.up = true;
+    await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY);
+    assert.deepEqual(w.slave.uploads, [seg(1), seg(2), seg(3), seg(4)]);
+    assert.match(w.alerts[2]!.message, /recovered, 4 segments delivered/);
+  });
+
   it('a connection that drops during the drain: the rest stays queued in order, the new one behind it', async () => {
     const w = world();
     w.slave.up = false;

@@ -42,14 +42,14 @@ async function released(ctx: StoreAndLog, scope: string, claim: string): Promise
 
 const bytesOf = (files: readonly QueuedFile[]): number => files.reduce((n, f) => n + f.size, 0);
 
-/** A segment was queued because the slave is unreachable: alert at the start of the outage and every queue_alert_repeat. */
-export async function noteOutage(ctx: SlaveContext, segment: string, reason: string, queued: readonly QueuedFile[]): Promise<void> {
+/** The slave is unreachable: alert at the start of the outage and again every queue_alert_repeat while it lasts. */
+export async function noteOutage(ctx: SlaveContext, reason: string, queued: readonly QueuedFile[], segment?: string): Promise<void> {
   const s = ctx.slave;
   const now = ctx.now();
   const where = `${ctx.store.root}/${s.name}`;
   if (await claimed(ctx, s.name, Claim.OUTAGE, `${JSON.stringify({ since: now, reason })}\n`)) {
     ctx.alert({
-      level: 'CRITICAL', event: 'slave_unreachable', slave: s.name, segment,
+      level: 'CRITICAL', event: 'slave_unreachable', slave: s.name, ...(segment !== undefined ? { segment } : {}),
       message: `slave ${s.name} (${s.endpoint}) unreachable: ${reason}; its segments wait in ${where} until it is back`,
     });
   } else {
@@ -58,13 +58,17 @@ export async function noteOutage(ctx: SlaveContext, segment: string, reason: str
     if (periods >= 1 && await claimed(ctx, s.name, `${Claim.OUTAGE}.${periods}`, '')) {
       const mins = Math.round((now - since!) / 60_000);
       ctx.alert({
-        level: 'CRITICAL', event: 'slave_still_unreachable', slave: s.name, segment,
+        level: 'CRITICAL', event: 'slave_still_unreachable', slave: s.name, ...(segment !== undefined ? { segment } : {}),
         message: `slave ${s.name} (${s.endpoint}) still unreachable after ${mins} min: ${reason}; `
-          + `${queued.length + 1} segments (${formatBytes(bytesOf(queued))}+) wait in ${where}`,
+          + `${queued.length} segments (${formatBytes(bytesOf(queued))}) wait in ${where}`,
       });
     }
   }
-  await ctx.store.append(s.name, Claim.OUTAGE, `${segment}\n`).catch(() => undefined);
+}
+
+/** Records a segment queued during the outage, for the count in the recovery message. */
+export async function noteQueued(ctx: SlaveContext, segment: string): Promise<void> {
+  await ctx.store.append(ctx.slave.name, Claim.OUTAGE, `${segment}\n`).catch(() => undefined);
 }
 
 /** When the outage began, from the first line of `.outage`. */

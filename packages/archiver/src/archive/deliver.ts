@@ -6,7 +6,7 @@
  */
 import { errorCode, errorMessage, PitrError } from '@pitrtools/core/errors';
 import { formatBytes } from '@pitrtools/core/config/values';
-import { clearConflict, DETACHED_MARKER, noteConflict, noteOutage, noteQueueSize, noteRecovered, Claim } from './claims.js';
+import { clearConflict, DETACHED_MARKER, noteConflict, noteOutage, noteQueued, noteQueueSize, noteRecovered, Claim } from './claims.js';
 import type { SlaveOutcome } from './outcome.js';
 import type { QueuedFile, QueueScan, Segment, SlaveContext, SlaveLink } from './ports.js';
 
@@ -56,7 +56,10 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
       status = await link.upload(ctx.store.path(ctx.slave.name, f.name), f.name);
     } catch (err) {
       if (errorCode(err) === 'ENOENT') continue; // delivered and removed by another process meanwhile
-      if (isRemoteError(err)) return rest('unreachable', remoteReason(err));
+      if (isRemoteError(err)) {
+        await noteOutage(ctx, remoteReason(err), files.slice(i));
+        return rest('unreachable', remoteReason(err));
+      }
       return rest('local', `cannot read queued ${f.name}: ${errorMessage(err)}`);
     }
     if (status === 'conflict') {
@@ -78,8 +81,8 @@ export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<S
   if (scan.files.length > 0) {
     const drained = await drainQueue(ctx, scan, ctx.now() + ctx.limits.drainBudgetMs);
     if (drained.remaining.length > 0) {
-      const stop = drained.stopped!;
-      return enqueue(ctx, seg, drained.remaining, scan.claims, stop.reason, stop.why === 'unreachable');
+      // An unreachable slave was noted by the drain already.
+      return enqueue(ctx, seg, drained.remaining, scan.claims, drained.stopped!.reason, false);
     }
     scan = { ...scan, files: [] };
   }
@@ -117,7 +120,8 @@ async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueuedFile[], cl
     await noteConflict(ctx, seg.name, 'queue');
     return { kind: 'conflict', where: 'queue' };
   }
-  if (unreachable) await noteOutage(ctx, seg.name, reason, queued);
+  if (unreachable) await noteOutage(ctx, reason, [...queued, { name: seg.name, size: seg.size, mtimeMs: ctx.now() }], seg.name);
+  await noteQueued(ctx, seg.name);
   const already = queued.some((f) => f.name === seg.name);
   const total = already ? bytes : bytes + seg.size;
   await noteQueueSize(ctx, total, queued.length + (already ? 0 : 1), claims);

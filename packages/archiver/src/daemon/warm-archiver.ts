@@ -97,15 +97,18 @@ export class WarmArchiver {
     if (!await noteState(this.d, this.d.offline, this.d.configFile)) {
       return { status: 'offline', message: `not archiving ${seg.name}: state is offline in ${this.d.configFile}` };
     }
+    const t0 = Date.now();
     let entry = this.entries.get(seg.name);
-    if (entry !== undefined && entry.seg.path !== '' && sameFile(entry.seg, seg)) this.hits++;
+    const ahead = entry !== undefined && entry.seg.path !== '' && sameFile(entry.seg, seg);
+    if (ahead) this.hits++;
     else entry = this.start(seg);
-    const outcomes = await entry.outcomes;
+    const outcomes = await entry!.outcomes;
     const all = [...outcomes.values()];
     if (!all.every(isSafe)) this.entries.delete(seg.name);
     const code = exitCodeFor(all);
     const bad = [...outcomes].filter(([, o]) => !isSafe(o)).map(([n, o]) => describeOutcome(n, o)).join('; ');
     for (const [n, o] of outcomes) if (o.kind === 'queued') this.d.log.info(`${seg.name}: ${describeOutcome(n, o)}`);
+    this.d.log.debug(`served ${seg.name}: exit ${code} (${ahead ? 'shipped ahead' : 'on request'}, answered in ${Date.now() - t0} ms)`);
     if (code === 0) return { status: 'ok' };
     if (code === 4) return { status: 'conflict', message: `${seg.name} is NOT archived: ${bad}` };
     return { status: 'fallback', message: `${seg.name}: ${bad}` };

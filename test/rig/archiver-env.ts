@@ -1,0 +1,171 @@
+/**
+ * An archiving set-up for end-to-end tests: real sshd "slaves" (each with its own r_archivedir,
+ * key and known_hosts, named in a per-slave section), a cmd_archiver.ini, an alert recorder, and
+ * a real PostgreSQL whose archive_command is this repository's cmd_archiver.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { onCleanup } from './cleanup.js';
+import { startPostgres, type PgCluster } from './postgres.js';
+import { startSshd, type SshdHandle } from './sshd.js';
+import { makeTempDir } from './tmp.js';
+
+const repo = new URL('../..', import.meta.url).pathname;
+/** The executable shims PostgreSQL and the tests run. */
+export const CMD_ARCHIVER = join(repo, 'packages/archiver/bin/cmd_archiver.js');
+export const CMD_QUEUE = join(repo, 'packages/archiver/bin/cmd_queue.js');
+const RECORDER = join(repo, 'test/rig/archiver-alert-recorder.mjs');
+
+/** One slave: its sshd, its r_archivedir and its names in the ini (a test may point it elsewhere, then writeIni()). */
+export interface TestSlave {
+  sshd: SshdHandle;
+  rdir: string;
+  knownHostsFile: string;
+  /** Entry in `slaves` (127.0.0.1:PORT). */
+  entry: string;
+  /** Queue directory name (127.0.0.1_PORT). */
+  name: string;
+}
+
+/** A recorded alert. */
+export interface RecordedAlert {
+  level: string;
+  event: string;
+  slave?: string;
+  message: string;
+  args: string[];
+}
+
+/** What a test works with. */
+export interface ArchiverEnv {
+  dir: string;
+  ini: string;
+  lArchivedir: string;
+  pg: PgCluster;
+  slaves: TestSlave[];
+  /** Rewrites the ini with these [DEFAULT] keys on top of the base ones. */
+  writeIni(over?: Record<string, string>): void;
+  alerts(): RecordedAlert[];
+  /** Runs cmd_archiver (or cmd_queue) as a child process. */
+  run(args: string[], opts?: { bin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>;
+  stats(): Promise<{ archived: number; failed: number; last: string | null }>;
+  /** pid of the running cmd_queue, if any. */
+  daemonPid(): number | undefined;
+  /** Names of WAL files in a directory (no temps). */
+  walFiles(dir: string): string[];
+}
+
+/** Options of startArchiverEnv. */
+export interface ArchiverEnvOptions {
+  name: string;
+  slaves: number;
+  /** Extra [DEFAULT] keys. */
+  ini?: Record<string, string>;
+  /** Extra postgresql.conf settings. */
+  pgConf?: Record<string, string | number>;
+  /** Run cmd_archiver -I (default true). */
+  init?: boolean;
+  /** Directory name for the ini file (to test odd paths). */
+  iniDirName?: string;
+}
+
+/** Starts sshds, PostgreSQL with archive_command = cmd_archiver, writes the ini and runs -I. */
+export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverEnv> {
+  const tmp = makeTempDir(`pitr-${o.name}-`);
+  onCleanup(`archiver env ${o.name}`, () => tmp.remove());
+  const dir = tmp.path;
+  const slaves: TestSlave[] = [];
+  for (let i = 0; i < o.slaves; i++) {
+    const sshd = await startSshd();
+    const rdir = join(dir, `slave${i}`, 'archive');
+    mkdirSync(rdir, { recursive: true, mode: 0o700 });
+    slaves.push({ sshd, rdir, knownHostsFile: sshd.knownHostsFile, entry: `127.0.0.1:${sshd.port}`, name: `127.0.0.1_${sshd.port}` });
+  }
+  const iniDir = join(dir, o.iniDirName ?? 'etc');
+  mkdirSync(iniDir, { recursive: true });
+  const ini = join(iniDir, 'cmd_archiver.ini');
+  const lArchivedir = join(dir, 'queue');
+  const alertsFile = join(dir, 'alerts.jsonl');
+  const pg = await startPostgres({
+    name: o.name, parent: join(dir, 'pg'),
+    conf: {
+      archive_mode: 'on',
+      archive_command: `'${process.execPath} ${CMD_ARCHIVER} -C ${ini.replace(/'/g, "''")} -F %p'`,
+      // Keep archived segments in pg_wal so that tests can compare bytes with the originals.
+      wal_keep_size: "'2GB'", max_wal_size: "'4GB'",
+      ...o.pgConf,
+    },
+    noStart: true,
+  });
+  const hook = (level: string): string => `${process.execPath} ${RECORDER} ${alertsFile} ${level}`;
+  const writeIni = (over: Record<string, string> = {}): void => {
+    const keys: Record<string, string> = {
+      pgdata: pg.pgdata, l_archivedir: lArchivedir, r_archivedir: '/nonexistent/set-per-slave',
+      slaves: slaves.map((s) => s.entry).join(', '), ssh_timeout: '5', queue_wait: '1',
+      notify_ok: hook('OK'), notify_warning: hook('WARNING'), notify_critical: hook('CRITICAL'),
+      ...o.ini, ...over,
+    };
+    const lines = ['[DEFAULT]', ...Object.entries(keys).map(([k, v]) => `${k}: ${v}`), ''];
+    for (const s of slaves) {
+      lines.push(`[${s.entry}]`, `r_archivedir: ${s.rdir}`, `ssh_identity: ${s.sshd.clientKey}`, `ssh_known_hosts: ${s.knownHostsFile}`, '');
+    }
+    writeFileSync(ini, lines.join('\n'), { mode: 0o600 });
+  };
+  writeIni();
+
+  const run: ArchiverEnv['run'] = (args, ro = {}) => new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [ro.bin ?? CMD_ARCHIVER, ...args], { env: { ...process.env, ...ro.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ro.timeoutMs ?? 60_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: performance.now() - t0 }); });
+  });
+
+  const daemonPid = (): number | undefined => {
+    try {
+      const pid = Number(readFileSync(join(lArchivedir, '.cmd_queue.pid'), 'utf8').trim());
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  };
+  // Runs before PostgreSQL is stopped (cleanups run newest first); the daemon would exit by itself soon after.
+  onCleanup(`cmd_queue of ${o.name}`, () => {
+    const pid = daemonPid();
+    if (pid !== undefined) process.kill(pid, 'SIGKILL');
+  }, () => {
+    const pid = daemonPid();
+    if (pid !== undefined) process.kill(pid, 'SIGKILL');
+  });
+
+  await pg.start();
+  const env: ArchiverEnv = {
+    dir, ini, lArchivedir, pg, slaves, writeIni, run, daemonPid,
+    alerts: () => {
+      if (!existsSync(alertsFile)) return [];
+      return readFileSync(alertsFile, 'utf8').split('\n').filter(Boolean).map((l) => {
+        const r = JSON.parse(l) as { args: string[]; env: Record<string, string> };
+        return {
+          level: r.env.PITR_LEVEL!, event: r.env.PITR_EVENT!, message: r.env.PITR_MESSAGE!, args: r.args,
+          ...(r.env.PITR_SLAVE !== undefined ? { slave: r.env.PITR_SLAVE } : {}),
+        };
+      });
+    },
+    stats: async () => {
+      const r = (await pg.query<{ a: string; f: string; l: string | null }>(
+        'SELECT archived_count AS a, failed_count AS f, last_archived_wal AS l FROM pg_stat_archiver'))[0]!;
+      return { archived: Number(r.a), failed: Number(r.f), last: r.l };
+    },
+    walFiles: (d) => (existsSync(d) ? readdirSync(d).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort() : []),
+  };
+  if (o.init !== false) {
+    const r = await run(['-C', ini, '-I']);
+    if (r.code !== 0) throw new Error(`cmd_archiver -I failed (${r.code}): ${r.stdout}${r.stderr}`);
+  }
+  return env;
+}
