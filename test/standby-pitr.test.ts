@@ -20,7 +20,7 @@ import { ctxFor, runCmd, standbyEnv, standbyQuery, switchAndWaitArchived, type S
 
 let env: StandbyEnv;
 before(async () => {
-  env = await standbyEnv();
+  env = await standbyEnv({ archiver: 'cp' });
   const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
   try { await installHelpers(s); } finally { await s.end(); }
   await env.master.query('CREATE TABLE t (what text)');

@@ -20,7 +20,7 @@ import { ctxFor, runCmd, standbyEnv, standbyQuery, waitOnStandby, writeIni, type
 const PASSWORD = "s3cr:et'pw\\x";
 let env: StandbyEnv;
 before(async () => {
-  env = await standbyEnv();
+  env = await standbyEnv({ archiver: 'cp' });
   writeIni(env, {
     pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
     use_streaming_replication: 'on', repl_db_user: 'replicator', repl_db_password: PASSWORD, sslmode: 'disable',

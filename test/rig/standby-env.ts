@@ -1,20 +1,22 @@
 /**
  * A master, an sshd and the files of one standby for cmd_standby's end-to-end tests. The master
- * archives into the standby's archivedir with a plain atomic cp (until cmd_archiver is ready); the
- * standby's ini points at the real sshd; commands are called as functions (with a recording
- * context) or as the real binary.
+ * archives into the standby's archivedir either with this repository's cmd_archiver (over the same
+ * sshd, as in production) or with a plain atomic cp; the standby's ini points at the real sshd;
+ * commands are called as functions (with a recording context) or as the real binary.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type StandbyConfig } from '../../packages/core/src/config/index.js';
 import { memoryLogger } from '../../packages/core/src/log.js';
 import type { Ctx } from '../../packages/standby/src/context.js';
+import { onCleanup } from './cleanup.js';
 import { freeTcpPort, startPostgres, waitFor, type PgCluster } from './postgres.js';
 import { startSshd, type SshdHandle } from './sshd.js';
 import { makeTempDir } from './tmp.js';
 
 const BIN = new URL('../../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
+const CMD_ARCHIVER = new URL('../../packages/archiver/bin/cmd_archiver.js', import.meta.url).pathname;
 
 /** What one test file shares. */
 export interface StandbyEnv {
@@ -37,6 +39,8 @@ export interface EnvOptions {
   ini?: Record<string, string>;
   /** Extra postgresql.conf settings of the master. */
   masterConf?: Record<string, string | number>;
+  /** archive_command: cmd_archiver shipping over SSH (default), or a local atomic cp. */
+  archiver?: 'cmd_archiver' | 'cp';
 }
 
 /** Starts a master that archives into a fresh archivedir, an sshd, and writes the standby's ini. */
@@ -44,17 +48,35 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
   const dir = makeTempDir('pitr-standby-').path;
   const archivedir = join(dir, 'archive');
   mkdirSync(archivedir, { mode: 0o700 });
+  const sshd = await startSshd();
+  const parent = join(dir, 'master');
+  const archiverIni = join(dir, 'cmd_archiver.ini');
+  const queue = join(dir, 'queue');
+  const viaArchiver = (o.archiver ?? 'cmd_archiver') === 'cmd_archiver';
+  if (viaArchiver) {
+    // One machine: the "slave" the archiver ships to is this host, through the same sshd.
+    writeFileSync(archiverIni, ['[DEFAULT]', `pgdata: ${join(parent, 'data')}`, `l_archivedir: ${queue}`, `r_archivedir: ${archivedir}`,
+      `slaves: 127.0.0.1:${sshd.port}`, `ssh_identity: ${sshd.clientKey}`, `ssh_known_hosts: ${sshd.knownHostsFile}`,
+      'ssh_timeout: 5', 'queue_wait: 1', ''].join('\n'), { mode: 0o600 });
+  }
   const master = await startPostgres({
-    name: 'master',
+    name: 'master', parent,
     conf: {
       archive_mode: 'on',
-      // Atomic, so the standby never restores a half-written segment.
-      archive_command: `'test ! -f ${archivedir}/%f && cp %p ${archivedir}/.%f.tmp && mv ${archivedir}/.%f.tmp ${archivedir}/%f'`,
+      archive_command: viaArchiver
+        ? `'${process.execPath} ${CMD_ARCHIVER} -C ${archiverIni} -F %p'`
+        // Atomic, so the standby never restores a half-written segment.
+        : `'test ! -f ${archivedir}/%f && cp %p ${archivedir}/.%f.tmp && mv ${archivedir}/.%f.tmp ${archivedir}/%f'`,
       max_wal_senders: 10,
       ...o.masterConf,
     },
   });
-  const sshd = await startSshd();
+  if (viaArchiver) {
+    // cmd_archiver starts a cmd_queue daemon; it ends with the postmaster, but do not wait for that.
+    onCleanup('cmd_queue of the master', () => killQueue(queue), () => killQueue(queue));
+    const init = spawnSync(process.execPath, [CMD_ARCHIVER, '-C', archiverIni, '-I'], { encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`cmd_archiver -I failed: ${init.stdout}${init.stderr}`);
+  }
   const port = await freeTcpPort();
   const socketDir = join(dir, 'sock');
   mkdirSync(socketDir, { mode: 0o700 });
@@ -74,6 +96,14 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
     pg_conf: join(confDir, 'postgresql.conf'), pg_hba_conf: join(confDir, 'pg_hba.conf'), ...o.ini,
   });
   return env;
+}
+
+function killQueue(queue: string): void {
+  try {
+    process.kill(Number(readFileSync(join(queue, '.cmd_queue.pid'), 'utf8').trim()), 'SIGKILL');
+  } catch {
+    // not running
+  }
 }
 
 /** (Re)writes the standby's ini with the base settings plus `extra`. */
