@@ -48,7 +48,7 @@ export interface ArchiverEnv {
   writeIni(over?: Record<string, string>): void;
   alerts(): RecordedAlert[];
   /** Runs cmd_archiver (or cmd_queue) as a child process. */
-  run(args: string[], opts?: { bin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>;
+  run(args: string[], opts?: { bin?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>;
   stats(): Promise<{ archived: number; failed: number; last: string | null }>;
   /** pid of the running cmd_queue, if any. */
   daemonPid(): number | undefined;
@@ -116,7 +116,9 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
 
   const run: ArchiverEnv['run'] = (args, ro = {}) => new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [ro.bin ?? CMD_ARCHIVER, ...args], { env: { ...process.env, ...ro.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [ro.bin ?? CMD_ARCHIVER, ...args], {
+      env: { ...process.env, ...ro.env }, stdio: ['ignore', 'pipe', 'pipe'], ...(ro.cwd !== undefined ? { cwd: ro.cwd } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

@@ -32,14 +32,15 @@ describe('postgresql.conf reading', () => {
 describe('settingsWarnings', () => {
   it('archive_mode off and archive_library set are warnings with the fix', () => {
     const w = settingsWarnings({ source: 'the running server', archive_mode: 'off', archive_library: 'basic_archive', archive_command: '' });
-    assert.deepEqual(w.map((l) => l.level), ['WARNING', 'WARNING']);
-    assert.match(w[0]!.text, /archive_mode is off \(the running server\)/);
-    assert.match(w[0]!.hint!, /archive_mode = on/);
-    assert.match(w[1]!.text, /archive_library is set to 'basic_archive'/);
+    assert.deepEqual(w.map((l) => l.level), ['INFO', 'WARNING', 'WARNING']);
+    assert.equal(w[0]!.text, "archiving settings from the running server: archive_mode = 'off', archive_library = 'basic_archive', archive_command = ''");
+    assert.match(w[1]!.text, /archive_mode is off \(the running server\)/);
+    assert.match(w[1]!.hint!, /archive_mode = on/);
+    assert.match(w[2]!.text, /archive_library is set to 'basic_archive'/);
   });
   it('a good set-up gives no warning; not knowing is a warning; an unset archive_mode in files means off', () => {
-    assert.deepEqual(settingsWarnings({ source: 'files', archive_mode: 'on', archive_command: '/x/cmd_archiver -C a -F %p' }), []);
+    assert.deepEqual(settingsWarnings({ source: 'files', archive_mode: 'on', archive_command: '/x/cmd_archiver -C a -F %p' }).map((l) => l.level), ['INFO']);
     assert.equal(settingsWarnings({ source: 'unknown' })[0]!.level, 'WARNING');
-    assert.match(settingsWarnings({ source: 'files' })[0]!.text, /archive_mode is off/);
+    assert.match(settingsWarnings({ source: 'files' })[1]!.text, /archive_mode is off/);
   });
 });

@@ -81,14 +81,14 @@ export function settingsWarnings(s: ArchiveSettings): ReportLine[] {
     return [...out, { level: 'WARNING', text: 'cannot tell whether archiving is on: the server is not running and pgdata has no postgresql.conf' }];
   }
   const mode = s.archive_mode ?? 'off';
+  const shown = (['archive_mode', 'archive_library', 'archive_command'] as const)
+    .map((k) => `${k} = '${s[k] ?? (k === 'archive_mode' ? 'off' : '')}'`).join(', ');
+  out.push({ level: 'INFO', text: `archiving settings from ${s.source}: ${shown}` });
   if (mode === 'off') {
     out.push({ level: 'WARNING', text: `archive_mode is off (${s.source}): PostgreSQL archives nothing`, hint: 'set archive_mode = on in postgresql.conf (takes a restart)' });
   }
   if (s.archive_library) {
     out.push({ level: 'WARNING', text: `archive_library is set to '${s.archive_library}' (${s.source}): PostgreSQL then uses that module, not archive_command`, hint: "set archive_library = '' (PostgreSQL 16+ refuses both at once)" });
-  }
-  if (s.archive_command && !s.archive_command.includes('cmd_archiver')) {
-    out.push({ level: 'INFO', text: `archive_command is now '${s.archive_command}' (${s.source})` });
   }
   return out;
 }

@@ -1,0 +1,204 @@
+/**
+ * cmd_archiver's other commands against a real PostgreSQL and real sshd slaves: -I (fresh,
+ * non-empty, unwritable, and its warnings), "Config OK" with one slave down, an unknown host key,
+ * -n, --install-helpers, --help and usage errors.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CMD_ARCHIVER, CMD_QUEUE, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
+import { cleanupAll } from './rig/cleanup.js';
+import { waitFor } from './rig/postgres.js';
+
+after(cleanupAll);
+let env: ArchiverEnv;
+before(async () => { env = await startArchiverEnv({ name: 'cli', slaves: 2, init: false }); });
+
+/** Every file below `dir` with its size, to show that a command changed nothing. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else out.push(`${p} ${st.size}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('-I', () => {
+  test('creates l_archivedir and one queue per slave, 0700; reads the settings from the running server; prints archive_command', async () => {
+    const r = await env.run(['-C', env.ini, '-I']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statSync(env.lArchivedir).mode & 0o777, 0o700);
+    for (const s of env.slaves) assert.equal(statSync(join(env.lArchivedir, s.name)).mode & 0o777, 0o700);
+    assert.match(r.stdout, /^INFO: archiving settings from the running server: archive_mode = 'on'/m);
+    assert.doesNotMatch(r.stdout, /WARNING/);
+    const line = r.stdout.split('\n').find((l) => l.trim().startsWith('archive_command = '))!.trim();
+    assert.equal(line, `archive_command = '${process.execPath} ${CMD_ARCHIVER} -C ${env.ini} -F %p'`);
+  });
+
+  test('refuses a non-empty l_archivedir and an unwritable one', async () => {
+    const again = await env.run(['-C', env.ini, '-I']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /cmd_archiver: ERROR: l_archivedir .* is not empty/);
+    const ro = join(env.dir, 'readonly');
+    mkdirSync(ro, { mode: 0o500 });
+    writeFileSync(join(env.dir, 'ro.ini'), readFileSync(env.ini, 'utf8').replace(/^l_archivedir: .*$/m, `l_archivedir: ${ro}`));
+    const r = await env.run(['-C', join(env.dir, 'ro.ini'), '-I']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /is not writable by this user/);
+    chmodSync(ro, 0o700);
+  });
+
+  test('warns, from the files, when archive_mode is off or archive_library is set; refuses a pgdata that is no data directory', async () => {
+    const fake = join(env.dir, 'fakedata');
+    mkdirSync(join(fake, 'global'), { recursive: true });
+    writeFileSync(join(fake, 'PG_VERSION'), '15\n');
+    writeFileSync(join(fake, 'global', 'pg_control'), '');
+    writeFileSync(join(fake, 'postgresql.conf'), "archive_mode = on\ninclude_if_exists 'local.conf'\n");
+    writeFileSync(join(fake, 'local.conf'), 'archive_mode = off\n');
+    writeFileSync(join(fake, 'postgresql.auto.conf'), "archive_library = 'basic_archive'\n");
+    const ini = join(env.dir, 'fake.ini');
+    const text = readFileSync(env.ini, 'utf8').replace(/^pgdata: .*$/m, `pgdata: ${fake}`).replace(/^l_archivedir: .*$/m, `l_archivedir: ${join(env.dir, 'q2')}`);
+    writeFileSync(ini, text);
+    const r = await env.run(['-C', ini, '-I']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^WARNING: archive_mode is off \(.*postgresql\.conf and .*postgresql\.auto\.conf\): PostgreSQL archives nothing$/m);
+    assert.match(r.stdout, /^HINT: set archive_mode = on/m);
+    assert.match(r.stdout, /^WARNING: archive_library is set to 'basic_archive'/m);
+    writeFileSync(ini, text.replace(/^pgdata: .*$/m, `pgdata: ${env.dir}`));
+    const bad = await env.run(['-C', ini, '-I']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /is not a PostgreSQL data directory/);
+  });
+});
+
+describe('no -F: Config OK and reachability', () => {
+  test('one slave reachable, one down: exit 0, the down one is a warning', async () => {
+    const down = env.slaves[1]!;
+    await down.sshd.stop();
+    try {
+      const r = await env.run(['-C', env.ini]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split('\n');
+      assert.equal(lines[0], `Config OK: ${env.ini}`);
+      assert.match(r.stdout, new RegExp(`^INFO: slave ${env.slaves[0]!.name} \\(.*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^WARNING: slave ${down.name} \\(.*\\): unreachable: connection to 127\\.0\\.0\\.1:${down.sshd.port} refused.*segments would be queued for it$`, 'm'));
+      assert.match(r.stdout, /^INFO: cmd_queue is not running/m);
+    } finally {
+      await down.sshd.start();
+    }
+  });
+
+  test('an unknown host key: refused, and the message says how to trust it (validate and archiving alike)', async () => {
+    const s = env.slaves[0]!;
+    const saved = s.knownHostsFile;
+    s.knownHostsFile = join(env.dir, 'empty_known_hosts');
+    writeFileSync(s.knownHostsFile, '');
+    env.writeIni({ warm_path: 'off' });
+    try {
+      const r = await env.run(['-C', env.ini]);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, new RegExp(`^WARNING: slave ${s.name} .*unreachable: host \\[127\\.0\\.0\\.1\\]:${s.sshd.port} is not in ${s.knownHostsFile}; it offered ssh-ed25519 SHA256:`, 'm'));
+      assert.match(r.stdout, new RegExp(`^HINT: .*ssh-keyscan -p ${s.sshd.port} 127\\.0\\.0\\.1 >> ${s.knownHostsFile}; or set ssh_host_key_check: accept-new$`, 'm'));
+      // Archiving treats it as unreachable: nothing sent there, the segment queued, the alert says how to trust the key.
+      const seg = readdirSync(join(env.pg.pgdata, 'pg_wal')).find((n) => /^[0-9A-F]{24}$/.test(n))!;
+      const a = await env.run(['-C', env.ini, '-F', `pg_wal/${seg}`]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.deepEqual(env.walFiles(s.rdir), []);
+      assert.deepEqual(env.walFiles(join(env.lArchivedir, s.name)), [seg]);
+      const alert = env.alerts().find((x) => x.event === 'slave_unreachable' && x.slave === s.name)!;
+      assert.match(alert.message, /is not in .*empty_known_hosts.*ssh-keyscan -p \d+ 127\.0\.0\.1 >>/);
+      // It started cmd_queue to deliver the queue later; stop it so the next tests see the queue as it is.
+      const pid = await waitFor('cmd_queue started for the queue', async () => env.daemonPid());
+      process.kill(pid, 'SIGTERM');
+      await waitFor('cmd_queue gone', async () => env.daemonPid() === undefined);
+    } finally {
+      s.knownHostsFile = saved;
+      env.writeIni();
+    }
+  });
+});
+
+describe('-n, --install-helpers, --help, usage errors', () => {
+  test('-n says what would go where and changes nothing', async () => {
+    await env.run(['-C', env.ini, '--check']); // nothing to compare: --check is read-only too
+    const seg = readdirSync(join(env.pg.pgdata, 'pg_wal')).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort()[0]!;
+    const before = [tree(env.lArchivedir), ...env.slaves.map((s) => tree(s.rdir))];
+    const alerts = env.alerts().length;
+    const r = await env.run(['-C', env.ini, '-n', '-F', `pg_wal/${seg}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^would archive ${env.pg.pgdata}/pg_wal/${seg} \\(16MB\\) to 2 slaves$`, 'm'));
+    assert.match(r.stdout, new RegExp(`slave ${env.slaves[0]!.name} .*: 1 queued segments \\(16MB\\) would go first`));
+    assert.match(r.stdout, new RegExp(`slave ${env.slaves[1]!.name} .*: reachable; (would upload to|.* exists with the same size)`));
+    assert.match(r.stdout, /dry run: nothing was written, uploaded or alerted/);
+    assert.deepEqual([tree(env.lArchivedir), ...env.slaves.map((s) => tree(s.rdir))], before);
+    assert.equal(env.alerts().length, alerts);
+  });
+
+  test('--install-helpers installs the SQL helpers through the socket in postmaster.pid', async () => {
+    const r = await env.run(['-C', env.ini, '--install-helpers']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /installed the pitrtools helper functions \(version \d+\) into database postgres/);
+    assert.equal(Number(await env.pg.scalar('SELECT cmd_helpers_version()')) > 0, true);
+  });
+
+  test('--help lists every option, the exit codes and where the docs are', async () => {
+    const r = await env.run(['--help']);
+    assert.equal(r.code, 0);
+    for (const o of ['--config', '--file', '--init', '--dry-run', '--check', '--json', '--warn-age', '--crit-age', '--reset-slave', '--install-helpers', '--verbose', '--version']) {
+      assert.ok(r.stdout.includes(o), o);
+    }
+    assert.match(r.stdout, /Exit codes/);
+    for (const c of ['0  archived', '1  failed', '2  usage', '3  state: offline', '4  a slave already holds']) assert.ok(r.stdout.includes(c), c);
+    assert.match(r.stdout, /docs\/cmd_archiver\.md/);
+    const q = await env.run(['--help'], { bin: CMD_QUEUE });
+    assert.equal(q.code, 0);
+    for (const o of ['--config', '--daemon', '--once', '--log-file']) assert.ok(q.stdout.includes(o), o);
+  });
+
+  test('usage and config errors: one line, exit 2; for --check: UNKNOWN, exit 3', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['-C', env.ini, '-F', 'x', '-I'], 2, /choose one of --file, --init/],
+      [['-C', env.ini, '--json'], 2, /--json goes with --check/],
+      [['-C', env.ini, '-n'], 2, /-n\/--dry-run goes with -F/],
+      [['-C', join(env.dir, 'missing.ini'), '-F', 'pg_wal/000000010000000000000001'], 2, /missing\.ini/],
+      [['-F', 'x'], 2, /-C/],
+      [['-C', env.ini, '--bogus'], 2, /Unknown argument: bogus/],
+    ];
+    for (const [args, code, msg] of cases) {
+      const r = await env.run(args);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+      assert.match(r.stderr, /^cmd_archiver: ERROR: /);
+    }
+    for (const args of [['-C', env.ini, '--check', '-w', 'soon'], ['-C', join(env.dir, 'missing.ini'), '--check']]) {
+      const r = await env.run(args);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /^PITR_ARCHIVER UNKNOWN - /);
+    }
+  });
+
+  test('cmd_queue --once delivers what is queued and exits 0; --daemon starts one instance', async () => {
+    const s = env.slaves[0]!;
+    assert.ok(env.walFiles(join(env.lArchivedir, s.name)).length > 0, 'something queued by an earlier test');
+    const r = await env.run(['-C', env.ini, '--once'], { bin: CMD_QUEUE });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${s.name}: 1 delivered, 0 still queued$`, 'm'));
+    assert.deepEqual(env.walFiles(join(env.lArchivedir, s.name)), []);
+    const d1 = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
+    assert.match(d1.stdout, /cmd_queue started in the background \(pid \d+\)/);
+    const pid = await waitFor('cmd_queue up', async () => env.daemonPid());
+    const d2 = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
+    assert.match(d2.stdout, new RegExp(`already running \\(pid ${pid}\\)`));
+    process.kill(pid, 'SIGTERM');
+    await waitFor('cmd_queue stopped cleanly', async () => env.daemonPid() === undefined);
+    assert.match(readFileSync(join(env.lArchivedir, 'cmd_queue.log'), 'utf8'), /cmd_queue stopping/);
+    assert.deepEqual(readdirSync(env.lArchivedir).filter((n) => n.startsWith('.cmd_queue')), [], 'pid file and socket removed');
+  });
+});
