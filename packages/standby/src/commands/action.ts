@@ -10,6 +10,7 @@ import { hasSignal, recordReplayed } from '../local/files.js';
 
 /** The actions -A accepts. */
 export const ACTIONS = ['start', 'stop', 'stop_basebackup'] as const;
+/** One of ACTIONS. */
 export type Action = (typeof ACTIONS)[number];
 
 /** Runs -A. */
