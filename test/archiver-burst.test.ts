@@ -5,16 +5,14 @@
  * itself and starts a new one), and the per-segment cost of both paths is measured.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startArchiverEnv, type ArchiverEnv, CMD_QUEUE } from './rig/archiver-env.js';
+import { sha256File, startArchiverEnv, type ArchiverEnv, CMD_QUEUE } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { makeSegments, waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
-const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 let env: ArchiverEnv;
@@ -30,8 +28,8 @@ function doneSegments(): string[] {
 /** Every archived segment is on every slave, byte for byte as in pg_wal. */
 function assertEverywhere(names: string[]): void {
   for (const name of names) {
-    const want = sha(join(env.pg.pgdata, 'pg_wal', name));
-    for (const s of env.slaves) assert.equal(sha(join(s.rdir, name)), want, `${name} on ${s.name}`);
+    const want = sha256File(join(env.pg.pgdata, 'pg_wal', name));
+    for (const s of env.slaves) assert.equal(sha256File(join(s.rdir, name)), want, `${name} on ${s.name}`);
   }
 }
 
@@ -98,7 +96,7 @@ describe('per-segment cost (diagnostic figures; the assertions are about correct
     const started = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.equal(started.code, 0, started.stderr);
     await waitFor('cmd_queue shipped the ready segments ahead', async () =>
-      env.slaves.every((s) => warmSet.every((n) => { try { return sha(join(s.rdir, n)) !== ''; } catch { return false; } })), 60_000);
+      env.slaves.every((s) => warmSet.every((n) => { try { return sha256File(join(s.rdir, n)) !== ''; } catch { return false; } })), 60_000);
     const warm: number[] = [];
     for (const n of warmSet) {
       const r = await env.run(['-C', env.ini, '-F', `pg_wal/${n}`]);

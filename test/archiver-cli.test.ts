@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CMD_ARCHIVER, CMD_QUEUE, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
+import { CMD_ARCHIVER, CMD_QUEUE, fileTree, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
 
@@ -15,20 +15,6 @@ after(cleanupAll);
 let env: ArchiverEnv;
 before(async () => { env = await startArchiverEnv({ name: 'cli', slaves: 2, init: false }); });
 
-/** Every file below `dir` with its size, to show that a command changed nothing. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else out.push(`${p} ${st.size}`);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('-I', () => {
   test('creates l_archivedir and one queue per slave, 0700; reads the settings from the running server; prints archive_command', async () => {
@@ -129,7 +115,7 @@ describe('-n, --install-helpers, --help, usage errors', () => {
   test('-n says what would go where and changes nothing', async () => {
     await env.run(['-C', env.ini, '--check']); // nothing to compare: --check is read-only too
     const seg = readdirSync(join(env.pg.pgdata, 'pg_wal')).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort()[0]!;
-    const before = [tree(env.lArchivedir), ...env.slaves.map((s) => tree(s.rdir))];
+    const before = [fileTree(env.lArchivedir), ...env.slaves.map((s) => fileTree(s.rdir))];
     const alerts = env.alerts().length;
     const r = await env.run(['-C', env.ini, '-n', '-F', `pg_wal/${seg}`]);
     assert.equal(r.code, 0, r.stderr);
@@ -137,7 +123,7 @@ describe('-n, --install-helpers, --help, usage errors', () => {
     assert.match(r.stdout, new RegExp(`slave ${env.slaves[0]!.name} .*: 1 queued segments \\(16MB\\) would go first`));
     assert.match(r.stdout, new RegExp(`slave ${env.slaves[1]!.name} .*: reachable; (would upload to|.* exists with the same size)`));
     assert.match(r.stdout, /dry run: nothing was written, uploaded or alerted/);
-    assert.deepEqual([tree(env.lArchivedir), ...env.slaves.map((s) => tree(s.rdir))], before);
+    assert.deepEqual([fileTree(env.lArchivedir), ...env.slaves.map((s) => fileTree(s.rdir))], before);
     assert.equal(env.alerts().length, alerts);
   });
 

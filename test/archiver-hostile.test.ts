@@ -5,30 +5,17 @@
  * hook as one plain argument. Root is refused.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { assertNotRoot } from '../packages/core/src/root-guard.js';
-import { startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
+import { fileTree, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 
 after(cleanupAll);
 let env: ArchiverEnv;
 before(async () => { env = await startArchiverEnv({ name: 'hostile', slaves: 1 }); });
 
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      const st = statSync(p);
-      out.push(`${p} ${st.isDirectory() ? 'dir' : st.size}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 test('hostile -F values: refused with a clear message, nothing written anywhere, nothing run', async () => {
   const wal = join(env.pg.pgdata, 'pg_wal');
@@ -53,7 +40,7 @@ test('hostile -F values: refused with a clear message, nothing written anywhere,
     [outside, 2, /is not in /],
     ['', 2, /./],
   ];
-  const before = [tree(env.lArchivedir), tree(env.slaves[0]!.rdir)];
+  const before = [fileTree(env.lArchivedir), fileTree(env.slaves[0]!.rdir)];
   for (const [file, code, msg] of cases) {
     const r = await env.run(['-C', env.ini, '-F', file], { cwd });
     assert.equal(r.code, code, `${JSON.stringify(file)}: ${r.stderr}`);
@@ -62,7 +49,7 @@ test('hostile -F values: refused with a clear message, nothing written anywhere,
     const errorLines = r.stderr.split('\n').filter(Boolean);
     assert.ok(errorLines.every((l) => /^cmd_archiver: (ERROR|HINT): /.test(l)), `every stderr line is ours: ${r.stderr}`);
   }
-  assert.deepEqual([tree(env.lArchivedir), tree(env.slaves[0]!.rdir)], before, 'nothing written to the queues or the slave');
+  assert.deepEqual([fileTree(env.lArchivedir), fileTree(env.slaves[0]!.rdir)], before, 'nothing written to the queues or the slave');
   assert.equal(env.daemonPid(), undefined, 'not even cmd_queue was started');
   assert.deepEqual(env.alerts(), []);
   for (const d of [cwd, env.pg.pgdata, wal, env.dir, process.cwd()]) assert.ok(!existsSync(join(d, 'PWNED')), `no PWNED in ${d}`);

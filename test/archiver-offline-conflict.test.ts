@@ -5,16 +5,14 @@
  * retries; archiving resumes once it is moved away).
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
+import { sha256File, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
-const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 let env: ArchiverEnv;
 before(async () => { env = await startArchiverEnv({ name: 'refusals', slaves: 2 }); });
@@ -51,7 +49,7 @@ test('state: offline: failed_count grows, the segment stays .ready in pg_wal, on
   env.writeIni({});
   await env.pg.reload(); // wakes PostgreSQL's archiver, which waits a minute after three failures
   await waitFor('caught up', async () => (await env.stats()).last === name, 60_000);
-  for (const s of env.slaves) assert.equal(sha(join(s.rdir, name)), sha(join(env.pg.pgdata, 'pg_wal', name)));
+  for (const s of env.slaves) assert.equal(sha256File(join(s.rdir, name)), sha256File(join(env.pg.pgdata, 'pg_wal', name)));
   const ok = await waitFor('notify_ok', async () => env.alerts().find((a) => a.event === 'archiving_online'));
   assert.equal(ok.level, 'OK');
   assert.equal(env.alerts().filter((a) => a.event === 'archiving_offline').length, 1);
@@ -73,7 +71,7 @@ test('a different file under the next name on a slave: not overwritten, non-zero
   assert.equal(conflicts[0]!.level, 'CRITICAL');
   assert.equal(conflicts[0]!.slave, a.name);
   assert.match(conflicts[0]!.message, new RegExp(`slave ${a.name} .* already has a different ${next} in ${a.rdir}; it was NOT overwritten`));
-  assert.equal(sha(join(b.rdir, next)), sha(join(env.pg.pgdata, 'pg_wal', next)), 'the other slave got it');
+  assert.equal(sha256File(join(b.rdir, next)), sha256File(join(env.pg.pgdata, 'pg_wal', next)), 'the other slave got it');
   const check = await env.run(['-C', env.ini, '--check']);
   assert.equal(check.code, 2, check.stdout);
   assert.match(check.stdout, new RegExp(`^PITR_ARCHIVER CRITICAL - ${a.name} holds a different ${next}`));
@@ -81,7 +79,7 @@ test('a different file under the next name on a slave: not overwritten, non-zero
   rmSync(impostor);
   await env.pg.reload();
   await waitFor('archived after all', async () => (await env.stats()).last === next, 60_000);
-  for (const s of env.slaves) assert.equal(sha(join(s.rdir, next)), sha(join(env.pg.pgdata, 'pg_wal', next)));
+  for (const s of env.slaves) assert.equal(sha256File(join(s.rdir, next)), sha256File(join(env.pg.pgdata, 'pg_wal', next)));
   assert.equal((await env.run(['-C', env.ini, '--check'])).code, 0, 'the conflict is cleared once delivered');
   const after = await switchWal();
   await waitFor('the next one too', async () => (await env.stats()).last === after);

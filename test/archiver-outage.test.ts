@@ -4,16 +4,14 @@
  * sshd is back, cmd_queue drains the queue in WAL order and notify_ok says so.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
+import { sha256File, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { makeSegments, waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
-const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 let env: ArchiverEnv;
 before(async () => { env = await startArchiverEnv({ name: 'outage', slaves: 2 }); });
@@ -33,9 +31,9 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   await dead.sshd.stop();
   const names = await archiveMore(10);
   for (const n of names) {
-    const want = sha(join(env.pg.pgdata, 'pg_wal', n));
-    assert.equal(sha(join(live.rdir, n)), want, `live slave has ${n}`);
-    assert.equal(sha(join(env.lArchivedir, dead.name, n)), want, `${n} waits in the dead slave's queue`);
+    const want = sha256File(join(env.pg.pgdata, 'pg_wal', n));
+    assert.equal(sha256File(join(live.rdir, n)), want, `live slave has ${n}`);
+    assert.equal(sha256File(join(env.lArchivedir, dead.name, n)), want, `${n} waits in the dead slave's queue`);
   }
   assert.deepEqual(env.walFiles(dead.rdir).filter((n) => names.includes(n)), []);
   assert.deepEqual(env.walFiles(join(env.lArchivedir, live.name)), [], 'nothing queued for the live slave');
@@ -66,7 +64,7 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
 
   await dead.sshd.start();
   await waitFor('the queue drained', async () => env.walFiles(join(env.lArchivedir, dead.name)).length === 0, 60_000);
-  for (const n of names) assert.equal(sha(join(dead.rdir, n)), sha(join(env.pg.pgdata, 'pg_wal', n)), `${n} delivered`);
+  for (const n of names) assert.equal(sha256File(join(dead.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)), `${n} delivered`);
   const ok1 = await waitFor('notify_ok', async () => env.alerts().find((a) => a.level === 'OK'));
   assert.equal(ok1.event, 'slave_recovered');
   assert.match(ok1.message, new RegExp(`slave ${dead.name} \\(.*\\) recovered, ${queued} segments delivered`));
@@ -75,7 +73,7 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   assert.deepEqual(appeared, [...appeared].sort((a, b) => a - b), 'delivered in WAL order');
   // Afterwards both slaves get each new segment directly again, and no further alert fires.
   const more = await archiveMore(2);
-  for (const s of env.slaves) for (const n of more) assert.equal(sha(join(s.rdir, n)), sha(join(env.pg.pgdata, 'pg_wal', n)));
+  for (const s of env.slaves) for (const n of more) assert.equal(sha256File(join(s.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)));
   assert.deepEqual(env.alerts().map((a) => a.event), ['slave_unreachable', 'slave_recovered']);
   assert.equal((await env.stats()).failed, 0);
 });

@@ -5,16 +5,14 @@
  * --reset-slave reattaches it.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
+import { sha256File, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { makeSegments, waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
-const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 let env: ArchiverEnv;
 before(async () => {
   env = await startArchiverEnv({
@@ -47,7 +45,7 @@ test('warn and critical once each on the way up; past queue_max_bytes: dropped, 
     + `run cmd_archiver -C ${env.ini} --reset-slave ${dead.name}, then cmd_standby -B on the slave`));
   assert.deepEqual(env.walFiles(join(env.lArchivedir, dead.name)), [], 'nothing queued while detached');
   assert.match(readFileSync(join(env.lArchivedir, dead.name, 'NEEDS_BASE_BACKUP'), 'utf8'), /would pass queue_max_bytes \(40MB\): 32MB already queued/);
-  for (const n of names) assert.equal(sha(join(live.rdir, n)), sha(join(env.pg.pgdata, 'pg_wal', n)), `live slave has ${n}`);
+  for (const n of names) assert.equal(sha256File(join(live.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)), `live slave has ${n}`);
   assert.equal((await env.stats()).failed, 0, 'PostgreSQL never saw a failure');
 
   const check = await env.run(['-C', env.ini, '--check']);
@@ -65,6 +63,6 @@ test('warn and critical once each on the way up; past queue_max_bytes: dropped, 
   await dead.sshd.start();
   const after = await one();
   await waitFor('delivered to the reattached slave', async () => existsSync(join(dead.rdir, after)));
-  assert.equal(sha(join(dead.rdir, after)), sha(join(env.pg.pgdata, 'pg_wal', after)));
+  assert.equal(sha256File(join(dead.rdir, after)), sha256File(join(env.pg.pgdata, 'pg_wal', after)));
   assert.equal((await env.run(['-C', env.ini, '--reset-slave', dead.name])).stdout.trim(), `slave ${dead.name} was not detached; nothing to do`);
 });

@@ -4,17 +4,15 @@
  * byte-identical. The upload is slowed by a relay so that the kill lands mid-transfer.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { startArchiverEnv } from './rig/archiver-env.js';
+import { sha256File, startArchiverEnv } from './rig/archiver-env.js';
 import { startThrottle } from './rig/archiver-throttle.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
-const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 /** Pids of cmd_archiver processes archiving `name` with this ini. */
 function archiverPids(ini: string, name: string): number[] {
@@ -58,7 +56,7 @@ test('SIGKILL mid-upload: no file under the final name, PostgreSQL retries, the 
   assert.equal(env.daemonPid(), undefined, 'no cmd_queue involved (warm_path off, nothing queued)');
   throttle.setRate(null);
   await waitFor('archived by a retry', async () => (await env.stats()).last === name, 90_000);
-  assert.equal(sha(final), sha(join(env.pg.pgdata, 'pg_wal', name)));
+  assert.equal(sha256File(final), sha256File(join(env.pg.pgdata, 'pg_wal', name)));
   assert.match(readFileSync(env.pg.logFile, 'utf8'), /archive command (was terminated by signal 9|failed with exit code 137)/);
   // The killed upload left only a dot-temp (removed later by cmd_queue's clean-up of stale temps).
   assert.ok(killedTemp.length >= 1);

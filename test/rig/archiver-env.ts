@@ -4,7 +4,8 @@
  * a real PostgreSQL whose archive_command is this repository's cmd_archiver.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { startPostgres, type PgCluster } from './postgres.js';
@@ -16,6 +17,26 @@ const repo = new URL('../..', import.meta.url).pathname;
 export const CMD_ARCHIVER = join(repo, 'packages/archiver/bin/cmd_archiver.js');
 export const CMD_QUEUE = join(repo, 'packages/archiver/bin/cmd_queue.js');
 const RECORDER = join(repo, 'test/rig/archiver-alert-recorder.mjs');
+
+/** sha256 of a file, to compare archived copies with the originals. */
+export function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Every entry below `dir` with its size (or 'dir'), to show that a command changed nothing. */
+export function fileTree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      const st = statSync(p);
+      out.push(`${p} ${st.isDirectory() ? 'dir' : st.size}`);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
 
 /** One slave: its sshd, its r_archivedir and its names in the ini (a test may point it elsewhere, then writeIni()). */
 export interface TestSlave {

@@ -5,7 +5,6 @@
  * anybody else could write to is never trusted: whoever answers on the socket decides whether
  * PostgreSQL deletes WAL.
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 
@@ -21,8 +20,16 @@ export function socketPlace(lArchivedir: string, env: NodeJS.ProcessEnv = proces
   if (Buffer.byteLength(direct) <= MAX_SOCKET_PATH) return { dir: lArchivedir, path: direct, ownDir: false };
   const xdg = env.XDG_RUNTIME_DIR;
   const dir = xdg && isAbsolute(xdg) ? join(xdg, 'pitrtools') : `/tmp/pitrtools-${uid}`;
-  const name = `${createHash('sha256').update(lArchivedir).digest('hex').slice(0, 16)}.sock`;
+  const name = `${fnv1a64(lArchivedir)}.sock`;
   return { dir, path: join(dir, name), ownDir: true };
+}
+
+// A name, not a secret: FNV-1a keeps node:crypto out of the per-segment process. A collision
+// would only make a client reach another daemon, which refuses it (it serves another ini).
+function fnv1a64(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(text)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, '0');
 }
 
 /** Why `dir` cannot be trusted to hold our socket (not ours, writable by others, a link), or undefined. */
