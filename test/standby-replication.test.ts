@@ -238,6 +238,22 @@ describe('-B failures leave no copy that looks complete', () => {
     assert.match(r.stderr, /-B again/);
   });
 
+  test("the master's PostgreSQL stopped half way: the lost backup session stops -B, marker left", async () => {
+    const ctx = ctxFor(env);
+    let stopped = false;
+    try {
+      await assert.rejects(basebackup(ctx, {
+        onFile: async () => { if (!stopped) { stopped = true; await env.master.stop('immediate'); } },
+      }), (e: Error & { code?: string }) => e.code === 'BASEBACKUP_FAILED' && /base backup failed: (lost the backup's database session on the master|.*Connection terminated)/.test(e.message));
+    } finally {
+      await env.master.start();
+    }
+    assert.ok(stopped);
+    assert.ok(existsSync(join(env.pgdata, 'pitrtools_basebackup.incomplete')));
+    assert.ok(!existsSync(join(env.pgdata, 'backup_label')));
+    assert.ok(!existsSync(join(env.pgdata, 'global', 'pg_control')));
+  });
+
   test('-A stop_basebackup ends a backup session left on the master, and only that one', async () => {
     const stale = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres', applicationName: 'pitrtools basebackup' });
     const other = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres', applicationName: 'bystander' });

@@ -111,6 +111,17 @@ describe('-P', () => {
   });
 });
 
+describe('a running standby', () => {
+  test('-I, -B and -S refuse to touch it (exit 1)', async () => {
+    for (const [flag, what] of [['-I', 'prepare the standby'], ['-B', 'take a base backup'], ['-S', 'start the standby']] as const) {
+      const r = await runCmd(['-C', env.ini, flag]);
+      assert.equal(r.code, 1, `${flag}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`cannot ${what} \\(${flag}\\) while the local PostgreSQL runs`));
+    }
+    assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
+  });
+});
+
 describe('-R on a standby that has replayed past the target', () => {
   test('is refused and the standby keeps running', async () => {
     const ctx = ctxFor(env);
