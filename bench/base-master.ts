@@ -1,7 +1,7 @@
 /**
  * The master of part (b): a pgbench cluster of the asked scale, checkpointed, with the pitrtools
  * helper functions installed (cmd_standby needs them), and a listing of what a complete base
- * backup of it must contain.
+ * backup of it must contain. Nothing writes to it afterwards, so the listing stays true.
  */
 import { join } from 'node:path';
 import { startPostgres, type PgCluster } from '../test/rig/postgres.js';
@@ -28,7 +28,9 @@ export const notCopied = (rel: string): boolean => rel === 'pg_wal' || rel.start
 
 /** Starts a master with pgbench -i -s `scale`, CHECKPOINTs it and installs sql/cmd_standby.sql. */
 export async function makeBaseMaster(name: string, scale: number): Promise<BaseMaster> {
-  const cluster = await startPostgres({ name, conf: { max_wal_size: '8GB', checkpoint_timeout: '30min' } });
+  // autovacuum off: pgbench -i has vacuumed and analyzed already, and an autoanalyze (even of
+  // template1's pg_statistic) would change relation sizes between the listing and the copies.
+  const cluster = await startPostgres({ name, conf: { max_wal_size: '8GB', checkpoint_timeout: '30min', autovacuum: 'off' } });
   await pgbench(cluster, ['-i', '-q', '-s', String(scale)]);
   await cluster.query('CHECKPOINT');
   await must([join(cluster.bindir, 'psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port),

@@ -30,7 +30,7 @@ export function methodTable(methods: MethodResult[], ref: string, refName: strin
     if (m.unavailable) { lines.push(`${label}not available: ${m.unavailable}`); continue; }
     const runs = runsOf(m);
     if (m.median === undefined) {
-      const why = m.runs.flatMap((r) => r.problems)[0] ?? 'no run';
+      const why = [...new Set(m.runs.flatMap((r) => r.problems))].join('; ') || 'no run';
       lines.push(`${label}${lpad('FAILED', 9)}${lpad('-', rw)}   ${pad(runs, uw)}${pad(mb(m.rssKiB), 11)}\n${' '.repeat(w)}${why}`);
       continue;
     }

@@ -79,7 +79,8 @@ export async function runBurst(tpl: WalTemplate, method: WalMethod, rssFile?: st
   let cluster: PgCluster | undefined;
   try {
     await must(['cp', '-a', tpl.cluster.pgdata, pgdata]);
-    cluster = await startPostgres({ name: method.id, pgdata, parent: dir });
+    // autovacuum off: its I/O would land in some methods' timed window and not in others'.
+    cluster = await startPostgres({ name: method.id, pgdata, parent: dir, conf: { autovacuum: 'off' } });
     const prepared = await method.prepare(rssFile ? { dir, cluster, rssFile } : { dir, cluster });
     const ready = await readySegments(pgdata);
     result.segments = ready.length;
