@@ -50,6 +50,7 @@ describe('-I', () => {
     writeFileSync(join(fake, 'local.conf'), 'archive_mode = off\n');
     writeFileSync(join(fake, 'postgresql.auto.conf'), "archive_library = 'basic_archive'\n");
     const ini = join(env.dir, 'fake.ini');
+    mkdirSync(join(env.dir, 'q2'), { mode: 0o755 }); // an existing empty directory is fine (and made 0700)
     const text = readFileSync(env.ini, 'utf8').replace(/^pgdata: .*$/m, `pgdata: ${fake}`).replace(/^l_archivedir: .*$/m, `l_archivedir: ${join(env.dir, 'q2')}`);
     writeFileSync(ini, text);
     const r = await env.run(['-C', ini, '-I']);
@@ -57,6 +58,8 @@ describe('-I', () => {
     assert.match(r.stdout, /^WARNING: archive_mode is off \(.*postgresql\.conf and .*postgresql\.auto\.conf\): PostgreSQL archives nothing$/m);
     assert.match(r.stdout, /^HINT: set archive_mode = on/m);
     assert.match(r.stdout, /^WARNING: archive_library is set to 'basic_archive'/m);
+    assert.match(r.stdout, /^INFO: using the empty directory .*q2$/m);
+    assert.equal(statSync(join(env.dir, 'q2')).mode & 0o777, 0o700);
     writeFileSync(ini, text.replace(/^pgdata: .*$/m, `pgdata: ${env.dir}`));
     const bad = await env.run(['-C', ini, '-I']);
     assert.equal(bad.code, 1);
@@ -177,9 +180,12 @@ describe('-n, --install-helpers, --help, usage errors', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^${s.name}: 1 delivered, 0 still queued$`, 'm'));
     assert.deepEqual(env.walFiles(join(env.lArchivedir, s.name)), []);
+    // A stale pid file (a live process that is no cmd_queue: the postmaster) does not stop it starting.
+    const postmaster = readFileSync(join(env.pg.pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]!;
+    writeFileSync(join(env.lArchivedir, '.cmd_queue.pid'), `${postmaster}\n`);
     const d1 = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.match(d1.stdout, /cmd_queue started in the background \(pid \d+\)/);
-    const pid = await waitFor('cmd_queue up', async () => env.daemonPid());
+    const pid = await waitFor('cmd_queue up', async () => { const p = env.daemonPid(); return p !== undefined && String(p) !== postmaster ? p : undefined; });
     const d2 = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.match(d2.stdout, new RegExp(`already running \\(pid ${pid}\\)`));
     process.kill(pid, 'SIGTERM');

@@ -4,7 +4,7 @@
  * sshd is back, cmd_queue drains the queue in WAL order and notify_ok says so.
  */
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sha256File, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
@@ -76,4 +76,12 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   for (const s of env.slaves) for (const n of more) assert.equal(sha256File(join(s.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)));
   assert.deepEqual(env.alerts().map((a) => a.event), ['slave_unreachable', 'slave_recovered']);
   assert.equal((await env.stats()).failed, 0);
+
+  // cmd_queue lives as long as the postmaster: stopping PostgreSQL ends it, pid file and socket gone.
+  const pid = env.daemonPid();
+  assert.ok(pid !== undefined);
+  await env.pg.stop();
+  await waitFor('cmd_queue exits with the postmaster', async () => env.daemonPid() === undefined, 15_000);
+  assert.match(readFileSync(join(env.lArchivedir, 'cmd_queue.log'), 'utf8'), /the postmaster is gone; cmd_queue exits/);
+  assert.ok(!existsSync(join(env.lArchivedir, '.cmd_queue.sock')) && !existsSync(join(env.lArchivedir, '.cmd_queue.pid')));
 });

@@ -4,10 +4,10 @@
  * byte-identical. The upload is slowed by a relay so that the kill lands mid-transfer.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { sha256File, startArchiverEnv } from './rig/archiver-env.js';
+import { CMD_QUEUE, sha256File, startArchiverEnv } from './rig/archiver-env.js';
 import { startThrottle } from './rig/archiver-throttle.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
@@ -62,4 +62,11 @@ test('SIGKILL mid-upload: no file under the final name, PostgreSQL retries, the 
   assert.ok(killedTemp.length >= 1);
   assert.ok(readdirSync(slave.rdir).every((f) => f === name || /^\..+\.[0-9a-f]{16}\.tmp$/.test(f)));
   assert.deepEqual(env.walFiles(join(env.lArchivedir, `127.0.0.1_${throttle.port}`)), [], 'nothing was queued');
+  // cmd_queue removes such temps once they are an hour old, after it connects.
+  const hourAgo = (Date.now() - 2 * 3600_000) / 1000;
+  for (const t of killedTemp) if (existsSync(join(slave.rdir, t))) utimesSync(join(slave.rdir, t), hourAgo, hourAgo);
+  env.writeIni({ warm_path: 'on' }); // the warm cmd_queue connects to every slave at once
+  const started = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
+  assert.equal(started.code, 0, started.stderr);
+  await waitFor('stale temps removed', async () => readdirSync(slave.rdir).every((f) => f === name), 30_000);
 });

@@ -2,8 +2,7 @@
  * cmd_archiver's full command line (everything but the plain `-C ini -F %p`, which bin/ handles
  * without yargs): maps flags to one command module each and prints its result.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
 import yargs from 'yargs';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { parseSeconds } from '@pitrtools/core/config/values';
@@ -12,13 +11,14 @@ import { splitGluedShortOptions } from '@pitrtools/cli/argv';
 import { enableColor, say, wantsColor } from '@pitrtools/cli/output';
 import { printReport } from './report.js';
 import { loadForCommand } from './setup.js';
+import { archiverVersion } from './version.js';
 
-const EPILOG = `Exit codes (-F, as PostgreSQL reads them; non-zero means "this segment is NOT safely archived, keep it and retry"):
+const EPILOG = `Exit codes of -F (non-zero: "not safely archived; PostgreSQL keeps the file and retries"):
   0  archived: fsynced on every slave, or in the queue of each slave that could not take it
-  1  failed: not safely archived (also: any other command failed)
-  2  usage or configuration error, a -F that is not a WAL file in pg_wal, or running as root; nothing was done
-  3  state: offline (notify_warning runs once per offline period)
-  4  a slave already holds a different file of that name; nothing was overwritten (notify_critical)
+  1  failed: not safely archived (other actions: failed)
+  2  usage or ini error, -F is not a WAL file in pg_wal, or run as root; nothing was done
+  3  state: offline (notify_warning once per offline period)
+  4  a slave already holds a different file of that name; nothing overwritten (notify_critical)
 --check exits like a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 In postgresql.conf (cmd_archiver -I prints the exact line):
@@ -28,15 +28,12 @@ cmd_queue (the queue runner and warm shipper) is started by cmd_archiver when ne
 
 Docs: docs/cmd_archiver.md, docs/queue.md; every ini key: etc/cmd_archiver.ini.sample`;
 
-const version = (): string =>
-  (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
-
 function parser(argv: string[]) {
   return yargs(argv)
     .scriptName('cmd_archiver')
-    .usage('Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --check | --reset-slave NAME | --install-helpers] [options]\n\n'
-      + 'Ships each WAL segment PostgreSQL archives to every standby (slave) over SSH, durably and never overwriting;\n'
-      + 'queues it for a slave that cannot be reached. Without -F (and the other actions): checks the ini ("Config OK")\n'
+    .usage('Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --check | --reset-slave NAME | --install-helpers]\n\n'
+      + 'PostgreSQL\'s archive_command: ships each WAL file to every standby (slave) over SSH, durably and never '
+      + 'overwriting, and queues it for a slave that cannot be reached. With no action: checks the ini ("Config OK") '
       + 'and reports whether each slave can be reached.')
     .option('config', { alias: 'C', type: 'string', demandOption: 'give the ini file with -C', describe: 'cmd_archiver.ini', requiresArg: true })
     .option('file', { alias: 'F', type: 'string', describe: 'archive this WAL file: %p in archive_command (relative to pgdata, or absolute)', requiresArg: true })
@@ -50,7 +47,7 @@ function parser(argv: string[]) {
     .option('install-helpers', { type: 'boolean', describe: 'install the SQL helper functions cmd_standby needs into the local PostgreSQL' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'log each step (DEBUG lines on stderr)' })
     .help('help').alias('help', 'h')
-    .version('version', 'show the version', version()).alias('version', 'V')
+    .version('version', 'show the version', archiverVersion()).alias('version', 'V')
     .epilog(EPILOG)
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 100))

@@ -9,14 +9,16 @@ import { runMain } from '@pitrtools/cli/exit';
 import { splitGluedShortOptions } from '@pitrtools/cli/argv';
 import { say } from '@pitrtools/cli/output';
 import { fileSink, loadForCommand } from './setup.js';
+import { archiverVersion } from './version.js';
 
-const EPILOG = `Without --daemon or --once, cmd_queue runs in the foreground until PostgreSQL (postmaster.pid in pgdata)
-stops, the ini changes, or SIGTERM/SIGINT. One instance per l_archivedir (pid file .cmd_queue.pid).
-With warm_path on it keeps an SSH connection per slave, answers cmd_archiver on a unix socket and ships
-segments marked .ready ahead of time. cmd_archiver starts it by itself; you do not need to.
+const EPILOG = `Without --daemon or --once it runs in the foreground until PostgreSQL (postmaster.pid in
+pgdata) stops, the ini changes, or SIGTERM/SIGINT; one instance per l_archivedir (.cmd_queue.pid).
+With warm_path on it keeps an SSH connection per slave open, answers cmd_archiver on a unix socket
+and ships segments marked .ready ahead of time. cmd_archiver starts it by itself when needed.
 
-Exit codes: 0 done (or already running), 1 failed (--once: something is still queued), 2 usage or ini error.
-Docs: docs/queue.md`;
+Exit codes: 0 done (or already running), 1 failed (--once: something is still queued),
+2 usage or ini error, or run as root.
+Docs: docs/cmd_archiver.md (cmd_queue), docs/queue.md`;
 
 /** Parses argv and runs cmd_queue; never returns. */
 export async function main(raw: string[]): Promise<never> {
@@ -25,19 +27,21 @@ export async function main(raw: string[]): Promise<never> {
     const a = await yargs(argv)
       .scriptName('cmd_queue')
       .usage('Usage: cmd_queue -C cmd_archiver.ini [--daemon | --once] [--log-file FILE] [-v]\n\n'
-        + "Delivers cmd_archiver's queues to the slaves that came back, every queue_wait seconds; the warm shipper of cmd_archiver.")
+        + "Delivers cmd_archiver's queues to the slaves that are back, every queue_wait seconds, and is cmd_archiver's warm shipper.")
+      .wrap(Math.min(110, process.stdout.columns || 100))
       .option('config', { alias: 'C', type: 'string', demandOption: 'give the ini file with -C', describe: 'cmd_archiver.ini', requiresArg: true })
       .option('daemon', { alias: 'd', type: 'boolean', describe: 'start in the background (own session), logging to l_archivedir/cmd_queue.log' })
       .option('once', { type: 'boolean', describe: 'deliver every queue once, then exit' })
       .option('log-file', { type: 'string', describe: 'log there instead of on stderr', requiresArg: true })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'DEBUG lines' })
       .help('help').alias('help', 'h')
+      .version('version', 'show the version', archiverVersion()).alias('version', 'V')
       .epilog(EPILOG)
       .strict()
       .exitProcess(false)
       .fail((msg, err) => { throw new PitrError('USAGE', msg ?? errorMessage(err), { exitCode: ExitCode.USAGE, hint: 'cmd_queue --help' }); })
       .parseAsync();
-    if (a.help) return ExitCode.OK;
+    if (a.help || a.version) return ExitCode.OK;
     if (a.daemon && a.once) throw new PitrError('USAGE', 'choose --daemon or --once', { exitCode: ExitCode.USAGE });
     const file = a['log-file'] !== undefined ? fileSink(a['log-file']) : undefined;
     const { config, log } = loadForCommand('cmd_queue', a.config, a.verbose === true, file?.sink);
