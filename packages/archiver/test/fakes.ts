@@ -44,11 +44,11 @@ export class MemStore implements QueueStore {
     return 'created';
   }
   async remove(slave: string, name: string): Promise<void> { this.fs.files.delete(this.path(slave, name)); }
-  async drop(slave: string, marker: string): Promise<number> {
-    this.fs.put(this.path(slave, 'NEEDS_BASE_BACKUP'), marker);
+  async drop(slave: string, marker: string): Promise<{ created: boolean; deleted: number }> {
+    const created = await this.claim(slave, 'NEEDS_BASE_BACKUP', marker);
     const wal = this.entries(slave).filter(isWalName);
     for (const n of wal) this.fs.files.delete(this.path(slave, n));
-    return wal.length;
+    return { created, deleted: wal.length };
   }
   async resetMarker(slave: string): Promise<boolean> { return this.fs.files.delete(this.path(slave, 'NEEDS_BASE_BACKUP')); }
   private p(scope: string, claim: string): string { return scope === '' ? `${this.root}/${claim}` : this.path(scope, claim); }

@@ -64,9 +64,9 @@ describe('fsQueueStore', () => {
     assert.equal(await store.release('', '.offline'), undefined);
   });
 
-  it('drop writes the marker and deletes only WAL files; resetMarker removes it once', async () => {
-    const n = await store.drop('s1', 'why\n');
-    assert.equal(n, 2);
+  it('drop writes the marker and deletes only WAL files; a second drop finds the marker; resetMarker removes it once', async () => {
+    assert.deepEqual(await store.drop('s1', 'why\n'), { created: true, deleted: 2 });
+    assert.deepEqual(await store.drop('s1', 'again\n'), { created: false, deleted: 0 });
     const left = readdirSync(join(root, 's1')).sort();
     assert.deepEqual(left.filter((f) => !f.startsWith('.')), ['NEEDS_BASE_BACKUP', 'README']);
     assert.equal((await store.scan('s1')).detached, 'why\n');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
-import { copyFileNoClobber, fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
+import { copyFileNoClobber, fsyncDir } from '@pitrtools/core/fs/atomic';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import { DETACHED_MARKER } from '../archive/claims.js';
 import type { PlaceStatus, QueuedFile, QueueScan, QueueStore } from '../archive/ports.js';
@@ -75,7 +75,19 @@ export function fsQueueStore(root: string): QueueStore {
 
     async drop(slave, marker) {
       const dir = await ensureDir(slave);
-      await writeFileAtomic(join(dir, DETACHED_MARKER), marker);
+      const tmp = join(dir, `.${DETACHED_MARKER}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      let created = true;
+      try {
+        const fh = await fsp.open(tmp, 'wx', 0o600);
+        try { await fh.writeFile(marker); await fh.sync(); } finally { await fh.close(); }
+        await fsp.link(tmp, join(dir, DETACHED_MARKER));
+      } catch (err) {
+        if (errorCode(err) !== 'EEXIST') throw err;
+        created = false;
+      } finally {
+        await fsp.rm(tmp, { force: true });
+      }
+      await fsyncDir(dir);
       let n = 0;
       for (const name of await fsp.readdir(dir)) {
         if (!isWalName(name)) continue;
@@ -83,7 +95,7 @@ export function fsQueueStore(root: string): QueueStore {
         n++;
       }
       await fsyncDir(dir);
-      return n;
+      return { created, deleted: n };
     },
 
     async resetMarker(slave) {

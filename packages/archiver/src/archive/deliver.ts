@@ -135,19 +135,23 @@ async function drop(ctx: SlaveContext, seg: Segment, bytes: number, reason: stri
   const when = new Date(ctx.now()).toISOString();
   const why = `${when}: queueing ${seg.name} would pass queue_max_bytes (${max}): ${formatBytes(bytes)} already queued; `
     + `slave unreachable: ${reason}\n`;
-  let deleted = 0;
+  let dropped;
   try {
-    deleted = await ctx.store.drop(s.name, why);
+    dropped = await ctx.store.drop(s.name, why);
   } catch (err) {
     return { kind: 'failed', reason: `cannot drop the queue of ${s.name}: ${errorMessage(err)}` };
   }
   for (const c of [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL]) await ctx.store.release(s.name, c).catch(() => undefined);
-  ctx.alert({
-    level: 'CRITICAL', event: 'slave_dropped', slave: s.name, segment: seg.name,
-    message: `slave ${s.name} dropped: its queue would pass queue_max_bytes (${max}); ${deleted} queued segments deleted `
-      + `and ${ctx.store.root}/${s.name}/${DETACHED_MARKER} written. It needs a new base backup: `
-      + `run cmd_archiver -C ${ctx.limits.configFile} --reset-slave ${s.name}, then cmd_standby -B on the slave`,
-  });
+  const deleted = dropped.deleted;
+  // Another process that got there first (cmd_queue and cmd_archiver at once) sent the alert.
+  if (dropped.created) {
+    ctx.alert({
+      level: 'CRITICAL', event: 'slave_dropped', slave: s.name, segment: seg.name,
+      message: `slave ${s.name} dropped: its queue would pass queue_max_bytes (${max}); ${deleted} queued segments deleted `
+        + `and ${ctx.store.root}/${s.name}/${DETACHED_MARKER} written. It needs a new base backup: `
+        + `run cmd_archiver -C ${ctx.limits.configFile} --reset-slave ${s.name}, then cmd_standby -B on the slave`,
+    });
+  }
   return { kind: 'dropped' };
 }
 

@@ -43,8 +43,11 @@ export interface QueueStore {
   path(slave: string, name: string): string;
   /** Removes a delivered file (fine if it is already gone). */
   remove(slave: string, name: string): Promise<void>;
-  /** Writes the marker durably, then deletes every queued WAL file; returns how many. */
-  drop(slave: string, marker: string): Promise<number>;
+  /**
+   * Creates the marker durably unless it exists (then another process dropped the queue), then
+   * deletes every queued WAL file; says whether this call created the marker and how many it deleted.
+   */
+  drop(slave: string, marker: string): Promise<{ created: boolean; deleted: number }>;
   /** Removes the marker; true when there was one. */
   resetMarker(slave: string): Promise<boolean>;
   /** Creates a claim file atomically with its content; false when it already exists. */
