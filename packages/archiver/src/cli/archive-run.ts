@@ -6,33 +6,33 @@
 import { resolve } from 'node:path';
 import { ExitCode, PitrError } from '@pitrtools/core/errors';
 import { runMain } from '@pitrtools/cli/exit';
+import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
+import type { Logger } from '@pitrtools/core/log';
 import { archiveCommand, type ArchiveResult } from '../commands/archive.js';
 import { startDaemon } from '../daemon/spawn.js';
 import { loadForCommand } from './setup.js';
-
-// Outcomes after which cmd_queue is worth having: the file was a real segment.
-const SHIPPING_ERRORS = new Set(['ARCHIVE_CONFLICT', 'ARCHIVE_FAILED', 'ARCHIVING_OFFLINE']);
 
 /** Archives one segment standalone; returns the exit code. */
 export async function runArchive(a: { config: string; file: string; verbose?: boolean; warmTried?: string }): Promise<number> {
   const { config, log } = loadForCommand('cmd_archiver', a.config, a.verbose ?? false);
   if (a.warmTried !== undefined) log.debug(`warm path not used: ${a.warmTried}`);
-  let result: ArchiveResult | undefined;
-  let failure: unknown;
+  let result: ArchiveResult;
   try {
     result = await archiveCommand({ config, file: a.file, log });
-    return ExitCode.OK;
   } catch (err) {
-    failure = err;
+    // Offline: the warm cmd_queue answers that too. Bad input: start nothing at all.
+    if (err instanceof PitrError && err.code === 'ARCHIVING_OFFLINE' && config.warm_path) await ensureQueueRunner(config, log);
     throw err;
-  } finally {
-    const queued = [...(result?.outcomes.values() ?? [])].some((o) => o.kind === 'queued');
-    const shipped = result !== undefined || (failure instanceof PitrError && SHIPPING_ERRORS.has(failure.code));
-    if (shipped && (config.warm_path || queued || failure !== undefined)) {
-      const pid = await startDaemon(resolve(config.file), config.l_archivedir).catch((e: unknown) => log.debug(`cmd_queue not started: ${String(e)}`));
-      if (pid !== undefined) log.debug(`started cmd_queue (pid ${pid})`);
-    }
   }
+  const queued = [...result.outcomes.values()].some((o) => o.kind === 'queued');
+  if (config.warm_path || queued) await ensureQueueRunner(config, log);
+  if (result.error) throw result.error;
+  return ExitCode.OK;
+}
+
+async function ensureQueueRunner(config: ArchiverConfig, log: Logger): Promise<void> {
+  const pid = await startDaemon(resolve(config.file), config.l_archivedir).catch((e: unknown) => log.debug(`cmd_queue not started: ${String(e)}`));
+  if (pid !== undefined) log.debug(`started cmd_queue (pid ${pid})`);
 }
 
 /** The process entry for the fast path's fallback. */

@@ -22,14 +22,15 @@ export interface ArchiveOptions {
   log: Logger;
 }
 
-/** What one archive run did. */
+/** What one archive run did; `error` (exit code 1 or 4) when the segment is not safely archived. */
 export interface ArchiveResult {
   code: number;
   /** Per slave queue name. */
   outcomes: Map<string, SlaveOutcome>;
+  error?: PitrError;
 }
 
-/** Archives one WAL file; throws PitrError for bad input (exit 2), offline (3) and unsafe outcomes (1, 4). */
+/** Archives one WAL file; throws PitrError for bad input (exit 2) and offline (3); unsafe outcomes come back with `error`. */
 export async function archiveCommand(opts: ArchiveOptions): Promise<ArchiveResult> {
   const rt = archiverRuntime(opts.config, opts.log);
   const seg = await resolveSegment(opts.file, opts.config.pgdata, fsp);
@@ -54,10 +55,9 @@ export async function archiveCommand(opts: ArchiveOptions): Promise<ArchiveResul
     if (o.kind === 'delivered') opts.log.debug(`${seg.name}: ${describeOutcome(name, o)}`);
     else if (o.kind === 'queued' || o.kind === 'detached') opts.log.notice(`${seg.name}: ${describeOutcome(name, o)}`);
   }
-  if (code !== ExitCode.OK) {
-    const bad = [...outcomes].filter(([, o]) => o.kind === 'conflict' || o.kind === 'failed').map(([n, o]) => describeOutcome(n, o));
-    throw new PitrError(code === ExitCode.CONFLICT ? 'ARCHIVE_CONFLICT' : 'ARCHIVE_FAILED',
-      `${seg.name} is NOT archived: ${bad.join('; ')}`, { exitCode: code, hint: 'PostgreSQL keeps the segment in pg_wal and retries' });
-  }
-  return { code, outcomes };
+  if (code === ExitCode.OK) return { code, outcomes };
+  const bad = [...outcomes].filter(([, o]) => o.kind === 'conflict' || o.kind === 'failed').map(([n, o]) => describeOutcome(n, o));
+  const error = new PitrError(code === ExitCode.CONFLICT ? 'ARCHIVE_CONFLICT' : 'ARCHIVE_FAILED',
+    `${seg.name} is NOT archived: ${bad.join('; ')}`, { exitCode: code, hint: 'PostgreSQL keeps the segment in pg_wal and retries' });
+  return { code, outcomes, error };
 }
