@@ -2,10 +2,10 @@
  * Reading known_hosts and appending to it durably (temp file + fsync + rename + directory
  * fsync), so a crash while accepting a new host never leaves a truncated known_hosts behind.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fsp, constants as fsc } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { dirname } from 'node:path';
 import { errorCode } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { SshError, SshErrorCode } from './errors.js';
 import { parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 
@@ -21,10 +21,8 @@ export async function readKnownHosts(file: string): Promise<KnownHostEntry[]> {
 
 /** Appends one line to known_hosts atomically; a new file (and its directory) is created 0600 (0700). */
 export async function appendKnownHostLine(file: string, line: string): Promise<void> {
-  const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(dirname(file), { recursive: true, mode: 0o700 });
     let old = '';
     let mode = 0o600;
     try {
@@ -33,23 +31,8 @@ export async function appendKnownHostLine(file: string, line: string): Promise<v
     } catch (err) {
       if (errorCode(err) !== 'ENOENT') throw err;
     }
-    const text = `${old}${old !== '' && !old.endsWith('\n') ? '\n' : ''}${line}\n`;
-    const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, file);
-    const dh = await fsp.open(dir, fsc.O_RDONLY);
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await writeFileAtomic(file, `${old}${old !== '' && !old.endsWith('\n') ? '\n' : ''}${line}\n`, mode);
   } catch (err) {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw new SshError(SshErrorCode.KNOWN_HOSTS, `cannot add the host key to ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
