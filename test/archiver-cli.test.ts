@@ -86,6 +86,10 @@ describe('no -F: Config OK and reachability', () => {
 
   test('an unknown host key: refused, and the message says how to trust it (validate and archiving alike)', async () => {
     const s = env.slaves[0]!;
+    // A complete segment, archived by PostgreSQL first (never the one being written).
+    const seg = await env.pg.scalar<string>('SELECT pg_walfile_name(pg_current_wal_insert_lsn())');
+    await env.pg.query('SELECT pg_switch_wal()');
+    await waitFor('archived by PostgreSQL', async () => (await env.stats()).last === seg);
     const saved = s.knownHostsFile;
     s.knownHostsFile = join(env.dir, 'empty_known_hosts');
     writeFileSync(s.knownHostsFile, '');
@@ -96,10 +100,10 @@ describe('no -F: Config OK and reachability', () => {
       assert.match(r.stdout, new RegExp(`^WARNING: slave ${s.name} .*unreachable: host \\[127\\.0\\.0\\.1\\]:${s.sshd.port} is not in ${s.knownHostsFile}; it offered ssh-ed25519 SHA256:`, 'm'));
       assert.match(r.stdout, new RegExp(`^HINT: .*ssh-keyscan -p ${s.sshd.port} 127\\.0\\.0\\.1 >> ${s.knownHostsFile}; or set ssh_host_key_check: accept-new$`, 'm'));
       // Archiving treats it as unreachable: nothing sent there, the segment queued, the alert says how to trust the key.
-      const seg = readdirSync(join(env.pg.pgdata, 'pg_wal')).find((n) => /^[0-9A-F]{24}$/.test(n))!;
+      const onSlave = fileTree(s.rdir);
       const a = await env.run(['-C', env.ini, '-F', `pg_wal/${seg}`]);
       assert.equal(a.code, 0, a.stderr);
-      assert.deepEqual(env.walFiles(s.rdir), []);
+      assert.deepEqual(fileTree(s.rdir), onSlave, 'nothing sent to the host whose key is unknown');
       assert.deepEqual(env.walFiles(join(env.lArchivedir, s.name)), [seg]);
       const alert = env.alerts().find((x) => x.event === 'slave_unreachable' && x.slave === s.name)!;
       assert.match(alert.message, /is not in .*empty_known_hosts.*ssh-keyscan -p \d+ 127\.0\.0\.1 >>/);
@@ -192,5 +196,30 @@ describe('-n, --install-helpers, --help, usage errors', () => {
     await waitFor('cmd_queue stopped cleanly', async () => env.daemonPid() === undefined);
     assert.match(readFileSync(join(env.lArchivedir, 'cmd_queue.log'), 'utf8'), /cmd_queue stopping/);
     assert.deepEqual(readdirSync(env.lArchivedir).filter((n) => n.startsWith('.cmd_queue')), [], 'pid file and socket removed');
+  });
+
+  test('an l_archivedir too long for a socket path: the socket lives in a private dir under XDG_RUNTIME_DIR, and it is used', async () => {
+    const long = join(env.dir, 'q'.repeat(60), 'r'.repeat(60));
+    mkdirSync(long, { recursive: true, mode: 0o700 });
+    const ini = join(env.dir, 'long.ini');
+    writeFileSync(ini, `${readFileSync(env.ini, 'utf8').replace(/^l_archivedir: .*$/m, `l_archivedir: ${long}`).replace('[DEFAULT]\n', '[DEFAULT]\ndebug: on\n')}`);
+    const xdg = join(env.dir, 'xdg');
+    mkdirSync(xdg, { mode: 0o700 });
+    const started = await env.run(['-C', ini, '--daemon'], { bin: CMD_QUEUE, env: { XDG_RUNTIME_DIR: xdg } });
+    assert.equal(started.code, 0, started.stderr);
+    const sock = await waitFor('socket in XDG_RUNTIME_DIR/pitrtools', async () => {
+      try { return readdirSync(join(xdg, 'pitrtools')).find((n) => n.endsWith('.sock')); } catch { return undefined; }
+    });
+    assert.equal(statSync(join(xdg, 'pitrtools')).mode & 0o777, 0o700);
+    // A complete segment (PostgreSQL archives it too, through the other ini: the result is identical).
+    const seg = await env.pg.scalar<string>('SELECT pg_walfile_name(pg_current_wal_insert_lsn())');
+    await env.pg.query('SELECT pg_switch_wal()');
+    await waitFor('archived by PostgreSQL', async () => (await env.stats()).last === seg);
+    const r = await env.run(['-C', ini, '-F', `pg_wal/${seg}`], { env: { XDG_RUNTIME_DIR: xdg } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(readFileSync(join(long, 'cmd_queue.log'), 'utf8'), new RegExp(`listening on ${join(xdg, 'pitrtools', sock)}[\\s\\S]*served ${seg}: exit 0`));
+    const pid = Number(readFileSync(join(long, '.cmd_queue.pid'), 'utf8'));
+    process.kill(pid, 'SIGTERM');
+    await waitFor('stopped', async () => !readdirSync(join(xdg, 'pitrtools')).includes(sock));
   });
 });

@@ -44,6 +44,8 @@ export async function main(raw: string[]): Promise<never> {
     if (a.help || a.version) return ExitCode.OK;
     if (a.daemon && a.once) throw new PitrError('USAGE', 'choose --daemon or --once', { exitCode: ExitCode.USAGE });
     const file = a['log-file'] !== undefined ? fileSink(a['log-file']) : undefined;
+    const { iniStamp } = await import('../daemon/ini-stamp.js');
+    const configStamp = await iniStamp(resolve(a.config)); // before loading: an edit in between is noticed
     const { config, log } = loadForCommand('cmd_queue', a.config, a.verbose === true, file?.sink);
     if (a.daemon) {
       const { startDaemon, QUEUE_LOG } = await import('../daemon/spawn.js');
@@ -70,7 +72,7 @@ export async function main(raw: string[]): Promise<never> {
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop.abort());
     process.on('uncaughtException', (err) => { log.critical(`cmd_queue crashed: ${err.stack ?? err.message}`); process.exit(ExitCode.FAILED); });
     try {
-      return await runDaemon({ config, log, signal: stop.signal });
+      return await runDaemon({ config, log, signal: stop.signal, configStamp });
     } finally {
       file?.close();
     }

@@ -16,6 +16,7 @@ import { inPool } from '../pool.js';
 import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
 import { ensurePrivateDir, socketPlace } from '../warm/socket-path.js';
 import { watchReady, type ReadyWatcher } from './lookahead.js';
+import { iniStamp } from './ini-stamp.js';
 import { acquirePidFile } from './pidfile.js';
 import { serveSocket, type SocketServer } from './server.js';
 import { SlaveWorker } from './slave-worker.js';
@@ -29,10 +30,9 @@ export interface DaemonOptions {
   signal: AbortSignal;
   /** How often to check the postmaster and the ini (ms); default 1000. */
   watchMs?: number;
+  /** iniStamp() taken before the config was loaded (else now). */
+  configStamp?: string;
 }
-
-const stampOf = async (file: string): Promise<string> =>
-  fsp.stat(file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => 'missing');
 
 /** Runs until the postmaster stops, the ini changes or `signal` aborts; returns the exit code. */
 export async function runDaemon(o: DaemonOptions): Promise<number> {
@@ -60,6 +60,15 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   let watcher: ReadyWatcher | undefined;
   const timers: NodeJS.Timeout[] = [];
   const workers = makeWorkers(rt);
+  const stamp = o.configStamp ?? await iniStamp(rt.configFile);
+  // An answer is only true for the ini it was worked out with: check it before and after.
+  const iniChanged = async (): Promise<boolean> => {
+    if (stop.signal.aborted) return true;
+    if (await iniStamp(rt.configFile) === stamp) return false;
+    log.info(`${rt.configFile} changed; cmd_queue exits (the next cmd_archiver starts it again)`);
+    stop.abort();
+    return true;
+  };
   try {
     log.info(`cmd_queue started (pid ${process.pid}) for ${rt.configFile}: ${workers.length} slaves, warm path ${config.warm_path ? 'on' : 'off'}`);
     if (config.warm_path) {
@@ -72,7 +81,12 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       const maxTimeout = Math.max(...rt.slaves.map((s) => s.timeoutMs));
       server = await serveSocket({
         path: place.path, config: await fsp.realpath(rt.configFile), deadlineMs: 2 * maxTimeout + 60_000, log,
-        handle: (req) => warm.archive(req.file),
+        handle: async (req) => {
+          const changed = { status: 'fallback', message: 'the ini changed; cmd_queue restarts with it' } as const;
+          if (await iniChanged()) return changed;
+          const reply = await warm.archive(req.file);
+          return (await iniChanged()) ? changed : reply;
+        },
       });
       log.info(`listening on ${place.path}`);
       watcher = watchReady(config.pgdata, 1000, log, (names) => warm.onReady(names));
@@ -94,14 +108,12 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     void drainAll();
     every(config.queue_wait * 1000, drainAll);
     every(3_600_000, () => housekeeping(rt, workers));
-    const stamp = await stampOf(rt.configFile);
     every(o.watchMs ?? 1000, async () => {
       if (!(await localServer(config.pgdata)).running) {
         log.info('the postmaster is gone; cmd_queue exits');
         stop.abort();
-      } else if (await stampOf(rt.configFile) !== stamp) {
-        log.info(`${rt.configFile} changed; cmd_queue exits (the next cmd_archiver starts it again)`);
-        stop.abort();
+      } else {
+        await iniChanged();
       }
     });
     await new Promise<void>((resolve) => {
