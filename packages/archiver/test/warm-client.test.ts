@@ -4,7 +4,7 @@
  * `fallback`, a socket in a directory others can write to).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,14 @@ async function withDaemon<T>(onConn: (c: Socket, line: string) => void, fn: () =
 const t = { connectMs: 200, firstReplyMs: 300 };
 
 describe('askDaemon', () => {
+  it('an l_archivedir written with %(key)s interpolation is found through the full loader', async () => {
+    const interp = join(dir, 'interp.ini');
+    writeFileSync(interp, `[DEFAULT]\npgdata: ${dir}/pg\nl_archivedir: %(pgdata)s/../q\nslaves: s1\nr_archivedir: /a\n`);
+    assert.equal(peekArchiveDir(readFileSync(interp, 'utf8'), interp, '/h'), undefined);
+    const a = await withDaemon((c) => c.write('{"status":"ok"}\n'), () => askDaemon(interp, 'pg_wal/x', t));
+    assert.deepEqual(a, { code: 0, status: 'ok' });
+  });
+
   it('no socket → fallback', async () => {
     const a = await askDaemon(ini, 'pg_wal/x', t);
     assert.ok('fallback' in a && /ENOENT|ECONNREFUSED/.test(a.fallback), JSON.stringify(a));

@@ -34,7 +34,15 @@ export async function daemonSocketFor(configFile: string): Promise<{ config: str
   } catch (err) {
     return { fallback: `cannot read ${configFile}: ${(err as Error).message}` };
   }
-  if (lArchivedir === undefined) return { fallback: 'l_archivedir needs the full config loader' };
+  if (lArchivedir === undefined) {
+    // Interpolation and the like: the full loader (some milliseconds more) knows.
+    try {
+      const { loadConfig } = await import('@pitrtools/core/config/load');
+      lArchivedir = loadConfig(config, 'archiver').config.l_archivedir;
+    } catch (err) {
+      return { fallback: `cannot load ${configFile}: ${(err as Error).message}` };
+    }
+  }
   const place = socketPlace(lArchivedir);
   const problem = await privateDirProblem(place.dir);
   return problem ? { fallback: problem } : { config, path: place.path };
