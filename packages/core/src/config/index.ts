@@ -9,6 +9,7 @@ export { interpolatedValue, MAX_INTERPOLATION_DEPTH } from './interpolate.js';
 export { currentEnv } from './io.js';
 export { loadConfig, type LoadOptions } from './load.js';
 export { renderSample } from './render-sample.js';
+export { renderKeyTables } from './render-docs.js';
 export { roleSchema, type RoleSchema } from './roles.js';
 export type { KeySpec, Legacy, Notice, Role, ValueType } from './schema.js';
 export { parseSlaveEntry, slaveQueueName, type SlaveEntry } from './slaves.js';
