@@ -64,13 +64,17 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
   }
   const s = await connectLocal(config);
   let lastReplayed: Date | null;
+  let reachedText: string | null;
   try {
-    lastReplayed = await s.scalar<Date | null>('SELECT pg_last_xact_replay_timestamp()') ?? null;
+    // Also as text, so it is shown the way PostgreSQL shows T (microseconds, the server's zone).
+    const row = (await s.query<{ t: Date | null; txt: string | null }>('SELECT pg_last_xact_replay_timestamp() AS t, pg_last_xact_replay_timestamp()::text AS txt'))[0];
+    lastReplayed = row?.t ?? null;
+    reachedText = row?.txt ?? null;
   } finally { await s.end(); }
   await writeSettings(config.pgdata, { kind: 'promoted', when: new Date().toISOString() });
   await recordReplayed(config.pgdata, null);
   const stoppedBefore = /recovery stopping before (?:commit|abort) of transaction \d+, time (.+)/.exec(await readLogSince(logfile, offset))?.[1]?.trim();
-  const reached = lastReplayed ? lastReplayed.toISOString() : 'no transaction replayed';
+  const reached = reachedText ?? 'no transaction replayed';
   const message = `point-in-time recovery to ${t.text} done: last replayed transaction ${reached}${stoppedBefore ? `, stopped before one committed at ${stoppedBefore}` : ''}`;
   await raiseAlert(config, { level: 'OK', event: 'pitr_done', message, role: 'standby' }, log);
   ctx.out(`Recovered to ${t.text}: last replayed transaction committed at ${reached}${stoppedBefore ? ` (stopped before a transaction committed at ${stoppedBefore})` : ''}; the server is read-write`);
