@@ -17,8 +17,9 @@ if [ "${1:-}" = "--stop" ]; then
   for d in $(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).pgdata.join(" "))' "$dir/demo.json"); do
     as_user "$pgctl" -D "$d" -m fast stop >/dev/null 2>&1 && echo "demo: stopped PostgreSQL in $d" || true
   done
-  for p in $(find "$dir" -name sshd.pid 2>/dev/null); do
-    kill "$(cat "$p")" 2>/dev/null && echo "demo: stopped sshd $(cat "$p")" || true
+  # sshd runs in the foreground (-D) and writes no pid file: find the listeners by their config path.
+  for p in $(pgrep -f -- "-f $dir/.*/sshd_config" || true); do
+    kill "$p" 2>/dev/null && echo "demo: stopped sshd $p" || true
   done
   rm -rf "$dir" && echo "demo: removed $dir"
   exit 0
