@@ -45,7 +45,11 @@ export async function main(raw: string[]): Promise<never> {
     if (a.daemon && a.once) throw new PitrError('USAGE', 'choose --daemon or --once', { exitCode: ExitCode.USAGE });
     const file = a['log-file'] !== undefined ? fileSink(a['log-file']) : undefined;
     const { iniStamp } = await import('../daemon/ini-stamp.js');
-    const configStamp = await iniStamp(resolve(a.config)); // before loading: an edit in between is noticed
+    const { fileIdentity } = await import('../daemon/file-identity.js');
+    // Both before loading: an edit in between is noticed, and no marker claims the new text.
+    const configStamp = await iniStamp(resolve(a.config));
+    const iniId = await fileIdentity(resolve(a.config));
+    const configIdentity = iniId?.regular ? iniId.line : undefined;
     const { config, log } = loadForCommand('cmd_queue', a.config, a.verbose === true, file?.sink);
     if (a.daemon) {
       const { startDaemon, QUEUE_LOG } = await import('../daemon/spawn.js');
@@ -72,7 +76,7 @@ export async function main(raw: string[]): Promise<never> {
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop.abort());
     process.on('uncaughtException', (err) => { log.critical(`cmd_queue crashed: ${err.stack ?? err.message}`); process.exit(ExitCode.FAILED); });
     try {
-      return await runDaemon({ config, log, signal: stop.signal, configStamp });
+      return await runDaemon({ config, log, signal: stop.signal, configStamp, ...(configIdentity !== undefined ? { configIdentity } : {}) });
     } finally {
       file?.close();
     }

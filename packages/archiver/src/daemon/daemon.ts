@@ -16,8 +16,10 @@ import { inPool } from '../pool.js';
 import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
 import { ensurePrivateDir, socketPlace } from '../warm/socket-path.js';
 import { watchReady, type ReadyWatcher } from './lookahead.js';
+import { fileIdentity } from './file-identity.js';
 import { iniStamp } from './ini-stamp.js';
 import { acquirePidFile } from './pidfile.js';
+import { ProofMarkers } from './proof-markers.js';
 import { serveSocket, type SocketServer } from './server.js';
 import { SlaveWorker } from './slave-worker.js';
 import { WarmArchiver } from './warm-archiver.js';
@@ -32,6 +34,11 @@ export interface DaemonOptions {
   watchMs?: number;
   /** iniStamp() taken before the config was loaded (else now). */
   configStamp?: string;
+  /**
+   * file-identity.ts line of the ini (lstat) taken before the config was loaded; proof markers
+   * carry it. Undefined (a symbolic link, not taken): no markers.
+   */
+  configIdentity?: string;
 }
 
 /** Runs until the postmaster stops, the ini changes or `signal` aborts; returns the exit code. */
@@ -57,6 +64,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const onAbort = (): void => stop.abort();
   o.signal.addEventListener('abort', onAbort);
   let server: SocketServer | undefined;
+  let markers: ProofMarkers | undefined;
   let watcher: ReadyWatcher | undefined;
   const timers: NodeJS.Timeout[] = [];
   const workers = makeWorkers(rt);
@@ -74,9 +82,17 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     if (config.warm_path) {
       const place = socketPlace(config.l_archivedir);
       if (place.ownDir) await ensurePrivateDir(place.dir);
+      const offline = config.state === 'offline';
+      markers = new ProofMarkers({
+        lArchivedir: config.l_archivedir, iniIdentity: o.configIdentity, log,
+        ...(offline ? { off: `state is offline in ${rt.configFile}` } : o.configIdentity === undefined ? { off: `${rt.configFile} is a symbolic link or was not identified; point archive_command at the file itself` } : {}),
+        // The marker says "true for the ini as loaded": the loaded one must still be there.
+        iniUnchanged: async () => !(await iniChanged()) && (await fileIdentity(rt.configFile))?.line === o.configIdentity,
+      });
+      await markers.open();
       const warm = new WarmArchiver({
-        pgdata: config.pgdata, configFile: rt.configFile, offline: config.state === 'offline', workers,
-        store: rt.store, alert: rt.alert, log, maxAhead: config.upload_lanes * 2,
+        pgdata: config.pgdata, configFile: rt.configFile, offline, workers,
+        store: rt.store, alert: rt.alert, log, maxAhead: config.upload_lanes * 2, markers,
       });
       const maxTimeout = Math.max(...rt.slaves.map((s) => s.timeoutMs));
       server = await serveSocket({
@@ -89,7 +105,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         },
       });
       log.info(`listening on ${place.path}`);
-      watcher = watchReady(config.pgdata, 1000, log, (names) => warm.onReady(names));
+      watcher = watchReady(config.pgdata, 1000, log, (names, at) => warm.onReady(names, at));
       for (const w of workers) void w.get().catch(() => undefined); // warm up the connections now
     }
     const drainAll = async (): Promise<void> => {
@@ -120,7 +136,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       if (stop.signal.aborted) resolve();
       stop.signal.addEventListener('abort', () => resolve());
     });
-    log.info(`cmd_queue stopping${server ? ` (${server.served} requests served)` : ''}`);
+    log.info(`cmd_queue stopping${server ? ` (${server.served} requests served, ${markers?.written ?? 0} proof markers written)` : ''}`);
     return ExitCode.OK;
   } finally {
     o.signal.removeEventListener('abort', onAbort);

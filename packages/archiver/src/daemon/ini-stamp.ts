@@ -1,7 +1,8 @@
 /** What identifies one version of the ini file, so that cmd_queue notices an edit (or a replacement). */
 import { promises as fsp } from 'node:fs';
+import { formatIdentity } from './file-identity.js';
 
-/** inode, size and mtime of `file`, or 'missing'. */
+/** Device, inode, size, mtime and ctime of `file` (following a symbolic link), or 'missing'. */
 export async function iniStamp(file: string): Promise<string> {
-  return fsp.stat(file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => 'missing');
+  return fsp.stat(file, { bigint: true }).then((s) => formatIdentity(s) ?? 'unknown', () => 'missing');
 }

@@ -16,8 +16,11 @@ export interface ReadyWatcher {
   stop(): void;
 }
 
-/** Calls `onReady` with every WAL name that has a `.ready` file, in WAL order, after each change or scan. */
-export function watchReady(pgdata: string, scanMs: number, log: Logger, onReady: (names: string[]) => void): ReadyWatcher {
+/**
+ * Calls `onReady` with every WAL name that has a `.ready` file, in WAL order, after each change
+ * or scan, and when that directory read started (what was done before it may be forgotten).
+ */
+export function watchReady(pgdata: string, scanMs: number, log: Logger, onReady: (names: string[], scannedAt: number) => void): ReadyWatcher {
   const dir = join(pgdata, 'pg_wal', 'archive_status');
   let watcher: FSWatcher | undefined;
   let pending = false;
@@ -28,10 +31,11 @@ export function watchReady(pgdata: string, scanMs: number, log: Logger, onReady:
     // A short delay folds a burst of events into one readdir.
     setTimeout(() => {
       pending = false;
+      const scannedAt = Date.now();
       fsp.readdir(dir).then((entries) => {
         if (stopped) return;
         const names = entries.filter((e) => e.endsWith('.ready')).map((e) => e.slice(0, -'.ready'.length)).filter(isWalName);
-        onReady(names.sort(compareWalNames));
+        onReady(names.sort(compareWalNames), scannedAt);
       }, (err: Error) => log.debug(`cannot read ${dir}: ${err.message}`));
     }, 5).unref();
   };

@@ -1,9 +1,10 @@
 /**
  * The daemon's answer to "archive this segment": each segment is shipped once to every slave
  * (ahead of time when the look-ahead saw its .ready file, else on request), the outcome is kept
- * with what identifies the file (inode, size, mtime), and a request for the same file gets the
- * kept outcome at once. Only safe outcomes are kept: a conflict or failure is worked out again
- * on PostgreSQL's next retry.
+ * with what identifies the file (device, inode, size, mtime, ctime), and a request for the same
+ * file gets the kept outcome at once. Only safe outcomes are kept: a conflict or failure is
+ * worked out again on PostgreSQL's next retry. An outcome that is safe on every slave also
+ * becomes a proof marker, which the sh front end answers from without asking.
  */
 import { promises as fsp } from 'node:fs';
 import { errorMessage } from '@pitrtools/core/errors';
@@ -14,6 +15,8 @@ import { describeOutcome, exitCodeFor, isSafe, type SlaveOutcome } from '../arch
 import type { AlertFn, QueueStore } from '../archive/ports.js';
 import { resolveSegment, type ResolvedSegment } from '../archive/segment-input.js';
 import type { Reply } from '../warm/protocol.js';
+import { fileIdentity } from './file-identity.js';
+import type { ProofMarkers } from './proof-markers.js';
 import type { SlaveWorker } from './slave-worker.js';
 
 /** What the warm archiver works with. */
@@ -27,16 +30,36 @@ export interface WarmDeps {
   log: Logger;
   /** Segments shipped ahead at most at once. */
   maxAhead: number;
+  /** Where outcomes safe on every slave are recorded for the sh front end (none: not recorded). */
+  markers?: ProofMarkers;
 }
 
 interface Entry {
   seg: ResolvedSegment;
+  /** file-identity.ts line of the file as shipped ('' for a placeholder). */
+  identity: string;
   outcomes: Promise<Map<string, SlaveOutcome>>;
   settled: boolean;
+  /** When it settled (ms), to forget it only after a scan that started later. */
+  settledAt: number;
 }
 
-const sameFile = (a: ResolvedSegment, b: ResolvedSegment): boolean =>
-  a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.path === b.path;
+/** What a proof marker may stand for: on every slave the file is durable there or in its queue. */
+export function provesArchived(outcomes: Iterable<SlaveOutcome>): boolean {
+  for (const o of outcomes) {
+    if (o.kind === 'delivered' || o.kind === 'queued' || (o.kind === 'detached' && o.delivered)) continue;
+    return false;
+  }
+  return true;
+}
+
+/** The validated segment and its identity line, or why it cannot be handled here. */
+async function identify(file: string, pgdata: string): Promise<{ seg: ResolvedSegment; identity: string }> {
+  const seg = await resolveSegment(file, pgdata, fsp);
+  const id = await fileIdentity(seg.path);
+  if (!id?.regular) throw new Error(`cannot identify ${seg.path}`);
+  return { seg, identity: id.line };
+}
 
 /** Ships segments for requests and for the look-ahead, sharing the work between them. */
 export class WarmArchiver {
@@ -46,9 +69,9 @@ export class WarmArchiver {
 
   constructor(private readonly d: WarmDeps) {}
 
-  private start(seg: ResolvedSegment): Entry {
+  private start(seg: ResolvedSegment, identity: string): Entry {
     const entry: Entry = {
-      seg, settled: false,
+      seg, identity, settled: false, settledAt: 0,
       outcomes: (async () => {
         const out = new Map<string, SlaveOutcome>();
         await Promise.all(this.d.workers.map(async (w) => {
@@ -56,17 +79,29 @@ export class WarmArchiver {
           out.set(w.target.name, o);
           if (o.kind === 'queued') void w.drain().catch(() => undefined);
         }));
+        const m = this.d.markers;
+        if (m) {
+          if (!provesArchived(out.values())) await m.ask(seg.name);
+          else if (await m.prove(seg.name, seg.path, identity)) this.d.log.debug(`${seg.name}: proof marker written`);
+        }
         return out;
-      })().finally(() => { entry.settled = true; }),
+      })().finally(() => {
+        entry.settled = true;
+        entry.settledAt = Date.now();
+      }),
     };
     this.entries.set(seg.name, entry);
     return entry;
   }
 
-  /** The look-ahead: ships the oldest .ready segments not yet in hand; forgets those PostgreSQL has archived. */
-  onReady(names: readonly string[]): void {
+  /**
+   * The look-ahead: ships the oldest .ready segments not yet in hand; forgets those PostgreSQL
+   * has archived (settled before the scan that no longer lists them started).
+   */
+  onReady(names: readonly string[], scannedAt: number = Date.now()): void {
     const ready = new Set(names);
-    for (const [name, e] of this.entries) if (e.settled && !ready.has(name)) this.entries.delete(name);
+    for (const [name, e] of this.entries) if (e.settled && e.settledAt < scannedAt && !ready.has(name)) this.entries.delete(name);
+    void this.d.markers?.forget(ready, scannedAt);
     if (this.d.offline) return;
     let busy = [...this.entries.values()].filter((e) => !e.settled).length;
     for (const name of names) {
@@ -74,10 +109,12 @@ export class WarmArchiver {
       if (this.entries.has(name)) continue;
       busy++;
       // A placeholder keeps the next scan from starting the same name while it is being checked.
-      const placeholder: Entry = { seg: { name, path: '', size: 0, ino: 0, mtimeMs: 0 }, outcomes: Promise.resolve(new Map()), settled: false };
+      const placeholder: Entry = {
+        seg: { name, path: '', size: 0, ino: 0, mtimeMs: 0 }, identity: '', outcomes: Promise.resolve(new Map()), settled: false, settledAt: 0,
+      };
       this.entries.set(name, placeholder);
-      resolveSegment(`pg_wal/${name}`, this.d.pgdata, fsp).then(
-        (seg) => { if (this.entries.get(name) === placeholder) this.start(seg); },
+      identify(`pg_wal/${name}`, this.d.pgdata).then(
+        ({ seg, identity }) => { if (this.entries.get(name) === placeholder) this.start(seg, identity); },
         (err: unknown) => {
           this.d.log.debug(`look-ahead: ${name}: ${errorMessage(err)}`);
           if (this.entries.get(name) === placeholder) this.entries.delete(name);
@@ -89,8 +126,9 @@ export class WarmArchiver {
   /** Handles one request from cmd_archiver. */
   async archive(file: string): Promise<Reply> {
     let seg: ResolvedSegment;
+    let identity: string;
     try {
-      seg = await resolveSegment(file, this.d.pgdata, fsp);
+      ({ seg, identity } = await identify(file, this.d.pgdata));
     } catch (err) {
       return { status: 'fallback', message: errorMessage(err) };
     }
@@ -99,9 +137,9 @@ export class WarmArchiver {
     }
     const t0 = Date.now();
     let entry = this.entries.get(seg.name);
-    const ahead = entry !== undefined && entry.seg.path !== '' && sameFile(entry.seg, seg);
+    const ahead = entry !== undefined && entry.identity !== '' && entry.identity === identity && entry.seg.path === seg.path;
     if (ahead) this.hits++;
-    else entry = this.start(seg);
+    else entry = this.start(seg, identity);
     const outcomes = await entry!.outcomes;
     const all = [...outcomes.values()];
     if (!all.every(isSafe)) this.entries.delete(seg.name);

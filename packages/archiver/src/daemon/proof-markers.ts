@@ -1,0 +1,132 @@
+/**
+ * Proof markers: `l_archivedir/.archived/NAME`, written by cmd_queue once every slave has a safe
+ * outcome for that very file (fsynced on the slave, or fsynced in its queue). The sh front end
+ * of cmd_archiver exits 0 on a marker without starting Node.js, so a marker must never claim
+ * more than is true:
+ *
+ * - line 1 is the identity of the pg_wal file (file-identity.ts) taken before it was shipped,
+ *   and the marker is written only if the file still has it afterwards: the bytes shipped are
+ *   the bytes of the file the client names;
+ * - line 2 is the identity of the ini as this daemon loaded it, re-checked before each write: an
+ *   edited ini (offline, another slave, another directory) invalidates every marker at once;
+ * - outcomes the promise does not cover for every slave (conflict, failure, a detached slave
+ *   that did not get it, a queue just dropped) get no marker, only a `NAME.ask` hint that tells
+ *   the front end to stop waiting and ask cmd_queue through Node.js.
+ *
+ * Markers are written with temp + rename and not fsynced: a marker lost in a crash only means
+ * the slow path. The directory is 0700 and checked by the front end; `.off` in it says this
+ * daemon writes no markers (the front end then does not wait for one). Markers of segments
+ * PostgreSQL has marked .done are removed; the next daemon starts from an empty directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { errorMessage } from '@pitrtools/core/errors';
+import type { Logger } from '@pitrtools/core/log';
+import { fileIdentity } from './file-identity.js';
+
+/** The marker directory inside l_archivedir. */
+export const MARKER_DIR = '.archived';
+/** Present when the running cmd_queue writes no markers. */
+export const MARKERS_OFF = '.off';
+/** Suffix of the hint "worked out, no marker coming: ask cmd_queue". */
+export const ASK_SUFFIX = '.ask';
+
+/** How the markers of one daemon are written. */
+export interface MarkerOptions {
+  lArchivedir: string;
+  /** Identity line of the ini taken before it was loaded; undefined turns markers off. */
+  iniIdentity: string | undefined;
+  /** Why markers are off (state offline, the ini is a symbolic link, ...), if they are. */
+  off?: string;
+  /** Re-checks that the ini is still the one loaded (and stops the daemon when it is not). */
+  iniUnchanged(): Promise<boolean>;
+  log: Logger;
+}
+
+/** Writes and removes the proof markers of one cmd_queue. */
+export class ProofMarkers {
+  readonly dir: string;
+  private readonly touched = new Map<string, number>();
+  private enabled: boolean;
+  /** Markers written so far (for the log and tests). */
+  written = 0;
+
+  constructor(private readonly o: MarkerOptions) {
+    this.dir = join(o.lArchivedir, MARKER_DIR);
+    this.enabled = o.iniIdentity !== undefined && o.off === undefined;
+  }
+
+  /** Whether markers are written at all. */
+  get on(): boolean {
+    return this.enabled;
+  }
+
+  /** Creates the directory (0700), removes what an earlier daemon left, and records whether markers are off. */
+  async open(): Promise<void> {
+    try {
+      await fsp.mkdir(this.dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      const st = await fsp.lstat(this.dir);
+      if (!st.isDirectory()) throw new Error(`${this.dir} is not a directory`);
+      await fsp.chmod(this.dir, 0o700);
+      // .off first, so that no front end waits for this daemon while the rest goes.
+      if (!this.enabled) await fsp.writeFile(join(this.dir, MARKERS_OFF), `${this.o.off ?? 'the ini cannot be identified'}\n`, { mode: 0o600 });
+      for (const n of await fsp.readdir(this.dir)) {
+        if (!this.enabled && n === MARKERS_OFF) continue;
+        await fsp.rm(join(this.dir, n), { force: true, recursive: true });
+      }
+    } catch (err) {
+      this.enabled = false;
+      this.o.log.warning(`proof markers off (every segment then starts Node.js): ${errorMessage(err)}`);
+      return;
+    }
+    if (!this.enabled) this.o.log.info(`proof markers off: ${this.o.off ?? 'the ini cannot be identified (a symbolic link?)'}`);
+  }
+
+  /**
+   * Writes the marker of `name` if the file at `path` still has the identity it was shipped
+   * with and the ini is still the one loaded; true when written.
+   */
+  async prove(name: string, path: string, shippedIdentity: string): Promise<boolean> {
+    if (!this.enabled) return false;
+    const now = await fileIdentity(path);
+    if (now?.line !== shippedIdentity || !now.regular) {
+      this.o.log.debug(`${name}: no proof marker, the file changed while it was shipped`);
+      return this.ask(name).then(() => false);
+    }
+    if (!(await this.o.iniUnchanged())) return false;
+    const marker = join(this.dir, name);
+    const tmp = join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await fsp.writeFile(tmp, `${shippedIdentity}\n${this.o.iniIdentity}\n`, { mode: 0o600, flag: 'wx' });
+      await fsp.rename(tmp, marker);
+      await fsp.rm(marker + ASK_SUFFIX, { force: true });
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      this.o.log.debug(`${name}: cannot write its proof marker: ${errorMessage(err)}`);
+      return false;
+    }
+    this.touched.set(name, Date.now());
+    this.written++;
+    return true;
+  }
+
+  /** Leaves the hint that no marker is coming for `name` (the front end then asks cmd_queue at once). */
+  async ask(name: string): Promise<void> {
+    if (!this.enabled) return;
+    await fsp.writeFile(join(this.dir, name + ASK_SUFFIX), '', { mode: 0o600 }).catch(() => undefined);
+    this.touched.set(name, Date.now());
+  }
+
+  /** Removes markers and hints of names no longer .ready, written before the scan that says so started. */
+  async forget(ready: ReadonlySet<string>, scannedAt: number): Promise<void> {
+    for (const [name, at] of this.touched) {
+      if (ready.has(name) || at >= scannedAt) continue;
+      this.touched.delete(name);
+      await fsp.rm(join(this.dir, name), { force: true }).catch(() => undefined);
+      await fsp.rm(join(this.dir, name + ASK_SUFFIX), { force: true }).catch(() => undefined);
+    }
+  }
+}
