@@ -1,14 +1,15 @@
 /**
  * PostgreSQL's own archiver driving cmd_archiver into three real sshd slaves: a burst arrives
- * byte-identical everywhere through the warm path (cmd_queue answers, much of it shipped
- * ahead), cmd_queue killed -9 in the middle of a burst costs nothing (cmd_archiver does the job
- * itself and starts a new one), and the per-segment cost of both paths is measured.
+ * byte-identical everywhere, nearly all of it answered by the sh front end from cmd_queue's
+ * proof markers without starting Node.js; cmd_queue killed -9 in the middle of a burst costs
+ * nothing (the slow path does the job itself and starts a new one); and the per-segment cost of
+ * the three paths is measured.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sha256File, startArchiverEnv, type ArchiverEnv, CMD_QUEUE } from './rig/archiver-env.js';
+import { sha256File, startArchiverEnv, type ArchiverEnv, CMD_QUEUE, FRONT_END } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { makeSegments, waitFor } from './rig/postgres.js';
 
@@ -51,21 +52,22 @@ async function burst(n: number, during?: (archived: number) => Promise<void> | v
 }
 
 describe('a burst under PostgreSQL', () => {
-  test('24 segments: byte-identical on all 3 slaves, failed_count 0, answered by cmd_queue (much of it shipped ahead)', async () => {
+  test('24 segments: byte-identical on all 3 slaves, failed_count 0, nearly all answered by the sh front end alone', async () => {
     assert.equal(env.daemonPid(), undefined, 'no cmd_queue before the first segment');
     const { names, ms } = await burst(24);
     assert.equal(names.length, 24);
     assertEverywhere(names);
     assert.equal((await env.stats()).failed, 0);
     const log = readFileSync(join(env.lArchivedir, 'cmd_queue.log'), 'utf8');
-    const served = names.filter((n) => new RegExp(`served ${n}: exit 0`).test(log));
-    const ahead = names.filter((n) => new RegExp(`served ${n}: exit 0 \\(shipped ahead`).test(log));
-    // The first segments are archived standalone while the cmd_queue they started comes up.
-    assert.ok(served.length >= 20, `cmd_queue served ${served.length} of 24`);
+    const proved = names.filter((n) => log.includes(`${n}: proof marker written`));
+    // Node.js ran for a segment only on the slow path: the first ones, before cmd_queue was up.
+    const slow = names.filter((n) => env.nodeStarts().some((a) => a.endsWith(` -F pg_wal/${n}`)));
     assert.ok(env.daemonPid() !== undefined, 'cmd_archiver started cmd_queue');
-    assert.ok(ahead.length >= 5, `${ahead.length} of 24 were shipped ahead`);
+    assert.ok(slow.length <= 4, `Node.js started for ${slow.length} of 24 segments: ${slow.join(' ')}`);
+    assert.ok(proved.length >= 20, `${proved.length} of 24 proved by cmd_queue`);
     for (const s of env.slaves) assert.deepEqual(env.walFiles(join(env.lArchivedir, s.name)), [], 'nothing queued');
-    console.log(`burst of 24 x 16 MiB to 3 slaves under PostgreSQL: ${ms.toFixed(0)} ms (${(ms / 24).toFixed(0)} ms per segment; ${ahead.length} shipped ahead)`);
+    console.log(`burst of 24 x 16 MiB to 3 slaves under PostgreSQL: ${ms.toFixed(0)} ms (${(ms / 24).toFixed(0)} ms per segment; `
+      + `${24 - slow.length} answered by the sh front end alone, ${slow.length} by Node.js)`);
   });
 
   test('cmd_queue killed -9 mid-burst: every segment still archived (no failure), a new cmd_queue takes over', async () => {
@@ -97,12 +99,19 @@ describe('per-segment cost (diagnostic figures; the assertions are about correct
     assert.equal(started.code, 0, started.stderr);
     await waitFor('cmd_queue shipped the ready segments ahead', async () =>
       env.slaves.every((s) => warmSet.every((n) => { try { return sha256File(join(s.rdir, n)) !== ''; } catch { return false; } })), 60_000);
+    // Each one twice: the sh front end alone (proof marker), then the Node.js program asking cmd_queue.
+    const fast: number[] = [];
     const warm: number[] = [];
+    const startsBefore = env.nodeStarts().length;
     for (const n of warmSet) {
+      const f = await env.run(['-C', env.ini, '-F', `pg_wal/${n}`], { bin: FRONT_END, cwd: env.pg.pgdata });
+      assert.equal(f.code, 0, f.stderr);
+      fast.push(f.ms);
       const r = await env.run(['-C', env.ini, '-F', `pg_wal/${n}`]);
       assert.equal(r.code, 0, r.stderr);
       warm.push(r.ms);
     }
+    assert.equal(env.nodeStarts().length, startsBefore, 'the front end never started Node.js');
     assertEverywhere(warmSet);
     const log = readFileSync(join(env.lArchivedir, 'cmd_queue.log'), 'utf8');
     for (const n of warmSet) assert.match(log, new RegExp(`served ${n}: exit 0 \\(shipped ahead`));
@@ -125,7 +134,8 @@ describe('per-segment cost (diagnostic figures; the assertions are about correct
     assertEverywhere(coldSet);
     const base: number[] = [];
     for (let i = 0; i < 5; i++) base.push((await env.run(['0'], { bin: '-e' })).ms);
-    console.log(`cmd_archiver per 16 MiB segment, 3 slaves: warm path (shipped ahead) median ${median(warm).toFixed(0)} ms `
+    console.log(`cmd_archiver per 16 MiB segment, 3 slaves: sh front end on a proof marker median ${median(fast).toFixed(1)} ms `
+      + `(min ${Math.min(...fast).toFixed(1)}); Node.js asking cmd_queue (shipped ahead) median ${median(warm).toFixed(0)} ms `
       + `(min ${Math.min(...warm).toFixed(0)}); standalone median ${median(cold).toFixed(0)} ms (min ${Math.min(...cold).toFixed(0)}); `
       + `bare node start ${median(base).toFixed(0)} ms`);
     env.writeIni({});

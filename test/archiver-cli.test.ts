@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CMD_ARCHIVER, CMD_QUEUE, fileTree, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
+import { CMD_QUEUE, FRONT_END, fileTree, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
 
@@ -25,7 +25,7 @@ describe('-I', () => {
     assert.match(r.stdout, /^INFO: archiving settings from the running server: archive_mode = 'on'/m);
     assert.doesNotMatch(r.stdout, /WARNING/);
     const line = r.stdout.split('\n').find((l) => l.trim().startsWith('archive_command = '))!.trim();
-    assert.equal(line, `archive_command = '${process.execPath} ${CMD_ARCHIVER} -C ${env.ini} -F %p'`);
+    assert.equal(line, `archive_command = '${FRONT_END} -C ${env.ini} -F %p'`);
   });
 
   test('refuses a non-empty l_archivedir and an unwritable one', async () => {

@@ -1,11 +1,14 @@
 /**
  * An archiving set-up for end-to-end tests: real sshd "slaves" (each with its own r_archivedir,
  * key and known_hosts, named in a per-slave section), a cmd_archiver.ini, an alert recorder, and
- * a real PostgreSQL whose archive_command is this repository's cmd_archiver.
+ * a real PostgreSQL whose archive_command is this repository's cmd_archiver: the sh front end,
+ * exactly as -I prints it. PostgreSQL finds `node` through a stub first on its PATH that records
+ * each start, so a test can tell the segments the front end answered alone from the others.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { startPostgres, type PgCluster } from './postgres.js';
@@ -13,7 +16,9 @@ import { startSshd, type SshdHandle } from './sshd.js';
 import { makeTempDir } from './tmp.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
-/** The executable shims PostgreSQL and the tests run. */
+/** The sh front end: what archive_command runs. */
+export const FRONT_END = join(repo, 'packages/archiver/bin/cmd_archiver');
+/** The executable shims the tests run (the front end's slow path execs the first). */
 export const CMD_ARCHIVER = join(repo, 'packages/archiver/bin/cmd_archiver.js');
 export const CMD_QUEUE = join(repo, 'packages/archiver/bin/cmd_queue.js');
 const RECORDER = join(repo, 'test/rig/archiver-alert-recorder.mjs');
@@ -68,13 +73,15 @@ export interface ArchiverEnv {
   /** Rewrites the ini with these [DEFAULT] keys on top of the base ones. */
   writeIni(over?: Record<string, string>): void;
   alerts(): RecordedAlert[];
-  /** Runs cmd_archiver (or cmd_queue) as a child process. */
+  /** Runs cmd_archiver (or cmd_queue, or with bin FRONT_END the sh front end) as a child process. */
   run(args: string[], opts?: { bin?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>;
   stats(): Promise<{ archived: number; failed: number; last: string | null }>;
   /** pid of the running cmd_queue, if any. */
   daemonPid(): number | undefined;
   /** Names of WAL files in a directory (no temps). */
   walFiles(dir: string): string[];
+  /** Arguments of every `node` the archive_command started so far (the front end's slow path). */
+  nodeStarts(): string[];
 }
 
 /** Options of startArchiverEnv. */
@@ -108,11 +115,16 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
   const ini = join(iniDir, 'cmd_archiver.ini');
   const lArchivedir = join(dir, 'queue');
   const alertsFile = join(dir, 'alerts.jsonl');
+  // `node` for PostgreSQL's archive_command: note the start, then the real one.
+  const stubDir = join(dir, 'node-stub');
+  const startsFile = join(dir, 'node-starts');
+  mkdirSync(stubDir);
+  writeFileSync(join(stubDir, 'node'), `#!/bin/sh\nprintf '%s\\n' "$*" >>'${startsFile}'\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
   const pg = await startPostgres({
     name: o.name, parent: join(dir, 'pg'),
     conf: {
       archive_mode: 'on',
-      archive_command: `'${process.execPath} ${CMD_ARCHIVER} -C ${ini.replace(/'/g, "''")} -F %p'`,
+      archive_command: `'${FRONT_END} -C ${ini.replace(/'/g, "''")} -F %p'`,
       // Keep archived segments in pg_wal so that tests can compare bytes with the originals.
       wal_keep_size: "'2GB'", max_wal_size: "'4GB'",
       ...o.pgConf,
@@ -137,8 +149,11 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
 
   const run: ArchiverEnv['run'] = (args, ro = {}) => new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [ro.bin ?? CMD_ARCHIVER, ...args], {
-      env: { ...process.env, ...ro.env }, stdio: ['ignore', 'pipe', 'pipe'], ...(ro.cwd !== undefined ? { cwd: ro.cwd } : {}),
+    // The front end is run as PostgreSQL runs it: directly, with the counting `node` first on PATH.
+    const front = ro.bin === FRONT_END;
+    const env = { ...process.env, ...(front ? { PATH: `${stubDir}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}` } : {}), ...ro.env };
+    const child = spawn(front ? FRONT_END : process.execPath, front ? args : [ro.bin ?? CMD_ARCHIVER, ...args], {
+      env, stdio: ['ignore', 'pipe', 'pipe'], ...(ro.cwd !== undefined ? { cwd: ro.cwd } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -166,7 +181,14 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
     if (pid !== undefined) process.kill(pid, 'SIGKILL');
   });
 
-  await pg.start();
+  // PostgreSQL (and so archive_command) inherits the environment pg_ctl starts with.
+  const path = process.env.PATH;
+  process.env.PATH = [stubDir, ...(path ?? '/usr/bin:/bin').split(delimiter)].join(delimiter);
+  try {
+    await pg.start();
+  } finally {
+    process.env.PATH = path;
+  }
   const env: ArchiverEnv = {
     dir, ini, lArchivedir, pg, slaves, writeIni, run, daemonPid,
     alerts: () => {
@@ -185,6 +207,7 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
       return { archived: Number(r.a), failed: Number(r.f), last: r.l };
     },
     walFiles: (d) => (existsSync(d) ? readdirSync(d).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort() : []),
+    nodeStarts: () => (existsSync(startsFile) ? readFileSync(startsFile, 'utf8').split('\n').filter(Boolean) : []),
   };
   if (o.init !== false) {
     const r = await run(['-C', ini, '-I']);

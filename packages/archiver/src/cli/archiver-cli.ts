@@ -2,7 +2,6 @@
  * cmd_archiver's full command line (everything but the plain `-C ini -F %p`, which bin/ handles
  * without yargs): maps flags to one command module each and prints its result.
  */
-import { realpathSync } from 'node:fs';
 import yargs from 'yargs';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { parseSeconds } from '@pitrtools/core/config/values';
@@ -86,7 +85,8 @@ async function run(a: Args): Promise<number> {
     for (const line of await dryRunCommand({ config, file: a.file, log })) say(line);
   } else if (a.init) {
     const { initCommand } = await import('../commands/init.js');
-    const r = await initCommand({ config, cmdArchiver: realpathSync(process.argv[1]!), node: process.execPath });
+    const { frontEndBin } = await import('../daemon/spawn.js');
+    const r = await initCommand({ config, cmdArchiver: frontEndBin() });
     printReport(r.lines);
     say('Put this line into postgresql.conf (then reload PostgreSQL):');
     say(`  ${r.archiveCommandLine}`);

@@ -4,7 +4,7 @@
  * PostgreSQL will call archive_command at all; prints the archive_command line to use.
  */
 import { constants, promises as fsp } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
@@ -17,9 +17,10 @@ import type { ReportLine } from './validate.js';
 /** Options of -I. */
 export interface InitOptions {
   config: ArchiverConfig;
-  /** Absolute path of this cmd_archiver (the bin shim) and of node, for the archive_command line. */
+  /** Absolute path of the sh front end bin/cmd_archiver, for the archive_command line. */
   cmdArchiver: string;
-  node: string;
+  /** PATH to look for `node` in (the front end's slow path runs it); default process.env.PATH. */
+  searchPath?: string;
   /** Where the archiving settings come from (tests pass a fake). */
   settings?: (pgdata: string) => Promise<ArchiveSettings>;
 }
@@ -69,8 +70,26 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
   }
   await fsyncDir(dir);
   lines.push(...settingsWarnings(await (o.settings ?? readArchiveSettings)(c.pgdata)));
-  const command = [o.node, o.cmdArchiver, '-C', resolve(c.file), '-F'].map(word).join(' ');
+  lines.push(...await frontEndNotes(resolve(c.file), o.searchPath ?? process.env.PATH ?? ''));
+  const command = [o.cmdArchiver, '-C', resolve(c.file), '-F'].map(word).join(' ');
   return { lines, archiveCommandLine: `archive_command = '${`${command} %p`.replace(/'/g, "''")}'` };
+}
+
+/** What the sh front end needs that -I can see: the ini as a file (proof markers name it) and node on PATH. */
+async function frontEndNotes(ini: string, searchPath: string): Promise<ReportLine[]> {
+  const out: ReportLine[] = [];
+  if ((await fsp.lstat(ini)).isSymbolicLink()) {
+    out.push({
+      level: 'WARNING', text: `${ini} is a symbolic link: cmd_archiver then starts Node.js for every segment`,
+      hint: `name the file itself in archive_command: ${await fsp.realpath(ini)}`,
+    });
+  }
+  const dirs = searchPath.split(delimiter).filter((d) => d.startsWith('/'));
+  const found = await Promise.all(dirs.map((d) => fsp.access(join(d, 'node'), constants.X_OK).then(() => true, () => false)));
+  if (!found.includes(true)) {
+    out.push({ level: 'WARNING', text: 'node is not on PATH: archive_command runs `node` from the PATH PostgreSQL was started with', hint: 'link node into /usr/local/bin or /usr/bin' });
+  }
+  return out;
 }
 
 /** What is wrong with the server's archiving settings for us, as report lines. */

@@ -12,6 +12,11 @@ import { runningDaemon } from './pidfile.js';
 /** The log file of a cmd_queue started in the background. */
 export const QUEUE_LOG = 'cmd_queue.log';
 
+/** Path of the sh front end bin/cmd_archiver of this installation (what archive_command runs). */
+export function frontEndBin(): string {
+  return fileURLToPath(new URL('../../bin/cmd_archiver', import.meta.url));
+}
+
 /** Path of the cmd_queue executable shim of this installation. */
 export function cmdQueueBin(): string {
   return fileURLToPath(new URL('../../bin/cmd_queue.js', import.meta.url));
