@@ -10,6 +10,7 @@ const argv = process.argv.slice(2);
 const fast = fastArchiveArgs(argv);
 if (fast !== undefined) {
   let warmTried: string | undefined;
+  let noDaemon = false;
   // As root the full path refuses with the proper message; never ask a daemon on root's behalf.
   if (process.geteuid?.() !== 0) {
     const { askDaemon } = await import('../warm/client.js');
@@ -22,9 +23,10 @@ if (fast !== undefined) {
       process.exit(answer.code);
     }
     warmTried = answer.fallback;
+    noDaemon = answer.absent === true;
   }
   const { runArchiveMain } = await import('../cli/archive-run.js');
-  await runArchiveMain({ ...fast, ...(warmTried !== undefined ? { warmTried } : {}) });
+  await runArchiveMain({ ...fast, ...(warmTried !== undefined ? { warmTried } : {}), noDaemon });
 } else {
   const { main } = await import('../cli/archiver-cli.js');
   await main(argv);

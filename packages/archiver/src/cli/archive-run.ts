@@ -1,21 +1,69 @@
 /**
- * cmd_archiver -C ini -F %p when the warm path did not answer: the whole job in this process,
- * then cmd_queue is (re)started so that the next segment finds it (or, with warm_path off, so
- * that what was queued gets delivered).
+ * cmd_archiver -C ini -F %p when the warm path did not answer. With no cmd_queue listening (the
+ * first segment after PostgreSQL starts), one is started first and asked as soon as it listens:
+ * it ships this segment and the ones behind it, and the next cmd_archiver finds it warm. When it
+ * does not come up, or answers nothing usable, this process does the whole job itself, then
+ * (re)starts cmd_queue so that the next segment finds it (or, with warm_path off, so that what
+ * was queued gets delivered).
  */
+import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExitCode, PitrError } from '@pitrtools/core/errors';
 import { runMain } from '@pitrtools/cli/exit';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import type { Logger } from '@pitrtools/core/log';
+import { resolveSegment } from '../archive/segment-input.js';
 import { archiveCommand, type ArchiveResult } from '../commands/archive.js';
+import { isQueueProcess } from '../daemon/pidfile.js';
 import { startDaemon } from '../daemon/spawn.js';
+import { askDaemon, type WarmAnswer } from '../warm/client.js';
 import { loadForCommand } from './setup.js';
 
-/** Archives one segment standalone; returns the exit code. */
-export async function runArchive(a: { config: string; file: string; verbose?: boolean; warmTried?: string }): Promise<number> {
+/** What the slow path is given. */
+export interface ArchiveRunArgs {
+  config: string;
+  file: string;
+  verbose?: boolean;
+  /** Why the warm path did not answer, if it was tried. */
+  warmTried?: string;
+  /** Nobody listened on cmd_queue's socket: start one and ask it before doing the job here. */
+  noDaemon?: boolean;
+}
+
+/** How long a cmd_queue just started may take to listen before this process does the job itself. */
+const START_WAIT_MS = 5000;
+
+/** Starts cmd_queue (unless one is starting already) and asks it once it listens; undefined: do it yourself. */
+async function startAndAsk(config: ArchiverConfig, a: ArchiveRunArgs, log: Logger): Promise<WarmAnswer | undefined> {
+  const pid = await startDaemon(resolve(config.file), config.l_archivedir).catch(() => undefined);
+  if (pid !== undefined) log.debug(`started cmd_queue (pid ${pid}); asking it once it listens`);
+  const deadline = Date.now() + START_WAIT_MS;
+  for (;;) {
+    const answer = await askDaemon(a.config, a.file);
+    if (!('absent' in answer)) return answer;
+    // A cmd_queue that exited (another one holds the pid file, the ini is wrong, ...) never listens.
+    if (Date.now() > deadline || (pid !== undefined && !(await isQueueProcess(pid)))) {
+      log.debug(`cmd_queue did not start listening: ${answer.fallback}`);
+      return undefined;
+    }
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+/** Archives one segment (through a cmd_queue it starts, else standalone); returns the exit code. */
+export async function runArchive(a: ArchiveRunArgs): Promise<number> {
   const { config, log } = loadForCommand('cmd_archiver', a.config, a.verbose ?? false);
   if (a.warmTried !== undefined) log.debug(`warm path not used: ${a.warmTried}`);
+  if (a.noDaemon && config.warm_path && config.state === 'online') {
+    // Bad input starts nothing at all: refused here exactly as the standalone run would.
+    await resolveSegment(a.file, config.pgdata, fsp);
+    const answer = await startAndAsk(config, a, log);
+    if (answer !== undefined && 'code' in answer) {
+      if (answer.code === ExitCode.OK) return ExitCode.OK;
+      throw new PitrError(answer.status.toUpperCase(), (answer.message ?? answer.status).replace(/\n/g, ' '), { exitCode: answer.code });
+    }
+    if (answer !== undefined) log.debug(`warm path not used: ${answer.fallback}`);
+  }
   let result: ArchiveResult;
   try {
     result = await archiveCommand({ config, file: a.file, log });
@@ -36,6 +84,6 @@ async function ensureQueueRunner(config: ArchiverConfig, log: Logger): Promise<v
 }
 
 /** The process entry for the fast path's fallback. */
-export function runArchiveMain(a: { config: string; file: string; warmTried?: string }): Promise<never> {
+export function runArchiveMain(a: ArchiveRunArgs): Promise<never> {
   return runMain('cmd_archiver', () => runArchive(a));
 }

@@ -11,8 +11,11 @@ import { peekArchiveDir } from './ini-peek.js';
 import { FINAL_EXIT, parseReply, PROTOCOL_VERSION, type ArchiveRequest } from './protocol.js';
 import { privateDirProblem, socketPlace } from './socket-path.js';
 
-/** The daemon's verdict, or why the caller must do the job itself. */
-export type WarmAnswer = { code: number; status: string; message?: string } | { fallback: string };
+/**
+ * The daemon's verdict, or why the caller must do the job itself; `absent` when nobody listens
+ * on the socket (no cmd_queue, or one still starting).
+ */
+export type WarmAnswer = { code: number; status: string; message?: string } | { fallback: string; absent?: true };
 
 /** How long to wait for each step. */
 export interface WarmTimeouts {
@@ -74,7 +77,10 @@ export async function askDaemon(configFile: string, file: string, t: WarmTimeout
       wait(t.firstReplyMs, 'no answer from cmd_queue');
       sock.write(`${JSON.stringify(request)}\n`);
     });
-    sock.on('error', (err: NodeJS.ErrnoException) => done({ fallback: `cmd_queue socket: ${err.code ?? err.message}` }));
+    sock.on('error', (err: NodeJS.ErrnoException) => done({
+      fallback: `cmd_queue socket: ${err.code ?? err.message}`,
+      ...(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? { absent: true as const } : {}),
+    }));
     sock.on('close', () => done({ fallback: 'cmd_queue closed the connection without an answer' }));
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {
