@@ -13,8 +13,9 @@ import { runMain } from '@pitrtools/cli/exit';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import type { Logger } from '@pitrtools/core/log';
 import { resolveSegment } from '../archive/segment-input.js';
-import { archiveCommand, type ArchiveResult } from '../commands/archive.js';
+import type { ArchiveResult } from '../commands/archive.js';
 import { isQueueProcess } from '../daemon/pidfile.js';
+import { paceGc } from '../gc-pacer.js';
 import { startDaemon } from '../daemon/spawn.js';
 import { askDaemon, type WarmAnswer } from '../warm/client.js';
 import { loadForCommand } from './setup.js';
@@ -64,13 +65,18 @@ export async function runArchive(a: ArchiveRunArgs): Promise<number> {
     }
     if (answer !== undefined) log.debug(`warm path not used: ${answer.fallback}`);
   }
+  // The SSH stack is loaded only here: asking a cmd_queue needs none of it.
+  const { archiveCommand } = await import('../commands/archive.js');
   let result: ArchiveResult;
+  const stopGc = paceGc();
   try {
     result = await archiveCommand({ config, file: a.file, log });
   } catch (err) {
     // Offline: the warm cmd_queue answers that too. Bad input: start nothing at all.
     if (err instanceof PitrError && err.code === 'ARCHIVING_OFFLINE' && config.warm_path) await ensureQueueRunner(config, log);
     throw err;
+  } finally {
+    stopGc();
   }
   const queued = [...result.outcomes.values()].some((o) => o.kind === 'queued');
   if (config.warm_path || queued) await ensureQueueRunner(config, log);

@@ -8,6 +8,7 @@ import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { runMain } from '@pitrtools/cli/exit';
 import { splitGluedShortOptions } from '@pitrtools/cli/argv';
 import { say } from '@pitrtools/cli/output';
+import { runForeground } from './queue-run.js';
 import { fileSink, loadForCommand } from './setup.js';
 import { archiverVersion } from './version.js';
 
@@ -43,13 +44,8 @@ export async function main(raw: string[]): Promise<never> {
       .parseAsync();
     if (a.help || a.version) return ExitCode.OK;
     if (a.daemon && a.once) throw new PitrError('USAGE', 'choose --daemon or --once', { exitCode: ExitCode.USAGE });
+    if (!a.daemon && !a.once) return runForeground({ config: a.config, verbose: a.verbose === true, ...(a['log-file'] !== undefined ? { logFile: a['log-file'] } : {}) });
     const file = a['log-file'] !== undefined ? fileSink(a['log-file']) : undefined;
-    const { iniStamp } = await import('../daemon/ini-stamp.js');
-    const { fileIdentity } = await import('../daemon/file-identity.js');
-    // Both before loading: an edit in between is noticed, and no marker claims the new text.
-    const configStamp = await iniStamp(resolve(a.config));
-    const iniId = await fileIdentity(resolve(a.config));
-    const configIdentity = iniId?.regular ? iniId.line : undefined;
     const { config, log } = loadForCommand('cmd_queue', a.config, a.verbose === true, file?.sink);
     if (a.daemon) {
       const { startDaemon, QUEUE_LOG } = await import('../daemon/spawn.js');
@@ -71,14 +67,6 @@ export async function main(raw: string[]): Promise<never> {
       }
       return r.code;
     }
-    const { runDaemon } = await import('../daemon/daemon.js');
-    const stop = new AbortController();
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop.abort());
-    process.on('uncaughtException', (err) => { log.critical(`cmd_queue crashed: ${err.stack ?? err.message}`); process.exit(ExitCode.FAILED); });
-    try {
-      return await runDaemon({ config, log, signal: stop.signal, configStamp, ...(configIdentity !== undefined ? { configIdentity } : {}) });
-    } finally {
-      file?.close();
-    }
+    return ExitCode.OK;
   });
 }

@@ -68,6 +68,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   let watcher: ReadyWatcher | undefined;
   const timers: NodeJS.Timeout[] = [];
   const workers = makeWorkers(rt);
+  // Connect now: the SSH handshakes are the slowest part of starting, and a burst waits on them.
+  if (config.warm_path) for (const w of workers) void w.get().catch(() => undefined);
   const stamp = o.configStamp ?? await iniStamp(rt.configFile);
   // An answer is only true for the ini it was worked out with: check it before and after.
   const iniChanged = async (): Promise<boolean> => {
@@ -106,7 +108,6 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       });
       log.info(`listening on ${place.path}`);
       watcher = watchReady(config.pgdata, 1000, log, (names, at) => warm.onReady(names, at));
-      for (const w of workers) void w.get().catch(() => undefined); // warm up the connections now
     }
     const drainAll = async (): Promise<void> => {
       const busy = [];
