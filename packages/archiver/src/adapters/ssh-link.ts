@@ -19,10 +19,17 @@ export function sshTargetOf(t: SlaveTarget, sshDebug: boolean, log: Logger): Ssh
   };
 }
 
+/**
+ * SFTP WRITE requests kept in flight per upload. OpenSSH's sshd opens a 2 MiB window per
+ * channel: 8 requests of its 255 KiB maximum fill it, and what goes beyond only waits in
+ * ssh2's buffers (a copy each), which is most of the peak memory of a standalone run.
+ */
+export const UPLOAD_IN_FLIGHT = 8;
+
 /** A SlaveLink that uploads into r_archivedir over `session`. */
 export function sessionLink(session: SshSession, rArchivedir: string): SlaveLink {
   return {
-    upload: async (src, name) => (await session.uploadAtomic({ path: src }, rArchivedir, name)).status,
+    upload: async (src, name) => (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT })).status,
     stat: async (name) => {
       const st = await session.statIfExists(posix.join(rArchivedir, name));
       return st ? { size: st.size } : undefined;

@@ -9,7 +9,8 @@ import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, uploadAtomic, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { drainQueue, scanQueue, type DrainResult } from '../archive/deliver.js';
 import type { LinkProvider, SlaveContext, SlaveLink } from '../archive/ports.js';
-import { sessionLink, sshTargetOf } from '../adapters/ssh-link.js';
+import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT } from '../adapters/ssh-link.js';
+import { paceGc } from '../gc-pacer.js';
 
 /** Settings of a worker. */
 export interface WorkerOptions {
@@ -72,12 +73,14 @@ export class SlaveWorker implements LinkProvider {
   private async upload(s: SshSession, src: string, name: string): Promise<'created' | 'identical' | 'conflict'> {
     const ch = await this.acquire(s);
     let healthy = true;
+    const stopGc = paceGc();
     try {
-      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.opts.log })).status;
+      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.opts.log, inFlight: UPLOAD_IN_FLIGHT })).status;
     } catch (err) {
       healthy = ch.live.error === undefined;
       throw err;
     } finally {
+      stopGc();
       this.releaseChannel(ch, healthy);
     }
   }

@@ -26,7 +26,8 @@ export function cmdQueueBin(): string {
 export async function startDaemon(configFile: string, lArchivedir: string): Promise<number | undefined> {
   if (!(await fsp.stat(lArchivedir).then((s) => s.isDirectory(), () => false))) return undefined;
   if (await runningDaemon(lArchivedir) !== undefined) return undefined;
-  const child = spawn(process.execPath, [cmdQueueBin(), '-C', configFile, '--log-file', join(lArchivedir, QUEUE_LOG)], {
+  // --expose-gc: gc-pacer.ts frees ssh2's per-packet buffers while segments are uploaded.
+  const child = spawn(process.execPath, ['--expose-gc', cmdQueueBin(), '-C', configFile, '--log-file', join(lArchivedir, QUEUE_LOG)], {
     detached: true, stdio: 'ignore', cwd: '/',
   });
   child.on('error', () => undefined); // reported by the next run, which finds no daemon
