@@ -4,7 +4,7 @@
  * exit 0 is its promise, so a segment left only in the local queue counts as not delivered.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { SshdHandle } from '../test/rig/sshd.js';
 import { must, shellLine } from './exec.js';
 import { cmdArchiverBin, unavailableReason } from './ours.js';
@@ -35,8 +35,10 @@ export function cmdArchiverMethod(count: number, slaves: () => SshdHandle[]): Wa
       const ini = join(ctx.dir, 'cmd_archiver.ini');
       writeFileSync(ini, lines.join('\n'));
       await must([process.execPath, cmdArchiverBin, '-C', ini, '-I'], { cwd: ctx.dir });
+      // What -I prints: the sh front end itself (it starts Node.js only when it must).
+      const frontEnd = join(dirname(cmdArchiverBin), 'cmd_archiver');
       return {
-        archiveCommand: `${rssPrefix(ctx)}${shellLine([process.execPath, cmdArchiverBin, '-C', ini, '-F'])} %p`,
+        archiveCommand: `${rssPrefix(ctx)}${shellLine([frontEnd, '-C', ini, '-F'])} %p`,
         async verify(segments, sha) {
           const problems: string[] = [];
           for (const [i, d] of dests.entries()) problems.push(...await verifyPlainDir(d, segments, sha, `slave ${i + 1}'s r_archivedir`));
