@@ -44,14 +44,20 @@ export async function remotePieceHashes(pg: PgSession, path: string, size: numbe
   return rows.map((r) => r.h ?? '');
 }
 
-/** A sameContent function for the copy engine. */
+/**
+ * A sameContent function for -B. Several may run at once (local files are hashed in parallel);
+ * their queries take turns on the backup's one database session.
+ */
 export function contentComparer(pg: PgSession): (job: FileJob) => Promise<boolean> {
+  let turn: Promise<unknown> = Promise.resolve();
   return async (job) => {
     const st = await fsp.stat(job.local).catch(() => undefined);
     if (!st?.isFile() || st.size !== job.size) return false;
     const mine = await localPieceHashes(job.local);
     if (mine === undefined) return false;
-    const theirs = await remotePieceHashes(pg, job.remote, job.size);
+    const query = turn.catch(() => undefined).then(() => remotePieceHashes(pg, job.remote, job.size));
+    turn = query;
+    const theirs = await query;
     return mine.length === theirs.length && mine.every((h, i) => h === theirs[i]);
   };
 }

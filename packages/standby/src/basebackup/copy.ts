@@ -1,27 +1,31 @@
 /**
- * The copy engine of -B: `workers` parallel downloads, each on its own SFTP channel; a file's
- * reads are pipelined (several requests in flight, one chunk each, so memory stays bounded);
- * each file goes to a temp name beside its destination and is renamed into place with the
- * master's mtime, so that a later -B can skip it. The largest files start first.
+ * The copy engine of -B, main-thread side: copy workers (copy-worker.ts), each with its own SSH
+ * connection and SFTP streams, pull the jobs, largest first, in small batches. The engine is
+ * started early (its connections come up while the master starts the backup) and runs the job
+ * lists it is given one after the other (everything, then global/pg_control alone).
  */
-import { posix } from 'node:path';
-import { tempName } from '@pitrtools/core/fs/atomic';
-import { SshErrorCode, isSshError, type SftpChannel } from '@pitrtools/core/ssh/index';
-import { download } from '@pitrtools/core/ssh/sftp-download';
+import { Worker } from 'node:worker_threads';
+import type { SshTarget } from '@pitrtools/core/ssh/index';
+import { fromWire, type FileOutcome, type FromWorker, type ToWorker, type WireJob } from './copy-protocol.js';
 import type { FileJob } from './plan.js';
-import { placeFile, removePath } from './local-tree.js';
 
-/** What the engine needs besides the jobs. */
-export interface CopyOptions {
+/** How many workers and streams. */
+export interface EngineOptions {
+  target: SshTarget;
+  /** Parallel SFTP streams in all (rsync_threads). */
+  streams: number;
+  /** Worker threads (each one SSH connection) the streams are spread over. */
   workers: number;
-  openChannel: () => Promise<SftpChannel>;
+  filesPerStream?: number;
+  buffersPerStream?: number;
+}
+
+/** What one run needs besides the jobs. */
+export interface RunOptions {
   /** Files modified at or after this master time (s) get mtime 0, so the next -B copies them again. */
   hotSince: number;
-  /** --checksum: returns true when the local file already has the master's content. */
-  sameContent?: (job: FileJob) => Promise<boolean>;
-  /** Bytes arrived (delta). */
   onBytes?: (n: number) => void;
-  onFile?: (job: FileJob, outcome: 'copied' | 'same' | 'vanished') => void | Promise<void>;
+  onFile?: (job: FileJob, outcome: FileOutcome) => void | Promise<void>;
   /** Rejects when the backup must stop (its database session was lost). */
   abort?: Promise<never>;
 }
@@ -34,65 +38,156 @@ export interface CopyResult {
   vanished: number;
 }
 
-const BIG = 8 * 1024 * 1024;
-
-/** Copies every job; the first failure stops all workers and is thrown. */
-export async function copyFiles(jobs: readonly FileJob[], o: CopyOptions): Promise<CopyResult> {
-  const queue = [...jobs].sort((a, b) => b.size - a.size);
-  const result: CopyResult = { copied: 0, bytes: 0, same: 0, vanished: 0 };
-  let next = 0;
-  let failure: unknown;
-  const channels: SftpChannel[] = [];
-  const worker = async (): Promise<void> => {
-    const ch = await o.openChannel();
-    channels.push(ch);
-    while (failure === undefined && next < queue.length) {
-      const job = queue[next++]!;
-      const outcome = await copyOne(ch, job, o);
-      if (outcome === 'copied') { result.copied++; result.bytes += job.size; }
-      else if (outcome === 'same') result.same++;
-      else result.vanished++;
-      await o.onFile?.(job, outcome);
-    }
-  };
-  const n = Math.max(1, Math.min(o.workers, queue.length));
-  const all = Promise.all(Array.from({ length: n }, () => worker().catch((e: unknown) => {
-    failure ??= e;
-    for (const ch of channels) ch.end(); // the others stop at their next request
-    throw e;
-  })));
-  try {
-    await (o.abort ? Promise.race([all, o.abort]) : all);
-  } catch (err) {
-    failure ??= err;
-    for (const ch of channels) ch.end();
-    await all.catch(() => undefined);
-    throw failure;
-  } finally {
-    for (const ch of channels) ch.end();
-  }
-  return result;
+// Under tsx (the tests) this module runs from src/, but a worker thread cannot load TypeScript
+// there: it runs the build (dist/), as the other packages' code does anyway.
+function workerUrl(): URL {
+  const url = new URL('./copy-worker.js', import.meta.url);
+  return import.meta.url.endsWith('.ts') ? new URL(url.href.replace('/src/basebackup/', '/dist/basebackup/')) : url;
 }
 
-/** Copies one file (or finds it unchanged, or gone from the master). */
-export async function copyOne(ch: SftpChannel, job: FileJob, o: Pick<CopyOptions, 'hotSince' | 'sameContent' | 'onBytes'>): Promise<'copied' | 'same' | 'vanished'> {
-  if (o.sameContent && (await o.sameContent(job))) return 'same';
-  const tmp = tempName(posix.dirname(job.local), posix.basename(job.local));
-  let done = 0;
-  try {
-    await download(ch, job.remote, tmp, {
-      inFlight: job.size >= BIG ? 16 : 4, fsync: false,
-      onProgress: (d) => { o.onBytes?.(d - done); done = d; },
-    });
-    await placeFile(tmp, job.local, job.mtime >= o.hotSince ? 0 : job.mtime);
-    return 'copied';
-  } catch (err) {
-    await removePath(tmp);
-    // Dropped tables, finished temp files: gone on the master since we listed them.
-    if (isSshError(err, SshErrorCode.SFTP_NO_SUCH_FILE)) {
-      await removePath(job.local);
-      return 'vanished';
+interface Slot {
+  worker: Worker;
+  exited: Promise<void>;
+  onMessage?: (m: FromWorker) => void;
+}
+
+/** Copy workers with their SSH connections, ready to run job lists. */
+export class CopyEngine {
+  private failure: Error | undefined;
+  private aborted = false;
+
+  private constructor(private readonly slots: Slot[]) {}
+
+  /** Starts the workers and waits until each has its connection and channels. */
+  static async start(o: EngineOptions): Promise<CopyEngine> {
+    const n = Math.max(1, Math.min(o.workers, o.streams));
+    const { debug: _debug, ...target } = o.target;
+    const slots: Slot[] = [];
+    for (let i = 0; i < n; i++) {
+      // Streams spread as evenly as they go: 4 over 3 workers = 2, 1, 1.
+      const streams = Math.floor(o.streams / n) + (i < o.streams % n ? 1 : 0);
+      const worker = new Worker(workerUrl());
+      const slot: Slot = { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
+      worker.on('message', (m: FromWorker) => slot.onMessage?.(m));
+      slots.push(slot);
+      const msg: ToWorker = {
+        type: 'init', init: {
+          target, streams, filesPerStream: o.filesPerStream ?? 4, buffersPerStream: o.buffersPerStream ?? 16,
+        },
+      };
+      worker.postMessage(msg);
     }
-    throw err;
+    const engine = new CopyEngine(slots);
+    try {
+      await Promise.all(slots.map((s) => engine.await(s, 'ready')));
+    } catch (err) {
+      await engine.abort();
+      throw err;
+    }
+    return engine;
+  }
+
+  /** Waits for one message type from a worker; an error message or an early exit rejects. */
+  private await(s: Slot, type: 'ready' | 'finished'): Promise<FromWorker> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      const onExit = (): void => reject(this.failure ?? new Error('a copy worker of -B ended unexpectedly'));
+      s.worker.once('error', onError);
+      s.worker.once('exit', onExit);
+      s.onMessage = (m) => {
+        if (m.type !== type && m.type !== 'error') return;
+        s.worker.off('error', onError);
+        s.worker.off('exit', onExit);
+        if (m.type === 'error') reject(fromWire(m.error));
+        else resolve(m);
+      };
+    });
+  }
+
+  /** Copies `jobs` (largest first); the first failure stops every worker and is thrown. */
+  async run(jobs: readonly FileJob[], o: RunOptions): Promise<CopyResult> {
+    const queue = jobs.map((j, id) => ({ j, id })).sort((a, b) => b.j.size - a.j.size);
+    const result: CopyResult = { copied: 0, bytes: 0, same: 0, vanished: 0 };
+    let next = 0;
+    // onFile hooks run one after the other, in the order files finish, without holding up the
+    // copy; one that fails stops it.
+    let hooks: Promise<void> = Promise.resolve();
+    let hookError: unknown;
+    let onHookError: (e: unknown) => void = () => undefined;
+    const hookFailed = new Promise<never>((_, reject) => { onHookError = reject; });
+    hookFailed.catch(() => undefined);
+    const send = (s: Slot, m: ToWorker): void => s.worker.postMessage(m);
+    const done = this.slots.map((s) => new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      const onExit = (): void => reject(this.failure ?? new Error('a copy worker of -B ended unexpectedly'));
+      s.worker.once('error', onError);
+      s.worker.once('exit', onExit);
+      const settle = (f: () => void): void => { s.worker.off('error', onError); s.worker.off('exit', onExit); f(); };
+      s.onMessage = (m) => {
+        switch (m.type) {
+          case 'want': {
+            const batch: WireJob[] = [];
+            while (batch.length < m.n && next < queue.length) {
+              const { j, id } = queue[next++]!;
+              batch.push({ id, remote: j.remote, local: j.local, size: j.size, mtime: j.mtime >= o.hotSince ? 0 : j.mtime });
+            }
+            send(s, { type: 'jobs', jobs: batch, end: next >= queue.length });
+            break;
+          }
+          case 'bytes': o.onBytes?.(m.n); break;
+          case 'file': {
+            const job = jobs[m.id]!;
+            if (m.outcome === 'copied') { result.copied++; result.bytes += job.size; }
+            else if (m.outcome === 'same') result.same++;
+            else result.vanished++;
+            const hook = o.onFile;
+            if (hook) hooks = hooks.then(() => hook(job, m.outcome)).catch((e: unknown) => { hookError ??= e; onHookError(e); });
+            break;
+          }
+          case 'idle': settle(resolve); break;
+          case 'error': settle(() => reject(fromWire(m.error))); break;
+          default: break;
+        }
+      };
+      send(s, { type: 'run' });
+    }));
+    const all = Promise.all(done).then(() => hooks);
+    try {
+      await Promise.race([all, hookFailed, ...(o.abort ? [o.abort] : [])]);
+      if (hookError !== undefined) throw hookError;
+    } catch (err) {
+      const cause = hookError ?? err;
+      this.failure ??= cause instanceof Error ? cause : new Error(String(cause));
+      await this.abort();
+      await hooks; // a hook still running (one that stops a server, in the tests) ends first
+      throw hookError ?? this.failure;
+    }
+    return result;
+  }
+
+  /** Closes the workers' connections and waits for them to end. */
+  async finish(): Promise<void> {
+    await Promise.all(this.slots.map(async (s) => {
+      const p = this.await(s, 'finished');
+      s.worker.postMessage({ type: 'finish' } satisfies ToWorker);
+      await p;
+      await s.exited;
+    }));
+  }
+
+  /** Cuts the workers' connections (their requests fail, their temp files go) and waits for them to end. */
+  async abort(): Promise<void> {
+    if (this.aborted) return;
+    this.aborted = true;
+    for (const s of this.slots) {
+      s.onMessage = undefined;
+      s.worker.postMessage({ type: 'abort' } satisfies ToWorker);
+    }
+    // A worker stuck in a system call must not keep -B from reporting: give up on it after a while.
+    await Promise.race([
+      Promise.all(this.slots.map((s) => s.exited)),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

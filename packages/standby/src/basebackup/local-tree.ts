@@ -1,7 +1,7 @@
 /**
  * The local side of -B: what is in a directory, making and emptying directories, tablespace
- * symlinks, putting a downloaded temp file in place with the master's mtime, and the final
- * fsync of every file and directory (as initdb --sync-only and pg_basebackup do).
+ * symlinks, and the final fsync of every file and directory (as initdb --sync-only and
+ * pg_basebackup do). Received files are written by incoming-file.ts.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -54,18 +54,6 @@ export async function ensureSymlink(link: string, target: string): Promise<void>
   await fsp.symlink(target, link);
 }
 
-/** Renames a finished temp file over `dest` with the given mtime (seconds); a directory in the way goes. */
-export async function placeFile(tmp: string, dest: string, mtime: number): Promise<void> {
-  await fsp.utimes(tmp, mtime, mtime);
-  try {
-    await fsp.rename(tmp, dest);
-  } catch (err) {
-    if (errorCode(err) !== 'EISDIR' && errorCode(err) !== 'ENOTEMPTY' && errorCode(err) !== 'EEXIST') throw err;
-    await removePath(dest);
-    await fsp.rename(tmp, dest);
-  }
-}
-
 /** Writes a small file and fsyncs it (backup_label, tablespace_map, the marker). */
 export async function writeSynced(path: string, data: string | Buffer): Promise<void> {
   const fh = await fsp.open(path, 'w', 0o600);
@@ -77,8 +65,12 @@ export async function writeSynced(path: string, data: string | Buffer): Promise<
   }
 }
 
-/** fsyncs every file and directory below `root` (symlinks not followed), `parallel` at a time. */
-export async function fsyncTree(root: string, parallel = 16): Promise<number> {
+/**
+ * fsyncs every file and directory below `root` (symlinks not followed), `parallel` at a time;
+ * files in `done` were fsynced already (before they were renamed into place) and are left out.
+ * Returns how many files it fsynced.
+ */
+export async function fsyncTree(root: string, done: ReadonlySet<string> = new Set(), parallel = 16): Promise<number> {
   const files: string[] = [];
   const dirs: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -86,7 +78,7 @@ export async function fsyncTree(root: string, parallel = 16): Promise<number> {
     for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) files.push(p);
+      else if (e.isFile() && !done.has(p)) files.push(p);
     }
   };
   await walk(root);

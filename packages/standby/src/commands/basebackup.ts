@@ -5,14 +5,14 @@
  * global/pg_control or backup_label, so an interrupted copy can never be started or mistaken
  * for a finished one. backup_label and tablespace_map are written last, byte for byte.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode, PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { raiseAlert } from '@pitrtools/core/alerts';
 import { contentComparer } from '../basebackup/checksum.js';
-import { copyFiles, type CopyResult } from '../basebackup/copy.js';
+import { CopyEngine, type CopyResult } from '../basebackup/copy.js';
 import { dataDirRule, tablespaceRule } from '../basebackup/exclusions.js';
 import { ensureDir, ensureSymlink, fsyncTree, removePath, writeSynced } from '../basebackup/local-tree.js';
 import { emptyPlan, planTree, type FileJob } from '../basebackup/plan.js';
@@ -20,7 +20,7 @@ import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js'
 import { isExternal, localLocation, parseMappings, rewriteTablespaceMap, type Tablespace } from '../basebackup/tablespaces.js';
 import type { Ctx } from '../context.js';
 import { refuseIfRunning } from '../local/server.js';
-import { openMasterLink, type MasterLink } from '../master-link.js';
+import { masterSshTarget, openMasterLink, type MasterLink } from '../master-link.js';
 import { INCOMPLETE_MARKER } from '../state-files.js';
 
 /** Options of -B. */
@@ -47,9 +47,20 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
   await refuseIfRunning(config.pgdata, 'take a base backup (-B)');
   const state = { invalidated: false };
   let link: MasterLink | undefined;
+  let engine: Promise<CopyEngine> | undefined;
+  const target = masterSshTarget(config, log);
+  const startEngine = (): Promise<CopyEngine> => {
+    const e = CopyEngine.start({ target, streams: config.rsync_threads, workers: copyWorkers(config.rsync_threads) });
+    e.catch(() => undefined); // awaited before the copy is touched; a failure of the link comes first
+    return e;
+  };
   try {
+    // The copy workers connect while the link comes up and the master starts the backup; with
+    // accept-new only once the link has recorded an unknown host key (one key, recorded once).
+    if (target.hostKeyCheck !== 'accept-new') engine = startEngine();
     link = await openMasterLink(config, log, { applicationName: 'pitrtools basebackup' });
-    return await backupOver(ctx, link, o, state);
+    engine ??= startEngine();
+    return await backupOver(ctx, link, engine, o, state);
   } catch (err) {
     const reason = errorCode(err) === 'ENOSPC' ? `the disk is full: ${errorMessage(err)}` : errorMessage(err);
     const message = `base backup failed: ${reason}`;
@@ -61,11 +72,21 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
         : `nothing was changed in ${config.pgdata}`,
     });
   } finally {
+    await engine?.then((e) => e.abort(), () => undefined);
     await link?.close();
   }
 }
 
-async function backupOver(ctx: Ctx, link: MasterLink, o: BasebackupOptions, state: { invalidated: boolean }): Promise<BasebackupResult> {
+/**
+ * Worker threads for `streams` SFTP streams: one per spare core (ssh2 does a connection's packet
+ * work on the thread that owns it), at most one per stream, and at least one per 8 streams
+ * (sshd's default MaxSessions is 10 channels per connection).
+ */
+function copyWorkers(streams: number): number {
+  return Math.max(Math.ceil(streams / 8), Math.min(streams, availableParallelism() - 1));
+}
+
+async function backupOver(ctx: Ctx, link: MasterLink, engineStarted: Promise<CopyEngine>, o: BasebackupOptions, state: { invalidated: boolean }): Promise<BasebackupResult> {
   const { config, log } = ctx;
   const { pg } = link;
   await requireHelpers(pg, link.where);
@@ -88,6 +109,7 @@ async function backupOver(ctx: Ctx, link: MasterLink, o: BasebackupOptions, stat
   if (info.archive_mode === 'off' && !config.use_streaming_replication) {
     log.warning('archive_mode is off on the master: the WAL this copy needs to become consistent will not reach archivedir');
   }
+  const engine = await engineStarted;
   // From here on the local copy is invalid until the end.
   state.invalidated = true;
   await ensureDir(config.pgdata);
@@ -111,34 +133,65 @@ async function backupOver(ctx: Ctx, link: MasterLink, o: BasebackupOptions, stat
     await planTree(sftp, { remoteRoot: ts.location, localRoot: dest, rule: tablespaceRule }, plan, !o.checksum, debug);
     await ensureSymlink(join(config.pgdata, 'pg_tblspc', ts.oid), dest);
   }
+  let same = 0;
+  if (o.checksum) {
+    const sameContent = contentComparer(pg);
+    const differ = await filterConcurrent(plan.copy, config.rsync_threads, async (job) => {
+      if (!(await sameContent(job))) return true;
+      same++;
+      debug?.(`same: ${job.rel}`);
+      await o.onFile?.(job);
+      return false;
+    });
+    plan.copy = differ;
+  }
   const total = plan.copy.reduce((n, j) => n + j.size, 0);
-  log.info(`${plan.copy.length} files (${humanBytes(total)}) to copy, ${plan.skipped} unchanged, ${plan.removed} local files removed`);
+  log.info(`${plan.copy.length} files (${humanBytes(total)}) to copy, ${plan.skipped + same} unchanged, ${plan.removed} local files removed`);
   const progress = new Progress(ctx.progress, total);
-  const copyOpts = {
-    workers: config.rsync_threads, openChannel: () => link.ssh.openSftp(), hotSince, abort: lost as Promise<never>,
+  // Files copied now were fsynced before they got their names: the final pass leaves them out.
+  const durable = new Set<string>();
+  const runOpts = {
+    hotSince, abort: lost as Promise<never>,
     onBytes: (n: number) => progress.add(n),
-    onFile: async (job: FileJob, outcome: string) => { debug?.(`${outcome}: ${job.rel}`); await o.onFile?.(job); },
-    ...(o.checksum ? { sameContent: contentComparer(pg) } : {}),
+    onFile: async (job: FileJob, outcome: string) => {
+      if (outcome === 'copied') durable.add(job.local);
+      debug?.(`${outcome}: ${job.rel}`);
+      await o.onFile?.(job);
+    },
   };
   let copied: CopyResult;
   try {
-    copied = await copyFiles(plan.copy, copyOpts);
+    copied = await engine.run(plan.copy, runOpts);
     // pg_control last: a copy with it but without everything else must never exist.
-    const ctl = await copyFiles(plan.last, { ...copyOpts, workers: 1, sameContent: undefined });
-    copied = { ...copied, copied: copied.copied + ctl.copied, bytes: copied.bytes + ctl.bytes };
+    const ctl = await engine.run(plan.last, runOpts);
+    copied = { ...copied, copied: copied.copied + ctl.copied, bytes: copied.bytes + ctl.bytes, same: copied.same + same };
   } finally {
     progress.end();
   }
 
   log.info(`copy done in ${formatDuration(progress.elapsedMs())}; ending the backup on the master`);
-  const stop = await Promise.race([stopBackup(link, info.archive_mode), lost]);
-  await finishCopy(ctx, stop, tablespaces, mappings);
+  const [stop] = await Promise.all([Promise.race([stopBackup(link, info.archive_mode), lost]), engine.finish()]);
+  await finishCopy(ctx, stop, tablespaces, mappings, durable);
   const elapsedMs = progress.elapsedMs();
   const result: BasebackupResult = { ...copied, skipped: plan.skipped + copied.same, skippedBytes: plan.skippedBytes, removed: plan.removed, elapsedMs, startLsn, stopLsn: stop.lsn };
   const rate = elapsedMs > 0 ? humanBytes(Math.round((copied.bytes / elapsedMs) * 1000)) : '-';
   ctx.out(`Base backup finished: transferred ${copied.copied} files / ${humanBytes(copied.bytes)} in ${formatDuration(elapsedMs)} (${rate}/s), `
     + `skipped ${result.skipped} unchanged, removed ${plan.removed}; WAL from ${startLsn} to ${stop.lsn}`);
   return result;
+}
+
+/** The jobs for which `keep` says true, `parallel` checks at a time. */
+async function filterConcurrent<T>(items: readonly T[], parallel: number, keep: (item: T) => Promise<boolean>): Promise<T[]> {
+  const verdicts: boolean[] = new Array<boolean>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      verdicts[i] = await keep(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, lane));
+  return items.filter((_, i) => verdicts[i]);
 }
 
 type StopResult = { lsn: string; labelfile: string; spcmapfile: string };
@@ -151,13 +204,13 @@ async function stopBackup(link: MasterLink, archiveMode: string): Promise<StopRe
 }
 
 /** backup_label and tablespace_map last, then fsync everything, then the marker goes. */
-async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[], mappings: ReturnType<typeof parseMappings>): Promise<void> {
+async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[], mappings: ReturnType<typeof parseMappings>, durable: ReadonlySet<string>): Promise<void> {
   const { pgdata } = ctx.config;
   await writeSynced(join(pgdata, 'backup_label'), Buffer.from(stop.labelfile, 'utf8'));
   if (stop.spcmapfile !== '') await writeSynced(join(pgdata, 'tablespace_map'), Buffer.from(rewriteTablespaceMap(stop.spcmapfile, mappings), 'utf8'));
   const t0 = Date.now();
-  let files = await fsyncTree(pgdata);
-  for (const ts of tablespaces.filter(isExternal)) files += await fsyncTree(localLocation(ts.location, mappings));
+  let files = await fsyncTree(pgdata, durable);
+  for (const ts of tablespaces.filter(isExternal)) files += await fsyncTree(localLocation(ts.location, mappings), durable);
   ctx.log.debug(`fsynced ${files} files and their directories in ${formatDuration(Date.now() - t0)}`);
   await removePath(join(pgdata, INCOMPLETE_MARKER));
   await fsyncDir(pgdata);

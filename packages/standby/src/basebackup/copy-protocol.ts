@@ -1,0 +1,72 @@
+/**
+ * What -B's main thread and its copy workers say to each other (worker_threads messages).
+ * Jobs travel in small batches on request, so no worker holds the whole file list.
+ */
+import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
+import type { SshTarget } from '@pitrtools/core/ssh/index';
+
+/** One file to copy, as sent to a worker (id: its index in the main thread's list). */
+export interface WireJob {
+  id: number;
+  remote: string;
+  local: string;
+  size: number;
+  /** The mtime to give the copy: the master's, or 0 for a file that may change unseen. */
+  mtime: number;
+}
+
+/** The outcome of one file. */
+export type FileOutcome = 'copied' | 'same' | 'vanished';
+
+/** How a worker sets itself up. */
+export interface WorkerInit {
+  /** The master's SSH target (without the debug callback, which cannot cross threads). */
+  target: Omit<SshTarget, 'debug'>;
+  /** SFTP channels (parallel streams) of this worker's own SSH connection. */
+  streams: number;
+  filesPerStream: number;
+  buffersPerStream: number;
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | { type: 'init'; init: WorkerInit }
+  | { type: 'run' }
+  | { type: 'jobs'; jobs: WireJob[]; end: boolean }
+  | { type: 'abort' }
+  | { type: 'finish' };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'want'; n: number }
+  | { type: 'bytes'; n: number }
+  | { type: 'file'; id: number; outcome: FileOutcome }
+  | { type: 'idle' }
+  | { type: 'finished' }
+  | { type: 'error'; error: WireError };
+
+/** An error as it crosses threads: what the main thread reports and decides on. */
+export interface WireError {
+  name: string;
+  code: string | undefined;
+  message: string;
+  hint: string | undefined;
+}
+
+/** Flattens an error for postMessage. */
+export function toWire(err: unknown): WireError {
+  const hint = err instanceof PitrError ? err.hint : undefined;
+  return { name: err instanceof Error ? err.name : 'Error', code: errorCode(err), message: errorMessage(err), hint };
+}
+
+/** Rebuilds a worker's error: same code and message (ENOSPC stays ENOSPC, SSH_DISCONNECTED stays that). */
+export function fromWire(w: WireError): Error {
+  if (w.code !== undefined && !/^E[A-Z]+$/.test(w.code)) {
+    return new PitrError(w.code, w.message, w.hint !== undefined ? { hint: w.hint } : {});
+  }
+  const e = new Error(w.message) as Error & { code?: string };
+  if (w.code !== undefined) e.code = w.code;
+  e.name = w.name;
+  return e;
+}

@@ -1,0 +1,71 @@
+/**
+ * Inside a copy worker: each SFTP channel (stream) has its own pool of read buffers and works on
+ * several files at once (small files are mostly round trips, and these then overlap). A file's
+ * reads are pipelined and its bytes written in order, coalesced (sftp-fetch.ts), to a temp name
+ * beside the destination, renamed into place with the master's mtime (incoming-file.ts).
+ */
+import { SshErrorCode, isSshError, type SftpChannel } from '@pitrtools/core/ssh/index';
+import { BufferPool, fetchFile } from '@pitrtools/core/ssh/sftp-fetch';
+import type { FileOutcome, WireJob } from './copy-protocol.js';
+import { IncomingFile } from './incoming-file.js';
+import { removePath } from './local-tree.js';
+
+/** Hands out the next job; undefined when there is none left. */
+export interface JobSource {
+  next(): Promise<WireJob | undefined>;
+}
+
+/** Options of runStreams. */
+export interface StreamOptions {
+  filesPerStream: number;
+  buffersPerStream: number;
+  onBytes?: (n: number) => void;
+  onFile?: (job: WireJob, outcome: FileOutcome) => void;
+}
+
+/**
+ * Copies jobs from `source` over `channels` until it runs dry. The first failure ends every
+ * stream (their channels are closed, so requests in flight fail at once) and is thrown once
+ * every file in progress has been cleaned up.
+ */
+export async function runStreams(channels: readonly SftpChannel[], source: JobSource, o: StreamOptions): Promise<void> {
+  let failure: unknown;
+  const slot = async (ch: SftpChannel, pool: BufferPool): Promise<void> => {
+    try {
+      while (failure === undefined) {
+        const job = await source.next();
+        if (!job || failure !== undefined) return;
+        o.onFile?.(job, await copyOne(ch, pool, job, o));
+      }
+    } catch (err) {
+      if (failure !== undefined) return;
+      failure = err;
+      for (const c of channels) c.end();
+    }
+  };
+  await Promise.all(channels.flatMap((ch) => {
+    const pool = new BufferPool(ch.maxRead, o.buffersPerStream);
+    return Array.from({ length: Math.max(1, o.filesPerStream) }, () => slot(ch, pool));
+  }));
+  if (failure !== undefined) throw failure;
+}
+
+/** Copies one file (or finds it gone from the master). */
+async function copyOne(ch: SftpChannel, pool: BufferPool, job: WireJob, o: StreamOptions): Promise<FileOutcome> {
+  const created = IncomingFile.create(job.local);
+  let file: IncomingFile;
+  try {
+    await fetchFile(ch, job.remote, created, { pool, sizeHint: job.size, ...(o.onBytes ? { onBytes: o.onBytes } : {}) });
+    file = await created;
+  } catch (err) {
+    await (await created.catch(() => undefined))?.discard();
+    // Dropped tables, finished temp files: gone on the master since we listed them.
+    if (isSshError(err, SshErrorCode.SFTP_NO_SUCH_FILE)) {
+      await removePath(job.local);
+      return 'vanished';
+    }
+    throw err;
+  }
+  await file.place(job.mtime);
+  return 'copied';
+}
