@@ -61,7 +61,9 @@ async function world(o: { slaves?: number; iniIdentity?: string | null; off?: st
     lArchivedir: queue, iniIdentity, log, iniUnchanged: async () => w.iniOk, ...(o.off !== undefined ? { off: o.off } : {}),
   });
   await markers.open();
-  const warm = new WarmArchiver({ pgdata, configFile: ini, offline: false, workers, store, alert: () => undefined, log, maxAhead: 6, markers });
+  const warm = new WarmArchiver({
+    pgdata, configFile: ini, offline: false, workers, store, alert: () => undefined, log, maxAhead: 6, markers, mayShipAhead: async () => w.iniOk,
+  });
   return Object.assign(w, {
     pgdata, queue, ini, fs, slaves, store, markers, warm,
     wal: (i: number, data = `wal-${i}`) => {
@@ -170,6 +172,15 @@ describe('a proof marker only for what is safe on every slave', () => {
     for (let i = 0; i < 200 && names.some((x) => marker(w, x) === undefined); i++) await new Promise((r) => setTimeout(r, 5));
     for (const x of names) assert.ok(marker(w, x), x);
     assert.deepEqual(w.slaves[0]!.uploads, names, 'in WAL order');
+  });
+
+  it('the ini changed: the look-ahead ships nothing more (it may say state: offline now)', async () => {
+    const names = [w.wal(1), w.wal(2)];
+    w.iniOk = false;
+    w.warm.onReady(names);
+    await new Promise((r) => setTimeout(r, 50));
+    for (const s of w.slaves) assert.deepEqual(s.uploads, []);
+    assert.deepEqual(readdirSync(markerDir(w)), []);
   });
 
   it('markers of segments no longer .ready are removed, but only those settled before the scan began', async () => {

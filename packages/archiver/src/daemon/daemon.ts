@@ -95,6 +95,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       const warm = new WarmArchiver({
         pgdata: config.pgdata, configFile: rt.configFile, offline, workers,
         store: rt.store, alert: rt.alert, log, maxAhead: config.upload_lanes * 2, markers,
+        mayShipAhead: async () => !(await iniChanged()),
       });
       const maxTimeout = Math.max(...rt.slaves.map((s) => s.timeoutMs));
       server = await serveSocket({

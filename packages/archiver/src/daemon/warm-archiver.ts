@@ -32,6 +32,11 @@ export interface WarmDeps {
   maxAhead: number;
   /** Where outcomes safe on every slave are recorded for the sh front end (none: not recorded). */
   markers?: ProofMarkers;
+  /**
+   * Checked before the look-ahead ships anything: false once the ini changed (it may say
+   * `state: offline` now, which pauses shipping at once, not when the daemon next looks).
+   */
+  mayShipAhead?: () => Promise<boolean>;
 }
 
 interface Entry {
@@ -113,7 +118,10 @@ export class WarmArchiver {
         seg: { name, path: '', size: 0, ino: 0, mtimeMs: 0 }, identity: '', outcomes: Promise.resolve(new Map()), settled: false, settledAt: 0,
       };
       this.entries.set(name, placeholder);
-      identify(`pg_wal/${name}`, this.d.pgdata).then(
+      (this.d.mayShipAhead ?? (async () => true))().then(async (ok) => {
+        if (!ok) throw new Error('the ini changed; not shipping ahead');
+        return identify(`pg_wal/${name}`, this.d.pgdata);
+      }).then(
         ({ seg, identity }) => { if (this.entries.get(name) === placeholder) this.start(seg, identity); },
         (err: unknown) => {
           this.d.log.debug(`look-ahead: ${name}: ${errorMessage(err)}`);
