@@ -28,11 +28,12 @@ export async function listLocal(dir: string): Promise<Map<string, LocalEntry>> {
     if (errorCode(err) === 'ENOENT') return out;
     throw err;
   }
-  for (const name of names) {
-    const st = await fsp.lstat(join(dir, name)).catch(() => undefined);
-    if (!st) continue;
-    out.set(name, { isFile: st.isFile(), isDir: st.isDirectory(), isSymlink: st.isSymbolicLink(), size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
-  }
+  // All at once: a second -B lstats every file of the copy, and these go to libuv's threads.
+  const stats = await Promise.all(names.map((name) => fsp.lstat(join(dir, name)).catch(() => undefined)));
+  names.forEach((name, i) => {
+    const st = stats[i];
+    if (st) out.set(name, { isFile: st.isFile(), isDir: st.isDirectory(), isSymlink: st.isSymbolicLink(), size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
+  });
   return out;
 }
 

@@ -46,53 +46,77 @@ export function emptyPlan(): Plan {
   return { copy: [], last: [], skipped: 0, skippedBytes: 0, removed: 0, sameSize: 0 };
 }
 
+// Directories listed at once: their READDIRs share the channel's pipeline, so a tree costs
+// about as many round trips as it is deep, not as many as it has directories.
+const LIST_PARALLEL = 8;
+
 /** Walks `spec` into `plan`. `quick`: skip files whose size and mtime match (off with --checksum). */
 export async function planTree(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: boolean, debug?: (m: string) => void): Promise<void> {
-  const stack: string[] = [''];
-  while (stack.length > 0) {
-    const relDir = stack.pop()!;
-    const remoteDir = relDir === '' ? spec.remoteRoot : posix.join(spec.remoteRoot, relDir);
-    const localDir = relDir === '' ? spec.localRoot : posix.join(spec.localRoot, relDir);
-    await ensureDir(localDir);
-    const [entries, local] = await Promise.all([ch.readdir(remoteDir), listLocal(localDir)]);
-    const seen = new Set<string>();
-    const unlogged = unloggedForks(entries.map((e) => e.name));
-    for (const e of entries) {
-      const rel = relDir === '' ? e.name : `${relDir}/${e.name}`;
-      const rule = unlogged.has(e.name) ? 'exclude' : spec.rule(rel);
-      if (rule === 'ours' || rule === 'exclude') continue;
-      seen.add(e.name);
-      if (spec.isTablespaceLink?.(rel) && e.isSymbolicLink) continue;
-      let st = e;
-      // A symlink elsewhere (pg_wal on another disk, a log directory) is copied as what it points to.
-      if (e.isSymbolicLink) st = { ...(await ch.stat(posix.join(remoteDir, e.name))), name: e.name };
-      const localPath = posix.join(localDir, e.name);
-      const mine = local.get(e.name);
-      if (st.isDirectory) {
-        if (mine && !mine.isDir && !mine.isSymlink) await removePath(localPath);
-        if (rule === 'empty-dir') await emptyDir(localPath, keptSubdirs(rel), plan);
-        else stack.push(rel);
-      } else if (st.isFile) {
-        if (rule === 'keep-local' && mine) continue;
-        const job = { remote: posix.join(remoteDir, e.name), local: localPath, rel, size: st.size, mtime: st.mtime };
-        if (rule === 'last') plan.last.push(job);
-        else if (quick && unchanged(mine, job)) {
-          plan.skipped++;
-          plan.skippedBytes += job.size;
-        } else {
-          if (mine?.isFile && mine.size === job.size) plan.sameSize++;
-          plan.copy.push(job);
-        }
+  const pending: string[] = [''];
+  let active = 0;
+  let failure: unknown;
+  await new Promise<void>((resolve, reject) => {
+    const pump = (): void => {
+      while (failure === undefined && active < LIST_PARALLEL && pending.length > 0) {
+        const relDir = pending.pop()!;
+        active++;
+        visitDir(ch, spec, plan, quick, relDir, (sub) => pending.push(sub), debug).catch((err: unknown) => { failure ??= err; }).finally(() => {
+          active--;
+          // After a failure, the directories in progress finish before it is reported.
+          if (active > 0) pump();
+          else if (failure !== undefined) reject(failure);
+          else if (pending.length === 0) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+}
+
+/** One directory: decide for each entry, queue subdirectories, remove what the master does not have. */
+async function visitDir(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: boolean, relDir: string, queue: (rel: string) => void, debug?: (m: string) => void): Promise<void> {
+  const remoteDir = relDir === '' ? spec.remoteRoot : posix.join(spec.remoteRoot, relDir);
+  const localDir = relDir === '' ? spec.localRoot : posix.join(spec.localRoot, relDir);
+  await ensureDir(localDir);
+  const [entries, local] = await Promise.all([ch.readdir(remoteDir), listLocal(localDir)]);
+  const seen = new Set<string>();
+  const unlogged = unloggedForks(entries.map((e) => e.name));
+  for (const e of entries) {
+    const rel = relDir === '' ? e.name : `${relDir}/${e.name}`;
+    const rule = unlogged.has(e.name) ? 'exclude' : spec.rule(rel);
+    if (rule === 'ours' || rule === 'exclude') continue;
+    seen.add(e.name);
+    if (spec.isTablespaceLink?.(rel) && e.isSymbolicLink) continue;
+    let st = e;
+    // A symlink elsewhere (pg_wal on another disk, a log directory) is copied as what it points to.
+    if (e.isSymbolicLink) st = { ...(await ch.stat(posix.join(remoteDir, e.name))), name: e.name };
+    const localPath = posix.join(localDir, e.name);
+    const mine = local.get(e.name);
+    if (st.isDirectory) {
+      if (mine && !mine.isDir && !mine.isSymlink) await removePath(localPath);
+      if (rule === 'empty-dir') await emptyDir(localPath, keptSubdirs(rel), plan);
+      else queue(rel);
+    } else if (st.isFile) {
+      if (rule === 'keep-local' && mine) continue;
+      const job = { remote: posix.join(remoteDir, e.name), local: localPath, rel, size: st.size, mtime: st.mtime };
+      if (rule === 'last') plan.last.push(job);
+      else if (quick && unchanged(mine, job)) {
+        plan.skipped++;
+        plan.skippedBytes += job.size;
+      } else {
+        if (mine?.isFile && mine.size === job.size) plan.sameSize++;
+        plan.copy.push(job);
       }
     }
-    for (const [name, entry] of local) {
-      if (seen.has(name)) continue;
-      const rule = spec.rule(relDir === '' ? name : `${relDir}/${name}`);
-      if (rule === 'ours' || rule === 'keep-local') continue;
-      debug?.(`removing ${posix.join(localDir, name)}${entry.isDir ? '/' : ''} (not on the master)`);
-      await removePath(posix.join(localDir, name));
-      plan.removed++;
-    }
+  }
+  for (const [name, entry] of local) {
+    if (seen.has(name)) continue;
+    const rule = spec.rule(relDir === '' ? name : `${relDir}/${name}`);
+    if (rule === 'ours' || rule === 'keep-local') continue;
+    debug?.(`removing ${posix.join(localDir, name)}${entry.isDir ? '/' : ''} (not on the master)`);
+    await removePath(posix.join(localDir, name));
+    plan.removed++;
   }
 }
 
