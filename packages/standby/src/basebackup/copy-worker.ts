@@ -24,27 +24,31 @@ let aborted = false;
 let pendingBytes = 0;
 let flushTimer: NodeJS.Timeout | undefined;
 
-/** Jobs arrive in batches on request, a few ahead of the free slots. */
+/**
+ * Jobs come from the main thread on request: first one per stream (the largest files, the long
+ * poles, must spread over the streams and workers rather than all go to whichever asked
+ * first), then as many as slots wait plus one per stream ahead.
+ */
 class BatchSource implements JobSource {
   private readonly queue: WireJob[] = [];
   private ended = false;
   private asked = false;
+  private started = false;
   private readonly waiting: Array<(j: WireJob | undefined) => void> = [];
 
-  constructor(private readonly batch: number) {}
+  constructor(private readonly ahead: number) {}
 
   next(): Promise<WireJob | undefined> {
     const j = this.queue.shift();
-    if (j || this.ended) {
-      this.refill();
-      return Promise.resolve(j);
-    }
-    this.refill();
-    return new Promise((resolve) => this.waiting.push(resolve));
+    const p = j || this.ended ? Promise.resolve(j) : new Promise<WireJob | undefined>((resolve) => this.waiting.push(resolve));
+    // After the slots that start together have all asked (same tick), one request covers them.
+    queueMicrotask(() => this.refill());
+    return p;
   }
 
   add(jobs: WireJob[], end: boolean): void {
     this.asked = false;
+    this.started = true;
     this.queue.push(...jobs);
     if (end) this.ended = true;
     while (this.waiting.length > 0 && (this.queue.length > 0 || this.ended)) this.waiting.shift()!(this.queue.shift());
@@ -52,9 +56,10 @@ class BatchSource implements JobSource {
   }
 
   private refill(): void {
-    if (this.asked || this.ended || this.queue.length >= this.batch) return;
+    const n = this.started ? this.waiting.length + this.ahead - this.queue.length : Math.min(this.waiting.length, this.ahead);
+    if (this.asked || this.ended || n <= 0) return;
     this.asked = true;
-    post({ type: 'want', n: this.batch });
+    post({ type: 'want', n });
   }
 }
 
@@ -80,7 +85,7 @@ async function start(i: WorkerInit): Promise<void> {
 }
 
 async function run(): Promise<void> {
-  source = new BatchSource(init.streams * init.filesPerStream * 2);
+  source = new BatchSource(init.streams);
   await runStreams(channels, source, {
     filesPerStream: init.filesPerStream, buffersPerStream: init.buffersPerStream, onBytes,
     onFile: (job, outcome) => { flushBytes(); post({ type: 'file', id: job.id, outcome }); },

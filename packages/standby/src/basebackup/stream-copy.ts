@@ -43,10 +43,12 @@ export async function runStreams(channels: readonly SftpChannel[], source: JobSo
       for (const c of channels) c.end();
     }
   };
-  await Promise.all(channels.flatMap((ch) => {
-    const pool = new BufferPool(ch.maxRead, o.buffersPerStream);
-    return Array.from({ length: Math.max(1, o.filesPerStream) }, () => slot(ch, pool));
-  }));
+  const pools = channels.map((ch) => new BufferPool(ch.maxRead, o.buffersPerStream));
+  // Slots ask for jobs in the order they start: the first slot of every stream first, so the
+  // largest files (the long poles) go to different streams rather than share one.
+  const slots: Promise<void>[] = [];
+  for (let k = 0; k < Math.max(1, o.filesPerStream); k++) channels.forEach((ch, i) => slots.push(slot(ch, pools[i]!)));
+  await Promise.all(slots);
   if (failure !== undefined) throw failure;
 }
 
