@@ -59,14 +59,12 @@ export async function main(raw: string[]): Promise<never> {
       }
       return ExitCode.OK;
     }
-    if (a.once) {
-      const { queueOnce } = await import('../commands/queue-once.js');
-      const r = await queueOnce({ config, log });
-      for (const s of r.slaves) {
-        say(`${s.name}: ${s.detached ? 'detached, skipped' : `${s.delivered} delivered, ${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`}`);
-      }
-      return r.code;
+    // --once
+    const { queueOnce } = await import('../commands/queue-once.js');
+    const r = await queueOnce({ config, log });
+    for (const s of r.slaves) {
+      say(`${s.name}: ${s.detached ? 'detached, skipped' : `${s.delivered} delivered, ${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`}`);
     }
-    return ExitCode.OK;
+    return r.code;
   });
 }
