@@ -22,6 +22,8 @@ export type FileOutcome = 'copied' | 'same' | 'vanished';
 export interface WorkerInit {
   /** The master's SSH target (without the debug callback, which cannot cross threads). */
   target: Omit<SshTarget, 'debug'>;
+  /** ssh_debug: send ssh2's protocol lines back as `debug` messages. */
+  sshDebug: boolean;
   /** SFTP channels (parallel streams) of this worker's own SSH connection. */
   streams: number;
   filesPerStream: number;
@@ -44,6 +46,7 @@ export type FromWorker =
   | { type: 'file'; id: number; outcome: FileOutcome }
   | { type: 'idle' }
   | { type: 'finished' }
+  | { type: 'debug'; line: string }
   | { type: 'error'; error: WireError };
 
 /** An error as it crosses threads: what the main thread reports and decides on. */

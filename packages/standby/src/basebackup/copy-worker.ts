@@ -77,7 +77,7 @@ function onBytes(n: number): void {
 
 async function start(i: WorkerInit): Promise<void> {
   init = i;
-  const s = await connectSsh(i.target);
+  const s = await connectSsh(i.sshDebug ? { ...i.target, debug: (line) => post({ type: 'debug', line }) } : i.target);
   session = s;
   if (aborted) return s.destroy(); // -B gave up while this connection came up
   channels = await Promise.all(Array.from({ length: i.streams }, () => s.openSftp()));

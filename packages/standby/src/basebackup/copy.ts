@@ -61,18 +61,21 @@ export class CopyEngine {
   /** Starts the workers and waits until each has its connection and channels. */
   static async start(o: EngineOptions): Promise<CopyEngine> {
     const n = Math.max(1, Math.min(o.workers, o.streams));
-    const { debug: _debug, ...target } = o.target;
+    const { debug, ...target } = o.target;
     const slots: Slot[] = [];
     for (let i = 0; i < n; i++) {
       // Streams spread as evenly as they go: 4 over 3 workers = 2, 1, 1.
       const streams = Math.floor(o.streams / n) + (i < o.streams % n ? 1 : 0);
       const worker = new Worker(workerUrl());
       const slot: Slot = { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
-      worker.on('message', (m: FromWorker) => slot.onMessage?.(m));
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'debug') debug?.(`copy worker ${i + 1}: ${m.line}`);
+        else slot.onMessage?.(m);
+      });
       slots.push(slot);
       const msg: ToWorker = {
         type: 'init', init: {
-          target, streams, filesPerStream: o.filesPerStream ?? 4, buffersPerStream: o.buffersPerStream ?? 16,
+          target, sshDebug: debug !== undefined, streams, filesPerStream: o.filesPerStream ?? 4, buffersPerStream: o.buffersPerStream ?? 16,
         },
       };
       worker.postMessage(msg);
