@@ -10,7 +10,7 @@ import { makeBaseMaster, type BaseMaster } from './base-master.js';
 import { cmdStandbyMethod, pgBasebackupMethod, rsyncBaseMethod, type BaseMethod } from './base-methods.js';
 import { runBase } from './base-run.js';
 import { listFiles, readAll } from './files.js';
-import { checkRatio, checkValue, summarize, type MethodResult, type TargetCheck } from './results.js';
+import { checkRatio, checkValue, probeMethods, summarize, type MethodResult, type TargetCheck } from './results.js';
 import { sshClientFor } from './ssh-client.js';
 
 export interface BasePartResult {
@@ -34,13 +34,7 @@ export async function runBasePart(scale: number, smallScale: number, runs: numbe
   const sshDir = makeTempDir('pitr-bench-ssh-');
   const ssh = sshClientFor(sshd, sshDir.path);
   const methods: BaseMethod[] = [pgBasebackupMethod(), rsyncBaseMethod(() => ssh), cmdStandbyMethod(() => sshd)];
-  const results = new Map<string, MethodResult>();
-  for (const m of methods) {
-    const why = await m.unavailable();
-    results.set(m.id, { id: m.id, label: m.label, runs: [], ...(why ? { unavailable: why } : {}) });
-    if (why) log(`  ${m.label}: not available: ${why}`);
-  }
-  const live = methods.filter((m) => !results.get(m.id)!.unavailable);
+  const { results, live } = await probeMethods(methods, log);
 
   log(`  master: pgbench -i -s ${scale} ...`);
   const master = await makeBaseMaster('base-master', scale);

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { startSshd, type SshdHandle } from '../test/rig/sshd.js';
 import { makeTempDir } from '../test/rig/tmp.js';
-import { checkRatio, summarize, type MethodResult, type TargetCheck } from './results.js';
+import { checkRatio, probeMethods, summarize, type MethodResult, type TargetCheck } from './results.js';
 import { maxRssKiB, rssCount } from './rss.js';
 import { sshClientFor, type SshClient } from './ssh-client.js';
 import { runBurst } from './wal-burst.js';
@@ -38,13 +38,7 @@ export async function runWalPart(segments: number, runs: number, log: (s: string
     pgbackrestMethod(false, () => sshds[0]!, () => ssh), pgbackrestMethod(true, () => sshds[0]!, () => ssh),
     cmdArchiverMethod(1, () => sshds), cmdArchiverMethod(3, () => sshds),
   ];
-  const results = new Map<string, MethodResult>();
-  for (const m of methods) {
-    const why = await m.unavailable();
-    results.set(m.id, { id: m.id, label: m.label, runs: [], ...(why ? { unavailable: why } : {}) });
-    if (why) log(`  ${m.label}: not available: ${why}`);
-  }
-  const live = methods.filter((m) => !results.get(m.id)!.unavailable);
+  const { results, live } = await probeMethods(methods, log);
   for (let r = 0; r < runs; r++) {
     // Rotate the order each round, so no method always runs first (or right after the same one).
     const order = live.map((_, i) => live[(i + r) % live.length]!);

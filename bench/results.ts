@@ -26,6 +26,19 @@ export interface MethodResult {
   rssKiB?: number;
 }
 
+/** Asks each method whether it can run here; returns the result records and the methods that can. */
+export async function probeMethods<M extends { id: string; label: string; unavailable(): Promise<string | undefined> }>(
+  methods: readonly M[], log: (s: string) => void,
+): Promise<{ results: Map<string, MethodResult>; live: M[] }> {
+  const results = new Map<string, MethodResult>();
+  for (const m of methods) {
+    const why = await m.unavailable();
+    results.set(m.id, { id: m.id, label: m.label, runs: [], ...(why ? { unavailable: why } : {}) });
+    if (why) log(`  ${m.label}: not available: ${why}`);
+  }
+  return { results, live: methods.filter((m) => !results.get(m.id)!.unavailable) };
+}
+
 /** The median of the numbers (mean of the middle two for an even count). */
 export function median(xs: number[]): number | undefined {
   if (xs.length === 0) return undefined;
