@@ -9,6 +9,7 @@ import ssh2, { type AnyAuthMethod, type ConnectConfig } from 'ssh2';
 import type { Logger } from '../log.js';
 import { SshError, SshErrorCode } from './errors.js';
 import { checkHostKey, type HostKeyCheck } from './host-key-check.js';
+import { answerServerNotices } from './server-notices.js';
 import { loadIdentities } from './identities.js';
 import { readKnownHosts } from './known-hosts-file.js';
 import { knownKeyTypes, orderHostKeyAlgorithms, type KnownHostEntry } from './known-hosts.js';
@@ -174,6 +175,7 @@ export async function connectSsh(target: SshTarget, log?: Logger): Promise<SshSe
     sock.connect({ host, port });
     try {
       client.connect(config);
+      answerServerNotices(client);
     } catch (err) {
       fail(new SshError(SshErrorCode.CONNECT_FAILED, `cannot set up SSH to ${endpoint}: ${(err as Error).message}`, { endpoint, cause: err }));
     }
