@@ -47,12 +47,12 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
   await refuseIfRunning(config.pgdata, 'take a base backup (-B)');
   const state = { invalidated: false };
   let link: MasterLink | undefined;
-  let engine: Promise<CopyEngine> | undefined;
+  let engine: EngineStart | undefined;
   const target = masterSshTarget(config, log);
-  const startEngine = (): Promise<CopyEngine> => {
-    const e = CopyEngine.start({ target, streams: config.rsync_threads, workers: copyWorkers(config.rsync_threads) });
-    e.catch(() => undefined); // awaited before the copy is touched; a failure of the link comes first
-    return e;
+  const startEngine = (): EngineStart => {
+    const started: EngineStart = { ready: CopyEngine.start({ target, streams: config.rsync_threads, workers: copyWorkers(config.rsync_threads) }), failure: undefined };
+    started.ready.catch((e: unknown) => { started.failure = e; }); // a failure of the link is reported first
+    return started;
   };
   try {
     // The copy workers connect while the link comes up and the master starts the backup; with
@@ -72,9 +72,15 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
         : `nothing was changed in ${config.pgdata}`,
     });
   } finally {
-    await engine?.then((e) => e.abort(), () => undefined);
+    await engine?.ready.then((e) => e.abort(), () => undefined);
     await link?.close();
   }
+}
+
+/** The copy engine coming up; `failure` is set as soon as it failed. */
+interface EngineStart {
+  ready: Promise<CopyEngine>;
+  failure: unknown;
 }
 
 /**
@@ -86,7 +92,7 @@ function copyWorkers(streams: number): number {
   return Math.max(Math.ceil(streams / 8), Math.min(streams, availableParallelism() - 1));
 }
 
-async function backupOver(ctx: Ctx, link: MasterLink, engineStarted: Promise<CopyEngine>, o: BasebackupOptions, state: { invalidated: boolean }): Promise<BasebackupResult> {
+async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, o: BasebackupOptions, state: { invalidated: boolean }): Promise<BasebackupResult> {
   const { config, log } = ctx;
   const { pg } = link;
   await requireHelpers(pg, link.where);
@@ -109,7 +115,9 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStarted: Promise<Cop
   if (info.archive_mode === 'off' && !config.use_streaming_replication) {
     log.warning('archive_mode is off on the master: the WAL this copy needs to become consistent will not reach archivedir');
   }
-  const engine = await engineStarted;
+  // The copy workers' connections may still be coming up: the marker and the listing do not
+  // wait for them (~30 ms), but workers that already failed stop -B before the copy is touched.
+  if (engineStart.failure !== undefined) throw engineStart.failure;
   // From here on the local copy is invalid until the end.
   state.invalidated = true;
   await ensureDir(config.pgdata);
@@ -145,6 +153,7 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStarted: Promise<Cop
     });
     plan.copy = differ;
   }
+  const engine = await engineStart.ready;
   const total = plan.copy.reduce((n, j) => n + j.size, 0);
   log.info(`${plan.copy.length} files (${humanBytes(total)}) to copy, ${plan.skipped + same} unchanged, ${plan.removed} local files removed`);
   const progress = new Progress(ctx.progress, total);
