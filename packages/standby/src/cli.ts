@@ -5,14 +5,14 @@
 import yargs from 'yargs';
 import { splitGluedShortOptions } from '@pitrtools/cli/argv';
 import { runMain } from '@pitrtools/cli/exit';
-import { enableColor, say, stderrSink, wantsColor } from '@pitrtools/cli/output';
-import { loadConfig, parseBytes, parseSeconds, secretValues } from '@pitrtools/core/config/index';
+import { enableColor, wantsColor } from '@pitrtools/cli/output';
+import { parseBytes, parseSeconds } from '@pitrtools/core/config/index';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
-import { createLogger } from '@pitrtools/core/log';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { ACTIONS, runAction, type Action } from './commands/action.js';
 import { basebackup } from './commands/basebackup.js';
 import { checkStandby, type CheckOptions } from './commands/check.js';
+import { commandContext } from './command-context.js';
 import { failover } from './commands/failover.js';
 import { initStandby } from './commands/init.js';
 import { installMasterHelpers } from './commands/install-helpers.js';
@@ -84,10 +84,7 @@ export async function runCli(argv: string[]): Promise<never> {
 
 function context(f: Flags): Ctx {
   if (f.config === undefined || f.config === '') throw usage('-C <cmd_standby.ini> is required');
-  const { config, notices } = loadConfig(f.config, 'standby');
-  const log = createLogger(stderrSink, { debug: f.verbose === true || config.debug, secrets: secretValues('standby', config) });
-  for (const n of notices) (n.level === 'warning' ? log.warning : log.debug)(n.message);
-  return { config, log, out: (line) => say(line), progress: { isTTY: process.stderr.isTTY === true, write: (s) => process.stderr.write(s) } };
+  return commandContext(f.config, f.verbose === true);
 }
 
 /** Checks the flags before anything is loaded; returns the chosen action (or undefined). */

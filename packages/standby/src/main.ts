@@ -1,7 +1,8 @@
 /**
  * Entry point of cmd_standby. PostgreSQL runs `--restore %f %p` for every segment and every
  * history probe, so that path is recognised by hand and loads only the config layer and node:fs;
- * everything else goes through the full command line (yargs, SSH, pg) in cli.ts.
+ * a plain -B is recognised too and loads only what it needs; everything else goes through the
+ * full command line (yargs, SSH, pg) in cli.ts.
  */
 import { runMain } from '@pitrtools/cli/exit';
 import { loadConfig } from '@pitrtools/core/config/index';
@@ -11,7 +12,16 @@ import { parseFastPath, type FastInvocation } from './fast-path.js';
 
 const PROGRAM = 'cmd_standby';
 
-async function runFast(inv: FastInvocation): Promise<number> {
+async function runBasebackup(inv: Extract<FastInvocation, { kind: 'basebackup' }>): Promise<number> {
+  assertNotRoot(PROGRAM);
+  const [{ basebackup }, { commandContext }, output] = await Promise.all([
+    import('./commands/basebackup.js'), import('./command-context.js'), import('@pitrtools/cli/output')]);
+  if (output.wantsColor(process.stderr)) await output.enableColor();
+  await basebackup(commandContext(inv.config, inv.verbose), { checksum: inv.checksum });
+  return ExitCode.OK;
+}
+
+async function runFast(inv: Exclude<FastInvocation, { kind: 'basebackup' }>): Promise<number> {
   assertNotRoot(PROGRAM);
   const { config } = loadConfig(inv.config, 'standby');
   if (inv.kind === 'restore') {
@@ -27,5 +37,6 @@ async function runFast(inv: FastInvocation): Promise<number> {
 
 const argv = process.argv.slice(2);
 const fast = parseFastPath(argv);
-if (fast) await runMain(PROGRAM, () => runFast(fast));
+if (fast?.kind === 'basebackup') await runMain(PROGRAM, () => runBasebackup(fast), { debug: () => fast.verbose });
+else if (fast) await runMain(PROGRAM, () => runFast(fast));
 else await (await import('./cli.js')).runCli(argv);

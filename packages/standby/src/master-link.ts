@@ -7,7 +7,7 @@ import type { StandbyConfig } from '@pitrtools/core/config/index';
 import { resolveMaster } from '@pitrtools/core/config/index';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
-import { connectPg, type PgSession } from '@pitrtools/core/pg/client';
+import type { PgSession } from '@pitrtools/core/pg/client';
 import { SshErrorCode, connectSsh, isSshError, pgStreamFactory, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
 
 /** An open SSH connection to the master and a database session through it. */
@@ -26,6 +26,11 @@ export interface LinkOptions {
   timeoutMs?: number;
 }
 
+/** core's pg client, loaded on first use (see openMasterLink). */
+function loadPgClient(): Promise<typeof import('@pitrtools/core/pg/client')> {
+  return import('@pitrtools/core/pg/client');
+}
+
 /** The SSH target of the master as the SSH layer wants it. */
 export function masterSshTarget(config: StandbyConfig, log?: Logger, timeoutMs?: number): SshTarget {
   const t = resolveMaster(config);
@@ -40,10 +45,15 @@ export function masterSshTarget(config: StandbyConfig, log?: Logger, timeoutMs?:
 export async function openMasterLink(config: StandbyConfig, log: Logger, o: LinkOptions): Promise<MasterLink> {
   const target = masterSshTarget(config, log, o.timeoutMs);
   log.debug(`connecting to ${target.user}@${target.host}:${target.port} (ssh)`);
-  const ssh = await connectSsh(target, log);
+  const connecting = connectSsh(target, log);
+  // pg (and the undici it pulls in) loads while the SSH handshake waits for the network.
+  const pgClient = loadPgClient();
+  pgClient.catch(() => undefined);
+  const ssh = await connecting;
   const host = config.master_local_ip;
   const where = `master PostgreSQL ${host}:${config.port} via ssh ${ssh.endpoint}`;
   try {
+    const { connectPg } = await pgClient;
     const pg = await connectPg({
       host, port: config.port, user: config.master_db_user, database: config.master_db,
       stream: pgStreamFactory(ssh, host, config.port), applicationName: o.applicationName, describe: where,
@@ -100,6 +110,7 @@ export async function probeMaster(config: StandbyConfig, log: Logger, timeoutMs?
     sshReason = errorMessage(err);
   }
   const direct = `${config.master_public_ip}:${config.port}`;
+  const { connectPg } = await loadPgClient();
   try {
     const s = await connectPg({ host: config.master_public_ip, port: config.port, user: config.master_db_user, database: config.master_db,
       applicationName: 'pitrtools ping', connectTimeoutMs: timeoutMs ?? 5000, describe: `PostgreSQL at ${direct}` });

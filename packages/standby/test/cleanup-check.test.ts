@@ -15,11 +15,16 @@ test('cleanup: pg_archivecleanup order, ignoring the timeline; never .history', 
   assert.equal(cleanupCutoff('junk'), undefined);
 });
 
-test('fast path: only --restore/--cleanup with -C, in the spellings PostgreSQL and people use', () => {
+test('fast path: only --restore/--cleanup or a plain -B with -C, in the spellings PostgreSQL and people use', () => {
   assert.deepEqual(parseFastPath(['-C', '/e/s.ini', '--restore', 'F', 'P']), { kind: 'restore', config: '/e/s.ini', file: 'F', dest: 'P', verbose: false });
   assert.deepEqual(parseFastPath(['--cleanup', 'R', '-C/e/s.ini']), { kind: 'cleanup', config: '/e/s.ini', restartFile: 'R', verbose: false });
   assert.deepEqual(parseFastPath(['--config=/e/s.ini', '--restore', 'F', 'P', '-v'])?.verbose, true);
-  assert.equal(parseFastPath(['-C', 'x', '-B']), undefined);
+  assert.deepEqual(parseFastPath(['-C', 'x', '-B']), { kind: 'basebackup', config: 'x', checksum: false, verbose: false });
+  assert.deepEqual(parseFastPath(['--basebackup', '--checksum', '-v', '--config=x']), { kind: 'basebackup', config: 'x', checksum: true, verbose: true });
+  // Everything else goes to yargs, which checks it (and says what is wrong).
+  for (const argv of [['-C', 'x', '-Bv'], ['-C', 'x', '-B', '-S'], ['-C', 'x', '-B', '--restore', 'F', 'P'], ['-C', 'x', '--checksum'], ['-B'], ['-C', 'x', '-B', '--force']]) {
+    assert.equal(parseFastPath(argv), undefined, argv.join(' '));
+  }
   assert.equal(parseFastPath(['--restore', 'F', 'P']), undefined);
   assert.equal(parseFastPath(['-C', 'x', '--restore', 'F', 'P', '--cleanup', 'R']), undefined);
   assert.equal(parseFastPath(['-C', 'x', '--restore', 'F']), undefined);

@@ -9,7 +9,7 @@ import type { StandbyConfig } from '@pitrtools/core/config/index';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { locatePgBinaries, type PgBinaries } from '@pitrtools/core/pg/binaries';
-import { connectPg, type PgSession } from '@pitrtools/core/pg/client';
+import type { PgSession } from '@pitrtools/core/pg/client';
 import { dataDirectoryMajor, localServer } from '@pitrtools/core/pg/local-server';
 import { runProcess } from '@pitrtools/core/proc';
 import { DEFAULT_SERVER_LOG } from '../state-files.js';
@@ -109,6 +109,8 @@ export async function connectLocal(config: StandbyConfig, timeoutMs = 5000): Pro
     throw new PitrError('SERVER_NOT_RUNNING', `the local PostgreSQL is not running (${config.pgdata})`, { hint: 'start it: cmd_standby -C <ini> -A start' });
   }
   const host = s.socketDir ?? (s.listenAddress && s.listenAddress !== '*' ? s.listenAddress.split(',')[0]!.trim() : '127.0.0.1');
+  // Loaded here, not at start-up: -B and -I never talk to the local server and load pg later, in parallel with SSH.
+  const { connectPg } = await import('@pitrtools/core/pg/client');
   return connectPg({ host, port: s.port, user: config.master_db_user, database: config.master_db, applicationName: 'pitrtools',
     connectTimeoutMs: timeoutMs, describe: `local PostgreSQL (${config.pgdata})` });
 }
