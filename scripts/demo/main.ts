@@ -94,8 +94,11 @@ async function main(): Promise<void> {
   });
 
   await step('Initialise the master\'s queues (cmd_archiver -I) and switch archiving on', async () => {
-    await run(tool('archiver', `-C ${archIni} -I`, ['-C', archIni, '-I']));
-    const command = `${process.execPath} ${join(repo, 'packages/archiver/bin/cmd_archiver.js')} -C ${archIni} -F %p`;
+    const init = await run(tool('archiver', `-C ${archIni} -I`, ['-C', archIni, '-I']));
+    // Use exactly the line -I prints, as a DBA would paste it into postgresql.conf.
+    const printed = /archive_command = '(.+)'\s*$/m.exec(init.stdout)?.[1];
+    if (!printed) throw new Error('cmd_archiver -I printed no archive_command line');
+    const command = printed.replace(/''/g, "'");
     await sql({ host: master.socketDir, port: master.port, user: master.user }, `ALTER SYSTEM SET archive_command = '${command.replace(/'/g, "''")}'`);
     await sql({ host: master.socketDir, port: master.port, user: master.user }, 'SELECT pg_reload_conf()');
     note(`archive_command = '${command}'`);

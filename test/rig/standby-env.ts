@@ -17,6 +17,8 @@ import { makeTempDir } from './tmp.js';
 
 const BIN = new URL('../../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
 const CMD_ARCHIVER = new URL('../../packages/archiver/bin/cmd_archiver.js', import.meta.url).pathname;
+/** The sh front end that `cmd_archiver -I` prints as the archive_command. */
+const ARCHIVE_COMMAND = new URL('../../packages/archiver/bin/cmd_archiver', import.meta.url).pathname;
 
 /** What one test file shares. */
 export interface StandbyEnv {
@@ -64,7 +66,7 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
     conf: {
       archive_mode: 'on',
       archive_command: viaArchiver
-        ? `'${process.execPath} ${CMD_ARCHIVER} -C ${archiverIni} -F %p'`
+        ? `'${ARCHIVE_COMMAND} -C ${archiverIni} -F %p'`
         // Atomic, so the standby never restores a half-written segment.
         : `'test ! -f ${archivedir}/%f && cp %p ${archivedir}/.%f.tmp && mv ${archivedir}/.%f.tmp ${archivedir}/%f'`,
       max_wal_senders: 10,
