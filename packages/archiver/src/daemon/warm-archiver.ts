@@ -109,6 +109,7 @@ export class WarmArchiver {
     void this.d.markers?.forget(ready, scannedAt);
     if (this.d.offline) return;
     let busy = [...this.entries.values()].filter((e) => !e.settled).length;
+    const picked: Array<[string, Entry]> = [];
     for (const name of names) {
       if (busy >= this.d.maxAhead) break;
       if (this.entries.has(name)) continue;
@@ -118,17 +119,21 @@ export class WarmArchiver {
         seg: { name, path: '', size: 0, ino: 0, mtimeMs: 0 }, identity: '', outcomes: Promise.resolve(new Map()), settled: false, settledAt: 0,
       };
       this.entries.set(name, placeholder);
-      (this.d.mayShipAhead ?? (async () => true))().then(async (ok) => {
-        if (!ok) throw new Error('the ini changed; not shipping ahead');
-        return identify(`pg_wal/${name}`, this.d.pgdata);
-      }).then(
-        ({ seg, identity }) => { if (this.entries.get(name) === placeholder) this.start(seg, identity); },
-        (err: unknown) => {
+      picked.push([name, placeholder]);
+    }
+    // One after the other, so the uploads start in WAL order: PostgreSQL asks in that order.
+    void (async () => {
+      for (const [name, placeholder] of picked) {
+        try {
+          if (!await (this.d.mayShipAhead ?? (async () => true))()) throw new Error('the ini changed; not shipping ahead');
+          const { seg, identity } = await identify(`pg_wal/${name}`, this.d.pgdata);
+          if (this.entries.get(name) === placeholder) this.start(seg, identity);
+        } catch (err) {
           this.d.log.debug(`look-ahead: ${name}: ${errorMessage(err)}`);
           if (this.entries.get(name) === placeholder) this.entries.delete(name);
-        },
-      );
-    }
+        }
+      }
+    })();
   }
 
   /** Handles one request from cmd_archiver. */
