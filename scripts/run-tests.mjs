@@ -3,7 +3,7 @@
 // Usage: node scripts/run-tests.mjs [--unit | --e2e] [substring ...]
 //   --unit  only packages/*/test (no servers);  --e2e  only test/ (real PostgreSQL and sshd)
 //   a substring keeps only the files whose path contains it.
-// PITR_PG_VERSIONS (default "15,18") lists the PostgreSQL majors the end-to-end tests run against:
+// PITR_PG_VERSIONS (scripts/test.sh sets it; alone the default is "15,18") lists the PostgreSQL majors the end-to-end tests run against:
 // every file in test/ runs once per major with PITR_PG_VERSION set, except files that declare
 // `// pitr-test: once` (they do not depend on the server's version, e.g. the SSH layer's tests).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
