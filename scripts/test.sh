@@ -16,5 +16,6 @@ npx tsc -b
 npx tsc -p tsconfig.test.json
 node scripts/gen-samples.mjs --check
 node scripts/gen-docs.mjs --check
+bash scripts/check-root-guard.sh
 bash scripts/as-user.sh CI="${CI:-}" PITR_PG_VERSIONS="$versions" PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" \
   PITR_TEST_CONCURRENCY="${PITR_TEST_CONCURRENCY:-2}" -- node scripts/run-tests.mjs "$@"
