@@ -46,7 +46,7 @@ export async function runWalPart(segments: number, runs: number, log: (s: string
       const b = await runBurst(tpl, m);
       results.get(m.id)!.runs.push({ ...(b.seconds !== undefined ? { seconds: b.seconds } : {}), problems: b.problems,
         ...(b.killed.length ? { notes: b.killed.map((k) => `still running 30 s after the cluster stopped, killed: ${k}`) } : {}),
-        ...(b.checked ? { checked: b.checked } : {}) });
+        ...(b.checked ? { checked: b.checked } : {}), ...(b.helperRssKiB !== undefined ? { helperRssKiB: b.helperRssKiB } : {}) });
       log(`  run ${r + 1}/${runs} ${m.label}: ${b.seconds !== undefined ? `${b.seconds.toFixed(2)} s` : 'no time'} (${b.segments} segments)${b.problems.length ? `  PROBLEM: ${b.problems.join('; ')}` : ''}`);
     }
   }
@@ -59,6 +59,7 @@ export async function runWalPart(segments: number, runs: number, log: (s: string
     rssSamples[m.id] = rssCount(file);
     const res = results.get(m.id)!;
     if (kib !== undefined) res.rssKiB = kib;
+    if (b.helperRssKiB !== undefined) res.helperRssKiB = Math.max(b.helperRssKiB, res.helperRssKiB ?? 0);
     log(`  RSS pass ${m.label}: peak ${kib ?? '?'} kB over ${rssSamples[m.id]} invocations${b.problems.length ? `  PROBLEM: ${b.problems.join('; ')}` : ''}`);
   }
   await rssDir.remove();

@@ -8,6 +8,8 @@ export interface RunOutcome {
   problems: string[];
   /** Peak RSS in kB, when measured in this run. */
   rssKiB?: number;
+  /** Peak RSS in kB of a detached helper of the method (cmd_queue), when it reported one. */
+  helperRssKiB?: number;
   /** Remarks that do not void the run (e.g. a helper process that had to be killed afterwards). */
   notes?: string[];
   /** What the check of the result found, when it passed (e.g. "25 segments, sha256 equal"). */
@@ -24,6 +26,8 @@ export interface MethodResult {
   median?: number;
   /** Peak RSS in kB (max over its measured runs). */
   rssKiB?: number;
+  /** Peak RSS in kB of its detached helper (max over all its runs, timed ones included). */
+  helperRssKiB?: number;
 }
 
 /** Asks each method whether it can run here; returns the result records and the methods that can. */
@@ -52,7 +56,10 @@ export function summarize(m: MethodResult): MethodResult {
   const good = m.runs.filter((r) => r.problems.length === 0 && r.seconds !== undefined);
   const med = good.length === m.runs.length ? median(good.map((r) => r.seconds!)) : undefined;
   const rss = m.runs.map((r) => r.rssKiB).filter((x): x is number => x !== undefined);
-  return { ...m, ...(med !== undefined ? { median: med } : {}), ...(rss.length ? { rssKiB: Math.max(...rss, m.rssKiB ?? 0) } : {}) };
+  const helper = m.runs.map((r) => r.helperRssKiB).filter((x): x is number => x !== undefined);
+  if (m.helperRssKiB !== undefined) helper.push(m.helperRssKiB);
+  return { ...m, ...(med !== undefined ? { median: med } : {}), ...(rss.length ? { rssKiB: Math.max(...rss, m.rssKiB ?? 0) } : {}),
+    ...(helper.length ? { helperRssKiB: Math.max(...helper) } : {}) };
 }
 
 /** A ratio with its target, PASS/MISS when both sides were measured. */

@@ -25,6 +25,8 @@ export interface BurstResult {
   killed: string[];
   /** What the check of the destination found when it passed. */
   checked?: string;
+  /** Peak RSS (kB) of the detached helper, as the method reports it. */
+  helperRssKiB?: number;
 }
 
 const POLL_MS = 15;
@@ -93,6 +95,8 @@ export async function runBurst(tpl: WalTemplate, method: WalMethod, rssFile?: st
     if (timed.problem) result.problems.push(timed.problem);
     result.problems.push(...await prepared.verify(ready, tpl.sha256));
     if (timed.seconds !== undefined) result.seconds = timed.seconds;
+    const helper = prepared.helperRssKiB?.();
+    if (helper !== undefined) result.helperRssKiB = helper;
     result.ok = result.problems.length === 0;
     if (result.ok) result.checked = `${ready.length} segments, sha256 equal`;
   } catch (err) {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import type { SshdHandle } from '../test/rig/sshd.js';
 import { must, shellLine } from './exec.js';
 import { cmdArchiverBin, unavailableReason } from './ours.js';
+import { queuePeakRssKiB } from './queue-log.js';
 import { rssPrefix, verifyPlainDir, type WalMethod } from './wal-method.js';
 
 /** cmd_archiver -C INI -F %p with `count` slaves (the first `count` of `slaves()`). */
@@ -44,6 +45,7 @@ export function cmdArchiverMethod(count: number, slaves: () => SshdHandle[]): Wa
           for (const [i, d] of dests.entries()) problems.push(...await verifyPlainDir(d, segments, sha, `slave ${i + 1}'s r_archivedir`));
           return problems;
         },
+        helperRssKiB: () => queuePeakRssKiB(join(ctx.dir, 'queue', 'cmd_queue.log')),
       };
     },
   };

@@ -20,6 +20,11 @@ export interface PreparedWalMethod {
   archiveCommand: string;
   /** Problems with what arrived (missing or different segments); empty when all is there intact. */
   verify(segments: string[], sha256: Map<string, string>): Promise<string[]>;
+  /**
+   * Peak RSS (kB) of a helper the method leaves running detached (cmd_queue), which
+   * /usr/bin/time cannot see; read after the run, when the helper has exited.
+   */
+  helperRssKiB?(): number | undefined;
 }
 
 export interface WalMethod {

@@ -21,7 +21,7 @@ import { iniStamp } from './ini-stamp.js';
 import { acquirePidFile } from './pidfile.js';
 import { ProofMarkers } from './proof-markers.js';
 import { serveSocket, type SocketServer } from './server.js';
-import { SlaveWorker } from './slave-worker.js';
+import { inFlightPerUpload, SlaveWorker } from './slave-worker.js';
 import { WarmArchiver } from './warm-archiver.js';
 
 /** Options of the long-running queue runner. */
@@ -138,7 +138,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       if (stop.signal.aborted) resolve();
       stop.signal.addEventListener('abort', () => resolve());
     });
-    log.info(`cmd_queue stopping${server ? ` (${server.served} requests served, ${markers?.written ?? 0} proof markers written)` : ''}`);
+    const peak = `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`;
+    log.info(`cmd_queue stopping (${server ? `${server.served} requests served, ${markers?.written ?? 0} proof markers written, ` : ''}${peak})`);
     return ExitCode.OK;
   } finally {
     o.signal.removeEventListener('abort', onAbort);
@@ -156,7 +157,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
 function makeWorkers(rt: ArchiverRuntime): SlaveWorker[] {
   return rt.slaves.map((s) => {
     const w = new SlaveWorker(s, {
-      lanes: rt.config.upload_lanes, retryMs: rt.config.queue_wait * 1000, sshDebug: rt.config.ssh_debug, log: rt.log,
+      lanes: rt.config.upload_lanes, inFlight: inFlightPerUpload(rt.config.upload_lanes, rt.slaves.length), retryMs: rt.config.queue_wait * 1000, sshDebug: rt.config.ssh_debug, log: rt.log,
       onConnected: (worker) => {
         void worker.drain().catch(() => undefined);
         void worker.removeStaleTemps();

@@ -15,12 +15,28 @@ import { paceGc } from '../gc-pacer.js';
 /** Settings of a worker. */
 export interface WorkerOptions {
   lanes: number;
+  /** SFTP WRITE requests in flight per upload (see inFlightPerUpload). */
+  inFlight: number;
   /** After a failed connect, requests fail at once for this long instead of waiting for another timeout. */
   retryMs: number;
   sshDebug: boolean;
   log: Logger;
   /** Called after each successful (re)connect, e.g. to start draining. */
   onConnected(worker: SlaveWorker): void;
+}
+
+/**
+ * WRITE requests all of cmd_queue's uploads keep in flight together. Each one costs up to three
+ * copies of 255 KiB until sshd takes it (our read buffer, ssh2's SFTP packet, the encrypted SSH
+ * packets). With UPLOAD_IN_FLIGHT on every lane the daemon peaked at 108 MB RSS with 1 slave and
+ * 146 MB with 3 (it starts at 65 MB); with this budget at 94 and 97 MB, in the same time (bench/,
+ * `cmd_queue peak RSS`; on loopback the 2 cores, not the window, limit the rate).
+ */
+const DAEMON_WRITES_IN_FLIGHT = 12;
+
+/** WRITE requests per upload: the daemon's budget shared by every lane of every slave, 2 to UPLOAD_IN_FLIGHT. */
+export function inFlightPerUpload(lanes: number, slaves: number): number {
+  return Math.max(2, Math.min(UPLOAD_IN_FLIGHT, Math.floor(DAEMON_WRITES_IN_FLIGHT / Math.max(1, lanes * slaves))));
 }
 
 /** A persistent link to one slave. */
@@ -75,7 +91,7 @@ export class SlaveWorker implements LinkProvider {
     let healthy = true;
     const stopGc = paceGc();
     try {
-      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.opts.log, inFlight: UPLOAD_IN_FLIGHT })).status;
+      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.opts.log, inFlight: this.opts.inFlight })).status;
     } catch (err) {
       healthy = ch.live.error === undefined;
       throw err;

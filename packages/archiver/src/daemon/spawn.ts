@@ -27,7 +27,9 @@ export async function startDaemon(configFile: string, lArchivedir: string): Prom
   if (!(await fsp.stat(lArchivedir).then((s) => s.isDirectory(), () => false))) return undefined;
   if (await runningDaemon(lArchivedir) !== undefined) return undefined;
   // --expose-gc: gc-pacer.ts frees ssh2's per-packet buffers while segments are uploaded.
-  const child = spawn(process.execPath, ['--expose-gc', cmdQueueBin(), '-C', configFile, '--log-file', join(lArchivedir, QUEUE_LOG)], {
+  // --max-semi-space-size=2 (MiB): with those minor GCs every few ms a larger young generation
+  // only grows the heap (41 MB instead of 13 MB during a 3-slave burst), never saves time.
+  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', cmdQueueBin(), '-C', configFile, '--log-file', join(lArchivedir, QUEUE_LOG)], {
     detached: true, stdio: 'ignore', cwd: '/',
   });
   child.on('error', () => undefined); // reported by the next run, which finds no daemon
