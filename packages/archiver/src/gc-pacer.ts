@@ -2,19 +2,38 @@
  * ssh2 allocates a new buffer for every SFTP write (255 KiB) and every SSH packet (32 KiB).
  * They are garbage as soon as they are on the socket, but they live outside V8's heap, and V8
  * collects them only once tens of megabytes have piled up: that pile was most of a standalone
- * run's peak RSS (and of cmd_queue's). With --expose-gc (the sh front end and the spawn of
- * cmd_queue pass it) a minor GC every few milliseconds while uploads run frees them as they
- * die, at no measurable cost in time.
+ * run's peak RSS (and of cmd_queue's). A minor GC every few milliseconds while uploads run
+ * frees them as they die, at no measurable cost in time. The sh front end and the spawn of
+ * cmd_queue pass --expose-gc; a process started any other way (cmd_queue by hand or from
+ * systemd) switches the flag on itself and takes gc() from a fresh context.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const EVERY_MS = 5;
+
+type Gc = (o: { type: 'minor' }) => void;
+let exposed: Gc | undefined;
+
+function gcFunction(): Gc | undefined {
+  if (typeof globalThis.gc === 'function') return globalThis.gc as Gc;
+  if (exposed) return exposed;
+  try {
+    setFlagsFromString('--expose-gc');
+    const fn: unknown = runInNewContext('gc');
+    if (typeof fn === 'function') exposed = fn as Gc;
+  } catch {
+    // No gc() then: uploads work the same, with more memory.
+  }
+  return exposed;
+}
 let holders = 0;
 let timer: NodeJS.Timeout | undefined;
 
 /** Keeps minor GCs running (if `gc` is exposed) until the returned function is called; nests. */
 export function paceGc(): () => void {
-  const collect = globalThis.gc;
-  if (typeof collect !== 'function') return () => undefined;
+  const collect = gcFunction();
+  if (!collect) return () => undefined;
   if (holders++ === 0) {
     timer = setInterval(() => collect({ type: 'minor' }), EVERY_MS);
     timer.unref();
