@@ -34,13 +34,42 @@ export function localLocation(location: string, mappings: readonly TablespaceMap
   return mappings.find((m) => m.olddir === norm)?.newdir ?? norm;
 }
 
-/** tablespace_map text with each mapped location replaced; other lines byte for byte. */
+/**
+ * tablespace_map text with each mapped location replaced; every other entry byte for byte.
+ * Read as PostgreSQL's read_tablespace_map reads it: a backslash takes the next character
+ * literally (pg_backup_stop of PostgreSQL 14-18 escapes \n, \r and \\ in locations), an unescaped \n
+ * or \r ends an entry "OID LOCATION". A replaced location is escaped the same way.
+ */
 export function rewriteTablespaceMap(text: string, mappings: readonly TablespaceMapping[]): string {
   if (mappings.length === 0) return text;
-  return text.split('\n').map((line) => {
-    const m = /^(\d+) (.*)$/.exec(line);
-    if (!m) return line;
-    const mapped = localLocation(m[2]!, mappings);
-    return mapped === m[2] ? line : `${m[1]} ${mapped}`;
-  }).join('\n');
+  let out = '';
+  let raw = '';
+  let plain = '';
+  let escaped = false;
+  const flush = (end: string): void => {
+    const m = /^(\d+) (.*)$/s.exec(plain);
+    const mapped = m ? localLocation(m[2]!, mappings) : undefined;
+    out += m && mapped !== m[2] ? `${m[1]} ${escapeMapLocation(mapped!)}${end}` : raw + end;
+    raw = '';
+    plain = '';
+  };
+  for (const ch of text) {
+    if (!escaped && (ch === '\n' || ch === '\r')) {
+      flush(ch);
+    } else {
+      raw += ch;
+      if (!escaped && ch === '\\') escaped = true;
+      else {
+        plain += ch;
+        escaped = false;
+      }
+    }
+  }
+  if (raw !== '') flush('');
+  return out;
+}
+
+/** A location as tablespace_map holds it: \n, \r and \\ preceded by a backslash. */
+export function escapeMapLocation(location: string): string {
+  return location.replace(/[\n\r\\]/g, (c) => `\\${c}`);
 }
