@@ -2,10 +2,11 @@
  * cmd_standby end to end on a real master, a real standby cluster and a real sshd: -I, -B, -S,
  * archive replay, a tablespace outside pgdata (mapped to another local directory), a second -B
  * that transfers only what changed, -B failures (master down, sshd killed half way) that leave no
- * valid-looking copy, and -F999 (refused while the master runs; promotes when it is stopped).
+ * valid-looking copy, and -F999 (refused while the master runs; promotes when it is stopped, and
+ * with --force while it runs).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectPg } from '../packages/core/src/pg/client.js';
@@ -294,6 +295,35 @@ describe('-F999 with the master stopped', () => {
     assert.ok(ctx.lines.some((l) => /^Failover finished: read-write on timeline \d+/.test(l)), ctx.lines.join('\n'));
     await waitFor('the checkpoint after promotion', async () =>
       Number((await standbyQuery<{ t: number }>(env, 'SELECT timeline_id AS t FROM pg_control_checkpoint()'))[0]!.t) === res.timeline, 30_000);
+  });
+});
+
+describe('-F999 --force with the master running', () => {
+  test('promotes anyway, says so, and leaves the master as it was', async () => {
+    // A fresh standby of the restarted master (the previous one was promoted).
+    assert.equal((await runCmd(['-C', env.ini, '-A', 'stop'])).code, 0);
+    rmSync(env.pgdata, { recursive: true, force: true });
+    rmSync(tsLocal, { recursive: true, force: true });
+    await env.master.start();
+    const init = await runCmd(['-C', env.ini, '-I']);
+    assert.equal(init.code, 0, init.stderr);
+    const ctx = ctxFor(env);
+    await basebackup(ctx);
+    await startStandby(ctx, { iniPath: env.ini });
+    await env.master.query('INSERT INTO t VALUES (45)');
+    await switchAndWaitArchived(env.master);
+    await waitOnStandby(env, 'the row written before the forced failover', 'SELECT count(*)::int FROM t WHERE i = 45', 1);
+    rmSync(join(env.dir, 'failover-happened'), { force: true });
+
+    const r = await runCmd(['-C', env.ini, '-F999', '--force']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--force: failing over although the master answers/);
+    assert.match(r.stdout, /Failover finished: read-write on timeline \d+/);
+    assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: false }]);
+    assert.equal(readFileSync(join(env.dir, 'failover-happened'), 'utf8'), 'failover\n');
+    // Two masters now, as asked for: the old one still runs and takes writes.
+    assert.equal(await env.master.scalar<boolean>('SELECT pg_is_in_recovery()'), false);
+    await env.master.query('INSERT INTO t VALUES (46)');
   });
 });
 
