@@ -1,6 +1,7 @@
 /**
  * A streaming standby end to end (use_streaming_replication): a row committed on the master
  * reaches the standby without any WAL switch, the replication password stays in a 0600 passfile,
+ * no_copy_conf runs the server on the configured files where they are,
  * and the read-only commands: --check (Nagios output, --json, exit codes) and -P (both ways).
  */
 import assert from 'node:assert/strict';
@@ -24,6 +25,8 @@ before(async () => {
   writeIni(env, {
     pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
     use_streaming_replication: 'on', repl_db_user: 'replicator', repl_db_password: PASSWORD, sslmode: 'disable',
+    // The files stay where they are (the other standby tests copy them into pgdata).
+    no_copy_conf: 'on',
   });
   const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
   try {
@@ -48,6 +51,18 @@ describe('streaming replication', () => {
     await env.master.query('INSERT INTO t VALUES (7)');
     await waitOnStandby(env, 'the streamed row', 'SELECT count(*)::int FROM t WHERE i = 7', 1, 30_000);
     assert.equal(String(await env.master.scalar('SELECT last_archived_wal FROM pg_stat_archiver')), archived, 'no segment was archived meanwhile');
+  });
+
+  test('no_copy_conf: pgdata\'s postgresql.conf only points at the configured files, and the server runs on them', async () => {
+    const conf = join(env.dir, 'conf', 'postgresql.conf');
+    const hba = join(env.dir, 'conf', 'pg_hba.conf');
+    const stub = readFileSync(join(env.pgdata, 'postgresql.conf'), 'utf8');
+    assert.match(stub, /^# Written by cmd_standby .* because no_copy_conf is on/);
+    assert.ok(stub.includes(`include '${conf}'`), stub);
+    assert.deepEqual(await standbyQuery(env, 'SHOW hba_file'), [{ hba_file: hba }]);
+    // A setting that only the configured postgresql.conf has, and the line it came from.
+    const rows = await standbyQuery<{ setting: string; sourcefile: string }>(env, "SELECT setting, sourcefile FROM pg_settings WHERE name = 'shared_buffers'");
+    assert.deepEqual(rows, [{ setting: '4096', sourcefile: conf }]);
   });
 
   test('the password is only in the 0600 passfile: not in pitrtools.conf, the server log or the WAL receiver', async () => {
