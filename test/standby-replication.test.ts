@@ -276,12 +276,7 @@ describe('-B failures leave no copy that looks complete', () => {
 
 describe('-F999 with the master stopped', () => {
   test('promotes the standby onto a new timeline, runs action_failover, clears the standby settings', async () => {
-    const ctx = ctxFor(env);
-    await basebackup(ctx);
-    await startStandby(ctx, { iniPath: env.ini });
-    await env.master.query('INSERT INTO t VALUES (43)');
-    await switchAndWaitArchived(env.master);
-    await waitOnStandby(env, 'the last row before the failover', 'SELECT count(*)::int FROM t WHERE i = 43', 1);
+    const ctx = await runningStandbyWithRow(43);
     await env.master.stop();
     const res = await failover(ctx, { iniPath: env.ini });
     assert.ok(res.timeline >= 2, `timeline ${res.timeline}`);
@@ -307,12 +302,7 @@ describe('-F999 --force with the master running', () => {
     await env.master.start();
     const init = await runCmd(['-C', env.ini, '-I']);
     assert.equal(init.code, 0, init.stderr);
-    const ctx = ctxFor(env);
-    await basebackup(ctx);
-    await startStandby(ctx, { iniPath: env.ini });
-    await env.master.query('INSERT INTO t VALUES (45)');
-    await switchAndWaitArchived(env.master);
-    await waitOnStandby(env, 'the row written before the forced failover', 'SELECT count(*)::int FROM t WHERE i = 45', 1);
+    await runningStandbyWithRow(45);
     rmSync(join(env.dir, 'failover-happened'), { force: true });
 
     const r = await runCmd(['-C', env.ini, '-F999', '--force']);
@@ -326,6 +316,17 @@ describe('-F999 --force with the master running', () => {
     await env.master.query('INSERT INTO t VALUES (46)');
   });
 });
+
+/** -B and -S, then a row written on the master and waited for on the standby (the last before a failover). */
+async function runningStandbyWithRow(i: number): Promise<ReturnType<typeof ctxFor>> {
+  const ctx = ctxFor(env);
+  await basebackup(ctx);
+  await startStandby(ctx, { iniPath: env.ini });
+  await env.master.query('INSERT INTO t VALUES ($1)', [i]);
+  await switchAndWaitArchived(env.master);
+  await waitOnStandby(env, `row ${i}, the last before the failover`, `SELECT count(*)::int FROM t WHERE i = ${i}`, 1);
+  return ctx;
+}
 
 function walkFiles(root: string, rel = ''): string[] {
   const out: string[] = [];
