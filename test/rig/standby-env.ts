@@ -5,7 +5,7 @@
  * commands are called as functions (with a recording context) or as the real binary.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type StandbyConfig } from '../../packages/core/src/config/index.js';
 import { memoryLogger } from '../../packages/core/src/log.js';
@@ -94,6 +94,12 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
   const logfile = join(dir, 'standby.log');
   const ini = join(dir, 'cmd_standby.ini');
   const env: StandbyEnv = { master, sshd, dir, archivedir, pgdata, ini, port, socketDir, logfile };
+  // The standby's server is started by the commands under test (pg_ctl through -S, -F999, -R):
+  // stop whatever runs in pgdata before its directory goes.
+  const stopStandby = (): void => {
+    if (existsSync(join(pgdata, 'postmaster.pid'))) spawnSync(join(master.bindir, 'pg_ctl'), ['-D', pgdata, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
+  };
+  onCleanup('the standby server', stopStandby, stopStandby);
   writeIni(env, {
     pg_conf: join(confDir, 'postgresql.conf'), pg_hba_conf: join(confDir, 'pg_hba.conf'), ...o.ini,
   });
