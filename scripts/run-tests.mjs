@@ -6,6 +6,7 @@
 // PITR_PG_VERSIONS (scripts/test.sh sets it; alone the default is "15,18") lists the PostgreSQL majors the end-to-end tests run against:
 // every file in test/ runs once per major with PITR_PG_VERSION set, except files that declare
 // `// pitr-test: once` (they do not depend on the server's version, e.g. the SSH layer's tests).
+// After each set of files, nothing the rig started may still run (see leftBehind).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -49,12 +50,45 @@ function runFiles(label, files, env) {
   return r.status ?? 1;
 }
 
+// The rig must stop every server and daemon it started (all of them live under $TMPDIR/pitr-*;
+// the benchmark's pitr-bench-* are not ours to judge). Whatever is still running a few seconds
+// after a set of files ended is reported, killed, and fails the run.
+const tmp = process.env.TMPDIR || '/tmp';
+// Only processes started since the set began count (not those of another run that ended earlier).
+function ourLiveProcesses(since) {
+  const ps = spawnSync('ps', ['-u', String(process.getuid()), '-o', 'pid=,etimes=,stat=,args='], { encoding: 'utf8' });
+  const maxAge = (Date.now() - since) / 1000 + 2;
+  return (ps.stdout || '').split('\n').map((l) => l.trim()).filter(Boolean)
+    .map((l) => { const [pid, age, stat, ...rest] = l.split(/\s+/); return { pid: Number(pid), age: Number(age), stat, args: rest.join(' ') }; })
+    .filter((p) => !p.stat.startsWith('Z') && p.age <= maxAge && p.args.includes(`${tmp}/pitr-`) && !p.args.includes('/pitr-bench-'));
+}
+function leftBehind(label, since) {
+  let left = ourLiveProcesses(since);
+  for (let i = 0; i < 40 && left.length; i++) {
+    spawnSync('sleep', ['0.25']);
+    left = ourLiveProcesses(since);
+  }
+  if (left.length === 0) return false;
+  console.error(`== ${label}: ${left.length} process(es) still running after the tests ended (the rig must stop what it starts); killing them:`);
+  for (const p of left) {
+    console.error(`   ${p.pid} ${p.args.slice(0, 160)}`);
+    try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+  }
+  return true;
+}
+
 if (unit.length + e2e.length === 0) { console.error('run-tests: no test files matched'); process.exit(1); }
 const failed = [];
-if (runFiles('unit tests', unit, {}) !== 0) failed.push('unit');
+const check = (label, files, env) => {
+  const since = Date.now();
+  const status = runFiles(label, files, env);
+  return leftBehind(label, since) || status !== 0;
+};
+if (check('unit tests', unit, {})) failed.push('unit');
 versions.forEach((v, i) => {
   const files = e2e.filter((f) => i === 0 || !once.has(f));
-  if (runFiles(`end-to-end tests on PostgreSQL ${v}`, files, { PITR_PG_VERSION: v }) !== 0) failed.push(`PostgreSQL ${v}`);
+  const label = `end-to-end tests on PostgreSQL ${v}`;
+  if (check(label, files, { PITR_PG_VERSION: v })) failed.push(`PostgreSQL ${v}`);
 });
 if (failed.length) { console.error(`\nrun-tests: FAILED: ${failed.join(', ')}`); process.exit(1); }
 console.log(`\nrun-tests: all passed (unit + end-to-end on PostgreSQL ${versions.join(', ')})`);
