@@ -10,27 +10,14 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { connectSsh, pgStreamFactory, SshError, type SshSession } from '../packages/core/src/ssh/index.js';
+import { pgStreamFactory, SshError } from '../packages/core/src/ssh/index.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { freePort } from './rig/ports.js';
 import { startPostgres, type PgCluster } from './rig/postgres.js';
-import { sshTargetFor, startSshd, type SshdHandle } from './rig/sshd.js';
-import { makeTempDir } from './rig/tmp.js';
+import { sshSessionFixture } from './rig/ssh-session.js';
 
-let sshd: SshdHandle | undefined;
-let session: SshSession | undefined;
-const work = makeTempDir('pitr-ssh-exec-');
-before(async () => {
-  sshd = await startSshd();
-  session = await connectSsh(sshTargetFor(sshd));
-});
-after(async () => {
-  await session?.close();
-  await sshd?.dispose();
-  await work.remove();
-  await cleanupAll();
-});
-const s = (): SshSession => session!;
+const { session: s, work } = sshSessionFixture('pitr-ssh-exec-');
+after(cleanupAll);
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

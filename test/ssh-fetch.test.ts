@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { connectSsh, SshError, type SftpChannel, type SshSession } from '../packages/core/src/ssh/index.js';
+import { describe, test } from 'node:test';
+import { SshError, type SftpChannel } from '../packages/core/src/ssh/index.js';
 import { BufferPool, fetchFile, type FetchSink } from '../packages/core/src/ssh/sftp-fetch.js';
-import { sshTargetFor, startSshd, type SshdHandle } from './rig/sshd.js';
-import { makeTempDir } from './rig/tmp.js';
+import { sshSessionFixture } from './rig/ssh-session.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const CHUNK = 1000;
@@ -141,23 +140,12 @@ describe('fetchFile against a scripted channel', () => {
 });
 
 describe('fetchFile against a real sshd', () => {
-  let sshd: SshdHandle | undefined;
-  let session: SshSession | undefined;
-  const work = makeTempDir('pitr-ssh-fetch-');
-  before(async () => {
-    sshd = await startSshd();
-    session = await connectSsh(sshTargetFor(sshd));
-  });
-  after(async () => {
-    await session?.close();
-    await sshd?.dispose();
-    await work.remove();
-  });
+  const { session, work } = sshSessionFixture('pitr-ssh-fetch-');
 
   test('many files at once through one channel and a small pool arrive byte for byte', async () => {
     const dir = join(work.path, 'src');
     mkdirSync(dir);
-    const ch = await session!.openSftp();
+    const ch = await session().openSftp();
     const sizes = [0, 1, 8192, ch.maxRead - 1, ch.maxRead, ch.maxRead + 1, 3 * ch.maxRead + 5, 9 * 1024 * 1024 + 3];
     const files = sizes.map((n, i) => {
       const data = randomBytes(n);

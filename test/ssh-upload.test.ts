@@ -11,11 +11,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { link, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connectSsh, SshError, uploadAtomic, type SftpChannel, type SshSession } from '../packages/core/src/ssh/index.js';
-import { sshTargetFor, startSshd, type SshdHandle } from './rig/sshd.js';
-import { makeTempDir } from './rig/tmp.js';
+import { connectSsh, SshError, uploadAtomic, type SftpChannel } from '../packages/core/src/ssh/index.js';
+import { sshSessionFixture } from './rig/ssh-session.js';
+import { sshTargetFor } from './rig/sshd.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -41,20 +41,8 @@ if (process.env.PITR_SSH_UPLOAD_CHILD) {
 }
 
 function defineTests(): void {
-  let sshd: SshdHandle | undefined;
-  let session: SshSession | undefined;
-  const work = makeTempDir('pitr-ssh-upload-');
-  before(async () => {
-    sshd = await startSshd();
-    session = await connectSsh(sshdTarget());
-  });
-  after(async () => {
-    await session?.close();
-    await sshd?.dispose();
-    await work.remove();
-  });
-  const sshdTarget = (): ReturnType<typeof sshTargetFor> => sshTargetFor(sshd!);
-  const s = (): SshSession => session!;
+  const { sshd, session: s, reconnect, work } = sshSessionFixture('pitr-ssh-upload-');
+  const sshdTarget = (): ReturnType<typeof sshTargetFor> => sshTargetFor(sshd());
   const freshDir = (name: string): string => {
     const d = join(work.path, name);
     mkdirSync(d, { mode: 0o700 });
@@ -245,7 +233,7 @@ function defineTests(): void {
       let killed: Promise<void> | undefined;
       await assert.rejects(
         own.uploadAtomic({ data: big }, d, segName(7), {
-          onProgress: (done) => { if (!killed && done >= 8 * MiB) killed = sshd!.kill(); },
+          onProgress: (done) => { if (!killed && done >= 8 * MiB) killed = sshd().kill(); },
         }),
         (e: unknown) => e instanceof SshError && e.code === 'SSH_DISCONNECTED',
       );
@@ -253,7 +241,7 @@ function defineTests(): void {
       assert.ok(!existsSync(join(d, segName(7))), 'no final-named file');
       // later calls on the dead session fail at once instead of hanging
       await assert.rejects(own.stat(d), (e: unknown) => e instanceof SshError && e.code === 'SSH_DISCONNECTED');
-      await sshd!.start();
+      await sshd().start();
       const again = await connectSsh(sshdTarget());
       try {
         assert.equal((await again.uploadAtomic({ data: big }, d, segName(7))).status, 'created');
@@ -265,7 +253,7 @@ function defineTests(): void {
       } finally {
         await again.close();
       }
-      session = await connectSsh(sshdTarget()); // the shared session died with the server
+      await reconnect(); // the shared session died with the server
     });
 
     test('connection dropped mid-write → SSH_DISCONNECTED, no final-named file', async () => {
@@ -284,12 +272,12 @@ function defineTests(): void {
     test('peer hangs mid-write (sshd frozen, TCP still open) → keepalive notices: SSH_DISCONNECTED, no final-named file', async () => {
       const d = freshDir('frozen');
       const interval = 250;
-      const own = await connectSsh(sshTargetFor(sshd!, { keepaliveIntervalMs: interval, keepaliveCountMax: 2 }));
+      const own = await connectSsh(sshTargetFor(sshd(), { keepaliveIntervalMs: interval, keepaliveCountMax: 2 }));
       let frozenAt = 0;
       try {
         await assert.rejects(
           own.uploadAtomic({ data: big }, d, segName(10), {
-            onProgress: (done) => { if (!frozenAt && done >= 8 * MiB) { frozenAt = performance.now(); sshd!.freeze(); } },
+            onProgress: (done) => { if (!frozenAt && done >= 8 * MiB) { frozenAt = performance.now(); sshd().freeze(); } },
           }),
           (e: unknown) => e instanceof SshError && e.code === 'SSH_DISCONNECTED' && /keepalive/i.test(e.message),
         );
@@ -297,7 +285,7 @@ function defineTests(): void {
         console.log(`hung peer noticed after ${ms.toFixed(0)} ms (keepalive ${interval} ms x 2)`);
         assert.ok(ms < interval * 4 + 1000, `${ms} ms`);
       } finally {
-        sshd!.thaw();
+        sshd().thaw();
       }
       assert.ok(!existsSync(join(d, segName(10))));
     });
