@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { segmentStartLsn } from '../packages/standby/src/recovery/wal-file-check.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { runCmd } from './rig/standby-env.js';
 import { makeTempDir } from './rig/tmp.js';
@@ -22,6 +23,16 @@ const ini = join(tmp.path, 'cmd_standby.ini');
 writeFileSync(ini, `[DEFAULT]\nmaster_public_ip: db1\nuser: postgres\npgdata: ${pgdata}\narchivedir: ${archivedir}\nrecovery_conf: /x/recovery.conf\n`);
 const restore = (f: string, p: string) => runCmd(['-C', ini, '--restore', f, p], { cwd: pgdata });
 
+/** 16 MiB of random bytes behind the long page header PostgreSQL opens each segment with (this pgdata has no pg_control to compare the system identifier with). */
+function fakeSegment(name: string): Buffer {
+  const seg = randomBytes(16 * 1024 * 1024);
+  seg.fill(0, 0, 40);
+  seg.writeUInt16LE(0x0002, 2); // XLP_LONG_HEADER
+  seg.writeBigUInt64LE(segmentStartLsn(name, seg.length), 8);
+  seg.writeUInt32LE(seg.length, 32);
+  return seg;
+}
+
 test('a missing file exits 1 with no output at all', async () => {
   for (const name of ['000000010000000000000009', '00000002.history']) {
     const r = await restore(name, 'pg_wal/RECOVERYXLOG');
@@ -34,13 +45,35 @@ test('a .history file and a segment are restored byte for byte (relative %p, as 
   const h = await restore('00000002.history', 'pg_wal/RECOVERYHISTORY');
   assert.deepEqual(h, { code: 0, stdout: '', stderr: '' });
   assert.equal(readFileSync(join(pgdata, 'pg_wal', 'RECOVERYHISTORY'), 'utf8'), '1\t0/3000000\tno recovery target specified\n');
-  const seg = randomBytes(16 * 1024 * 1024);
+  const seg = fakeSegment('000000010000000000000003');
   writeFileSync(join(archivedir, '000000010000000000000003'), seg);
   const s = await restore('000000010000000000000003', 'pg_wal/RECOVERYXLOG');
   assert.equal(s.code, 0, s.stderr);
   assert.ok(readFileSync(join(pgdata, 'pg_wal', 'RECOVERYXLOG')).equals(seg));
   assert.equal(readFileSync(join(pgdata, 'pitrtools.restored'), 'utf8'), '000000010000000000000003\n');
   assert.deepEqual(readdirSync(join(pgdata, 'pg_wal')).filter((n) => n.startsWith('.')), [], 'no temp file left');
+});
+
+test('a truncated segment and a garbled .history are refused (exit 1, said, nothing written or recorded); the complete file is restored later', async () => {
+  const name = '000000010000000000000004';
+  const seg = fakeSegment(name);
+  const before = readFileSync(join(pgdata, 'pitrtools.restored'), 'utf8');
+  writeFileSync(join(archivedir, name), seg.subarray(0, 5 * 1024 * 1024));
+  const t = await restore(name, 'pg_wal/RECOVERYXLOG4');
+  assert.equal(t.code, 1);
+  assert.match(t.stderr, /not restoring 000000010000000000000004 .*: it has 5242880 bytes where a segment of this cluster has 16777216/);
+  assert.ok(!existsSync(join(pgdata, 'pg_wal', 'RECOVERYXLOG4')), 'nothing handed to PostgreSQL');
+  assert.equal(readFileSync(join(pgdata, 'pitrtools.restored'), 'utf8'), before, '--check still names the last complete segment');
+  writeFileSync(join(archivedir, '00000005.history'), 'this is not a history file\n');
+  const h = await restore('00000005.history', 'pg_wal/RECOVERYHISTORY5');
+  assert.equal(h.code, 1);
+  assert.match(h.stderr, /not restoring 00000005.history .*: line 1 is not/);
+  assert.ok(!existsSync(join(pgdata, 'pg_wal', 'RECOVERYHISTORY5')));
+  writeFileSync(join(archivedir, name), seg);
+  const ok = await restore(name, 'pg_wal/RECOVERYXLOG4');
+  assert.deepEqual(ok, { code: 0, stdout: '', stderr: '' });
+  assert.ok(readFileSync(join(pgdata, 'pg_wal', 'RECOVERYXLOG4')).equals(seg));
+  assert.equal(readFileSync(join(pgdata, 'pitrtools.restored'), 'utf8'), `${name}\n`);
 });
 
 test('a hostile %f is refused (exit 2) and nothing is written', async () => {

@@ -6,7 +6,7 @@
  */
 import { runMain } from '@pitrtools/cli/exit';
 import { loadConfig } from '@pitrtools/core/config/index';
-import { ExitCode } from '@pitrtools/core/errors';
+import { ExitCode, PitrError } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { parseFastPath, type FastInvocation } from './fast-path.js';
 
@@ -25,10 +25,21 @@ async function runFast(inv: Exclude<FastInvocation, { kind: 'basebackup' }>): Pr
   assertNotRoot(PROGRAM);
   const { config } = loadConfig(inv.config, 'standby');
   if (inv.kind === 'restore') {
-    const { restoreWal } = await import('./commands/restore.js');
+    const { restoreWal, REJECTS_BEFORE_ALERT } = await import('./commands/restore.js');
     const r = await restoreWal({ archivedir: config.archivedir, pgdata: config.pgdata, file: inv.file, dest: inv.dest });
     // Not there (yet): PostgreSQL asks again later. Nothing to say; it probes for .history constantly.
-    return r === 'restored' ? ExitCode.OK : ExitCode.FAILED;
+    if (typeof r === 'string') return r === 'restored' ? ExitCode.OK : ExitCode.FAILED;
+    // There but incomplete: refused (PostgreSQL asks again later), said in the server log, alerted once when it persists.
+    const message = `not restoring ${inv.file} from ${config.archivedir}: ${r.rejected}`;
+    if (r.times === REJECTS_BEFORE_ALERT) {
+      const [{ raiseAlert }, { createLogger }, { stderrSink }] = await Promise.all([
+        import('@pitrtools/core/alerts'), import('@pitrtools/core/log'), import('@pitrtools/cli/output')]);
+      await raiseAlert(config, { level: 'CRITICAL', event: 'restore_rejected', segment: inv.file, role: 'standby',
+        message: `${message}; refused ${r.times} times in a row, replay waits for it` }, createLogger(stderrSink));
+    }
+    throw new PitrError('RESTORE_REJECTED', message, {
+      exitCode: ExitCode.FAILED, hint: 'PostgreSQL asks again; replace the file with the complete one from the master\'s pg_wal or archive',
+    });
   }
   const { cleanupArchive } = await import('./commands/cleanup.js');
   await cleanupArchive({ archivedir: config.archivedir, restartFile: inv.restartFile });

@@ -11,3 +11,5 @@ export const REPLAYED_STATE = 'pitrtools.replayed';
 export const INCOMPLETE_MARKER = 'pitrtools_basebackup.incomplete';
 /** The server log when the ini sets no logfile (pg_ctl -l). */
 export const DEFAULT_SERVER_LOG = 'pitrtools-server.log';
+/** `<file> <count>` lines: archived files --restore refused (incomplete) and how many times, until each is restored. */
+export const REJECTED_STATE = 'pitrtools.restore-rejected';
