@@ -28,8 +28,10 @@ Actions (one per run):
   -A, --action start|stop|stop_basebackup
                            start or stop (fast) the local server; stop_basebackup ends a base
                            backup session an interrupted -B left on the master.
-      --check              Nagios plugin: recovery state, replay lag (bytes, seconds), age of
-                           the newest restored segment, archivedir size. Exit 0/1/2/3.
+      --check              Nagios plugin: recovery state; receive and replay lag against the
+                           master's WAL position (bytes, seconds); the WAL receiver; replay
+                           standing still; an unreachable master; a segment the master removed;
+                           age of the newest restored segment; archivedir size. Exit 0/1/2/3.
       --install-helpers    Install sql/cmd_standby.sql on the master (through SSH).
       --restore FILE PATH  restore_command (%f %p): copy FILE from archivedir to PATH.
                            A missing FILE exits 1 silently. Written into pgdata by -S.

@@ -13,3 +13,5 @@ export const INCOMPLETE_MARKER = 'pitrtools_basebackup.incomplete';
 export const DEFAULT_SERVER_LOG = 'pitrtools-server.log';
 /** `<file> <count>` lines: archived files --restore refused (incomplete) and how many times, until each is restored. */
 export const REJECTED_STATE = 'pitrtools.restore-rejected';
+/** JSON: what --check remembers between runs (since when replay stands still, the receiver is down, the master is unreachable). */
+export const CHECK_STATE = 'pitrtools.check-state';

@@ -144,6 +144,38 @@ export const STANDBY_KEYS = [
     name: 'check_lag_critical_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '1800', min: 0,
     doc: 'cmd_standby --check reports CRITICAL when the last replayed transaction is older than this.',
   },
+  {
+    name: 'check_replay_stuck_warn_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '300', min: 0,
+    doc: 'cmd_standby --check reports WARNING when replay has not moved for this long while the master is more than one WAL segment ahead of it (paused replay excepted).',
+  },
+  {
+    name: 'check_replay_stuck_critical_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '900', min: 0,
+    doc: 'The same, CRITICAL.',
+  },
+  {
+    name: 'check_receiver_warn_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '0', min: 0,
+    doc: 'With use_streaming_replication: cmd_standby --check reports WARNING when the WAL receiver has not been streaming for this long (0: at once).',
+  },
+  {
+    name: 'check_receiver_critical_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '300', min: 0,
+    doc: 'The same, CRITICAL.',
+  },
+  {
+    name: 'check_master_warn_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '0', min: 0,
+    doc: 'cmd_standby --check reports WARNING when the master has not answered (SSH, then its PostgreSQL, within ssh_timeout) for this long (0: at once); the lag is then unknown, never OK.',
+  },
+  {
+    name: 'check_master_critical_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '300', min: 0,
+    doc: 'The same, CRITICAL.',
+  },
+  {
+    name: 'check_restore_warn_seconds', type: 'seconds', group: 'Monitoring (--check)', min: 0, example: '3600',
+    doc: 'cmd_standby --check reports WARNING when the newest segment restored from archivedir is older than this. Off when unset (a streaming standby restores nothing); for an archive-only standby, a few times archive_timeout.',
+  },
+  {
+    name: 'check_restore_critical_seconds', type: 'seconds', group: 'Monitoring (--check)', min: 0, example: '7200',
+    doc: 'The same, CRITICAL.',
+  },
   debugKey,
   {
     name: 'includepath', type: 'paths', separator: ':', group: COMPAT, example: '/usr/lib/postgresql/15/bin:/usr/bin',

@@ -5,8 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from '@pitrtools/core/errors';
-import { fsyncDir } from '@pitrtools/core/fs/atomic';
-import { REPLAYED_STATE, RESTORED_STATE } from '../state-files.js';
+import { fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
+import { CHECK_STATE, REPLAYED_STATE, RESTORED_STATE } from '../state-files.js';
 
 /** Remembers the newest restored segment (its mtime says when); best effort, never fsynced. */
 export async function recordRestored(pgdata: string, segment: string): Promise<void> {
@@ -75,4 +75,32 @@ export async function makePrivateDir(dir: string): Promise<{ existed: boolean; w
     if (!fixed) return { existed, warning: `${dir} has mode ${mode.toString(8)} and cannot be changed to 0700 by this user` };
   }
   return { existed };
+}
+
+/** --check's state file text, or undefined. */
+export async function readCheckState(pgdata: string): Promise<string | undefined> {
+  return fsp.readFile(join(pgdata, CHECK_STATE), 'utf8').catch(() => undefined);
+}
+
+/** Saves --check's state (temp, fsync, rename); throws when pgdata is not writable for this user. */
+export async function writeCheckState(pgdata: string, text: string): Promise<void> {
+  await writeFileAtomic(join(pgdata, CHECK_STATE), text);
+}
+
+/** The last `bytes` of a file as text (from a line start), or undefined when it cannot be read. */
+export async function readTail(path: string, bytes = 64 * 1024): Promise<string | undefined> {
+  let fh;
+  try {
+    fh = await fsp.open(path, 'r');
+    const size = (await fh.stat()).size;
+    const start = Math.max(0, size - bytes);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    const text = buf.toString('utf8');
+    return start === 0 ? text : text.slice(text.indexOf('\n') + 1);
+  } catch {
+    return undefined;
+  } finally {
+    await fh?.close();
+  }
 }

@@ -1,19 +1,51 @@
 /**
  * The verdict and the output of --check, from measured facts (pure; commands/check.ts measures).
  * Nagios conventions: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; first line
- * `CMD_STANDBY STATUS - text | perfdata`, unknown values as U.
+ * `CMD_STANDBY STATUS - text | perfdata`, unknown values as U, detail lines after it.
+ *
+ * Every lag is measured against the master's current WAL position (pg_current_wal_lsn() through
+ * SSH): comparing replay with what this standby has itself received says 0 while the standby is
+ * cut off from the master, which is exactly when the check must not say OK.
  */
 
-/** What --check measured. */
+/** The WAL receiver as pg_stat_wal_receiver shows it (streaming standbys only). */
+export interface ReceiverFacts {
+  /** pg_stat_wal_receiver.status, or 'stopped' when there is no WAL receiver process. */
+  status: string;
+  /** Seconds it has been in a state other than streaming (from --check's own state); 0 while streaming. */
+  downSeconds?: number | undefined;
+  /** Seconds since the last message from the master (last_msg_receipt_time). */
+  lastMessageAgeSeconds?: number | undefined;
+}
+
+/** What --check measured. Byte counts in bytes, times in seconds, LSNs as PostgreSQL prints them. */
 export interface CheckFacts {
   running: boolean;
   inRecovery?: boolean;
-  /** Replay lag in bytes; undefined when unknown. */
+  /** Replay paused by pg_wal_replay_pause() (-A pause). */
+  replayPaused?: boolean | undefined;
+  /** The master's pg_current_wal_lsn(), when it answered. */
+  masterLsn?: string | undefined;
+  /** Why the master could not be asked, and for how long that has been so (seconds). */
+  masterUnreachable?: { reason: string; seconds: number } | undefined;
+  /** End of the WAL this standby has received by streaming (flushed to disk). */
+  receiveLsn?: string | undefined;
+  replayLsn?: string | undefined;
+  /** masterLsn minus receiveLsn (streaming standbys). */
+  receiveLagBytes?: number | undefined;
+  /** masterLsn minus replayLsn. */
   lagBytes?: number | undefined;
-  /** Where lagBytes comes from, e.g. 'received WAL' or 'master'. */
+  /** What lagBytes is compared with: always 'master' now (kept for scripts that read it). */
   lagSource?: string;
-  /** now - last replayed transaction, seconds; undefined when none was replayed yet. */
+  /** now - the last replayed transaction, while replay is behind the master; 0 when it is not. */
   lagSeconds?: number | undefined;
+  /** Seconds replay has not moved while the master is more than a segment ahead of it. */
+  replayStuckSeconds?: number | undefined;
+  receiver?: ReceiverFacts | undefined;
+  /** The newest replication error in the server log, while the WAL receiver is not streaming. */
+  replicationError?: string | undefined;
+  /** A segment the master removed although this standby still needs it (from that error). */
+  removedSegment?: string | undefined;
   /** Seconds since --restore last delivered a segment, and which. */
   restoredAge?: number | undefined;
   restoredSegment?: string | undefined;
@@ -22,12 +54,26 @@ export interface CheckFacts {
   notes: string[];
 }
 
-/** Thresholds. */
+/** A warning and a critical limit; null = not checked. */
+export interface Limits {
+  warn: number | null;
+  crit: number | null;
+}
+
+/** Thresholds (bytes and seconds). */
 export interface CheckThresholds {
   warnBytes: number | null;
   critBytes: number | null;
   warnSeconds: number;
   critSeconds: number;
+  /** How long replay may stand still while the master is a segment ahead. */
+  stuck: Limits;
+  /** How long the WAL receiver of a streaming standby may be down. */
+  receiver: Limits;
+  /** How long the master may be unreachable for --check. */
+  master: Limits;
+  /** Age of the newest restored segment (off by default: a streaming standby restores nothing). */
+  restored: Limits;
   /** Being a master (not in recovery) is OK, e.g. after a failover. */
   allowPrimary: boolean;
 }
@@ -43,48 +89,84 @@ export interface CheckReport {
 
 const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
+/** 2 when `value` reaches `l.crit`, 1 when it reaches `l.warn`, else 0. */
+function level(value: number, l: Limits): 0 | 1 | 2 {
+  if (l.crit !== null && value >= l.crit) return 2;
+  if (l.warn !== null && value >= l.warn) return 1;
+  return 0;
+}
+
 /** Applies the thresholds. */
 export function evaluateCheck(f: CheckFacts, t: CheckThresholds): CheckReport {
   let code: 0 | 1 | 2 | 3 = 0;
-  const raise = (c: 1 | 2): void => { if (c > code) code = c; };
+  const raise = (c: 0 | 1 | 2): void => { if (c > code) code = c; };
   const parts: string[] = [];
+  const s = (n: number): string => `${Math.round(n)} s`;
   if (!f.running) {
     raise(2);
     parts.push('the local server is not running');
   } else if (f.inRecovery === false) {
     if (!t.allowPrimary) raise(2);
     parts.push(t.allowPrimary ? 'not in recovery (a master; allowed)' : 'not in recovery: this standby is a master now');
-  } else {
-    parts.push('in recovery');
+  } else if (f.inRecovery) {
+    parts.push(f.replayPaused ? 'in recovery, replay PAUSED' : 'in recovery');
   }
+  const standby = f.running && f.inRecovery === true;
+  if (f.masterUnreachable && standby) {
+    raise(Math.max(1, level(f.masterUnreachable.seconds, t.master)) as 1 | 2);
+    parts.push(`master unreachable for ${s(f.masterUnreachable.seconds)} (${f.masterUnreachable.reason}): lag unknown`);
+  }
+  if (f.removedSegment !== undefined && standby) {
+    raise(2);
+    parts.push(`the master removed ${f.removedSegment}, which this standby still needs: it needs the segment from an archive or a new base backup (-B)`);
+  }
+  if (f.receiver && standby) {
+    const r = f.receiver;
+    if (r.status === 'streaming') {
+      parts.push('WAL receiver streaming');
+    } else {
+      const down = r.downSeconds ?? 0;
+      raise(Math.max(1, level(down, t.receiver)) as 1 | 2);
+      parts.push(`WAL receiver ${r.status} for ${s(down)}`);
+    }
+  }
+  if (f.receiveLagBytes !== undefined) parts.push(`receive lag ${f.receiveLagBytes} B`);
   if (f.lagBytes !== undefined) {
-    if (t.critBytes !== null && f.lagBytes >= t.critBytes) raise(2);
-    else if (t.warnBytes !== null && f.lagBytes >= t.warnBytes) raise(1);
+    raise(level(f.lagBytes, { warn: t.warnBytes, crit: t.critBytes }));
     parts.push(`replay lag ${f.lagBytes} B${f.lagSource ? ` (vs ${f.lagSource})` : ''}`);
-  } else if (f.running && f.inRecovery) {
+  } else if (standby && !f.masterUnreachable) {
     parts.push('replay lag in bytes unknown');
   }
   if (f.lagSeconds !== undefined) {
-    if (f.lagSeconds >= t.critSeconds) raise(2);
-    else if (f.lagSeconds >= t.warnSeconds) raise(1);
-    parts.push(`${Math.round(f.lagSeconds)} s since the last replayed transaction`);
+    raise(level(f.lagSeconds, { warn: t.warnSeconds, crit: t.critSeconds }));
+    parts.push(`${s(f.lagSeconds)} since the last replayed transaction`);
   }
-  if (f.restoredAge !== undefined) parts.push(`newest restored segment ${f.restoredSegment ?? '?'} ${Math.round(f.restoredAge)} s ago`);
+  if (f.replayStuckSeconds !== undefined && f.replayStuckSeconds > 0 && standby && !f.replayPaused) {
+    raise(level(f.replayStuckSeconds, t.stuck));
+    parts.push(`replay has not moved for ${s(f.replayStuckSeconds)} while the master is more than a segment ahead`);
+  }
+  if (f.restoredAge !== undefined) {
+    if (standby) raise(level(f.restoredAge, t.restored));
+    parts.push(`newest restored segment ${f.restoredSegment ?? '?'} ${s(f.restoredAge)} ago`);
+  }
   if (f.archivedirBytes !== undefined) parts.push(`archivedir ${f.archivedirBytes} B`);
   const v = (n: number | undefined, unit: string): string => (n === undefined ? 'U' : `${Math.round(n)}${unit}`);
   const lim = (n: number | null): string => (n === null ? '' : String(n));
   const perfdata = [
     `'lag_bytes'=${v(f.lagBytes, 'B')};${lim(t.warnBytes)};${lim(t.critBytes)};0`,
     `'lag_seconds'=${v(f.lagSeconds, 's')};${t.warnSeconds};${t.critSeconds};0`,
-    `'restored_age'=${v(f.restoredAge, 's')};;;0`,
+    `'receive_lag_bytes'=${v(f.receiveLagBytes, 'B')};;;0`,
+    `'replay_stuck'=${v(f.replayStuckSeconds, 's')};${lim(t.stuck.warn)};${lim(t.stuck.crit)};0`,
+    `'restored_age'=${v(f.restoredAge, 's')};${lim(t.restored.warn)};${lim(t.restored.crit)};0`,
     `'archivedir'=${v(f.archivedirBytes, 'B')};;;0`,
   ].join(' ');
   return { code, status: STATUS[code], text: parts.join(', '), perfdata, facts: f };
 }
 
-/** The plugin's output lines. */
+/** The plugin's output lines: the status line, then the replication error and the notes. */
 export function renderNagios(r: CheckReport): string {
-  return [`CMD_STANDBY ${r.status} - ${r.text} | ${r.perfdata}`, ...r.facts.notes].join('\n');
+  const detail = r.facts.replicationError !== undefined ? [`last replication error in the server log: ${r.facts.replicationError}`] : [];
+  return [`CMD_STANDBY ${r.status} - ${r.text} | ${r.perfdata}`, ...detail, ...r.facts.notes].join('\n');
 }
 
 /** An UNKNOWN report for a check that could not run at all. */
@@ -94,9 +176,11 @@ export function unknownReport(reason: string): CheckReport {
 
 /** Bytes between two LSNs like 0/3000028 (a - b). */
 export function lsnDiff(a: string, b: string): number {
-  const n = (l: string): bigint => {
-    const [hi, lo] = l.split('/');
-    return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
-  };
-  return Number(n(a) - n(b));
+  return Number(lsnValue(a) - lsnValue(b));
+}
+
+/** An LSN like `0/3000028` as a number of bytes. */
+export function lsnValue(l: string): bigint {
+  const [hi, lo] = l.split('/');
+  return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
 }
