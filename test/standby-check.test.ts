@@ -59,6 +59,11 @@ describe('--check against the master', () => {
     assert.equal(o.lagSource, 'master');
     assert.match(o.masterLsn ?? '', /^[0-9A-F]+\/[0-9A-F]+$/);
     assert.equal(o.receiver?.status, 'streaming');
+    const st = await runCmd(['-C', env.ini, '--status']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^OK: in recovery/);
+    assert.match(st.stdout, new RegExp(`^master: {2}PostgreSQL 127\\.0\\.0\\.1:${env.master.port} via ssh \\S+@127\\.0\\.0\\.1:${env.sshd.port}: WAL at [0-9A-F]+/[0-9A-F]+$`, 'm'));
+    assert.match(st.stdout, /^standby: in recovery; replayed up to [0-9A-F]+\/[0-9A-F]+ \(lag \d+ B.*\); received up to .*; WAL receiver streaming$/m);
   });
 
   test('the master unreachable is not OK: WARNING at once, CRITICAL past check_master_critical_seconds', async () => {
@@ -67,6 +72,8 @@ describe('--check against the master', () => {
       const w = await check();
       assert.equal(w.status, 'WARNING', w.line);
       assert.match(w.text, /master unreachable for \d+ s \(.*refused.*\): lag unknown/);
+      const st = await runCmd(['-C', env.ini, '--status']);
+      assert.match(st.stdout, /^master: .*: UNREACHABLE for \d+ s: .*refused/m);
       const c = await waitFor('CRITICAL', async () => { const r = await check(); return r.status === 'CRITICAL' ? r : undefined; }, 60_000, 1000);
       assert.match(c.text, /master unreachable for ([4-9]|\d\d+) s/);
     } finally { await env.sshd.start(); }

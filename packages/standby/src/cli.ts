@@ -21,7 +21,8 @@ import { pointInTimeRecovery } from './commands/pitr.js';
 import { startStandby } from './commands/standby.js';
 import type { Ctx } from './context.js';
 import { HELP } from './help.js';
-import { renderNagios, unknownReport } from './recovery/check-report.js';
+import { renderNagios, renderStatus, unknownReport } from './recovery/check-report.js';
+import { masterSshTarget } from './master-link.js';
 import { parseTargetTime } from './recovery/target-time.js';
 
 const PROGRAM = 'cmd_standby';
@@ -33,7 +34,7 @@ function usage(message: string): PitrError {
 /** Parsed flags. */
 interface Flags {
   config?: string; dbinit?: boolean; basebackup?: boolean; checksum?: boolean; standby?: boolean; failover?: string;
-  recovertotime?: string; ping?: boolean; action?: string; check?: boolean; json?: boolean; installHelpers?: boolean;
+  recovertotime?: string; ping?: boolean; action?: string; check?: boolean; status?: boolean; json?: boolean; installHelpers?: boolean;
   force?: boolean; verbose?: boolean; help?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
   warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string;
 }
@@ -51,6 +52,7 @@ function parseFlags(argv: string[]): Flags {
     .option('ping', { alias: 'P', type: 'boolean' })
     .option('action', { alias: 'A', type: 'string' })
     .option('check', { type: 'boolean' })
+    .option('status', { type: 'boolean' })
     .option('json', { type: 'boolean' })
     .option('allow-primary', { type: 'boolean' })
     .option('warn-bytes', { type: 'string' }).option('critical-bytes', { type: 'string' })
@@ -76,7 +78,10 @@ export async function runCli(argv: string[]): Promise<never> {
     }
     assertNotRoot(PROGRAM);
     if (wantsColor(process.stderr)) await enableColor();
+    if (f.check && f.status) throw usage('choose one of --check, --status');
     if (f.check) return runCheck(f);
+    if (f.status) return runStatus(f);
+    if (f.json) throw usage('--json goes with --check or --status');
     const chosen = validate(f);
     return dispatch(f, chosen, context(f));
   }, { debug: () => f.verbose === true });
@@ -140,6 +145,16 @@ function secondsFlag(v: string | undefined, name: string): number | undefined {
   const p = parseSeconds(v);
   if ('error' in p) throw usage(`--${name}: ${p.error}`);
   return p.value;
+}
+
+/** --status: the check's facts for people (or --json), exit 0 unless the check could not run at all. */
+async function runStatus(f: Flags): Promise<number> {
+  const ctx = context(f);
+  const report = await checkStandby(ctx, {});
+  const t = masterSshTarget(ctx.config);
+  const where = `PostgreSQL ${ctx.config.master_local_ip}:${ctx.config.port} via ssh ${t.user}@${t.host}:${t.port}`;
+  process.stdout.write(f.json ? `${JSON.stringify({ status: report.status, code: report.code, text: report.text, master: where, ...report.facts })}\n` : `${renderStatus(report, where)}\n`);
+  return ExitCode.OK;
 }
 
 async function runCheck(f: Flags): Promise<number> {

@@ -32,6 +32,8 @@ Actions (one per run):
                            master's WAL position (bytes, seconds); the WAL receiver; replay
                            standing still; an unreachable master; a segment the master removed;
                            age of the newest restored segment; archivedir size. Exit 0/1/2/3.
+      --status             The master (reachable? its WAL position) and this standby (replay,
+                           receiver, lags, restored segments) for people; --json for machines.
       --install-helpers    Install sql/cmd_standby.sql on the master (through SSH).
       --restore FILE PATH  restore_command (%f %p): copy FILE from archivedir to PATH.
                            A missing FILE exits 1 silently. Written into pgdata by -S.
@@ -40,7 +42,7 @@ Actions (one per run):
 Options:
   -C, --config FILE        cmd_standby.ini (required). See etc/cmd_standby.ini.sample.
       --force              With -F999: fail over although the master answers.
-      --json               With --check: one JSON object instead of the Nagios line.
+      --json               With --check or --status: one JSON object instead of the text.
       --allow-primary      With --check: a server that is not in recovery is OK.
       --warn-bytes SIZE, --critical-bytes SIZE, --warn-seconds N, --critical-seconds N
                            With --check: override check_lag_* of the ini file.

@@ -30,7 +30,7 @@ Docs: docs/cmd_archiver.md, docs/queue.md; every ini key: etc/cmd_archiver.ini.s
 function parser(argv: string[]) {
   return yargs(argv)
     .scriptName('cmd_archiver')
-    .usage('Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --check | --reset-slave NAME | --install-helpers]\n\n'
+    .usage('Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --check | --status | --reset-slave NAME | --install-helpers]\n\n'
       + 'PostgreSQL\'s archive_command: ships each WAL file to every standby (slave) over SSH, durably and never '
       + 'overwriting, and queues it for a slave that cannot be reached. With no action: checks the ini ("Config OK") '
       + 'and reports whether each slave can be reached.')
@@ -39,7 +39,9 @@ function parser(argv: string[]) {
     .option('init', { alias: 'I', type: 'boolean', describe: 'create l_archivedir and one queue per slave, check the archiving settings, print archive_command' })
     .option('dry-run', { alias: 'n', type: 'boolean', describe: 'with -F: say what would go where; upload, queue and alert nothing' })
     .option('check', { type: 'boolean', describe: 'Nagios plugin: queue sizes and ages, offline, dropped slaves (read-only, no SSH)' })
-    .option('json', { type: 'boolean', describe: 'with --check: print the same facts as JSON' })
+    .option('status', { type: 'boolean', describe: 'the whole cluster from here: each slave reachable or not, its newest archived segment, its queue, its own --check (slave_config); streaming and slots (read-only)' })
+    .option('json', { type: 'boolean', describe: 'with --check or --status: print the same facts as JSON' })
+    .option('nagios', { type: 'boolean', describe: 'with --status: one Nagios plugin line for the whole cluster, exit 0-3' })
     .option('warn-age', { alias: 'w', type: 'string', describe: 'with --check: WARNING when the oldest queued segment is older (default: check_queue_warn_age)', requiresArg: true })
     .option('crit-age', { alias: 'c', type: 'string', describe: 'with --check: CRITICAL when the oldest queued segment is older (default: check_queue_critical_age)', requiresArg: true })
     .option('reset-slave', { type: 'string', describe: 'reattach a slave whose queue was dropped (queue_max_bytes), before its new base backup', requiresArg: true })
@@ -64,16 +66,23 @@ function seconds(flag: string, text: string | undefined): number | undefined {
 }
 
 async function run(a: Args): Promise<number> {
-  const actions = ['file', 'init', 'check', 'reset-slave', 'install-helpers'].filter((k) => a[k] !== undefined && a[k] !== false);
+  const actions = ['file', 'init', 'check', 'status', 'reset-slave', 'install-helpers'].filter((k) => a[k] !== undefined && a[k] !== false);
   if (actions.length > 1) throw new PitrError('USAGE', `choose one of ${actions.map((k) => `--${k}`).join(', ')}`, { exitCode: ExitCode.USAGE });
   if (a['dry-run'] && a.file === undefined) throw new PitrError('USAGE', '-n/--dry-run goes with -F', { exitCode: ExitCode.USAGE });
-  for (const k of ['json', 'warn-age', 'crit-age']) {
+  for (const k of ['warn-age', 'crit-age']) {
     if (a[k] !== undefined && a[k] !== false && !a.check) throw new PitrError('USAGE', `--${k} goes with --check`, { exitCode: ExitCode.USAGE });
   }
+  if (a.json && !a.check && !a.status) throw new PitrError('USAGE', '--json goes with --check or --status', { exitCode: ExitCode.USAGE });
+  if (a.nagios && !a.status) throw new PitrError('USAGE', '--nagios goes with --status', { exitCode: ExitCode.USAGE });
+  if (a.nagios && a.json) throw new PitrError('USAGE', 'choose one of --json, --nagios', { exitCode: ExitCode.USAGE });
   const verbose = a.verbose === true;
   if (a.check) {
     const { runCheck } = await import('./check-cli.js');
     return runCheck(a.config, { json: a.json === true, warnAge: seconds('warn-age', a['warn-age']), critAge: seconds('crit-age', a['crit-age']) });
+  }
+  if (a.status) {
+    const { runStatus } = await import('./status-cli.js');
+    return runStatus(a.config, { json: a.json === true, nagios: a.nagios === true, verbose });
   }
   if (a.file !== undefined && !a['dry-run']) {
     const { runArchive } = await import('./archive-run.js');
@@ -108,7 +117,7 @@ async function run(a: Args): Promise<number> {
 export async function main(raw: string[]): Promise<never> {
   if (wantsColor(process.stdout)) await enableColor();
   const argv = splitGluedShortOptions(raw, 'CFwc');
-  if (argv.includes('--check')) {
+  if (argv.includes('--check') || (argv.includes('--status') && argv.includes('--nagios'))) {
     const { runCheckMain } = await import('./check-cli.js');
     return runCheckMain(() => parser(argv).parseAsync().then((a) => (a.help || a.version ? ExitCode.OK : run(a))));
   }

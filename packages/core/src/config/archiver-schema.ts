@@ -99,6 +99,15 @@ export const ARCHIVER_KEYS = [
     name: 'check_queue_critical_age', type: 'seconds', group: 'Monitoring (--check)', default: '1800', min: 0,
     doc: "cmd_archiver --check reports CRITICAL when the oldest segment in a slave's queue is older than this.",
   },
+  {
+    name: 'slave_config', type: 'string', group: 'Monitoring (--check)', perSlave: true, example: '/etc/pitrtools/cmd_standby.ini',
+    doc: "The slave's own cmd_standby.ini, as a path on the slave (walmgr's slave_config). When set, cmd_archiver --status "
+      + 'runs `cmd_standby -C <it> --check --json` on the slave over SSH and shows its verdict.',
+  },
+  {
+    name: 'slave_cmd_standby', type: 'string', group: 'Monitoring (--check)', perSlave: true, default: 'cmd_standby',
+    doc: 'The cmd_standby command on the slave for --status (found through the SSH login shell\'s PATH unless absolute).',
+  },
   debugKey,
   legacySshKey,
   {

@@ -29,7 +29,7 @@ export interface SlaveTarget extends SshTarget {
   r_archivedir: string;
 }
 
-type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir'>>;
+type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir' | 'slave_config' | 'slave_cmd_standby'>>;
 
 /** Every slave with its section's overrides applied. `exists` checks key files (tests pass a fake). */
 export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => boolean = isFile): SlaveTarget[] {

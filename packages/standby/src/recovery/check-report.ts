@@ -184,3 +184,23 @@ export function lsnValue(l: string): bigint {
   const [hi, lo] = l.split('/');
   return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
 }
+
+/** --status: the same facts for people, the master first, then this standby. `master` names where it was asked. */
+export function renderStatus(r: CheckReport, master: string): string {
+  const f = r.facts;
+  const b = (n: number | undefined): string => (n === undefined ? '?' : `${n} B`);
+  const lines = [`${r.status}: ${r.text}`];
+  lines.push(`master:  ${master}: ${f.masterLsn !== undefined ? `WAL at ${f.masterLsn}`
+    : f.masterUnreachable ? `UNREACHABLE for ${Math.round(f.masterUnreachable.seconds)} s: ${f.masterUnreachable.reason}` : 'not asked'}`);
+  if (!f.running) lines.push('standby: the local server is not running');
+  else if (f.inRecovery === false) lines.push('standby: not in recovery (a master)');
+  else {
+    const recv = f.receiver ? `; received up to ${f.receiveLsn ?? '?'} (lag ${b(f.receiveLagBytes)}); WAL receiver ${f.receiver.status}` : '; archive replay only';
+    const secs = f.lagSeconds !== undefined ? `, ${Math.round(f.lagSeconds)} s` : '';
+    lines.push(`standby: in recovery${f.replayPaused ? ', replay PAUSED' : ''}; replayed up to ${f.replayLsn ?? '?'} (lag ${b(f.lagBytes)}${secs})${recv}`);
+  }
+  const restored = f.restoredSegment !== undefined ? `newest restored segment ${f.restoredSegment}, ${Math.round(f.restoredAge ?? 0)} s ago` : 'nothing restored yet';
+  lines.push(`archive: ${restored}; archivedir ${b(f.archivedirBytes)}`);
+  if (f.replicationError !== undefined) lines.push(`last replication error: ${f.replicationError}`);
+  return [...lines, ...f.notes].join('\n');
+}
