@@ -97,6 +97,8 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
   // The standby's server is started by the commands under test (pg_ctl through -S, -F999, -R):
   // stop whatever runs in pgdata before its directory goes.
   const stopStandby = (): void => {
+    // The WAL receiver (wal_receiver: on) runs detached with pg_receivewal in its process group.
+    try { process.kill(-Number(readFileSync(join(archivedir, '.receivewal', 'supervisor.pid'), 'utf8').trim()), 'SIGKILL'); } catch { /* none */ }
     if (existsSync(join(pgdata, 'postmaster.pid'))) spawnSync(join(master.bindir, 'pg_ctl'), ['-D', pgdata, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
   };
   onCleanup('the standby server', stopStandby, stopStandby);

@@ -36,7 +36,7 @@ interface Flags {
   config?: string; dbinit?: boolean; basebackup?: boolean; checksum?: boolean; standby?: boolean; failover?: string;
   recovertotime?: string; ping?: boolean; action?: string; check?: boolean; status?: boolean; json?: boolean; installHelpers?: boolean;
   force?: boolean; verbose?: boolean; help?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
-  warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string;
+  warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string; receiveWal?: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -58,6 +58,7 @@ function parseFlags(argv: string[]): Flags {
     .option('warn-bytes', { type: 'string' }).option('critical-bytes', { type: 'string' })
     .option('warn-seconds', { type: 'string' }).option('critical-seconds', { type: 'string' })
     .option('install-helpers', { type: 'boolean' })
+    .option('receive-wal', { type: 'boolean' })
     .option('force', { type: 'boolean' })
     .option('restore', { type: 'string', array: true, nargs: 2 })
     .option('cleanup', { type: 'string' })
@@ -95,7 +96,7 @@ function context(f: Flags): Ctx {
 /** Checks the flags before anything is loaded; returns the chosen action (or undefined). */
 function validate(f: Flags): string | undefined {
   const chosen = [f.dbinit && '-I', f.basebackup && '-B', f.standby && '-S', f.failover !== undefined && '-F', f.ping && '-P',
-    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.restore && '--restore', f.cleanup !== undefined && '--cleanup']
+    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.receiveWal && '--receive-wal', f.restore && '--restore', f.cleanup !== undefined && '--cleanup']
     .filter((x): x is string => typeof x === 'string');
   if (chosen.length > 1) throw usage(`choose one action, not ${chosen.join(' and ')}`);
   if (f.recovertotime !== undefined && f.failover === undefined) throw usage('-R needs -F999 (point-in-time recovery is a kind of failover)');
@@ -128,6 +129,12 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
       break;
     }
     case '--install-helpers': await installMasterHelpers(ctx); break;
+    case '--receive-wal': {
+      const { runWalReceiver } = await import('./receiver/supervisor.js');
+      const stop = new AbortController();
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+      return runWalReceiver(ctx, stop.signal);
+    }
     default: ctx.out(`Config OK (${iniPath}); choose an action: cmd_standby --help`); break;
   }
   return ExitCode.OK;

@@ -35,6 +35,8 @@ Actions (one per run):
       --status             The master (reachable? its WAL position) and this standby (replay,
                            receiver, lags, restored segments) for people; --json for machines.
       --install-helpers    Install sql/cmd_standby.sql on the master (through SSH).
+      --receive-wal        Run the WAL receiver in the foreground (wal_receiver: -S and
+                           -A start run it in the background; -A stop and -F999 stop it).
       --restore FILE PATH  restore_command (%f %p): copy FILE from archivedir to PATH.
                            A missing FILE exits 1 silently. Written into pgdata by -S.
       --cleanup FILE       archive_cleanup_command (%r): remove archived WAL older than FILE.

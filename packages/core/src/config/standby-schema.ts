@@ -81,6 +81,24 @@ export const STANDBY_KEYS = [
     doc: 'libpq sslmode of the streaming replication connection.',
   },
   {
+    name: 'wal_receiver', type: 'bool', group: 'Replication', default: 'off',
+    doc: 'on: -S (and -A start) also starts a supervised pg_receivewal that streams the master\'s WAL through the SSH '
+      + 'connection into archivedir, holding a replication slot on the master, so that -F999 and -R can use the segment '
+      + 'the master was still writing when it died (seconds of loss instead of up to a segment or archive_timeout). '
+      + 'Complete segments are added to archivedir without ever replacing a file; the segment in progress stays in '
+      + 'archivedir/.receivewal as NAME.partial. Uses repl_db_user, repl_db_password and sslmode.',
+  },
+  {
+    name: 'wal_receiver_slot', type: 'string', group: 'Replication', example: 'pitrtools_recv_standby1',
+    doc: "The physical replication slot the WAL receiver creates (if missing) and uses on the master; default "
+      + 'pitrtools_recv_<this host name>. The master keeps the WAL the slot has not received: set max_slot_wal_keep_size there.',
+  },
+  {
+    name: 'pg_receivewal', type: 'path', group: 'Replication', example: '/usr/lib/postgresql/15/bin/pg_receivewal',
+    doc: 'The pg_receivewal to run; default: the one beside the local server binaries. It must be of the master\'s major '
+      + 'version or newer.',
+  },
+  {
     name: 'rsync_threads', type: 'int', group: 'Base backup (-B)', default: '4', min: 1, max: 64,
     doc: 'How many files -B copies in parallel, each on its own SFTP channel of the one SSH connection.',
   },

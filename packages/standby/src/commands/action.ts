@@ -3,6 +3,7 @@ import { errorMessage } from '@pitrtools/core/errors';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import type { Ctx } from '../context.js';
+import { startReceiver, stopReceiver } from '../receiver/control.js';
 import { requireCompleteCopy } from '../local/copy-state.js';
 import { connectLocal, localBinaries, startServer, stopServer, waitForServer } from '../local/server.js';
 import { withMasterLink } from '../master-link.js';
@@ -30,11 +31,13 @@ async function startAction(ctx: Ctx): Promise<void> {
   const standby = await hasSignal(config.pgdata, 'standby');
   const offset = await startServer(config, await localBinaries(config), log);
   await waitForServer(config, standby ? 'standby' : 'primary', offset, 600_000, log);
+  if (standby) await startReceiver(ctx, config.file);
   ctx.out(`Server started${standby ? ' (standby)' : ''}`);
 }
 
 async function stopAction(ctx: Ctx): Promise<void> {
   const { config, log } = ctx;
+  if (await stopReceiver(ctx)) ctx.out('WAL receiver stopped');
   if (!(await localServer(config.pgdata)).running) {
     ctx.out('The local server is not running');
     return;

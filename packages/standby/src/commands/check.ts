@@ -18,6 +18,7 @@ import { evaluateCheck, lsnDiff, lsnValue, type CheckFacts, type CheckReport, ty
 import { lastReplicationError, nextCheckState, parseCheckState } from '../recovery/check-state.js';
 import { segmentStartLsn } from '../recovery/wal-file-check.js';
 import { CHECK_STATE } from '../state-files.js';
+import { receiverPid } from '../receiver/control.js';
 
 /** Options of --check (thresholds default to the check_* keys). */
 export interface CheckOptions extends Partial<Pick<CheckThresholds, 'warnBytes' | 'critBytes' | 'warnSeconds' | 'critSeconds' | 'allowPrimary'>> {
@@ -151,6 +152,7 @@ async function askMaster(ctx: Ctx, timeoutMs: number): Promise<{ lsn: string; se
 }
 
 async function measureFiles(ctx: Ctx, f: CheckFacts): Promise<void> {
+  if (ctx.config.wal_receiver) f.walReceiverRunning = (await receiverPid(ctx)) !== undefined;
   const restored = await restoredInfo(ctx.config.pgdata);
   if (restored) {
     f.restoredAge = restored.ageSec;

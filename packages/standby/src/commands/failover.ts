@@ -15,6 +15,7 @@ import { connectLocal, localBinaries, restartServer, startServer, waitForServer 
 import { probeMaster } from '../master-link.js';
 import { installConfFiles, writeSettings } from '../recovery/settings-files.js';
 import { prepareStandby } from './standby.js';
+import { useReceivedWal } from '../receiver/control.js';
 
 /** Options of -F999. */
 export interface FailoverOptions {
@@ -44,6 +45,7 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   log.warning(probe.answers ? `--force: failing over although the master answers (${probe.detail})` : `the master does not answer: ${probe.detail}`);
   const bins = await localBinaries(config);
   const waitMs = o.waitMs ?? 600_000;
+  await useReceivedWal(ctx);
   let change;
   if (running) {
     await assertInRecovery(ctx);

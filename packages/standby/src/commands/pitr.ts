@@ -10,6 +10,7 @@ import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import type { Ctx } from '../context.js';
 import { readBackupLabel, requireCompleteCopy } from '../local/copy-state.js';
+import { useReceivedWal } from '../receiver/control.js';
 import { readReplayed, recordReplayed } from '../local/files.js';
 import { connectLocal, localBinaries, readLogSince, serverLogPath, startServer, stopServer, waitForServer } from '../local/server.js';
 import { probeMaster } from '../master-link.js';
@@ -53,6 +54,7 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
   await installConfFiles(config, 'failover');
   await writeSettings(config.pgdata, { kind: 'pitr', self: selfInvocation(o.iniPath), targetTime: t.text });
   await setSignal(config.pgdata, 'recovery');
+  await useReceivedWal(ctx);
   log.info(`recovering to ${t.text}${t.zoneAssumed ? " (no zone given: PostgreSQL reads it in the server's timezone setting)" : ''}`);
   const logfile = serverLogPath(config);
   let offset = 0;

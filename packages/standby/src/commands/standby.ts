@@ -5,6 +5,7 @@
  * accepts connections in recovery.
  */
 import type { Ctx } from '../context.js';
+import { startReceiver } from '../receiver/control.js';
 import { requireCompleteCopy } from '../local/copy-state.js';
 import { localBinaries, refuseIfRunning, startServer, waitForServer } from '../local/server.js';
 import { autoConfOverrides, installConfFiles, selfInvocation, setSignal, streamingSettings, writeSettings } from '../recovery/settings-files.js';
@@ -39,5 +40,6 @@ export async function startStandby(ctx: Ctx, o: StandbyOptions): Promise<void> {
   await prepareStandby(ctx, o.iniPath);
   const offset = await startServer(config, bins, log);
   await waitForServer(config, 'standby', offset, o.waitMs ?? 600_000, log);
+  await startReceiver(ctx, o.iniPath);
   ctx.out('Successfully entered standby mode');
 }

@@ -46,6 +46,8 @@ export interface CheckFacts {
   replicationError?: string | undefined;
   /** A segment the master removed although this standby still needs it (from that error). */
   removedSegment?: string | undefined;
+  /** With wal_receiver on: whether its supervisor runs. */
+  walReceiverRunning?: boolean | undefined;
   /** Seconds since --restore last delivered a segment, and which. */
   restoredAge?: number | undefined;
   restoredSegment?: string | undefined;
@@ -129,6 +131,10 @@ export function evaluateCheck(f: CheckFacts, t: CheckThresholds): CheckReport {
       raise(Math.max(1, level(down, t.receiver)) as 1 | 2);
       parts.push(`WAL receiver ${r.status} for ${s(down)}`);
     }
+  }
+  if (f.walReceiverRunning === false && standby) {
+    raise(1);
+    parts.push('the WAL receiver (wal_receiver) is not running: cmd_standby -A start or --receive-wal');
   }
   if (f.receiveLagBytes !== undefined) parts.push(`receive lag ${f.receiveLagBytes} B`);
   if (f.lagBytes !== undefined) {
