@@ -12,6 +12,7 @@ import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { removeStaleTemps } from '@pitrtools/core/fs/atomic';
 import type { Logger } from '@pitrtools/core/log';
 import { localServer } from '@pitrtools/core/pg/local-server';
+import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { inPool } from '../pool.js';
 import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
 import { ensurePrivateDir, socketPlace } from '../warm/socket-path.js';
@@ -51,6 +52,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       exitCode: ExitCode.FAILED, hint: `create it with: cmd_archiver -C ${rt.configFile} -I`,
     });
   }
+  // Exit 2 before the pid file, the socket or a marker is written there.
+  await checkQueueDirs(config.l_archivedir, rt.slaves.map((s) => s.name));
   if (!(await localServer(config.pgdata)).running) {
     log.info(`PostgreSQL is not running in ${config.pgdata}; nothing to do (cmd_queue --once delivers the queues now)`);
     return ExitCode.OK;

@@ -7,6 +7,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { copyFileAtomic } from '@pitrtools/core/fs/atomic';
+import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import { walKind } from '@pitrtools/core/wal';
 import { recordRestored } from '../local/files.js';
 
@@ -21,12 +22,14 @@ export interface RestoreOptions {
   cwd?: string;
 }
 
-/** 'restored', or 'missing' when archivedir does not have it (yet). */
+/** 'restored', or 'missing' when archivedir does not have it (yet); throws DIR_NOT_PRIVATE (exit 2) when archivedir is not ours or others can write in it. */
 export async function restoreWal(o: RestoreOptions): Promise<'restored' | 'missing'> {
   const kind = walKind(o.file);
   if (kind === undefined) {
     throw new PitrError('BAD_WAL_NAME', `refusing to restore '${o.file}': not a WAL file name PostgreSQL archives`, { exitCode: ExitCode.USAGE });
   }
+  // Whoever can write in archivedir chooses the WAL we replay: refused (exit 2) unless it is ours.
+  if (!(await checkOwnDir(o.archivedir, 'archivedir'))) return 'missing';
   const src = join(o.archivedir, o.file);
   const dest = isAbsolute(o.dest) ? o.dest : resolve(o.cwd ?? process.cwd(), o.dest);
   try {
