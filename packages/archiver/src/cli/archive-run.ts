@@ -38,7 +38,13 @@ const START_WAIT_MS = 5000;
 
 /** Starts cmd_queue (unless one is starting already) and asks it once it listens; undefined: do it yourself. */
 async function startAndAsk(config: ArchiverConfig, a: ArchiveRunArgs, log: Logger): Promise<WarmAnswer | undefined> {
-  const pid = await startDaemon(resolve(config.file), config.l_archivedir).catch(() => undefined);
+  let pid: number | undefined;
+  try {
+    pid = await startDaemon(resolve(config.file), config.l_archivedir);
+  } catch (err) {
+    if (err instanceof PitrError) return undefined; // refused (a link as its log): said by ensureQueueRunner
+    pid = undefined;
+  }
   if (pid !== undefined) log.debug(`started cmd_queue (pid ${pid}); asking it once it listens`);
   const deadline = Date.now() + START_WAIT_MS;
   for (;;) {

@@ -74,6 +74,19 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   // Connect now: the SSH handshakes are the slowest part of starting, and a burst waits on them.
   if (config.warm_path) for (const w of workers) void w.get().catch(() => undefined);
   const stamp = o.configStamp ?? await iniStamp(rt.configFile);
+  // A directory opened to others while we run (chmod 0777 on a queue): stop, and let every
+  // cmd_archiver take the slow path, which refuses it with exit 2 and the fix.
+  let refused: PitrError | undefined;
+  const dirsRefused = async (): Promise<PitrError | undefined> => {
+    if (refused) return refused;
+    refused = await checkQueueDirs(config.l_archivedir, rt.slaves.map((s) => s.name))
+      .then(() => undefined, (e: unknown) => (e instanceof PitrError ? e : undefined));
+    if (refused) {
+      log.error(`${refused.message}; cmd_queue exits (${refused.hint ?? ''})`);
+      stop.abort();
+    }
+    return refused;
+  };
   // An answer is only true for the ini it was worked out with: check it before and after.
   const iniChanged = async (): Promise<boolean> => {
     if (stop.signal.aborted) return true;
@@ -106,6 +119,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         handle: async (req) => {
           const changed = { status: 'fallback', message: 'the ini changed; cmd_queue restarts with it' } as const;
           if (await iniChanged()) return changed;
+          const bad = await dirsRefused();
+          if (bad) return { status: 'fallback', message: bad.message };
           const reply = await warm.archive(req.file);
           return (await iniChanged()) ? changed : reply;
         },
@@ -133,7 +148,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       if (!(await localServer(config.pgdata)).running) {
         log.info('the postmaster is gone; cmd_queue exits');
         stop.abort();
-      } else {
+      } else if (!(await dirsRefused())) {
         await iniChanged();
       }
     });
@@ -143,7 +158,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     });
     const peak = `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`;
     log.info(`cmd_queue stopping (${server ? `${server.served} requests served, ${markers?.written ?? 0} proof markers written, ` : ''}${peak})`);
-    return ExitCode.OK;
+    return refused ? refused.exitCode : ExitCode.OK;
   } finally {
     o.signal.removeEventListener('abort', onAbort);
     for (const t of timers) clearInterval(t);
