@@ -18,7 +18,8 @@ With warm_path on it keeps an SSH connection per slave open, answers cmd_archive
 and ships segments marked .ready ahead of time. cmd_archiver starts it by itself when needed.
 
 Exit codes: 0 done (or already running), 1 failed (--once: something is still queued),
-2 usage or ini error, or run as root.
+2 usage or ini error, a directory it writes in is not ours alone (or a link at one of its
+files), or run as root.
 Docs: docs/cmd_archiver.md (cmd_queue), docs/queue.md`;
 
 /** Parses argv and runs cmd_queue; never returns. */
