@@ -84,14 +84,14 @@ describe('a directory others can write to', () => {
 });
 
 describe('a directory another user owns', () => {
-  test(`l_archivedir ${ROOT_OWNED} (root, 1777, like /tmp): refused with chown as the fix`, async () => {
+  test(`l_archivedir ${ROOT_OWNED} (root, 1777, like /tmp): -F, -I and cmd_queue refuse it with chown as the fix`, async () => {
     const st = statSync(ROOT_OWNED, { throwIfNoEntry: false });
     assert.ok(st?.isDirectory() && st.uid === 0 && (st.mode & 0o1777) === 0o1777,
       `${ROOT_OWNED} must exist as root:root 1777: run scripts/setup.sh as root (npm test and CI do)`);
     const mine = new Set(readdirSync(ROOT_OWNED));
     env.writeIni({ l_archivedir: ROOT_OWNED });
     try {
-      for (const [args, bin] of [[['-C', env.ini, '-F', `pg_wal/${seg}`], undefined], [['-C', env.ini, '--once'], CMD_QUEUE],
+      for (const [args, bin] of [[['-C', env.ini, '-F', `pg_wal/${seg}`], undefined], [['-C', env.ini, '-I'], undefined], [['-C', env.ini, '--once'], CMD_QUEUE],
         [['-C', env.ini, '--log-file', join(env.dir, 'queue.log')], CMD_QUEUE]] as const) {
         const r = await env.run([...args], { cwd: env.pg.pgdata, ...(bin !== undefined ? { bin } : {}) });
         assert.equal(r.code, 2, r.stderr);
