@@ -58,6 +58,9 @@ describe('a directory others can write to', () => {
       try {
         await assertAllRefuse(new RegExp(`ERROR: refusing to write in l_archivedir ${env.lArchivedir}: it is writable by others \\(.*mode 0${mode.toString(8)}\\)`),
           new RegExp(`HINT: chmod 0700 ${env.lArchivedir}\\n`));
+        // The read-only "Config OK" run says what -F would refuse.
+        const v = await env.run(['-C', env.ini]);
+        assert.match(v.stdout, new RegExp(`^WARNING: refusing to write in l_archivedir ${env.lArchivedir}: .*every archive_command call fails \\(exit 2\\)`, 'm'), v.stdout);
       } finally {
         chmodSync(env.lArchivedir, 0o700);
       }
