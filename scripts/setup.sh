@@ -2,7 +2,8 @@
 # Prepares a fresh machine for the tests and the demo (idempotent):
 #  - as root: installs what is missing (openssh-server for sshd, rsync for the peers) with apt-get,
 #    creates the unprivileged user the servers and our commands run as (initdb, postgres and both
-#    pitrtools programs refuse root), and makes sure sshd will accept that user.
+#    pitrtools programs refuse root), makes sure sshd will accept that user, and creates the
+#    root-owned shared directory /var/tmp/pitrtools-root-owned the ownership tests need.
 #  - as a normal user: checks the same things and says what is missing.
 # Usage: scripts/setup.sh            (PITR_TEST_USER overrides the user name; default: pitr)
 set -euo pipefail
@@ -15,6 +16,10 @@ command -v rsync >/dev/null 2>&1 || need+=(rsync)
 if [ "$(id -u)" -ne 0 ]; then
   if [ ${#need[@]} -gt 0 ]; then
     echo "setup: missing packages: ${need[*]}; as root run: apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+  if [ ! -d /var/tmp/pitrtools-root-owned ] || [ "$(stat -c %u /var/tmp/pitrtools-root-owned)" != 0 ]; then
+    echo "setup: /var/tmp/pitrtools-root-owned (root, 1777) is missing; run scripts/setup.sh as root" >&2
     exit 1
   fi
   exit 0
@@ -37,4 +42,7 @@ fi
 if getent shadow "$user" | cut -d: -f2 | grep -q '^!'; then usermod -p '*' "$user"; fi
 home=$(getent passwd "$user" | cut -d: -f6)
 mkdir -p "$home" && chown "$user:" "$home" && chmod 0755 "$home"
+# A directory another user owns, shared like /tmp (root, 1777, sticky): test/archiver-owned.test.ts
+# shows that cmd_archiver and cmd_queue refuse it as l_archivedir (it fails, never skips, without it).
+install -d -o root -g root -m 1777 /var/tmp/pitrtools-root-owned
 echo "setup: ready (user $user, sshd $(/usr/sbin/sshd -V 2>&1 | head -1 || true))"

@@ -1,6 +1,6 @@
 /** --check decisions and output format, on a real queue directory and a chosen clock. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -83,5 +83,16 @@ describe('--check', () => {
     assert.deepEqual(j.slaves.map((s) => [s.name, s.state, s.conflicts, s.detached]),
       [['s1', 'CRITICAL', [seg(7)], null], ['s2', 'CRITICAL', [], 'dropped at some time\n']]);
     assert.equal(j.daemonPid, null);
+  });
+
+  it('a queue others can write to (what -F refuses, exit 2): CRITICAL with the fix', async () => {
+    chmodSync(join(q, 's2'), 0o777);
+    try {
+      const r = await checkCommand({ config: config(), now: NOW });
+      assert.equal(r.state, 'CRITICAL');
+      assert.match(formatNagios(r), new RegExp(`^PITR_ARCHIVER CRITICAL - refusing to write in the queue of slave s2 ${join(q, 's2')}: it is writable by others .*\\(chmod 0700 ${join(q, 's2')}\\)`));
+    } finally {
+      chmodSync(join(q, 's2'), 0o700);
+    }
   });
 });

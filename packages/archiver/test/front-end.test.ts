@@ -213,6 +213,25 @@ describe('the fast path answers only for a marker that matches', () => {
     await assertNode();
   });
 
+  it('l_archivedir itself others may write to, or a symlink: node, even with a marker that matches', async () => {
+    await prove();
+    for (const mode of [0o777, 0o770, 0o702, 0o1777]) {
+      chmodSync(t.queue, mode);
+      await assertNode();
+    }
+    chmodSync(t.queue, 0o750);
+    await assertFast();
+    chmodSync(t.queue, 0o700);
+    await assertFast();
+    const real = `${t.queue}.real`;
+    renameSync(t.queue, real);
+    symlinkSync(real, t.queue);
+    await assertNode();
+    writeFileSync(t.ini, iniText(`${t.queue}/`));
+    await prove(SEG, t.ini).catch(() => undefined);
+    await assertNode();
+  });
+
   it('a symlink as -F (the link is not the file shipped): node', async () => {
     await prove();
     const real = join(t.dir, 'elsewhere');

@@ -55,7 +55,8 @@ The original's glued forms work: -F999, -Astop_basebackup, -Cfile.
 Exit codes:
   0  success (--check: OK)
   1  the action failed: master unreachable, -B interrupted, failover refused (--check: WARNING)
-  2  usage or configuration error, or run as root; nothing was done (--check: CRITICAL)
+  2  usage or configuration error, archivedir not ours alone (or a link at one of our files),
+     or run as root; nothing was done (--check: CRITICAL)
   3  --check only: UNKNOWN (the check itself could not run)
 
 Documentation: docs/cmd_standby.md; every ini key: etc/cmd_standby.ini.sample.

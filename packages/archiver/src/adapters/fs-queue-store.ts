@@ -9,6 +9,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { copyFileNoClobber, fsyncDir } from '@pitrtools/core/fs/atomic';
+import { checkOwnDir, linkRefused, readOwnFile, refusedLink } from '@pitrtools/core/fs/ownership';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import { DETACHED_MARKER } from '../archive/claims.js';
 import type { PlaceStatus, QueuedFile, QueueScan, QueueStore } from '../archive/ports.js';
@@ -18,19 +19,43 @@ const ignoreMissing = (err: unknown): undefined => {
   throw err;
 };
 
+const what = (scope: string): string => (scope === '' ? 'l_archivedir' : `the queue of slave ${scope}`);
+
+/**
+ * Checks l_archivedir and the queues of `slaves` that exist (checkOwnDir: ours, a directory, not
+ * writable by group or others); throws DIR_NOT_PRIVATE (exit 2). One lstat per directory.
+ */
+export async function checkQueueDirs(root: string, slaves: readonly string[]): Promise<void> {
+  if (!(await checkOwnDir(root, what('')))) return;
+  for (const s of slaves) await checkOwnDir(join(root, s), what(s));
+}
+
 /** A QueueStore over the directory `root` (l_archivedir). */
 export function fsQueueStore(root: string): QueueStore {
   const dirOf = (scope: string): string => (scope === '' ? root : join(root, scope));
+  // Directories found fine by this store; scan() checks again (cmd_queue scans every queue_wait).
+  const ours = new Set<string>();
+  const checkDir = async (scope: string, again = false): Promise<boolean> => {
+    if (!again && ours.has(scope)) return true;
+    const ok = await checkOwnDir(dirOf(scope), what(scope));
+    if (ok) ours.add(scope);
+    return ok;
+  };
 
   // A slave added to the ini after -I gets its queue on first need; l_archivedir itself must exist.
   const ensureDir = async (scope: string): Promise<string> => {
     const dir = dirOf(scope);
+    await checkDir(''); // missing: said below, or by the caller
     if (scope === '') return dir;
     try {
       await fsp.mkdir(dir, { mode: 0o700 });
       await fsyncDir(root);
+      ours.add(scope);
     } catch (err) {
-      if (errorCode(err) === 'EEXIST') return dir;
+      if (errorCode(err) === 'EEXIST') {
+        await checkDir(scope);
+        return dir;
+      }
       if (errorCode(err) === 'ENOENT') {
         throw new PitrError('QUEUE_MISSING', `l_archivedir ${root} does not exist`, {
           exitCode: ExitCode.FAILED, hint: 'create it with: cmd_archiver -C <ini> -I',
@@ -47,6 +72,7 @@ export function fsQueueStore(root: string): QueueStore {
 
     async scan(slave): Promise<QueueScan> {
       const dir = dirOf(slave);
+      await checkDir(slave, true);
       const names = (await fsp.readdir(dir).catch(ignoreMissing)) ?? [];
       const files: QueuedFile[] = [];
       const claims = new Set<string>();
@@ -56,7 +82,7 @@ export function fsQueueStore(root: string): QueueStore {
           const st = await fsp.stat(join(dir, name)).catch(ignoreMissing);
           if (st?.isFile()) files.push({ name, size: st.size, mtimeMs: st.mtimeMs });
         } else if (name === DETACHED_MARKER) {
-          detached = (await fsp.readFile(join(dir, name), 'utf8').catch(ignoreMissing)) ?? '';
+          detached = (await readOwnFile(join(dir, name)).catch(ignoreMissing)) ?? '';
         } else if (name.startsWith('.') && !name.endsWith('.tmp')) {
           claims.add(name);
         }
@@ -118,8 +144,10 @@ export function fsQueueStore(root: string): QueueStore {
         await fsp.link(tmp, join(dir, claim));
         return true;
       } catch (err) {
-        if (errorCode(err) === 'EEXIST') return false;
-        throw err;
+        if (errorCode(err) !== 'EEXIST') throw err;
+        // Taken, by a claim file; a symbolic link there is nobody's claim: say so.
+        if ((await fsp.lstat(join(dir, claim)).catch(() => undefined))?.isSymbolicLink()) throw linkRefused(join(dir, claim));
+        return false;
       } finally {
         await fsp.rm(tmp, { force: true });
       }
@@ -134,7 +162,7 @@ export function fsQueueStore(root: string): QueueStore {
       } catch (err) {
         return ignoreMissing(err);
       }
-      const text = await fsp.readFile(mine, 'utf8').catch(() => '');
+      const text = await readOwnFile(mine).catch(() => '');
       await fsp.rm(mine, { force: true });
       for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
         if (name.startsWith(`${claim}.`) && /^\d+$/.test(name.slice(claim.length + 1))) await fsp.rm(join(dir, name), { force: true });
@@ -144,13 +172,14 @@ export function fsQueueStore(root: string): QueueStore {
 
     async append(scope, claim, text) {
       // No O_CREAT: appending must never start an episode nobody claimed.
-      const fh = await fsp.open(join(dirOf(scope), claim), constants.O_WRONLY | constants.O_APPEND).catch(ignoreMissing);
+      const path = join(dirOf(scope), claim);
+      const fh = await fsp.open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW).catch((err: unknown) => ignoreMissing(refusedLink(path, err)));
       if (!fh) return;
       try { await fh.write(text); } finally { await fh.close(); }
     },
 
     async read(scope, claim) {
-      return (await fsp.readFile(join(dirOf(scope), claim), 'utf8').catch(ignoreMissing)) ?? undefined;
+      return (await readOwnFile(join(dirOf(scope), claim)).catch(ignoreMissing)) ?? undefined;
     },
   };
 }

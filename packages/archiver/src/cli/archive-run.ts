@@ -12,6 +12,8 @@ import { ExitCode, PitrError } from '@pitrtools/core/errors';
 import { runMain } from '@pitrtools/cli/exit';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import type { Logger } from '@pitrtools/core/log';
+import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
+import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { resolveSegment } from '../archive/segment-input.js';
 import type { ArchiveResult } from '../commands/archive.js';
 import { isQueueProcess } from '../daemon/pidfile.js';
@@ -36,7 +38,13 @@ const START_WAIT_MS = 5000;
 
 /** Starts cmd_queue (unless one is starting already) and asks it once it listens; undefined: do it yourself. */
 async function startAndAsk(config: ArchiverConfig, a: ArchiveRunArgs, log: Logger): Promise<WarmAnswer | undefined> {
-  const pid = await startDaemon(resolve(config.file), config.l_archivedir).catch(() => undefined);
+  let pid: number | undefined;
+  try {
+    pid = await startDaemon(resolve(config.file), config.l_archivedir);
+  } catch (err) {
+    if (err instanceof PitrError) return undefined; // refused (a link as its log): said by ensureQueueRunner
+    pid = undefined;
+  }
   if (pid !== undefined) log.debug(`started cmd_queue (pid ${pid}); asking it once it listens`);
   const deadline = Date.now() + START_WAIT_MS;
   for (;;) {
@@ -55,6 +63,8 @@ async function startAndAsk(config: ArchiverConfig, a: ArchiveRunArgs, log: Logge
 export async function runArchive(a: ArchiveRunArgs): Promise<number> {
   const { config, log } = loadForCommand('cmd_archiver', a.config, a.verbose ?? false);
   if (a.warmTried !== undefined) log.debug(`warm path not used: ${a.warmTried}`);
+  // Not ours (or writable by others): exit 2 before a cmd_queue is started or anything written.
+  await checkQueueDirs(config.l_archivedir, resolveSlaves(config).map((s) => s.name));
   if (a.noDaemon && config.warm_path && config.state === 'online') {
     // Bad input starts nothing at all: refused here exactly as the standalone run would.
     await resolveSegment(a.file, config.pgdata, fsp);
@@ -70,7 +80,7 @@ export async function runArchive(a: ArchiveRunArgs): Promise<number> {
   let result: ArchiveResult;
   const stopGc = paceGc();
   try {
-    result = await archiveCommand({ config, file: a.file, log });
+    result = await archiveCommand({ config, file: a.file, log, dirsChecked: true });
   } catch (err) {
     // Offline: the warm cmd_queue answers that too. Bad input: start nothing at all.
     if (err instanceof PitrError && err.code === 'ARCHIVING_OFFLINE' && config.warm_path) await ensureQueueRunner(config, log);
@@ -85,7 +95,11 @@ export async function runArchive(a: ArchiveRunArgs): Promise<number> {
 }
 
 async function ensureQueueRunner(config: ArchiverConfig, log: Logger): Promise<void> {
-  const pid = await startDaemon(resolve(config.file), config.l_archivedir).catch((e: unknown) => log.debug(`cmd_queue not started: ${String(e)}`));
+  const pid = await startDaemon(resolve(config.file), config.l_archivedir).catch((e: unknown) => {
+    // A refusal (a link planted as its log) is the operator's to fix: say it where PostgreSQL logs.
+    if (e instanceof PitrError) log.warning(`cmd_queue not started: ${e.message}; ${e.hint ?? ''}`);
+    else log.debug(`cmd_queue not started: ${String(e)}`);
+  });
   if (pid !== undefined) log.debug(`started cmd_queue (pid ${pid})`);
 }
 

@@ -15,7 +15,8 @@ import { archiverVersion } from './version.js';
 const EPILOG = `Exit codes of -F (non-zero: "not safely archived; PostgreSQL keeps the file and retries"):
   0  archived: fsynced on every slave, or in the queue of each slave that could not take it
   1  failed: not safely archived (other actions: failed)
-  2  usage or ini error, -F is not a WAL file in pg_wal, or run as root; nothing was done
+  2  usage or ini error, -F is not a WAL file in pg_wal, a directory we write in is not ours
+     alone (or a link at one of our files), or run as root; nothing was done
   3  state: offline (notify_warning once per offline period)
   4  a slave already holds a different file of that name; nothing overwritten (notify_critical)
 --check exits like a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.

@@ -18,7 +18,8 @@ With warm_path on it keeps an SSH connection per slave open, answers cmd_archive
 and ships segments marked .ready ahead of time. cmd_archiver starts it by itself when needed.
 
 Exit codes: 0 done (or already running), 1 failed (--once: something is still queued),
-2 usage or ini error, or run as root.
+2 usage or ini error, a directory it writes in is not ours alone (or a link at one of its
+files), or run as root.
 Docs: docs/cmd_archiver.md (cmd_queue), docs/queue.md`;
 
 /** Parses argv and runs cmd_queue; never returns. */
@@ -48,6 +49,9 @@ export async function main(raw: string[]): Promise<never> {
     const file = a['log-file'] !== undefined ? fileSink(a['log-file']) : undefined;
     const { config, log } = loadForCommand('cmd_queue', a.config, a.verbose === true, file?.sink);
     if (a.daemon) {
+      const { checkQueueDirs } = await import('../adapters/fs-queue-store.js');
+      const { resolveSlaves } = await import('@pitrtools/core/config/ssh-targets');
+      await checkQueueDirs(config.l_archivedir, resolveSlaves(config).map((s) => s.name));
       const { startDaemon, QUEUE_LOG } = await import('../daemon/spawn.js');
       const { runningDaemon } = await import('../daemon/pidfile.js');
       const running = await runningDaemon(config.l_archivedir);

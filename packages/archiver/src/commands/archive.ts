@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { ExitCode, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
+import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { oneShotLink } from '../adapters/ssh-link.js';
 import { noteState } from '../archive/claims.js';
 import { deliverSegment } from '../archive/deliver.js';
@@ -20,6 +21,8 @@ export interface ArchiveOptions {
   /** -F as given (%p). */
   file: string;
   log: Logger;
+  /** The caller already ran checkQueueDirs in this process. */
+  dirsChecked?: boolean;
 }
 
 /** What one archive run did; `error` (exit code 1 or 4) when the segment is not safely archived. */
@@ -30,10 +33,12 @@ export interface ArchiveResult {
   error?: PitrError;
 }
 
-/** Archives one WAL file; throws PitrError for bad input (exit 2) and offline (3); unsafe outcomes come back with `error`. */
+/** Archives one WAL file; throws PitrError for bad input or a queue directory not ours (DIR_NOT_PRIVATE; exit 2) and offline (3); unsafe outcomes come back with `error`. */
 export async function archiveCommand(opts: ArchiveOptions): Promise<ArchiveResult> {
   const rt = archiverRuntime(opts.config, opts.log);
   const seg = await resolveSegment(opts.file, opts.config.pgdata, fsp);
+  // Before anything is written there (the offline claim, a queued segment): exit 2 if not ours.
+  if (!opts.dirsChecked) await checkQueueDirs(opts.config.l_archivedir, rt.slaves.map((s) => s.name));
   if (!await noteState(rt, opts.config.state === 'offline', rt.configFile)) {
     await rt.alertsSettled();
     throw new PitrError('ARCHIVING_OFFLINE', `not archiving ${seg.name}: state is offline in ${rt.configFile}`, {

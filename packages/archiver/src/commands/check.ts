@@ -8,7 +8,9 @@ import { promises as fsp } from 'node:fs';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { formatBytes } from '@pitrtools/core/config/values';
-import { fsQueueStore } from '../adapters/fs-queue-store.js';
+import { PitrError } from '@pitrtools/core/errors';
+import { DIR_NOT_PRIVATE } from '@pitrtools/core/fs/ownership';
+import { checkQueueDirs, fsQueueStore } from '../adapters/fs-queue-store.js';
 import { Claim } from '../archive/claims.js';
 import type { QueueStore } from '../archive/ports.js';
 import { runningDaemon } from '../daemon/pidfile.js';
@@ -66,6 +68,12 @@ export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
   if (!(await fsp.stat(c.l_archivedir).then((s) => s.isDirectory(), () => false))) {
     return { ...base, state: 'UNKNOWN', code: NAGIOS.UNKNOWN, summary: `l_archivedir ${c.l_archivedir} does not exist (cmd_archiver -C ${c.file} -I creates it)` };
   }
+  // What -F and cmd_queue refuse (exit 2) stops archiving: CRITICAL, with the fix.
+  const refused = await checkQueueDirs(c.l_archivedir, resolveSlaves(c, () => true).map((s) => s.name)).then(() => undefined, (e: unknown) => {
+    if (e instanceof PitrError && e.code === DIR_NOT_PRIVATE) return e;
+    throw e;
+  });
+  if (refused) return { ...base, state: 'CRITICAL', code: NAGIOS.CRITICAL, summary: `${refused.message}; archiving fails until then (${refused.hint ?? ''})` };
   const slaves: SlaveCheck[] = [];
   for (const s of resolveSlaves(c, () => true)) {
     const scan = await store.scan(s.name);

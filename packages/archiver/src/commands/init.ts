@@ -9,6 +9,7 @@ import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
+import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import { isDataDirectory } from '@pitrtools/core/pg/local-server';
 import { shellQuote } from '@pitrtools/core/ssh/quote';
 import { readArchiveSettings, type ArchiveSettings } from '../pg/archive-settings.js';
@@ -48,8 +49,10 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
   const slaves = resolveSlaves(c, () => true);
   const dir = c.l_archivedir;
   const lines: ReportLine[] = [];
-  const st = await fsp.stat(dir).catch((err: unknown) => (errorCode(err) === 'ENOENT' ? undefined : Promise.reject(err)));
+  const st = await fsp.lstat(dir).catch((err: unknown) => (errorCode(err) === 'ENOENT' ? undefined : Promise.reject(err)));
   if (st !== undefined) {
+    // Another user's directory, or a link: refused before we look inside (an own one is made 0700 below).
+    if (st.isSymbolicLink() || st.uid !== (process.geteuid?.() ?? 0)) await checkOwnDir(dir, 'l_archivedir');
     if (!st.isDirectory()) throw fail(`l_archivedir ${dir} exists and is not a directory`);
     const entries = await fsp.readdir(dir);
     if (entries.length > 0) {
@@ -64,6 +67,7 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
     lines.push({ level: 'INFO', text: `created ${dir}` });
   }
   await fsp.chmod(dir, 0o700);
+  await checkOwnDir(dir, 'l_archivedir');
   for (const s of slaves) {
     await fsp.mkdir(join(dir, s.name), { mode: 0o700 });
     lines.push({ level: 'INFO', text: `created the queue ${join(dir, s.name)} for slave ${s.entry}` });

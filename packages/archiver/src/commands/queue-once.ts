@@ -5,6 +5,7 @@
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { ExitCode } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
+import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { oneShotLink } from '../adapters/ssh-link.js';
 import { drainQueue, scanQueue } from '../archive/deliver.js';
 import { inPool } from '../pool.js';
@@ -16,9 +17,10 @@ export interface OnceResult {
   slaves: Array<{ name: string; delivered: number; remaining: number; detached: boolean; stopped?: string }>;
 }
 
-/** Delivers every queue once; exit code 1 when something is still queued for an attached slave. */
+/** Delivers every queue once; exit code 1 when something is still queued for an attached slave; throws DIR_NOT_PRIVATE (exit 2) for a queue directory not ours. */
 export async function queueOnce(o: { config: ArchiverConfig; log: Logger }): Promise<OnceResult> {
   const rt = archiverRuntime(o.config, o.log);
+  await checkQueueDirs(o.config.l_archivedir, rt.slaves.map((s) => s.name));
   const slaves: OnceResult['slaves'] = [];
   await inPool(rt.slaves, o.config.max_queue_workers, async (s) => {
     const link = oneShotLink(s, o.config.ssh_debug, o.log);

@@ -5,10 +5,11 @@
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { ExitCode, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
+import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { Claim } from '../archive/claims.js';
 import { archiverRuntime } from '../runtime.js';
 
-/** Removes the slave's NEEDS_BASE_BACKUP marker; returns what was done, for people. */
+/** Removes the slave's NEEDS_BASE_BACKUP marker; returns what was done, for people; throws DIR_NOT_PRIVATE (exit 2) for a queue directory not ours. */
 export async function resetSlaveCommand(o: { config: ArchiverConfig; log: Logger; slave: string }): Promise<string> {
   const rt = archiverRuntime(o.config, o.log);
   const slave = rt.slaves.find((s) => s.name === o.slave || s.entry === o.slave);
@@ -17,6 +18,7 @@ export async function resetSlaveCommand(o: { config: ArchiverConfig; log: Logger
       exitCode: ExitCode.USAGE, hint: `slaves: ${rt.slaves.map((s) => s.name).join(', ')}`,
     });
   }
+  await checkQueueDirs(o.config.l_archivedir, [slave.name]);
   const had = await rt.store.resetMarker(slave.name);
   for (const c of [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL]) await rt.store.release(slave.name, c).catch(() => undefined);
   if (!had) return `slave ${slave.name} was not detached; nothing to do`;

@@ -10,7 +10,8 @@ import { formatBytes } from '@pitrtools/core/config/values';
 import { errorMessage, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh } from '@pitrtools/core/ssh/index';
-import { fsQueueStore } from '../adapters/fs-queue-store.js';
+import { DIR_NOT_PRIVATE } from '@pitrtools/core/fs/ownership';
+import { checkQueueDirs, fsQueueStore } from '../adapters/fs-queue-store.js';
 import { sshTargetOf } from '../adapters/ssh-link.js';
 import { runningDaemon } from '../daemon/pidfile.js';
 
@@ -61,6 +62,15 @@ export async function validateCommand(o: { config: ArchiverConfig; log: Logger; 
   const exists = await fsp.stat(c.l_archivedir).then((s) => s.isDirectory(), () => false);
   if (!exists) {
     lines.push({ level: 'WARNING', text: `l_archivedir ${c.l_archivedir} does not exist: nothing can be queued`, hint: `cmd_archiver -C ${c.file} -I` });
+    return lines;
+  }
+  // What -F and cmd_queue would refuse (exit 2): say it here, with the fix.
+  const refused = await checkQueueDirs(c.l_archivedir, slaves.map((t) => t.name)).then(() => undefined, (e: unknown) => {
+    if (e instanceof PitrError && e.code === DIR_NOT_PRIVATE) return e;
+    throw e;
+  });
+  if (refused) {
+    lines.push({ level: 'WARNING', text: `${refused.message}: every archive_command call fails (exit 2) until it is fixed`, ...(refused.hint ? { hint: refused.hint } : {}) });
     return lines;
   }
   const store = fsQueueStore(c.l_archivedir);

@@ -12,6 +12,7 @@ import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { removeStaleTemps } from '@pitrtools/core/fs/atomic';
 import type { Logger } from '@pitrtools/core/log';
 import { localServer } from '@pitrtools/core/pg/local-server';
+import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { inPool } from '../pool.js';
 import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
 import { ensurePrivateDir, socketPlace } from '../warm/socket-path.js';
@@ -51,6 +52,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       exitCode: ExitCode.FAILED, hint: `create it with: cmd_archiver -C ${rt.configFile} -I`,
     });
   }
+  // Exit 2 before the pid file, the socket or a marker is written there.
+  await checkQueueDirs(config.l_archivedir, rt.slaves.map((s) => s.name));
   if (!(await localServer(config.pgdata)).running) {
     log.info(`PostgreSQL is not running in ${config.pgdata}; nothing to do (cmd_queue --once delivers the queues now)`);
     return ExitCode.OK;
@@ -71,6 +74,19 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   // Connect now: the SSH handshakes are the slowest part of starting, and a burst waits on them.
   if (config.warm_path) for (const w of workers) void w.get().catch(() => undefined);
   const stamp = o.configStamp ?? await iniStamp(rt.configFile);
+  // A directory opened to others while we run (chmod 0777 on a queue): stop, and let every
+  // cmd_archiver take the slow path, which refuses it with exit 2 and the fix.
+  let refused: PitrError | undefined;
+  const dirsRefused = async (): Promise<PitrError | undefined> => {
+    if (refused) return refused;
+    refused = await checkQueueDirs(config.l_archivedir, rt.slaves.map((s) => s.name))
+      .then(() => undefined, (e: unknown) => (e instanceof PitrError ? e : undefined));
+    if (refused) {
+      log.error(`${refused.message}; cmd_queue exits (${refused.hint ?? ''})`);
+      stop.abort();
+    }
+    return refused;
+  };
   // An answer is only true for the ini it was worked out with: check it before and after.
   const iniChanged = async (): Promise<boolean> => {
     if (stop.signal.aborted) return true;
@@ -103,6 +119,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         handle: async (req) => {
           const changed = { status: 'fallback', message: 'the ini changed; cmd_queue restarts with it' } as const;
           if (await iniChanged()) return changed;
+          const bad = await dirsRefused();
+          if (bad) return { status: 'fallback', message: bad.message };
           const reply = await warm.archive(req.file);
           return (await iniChanged()) ? changed : reply;
         },
@@ -130,7 +148,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       if (!(await localServer(config.pgdata)).running) {
         log.info('the postmaster is gone; cmd_queue exits');
         stop.abort();
-      } else {
+      } else if (!(await dirsRefused())) {
         await iniChanged();
       }
     });
@@ -140,7 +158,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     });
     const peak = `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`;
     log.info(`cmd_queue stopping (${server ? `${server.served} requests served, ${markers?.written ?? 0} proof markers written, ` : ''}${peak})`);
-    return ExitCode.OK;
+    return refused ? refused.exitCode : ExitCode.OK;
   } finally {
     o.signal.removeEventListener('abort', onAbort);
     for (const t of timers) clearInterval(t);

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { errorCode } from '@pitrtools/core/errors';
+import { PitrError, errorCode } from '@pitrtools/core/errors';
+import { CREATE_NEW, readOwnFile, writeOwnFile } from '@pitrtools/core/fs/ownership';
 
 /** Pid file name inside l_archivedir. */
 export const PID_FILE = '.cmd_queue.pid';
@@ -27,25 +28,25 @@ export async function isQueueProcess(pid: number): Promise<boolean> {
 
 /** The pid of the running cmd_queue for `lArchivedir`, or undefined. */
 export async function runningDaemon(lArchivedir: string): Promise<number | undefined> {
-  const text = await fsp.readFile(join(lArchivedir, PID_FILE), 'utf8').catch(() => undefined);
+  const text = await readOwnFile(join(lArchivedir, PID_FILE)).catch(() => undefined);
   const pid = Number(text?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   return (await isQueueProcess(pid)) ? pid : undefined;
 }
 
-/** Takes the pid file for this process; returns the pid of another live cmd_queue instead when there is one. */
+/** Takes the pid file for this process; returns the pid of another live cmd_queue instead when there is one; throws SYMLINK_REFUSED (exit 2) for a link at its name. */
 export async function acquirePidFile(lArchivedir: string): Promise<{ release(): Promise<void> } | { running: number }> {
   const file = join(lArchivedir, PID_FILE);
   const mine = `${process.pid}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
     const tmp = join(lArchivedir, `${PID_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    await fsp.writeFile(tmp, mine, { mode: 0o600, flag: 'wx' });
+    await writeOwnFile(tmp, mine, CREATE_NEW);
     try {
       await fsp.link(tmp, file);
       return {
         release: async () => {
           // Only remove it while it is still ours.
-          if ((await fsp.readFile(file, 'utf8').catch(() => '')) === mine) await fsp.rm(file, { force: true });
+          if ((await readOwnFile(file).catch(() => '')) === mine) await fsp.rm(file, { force: true });
         },
       };
     } catch (err) {
@@ -53,11 +54,15 @@ export async function acquirePidFile(lArchivedir: string): Promise<{ release(): 
     } finally {
       await fsp.rm(tmp, { force: true });
     }
-    const text = await fsp.readFile(file, 'utf8').catch(() => '');
+    // A link there is nobody's pid file: refused (exit 2), never read through nor removed.
+    const text = await readOwnFile(file).catch((err: unknown) => {
+      if (err instanceof PitrError) throw err;
+      return '';
+    });
     const pid = Number(text.trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && await isQueueProcess(pid)) return { running: pid };
     // Stale: remove it unless someone replaced it meanwhile, then try again.
-    if ((await fsp.readFile(file, 'utf8').catch(() => '')) === text) await fsp.rm(file, { force: true });
+    if ((await readOwnFile(file).catch(() => '')) === text) await fsp.rm(file, { force: true });
   }
   throw new Error(`cannot take the pid file ${file}`);
 }

@@ -21,7 +21,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage } from '@pitrtools/core/errors';
+import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { CREATE_NEW, linkRefused, requireOwnDir, writeOwnFile } from '@pitrtools/core/fs/ownership';
 import type { Logger } from '@pitrtools/core/log';
 import { fileIdentity } from './file-identity.js';
 
@@ -62,22 +63,28 @@ export class ProofMarkers {
     return this.enabled;
   }
 
-  /** Creates the directory (0700), removes what an earlier daemon left, and records whether markers are off. */
+  /**
+   * Creates the directory (0700), removes what an earlier daemon left, and records whether markers
+   * are off. Throws PitrError DIR_NOT_PRIVATE / SYMLINK_REFUSED (exit 2) when the directory is a
+   * link or not ours, or `.off` is a link; other failures only turn markers off.
+   */
   async open(): Promise<void> {
     try {
       await fsp.mkdir(this.dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
       const st = await fsp.lstat(this.dir);
-      if (!st.isDirectory()) throw new Error(`${this.dir} is not a directory`);
-      await fsp.chmod(this.dir, 0o700);
+      // Ours but too open (an earlier version, a umask): we made it, so we tighten it.
+      if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o077) !== 0) await fsp.chmod(this.dir, 0o700);
+      await requireOwnDir(this.dir, 'the proof marker directory', `remove it; cmd_queue creates it again: rm -r ${this.dir}`);
       // .off first, so that no front end waits for this daemon while the rest goes.
-      if (!this.enabled) await fsp.writeFile(join(this.dir, MARKERS_OFF), `${this.o.off ?? 'the ini cannot be identified'}\n`, { mode: 0o600 });
+      if (!this.enabled) await writeOwnFile(join(this.dir, MARKERS_OFF), `${this.o.off ?? 'the ini cannot be identified'}\n`);
       for (const n of await fsp.readdir(this.dir)) {
         if (!this.enabled && n === MARKERS_OFF) continue;
         await fsp.rm(join(this.dir, n), { force: true, recursive: true });
       }
     } catch (err) {
+      if (err instanceof PitrError && err.exitCode === ExitCode.USAGE) throw err;
       this.enabled = false;
       this.o.log.warning(`proof markers off (every segment then starts Node.js): ${errorMessage(err)}`);
       return;
@@ -100,12 +107,14 @@ export class ProofMarkers {
     const marker = join(this.dir, name);
     const tmp = join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await fsp.writeFile(tmp, `${shippedIdentity}\n${this.o.iniIdentity}\n`, { mode: 0o600, flag: 'wx' });
+      await writeOwnFile(tmp, `${shippedIdentity}\n${this.o.iniIdentity}\n`, CREATE_NEW);
+      // rename(2) would replace a link there without a word: refuse it instead.
+      if ((await fsp.lstat(marker).catch(() => undefined))?.isSymbolicLink()) throw linkRefused(marker);
       await fsp.rename(tmp, marker);
       await fsp.rm(marker + ASK_SUFFIX, { force: true });
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      this.o.log.debug(`${name}: cannot write its proof marker: ${errorMessage(err)}`);
+      (err instanceof PitrError ? this.o.log.warning : this.o.log.debug)(`${name}: cannot write its proof marker: ${errorMessage(err)}`);
       return false;
     }
     this.touched.set(name, Date.now());
@@ -116,7 +125,9 @@ export class ProofMarkers {
   /** Leaves the hint that no marker is coming for `name` (the front end then asks cmd_queue at once). */
   async ask(name: string): Promise<void> {
     if (!this.enabled) return;
-    await fsp.writeFile(join(this.dir, name + ASK_SUFFIX), '', { mode: 0o600 }).catch(() => undefined);
+    await writeOwnFile(join(this.dir, name + ASK_SUFFIX), '').catch((err: unknown) => {
+      if (err instanceof PitrError) this.o.log.warning(`${name}: ${err.message}`);
+    });
     this.touched.set(name, Date.now());
   }
 

@@ -4,6 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { linkRefused } from '@pitrtools/core/fs/ownership';
 import type { Logger } from '@pitrtools/core/log';
 import { parseRequest, type ArchiveRequest, type Reply } from '../warm/protocol.js';
 
@@ -26,7 +27,9 @@ export interface SocketServer {
 }
 
 // A socket file nobody listens on is left by a killed daemon; one that answers belongs to a live one.
+// A link there is nobody's socket: refused (exit 2), never connected to through it nor removed.
 async function clearStaleSocket(path: string): Promise<void> {
+  if ((await fsp.lstat(path).catch(() => undefined))?.isSymbolicLink()) throw linkRefused(path);
   const live = await new Promise<boolean>((resolve) => {
     const s = createConnection(path);
     s.once('connect', () => { s.destroy(); resolve(true); });

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { linkRefused } from '@pitrtools/core/fs/ownership';
 import { runningDaemon } from './pidfile.js';
 
 /** The log file of a cmd_queue started in the background. */
@@ -22,14 +23,20 @@ export function cmdQueueBin(): string {
   return fileURLToPath(new URL('../../bin/cmd_queue.js', import.meta.url));
 }
 
-/** Starts cmd_queue in the background unless one is running; returns the new pid, or undefined. */
+/**
+ * Starts cmd_queue in the background unless one is running; returns the new pid, or undefined.
+ * Throws PitrError SYMLINK_REFUSED (exit 2) when its log l_archivedir/cmd_queue.log is a
+ * symbolic link (cmd_queue would refuse it where nobody reads its stderr).
+ */
 export async function startDaemon(configFile: string, lArchivedir: string): Promise<number | undefined> {
-  if (!(await fsp.stat(lArchivedir).then((s) => s.isDirectory(), () => false))) return undefined;
+  if (!(await fsp.lstat(lArchivedir).then((s) => s.isDirectory(), () => false))) return undefined;
   if (await runningDaemon(lArchivedir) !== undefined) return undefined;
+  const logFile = join(lArchivedir, QUEUE_LOG);
+  if ((await fsp.lstat(logFile).catch(() => undefined))?.isSymbolicLink()) throw linkRefused(logFile);
   // --expose-gc: gc-pacer.ts frees ssh2's per-packet buffers while segments are uploaded.
   // --max-semi-space-size=2 (MiB): with those minor GCs every few ms a larger young generation
   // only grows the heap (41 MB instead of 13 MB during a 3-slave burst), never saves time.
-  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', cmdQueueBin(), '-C', configFile, '--log-file', join(lArchivedir, QUEUE_LOG)], {
+  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', cmdQueueBin(), '-C', configFile, '--log-file', logFile], {
     detached: true, stdio: 'ignore', cwd: '/',
   });
   child.on('error', () => undefined); // reported by the next run, which finds no daemon

@@ -7,6 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { ownDirProblem, requireOwnDir } from '@pitrtools/core/fs/ownership';
 
 /** Socket file name inside l_archivedir. */
 export const SOCKET_NAME = '.cmd_queue.sock';
@@ -33,18 +34,10 @@ function fnv1a64(text: string): string {
 }
 
 /** Why `dir` cannot be trusted to hold our socket (not ours, writable by others, a link), or undefined. */
-export async function privateDirProblem(dir: string, uid: number = process.getuid?.() ?? 0): Promise<string | undefined> {
-  let st;
-  try {
-    st = await fsp.lstat(dir);
-  } catch (err) {
-    return `${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-  }
-  if (st.isSymbolicLink()) return `${dir} is a symbolic link`;
-  if (!st.isDirectory()) return `${dir} is not a directory`;
-  if (st.uid !== uid) return `${dir} belongs to uid ${st.uid}, not to us (${uid})`;
-  if ((st.mode & 0o022) !== 0) return `${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)})`;
-  return undefined;
+export async function privateDirProblem(dir: string, uid: number = process.geteuid?.() ?? 0): Promise<string | undefined> {
+  const p = await ownDirProblem(dir, uid);
+  if (p === 'missing') return `${dir}: ENOENT`;
+  return p === undefined ? undefined : `${dir} ${p.problem}`;
 }
 
 /** Creates the per-user socket directory 0700 if needed and checks it; throws when it cannot be trusted. */
@@ -52,6 +45,5 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   await fsp.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
   });
-  const problem = await privateDirProblem(dir);
-  if (problem) throw new Error(`refusing to put the cmd_queue socket there: ${problem}`);
+  await requireOwnDir(dir, 'the cmd_queue socket directory', `mkdir -m 0700 ${dir}`);
 }

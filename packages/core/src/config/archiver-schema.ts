@@ -23,7 +23,9 @@ export const ARCHIVER_KEYS = [
   {
     name: 'l_archivedir', type: 'path', group: 'Archiving', required: true, example: '/var/lib/postgresql/pitr/queue',
     doc: 'Local directory with one queue per slave: a segment a slave could not take waits in '
-      + 'l_archivedir/<slave>/ until it is back. cmd_archiver -I creates it.',
+      + 'l_archivedir/<slave>/ until it is back. cmd_archiver -I creates it (0700). It must be a directory '
+      + 'of the database user that no other user can write to (not a symbolic link): every run that writes '
+      + 'there checks it and refuses otherwise (exit 2).',
   },
   {
     name: 'r_archivedir', type: 'path', group: 'Archiving', required: true, perSlave: true,

@@ -45,7 +45,9 @@ export const STANDBY_KEYS = [
   },
   {
     name: 'archivedir', type: 'path', group: 'Local server', required: true, example: '/var/lib/postgresql/archive',
-    doc: "Where the archiver delivers segments on this host (its r_archivedir); the standby restores WAL from here.",
+    doc: "Where the archiver delivers segments on this host (its r_archivedir); the standby restores WAL from here. "
+      + 'It must be a directory of this user that no other user can write to (not a symbolic link): '
+      + '--restore, --cleanup and -I refuse it otherwise (exit 2).',
   },
   {
     name: 'pg_ctl', type: 'path', group: 'Local server', example: '/usr/lib/postgresql/15/bin/pg_ctl',

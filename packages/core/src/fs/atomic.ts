@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errorCode } from '../errors.js';
+import { CREATE_NEW } from './ownership.js';
 
 /** Result of a no-clobber placement. */
 export type PlaceStatus = 'created' | 'identical' | 'conflict';
@@ -32,7 +33,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const dir = dirname(path);
   const tmp = tempName(dir, basename(path));
   try {
-    const fh = await fsp.open(tmp, 'wx', mode);
+    const fh = await fsp.open(tmp, CREATE_NEW, mode); // O_EXCL | O_NOFOLLOW: a fresh file of ours
     try {
       await fh.writeFile(data);
       await fh.sync();

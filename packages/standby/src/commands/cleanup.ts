@@ -4,6 +4,7 @@
  * standby does not grow forever. Needs no pg_archivecleanup binary.
  */
 import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import type { Logger } from '@pitrtools/core/log';
 import { listArchive, removeArchived } from '../local/files.js';
 import { cleanupCutoff, cleanupVictims } from '../recovery/cleanup-select.js';
@@ -16,12 +17,13 @@ export interface CleanupOptions {
   log?: Logger;
 }
 
-/** Removes what precedes %r; returns the names removed. */
+/** Removes what precedes %r; returns the names removed; throws DIR_NOT_PRIVATE (exit 2) when archivedir is not ours or others can write in it. */
 export async function cleanupArchive(o: CleanupOptions): Promise<string[]> {
   const cutoff = cleanupCutoff(o.restartFile);
   if (cutoff === undefined) {
     throw new PitrError('BAD_WAL_NAME', `--cleanup: '${o.restartFile}' is not a WAL segment name`, { exitCode: ExitCode.USAGE });
   }
+  await checkOwnDir(o.archivedir, 'archivedir'); // exit 2 unless ours and closed to others
   const victims = cleanupVictims(await listArchive(o.archivedir), cutoff);
   await removeArchived(o.archivedir, victims);
   for (const name of victims) o.log?.debug(`cleanup: removed ${name}`);

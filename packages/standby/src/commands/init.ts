@@ -36,10 +36,12 @@ export async function initStandby(ctx: Ctx): Promise<InitResult> {
     log.warning(`${errorMessage(err)}: -S will need them`);
   }
   const mappings = parseMappings(config.tablespace_mapping ?? []);
-  const dirs = [config.pgdata, ...tablespaces.filter(isExternal).map((t) => localLocation(t.location, mappings)), config.archivedir];
+  const dirs: Array<[string, string]> = [['pgdata', config.pgdata],
+    ...tablespaces.filter(isExternal).map((t): [string, string] => [`the directory of tablespace ${t.name}`, localLocation(t.location, mappings)]),
+    ['archivedir', config.archivedir]];
   const created: string[] = [];
-  for (const dir of dirs) {
-    const { existed, warning } = await makePrivateDir(dir);
+  for (const [what, dir] of dirs) {
+    const { existed, warning } = await makePrivateDir(dir, what);
     if (warning !== undefined) log.warning(warning);
     if (!existed) created.push(dir);
     ctx.out(`${existed ? 'exists ' : 'created'} ${dir}`);

@@ -11,6 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { copyFileAtomic, writeFileAtomic } from '@pitrtools/core/fs/atomic';
+import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import { walKind } from '@pitrtools/core/wal';
 import { recordRestored } from '../local/files.js';
 import { historyProblem, LONG_HEADER_BYTES, segmentProblem } from '../recovery/wal-file-check.js';
@@ -39,13 +40,16 @@ export interface Rejected {
 /**
  * 'restored'; 'missing' when archivedir does not have it (yet); or a Rejected when what is there
  * is not a complete file (nothing is written to %p then, and nothing recorded as restored).
- * Throws BAD_WAL_NAME (exit 2) for a name PostgreSQL never asks for, and I/O errors as they come.
+ * Throws BAD_WAL_NAME (exit 2) for a name PostgreSQL never asks for, DIR_NOT_PRIVATE (exit 2)
+ * when archivedir is not ours or others can write in it, and I/O errors as they come.
  */
 export async function restoreWal(o: RestoreOptions): Promise<'restored' | 'missing' | Rejected> {
   const kind = walKind(o.file);
   if (kind === undefined) {
     throw new PitrError('BAD_WAL_NAME', `refusing to restore '${o.file}': not a WAL file name PostgreSQL archives`, { exitCode: ExitCode.USAGE });
   }
+  // Whoever can write in archivedir chooses the WAL we replay: refused (exit 2) unless it is ours.
+  if (!(await checkOwnDir(o.archivedir, 'archivedir'))) return 'missing';
   const src = join(o.archivedir, o.file);
   const dest = isAbsolute(o.dest) ? o.dest : resolve(o.cwd ?? process.cwd(), o.dest);
   let inspected;

@@ -6,11 +6,12 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from '@pitrtools/core/errors';
 import { fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
+import { checkOwnDir, writeOwnFile } from '@pitrtools/core/fs/ownership';
 import { CHECK_STATE, REPLAYED_STATE, RESTORED_STATE } from '../state-files.js';
 
 /** Remembers the newest restored segment (its mtime says when); best effort, never fsynced. */
 export async function recordRestored(pgdata: string, segment: string): Promise<void> {
-  await fsp.writeFile(join(pgdata, RESTORED_STATE), `${segment}\n`, { mode: 0o600 }).catch(() => undefined);
+  await writeOwnFile(join(pgdata, RESTORED_STATE), `${segment}\n`).catch(() => undefined); // never through a link
 }
 
 /** The newest restored segment and how many seconds ago, if any was. */
@@ -26,7 +27,7 @@ export async function restoredInfo(pgdata: string): Promise<{ segment?: string; 
 export async function recordReplayed(pgdata: string, at: Date | null): Promise<void> {
   const path = join(pgdata, REPLAYED_STATE);
   if (at === null) await fsp.rm(path, { force: true });
-  else await fsp.writeFile(path, `${at.toISOString()}\n`, { mode: 0o600 });
+  else await writeOwnFile(path, `${at.toISOString()}\n`); // a link there: SYMLINK_REFUSED
 }
 
 /** The recorded last replayed transaction time, if any. */
@@ -65,15 +66,21 @@ export async function archiveSize(archivedir: string): Promise<number> {
   return total;
 }
 
-/** Creates a directory (and parents) 0700; returns whether it existed. Mode problems are returned, not thrown. */
-export async function makePrivateDir(dir: string): Promise<{ existed: boolean; warning?: string }> {
-  const existed = await fsp.stat(dir).then(() => true, () => false);
+/**
+ * Creates a directory (and parents) 0700; returns whether it existed. One that is a link or
+ * another user's is refused (DIR_NOT_PRIVATE, exit 2, before any chmod); one of ours is made 0700.
+ */
+export async function makePrivateDir(dir: string, what: string): Promise<{ existed: boolean; warning?: string }> {
+  const st = await fsp.lstat(dir).catch(() => undefined);
+  const existed = st !== undefined;
+  if (st !== undefined && (st.isSymbolicLink() || st.uid !== process.geteuid?.())) await checkOwnDir(dir, what);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const mode = (await fsp.stat(dir)).mode & 0o777;
   if (mode !== 0o700) {
     const fixed = await fsp.chmod(dir, 0o700).then(() => true, () => false);
     if (!fixed) return { existed, warning: `${dir} has mode ${mode.toString(8)} and cannot be changed to 0700 by this user` };
   }
+  await checkOwnDir(dir, what);
   return { existed };
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from '@pitrtools/core/log';
 import { locatePgBinaries, type PgBinaries } from '@pitrtools/core/pg/binaries';
 import type { PgSession } from '@pitrtools/core/pg/client';
 import { dataDirectoryMajor, localServer } from '@pitrtools/core/pg/local-server';
+import { APPEND_NOFOLLOW, refusedLink } from '@pitrtools/core/fs/ownership';
 import { runProcess } from '@pitrtools/core/proc';
 import { DEFAULT_SERVER_LOG } from '../state-files.js';
 
@@ -73,6 +74,9 @@ export async function readLogSince(path: string, offset: number): Promise<string
 /** pg_ctl start with the log file; returns the log offset before the start. */
 export async function startServer(config: StandbyConfig, bins: PgBinaries, log: Logger): Promise<number> {
   const logfile = serverLogPath(config);
+  // pg_ctl opens the log with fopen("a"), which follows a link: create it ourselves first, never
+  // through a link (SYMLINK_REFUSED, exit 2); pg_ctl then appends to our file.
+  await (await fsp.open(logfile, APPEND_NOFOLLOW, 0o600).catch((err: unknown) => { throw refusedLink(logfile, err); })).close();
   const offset = await logOffset(logfile);
   try {
     await pgCtl(bins, ['-D', config.pgdata, '-l', logfile, '-w', '-t', String(PG_CTL_TIMEOUT_S), 'start'], log);
