@@ -11,3 +11,5 @@ export const REPLAYED_STATE = 'pitrtools.replayed';
 export const INCOMPLETE_MARKER = 'pitrtools_basebackup.incomplete';
 /** The server log when the ini sets no logfile (pg_ctl -l). */
 export const DEFAULT_SERVER_LOG = 'pitrtools-server.log';
+/** The backup's start as an instant (JSON), written by -B with backup_label: -R's lower bound for a target. */
+export const BACKUP_STATE = 'pitrtools.backup';
