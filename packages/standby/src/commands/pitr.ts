@@ -12,12 +12,12 @@ import type { PgBinaries } from '@pitrtools/core/pg/binaries';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import type { Ctx } from '../context.js';
 import { copyStart, readBackupLabel, requireCompleteCopy } from '../local/copy-state.js';
-import { BACKUP_STATE } from '../state-files.js';
 import { readReplayed, recordReplayed } from '../local/files.js';
 import { connectLocal, localBinaries, readLogSince, serverLogPath, serverSetting, startServer, stopServer, waitForServer } from '../local/server.js';
 import { probeMaster } from '../master-link.js';
 import { installConfFiles, recoveryConfFile, selfInvocation, setSignal, writeSettings } from '../recovery/settings-files.js';
 import { TARGET_TIME_EXAMPLE, resolveTarget, serverZone, type TargetInput, type TargetTime } from '../recovery/target-time.js';
+import { BACKUP_STATE } from '../state-files.js';
 import { recordReplayTime } from './action.js';
 
 /** Options of -F999 -R. */
@@ -45,13 +45,15 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
   const probe = await probeMaster(config, log, Math.min(config.ssh_timeout * 1000, 10_000));
   if (probe.answers) log.warning(`the master is up (${probe.detail}): the recovered copy will be a separate, diverging master`);
   const bins = await localBinaries(config);
+  const running = (await localServer(config.pgdata)).running;
+  // A running server is a complete copy; a stopped one is checked before postgres -C reads it.
+  if (!running) await requireCompleteCopy(config.pgdata, 'recover to a point in time (-R)');
   const t = await resolveForServer(ctx, bins, o.target);
-  if ((await localServer(config.pgdata)).running) {
+  if (running) {
     await refuseIfReplayedPast(ctx, t);
     await recordReplayTime(ctx);
     await stopServer(config, bins, log);
   }
-  await requireCompleteCopy(config.pgdata, 'recover to a point in time (-R)');
   await refuseIfCopyPast(ctx, t);
   await installConfFiles(config, 'standby');
   await installConfFiles(config, 'failover');
