@@ -15,6 +15,7 @@ import { basebackup } from '../packages/standby/src/commands/basebackup.js';
 import { initStandby } from '../packages/standby/src/commands/init.js';
 import { pointInTimeRecovery } from '../packages/standby/src/commands/pitr.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
+import { parseTargetTime, type TargetInput } from '../packages/standby/src/recovery/target-time.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { ctxFor, runCmd, standbyEnv, standbyQuery, waitOnStandby, writeIni, type StandbyEnv } from './rig/standby-env.js';
 
@@ -137,10 +138,16 @@ describe('a running standby', () => {
   });
 });
 
+function parsedTarget(text: string): TargetInput {
+  const t = parseTargetTime(text);
+  if ('error' in t) throw new Error(t.error);
+  return t;
+}
+
 describe('-R on a standby that has replayed past the target', () => {
   test('is refused and the standby keeps running', async () => {
     const ctx = ctxFor(env);
-    await assert.rejects(pointInTimeRecovery(ctx, { iniPath: env.ini, target: { text: '2001-01-01 00:00:00+00', epochMs: Date.UTC(2001, 0, 1), zoneAssumed: false } }),
+    await assert.rejects(pointInTimeRecovery(ctx, { iniPath: env.ini, target: parsedTarget('2001-01-01 00:00:00+00') }),
       (e: Error & { code?: string }) => e.code === 'PAST_TARGET' && /already replayed past .*fresh base backup/.test(e.message));
     assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
   });

@@ -15,3 +15,5 @@ export const DEFAULT_SERVER_LOG = 'pitrtools-server.log';
 export const REJECTED_STATE = 'pitrtools.restore-rejected';
 /** JSON: what --check remembers between runs (since when replay stands still, the receiver is down, the master is unreachable). */
 export const CHECK_STATE = 'pitrtools.check-state';
+/** The backup's start as an instant (JSON), written by -B with backup_label: -R's lower bound for a target. */
+export const BACKUP_STATE = 'pitrtools.backup';

@@ -19,9 +19,10 @@ import { emptyPlan, planTree, type FileJob } from '../basebackup/plan.js';
 import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
 import { isExternal, localLocation, parseMappings, rewriteTablespaceMap, type Tablespace } from '../basebackup/tablespaces.js';
 import type { Ctx } from '../context.js';
+import { backupRecordText, type BackupRecord } from '../local/copy-state.js';
 import { refuseIfRunning } from '../local/server.js';
 import { masterSshTarget, openMasterLink, type MasterLink } from '../master-link.js';
-import { INCOMPLETE_MARKER } from '../state-files.js';
+import { BACKUP_STATE, INCOMPLETE_MARKER } from '../state-files.js';
 
 /** Options of -B. */
 export interface BasebackupOptions {
@@ -109,7 +110,11 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   const startLsn = String(await pg.scalar('SELECT cmd_backup_start($1, true)', [label]));
   // Files the master changed in this second or later may change again unseen within the same
   // second; SFTP mtimes have whole seconds, so such files must never be skipped by a later -B.
-  const hotSince = Math.floor(Number(await pg.scalar<number>('SELECT extract(epoch FROM clock_timestamp())')) ) - 1;
+  // The same reading, kept exactly, is the copy's start for -R: an instant, unlike backup_label's
+  // START TIME, whose zone abbreviation can be ambiguous (CST is -06 or +08).
+  const startedAtS = Number(await pg.scalar<number>('SELECT extract(epoch FROM clock_timestamp())'));
+  const hotSince = Math.floor(startedAtS) - 1;
+  const record: BackupRecord = { startLsn, startedAt: new Date(startedAtS * 1000).toISOString() };
   log.info(`backup started on the master at ${startLsn}; copying ${info.data_directory} to ${config.pgdata}`);
 
   if (info.archive_mode === 'off' && !config.use_streaming_replication) {
@@ -122,7 +127,7 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   state.invalidated = true;
   await ensureDir(config.pgdata);
   await writeSynced(join(config.pgdata, INCOMPLETE_MARKER), `${label}\n`);
-  for (const f of ['global/pg_control', 'backup_label', 'tablespace_map']) await removePath(join(config.pgdata, f));
+  for (const f of ['global/pg_control', 'backup_label', 'tablespace_map', BACKUP_STATE]) await removePath(join(config.pgdata, f));
   await fsyncDir(config.pgdata);
 
   const lost = link.pg.lost.then((e) => { throw new PitrError('MASTER_SESSION_LOST', `lost the backup's database session on the master: ${errorMessage(e)}`); });
@@ -180,7 +185,7 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
 
   log.info(`copy done in ${formatDuration(progress.elapsedMs())}; ending the backup on the master`);
   const [stop] = await Promise.all([Promise.race([stopBackup(link, info.archive_mode), lost]), engine.finish()]);
-  await finishCopy(ctx, stop, tablespaces, mappings, durable);
+  await finishCopy(ctx, stop, tablespaces, mappings, durable, record);
   const elapsedMs = progress.elapsedMs();
   const result: BasebackupResult = { ...copied, skipped: plan.skipped + copied.same, skippedBytes: plan.skippedBytes, removed: plan.removed, elapsedMs, startLsn, stopLsn: stop.lsn };
   const rate = elapsedMs > 0 ? humanBytes(Math.round((copied.bytes / elapsedMs) * 1000)) : '-';
@@ -212,10 +217,12 @@ async function stopBackup(link: MasterLink, archiveMode: string): Promise<StopRe
   return rows[0]!;
 }
 
-/** backup_label and tablespace_map last, then fsync everything, then the marker goes. */
-async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[], mappings: ReturnType<typeof parseMappings>, durable: ReadonlySet<string>): Promise<void> {
+/** backup_label, tablespace_map and our record of the start last, then fsync everything, then the marker goes. */
+async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[], mappings: ReturnType<typeof parseMappings>, durable: ReadonlySet<string>,
+  record: BackupRecord): Promise<void> {
   const { pgdata } = ctx.config;
   await writeSynced(join(pgdata, 'backup_label'), Buffer.from(stop.labelfile, 'utf8'));
+  await writeSynced(join(pgdata, BACKUP_STATE), backupRecordText(record));
   if (stop.spcmapfile !== '') await writeSynced(join(pgdata, 'tablespace_map'), Buffer.from(rewriteTablespaceMap(stop.spcmapfile, mappings), 'utf8'));
   const t0 = Date.now();
   let files = await fsyncTree(pgdata, durable);

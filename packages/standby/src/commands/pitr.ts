@@ -1,27 +1,31 @@
 /**
- * -F999 -R TIMESTAMP: point-in-time recovery of this copy. Checks that the copy has not already
- * gone past the target (backup_label START TIME, the live replay position, or the time -A stop
- * recorded), then recovery.signal + recovery_target_time + recovery_target_action = promote,
+ * -F999 -R TIMESTAMP: point-in-time recovery of this copy. Reads the target as PostgreSQL will (a
+ * zone-less one in the timezone the server will start with, asked of `postgres -C`), checks that
+ * the copy has not already gone past it (the backup start -B recorded, the live replay position,
+ * or the time -A stop recorded), then recovery.signal + recovery_target_time + recovery_target_action = promote,
  * starts, waits until read-write and reports the time actually reached. PostgreSQL's own
  * verdicts are translated: a target before the copy's consistent point, or a target never reached.
  */
 import { raiseAlert } from '@pitrtools/core/alerts';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import type { PgBinaries } from '@pitrtools/core/pg/binaries';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import type { Ctx } from '../context.js';
-import { readBackupLabel, requireCompleteCopy } from '../local/copy-state.js';
+import { copyStart, readBackupLabel, requireCompleteCopy } from '../local/copy-state.js';
 import { useReceivedWal } from '../receiver/control.js';
 import { readReplayed, recordReplayed } from '../local/files.js';
-import { connectLocal, localBinaries, readLogSince, serverLogPath, startServer, stopServer, waitForServer } from '../local/server.js';
+import { connectLocal, localBinaries, readLogSince, serverLogPath, serverSetting, startServer, stopServer, waitForServer } from '../local/server.js';
 import { probeMaster } from '../master-link.js';
-import { installConfFiles, selfInvocation, setSignal, writeSettings } from '../recovery/settings-files.js';
-import { backupLabelStartTime, type TargetTime } from '../recovery/target-time.js';
+import { installConfFiles, recoveryConfFile, selfInvocation, setSignal, writeSettings } from '../recovery/settings-files.js';
+import { TARGET_TIME_EXAMPLE, resolveTarget, serverZone, type TargetInput, type TargetTime } from '../recovery/target-time.js';
+import { BACKUP_STATE } from '../state-files.js';
 import { recordReplayTime } from './action.js';
 
 /** Options of -F999 -R. */
 export interface PitrOptions {
   iniPath: string;
-  target: TargetTime;
+  /** -R as parsed by parseTargetTime; read in the server's timezone when it has no zone. */
+  target: TargetInput;
   waitMs?: number;
 }
 
@@ -36,26 +40,28 @@ export interface PitrResult {
 const TOO_EARLY = /requested recovery stop point is before consistent recovery point/;
 const NOT_REACHED = /recovery ended before configured recovery target was reached/;
 
-/** Runs -F999 -R. */
+/** Runs -F999 -R; a target PostgreSQL would read otherwise or refuse: BAD_TARGET_TIME (exit 2). */
 export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<PitrResult> {
   const { config, log } = ctx;
-  const t = o.target;
   const probe = await probeMaster(config, log, Math.min(config.ssh_timeout * 1000, 10_000));
   if (probe.answers) log.warning(`the master is up (${probe.detail}): the recovered copy will be a separate, diverging master`);
   const bins = await localBinaries(config);
-  if ((await localServer(config.pgdata)).running) {
+  const running = (await localServer(config.pgdata)).running;
+  // A running server is a complete copy; a stopped one is checked before postgres -C reads it.
+  if (!running) await requireCompleteCopy(config.pgdata, 'recover to a point in time (-R)');
+  const t = await resolveForServer(ctx, bins, o.target);
+  if (running) {
     await refuseIfReplayedPast(ctx, t);
     await recordReplayTime(ctx);
     await stopServer(config, bins, log);
   }
-  await requireCompleteCopy(config.pgdata, 'recover to a point in time (-R)');
   await refuseIfCopyPast(ctx, t);
   await installConfFiles(config, 'standby');
   await installConfFiles(config, 'failover');
   await writeSettings(config.pgdata, { kind: 'pitr', self: selfInvocation(o.iniPath), targetTime: t.text });
   await setSignal(config.pgdata, 'recovery');
   await useReceivedWal(ctx);
-  log.info(`recovering to ${t.text}${t.zoneAssumed ? " (no zone given: PostgreSQL reads it in the server's timezone setting)" : ''}`);
+  log.info(`recovering to ${t.text}${t.zoneAssumed ? ` ('${t.input}' read in the server's timezone ${t.zoneName}, as PostgreSQL reads it)` : ''}`);
   const logfile = serverLogPath(config);
   let offset = 0;
   try {
@@ -98,11 +104,52 @@ async function refuseIfReplayedPast(ctx: Ctx, t: TargetTime): Promise<void> {
   } finally { await s.end(); }
 }
 
+/**
+ * The target as an instant and as the text PostgreSQL will read the same way: a zone-less target
+ * in the timezone the server will start with (`postgres -C timezone` on the configuration -R
+ * installs), then `postgres -C recovery_target_time` on the text we will write, so a value
+ * PostgreSQL would refuse at start-up is refused here, before anything changes.
+ */
+async function resolveForServer(ctx: Ctx, bins: PgBinaries, input: TargetInput): Promise<TargetTime> {
+  const { config } = ctx;
+  const configFile = recoveryConfFile(config);
+  const where = configFile ?? `${config.pgdata}/postgresql.conf`;
+  let server;
+  if (input.zone === undefined) {
+    const answer = await serverSetting(bins, config.pgdata, 'timezone', { configFile });
+    if ('refused' in answer) throw new PitrError('SERVER_CONF_UNREADABLE', `cannot read the server's timezone from ${where}: ${answer.refused}`, { exitCode: ExitCode.USAGE });
+    const zone = serverZone(answer.value);
+    if ('error' in zone) {
+      throw new PitrError('BAD_TARGET_TIME', `-R '${input.input}' has no zone, and ${zone.error} (timezone in ${where})`, {
+        exitCode: ExitCode.USAGE, hint: `give the zone with the target, e.g. ${TARGET_TIME_EXAMPLE.split(',')[0]}, or set timezone to a zone name (Europe/Berlin)`,
+      });
+    }
+    server = zone;
+  }
+  const t = resolveTarget(input, server);
+  const check = await serverSetting(bins, config.pgdata, 'recovery_target_time', { configFile, settings: { recovery_target_time: t.text } });
+  if ('refused' in check) {
+    throw new PitrError('BAD_TARGET_TIME', `PostgreSQL refuses recovery_target_time '${t.text}' (from -R '${input.input}'): ${check.refused}`, {
+      exitCode: ExitCode.USAGE, hint: `write it like ${TARGET_TIME_EXAMPLE}`,
+    });
+  }
+  return t;
+}
+
 async function refuseIfCopyPast(ctx: Ctx, t: TargetTime): Promise<void> {
   const label = await readBackupLabel(ctx.config.pgdata);
-  const start = label !== undefined ? backupLabelStartTime(label) : undefined;
-  if (start && t.epochMs < start.epochMs) {
-    throw new PitrError('TARGET_BEFORE_COPY', `this copy starts at ${start.text}; a recovery target before that (${t.text}) needs an older base backup`);
+  const start = await copyStart(ctx.config.pgdata);
+  if (start && t.epochMs < start.earliestMs) {
+    throw new PitrError('TARGET_BEFORE_COPY', `this copy starts at ${start.text} (${start.source}); a recovery target before that (${t.text}) needs an older base backup`);
+  }
+  // PostgreSQL itself only refuses a target before the copy is consistent when a commit lies in
+  // between; otherwise it silently recovers past the target. So an unknown start is refused.
+  if (start && t.epochMs < start.latestMs) {
+    throw new PitrError('COPY_START_AMBIGUOUS', `cannot tell whether ${t.text} is after this copy's start: backup_label says START TIME ${start.text}, `
+      + `and that abbreviation can name several offsets (the copy has no ${BACKUP_STATE} recording the start as an instant: it was not taken by this version's -B)`, {
+      exitCode: ExitCode.USAGE,
+      hint: `any target from ${new Date(start.latestMs).toISOString()} on is certainly after it; for an earlier one take a new base backup with -B, which records its start`,
+    });
   }
   if (label !== undefined) return;
   const replayed = await readReplayed(ctx.config.pgdata);

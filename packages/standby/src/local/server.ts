@@ -153,3 +153,22 @@ export async function waitForServer(config: StandbyConfig, want: WantedRole, off
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** What `postgres -C` said: the value, or the reason it refused (its FATAL line). */
+export type SettingAnswer = { value: string } | { refused: string };
+
+/**
+ * `postgres -C <name> -D <pgdata>`: the value the server would use, read from its configuration
+ * files (`configFile` instead of pgdata/postgresql.conf) with `settings` given as -c, as at start-up;
+ * works while the server runs. Throws PG_SETTING_FAILED when postgres cannot be run at all.
+ */
+export async function serverSetting(bins: PgBinaries, pgdata: string, name: string, o: { configFile?: string | undefined; settings?: Record<string, string> } = {}): Promise<SettingAnswer> {
+  const argv = [bins.postgres, '-C', name, '-D', pgdata];
+  if (o.configFile !== undefined) argv.push('-c', `config_file=${o.configFile}`);
+  for (const [k, v] of Object.entries(o.settings ?? {})) argv.push('-c', `${k}=${v}`);
+  const r = await runProcess(argv, { timeoutMs: 60_000 });
+  if (r.spawnError) throw new PitrError('PG_SETTING_FAILED', `cannot run ${bins.postgres}: ${r.spawnError.message}`);
+  if (r.code === 0) return { value: r.stdout.replace(/\n$/, '') };
+  const why = /(?:FATAL|ERROR):\s+(.*)/.exec(r.stderr)?.[1]?.trim() ?? (r.stderr.trim() || `exit ${r.code}`);
+  return { refused: why };
+}

@@ -65,6 +65,16 @@ export async function installConfFiles(config: StandbyConfig, set: ConfSet): Pro
   return change;
 }
 
+/**
+ * The postgresql.conf a server started by -R reads, as installConfFiles('standby') then
+ * ('failover') leave it (copied, or included by the no_copy_conf stub): pg_conf_failover, else
+ * pg_conf, else undefined (the copy's own pgdata/postgresql.conf). An absolute path.
+ */
+export function recoveryConfFile(config: StandbyConfig): string | undefined {
+  const conf = config.pg_conf_failover ?? config.pg_conf;
+  return conf === undefined ? undefined : resolve(conf);
+}
+
 /** Adds `include_if_exists 'pitrtools.conf'` to postgresql.conf once. */
 export async function ensureIncludeLine(confPath: string): Promise<void> {
   let text: string;
