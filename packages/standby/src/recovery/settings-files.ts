@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StandbyConfig } from '@pitrtools/core/config/index';
-import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
+import { ExitCode, PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { copyFileAtomic, fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import {
   PASSFILE, SETTINGS_FILE, passfileLine, renderSettings, renderStubConf, withIncludeLine,
@@ -29,7 +29,9 @@ export async function writeSettings(pgdata: string, mode: SettingsMode): Promise
   try {
     text = renderSettings(mode, new Date().toISOString());
   } catch (err) {
-    throw new PitrError('BAD_SETTING', `cannot write ${SETTINGS_FILE}: ${errorMessage(err)}`);
+    throw new PitrError('BAD_SETTING', `cannot write ${SETTINGS_FILE}: ${errorMessage(err)}`, {
+      exitCode: err instanceof PitrError ? err.exitCode : ExitCode.FAILED, ...(err instanceof PitrError && err.hint ? { hint: err.hint } : {}),
+    });
   }
   await writeFileAtomic(join(pgdata, SETTINGS_FILE), text);
 }
