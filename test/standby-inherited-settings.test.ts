@@ -7,7 +7,8 @@
  *   copies in postgresql.auto.conf. -S must comment them out and start a standby that STAYS in
  *   recovery while the master runs and writes (no split brain), replaying what it archives;
  * - a setting that wins over ours in a later line of the configured postgresql.conf makes -S
- *   refuse (exit 2) naming the key, without starting the server.
+ *   refuse (exit 2) naming the key, without starting the server;
+ * - -F999 comments out an inherited archive_command and warns what the new master archives with.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { connectPg } from '../packages/core/src/pg/client.js';
 import { installHelpers } from '../packages/core/src/pg/helpers.js';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { basebackup } from '../packages/standby/src/commands/basebackup.js';
+import { failover } from '../packages/standby/src/commands/failover.js';
 import { initStandby } from '../packages/standby/src/commands/init.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
 import { cleanupAll } from './rig/cleanup.js';
@@ -81,4 +83,17 @@ test('a recovery target that still wins over ours (a later line of pg_conf) make
   } finally {
     writeFileSync(conf, original);
   }
+});
+
+test('-F999 comments out an inherited archive_command and says loudly what the new master will archive with', async () => {
+  // As a copy of a master that set it with ALTER SYSTEM would have it.
+  const autoConf = join(env.pgdata, 'postgresql.auto.conf');
+  writeFileSync(autoConf, `${readFileSync(autoConf, 'utf8')}archive_command = 'old-master-archiver -F %p'\n`);
+  const ctx = ctxFor(env);
+  const r = await failover(ctx, { iniPath: env.ini, force: true, waitMs: 180_000 });
+  assert.ok(r.timeline >= 2);
+  assert.match(readFileSync(autoConf, 'utf8'), /^# disabled by cmd_standby -F999 on .*: set on the master by ALTER SYSTEM; it would make this server, once promoted by -F999 or -R, archive with the old master's command .*\n# archive_command = 'old-master-archiver -F %p'$/m);
+  assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && /^after the promotion this server archives nothing \(archive_mode = off\)/.test(m)), ctx.log.lines.join('\n'));
+  // SHOW says '(disabled)' while archive_mode is off: ask where the value came from instead.
+  assert.deepEqual(await standbyQuery(env, "SELECT pg_is_in_recovery() AS r, source FROM pg_settings WHERE name = 'archive_command'"), [{ r: false, source: 'default' }]);
 });
