@@ -46,7 +46,7 @@ describe('streaming replication', () => {
     await env.master.query("ALTER SYSTEM SET hot_standby = on");
     await basebackup(ctx);
     await startStandby(ctx, { iniPath: env.ini });
-    assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && /postgresql\.auto\.conf sets hot_standby/.test(m)), ctx.log.lines.join('\n'));
+    assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && /postgresql\.auto\.conf line \d+ sets hot_standby \(ALTER SYSTEM on the master\): commented it out/.test(m)), ctx.log.lines.join('\n'));
     await waitOnStandby(env, 'the WAL receiver to stream', 'SELECT status FROM pg_stat_wal_receiver', 'streaming');
     const archived = String(await env.master.scalar('SELECT last_archived_wal FROM pg_stat_archiver'));
     await env.master.query('INSERT INTO t VALUES (7)');

@@ -43,12 +43,16 @@ export interface EnvOptions {
   masterConf?: Record<string, string | number>;
   /** archive_command: cmd_archiver shipping over SSH (default), or a local atomic cp. */
   archiver?: 'cmd_archiver' | 'cp';
+  /** A subdirectory (any name, e.g. with a quote and backslashes) holding archivedir and the standby's ini. */
+  nest?: string;
 }
 
 /** Starts a master that archives into a fresh archivedir, an sshd, and writes the standby's ini. */
 export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
   const dir = makeTempDir('pitr-standby-').path;
-  const archivedir = join(dir, 'archive');
+  const home = o.nest !== undefined ? join(dir, o.nest) : dir;
+  if (o.nest !== undefined) mkdirSync(home, { mode: 0o700 });
+  const archivedir = join(home, 'archive');
   mkdirSync(archivedir, { mode: 0o700 });
   const sshd = await startSshd();
   const parent = join(dir, 'master');
@@ -92,7 +96,7 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
   writeFileSync(join(confDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n');
   const pgdata = join(dir, 'data');
   const logfile = join(dir, 'standby.log');
-  const ini = join(dir, 'cmd_standby.ini');
+  const ini = join(home, 'cmd_standby.ini');
   const env: StandbyEnv = { master, sshd, dir, archivedir, pgdata, ini, port, socketDir, logfile };
   // The standby's server is started by the commands under test (pg_ctl through -S, -F999, -R):
   // stop whatever runs in pgdata before its directory goes.

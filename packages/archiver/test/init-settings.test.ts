@@ -10,6 +10,11 @@ describe('postgresql.conf reading', () => {
     assert.deepEqual(e.map((x) => [x.name, x.value]), [['archive_mode', 'on'], ['archive_command', "cp '%p' /x # not a comment"], ['wal_level', 'replica']]);
   });
 
+  it('reads backslash escapes as the server does, and skips a line the server would refuse', () => {
+    const e = parseConfText("archive_command = 'C:\\\\x \\'q\\' \\101'\narchive_mode = 'on\\'\n", 'f');
+    assert.deepEqual(e.map((x) => [x.name, x.value]), [['archive_command', "C:\\x 'q' A"]]);
+  });
+
   it('follows include, include_if_exists and include_dir; the last setting wins; auto.conf after postgresql.conf', async () => {
     const files: Record<string, string> = {
       '/d/postgresql.conf': "archive_mode = off\ninclude 'extra.conf'\ninclude_if_exists = 'missing.conf'\ninclude_dir 'conf.d'\n",

@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
+import { confUnquote } from '@pitrtools/core/pg/conf-value';
 import {
-  commandArg, confQuote, conninfoValue, passfileLine, primaryConninfo, renderSettings, renderStubConf, selfCommand, withIncludeLine,
+  commandArg, conninfoValue, passfileLine, primaryConninfo, renderSettings, renderStubConf, selfCommand, withIncludeLine,
 } from '../src/recovery/render.js';
 
 const self = { node: '/usr/bin/node', script: "/opt/pitr tools/bin/cmd_standby.js", ini: "/etc/it's 100%/cmd_standby.ini" };
-
-test('postgresql.conf strings double the single quote and refuse line breaks', () => {
-  assert.equal(confQuote("a'b"), "'a''b'");
-  assert.throws(() => confQuote('a\nb'));
-});
 
 test('restore_command: shell-quoted paths, % doubled, placeholders left for PostgreSQL', () => {
   assert.equal(commandArg("it's"), "'it'\\''s'");
@@ -25,10 +21,10 @@ test('the settings file for a standby, with and without streaming', () => {
   assert.match(warm, /^restore_command = '.*--restore %f %p'$/m);
   assert.match(warm, /^archive_cleanup_command = '.*--cleanup %r'$/m);
   assert.match(warm, /^recovery_target_timeline = 'latest'$/m);
-  assert.match(warm, /^hot_standby = on$/m);
+  assert.match(warm, /^hot_standby = 'on'$/m);
   assert.doesNotMatch(warm, /primary_conninfo/);
   // The shell quote inside the conf string: ' becomes '' there.
-  assert.ok(warm.includes("-C ''/etc/it''\\''''s 100%%/cmd_standby.ini''"), warm);
+  assert.ok(warm.includes("-C ''/etc/it''\\\\''''s 100%%/cmd_standby.ini''"), warm);
   const streaming = renderSettings({ kind: 'standby', self, streaming: { host: 'db 1', port: 5432, user: 'repl', sslmode: 'prefer', applicationName: 'pitrtools_s1', passfile: '/d/pitrtools.pgpass' } }, 'now');
   assert.match(streaming, /^primary_conninfo = 'host=''db 1'' port=5432 user=repl sslmode=prefer application_name=pitrtools_s1 passfile=\/d\/pitrtools.pgpass'$/m);
 });
@@ -37,7 +33,7 @@ test('restore_command survives both quotings: PostgreSQL unquotes, substitutes, 
   const probe = { node: '/usr/bin/printf', script: '[%s]\\n', ini: "/etc/it's 100%/x $HOME `id` y.ini" };
   const line = /^restore_command = '(.*)'$/m.exec(renderSettings({ kind: 'standby', self: probe }, 'now'))![1]!;
   // What PostgreSQL does: undo the conf quoting, then replace %f, %p and %%.
-  const cmd = line.replace(/''/g, "'").replace(/%[fp%]/g, (m) => (m === '%f' ? 'F' : m === '%p' ? 'P' : '%'));
+  const cmd = confUnquote(`'${line}'`).replace(/%[fp%]/g, (m) => (m === '%f' ? 'F' : m === '%p' ? 'P' : '%'));
   const out = execFileSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
   assert.equal(out, `[-C]\n[${probe.ini}]\n[--restore]\n[F]\n[P]\n`);
 });

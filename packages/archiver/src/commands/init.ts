@@ -11,6 +11,7 @@ import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import { isDataDirectory } from '@pitrtools/core/pg/local-server';
+import { confLine } from '@pitrtools/core/pg/conf-value';
 import { shellQuote } from '@pitrtools/core/ssh/quote';
 import { readArchiveSettings, type ArchiveSettings } from '../pg/archive-settings.js';
 import type { ReportLine } from './validate.js';
@@ -76,7 +77,7 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
   lines.push(...settingsWarnings(await (o.settings ?? readArchiveSettings)(c.pgdata)));
   lines.push(...await frontEndNotes(resolve(c.file), o.searchPath ?? process.env.PATH ?? ''));
   const command = [o.cmdArchiver, '-C', resolve(c.file), '-F'].map(word).join(' ');
-  return { lines, archiveCommandLine: `archive_command = '${`${command} %p`.replace(/'/g, "''")}'` };
+  return { lines, archiveCommandLine: confLine('archive_command', `${command} %p`) };
 }
 
 /** What the sh front end needs that -I can see: the ini as a file (proof markers name it) and node on PATH. */

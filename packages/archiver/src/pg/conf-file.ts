@@ -1,10 +1,11 @@
 /**
  * Reading settings out of postgresql.conf / postgresql.auto.conf the way the server does, for when
- * it is not running: `name = value` or `name value`, # comments, '...' strings ('' or \' for a
- * quote), names case-insensitive, the last setting wins, include / include_if_exists /
+ * it is not running: one line at a time through core's parseConfLine (the server's lexer: '' and
+ * backslash escapes in strings, # comments), names case-insensitive, the last setting wins, include / include_if_exists /
  * include_dir relative to the including file.
  */
 import { dirname, isAbsolute, join } from 'node:path';
+import { parseConfLine } from '@pitrtools/core/pg/conf-value';
 
 /** One `name = value` line. */
 export interface ConfEntry {
@@ -14,27 +15,12 @@ export interface ConfEntry {
   line: number;
 }
 
-/** Parses one file's text into entries (includes left as entries named include*). */
+/** Parses one file's text into entries (includes left as entries named include*); lines the server would refuse are skipped. */
 export function parseConfText(text: string, file: string): ConfEntry[] {
   const out: ConfEntry[] = [];
   text.split('\n').forEach((raw, i) => {
-    const m = /^\s*([A-Za-z_][\w.-]*)\s*=?\s*(.*)$/.exec(raw);
-    if (!m) return;
-    const rest = m[2]!;
-    let value: string;
-    if (rest.startsWith("'")) {
-      let v = '';
-      let j = 1;
-      for (; j < rest.length; j++) {
-        const ch = rest[j]!;
-        if (ch === "'" && rest[j + 1] === "'") { v += "'"; j++; } else if (ch === '\\' && j + 1 < rest.length) { v += rest[++j]; } else if (ch === "'") break;
-        else v += ch;
-      }
-      value = v;
-    } else {
-      value = (rest.split('#')[0] ?? '').trim().split(/\s+/)[0] ?? '';
-    }
-    out.push({ name: m[1]!.toLowerCase(), value, file, line: i + 1 });
+    const p = parseConfLine(raw);
+    if (p.kind === 'setting') out.push({ name: p.name, value: p.value, file, line: i + 1 });
   });
   return out;
 }

@@ -12,6 +12,7 @@ import type { Ctx } from '../context.js';
 import { requireCompleteCopy } from '../local/copy-state.js';
 import { checkFailoverAction, runFailoverAction } from '../local/failover-hook.js';
 import { connectLocal, localBinaries, restartServer, startServer, waitForServer } from '../local/server.js';
+import { makeOurSettingsWin, warnArchivingAfterPromotion } from '../local/effective-settings.js';
 import { probeMaster } from '../master-link.js';
 import { installConfFiles, writeSettings } from '../recovery/settings-files.js';
 import { prepareStandby } from './standby.js';
@@ -47,15 +48,19 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   const waitMs = o.waitMs ?? 600_000;
   await useReceivedWal(ctx);
   let change;
+  let disabled = 0;
   if (running) {
     await assertInRecovery(ctx);
     change = await installConfFiles(config, 'failover');
+    // Read by the promoted server at the reload or restart below (archive_command is reloadable).
+    disabled = (await makeOurSettingsWin(config.pgdata, bins, '-F999', { ours: [], empty: [] }, log)).length;
   } else {
-    await prepareStandby(ctx, o.iniPath);
+    await prepareStandby(ctx, o.iniPath, bins, '-F999');
     change = await installConfFiles(config, 'failover');
     const offset = await startServer(config, bins, log);
     await waitForServer(config, 'standby', offset, waitMs, log);
   }
+  await warnArchivingAfterPromotion(config.pgdata, bins, log);
   const s = await connectLocal(config);
   try {
     const ok = await s.scalar<boolean>('SELECT pg_promote(true, 60)');
@@ -65,7 +70,7 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   await writeSettings(config.pgdata, { kind: 'promoted', when: new Date().toISOString() });
   // A new postgresql.conf may change settings that need a restart; a new pg_hba.conf only a reload.
   if (change.conf) await restartServer(config, bins, log);
-  else if (change.hba) await reload(ctx);
+  else if (change.hba || disabled > 0) await reload(ctx);
   const timeline = await currentTimeline(ctx);
   const failed = await runFailoverAction(config, log);
   if (failed !== undefined) {

@@ -15,7 +15,10 @@ import { copyStart, readBackupLabel, requireCompleteCopy } from '../local/copy-s
 import { useReceivedWal } from '../receiver/control.js';
 import { readReplayed, recordReplayed } from '../local/files.js';
 import { connectLocal, localBinaries, readLogSince, serverLogPath, serverSetting, startServer, stopServer, waitForServer } from '../local/server.js';
+import { makeOurSettingsWin, warnArchivingAfterPromotion } from '../local/effective-settings.js';
 import { probeMaster } from '../master-link.js';
+import { PITR_NO_OTHER_TARGET } from '../recovery/inherited-settings.js';
+import { settingsFor, type SettingsMode } from '../recovery/render.js';
 import { installConfFiles, recoveryConfFile, selfInvocation, setSignal, writeSettings } from '../recovery/settings-files.js';
 import { TARGET_TIME_EXAMPLE, resolveTarget, serverZone, type TargetInput, type TargetTime } from '../recovery/target-time.js';
 import { BACKUP_STATE } from '../state-files.js';
@@ -58,8 +61,11 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
   await refuseIfCopyPast(ctx, t);
   await installConfFiles(config, 'standby');
   await installConfFiles(config, 'failover');
-  await writeSettings(config.pgdata, { kind: 'pitr', self: selfInvocation(o.iniPath), targetTime: t.text });
+  const mode: SettingsMode = { kind: 'pitr', self: selfInvocation(o.iniPath), targetTime: t.text };
+  await writeSettings(config.pgdata, mode);
   await setSignal(config.pgdata, 'recovery');
+  await makeOurSettingsWin(config.pgdata, bins, '-R', { ours: settingsFor(mode), empty: PITR_NO_OTHER_TARGET }, log);
+  await warnArchivingAfterPromotion(config.pgdata, bins, log);
   await useReceivedWal(ctx);
   log.info(`recovering to ${t.text}${t.zoneAssumed ? ` ('${t.input}' read in the server's timezone ${t.zoneName}, as PostgreSQL reads it)` : ''}`);
   const logfile = serverLogPath(config);

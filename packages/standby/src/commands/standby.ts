@@ -8,7 +8,11 @@ import type { Ctx } from '../context.js';
 import { startReceiver } from '../receiver/control.js';
 import { requireCompleteCopy } from '../local/copy-state.js';
 import { localBinaries, refuseIfRunning, startServer, waitForServer } from '../local/server.js';
-import { autoConfOverrides, installConfFiles, selfInvocation, setSignal, streamingSettings, writeSettings } from '../recovery/settings-files.js';
+import type { PgBinaries } from '@pitrtools/core/pg/binaries';
+import { makeOurSettingsWin } from '../local/effective-settings.js';
+import { STANDBY_NO_TARGET } from '../recovery/inherited-settings.js';
+import { settingsFor, type SettingsMode } from '../recovery/render.js';
+import { installConfFiles, selfInvocation, setSignal, streamingSettings, writeSettings } from '../recovery/settings-files.js';
 
 /** Options of -S. */
 export interface StandbyOptions {
@@ -18,16 +22,19 @@ export interface StandbyOptions {
   waitMs?: number;
 }
 
-/** Writes the standby settings (no start); -S and a stopped -F999 use it. */
-export async function prepareStandby(ctx: Ctx, iniPath: string): Promise<void> {
+/**
+ * Writes the standby settings (no start) and makes them the ones the server will use: inherited
+ * postgresql.auto.conf lines commented out, then checked with postgres -C (INHERITED_SETTING, exit 2).
+ * -S and a stopped -F999 use it; `command` names the caller in the comment and the errors.
+ */
+export async function prepareStandby(ctx: Ctx, iniPath: string, bins: PgBinaries, command: string): Promise<void> {
   const { config } = ctx;
   await installConfFiles(config, 'standby');
   const streaming = await streamingSettings(config);
-  await writeSettings(config.pgdata, { kind: 'standby', self: selfInvocation(iniPath), streaming });
+  const mode: SettingsMode = { kind: 'standby', self: selfInvocation(iniPath), streaming };
+  await writeSettings(config.pgdata, mode);
   await setSignal(config.pgdata, 'standby');
-  for (const key of await autoConfOverrides(config.pgdata)) {
-    ctx.log.warning(`postgresql.auto.conf sets ${key} (ALTER SYSTEM): it overrides the value cmd_standby writes; ALTER SYSTEM RESET ${key} on the master, or remove it from ${config.pgdata}/postgresql.auto.conf`);
-  }
+  await makeOurSettingsWin(config.pgdata, bins, command, { ours: settingsFor(mode), empty: STANDBY_NO_TARGET }, ctx.log);
   ctx.log.debug(`wrote standby settings (${streaming ? `streaming from ${streaming.host}:${streaming.port}` : 'archive replay only'})`);
 }
 
@@ -37,7 +44,7 @@ export async function startStandby(ctx: Ctx, o: StandbyOptions): Promise<void> {
   await refuseIfRunning(config.pgdata, 'start the standby (-S)');
   await requireCompleteCopy(config.pgdata, 'start the standby (-S)');
   const bins = await localBinaries(config);
-  await prepareStandby(ctx, o.iniPath);
+  await prepareStandby(ctx, o.iniPath, bins, '-S');
   const offset = await startServer(config, bins, log);
   await waitForServer(config, 'standby', offset, o.waitMs ?? 600_000, log);
   await startReceiver(ctx, o.iniPath);

@@ -4,6 +4,8 @@
  * shell command line we cannot avoid (restore_command is run by PostgreSQL through /bin/sh).
  * Pure functions: the writers live in settings-files.ts.
  */
+import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { confLine, confQuote } from '@pitrtools/core/pg/conf-value';
 import { shellQuote } from '@pitrtools/core/ssh/quote';
 
 /** Name of our settings file inside pgdata; postgresql.conf includes it. */
@@ -11,13 +13,7 @@ export const SETTINGS_FILE = 'pitrtools.conf';
 /** Name of the 0600 passfile primary_conninfo points at. */
 export const PASSFILE = 'pitrtools.pgpass';
 /** The line added (once) to pgdata/postgresql.conf. */
-export const INCLUDE_LINE = `include_if_exists '${SETTINGS_FILE}'`;
-
-/** A postgresql.conf string literal: single quotes, a quote inside doubled. */
-export function confQuote(value: string): string {
-  if (/[\0\n\r]/.test(value)) throw new TypeError(`a postgresql.conf value cannot hold a line break or NUL: ${JSON.stringify(value)}`);
-  return `'${value.replace(/'/g, "''")}'`;
-}
+export const INCLUDE_LINE = `include_if_exists ${confQuote(SETTINGS_FILE, 'include_if_exists')}`;
 
 /** A libpq conninfo value: bare when safe, else single-quoted with \ and ' escaped by a backslash. */
 export function conninfoValue(value: string): string {
@@ -85,7 +81,34 @@ export function primaryConninfo(s: StreamingSettings): string {
   return conninfo(pairs);
 }
 
-/** The whole pitrtools.conf for a mode. */
+/** One setting of pitrtools.conf: the name and the value PostgreSQL must read back (`postgres -C`). */
+export type Setting = readonly [name: string, value: string];
+
+/** The settings pitrtools.conf holds for a mode, unquoted (none once promoted). */
+export function settingsFor(mode: SettingsMode): Setting[] {
+  if (mode.kind === 'promoted') return [];
+  const self = mode.self;
+  const command = (key: string, tail: string): Setting => {
+    try {
+      return [key, selfCommand(self, tail)];
+    } catch (err) {
+      throw new PitrError('BAD_CONF_VALUE', `the value of ${key} cannot be written: ${errorMessage(err)}`, { exitCode: ExitCode.USAGE, hint: 'rename the path (node, cmd_standby or the ini file) so that it has no line break' });
+    }
+  };
+  const out: Setting[] = [command('restore_command', '--restore %f %p')];
+  if (mode.kind === 'standby') {
+    // The cleanup keeps archivedir from growing forever, as pg_standby %r did in the original.
+    out.push(command('archive_cleanup_command', '--cleanup %r'));
+    out.push(['recovery_target_timeline', 'latest'], ['hot_standby', 'on']);
+    if (mode.streaming) out.push(['primary_conninfo', primaryConninfo(mode.streaming)]);
+  } else {
+    out.push(['recovery_target_time', mode.targetTime], ['recovery_target_action', 'promote'],
+      ['recovery_target_timeline', 'latest'], ['hot_standby', 'on']);
+  }
+  return out;
+}
+
+/** The whole pitrtools.conf for a mode; every value quoted by confQuote (BAD_CONF_VALUE for a line break). */
 export function renderSettings(mode: SettingsMode, stamp: string): string {
   const head = [
     `# Written by cmd_standby (${stamp}) and rewritten by each -S, -F999 and -R: do not edit.`,
@@ -94,26 +117,15 @@ export function renderSettings(mode: SettingsMode, stamp: string): string {
   if (mode.kind === 'promoted') {
     return [...head, `# This server was promoted (${mode.when}); no recovery settings apply any more.`, ''].join('\n');
   }
-  const restore = selfCommand(mode.self, '--restore %f %p');
-  const lines = [...head, `restore_command = ${confQuote(restore)}`];
-  if (mode.kind === 'standby') {
-    // The cleanup keeps archivedir from growing forever, as pg_standby %r did in the original.
-    lines.push(`archive_cleanup_command = ${confQuote(selfCommand(mode.self, '--cleanup %r'))}`);
-    lines.push("recovery_target_timeline = 'latest'", 'hot_standby = on');
-    if (mode.streaming) lines.push(`primary_conninfo = ${confQuote(primaryConninfo(mode.streaming))}`);
-  } else {
-    lines.push(`recovery_target_time = ${confQuote(mode.targetTime)}`, "recovery_target_action = 'promote'",
-      "recovery_target_timeline = 'latest'", 'hot_standby = on');
-  }
-  return `${lines.join('\n')}\n`;
+  return `${[...head, ...settingsFor(mode).map(([k, v]) => confLine(k, v))].join('\n')}\n`;
 }
 
 /** The postgresql.conf written into pgdata with no_copy_conf: it points at the configured files. */
 export function renderStubConf(pgConf: string, hbaFile: string | undefined, stamp: string): string {
   return [
     `# Written by cmd_standby (${stamp}) because no_copy_conf is on: the settings live in the files below.`,
-    `include ${confQuote(pgConf)}`,
-    ...(hbaFile !== undefined ? [`hba_file = ${confQuote(hbaFile)}`] : []),
+    `include ${confQuote(pgConf, 'include (pg_conf)')}`,
+    ...(hbaFile !== undefined ? [confLine('hba_file', hbaFile)] : []),
     INCLUDE_LINE,
     '',
   ].join('\n');

@@ -8,12 +8,13 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StandbyConfig } from '@pitrtools/core/config/index';
-import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
+import { ExitCode, PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { copyFileAtomic, fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import {
   PASSFILE, SETTINGS_FILE, passfileLine, renderSettings, renderStubConf, withIncludeLine,
   type SelfInvocation, type SettingsMode, type StreamingSettings,
 } from './render.js';
+import { neutraliseAutoConf, type DisabledLine } from './inherited-settings.js';
 
 /** packages/standby/bin/cmd_standby.js, from src/ (tsx) and dist/ alike. */
 const BIN_SCRIPT = fileURLToPath(new URL('../../bin/cmd_standby.js', import.meta.url));
@@ -29,7 +30,9 @@ export async function writeSettings(pgdata: string, mode: SettingsMode): Promise
   try {
     text = renderSettings(mode, new Date().toISOString());
   } catch (err) {
-    throw new PitrError('BAD_SETTING', `cannot write ${SETTINGS_FILE}: ${errorMessage(err)}`);
+    throw new PitrError('BAD_SETTING', `cannot write ${SETTINGS_FILE}: ${errorMessage(err)}`, {
+      exitCode: err instanceof PitrError ? err.exitCode : ExitCode.FAILED, ...(err instanceof PitrError && err.hint ? { hint: err.hint } : {}),
+    });
   }
   await writeFileAtomic(join(pgdata, SETTINGS_FILE), text);
 }
@@ -117,12 +120,25 @@ export async function setSignal(pgdata: string, which: 'standby' | 'recovery' | 
   await fsyncDir(pgdata);
 }
 
-// postgresql.auto.conf (ALTER SYSTEM) is read after postgresql.conf and our include, so a setting
-// there silently wins over ours.
-const OUR_SETTINGS = /^\s*(restore_command|archive_cleanup_command|primary_conninfo|primary_slot_name|recovery_target\w*|hot_standby)\s*=/gm;
+/** The copy's postgresql.auto.conf: ALTER SYSTEM's file, read after postgresql.conf and our include. */
+export const AUTO_CONF = 'postgresql.auto.conf';
 
-/** Our settings that postgresql.auto.conf overrides (the copy brought the master's ALTER SYSTEM values). */
-export async function autoConfOverrides(pgdata: string): Promise<string[]> {
-  const text = await fsp.readFile(join(pgdata, 'postgresql.auto.conf'), 'utf8').catch(() => '');
-  return [...text.matchAll(OUR_SETTINGS)].map((m) => m[1]!);
+/**
+ * Comments out the lines of pgdata/postgresql.auto.conf that would override our settings or end
+ * recovery (see inherited-settings.ts), durably (temp, fsync, rename, fsync dir); returns them.
+ * Throws PitrError AUTO_CONF_NOT_A_FILE (exit 2) when the name is a symlink or not a regular file.
+ */
+export async function neutraliseInherited(pgdata: string, command: string, now = new Date()): Promise<DisabledLine[]> {
+  const path = join(pgdata, AUTO_CONF);
+  const st = await fsp.lstat(path).catch((err: unknown) => (errorCode(err) === 'ENOENT' ? undefined : Promise.reject(err)));
+  if (st === undefined) return [];
+  if (!st.isFile()) {
+    throw new PitrError('AUTO_CONF_NOT_A_FILE', `${path} is not a regular file (a symbolic link?): cmd_standby does not follow or rewrite it`, {
+      exitCode: ExitCode.USAGE, hint: `replace it with a regular file (ALTER SYSTEM writes one), then run ${command} again`,
+    });
+  }
+  const text = await fsp.readFile(path, 'utf8');
+  const r = neutraliseAutoConf(text, command, now.toISOString());
+  if (r.disabled.length > 0) await writeFileAtomic(path, r.text, st.mode & 0o777);
+  return r.disabled;
 }
