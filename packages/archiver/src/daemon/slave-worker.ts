@@ -8,7 +8,7 @@ import { errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, uploadAtomic, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { drainQueue, scanQueue, type DrainResult } from '../archive/deliver.js';
-import type { LinkProvider, SlaveContext, SlaveLink } from '../archive/ports.js';
+import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
 import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT } from '../adapters/ssh-link.js';
 import { paceGc } from '../gc-pacer.js';
 
@@ -19,6 +19,8 @@ export interface WorkerOptions {
   inFlight: number;
   /** After a failed connect, requests fail at once for this long instead of waiting for another timeout. */
   retryMs: number;
+  /** A new segment for a slave with a queue retries a failed connect once this long has passed (nudge()). */
+  promptRetryMs: number;
   sshDebug: boolean;
   log: Logger;
   /** Called after each successful (re)connect, e.g. to start draining. */
@@ -48,6 +50,9 @@ export class SlaveWorker implements LinkProvider {
   private open = 0;
   private readonly waiters: Array<() => void> = [];
   private draining: Promise<DrainResult> | undefined;
+  private stopped = false;
+  /** Uploads in flight by file name: a segment's name names its content, so one copy over the link is enough. */
+  private readonly uploading = new Map<string, Promise<PlaceStatus>>();
   /** Set by the daemon once the context (which needs this provider) exists. */
   ctx!: SlaveContext;
 
@@ -66,6 +71,7 @@ export class SlaveWorker implements LinkProvider {
   }
 
   private async sessionNow(): Promise<SshSession> {
+    if (this.stopped) throw new Error(`cmd_queue is stopping; not connecting to ${this.target.name}`);
     if (this.connected) return this.session!;
     this.session = undefined;
     if (this.failure && Date.now() - this.failure.at < this.opts.retryMs) throw this.failure.err;
@@ -86,7 +92,24 @@ export class SlaveWorker implements LinkProvider {
     return this.connecting;
   }
 
-  private async upload(s: SshSession, src: string, name: string): Promise<'created' | 'identical' | 'conflict'> {
+  // The queued copy of a segment whose upload went on past slave_deadline waits for that upload
+  // instead of sending the same bytes again over a slow link; it is sent only if that one failed.
+  private async upload(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
+    const running = this.uploading.get(name);
+    if (running) {
+      const status = await running.catch(() => undefined);
+      if (status !== undefined) return status === 'created' ? 'identical' : status;
+    }
+    const p = this.uploadNow(s, src, name);
+    this.uploading.set(name, p);
+    try {
+      return await p;
+    } finally {
+      if (this.uploading.get(name) === p) this.uploading.delete(name);
+    }
+  }
+
+  private async uploadNow(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
     const ch = await this.acquire(s);
     let healthy = true;
     const stopGc = paceGc();
@@ -154,11 +177,33 @@ export class SlaveWorker implements LinkProvider {
     return this.draining;
   }
 
+  /**
+   * A new segment for this slave: drain its queue now, and if the last connect failed at least
+   * promptRetryMs ago, try connecting again rather than wait out retryMs (queue_wait). Rate-limited
+   * by the failure's time, so a slave that stays down costs one connect attempt per promptRetryMs.
+   */
+  nudge(): void {
+    if (this.failure && Date.now() - this.failure.at >= this.opts.promptRetryMs) this.failure = undefined;
+    void this.drain().catch(() => undefined);
+  }
+
   /** Removes temp files of killed uploads (older than an hour) from r_archivedir. */
   async removeStaleTemps(): Promise<void> {
     if (!this.connected) return;
     const gone = await this.session!.removeStaleTemps(this.target.r_archivedir, 3600).catch(() => []);
     if (gone.length > 0) this.opts.log.info(`slave ${this.target.name}: removed ${gone.length} stale temp files from ${this.target.r_archivedir}`);
+  }
+
+  /**
+   * For cmd_queue's stop: cuts the connection at once and connects no more. Uploads in flight fail
+   * (their temp files are removed by a later removeStaleTemps; a queued file stays queued).
+   */
+  cut(): void {
+    this.stopped = true;
+    const s = this.session;
+    this.session = undefined;
+    s?.destroy();
+    void this.connecting?.then((c) => c.destroy(), () => undefined);
   }
 
   /** Closes the connection. */
