@@ -4,7 +4,9 @@
  * namespace through the capped nsenter, see test/rig/sshd.ts SLOW_LINK). The slow slave's SSH
  * connection stays alive (keepalives answer), so ssh_timeout never fires: only slave_deadline
  * bounds a run. Segments are 8 MiB (initdb --wal-segsize=8): about 34 s each over the slow link,
- * which is what a run without slave_deadline takes, far above the bound asserted here.
+ * which is what a run without slave_deadline takes, far above the bound asserted here. (With a
+ * small ssh_timeout the old code instead gave up after ~8 s with a false "unreachable" alert: a
+ * keepalive waits behind the writes queued on the slow link.)
  *
  * PostgreSQL's own archiving is paused (archive_command = ''), and the test plays its part by
  * running cmd_archiver -F on each new segment, timing it.
@@ -37,7 +39,9 @@ before(async () => {
   requireSlowLink();
   env = await startArchiverEnv({
     name: 'slow', slaves: 2, slowSlaves: [1], initdbArgs: ['--wal-segsize=8'],
-    ini: { slave_deadline: String(DEADLINE_S), warm_path: 'off', queue_wait: '1' },
+    // ssh_timeout 30: keepalives every 5 s, 3 missed allowed, so the slow-but-alive connection is
+    // never declared dead (an answer can wait behind ~2 MiB of queued writes: 8 s at 2 Mbit/s).
+    ini: { slave_deadline: String(DEADLINE_S), warm_path: 'off', queue_wait: '1', ssh_timeout: '30' },
   });
   [fast, slow] = env.slaves as [TestSlave, TestSlave];
   await env.pg.setConf({ archive_command: "''" });
@@ -94,6 +98,7 @@ test('standalone cmd_archiver -F: exit 0 within slave_deadline + margin; fast sl
 
 test('warm path (sh front end asking cmd_queue): answered within slave_deadline + margin; SIGTERM during the crawl stops cmd_queue in seconds with the queue intact', async (t) => {
   // A queue warning whose hook runs long: a stopping cmd_queue must not wait for it.
+  await waitFor('the slow queue is empty before this test', async () => env.walFiles(join(env.lArchivedir, slow.name)).length === 0, DELIVERY_MS, 500);
   const hookStarted = join(env.dir, 'warn-hook.started');
   env.writeIni({ warm_path: 'on', queue_warn_bytes: '1', notify_warning: `/bin/sh -c 'touch "$0"; sleep 20' ${hookStarted}` });
   await waitFor('the standalone cmd_queue exits (the ini changed)', async () => env.daemonPid() === undefined, 15_000);
