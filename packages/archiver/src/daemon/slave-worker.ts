@@ -51,6 +51,7 @@ export class SlaveWorker implements LinkProvider {
   private readonly waiters: Array<() => void> = [];
   private draining: Promise<DrainResult> | undefined;
   private stopped = false;
+  private nudgeTimer: NodeJS.Timeout | undefined;
   /** Uploads in flight by file name: a segment's name names its content, so one copy over the link is enough. */
   private readonly uploading = new Map<string, Promise<PlaceStatus>>();
   /** Set by the daemon once the context (which needs this provider) exists. */
@@ -183,7 +184,16 @@ export class SlaveWorker implements LinkProvider {
    * by the failure's time, so a slave that stays down costs one connect attempt per promptRetryMs.
    */
   nudge(): void {
-    if (this.failure && Date.now() - this.failure.at >= this.opts.promptRetryMs) this.failure = undefined;
+    if (this.stopped) return;
+    if (this.failure) {
+      const wait = this.failure.at + this.opts.promptRetryMs - Date.now();
+      if (wait > 0) {
+        // Too soon after the last attempt: try once it is allowed, not only at the next segment.
+        this.nudgeTimer ??= setTimeout(() => { this.nudgeTimer = undefined; this.nudge(); }, wait).unref();
+        return;
+      }
+      this.failure = undefined;
+    }
     void this.drain().catch(() => undefined);
   }
 
@@ -200,6 +210,7 @@ export class SlaveWorker implements LinkProvider {
    */
   cut(): void {
     this.stopped = true;
+    clearTimeout(this.nudgeTimer);
     const s = this.session;
     this.session = undefined;
     s?.destroy();
