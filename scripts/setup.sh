@@ -57,7 +57,10 @@ home=$(getent passwd "$user" | cut -d: -f6)
 mkdir -p "$home" && chown "$user:" "$home" && chmod 0755 "$home"
 
 # The slow link (see the top): each step checks before it adds, so a second run changes nothing.
-[ -e "/run/netns/$SLOW_NS" ] || ip netns add "$SLOW_NS"
+if [ ! -e "/run/netns/$SLOW_NS" ] && ! ip netns add "$SLOW_NS"; then
+  echo "setup: cannot create network namespace $SLOW_NS (needs CAP_NET_ADMIN: a privileged container or a VM); the slow-slave tests need it" >&2
+  exit 1
+fi
 ip link show pitr-slow0 >/dev/null 2>&1 || ip link add pitr-slow0 type veth peer name pitr-slow1 netns "$SLOW_NS"
 ip addr replace 10.213.0.1/30 dev pitr-slow0
 ip link set pitr-slow0 up
