@@ -11,6 +11,7 @@ import { drainQueue, scanQueue, type DrainResult } from '../archive/deliver.js';
 import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
 import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT } from '../adapters/ssh-link.js';
 import { paceGc } from '../gc-pacer.js';
+import { SharedRuns } from './shared-runs.js';
 
 /** Settings of a worker. */
 export interface WorkerOptions {
@@ -53,7 +54,7 @@ export class SlaveWorker implements LinkProvider {
   private stopped = false;
   private nudgeTimer: NodeJS.Timeout | undefined;
   /** Uploads in flight by file name: a segment's name names its content, so one copy over the link is enough. */
-  private readonly uploading = new Map<string, Promise<PlaceStatus>>();
+  private readonly uploading = new SharedRuns<PlaceStatus>();
   /** Set by the daemon once the context (which needs this provider) exists. */
   ctx!: SlaveContext;
 
@@ -95,19 +96,8 @@ export class SlaveWorker implements LinkProvider {
 
   // The queued copy of a segment whose upload went on past slave_deadline waits for that upload
   // instead of sending the same bytes again over a slow link; it is sent only if that one failed.
-  private async upload(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
-    const running = this.uploading.get(name);
-    if (running) {
-      const status = await running.catch(() => undefined);
-      if (status !== undefined) return status === 'created' ? 'identical' : status;
-    }
-    const p = this.uploadNow(s, src, name);
-    this.uploading.set(name, p);
-    try {
-      return await p;
-    } finally {
-      if (this.uploading.get(name) === p) this.uploading.delete(name);
-    }
+  private upload(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
+    return this.uploading.run(name, () => this.uploadNow(s, src, name), (r) => (r === 'created' ? 'identical' : r));
   }
 
   private async uploadNow(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
@@ -115,7 +105,7 @@ export class SlaveWorker implements LinkProvider {
     let healthy = true;
     const stopGc = paceGc();
     try {
-      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.opts.log, inFlight: this.opts.inFlight })).status;
+      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.uploadLog(), inFlight: this.opts.inFlight })).status;
     } catch (err) {
       healthy = ch.live.error === undefined;
       throw err;
@@ -123,6 +113,16 @@ export class SlaveWorker implements LinkProvider {
       stopGc();
       this.releaseChannel(ch, healthy);
     }
+  }
+
+  // Once cmd_queue stops, what a cut upload reports (its temp file left behind) is of our own making.
+  private uploadLog(): Logger {
+    const l = this.opts.log;
+    const quiet = (f: (m: string) => void) => (m: string): void => (this.stopped ? l.debug(m) : f.call(l, m));
+    return {
+      debug: (m) => l.debug(m), info: quiet(l.info), notice: quiet(l.notice), warning: quiet(l.warning),
+      error: quiet(l.error), critical: quiet(l.critical), get debugEnabled() { return l.debugEnabled; },
+    };
   }
 
   // A channel of the current session: a free one, a new one while under `lanes`, else wait.
