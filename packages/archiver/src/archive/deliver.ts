@@ -159,7 +159,7 @@ async function drop(ctx: SlaveContext, seg: Segment, bytes: number, reason: stri
   } catch (err) {
     return { kind: 'failed', reason: `cannot drop the queue of ${s.name}: ${errorMessage(err)}` };
   }
-  for (const c of [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL]) await ctx.store.release(s.name, c).catch(() => undefined);
+  for (const c of [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL, SLOW_CLAIM]) await ctx.store.release(s.name, c).catch(() => undefined);
   const deleted = dropped.deleted;
   // Another process that got there first (cmd_queue and cmd_archiver at once) sent the alert.
   if (dropped.created) {
