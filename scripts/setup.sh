@@ -4,6 +4,7 @@
 #    creates the unprivileged user the servers and our commands run as (initdb, postgres and both
 #    pitrtools programs refuse root), makes sure sshd will accept that user, and creates the
 #    root-owned shared directory /var/tmp/pitrtools-root-owned the ownership tests need.
+#    It also builds the slow link that test/archiver-slow-slave.test.ts ships over (see below).
 #  - as a normal user: checks the same things and says what is missing.
 # Usage: scripts/setup.sh            (PITR_TEST_USER overrides the user name; default: pitr)
 set -euo pipefail
@@ -12,6 +13,20 @@ need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
+{ command -v ip && command -v tc && command -v nsenter; } >/dev/null 2>&1 || need+=(iproute2 util-linux)
+command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
+
+# The slow link (a real 2 Mbit/s path to a slave whose SSH connection stays alive): a network
+# namespace pitr-slow joined to the root namespace by a veth pair, 10.213.0.1/30 on our end
+# (pitr-slow0) and 10.213.0.2/30 inside (pitr-slow1), with a tbf qdisc on pitr-slow0 so that what
+# the master sends to the slave is limited to 2 Mbit/s (netem is not in every kernel; tbf is).
+# The tests run as $user and cannot enter a namespace, so a copy of nsenter with
+# cap_sys_admin, runnable only by root and group $user, lets them start their own sshd inside it
+# (`$SLOW_NSENTER --net=/run/netns/pitr-slow -- /usr/sbin/sshd ...`); the capability is dropped when
+# nsenter execs sshd, which then runs as $user with none. Nothing here touches an address outside
+# the namespace and the veth pair it creates.
+SLOW_NS=pitr-slow
+SLOW_NSENTER=/usr/local/lib/pitrtools/nsenter
 
 if [ "$(id -u)" -ne 0 ]; then
   if [ ${#need[@]} -gt 0 ]; then
@@ -21,6 +36,9 @@ if [ "$(id -u)" -ne 0 ]; then
   if [ ! -d /var/tmp/pitrtools-root-owned ] || [ "$(stat -c %u /var/tmp/pitrtools-root-owned)" != 0 ]; then
     echo "setup: /var/tmp/pitrtools-root-owned (root, 1777) is missing; run scripts/setup.sh as root" >&2
     exit 1
+  fi
+  if [ ! -e "/run/netns/$SLOW_NS" ] || [ ! -x "$SLOW_NSENTER" ]; then
+    echo "setup: the slow link (netns $SLOW_NS, $SLOW_NSENTER) is missing; the slow-slave tests fail until root runs: bash scripts/setup.sh" >&2
   fi
   exit 0
 fi
@@ -45,4 +63,20 @@ mkdir -p "$home" && chown "$user:" "$home" && chmod 0755 "$home"
 # A directory another user owns, shared like /tmp (root, 1777, sticky): test/archiver-owned.test.ts
 # shows that cmd_archiver and cmd_queue refuse it as l_archivedir (it fails, never skips, without it).
 install -d -o root -g root -m 1777 /var/tmp/pitrtools-root-owned
+
+# The slow link (see the top): each step checks before it adds, so a second run changes nothing.
+if [ ! -e "/run/netns/$SLOW_NS" ] && ! ip netns add "$SLOW_NS"; then
+  echo "setup: cannot create network namespace $SLOW_NS (needs CAP_NET_ADMIN: a privileged container or a VM); the slow-slave tests need it" >&2
+  exit 1
+fi
+ip link show pitr-slow0 >/dev/null 2>&1 || ip link add pitr-slow0 type veth peer name pitr-slow1 netns "$SLOW_NS"
+ip addr replace 10.213.0.1/30 dev pitr-slow0
+ip link set pitr-slow0 up
+ip -n "$SLOW_NS" addr replace 10.213.0.2/30 dev pitr-slow1
+ip -n "$SLOW_NS" link set pitr-slow1 up
+ip -n "$SLOW_NS" link set lo up
+tc qdisc replace dev pitr-slow0 root tbf rate 2mbit burst 32kbit latency 400ms
+install -d -o root -g root -m 0755 "$(dirname "$SLOW_NSENTER")"
+install -o root -g "$user" -m 0750 "$(command -v nsenter)" "$SLOW_NSENTER"
+setcap cap_sys_admin+ep "$SLOW_NSENTER"
 echo "setup: ready (user $user, sshd $(/usr/sbin/sshd -V 2>&1 | head -1 || true))"

@@ -48,9 +48,9 @@ export interface TestSlave {
   sshd: SshdHandle;
   rdir: string;
   knownHostsFile: string;
-  /** Entry in `slaves` (127.0.0.1:PORT). */
+  /** Entry in `slaves` (HOST:PORT, HOST 127.0.0.1 or the slow link's). */
   entry: string;
-  /** Queue directory name (127.0.0.1_PORT). */
+  /** Queue directory name (HOST_PORT). */
   name: string;
 }
 
@@ -96,6 +96,10 @@ export interface ArchiverEnvOptions {
   init?: boolean;
   /** Directory name for the ini file (to test odd paths). */
   iniDirName?: string;
+  /** Indexes of the slaves whose sshd runs behind the 2 Mbit/s link of scripts/setup.sh (sshd.ts SLOW_LINK). */
+  slowSlaves?: number[];
+  /** Extra initdb arguments (e.g. `--wal-segsize=1`). */
+  initdbArgs?: string[];
 }
 
 /** Starts sshds, PostgreSQL with archive_command = cmd_archiver, writes the ini and runs -I. */
@@ -105,10 +109,10 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
   const dir = tmp.path;
   const slaves: TestSlave[] = [];
   for (let i = 0; i < o.slaves; i++) {
-    const sshd = await startSshd();
+    const sshd = await startSshd({ slowLink: o.slowSlaves?.includes(i) ?? false });
     const rdir = join(dir, `slave${i}`, 'archive');
     mkdirSync(rdir, { recursive: true, mode: 0o700 });
-    slaves.push({ sshd, rdir, knownHostsFile: sshd.knownHostsFile, entry: `127.0.0.1:${sshd.port}`, name: `127.0.0.1_${sshd.port}` });
+    slaves.push({ sshd, rdir, knownHostsFile: sshd.knownHostsFile, entry: `${sshd.host}:${sshd.port}`, name: `${sshd.host}_${sshd.port}` });
   }
   const iniDir = join(dir, o.iniDirName ?? 'etc');
   mkdirSync(iniDir, { recursive: true });
@@ -130,6 +134,7 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
       ...o.pgConf,
     },
     noStart: true,
+    ...(o.initdbArgs ? { initdbArgs: o.initdbArgs } : {}),
   });
   const hook = (level: string): string => `${process.execPath} ${RECORDER} ${alertsFile} ${level}`;
   const writeIni = (over: Record<string, string> = {}): void => {

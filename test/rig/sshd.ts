@@ -6,7 +6,7 @@
  * level) stops it and removes its dir, and on process exit any sshd still running is killed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -23,11 +23,35 @@ export interface SshdOptions {
   logLevel?: string;
   /** Extra sshd_config lines. */
   extraConfig?: string[];
+  /**
+   * Run sshd inside the slow-link namespace (SLOW_LINK), listening on its address: what the
+   * master sends it crosses a 2 Mbit/s tbf. Throws when scripts/setup.sh has not built it.
+   */
+  slowLink?: boolean;
+}
+
+/**
+ * The slow link scripts/setup.sh builds as root: netns pitr-slow, joined to the root namespace
+ * by a veth pair with a tbf qdisc of 2 Mbit/s on our end, and a copy of nsenter with
+ * cap_sys_admin that group pitr may run (the capability is gone once it execs sshd).
+ */
+export const SLOW_LINK = { netns: '/run/netns/pitr-slow', nsenter: '/usr/local/lib/pitrtools/nsenter', host: '10.213.0.2' } as const;
+
+/** Throws, saying how to build it, when the slow link of scripts/setup.sh is missing. */
+export function requireSlowLink(): void {
+  for (const p of [SLOW_LINK.netns, SLOW_LINK.nsenter]) {
+    try {
+      accessSync(p, p === SLOW_LINK.nsenter ? fsConstants.X_OK : fsConstants.F_OK);
+    } catch {
+      throw new Error(`the slow link is missing (${p}): run \`bash scripts/setup.sh\` as root (it builds netns pitr-slow with a 2 Mbit/s tbf and ${SLOW_LINK.nsenter})`);
+    }
+  }
 }
 
 /** A running test sshd. */
 export interface SshdHandle {
-  host: '127.0.0.1';
+  /** 127.0.0.1, or SLOW_LINK.host behind the slow link. */
+  host: string;
   port: number;
   /** The current user: the only one this sshd can serve. */
   user: string;
@@ -96,12 +120,12 @@ function signalTree(child: ChildProcess, sig: NodeJS.Signals): void {
 }
 
 /** Polls until host:port answers with an SSH banner, the process dies, or the deadline passes. */
-async function waitForBanner(port: number, child: ChildProcess, deadlineMs: number): Promise<'ready' | 'exited' | 'timeout'> {
+async function waitForBanner(host: string, port: number, child: ChildProcess, deadlineMs: number): Promise<'ready' | 'exited' | 'timeout'> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
     if (child.exitCode !== null || child.signalCode !== null) return 'exited';
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port });
+      const s = connect({ host, port });
       const t = setTimeout(() => { s.destroy(); resolve(false); }, 1000);
       s.once('data', (d: Buffer) => { clearTimeout(t); s.destroy(); resolve(d.toString('latin1').startsWith('SSH-')); });
       s.once('error', () => { clearTimeout(t); resolve(false); });
@@ -120,6 +144,8 @@ function keygen(file: string, comment: string): void {
 /** Starts a private sshd on 127.0.0.1 as the current user; refuses to run as root. */
 export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
   if (process.getuid?.() === 0) throw new Error('startSshd: refusing to run sshd as root; run the tests as an unprivileged user');
+  if (opts.slowLink) requireSlowLink();
+  const host = opts.slowLink ? SLOW_LINK.host : '127.0.0.1';
   const tmp = makeTempDir('pitr-sshd-');
   const dir = tmp.path;
   const hostKey = join(dir, 'host_ed25519_key');
@@ -137,7 +163,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
 
   const writeConfig = (): void => {
     writeFileSync(configFile, [
-      'ListenAddress 127.0.0.1', `Port ${port}`, `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
+      `ListenAddress ${host}`, `Port ${port}`, `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
       'UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       'StrictModes no', // the temp dir's parent /tmp is world-writable
@@ -149,10 +175,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
   const launch = async (): Promise<'ready' | 'exited' | 'timeout'> => {
     writeConfig();
     const fd = openSync(logFile, 'a', 0o600);
-    const c = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', fd] });
+    const argv = [SSHD, '-D', '-e', '-f', configFile];
+    // nsenter execs sshd in its place (no fork), so the child is sshd itself and its tree is the usual one.
+    const c = opts.slowLink
+      ? spawn(SLOW_LINK.nsenter, [`--net=${SLOW_LINK.netns}`, '--', ...argv], { stdio: ['ignore', 'ignore', fd] })
+      : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', fd] });
     closeSync(fd);
     child = c;
-    const state = await waitForBanner(port, c, 10_000);
+    const state = await waitForBanner(host, port, c, 10_000);
     if (state !== 'ready') signalTree(c, 'SIGKILL');
     return state;
   };
@@ -177,7 +207,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
   };
 
   const handle: SshdHandle = {
-    host: '127.0.0.1', port: 0, user: userInfo().username, clientKey, knownHostsFile, hostPublicKey, hostKeyBlob, dir, logFile,
+    host, port: 0, user: userInfo().username, clientKey, knownHostsFile, hostPublicKey, hostKeyBlob, dir, logFile,
     log: () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } },
     async start() {
       if (child && child.exitCode === null && child.signalCode === null) throw new Error('sshd is already running');
@@ -212,7 +242,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
     }
   }
   handle.port = port;
-  writeFileSync(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`, { mode: 0o600 });
+  writeFileSync(knownHostsFile, `[${host}]:${port} ${hostPublicKey}\n`, { mode: 0o600 });
 
   const release = onCleanup(`sshd :${port}`, async () => {
     await stopTree();

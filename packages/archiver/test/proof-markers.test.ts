@@ -53,7 +53,7 @@ async function world(o: { slaves?: number; iniIdentity?: string | null; off?: st
       slave: { name: `s${i}`, endpoint: `pg@s${i}:22`, r_archivedir: '/archive' }, store, link, alert: () => undefined, now: () => fs.now, log,
       limits: { warnBytes: null, criticalBytes: null, maxBytes: null, alertRepeatMs: 3_600_000, drainBudgetMs: 0, configFile: ini },
     };
-    return { ctx, target: { name: `s${i}` }, drain: async () => ({ delivered: 0, remaining: [] }) } as unknown as SlaveWorker;
+    return { ctx, target: { name: `s${i}`, deadlineMs: 60_000 }, drain: async () => ({ delivered: 0, remaining: [] }), nudge: () => undefined } as unknown as SlaveWorker;
   });
   const w = { iniOk: true } as World;
   const iniIdentity = o.iniIdentity === null ? undefined : o.iniIdentity ?? (await fileIdentity(ini))!.line;

@@ -37,17 +37,28 @@ export function sessionLink(session: SshSession, rArchivedir: string): SlaveLink
   };
 }
 
-/** A provider that connects once on first use (failures included) and can be closed. */
-export function oneShotLink(t: SlaveTarget, sshDebug: boolean, log: Logger): LinkProvider & { close(): Promise<void> } {
+/**
+ * A provider that connects once on first use (failures included) and can be closed, or cut:
+ * cut() drops the connection at once (or as soon as a pending connect completes) without
+ * waiting for what is in flight, and close() then returns at once.
+ */
+export function oneShotLink(t: SlaveTarget, sshDebug: boolean, log: Logger): LinkProvider & { close(): Promise<void>; cut(): void } {
   let session: Promise<SshSession> | undefined;
+  let cut = false;
   return {
     get: async () => {
+      if (cut) throw new Error(`the connection to ${t.name} was cut (slave_deadline)`);
       session ??= connectSsh(sshTargetOf(t, sshDebug, log), log);
       return sessionLink(await session, t.r_archivedir);
     },
     close: async () => {
+      if (cut) return;
       const s = await session?.catch(() => undefined);
       await s?.close();
+    },
+    cut: () => {
+      cut = true;
+      void session?.then((s) => s.destroy(), () => undefined);
     },
   };
 }

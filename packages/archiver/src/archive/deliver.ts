@@ -21,6 +21,13 @@ export function remoteReason(err: unknown): string {
   return `${errorMessage(err)}${hint}`;
 }
 
+/**
+ * Claim in a slave's queue directory while a run found it too slow (slave_deadline): runs then
+ * queue behind at once rather than send the same queued segments as cmd_queue over the slow
+ * link; taken away when a drain empties the queue.
+ */
+export const SLOW_CLAIM = '.slow';
+
 const EMPTY: QueueScan = { files: [], detached: undefined, claims: new Set() };
 
 /** Reads the slave's queue; a queue that cannot be read counts as empty (queueing will then fail loudly). */
@@ -70,6 +77,7 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
     await clearConflict(ctx, f.name, scan.claims);
     delivered++;
   }
+  await ctx.store.release(ctx.slave.name, SLOW_CLAIM).catch(() => undefined);
   await noteRecovered(ctx);
   return { delivered, remaining: [] };
 }
@@ -78,6 +86,9 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
 export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<SlaveOutcome> {
   let scan = await scanQueue(ctx);
   if (scan.detached !== undefined) return bestEffort(ctx, seg);
+  if (scan.files.length > 0 && scan.claims.has(SLOW_CLAIM)) {
+    return enqueue(ctx, seg, scan.files, scan.claims, `slave ${ctx.slave.name} is slow (slave_deadline); cmd_queue ships its queue`, false);
+  }
   if (scan.files.length > 0) {
     const drained = await drainQueue(ctx, scan, ctx.now() + ctx.limits.drainBudgetMs);
     if (drained.remaining.length > 0) {
@@ -100,6 +111,13 @@ export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<S
     if (!isRemoteError(err)) return { kind: 'failed', reason: `cannot read ${seg.path}: ${errorMessage(err)}` };
     return enqueue(ctx, seg, [], scan.claims, remoteReason(err), true);
   }
+}
+
+/** Queues `seg` behind what the slave's queue holds now (e.g. past slave_deadline); never throws. */
+export async function queueSegment(ctx: SlaveContext, seg: Segment, reason: string): Promise<SlaveOutcome> {
+  const scan = await scanQueue(ctx);
+  if (scan.detached !== undefined) return { kind: 'detached', delivered: false };
+  return enqueue(ctx, seg, scan.files, scan.claims, reason, false);
 }
 
 /** Queues `seg` behind `queued`, minding queue_max_bytes and the size alerts. */
@@ -141,7 +159,7 @@ async function drop(ctx: SlaveContext, seg: Segment, bytes: number, reason: stri
   } catch (err) {
     return { kind: 'failed', reason: `cannot drop the queue of ${s.name}: ${errorMessage(err)}` };
   }
-  for (const c of [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL]) await ctx.store.release(s.name, c).catch(() => undefined);
+  for (const c of [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL, SLOW_CLAIM]) await ctx.store.release(s.name, c).catch(() => undefined);
   const deleted = dropped.deleted;
   // Another process that got there first (cmd_queue and cmd_archiver at once) sent the alert.
   if (dropped.created) {

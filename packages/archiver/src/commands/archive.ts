@@ -1,6 +1,6 @@
 /**
  * cmd_archiver -F %p without the warm path: validate the file, honour state, ship to every slave
- * in parallel (each bounded by its own ssh_timeout), queue for the ones that cannot take it.
+ * in parallel (each bounded by its own slave_deadline), queue for the ones that cannot take it.
  * Exit 0 only when the segment is durable on every slave or in its queue.
  */
 import { promises as fsp } from 'node:fs';
@@ -10,7 +10,7 @@ import type { Logger } from '@pitrtools/core/log';
 import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { oneShotLink } from '../adapters/ssh-link.js';
 import { noteState } from '../archive/claims.js';
-import { deliverSegment } from '../archive/deliver.js';
+import { deliverWithin } from '../archive/slave-deadline.js';
 import { describeOutcome, exitCodeFor, type SlaveOutcome } from '../archive/outcome.js';
 import { resolveSegment } from '../archive/segment-input.js';
 import { archiverRuntime } from '../runtime.js';
@@ -49,7 +49,9 @@ export async function archiveCommand(opts: ArchiveOptions): Promise<ArchiveResul
   const outcomes = new Map<string, SlaveOutcome>();
   try {
     await Promise.all(rt.slaves.map(async (s, i) => {
-      outcomes.set(s.name, await deliverSegment(rt.contextFor(s, links[i]!), seg));
+      // Past the deadline this process queues and exits: the upload is cut (its temp file on the
+      // slave is removed later by cmd_queue's removeStaleTemps) and cmd_queue ships from the queue.
+      outcomes.set(s.name, await deliverWithin(rt.contextFor(s, links[i]!), seg, { deadlineMs: s.deadlineMs, abandon: () => links[i]!.cut() }));
     }));
   } finally {
     await Promise.all(links.map((l) => l.close()));

@@ -13,6 +13,7 @@ import { removeStaleTemps } from '@pitrtools/core/fs/atomic';
 import type { Logger } from '@pitrtools/core/log';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import { checkQueueDirs } from '../adapters/fs-queue-store.js';
+import { muteable } from '../archive/mute.js';
 import { inPool } from '../pool.js';
 import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
 import { ensurePrivateDir, socketPlace } from '../warm/socket-path.js';
@@ -70,7 +71,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   let markers: ProofMarkers | undefined;
   let watcher: ReadyWatcher | undefined;
   const timers: NodeJS.Timeout[] = [];
-  const workers = makeWorkers(rt);
+  const { workers, muteAll } = makeWorkers(rt);
   // Connect now: the SSH handshakes are the slowest part of starting, and a burst waits on them.
   if (config.warm_path) for (const w of workers) void w.get().catch(() => undefined);
   const stamp = o.configStamp ?? await iniStamp(rt.configFile);
@@ -163,27 +164,46 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     o.signal.removeEventListener('abort', onAbort);
     for (const t of timers) clearInterval(t);
     watcher?.stop();
-    await server?.close(5000);
-    await Promise.all(workers.map((w) => w.close()));
-    await rt.alertsSettled();
+    // Stopping takes a few seconds at most, whatever is in flight: the work left behind is muted
+    // (a cut we make is no outage to alert, and changes no queue), the connections are cut (a
+    // queued file stays queued; temps on the slaves go with the next removeStaleTemps), a request
+    // still open gets `fallback` and its cmd_archiver does the job itself, and alert hooks still
+    // running after STOP_GRACE_MS finish on their own after we exit.
+    muteAll();
+    for (const w of workers) w.cut();
+    await server?.close(STOP_GRACE_MS);
+    const settled = await Promise.race([rt.alertsSettled().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref())]);
+    if (!settled) log.info(`alert hooks still running after ${STOP_GRACE_MS} ms; cmd_queue exits without waiting for them`);
     await pid.release();
   }
 }
 
+/** How long each step of stopping (open requests, alert hooks) may take: SIGTERM is obeyed within seconds. */
+const STOP_GRACE_MS = 1500;
+
+/** A slave that was down is retried this soon when a new segment comes for it (SlaveWorker.nudge). */
+const PROMPT_RETRY_MS = 3000;
+
 // The daemon queues a new segment at once behind older ones (its drain runs in the background),
 // so PostgreSQL never waits for a backlog: drainBudgetMs is 0 here.
-function makeWorkers(rt: ArchiverRuntime): SlaveWorker[] {
-  return rt.slaves.map((s) => {
+function makeWorkers(rt: ArchiverRuntime): { workers: SlaveWorker[]; muteAll(): void } {
+  const mutes: Array<() => void> = [];
+  const workers = rt.slaves.map((s) => {
+    const retryMs = rt.config.queue_wait * 1000;
     const w = new SlaveWorker(s, {
-      lanes: rt.config.upload_lanes, inFlight: inFlightPerUpload(rt.config.upload_lanes, rt.slaves.length), retryMs: rt.config.queue_wait * 1000, sshDebug: rt.config.ssh_debug, log: rt.log,
+      lanes: rt.config.upload_lanes, inFlight: inFlightPerUpload(rt.config.upload_lanes, rt.slaves.length), retryMs,
+      promptRetryMs: Math.min(retryMs, PROMPT_RETRY_MS), sshDebug: rt.config.ssh_debug, log: rt.log,
       onConnected: (worker) => {
         void worker.drain().catch(() => undefined);
         void worker.removeStaleTemps();
       },
     });
-    w.ctx = { ...rt.contextFor(s, w), limits: { ...rt.limits, drainBudgetMs: 0 } };
+    const m = muteable({ ...rt.contextFor(s, w), limits: { ...rt.limits, drainBudgetMs: 0 } });
+    w.ctx = m.ctx;
+    mutes.push(m.mute);
     return w;
   });
+  return { workers, muteAll: () => { for (const mute of mutes) mute(); } };
 }
 
 async function housekeeping(rt: ArchiverRuntime, workers: SlaveWorker[]): Promise<void> {

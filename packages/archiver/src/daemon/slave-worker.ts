@@ -8,9 +8,10 @@ import { errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, uploadAtomic, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { drainQueue, scanQueue, type DrainResult } from '../archive/deliver.js';
-import type { LinkProvider, SlaveContext, SlaveLink } from '../archive/ports.js';
+import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
 import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT } from '../adapters/ssh-link.js';
 import { paceGc } from '../gc-pacer.js';
+import { SharedRuns } from './shared-runs.js';
 
 /** Settings of a worker. */
 export interface WorkerOptions {
@@ -19,6 +20,8 @@ export interface WorkerOptions {
   inFlight: number;
   /** After a failed connect, requests fail at once for this long instead of waiting for another timeout. */
   retryMs: number;
+  /** A new segment for a slave with a queue retries a failed connect once this long has passed (nudge()). */
+  promptRetryMs: number;
   sshDebug: boolean;
   log: Logger;
   /** Called after each successful (re)connect, e.g. to start draining. */
@@ -48,6 +51,10 @@ export class SlaveWorker implements LinkProvider {
   private open = 0;
   private readonly waiters: Array<() => void> = [];
   private draining: Promise<DrainResult> | undefined;
+  private stopped = false;
+  private nudgeTimer: NodeJS.Timeout | undefined;
+  /** Uploads in flight by file name: a segment's name names its content, so one copy over the link is enough. */
+  private readonly uploading = new SharedRuns<PlaceStatus>();
   /** Set by the daemon once the context (which needs this provider) exists. */
   ctx!: SlaveContext;
 
@@ -66,6 +73,7 @@ export class SlaveWorker implements LinkProvider {
   }
 
   private async sessionNow(): Promise<SshSession> {
+    if (this.stopped) throw new Error(`cmd_queue is stopping; not connecting to ${this.target.name}`);
     if (this.connected) return this.session!;
     this.session = undefined;
     if (this.failure && Date.now() - this.failure.at < this.opts.retryMs) throw this.failure.err;
@@ -86,12 +94,18 @@ export class SlaveWorker implements LinkProvider {
     return this.connecting;
   }
 
-  private async upload(s: SshSession, src: string, name: string): Promise<'created' | 'identical' | 'conflict'> {
+  // The queued copy of a segment whose upload went on past slave_deadline waits for that upload
+  // instead of sending the same bytes again over a slow link; it is sent only if that one failed.
+  private upload(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
+    return this.uploading.run(name, () => this.uploadNow(s, src, name), (r) => (r === 'created' ? 'identical' : r));
+  }
+
+  private async uploadNow(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
     const ch = await this.acquire(s);
     let healthy = true;
     const stopGc = paceGc();
     try {
-      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.opts.log, inFlight: this.opts.inFlight })).status;
+      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.uploadLog(), inFlight: this.opts.inFlight })).status;
     } catch (err) {
       healthy = ch.live.error === undefined;
       throw err;
@@ -99,6 +113,16 @@ export class SlaveWorker implements LinkProvider {
       stopGc();
       this.releaseChannel(ch, healthy);
     }
+  }
+
+  // Once cmd_queue stops, what a cut upload reports (its temp file left behind) is of our own making.
+  private uploadLog(): Logger {
+    const l = this.opts.log;
+    const quiet = (f: (m: string) => void) => (m: string): void => (this.stopped ? l.debug(m) : f.call(l, m));
+    return {
+      debug: (m) => l.debug(m), info: quiet(l.info), notice: quiet(l.notice), warning: quiet(l.warning),
+      error: quiet(l.error), critical: quiet(l.critical), get debugEnabled() { return l.debugEnabled; },
+    };
   }
 
   // A channel of the current session: a free one, a new one while under `lanes`, else wait.
@@ -154,11 +178,43 @@ export class SlaveWorker implements LinkProvider {
     return this.draining;
   }
 
+  /**
+   * A new segment for this slave: drain its queue now, and if the last connect failed at least
+   * promptRetryMs ago, try connecting again rather than wait out retryMs (queue_wait). Rate-limited
+   * by the failure's time, so a slave that stays down costs one connect attempt per promptRetryMs.
+   */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.failure) {
+      const wait = this.failure.at + this.opts.promptRetryMs - Date.now();
+      if (wait > 0) {
+        // Too soon after the last attempt: try once it is allowed, not only at the next segment.
+        this.nudgeTimer ??= setTimeout(() => { this.nudgeTimer = undefined; this.nudge(); }, wait).unref();
+        return;
+      }
+      this.failure = undefined;
+    }
+    void this.drain().catch(() => undefined);
+  }
+
   /** Removes temp files of killed uploads (older than an hour) from r_archivedir. */
   async removeStaleTemps(): Promise<void> {
     if (!this.connected) return;
     const gone = await this.session!.removeStaleTemps(this.target.r_archivedir, 3600).catch(() => []);
     if (gone.length > 0) this.opts.log.info(`slave ${this.target.name}: removed ${gone.length} stale temp files from ${this.target.r_archivedir}`);
+  }
+
+  /**
+   * For cmd_queue's stop: cuts the connection at once and connects no more. Uploads in flight fail
+   * (their temp files are removed by a later removeStaleTemps; a queued file stays queued).
+   */
+  cut(): void {
+    this.stopped = true;
+    clearTimeout(this.nudgeTimer);
+    const s = this.session;
+    this.session = undefined;
+    s?.destroy();
+    void this.connecting?.then((c) => c.destroy(), () => undefined);
   }
 
   /** Closes the connection. */

@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { noteState } from '../archive/claims.js';
-import { deliverSegment } from '../archive/deliver.js';
+import { deliverWithin } from '../archive/slave-deadline.js';
 import { describeOutcome, exitCodeFor, isSafe, type SlaveOutcome } from '../archive/outcome.js';
 import type { AlertFn, QueueStore } from '../archive/ports.js';
 import { resolveSegment, type ResolvedSegment } from '../archive/segment-input.js';
@@ -80,9 +80,11 @@ export class WarmArchiver {
       outcomes: (async () => {
         const out = new Map<string, SlaveOutcome>();
         await Promise.all(this.d.workers.map(async (w) => {
-          const o = await deliverSegment(w.ctx, seg);
+          // Bounded by slave_deadline: past it the segment is queued and the upload goes on here.
+          const o = await deliverWithin(w.ctx, seg, { deadlineMs: w.target.deadlineMs });
           out.set(w.target.name, o);
-          if (o.kind === 'queued') void w.drain().catch(() => undefined);
+          // A new segment is the moment to retry a slave that was down, not queue_wait later.
+          if (o.kind === 'queued') w.nudge();
         }));
         const m = this.d.markers;
         if (m) {

@@ -44,6 +44,15 @@ export const ARCHIVER_KEYS = [
   },
   ...sshKeySpecs('slave', '10'),
   {
+    name: 'slave_deadline', type: 'seconds', group: 'SSH', default: '20', min: 1, perSlave: true,
+    doc: 'Longest one archive_command run (and one cmd_queue answer) waits for a slave, for all of its work on '
+      + 'it: connecting, older queued segments and the new one. Past it the segment is put in that slave\'s queue '
+      + '(fsynced; the run still exits 0) and cmd_queue ships it in the background at whatever rate the link '
+      + 'allows, so a slow slave never holds PostgreSQL or the other slaves. The default leaves room for a '
+      + 'handshake that takes all of ssh_timeout\'s default (10 s) plus a 16 MiB segment at 16 Mbit/s; raise it '
+      + 'for a slave that is slow but must stay in step.',
+  },
+  {
     name: 'queue_wait', type: 'seconds', group: 'Queue', default: '30', min: 1,
     doc: "How often the queue runner retries the slaves whose queue is not empty.",
   },

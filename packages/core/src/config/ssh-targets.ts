@@ -27,9 +27,11 @@ export interface SlaveTarget extends SshTarget {
   /** Queue directory name under l_archivedir. */
   name: string;
   r_archivedir: string;
+  /** slave_deadline in ms: the longest one run waits for this slave before queueing for it. */
+  deadlineMs: number;
 }
 
-type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir' | 'slave_config' | 'slave_cmd_standby'>>;
+type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir' | 'slave_deadline' | 'slave_config' | 'slave_cmd_standby'>>;
 
 /** Every slave with its section's overrides applied. `exists` checks key files (tests pass a fake). */
 export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => boolean = isFile): SlaveTarget[] {
@@ -41,6 +43,7 @@ export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => 
       entry: s.entry,
       name: s.name,
       r_archivedir: v.r_archivedir,
+      deadlineMs: Math.round(v.slave_deadline * 1000),
       ...target(config.file, s.host, s.port ?? v.ssh_port, v, explicitLine, exists),
     };
   });
