@@ -28,9 +28,9 @@ export function fsQueueStore(root: string): QueueStore {
     if (scope === '') return dir;
     try {
       await fsp.mkdir(dir, { mode: 0o700 });
-      await fsyncDir(root);
     } catch (err) {
-      if (errorCode(err) === 'EEXIST') return dir;
+      // An earlier run may have made it and failed at the fsync below: do that fsync again.
+      if (errorCode(err) === 'EEXIST') { await fsyncDir(root); return dir; }
       if (errorCode(err) === 'ENOENT') {
         throw new PitrError('QUEUE_MISSING', `l_archivedir ${root} does not exist`, {
           exitCode: ExitCode.FAILED, hint: 'create it with: cmd_archiver -C <ini> -I',
@@ -38,6 +38,7 @@ export function fsQueueStore(root: string): QueueStore {
       }
       throw err;
     }
+    await fsyncDir(root);
     return dir;
   };
 
