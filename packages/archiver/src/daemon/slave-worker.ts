@@ -9,7 +9,7 @@ import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, uploadAtomic, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { drainQueue, scanQueue, type DrainResult } from '../archive/deliver.js';
 import type { LinkProvider, SlaveContext, SlaveLink } from '../archive/ports.js';
-import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT } from '../adapters/ssh-link.js';
+import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
 import { paceGc } from '../gc-pacer.js';
 
 /** Settings of a worker. */
@@ -51,7 +51,9 @@ export class SlaveWorker implements LinkProvider {
   /** Set by the daemon once the context (which needs this provider) exists. */
   ctx!: SlaveContext;
 
-  constructor(readonly target: SlaveTarget, private readonly opts: WorkerOptions) {}
+  constructor(readonly target: SlaveTarget, private readonly opts: WorkerOptions) {
+    warnNoDirFsync(target, opts.log);
+  }
 
   /** Whether a connection is up right now. */
   get connected(): boolean {
@@ -91,7 +93,9 @@ export class SlaveWorker implements LinkProvider {
     let healthy = true;
     const stopGc = paceGc();
     try {
-      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.opts.log, inFlight: this.opts.inFlight })).status;
+      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, {
+        log: this.opts.log, inFlight: this.opts.inFlight, dirFsync: this.target.remoteDirFsync,
+      })).status;
     } catch (err) {
       healthy = ch.live.error === undefined;
       throw err;

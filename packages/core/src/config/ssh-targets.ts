@@ -27,9 +27,11 @@ export interface SlaveTarget extends SshTarget {
   /** Queue directory name under l_archivedir. */
   name: string;
   r_archivedir: string;
+  /** remote_dir_fsync: fsync r_archivedir after each rename. */
+  remoteDirFsync: boolean;
 }
 
-type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir'>>;
+type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir' | 'remote_dir_fsync'>>;
 
 /** Every slave with its section's overrides applied. `exists` checks key files (tests pass a fake). */
 export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => boolean = isFile): SlaveTarget[] {
@@ -41,6 +43,7 @@ export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => 
       entry: s.entry,
       name: s.name,
       r_archivedir: v.r_archivedir,
+      remoteDirFsync: v.remote_dir_fsync,
       ...target(config.file, s.host, s.port ?? v.ssh_port, v, explicitLine, exists),
     };
   });

@@ -150,9 +150,9 @@ export class SshSession {
     else await ch.unlink(remotePath);
   }
 
-  /** fsyncs a remote directory (OpenSSH servers); false when the server does not allow it. */
-  async fsyncDir(remotePath: string): Promise<boolean> {
-    return fsyncRemoteDir(await this.sftp(), remotePath, this.log);
+  /** fsyncs a remote directory (OpenSSH servers); throws an SshError naming the directory when it cannot. */
+  async fsyncDir(remotePath: string): Promise<void> {
+    await fsyncRemoteDir(await this.sftp(), remotePath);
   }
 
   /** Runs argv remotely through the login shell, each argument single-quoted; see exec.ts for why this is rare. */
