@@ -171,7 +171,7 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
         () => true,
         (e: unknown) => (e instanceof SshError && e.code === SshErrorCode.SFTP_NO_SUCH_FILE ? false : Promise.reject(e)),
       );
-      if (!exists) throw await explainWriteFailure(ch, remoteDir, err, 0);
+      if (!exists) throw await explainWriteFailure(ch, remoteDir, err, 1); // a new directory entry may need a block
       linked = false;
     }
     const dirFsync = opts.dirFsync ?? true;
