@@ -4,7 +4,7 @@
  * segments upload at once, and a queue drain that never runs twice at the same time.
  */
 import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
-import { errorMessage } from '@pitrtools/core/errors';
+import { errorMessage, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, uploadAtomic, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { drainQueue, scanQueue, type DrainResult } from '../archive/deliver.js';
@@ -39,6 +39,9 @@ export function inFlightPerUpload(lanes: number, slaves: number): number {
   return Math.max(2, Math.min(UPLOAD_IN_FLIGHT, Math.floor(DAEMON_WRITES_IN_FLIGHT / Math.max(1, lanes * slaves))));
 }
 
+// Not an SSH_ code: deliver.ts then counts it as no delivery without calling it an outage.
+const stopping = (): PitrError => new PitrError('QUEUE_STOPPING', 'cmd_queue is stopping; the segment was not delivered');
+
 /** A persistent link to one slave. */
 export class SlaveWorker implements LinkProvider {
   private session: SshSession | undefined;
@@ -50,6 +53,7 @@ export class SlaveWorker implements LinkProvider {
   private draining: Promise<DrainResult> | undefined;
   /** Set by the daemon once the context (which needs this provider) exists. */
   ctx!: SlaveContext;
+  private closed = false;
 
   constructor(readonly target: SlaveTarget, private readonly opts: WorkerOptions) {
     warnNoDirFsync(target, opts.log);
@@ -62,6 +66,7 @@ export class SlaveWorker implements LinkProvider {
 
   /** The link, connecting if needed; throws the connect error (cached for retryMs) when the slave is down. */
   async get(): Promise<SlaveLink> {
+    if (this.closed) throw stopping();
     const s = await this.sessionNow();
     const base = sessionLink(s, this.target.r_archivedir);
     return { upload: (src, name) => this.upload(s, src, name), stat: base.stat };
@@ -89,6 +94,15 @@ export class SlaveWorker implements LinkProvider {
   }
 
   private async upload(s: SshSession, src: string, name: string): Promise<'created' | 'identical' | 'conflict'> {
+    try {
+      return await this.uploadOn(s, src, name);
+    } catch (err) {
+      // Our own shutdown cut it: no news about the slave, so no alert (not an SSH_ error).
+      throw this.closed ? stopping() : err;
+    }
+  }
+
+  private async uploadOn(s: SshSession, src: string, name: string): Promise<'created' | 'identical' | 'conflict'> {
     const ch = await this.acquire(s);
     let healthy = true;
     const stopGc = paceGc();
@@ -167,6 +181,7 @@ export class SlaveWorker implements LinkProvider {
 
   /** Closes the connection. */
   async close(): Promise<void> {
+    this.closed = true;
     const s = this.session ?? (await this.connecting?.catch(() => undefined));
     this.session = undefined;
     await s?.close();

@@ -46,6 +46,11 @@ export class SshSession {
   async openSftp(): Promise<SftpChannel> {
     const raw = await this.live.call<SFTPWrapper>((cb) => this.client.sftp(cb)).catch((err: unknown) => {
       if (err instanceof SshError) throw err;
+      // ssh2 says "Not connected" when the connection went (or we closed it) before its close
+      // event: that is a lost connection, not a server without SFTP.
+      if (this.closing || /not connected|no response/i.test((err as Error).message)) {
+        throw new SshError(SshErrorCode.DISCONNECTED, `cannot start SFTP on ${this.endpoint}: ${(err as Error).message}`, { cause: err, endpoint: this.endpoint });
+      }
       throw new SshError(SshErrorCode.SFTP_UNSUPPORTED, `cannot start SFTP on ${this.endpoint}: ${(err as Error).message}`, {
         cause: err, endpoint: this.endpoint,
         hint: 'the remote sshd_config needs a "Subsystem sftp" line (internal-sftp or sftp-server)',
