@@ -59,8 +59,10 @@ function outageText(ctx: SlaveContext, c: RemoteCause, where: string): string {
  * The slave did not take a segment (cannot connect, login or host key refused, write failed):
  * alert at the start of the outage, again every queue_alert_repeat while it lasts, and at once
  * when its cause changes (e.g. from unreachable to disk full); each kind has its own events.
+ * `seen`: the claims this run's queue scan found (saves a second scan of a long queue).
  */
-export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: readonly QueuedFile[], segment?: string): Promise<void> {
+export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: readonly QueuedFile[], segment?: string,
+  seen?: ReadonlySet<string>): Promise<void> {
   const s = ctx.slave;
   const now = ctx.now();
   const where = `${ctx.store.root}/${s.name}`;
@@ -68,14 +70,14 @@ export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: 
   const events = CAUSE_EVENTS[cause.kind];
   if (await claimed(ctx, s.name, Claim.OUTAGE, `${JSON.stringify({ since: now, reason: cause.reason, cause: cause.key })}\n`)) {
     // Claims left by an episode that ended without recovery (a dropped queue, --reset-slave).
-    const stale = await ctx.store.scan(s.name).then((x) => [...x.claims], () => [] as string[]);
+    const stale = [...(seen ?? await claimsOf(ctx))];
     for (const c of stale) if (c.startsWith(Claim.CAUSE) && c !== causeClaim(cause.key)) await released(ctx, s.name, c);
     await claimed(ctx, s.name, causeClaim(cause.key), '');
     ctx.alert({ level: 'CRITICAL', event: events.start, slave: s.name, ...seg, message: outageText(ctx, cause, where) });
     return;
   }
   const outage = await ctx.store.read(s.name, Claim.OUTAGE).catch(() => undefined);
-  if (await causeChanged(ctx, cause, outage)) {
+  if (await causeChanged(ctx, cause, outage, seen)) {
     ctx.alert({ level: 'CRITICAL', event: events.start, slave: s.name, ...seg, message: `${outageText(ctx, cause, where)} (the cause changed during the outage)` });
     return;
   }
@@ -95,15 +97,19 @@ export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: 
 
 // The current cause is the one `.cause-KEY` claim: a new cause takes the old claims away (rename:
 // one taker) and claims its own (link: one creator), so racing processes alert a change once.
-async function causeChanged(ctx: SlaveContext, cause: RemoteCause, outage: string | undefined): Promise<boolean> {
-  const scan = await ctx.store.scan(ctx.slave.name).catch(() => undefined);
-  if (scan === undefined) return false;
-  const current = [...scan.claims].filter((c) => c.startsWith(Claim.CAUSE));
+async function causeChanged(ctx: SlaveContext, cause: RemoteCause, outage: string | undefined, seen?: ReadonlySet<string>): Promise<boolean> {
+  const claims = seen ?? await claimsOf(ctx);
+  const current = [...claims].filter((c) => c.startsWith(Claim.CAUSE));
   if (current.includes(causeClaim(cause.key))) return false;
   // An outage begun by an older version (no `.cause-` claim) was "unreachable".
   const was = current.length > 0 ? undefined : outageCause(outage) ?? 'connect';
   for (const c of current) await released(ctx, ctx.slave.name, c);
   return await claimed(ctx, ctx.slave.name, causeClaim(cause.key), '') && was !== cause.key;
+}
+
+// The claims of the slave's queue, when the caller has not scanned it already this run.
+async function claimsOf(ctx: SlaveContext): Promise<ReadonlySet<string>> {
+  return (await ctx.store.scan(ctx.slave.name).catch(() => undefined))?.claims ?? new Set();
 }
 
 /** The cause key recorded when the outage began (first line of `.outage`). */

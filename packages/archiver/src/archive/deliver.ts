@@ -58,7 +58,7 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
     } catch (err) {
       if (errorCode(err) === 'ENOENT') continue; // delivered and removed by another process meanwhile
       if (isRemoteError(err)) {
-        await noteOutage(ctx, remoteCause(err, remoteReason(err)), files.slice(i));
+        await noteOutage(ctx, remoteCause(err, remoteReason(err)), files.slice(i), undefined, scan.claims);
         return rest('unreachable', remoteReason(err));
       }
       return rest('local', `cannot read queued ${f.name}: ${errorMessage(err)}`);
@@ -121,7 +121,7 @@ async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueuedFile[], cl
     await noteConflict(ctx, seg.name, 'queue');
     return { kind: 'conflict', where: 'queue' };
   }
-  if (cause !== undefined) await noteOutage(ctx, cause, [...queued, { name: seg.name, size: seg.size, mtimeMs: ctx.now() }], seg.name);
+  if (cause !== undefined) await noteOutage(ctx, cause, [...queued, { name: seg.name, size: seg.size, mtimeMs: ctx.now() }], seg.name, claims);
   await noteQueued(ctx, seg.name);
   const already = queued.some((f) => f.name === seg.name);
   const total = already ? bytes : bytes + seg.size;

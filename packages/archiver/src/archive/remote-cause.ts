@@ -49,9 +49,3 @@ export function remoteCause(err: unknown, reason: string): RemoteCause {
   }
   return { kind: 'connect', key: 'connect', what: 'unreachable', reason };
 }
-
-/** The kind a cause key belongs to (for an outage recorded by an older version: connect). */
-export function kindOfKey(key: string | undefined): RemoteCauseKind {
-  if (key === 'auth' || key === 'host_key' || key === 'connect') return key;
-  return key === undefined ? 'connect' : 'write';
-}
