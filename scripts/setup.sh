@@ -79,4 +79,15 @@ tc qdisc replace dev pitr-slow0 root tbf rate 2mbit burst 32kbit latency 400ms
 install -d -o root -g root -m 0755 "$(dirname "$SLOW_NSENTER")"
 install -o root -g "$user" -m 0750 "$(command -v nsenter)" "$SLOW_NSENTER"
 setcap cap_sys_admin+ep "$SLOW_NSENTER"
+
+# A small filesystem for the "disk full on the slave" test (test/archiver-remote-causes.test.ts only):
+# 8 MiB of tmpfs, less than one 16 MiB WAL segment, owned by the test user, 0700. That test fails
+# (never skips) when it is missing.
+small_fs=/var/lib/pitr-rig/small-fs
+mkdir -p "$small_fs" && chmod 0755 /var/lib/pitr-rig
+if ! mountpoint -q "$small_fs"; then
+  mount -t tmpfs -o size=8m,mode=0700 pitr-small-fs "$small_fs" \
+    || echo "setup: WARNING: cannot mount an 8 MiB tmpfs at $small_fs: the disk-full test will fail" >&2
+fi
+chown "$user:" "$small_fs" && chmod 0700 "$small_fs"
 echo "setup: ready (user $user, sshd $(/usr/sbin/sshd -V 2>&1 | head -1 || true))"

@@ -99,13 +99,13 @@ describe('no -F: Config OK and reachability', () => {
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`^WARNING: slave ${s.name} .*unreachable: host \\[127\\.0\\.0\\.1\\]:${s.sshd.port} is not in ${s.knownHostsFile}; it offered ssh-ed25519 SHA256:`, 'm'));
       assert.match(r.stdout, new RegExp(`^HINT: .*ssh-keyscan -p ${s.sshd.port} 127\\.0\\.0\\.1 >> ${s.knownHostsFile}; or set ssh_host_key_check: accept-new$`, 'm'));
-      // Archiving treats it as unreachable: nothing sent there, the segment queued, the alert says how to trust the key.
+      // Archiving queues it: nothing sent there, the alert names the host key and says how to trust it.
       const onSlave = fileTree(s.rdir);
       const a = await env.run(['-C', env.ini, '-F', `pg_wal/${seg}`]);
       assert.equal(a.code, 0, a.stderr);
       assert.deepEqual(fileTree(s.rdir), onSlave, 'nothing sent to the host whose key is unknown');
       assert.deepEqual(env.walFiles(join(env.lArchivedir, s.name)), [seg]);
-      const alert = env.alerts().find((x) => x.event === 'slave_unreachable' && x.slave === s.name)!;
+      const alert = env.alerts().find((x) => x.event === 'slave_host_key_rejected' && x.slave === s.name)!;
       assert.match(alert.message, /is not in .*empty_known_hosts.*ssh-keyscan -p \d+ 127\.0\.0\.1 >>/);
       // It started cmd_queue to deliver the queue later; stop it so the next tests see the queue as it is.
       const pid = await waitFor('cmd_queue started for the queue', async () => env.daemonPid());

@@ -78,14 +78,23 @@ export class FakeSlave implements LinkProvider {
   uploads: string[] = [];
   /** Fail the n-th upload (1-based) with a disconnect, as if the connection dropped mid-way. */
   dropAt: number | undefined;
+  /** When set, connecting throws this (e.g. an SSH_AUTH_FAILED) instead of the refusal of `up = false`. */
+  connectError: Error | undefined;
+  /** When set, every upload throws this (e.g. an SFTP_NO_SPACE) after the connection succeeded. */
+  uploadError: Error | undefined;
   /** Called before each upload (e.g. to advance the clock). */
   onUpload: (name: string) => void = () => undefined;
   constructor(private readonly fs: MemFs) {}
   async get(): Promise<SlaveLink> {
+    if (this.connectError) throw this.connectError;
     if (!this.up) throw new PitrError('SSH_REFUSED', 'connection to 127.0.0.1:22 refused (fake)');
     return {
       upload: async (src, name) => {
         this.onUpload(name);
+        if (this.uploadError) {
+          this.uploads.push(`${name}!`);
+          throw this.uploadError;
+        }
         if (!this.up || this.uploads.length + 1 === this.dropAt) {
           this.uploads.push(`${name}!`);
           throw new PitrError('SSH_DISCONNECTED', 'lost the SSH connection (fake)');

@@ -16,27 +16,27 @@ describe('per-slave sections', () => {
   it('override the per-slave keys for their slave only; the rest come from DEFAULT', () => {
     const { config } = load(`${base('standby1, standby2:2222, [2001:db8::7]:22')}ssh_timeout: 5\n`
       + '[standby2:2222]\nuser: walreceiver\nr_archivedir: /srv/standby2/archive\nssh_host_key_check: accept-new\n'
-      + 'ssh_known_hosts: /etc/pitr/known_hosts\nssh_timeout: 1min\nslave_deadline: 90s\n');
+      + 'ssh_known_hosts: /etc/pitr/known_hosts\nssh_timeout: 1min\nslave_deadline: 90s\nremote_dir_fsync: off\n');
     assert.deepEqual(Object.keys(config.sections), ['standby2:2222']);
     assert.equal(config.sections['standby2:2222']!.line, 7);
     assert.deepEqual(config.sections['standby2:2222']!.sources,
-      { user: 8, r_archivedir: 9, ssh_host_key_check: 10, ssh_known_hosts: 11, ssh_timeout: 12, slave_deadline: 13 });
+      { user: 8, r_archivedir: 9, ssh_host_key_check: 10, ssh_known_hosts: 11, ssh_timeout: 12, slave_deadline: 13, remote_dir_fsync: 14 });
     const targets = resolveSlaves(config, everyFileExists);
     const defaults = ['/home/pg/.ssh/id_ed25519', '/home/pg/.ssh/id_ecdsa', '/home/pg/.ssh/id_rsa'];
     assert.deepEqual(targets, [
       {
         entry: 'standby1', name: 'standby1', host: 'standby1', port: 22, user: 'postgres', r_archivedir: '/pg/archive',
-        identityFiles: defaults, knownHostsFile: '/home/pg/.ssh/known_hosts', hostKeyCheck: 'yes', timeoutMs: 5000, deadlineMs: 20000,
+        identityFiles: defaults, knownHostsFile: '/home/pg/.ssh/known_hosts', hostKeyCheck: 'yes', timeoutMs: 5000, deadlineMs: 20000, remoteDirFsync: true,
       },
       {
         entry: 'standby2:2222', name: 'standby2_2222', host: 'standby2', port: 2222, user: 'walreceiver',
         r_archivedir: '/srv/standby2/archive', identityFiles: defaults, knownHostsFile: '/etc/pitr/known_hosts',
-        hostKeyCheck: 'accept-new', timeoutMs: 60000, deadlineMs: 90000,
+        hostKeyCheck: 'accept-new', timeoutMs: 60000, deadlineMs: 90000, remoteDirFsync: false,
       },
       {
         entry: '[2001:db8::7]:22', name: '2001_db8__7_22', host: '2001:db8::7', port: 22, user: 'postgres',
         r_archivedir: '/pg/archive', identityFiles: defaults, knownHostsFile: '/home/pg/.ssh/known_hosts',
-        hostKeyCheck: 'yes', timeoutMs: 5000, deadlineMs: 20000,
+        hostKeyCheck: 'yes', timeoutMs: 5000, deadlineMs: 20000, remoteDirFsync: true,
       },
     ]);
   });
@@ -69,7 +69,7 @@ describe('per-slave sections', () => {
   it('a section may only set the per-slave keys', () => {
     expectConfigError(() => load(`${base('s1')}[s1]\nuser: x\npgdata: /other\n`), {
       code: ConfigCode.BAD_VALUE, file: F, line: 8, key: 'pgdata',
-      message: /in \[s1\]: cannot be set per slave \(only r_archivedir, user, ssh_port, ssh_identity, ssh_known_hosts, ssh_host_key_check, ssh_timeout, [a-z_, ]+\); move it to \[DEFAULT\]/,
+      message: /in \[s1\]: cannot be set per slave \(only r_archivedir, remote_dir_fsync, user, ssh_port, ssh_identity, ssh_known_hosts, ssh_host_key_check, ssh_timeout, [a-z_, ]+\); move it to \[DEFAULT\]/,
     });
     expectConfigError(() => load(`${base('s1')}[s1]\nssh_prot: 22\n`), {
       code: ConfigCode.UNKNOWN_KEY, line: 7, key: 'ssh_prot', message: /in \[s1\]: not a cmd_archiver\.ini key \(did you mean 'ssh_port'\?\)/,

@@ -49,11 +49,11 @@ export function fsQueueStore(root: string): QueueStore {
     if (scope === '') return dir;
     try {
       await fsp.mkdir(dir, { mode: 0o700 });
-      await fsyncDir(root);
-      ours.add(scope);
     } catch (err) {
       if (errorCode(err) === 'EEXIST') {
         await checkDir(scope);
+        // An earlier run may have made it and failed at the fsync below: do that fsync again.
+        await fsyncDir(root);
         return dir;
       }
       if (errorCode(err) === 'ENOENT') {
@@ -63,6 +63,8 @@ export function fsQueueStore(root: string): QueueStore {
       }
       throw err;
     }
+    await fsyncDir(root);
+    ours.add(scope);
     return dir;
   };
 

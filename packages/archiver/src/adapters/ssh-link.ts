@@ -26,10 +26,18 @@ export function sshTargetOf(t: SlaveTarget, sshDebug: boolean, log: Logger): Ssh
  */
 export const UPLOAD_IN_FLIGHT = 8;
 
-/** A SlaveLink that uploads into r_archivedir over `session`. */
-export function sessionLink(session: SshSession, rArchivedir: string): SlaveLink {
+/** remote_dir_fsync: off is an exception someone chose: say so in the log of every run (or daemon start) that uses it. */
+export function warnNoDirFsync(t: SlaveTarget, log: Logger): void {
+  if (!t.remoteDirFsync) {
+    log.warning(`remote_dir_fsync is off for slave ${t.name}: ${t.r_archivedir} is not fsynced after a rename, `
+      + 'so a crash of the slave may lose a segment this run reports as delivered');
+  }
+}
+
+/** A SlaveLink that uploads into r_archivedir over `session`; `dirFsync` false only for remote_dir_fsync: off. */
+export function sessionLink(session: SshSession, rArchivedir: string, dirFsync = true): SlaveLink {
   return {
-    upload: async (src, name) => (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT })).status,
+    upload: async (src, name) => (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync })).status,
     stat: async (name) => {
       const st = await session.statIfExists(posix.join(rArchivedir, name));
       return st ? { size: st.size } : undefined;
@@ -48,8 +56,9 @@ export function oneShotLink(t: SlaveTarget, sshDebug: boolean, log: Logger): Lin
   return {
     get: async () => {
       if (cut) throw new Error(`the connection to ${t.name} was cut (slave_deadline)`);
+      if (session === undefined) warnNoDirFsync(t, log);
       session ??= connectSsh(sshTargetOf(t, sshDebug, log), log);
-      return sessionLink(await session, t.r_archivedir);
+      return sessionLink(await session, t.r_archivedir, t.remoteDirFsync);
     },
     close: async () => {
       if (cut) return;

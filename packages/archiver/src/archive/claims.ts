@@ -6,6 +6,7 @@
  */
 import { formatBytes } from '@pitrtools/core/config/values';
 import type { AlertFn, QueuedFile, SlaveContext } from './ports.js';
+import { CAUSE_EVENTS, type RemoteCause } from './remote-cause.js';
 
 /** Claim names inside a slave's queue directory (and `.offline` in l_archivedir). */
 export const Claim = {
@@ -13,6 +14,8 @@ export const Claim = {
   OVER_WARN: '.over-warn',
   OVER_CRITICAL: '.over-critical',
   OFFLINE: '.offline',
+  /** Prefix of the claim that names the current cause of an outage (`.cause-disk_full`). */
+  CAUSE: '.cause-',
   conflict: (name: string): string => `.conflict.${name}`,
 } as const;
 
@@ -42,27 +45,80 @@ async function released(ctx: StoreAndLog, scope: string, claim: string): Promise
 
 const bytesOf = (files: readonly QueuedFile[]): number => files.reduce((n, f) => n + f.size, 0);
 
-/** The slave is unreachable: alert at the start of the outage and again every queue_alert_repeat while it lasts. */
-export async function noteOutage(ctx: SlaveContext, reason: string, queued: readonly QueuedFile[], segment?: string): Promise<void> {
+/** The claim that records the current cause of an outage (one at a time; see noteOutage). */
+const causeClaim = (key: string): string => `${Claim.CAUSE}${key}`;
+
+function outageText(ctx: SlaveContext, c: RemoteCause, where: string): string {
+  const s = ctx.slave;
+  return c.kind === 'write'
+    ? `slave ${s.name} (${s.endpoint}) cannot store segments in ${s.r_archivedir} (${c.what}): ${c.reason}; its segments wait in ${where} until that is fixed`
+    : `slave ${s.name} (${s.endpoint}) ${c.what}: ${c.reason}; its segments wait in ${where} until it is back`;
+}
+
+/**
+ * The slave did not take a segment (cannot connect, login or host key refused, write failed):
+ * alert at the start of the outage, again every queue_alert_repeat while it lasts, and at once
+ * when its cause changes (e.g. from unreachable to disk full); each kind has its own events.
+ * `seen`: the claims this run's queue scan found (saves a second scan of a long queue).
+ */
+export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: readonly QueuedFile[], segment?: string,
+  seen?: ReadonlySet<string>): Promise<void> {
   const s = ctx.slave;
   const now = ctx.now();
   const where = `${ctx.store.root}/${s.name}`;
-  if (await claimed(ctx, s.name, Claim.OUTAGE, `${JSON.stringify({ since: now, reason })}\n`)) {
+  const seg = segment !== undefined ? { segment } : {};
+  const events = CAUSE_EVENTS[cause.kind];
+  if (await claimed(ctx, s.name, Claim.OUTAGE, `${JSON.stringify({ since: now, reason: cause.reason, cause: cause.key })}\n`)) {
+    // Claims left by an episode that ended without recovery (a dropped queue, --reset-slave).
+    const stale = [...(seen ?? await claimsOf(ctx))];
+    for (const c of stale) if (c.startsWith(Claim.CAUSE) && c !== causeClaim(cause.key)) await released(ctx, s.name, c);
+    await claimed(ctx, s.name, causeClaim(cause.key), '');
+    ctx.alert({ level: 'CRITICAL', event: events.start, slave: s.name, ...seg, message: outageText(ctx, cause, where) });
+    return;
+  }
+  const outage = await ctx.store.read(s.name, Claim.OUTAGE).catch(() => undefined);
+  if (await causeChanged(ctx, cause, outage, seen)) {
+    ctx.alert({ level: 'CRITICAL', event: events.start, slave: s.name, ...seg, message: `${outageText(ctx, cause, where)} (the cause changed during the outage)` });
+    return;
+  }
+  const since = outageStart(outage);
+  const periods = since === undefined ? 0 : Math.floor((now - since) / ctx.limits.alertRepeatMs);
+  if (periods >= 1 && await claimed(ctx, s.name, `${Claim.OUTAGE}.${periods}`, '')) {
+    const mins = Math.round((now - since!) / 60_000);
+    const still = cause.kind === 'write'
+      ? `slave ${s.name} (${s.endpoint}) still cannot store segments in ${s.r_archivedir} (${cause.what}) after ${mins} min`
+      : `slave ${s.name} (${s.endpoint}) still ${cause.what} after ${mins} min`;
     ctx.alert({
-      level: 'CRITICAL', event: 'slave_unreachable', slave: s.name, ...(segment !== undefined ? { segment } : {}),
-      message: `slave ${s.name} (${s.endpoint}) unreachable: ${reason}; its segments wait in ${where} until it is back`,
+      level: 'CRITICAL', event: events.repeat, slave: s.name, ...seg,
+      message: `${still}: ${cause.reason}; ${queued.length} segments (${formatBytes(bytesOf(queued))}) wait in ${where}`,
     });
-  } else {
-    const since = outageStart(await ctx.store.read(s.name, Claim.OUTAGE).catch(() => undefined));
-    const periods = since === undefined ? 0 : Math.floor((now - since) / ctx.limits.alertRepeatMs);
-    if (periods >= 1 && await claimed(ctx, s.name, `${Claim.OUTAGE}.${periods}`, '')) {
-      const mins = Math.round((now - since!) / 60_000);
-      ctx.alert({
-        level: 'CRITICAL', event: 'slave_still_unreachable', slave: s.name, ...(segment !== undefined ? { segment } : {}),
-        message: `slave ${s.name} (${s.endpoint}) still unreachable after ${mins} min: ${reason}; `
-          + `${queued.length} segments (${formatBytes(bytesOf(queued))}) wait in ${where}`,
-      });
-    }
+  }
+}
+
+// The current cause is the one `.cause-KEY` claim: a new cause takes the old claims away (rename:
+// one taker) and claims its own (link: one creator), so racing processes alert a change once.
+async function causeChanged(ctx: SlaveContext, cause: RemoteCause, outage: string | undefined, seen?: ReadonlySet<string>): Promise<boolean> {
+  const claims = seen ?? await claimsOf(ctx);
+  const current = [...claims].filter((c) => c.startsWith(Claim.CAUSE));
+  if (current.includes(causeClaim(cause.key))) return false;
+  // An outage begun by an older version (no `.cause-` claim) was "unreachable".
+  const was = current.length > 0 ? undefined : outageCause(outage) ?? 'connect';
+  for (const c of current) await released(ctx, ctx.slave.name, c);
+  return await claimed(ctx, ctx.slave.name, causeClaim(cause.key), '') && was !== cause.key;
+}
+
+// The claims of the slave's queue, when the caller has not scanned it already this run.
+async function claimsOf(ctx: SlaveContext): Promise<ReadonlySet<string>> {
+  return (await ctx.store.scan(ctx.slave.name).catch(() => undefined))?.claims ?? new Set();
+}
+
+/** The cause key recorded when the outage began (first line of `.outage`). */
+function outageCause(text: string | undefined): string | undefined {
+  try {
+    const c = (JSON.parse(text?.split('\n')[0] ?? '') as { cause?: unknown }).cause;
+    return typeof c === 'string' ? c : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -85,6 +141,8 @@ export function outageStart(text: string | undefined): number | undefined {
 export async function noteRecovered(ctx: SlaveContext): Promise<void> {
   const text = await released(ctx, ctx.slave.name, Claim.OUTAGE);
   if (text === undefined) return;
+  const scan = await ctx.store.scan(ctx.slave.name).catch(() => undefined);
+  for (const c of scan?.claims ?? []) if (c.startsWith(Claim.CAUSE)) await released(ctx, ctx.slave.name, c);
   const names = new Set(text.split('\n').slice(1).filter((l) => l !== ''));
   ctx.alert({
     level: 'OK', event: 'slave_recovered', slave: ctx.slave.name,

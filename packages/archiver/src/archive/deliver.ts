@@ -8,6 +8,7 @@ import { errorCode, errorMessage, PitrError } from '@pitrtools/core/errors';
 import { formatBytes } from '@pitrtools/core/config/values';
 import { clearConflict, DETACHED_MARKER, noteConflict, noteOutage, noteQueued, noteQueueSize, noteRecovered, Claim } from './claims.js';
 import type { SlaveOutcome } from './outcome.js';
+import { remoteCause, type RemoteCause } from './remote-cause.js';
 import type { QueuedFile, QueueScan, Segment, SlaveContext, SlaveLink } from './ports.js';
 
 /** True for a failure of the slave or the way to it (SSH/SFTP), as opposed to a local one. */
@@ -64,7 +65,7 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
     } catch (err) {
       if (errorCode(err) === 'ENOENT') continue; // delivered and removed by another process meanwhile
       if (isRemoteError(err)) {
-        await noteOutage(ctx, remoteReason(err), files.slice(i));
+        await noteOutage(ctx, remoteCause(err, remoteReason(err)), files.slice(i), undefined, scan.claims);
         return rest('unreachable', remoteReason(err));
       }
       return rest('local', `cannot read queued ${f.name}: ${errorMessage(err)}`);
@@ -87,13 +88,13 @@ export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<S
   let scan = await scanQueue(ctx);
   if (scan.detached !== undefined) return bestEffort(ctx, seg);
   if (scan.files.length > 0 && scan.claims.has(SLOW_CLAIM)) {
-    return enqueue(ctx, seg, scan.files, scan.claims, `slave ${ctx.slave.name} is slow (slave_deadline); cmd_queue ships its queue`, false);
+    return enqueue(ctx, seg, scan.files, scan.claims, `slave ${ctx.slave.name} is slow (slave_deadline); cmd_queue ships its queue`, undefined);
   }
   if (scan.files.length > 0) {
     const drained = await drainQueue(ctx, scan, ctx.now() + ctx.limits.drainBudgetMs);
     if (drained.remaining.length > 0) {
       // An unreachable slave was noted by the drain already.
-      return enqueue(ctx, seg, drained.remaining, scan.claims, drained.stopped!.reason, false);
+      return enqueue(ctx, seg, drained.remaining, scan.claims, drained.stopped!.reason, undefined);
     }
     scan = { ...scan, files: [] };
   }
@@ -109,7 +110,7 @@ export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<S
     return { kind: 'delivered', status };
   } catch (err) {
     if (!isRemoteError(err)) return { kind: 'failed', reason: `cannot read ${seg.path}: ${errorMessage(err)}` };
-    return enqueue(ctx, seg, [], scan.claims, remoteReason(err), true);
+    return enqueue(ctx, seg, [], scan.claims, remoteReason(err), remoteCause(err, remoteReason(err)));
   }
 }
 
@@ -117,12 +118,12 @@ export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<S
 export async function queueSegment(ctx: SlaveContext, seg: Segment, reason: string): Promise<SlaveOutcome> {
   const scan = await scanQueue(ctx);
   if (scan.detached !== undefined) return { kind: 'detached', delivered: false };
-  return enqueue(ctx, seg, scan.files, scan.claims, reason, false);
+  return enqueue(ctx, seg, scan.files, scan.claims, reason, undefined);
 }
 
-/** Queues `seg` behind `queued`, minding queue_max_bytes and the size alerts. */
+/** Queues `seg` behind `queued`, minding queue_max_bytes and the size alerts; `cause` set when the slave failed just now (noted as an outage). */
 async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueuedFile[], claims: ReadonlySet<string>,
-  reason: string, unreachable: boolean): Promise<SlaveOutcome> {
+  reason: string, cause: RemoteCause | undefined): Promise<SlaveOutcome> {
   const bytes = queued.reduce((n, f) => n + f.size, 0);
   const max = ctx.limits.maxBytes;
   if (max !== null && bytes + seg.size > max) return drop(ctx, seg, bytes, reason);
@@ -138,7 +139,7 @@ async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueuedFile[], cl
     await noteConflict(ctx, seg.name, 'queue');
     return { kind: 'conflict', where: 'queue' };
   }
-  if (unreachable) await noteOutage(ctx, reason, [...queued, { name: seg.name, size: seg.size, mtimeMs: ctx.now() }], seg.name);
+  if (cause !== undefined) await noteOutage(ctx, cause, [...queued, { name: seg.name, size: seg.size, mtimeMs: ctx.now() }], seg.name, claims);
   await noteQueued(ctx, seg.name);
   const already = queued.some((f) => f.name === seg.name);
   const total = already ? bytes : bytes + seg.size;
@@ -152,7 +153,7 @@ async function drop(ctx: SlaveContext, seg: Segment, bytes: number, reason: stri
   const max = formatBytes(ctx.limits.maxBytes);
   const when = new Date(ctx.now()).toISOString();
   const why = `${when}: queueing ${seg.name} would pass queue_max_bytes (${max}): ${formatBytes(bytes)} already queued; `
-    + `slave unreachable: ${reason}\n`;
+    + `slave not delivered to: ${reason}\n`;
   let dropped;
   try {
     dropped = await ctx.store.drop(s.name, why);

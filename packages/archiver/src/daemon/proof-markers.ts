@@ -2,7 +2,11 @@
  * Proof markers: `l_archivedir/.archived/NAME`, written by cmd_queue once every slave has a safe
  * outcome for that very file (fsynced on the slave, or fsynced in its queue). The sh front end
  * of cmd_archiver exits 0 on a marker without starting Node.js, so a marker must never claim
- * more than is true:
+ * more than is true. What it proves: this file identity was shipped ONCE, under this ini
+ * identity, to every slave or its queue — not that the copy is still there now (a cleanup, a
+ * drain or a dropped queue may have removed it since). The front end's exit 0 is its only
+ * reader, and archive_command's promise is exactly "shipped once"; nothing may read it as more.
+ * Written only when:
  *
  * - line 1 is the identity of the pg_wal file (file-identity.ts) taken before it was shipped,
  *   and the marker is written only if the file still has it afterwards: the bytes shipped are

@@ -4,12 +4,12 @@
  * segments upload at once, and a queue drain that never runs twice at the same time.
  */
 import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
-import { errorMessage } from '@pitrtools/core/errors';
+import { errorMessage, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, uploadAtomic, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { drainQueue, scanQueue, type DrainResult } from '../archive/deliver.js';
 import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
-import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT } from '../adapters/ssh-link.js';
+import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
 import { paceGc } from '../gc-pacer.js';
 import { SharedRuns } from './shared-runs.js';
 
@@ -42,6 +42,9 @@ export function inFlightPerUpload(lanes: number, slaves: number): number {
   return Math.max(2, Math.min(UPLOAD_IN_FLIGHT, Math.floor(DAEMON_WRITES_IN_FLIGHT / Math.max(1, lanes * slaves))));
 }
 
+// Not an SSH_ code: deliver.ts then counts it as no delivery without calling it an outage.
+const stopping = (): PitrError => new PitrError('QUEUE_STOPPING', 'cmd_queue is stopping; the segment was not delivered');
+
 /** A persistent link to one slave. */
 export class SlaveWorker implements LinkProvider {
   private session: SshSession | undefined;
@@ -57,8 +60,11 @@ export class SlaveWorker implements LinkProvider {
   private readonly uploading = new SharedRuns<PlaceStatus>();
   /** Set by the daemon once the context (which needs this provider) exists. */
   ctx!: SlaveContext;
+  private closed = false;
 
-  constructor(readonly target: SlaveTarget, private readonly opts: WorkerOptions) {}
+  constructor(readonly target: SlaveTarget, private readonly opts: WorkerOptions) {
+    warnNoDirFsync(target, opts.log);
+  }
 
   /** Whether a connection is up right now. */
   get connected(): boolean {
@@ -67,6 +73,7 @@ export class SlaveWorker implements LinkProvider {
 
   /** The link, connecting if needed; throws the connect error (cached for retryMs) when the slave is down. */
   async get(): Promise<SlaveLink> {
+    if (this.closed || this.stopped) throw stopping();
     const s = await this.sessionNow();
     const base = sessionLink(s, this.target.r_archivedir);
     return { upload: (src, name) => this.upload(s, src, name), stat: base.stat };
@@ -101,11 +108,22 @@ export class SlaveWorker implements LinkProvider {
   }
 
   private async uploadNow(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
+    try {
+      return await this.uploadOn(s, src, name);
+    } catch (err) {
+      // Our own shutdown cut it: no news about the slave, so no alert (not an SSH_ error).
+      throw this.closed || this.stopped ? stopping() : err;
+    }
+  }
+
+  private async uploadOn(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
     const ch = await this.acquire(s);
     let healthy = true;
     const stopGc = paceGc();
     try {
-      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, { log: this.uploadLog(), inFlight: this.opts.inFlight })).status;
+      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, {
+        log: this.uploadLog(), inFlight: this.opts.inFlight, dirFsync: this.target.remoteDirFsync,
+      })).status;
     } catch (err) {
       healthy = ch.live.error === undefined;
       throw err;
@@ -219,6 +237,7 @@ export class SlaveWorker implements LinkProvider {
 
   /** Closes the connection. */
   async close(): Promise<void> {
+    this.closed = true;
     const s = this.session ?? (await this.connecting?.catch(() => undefined));
     this.session = undefined;
     await s?.close();

@@ -33,6 +33,13 @@ export const ARCHIVER_KEYS = [
     doc: "Directory on the slaves that receives the segments; the standby's archivedir must name the same place.",
   },
   {
+    name: 'remote_dir_fsync', type: 'bool', group: 'Archiving', default: 'on', perSlave: true,
+    doc: 'on: after a segment is renamed into r_archivedir, the directory is fsynced too (fsync@openssh.com on the '
+      + 'opened directory), and a slave where that fails counts as not delivered: the segment is queued and an alert '
+      + 'names the step. off: skip the directory fsync for this slave, for an SFTP server that can never open a '
+      + 'directory; the rename may then be lost in a crash of the slave. Every run that uses it logs a WARNING.',
+  },
+  {
     name: 'slaves', type: 'list', group: 'Archiving', required: true, example: 'standby1, standby2:2222',
     doc: 'The standbys to ship to, comma separated: host, host:port, [IPv6]:port or a bare IPv6 address. '
       + 'Each has a queue named after it and may have its own [entry] section.',

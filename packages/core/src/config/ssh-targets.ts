@@ -29,9 +29,11 @@ export interface SlaveTarget extends SshTarget {
   r_archivedir: string;
   /** slave_deadline in ms: the longest one run waits for this slave before queueing for it. */
   deadlineMs: number;
+  /** remote_dir_fsync: fsync r_archivedir after each rename. */
+  remoteDirFsync: boolean;
 }
 
-type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir' | 'slave_deadline' | 'slave_config' | 'slave_cmd_standby'>>;
+type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir' | 'slave_deadline' | 'remote_dir_fsync' | 'slave_config' | 'slave_cmd_standby'>>;
 
 /** Every slave with its section's overrides applied. `exists` checks key files (tests pass a fake). */
 export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => boolean = isFile): SlaveTarget[] {
@@ -44,6 +46,7 @@ export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => 
       name: s.name,
       r_archivedir: v.r_archivedir,
       deadlineMs: Math.round(v.slave_deadline * 1000),
+      remoteDirFsync: v.remote_dir_fsync,
       ...target(config.file, s.host, s.port ?? v.ssh_port, v, explicitLine, exists),
     };
   });

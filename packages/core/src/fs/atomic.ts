@@ -72,22 +72,27 @@ export async function sameContent(a: string, b: string): Promise<boolean> {
 
 /**
  * Copies `src` into `dir/name` durably and WITHOUT overwriting: link(2) refuses an existing name.
- * An existing file with the same bytes is 'identical'; different bytes are a 'conflict' and the
- * existing file is left as it is.
+ * An existing file with the same bytes is 'identical' once it and `dir` are fsynced (the writer
+ * before us may have died before its fsyncs); different bytes are a 'conflict' and the existing
+ * file is left as it is. Throws the failing step's error (copy, fsync, link, unlink, directory
+ * fsync): then `dir/name` must not be counted as durable.
  */
 export async function copyFileNoClobber(src: string, dir: string, name: string, mode = 0o600): Promise<PlaceStatus> {
   const dest = join(dir, name);
   const tmp = await copyToTemp(src, dir, name, mode);
+  let status: PlaceStatus = 'created';
   try {
     await fsp.link(tmp, dest);
   } catch (err) {
     if (errorCode(err) !== 'EEXIST') throw err;
-    return (await sameContent(src, dest)) ? 'identical' : 'conflict';
+    status = (await sameContent(src, dest)) ? 'identical' : 'conflict';
   } finally {
     await fsp.rm(tmp, { force: true });
   }
+  if (status === 'conflict') return status;
+  if (status === 'identical') await fsyncFile(dest);
   await fsyncDir(dir);
-  return 'created';
+  return status;
 }
 
 /** Copies `src` to `dest` durably, replacing what is there (restore into pg_wal, config copies). */

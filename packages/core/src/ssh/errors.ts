@@ -23,6 +23,8 @@ export const SshErrorCode = {
   SFTP_NO_SUCH_FILE: 'SFTP_NO_SUCH_FILE',
   SFTP_PERMISSION_DENIED: 'SFTP_PERMISSION_DENIED',
   SFTP_FAILURE: 'SFTP_FAILURE',
+  /** A write failed and statvfs@openssh.com says the remote filesystem is full (OpenSSH sends ENOSPC as a plain failure). */
+  SFTP_NO_SPACE: 'SFTP_NO_SPACE',
   SFTP_UNSUPPORTED: 'SFTP_UNSUPPORTED',
   SFTP_SHORT_READ: 'SFTP_SHORT_READ',
 } as const;

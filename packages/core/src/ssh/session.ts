@@ -46,6 +46,11 @@ export class SshSession {
   async openSftp(): Promise<SftpChannel> {
     const raw = await this.live.call<SFTPWrapper>((cb) => this.client.sftp(cb)).catch((err: unknown) => {
       if (err instanceof SshError) throw err;
+      // ssh2 says "Not connected" when the connection went (or we closed it) before its close
+      // event: that is a lost connection, not a server without SFTP.
+      if (this.closing || /not connected|no response/i.test((err as Error).message)) {
+        throw new SshError(SshErrorCode.DISCONNECTED, `cannot start SFTP on ${this.endpoint}: ${(err as Error).message}`, { cause: err, endpoint: this.endpoint });
+      }
       throw new SshError(SshErrorCode.SFTP_UNSUPPORTED, `cannot start SFTP on ${this.endpoint}: ${(err as Error).message}`, {
         cause: err, endpoint: this.endpoint,
         hint: 'the remote sshd_config needs a "Subsystem sftp" line (internal-sftp or sftp-server)',
@@ -150,9 +155,9 @@ export class SshSession {
     else await ch.unlink(remotePath);
   }
 
-  /** fsyncs a remote directory (OpenSSH servers); false when the server does not allow it. */
-  async fsyncDir(remotePath: string): Promise<boolean> {
-    return fsyncRemoteDir(await this.sftp(), remotePath, this.log);
+  /** fsyncs a remote directory (OpenSSH servers); throws an SshError naming the directory when it cannot. */
+  async fsyncDir(remotePath: string): Promise<void> {
+    await fsyncRemoteDir(await this.sftp(), remotePath);
   }
 
   /** Runs argv remotely through the login shell, each argument single-quoted; see exec.ts for why this is rare. */

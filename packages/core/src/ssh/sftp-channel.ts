@@ -22,6 +22,12 @@ export interface RemoteStat {
   isSymbolicLink: boolean;
 }
 
+/** What statvfs@openssh.com reports about a remote filesystem: bytes and inodes free to a non-root user. */
+export interface RemoteFsStat {
+  bytesAvailable: number;
+  inodesAvailable: number;
+}
+
 /** One directory entry with its attributes. */
 export interface RemoteDirEntry extends RemoteStat {
   name: string;
@@ -133,6 +139,15 @@ export class SftpChannel {
   /** lstat(2) of a remote path. */
   lstat(path: string): Promise<RemoteStat> {
     return this.op<Attributes>('lstat', path, (cb) => this.raw.lstat(path, cb)).then(toStat);
+  }
+
+  /** statvfs(2) of the filesystem holding `path` through statvfs@openssh.com. */
+  statvfs(path: string): Promise<RemoteFsStat> {
+    if (!this.has('statvfs@openssh.com')) return Promise.reject(this.unsupported('statvfs@openssh.com', path));
+    return this.op<{ f_frsize: number | bigint; f_bavail: number | bigint; f_favail: number | bigint }>('statvfs', path,
+      (cb) => this.raw.ext_openssh_statvfs(path, cb as never)).then((v) => ({
+      bytesAvailable: Number(v.f_frsize) * Number(v.f_bavail), inodesAvailable: Number(v.f_favail),
+    }));
   }
 
   /** Directory entries without `.` and `..`, with their attributes. */

@@ -6,12 +6,15 @@
  * the directory. A crash at any point leaves either no final name or a complete, fsynced file
  * under it, never a torn one. When the final name already exists we compare contents:
  * identical is success (a retried archive_command), different is a conflict that we report
- * and never "fix".
+ * and never "fix". Every step's result counts: a failed fsync (of the file or of the
+ * directory), link or unlink throws an SshError naming the step and the path, so the caller
+ * never counts a copy as durable that is not. Only `dirFsync: false` (the per-slave key
+ * remote_dir_fsync: off, for servers that cannot open a directory) skips the directory fsync.
  */
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Logger } from '../log.js';
-import { SshError, SshErrorCode } from './errors.js';
+import { SshError, SshErrorCode, type SshErrorCodeValue } from './errors.js';
 import type { SftpChannel } from './sftp-channel.js';
 import { lanes, openSource, pipelinedWrite, type Source, type UploadSource } from './sftp-write.js';
 
@@ -21,6 +24,8 @@ export interface UploadOptions {
   mode?: number;
   /** Called after each acknowledged write with bytes done and total. */
   onProgress?: (done: number, total: number) => void;
+  /** fsync the directory after the link; default true. false only for servers that cannot (remote_dir_fsync: off). */
+  dirFsync?: boolean;
   /** WRITE requests kept in flight; default 16. */
   inFlight?: number;
   /** Bytes per WRITE request; capped at the server's limit (OpenSSH: 255 KiB). */
@@ -32,11 +37,11 @@ export interface UploadOptions {
 export interface UploadResult {
   status: 'created' | 'identical' | 'conflict';
   bytes: number;
-  /** Whether the directory could be fsynced after the link. */
+  /** Whether the directory was fsynced after the link (false only with `dirFsync: false`). */
   dirSynced: boolean;
 }
 
-/** Compares a remote file with the source byte for byte (size first); fsyncs it when identical. */
+/** Compares a remote file with the source byte for byte (size first); fsyncs it when identical (throws when that fails). */
 async function sameContent(ch: SftpChannel, remotePath: string, source: Source, inFlight: number): Promise<boolean> {
   const st = await ch.stat(remotePath);
   if (!st.isFile || st.size !== source.size) return false;
@@ -63,16 +68,19 @@ async function sameContent(ch: SftpChannel, remotePath: string, source: Source, 
       }
     });
     // An earlier attempt (or another tool) may have created the file without fsync.
-    if (!differs && ch.has('fsync@openssh.com')) await ch.fsync(handle, remotePath);
+    if (!differs) await ch.fsync(handle, remotePath);
     return !differs;
   } finally {
     await ch.close(handle, remotePath).catch(() => undefined);
   }
 }
 
-/** fsyncs a remote directory: OpenSSH's server open(2)s any path, and fsync(2) on a directory fd works. */
-export async function fsyncRemoteDir(ch: SftpChannel, dir: string, log?: Logger): Promise<boolean> {
-  if (!ch.has('fsync@openssh.com')) return false;
+/**
+ * fsyncs a remote directory: OpenSSH's server open(2)s any path, and fsync(2) on a directory fd
+ * works. Throws an SshError "fsync of directory DIR on user@host:port failed: WHY" (code of the
+ * cause, SFTP_UNSUPPORTED without fsync@openssh.com) when it cannot be done.
+ */
+export async function fsyncRemoteDir(ch: SftpChannel, dir: string): Promise<void> {
   try {
     const h = await ch.open(dir, 'r');
     try {
@@ -80,11 +88,35 @@ export async function fsyncRemoteDir(ch: SftpChannel, dir: string, log?: Logger)
     } finally {
       await ch.close(h, dir).catch(() => undefined);
     }
-    return true;
   } catch (err) {
-    log?.debug(`directory fsync of ${dir} not possible: ${(err as Error).message}`);
-    return false;
+    if (!(err instanceof SshError) || err.code === SshErrorCode.DISCONNECTED) throw err;
+    const why = err.message.replace(/^SFTP \S+ \S.* on \S+: /, '');
+    throw new SshError(err.code as SshErrorCodeValue, `fsync of directory ${dir} on ${ch.endpoint} failed: ${why}`, {
+      cause: err, endpoint: ch.endpoint, remotePath: dir,
+      hint: err.code === SshErrorCode.SFTP_PERMISSION_DENIED
+        ? `the SSH user must be able to read ${dir} (chmod u+r); or, for a server that can never fsync a directory, set remote_dir_fsync: off for this slave`
+        : 'for a server that can never fsync a directory, set remote_dir_fsync: off for this slave',
+    });
   }
+}
+
+/**
+ * A write-side step failed: OpenSSH's sftp-server sends ENOSPC and EDQUOT alike as the generic
+ * SSH2_FX_FAILURE, so ask the server (statvfs@openssh.com) whether the filesystem of `dir` is full
+ * and say which. Returns the error to throw: SFTP_NO_SPACE "disk full", or the original one with
+ * "not for lack of space" added; other errors unchanged.
+ */
+export async function explainWriteFailure(ch: SftpChannel, dir: string, err: unknown, needBytes: number): Promise<unknown> {
+  if (!(err instanceof SshError) || err.code !== SshErrorCode.SFTP_FAILURE || !ch.has('statvfs@openssh.com')) return err;
+  const fs = await ch.statvfs(dir).catch(() => undefined);
+  if (fs === undefined) return err;
+  const opts = { cause: err, endpoint: ch.endpoint, ...(err.remotePath !== undefined ? { remotePath: err.remotePath } : {}) };
+  if (fs.bytesAvailable < needBytes || fs.inodesAvailable === 0) {
+    return new SshError(SshErrorCode.SFTP_NO_SPACE, `${err.message}: disk full (${fs.bytesAvailable} bytes, ${fs.inodesAvailable} inodes `
+      + `free on the filesystem of ${dir}, ${needBytes} bytes needed)`, { ...opts, hint: `free space on the filesystem of ${dir} on ${ch.endpoint}` });
+  }
+  return new SshError(SshErrorCode.SFTP_FAILURE, `${err.message}: write failed (not for lack of space: `
+    + `${fs.bytesAvailable} bytes free on the filesystem of ${dir}; quota or I/O error?)`, opts);
 }
 
 /** A fresh temp name in the same directory: hidden, unique, recognisable by removeStaleTemps. */
@@ -105,13 +137,22 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
   const source = await openSource(src);
   let tmpExists = false;
   try {
-    const handle = await ch.open(tmpPath, 'wx', opts.mode ?? 0o600);
-    tmpExists = true;
     try {
-      await pipelinedWrite(ch, handle, tmpPath, source, { inFlight, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-      await ch.fsync(handle, tmpPath);
-    } finally {
-      await ch.close(handle, tmpPath).catch(() => undefined);
+      const handle = await ch.open(tmpPath, 'wx', opts.mode ?? 0o600);
+      tmpExists = true;
+      let closed = false;
+      try {
+        await pipelinedWrite(ch, handle, tmpPath, source, { inFlight, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+        await ch.fsync(handle, tmpPath);
+        // close(2) reports delayed write errors on some filesystems (NFS): its result counts too.
+        closed = true;
+        await ch.close(handle, tmpPath);
+      } finally {
+        if (!closed) await ch.close(handle, tmpPath).catch(() => undefined);
+      }
+    } catch (err) {
+      // Ask before the finally below removes the temp file and frees its space.
+      throw await explainWriteFailure(ch, remoteDir, err, source.size);
     }
     let linked: boolean;
     try {
@@ -130,21 +171,23 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
         () => true,
         (e: unknown) => (e instanceof SshError && e.code === SshErrorCode.SFTP_NO_SUCH_FILE ? false : Promise.reject(e)),
       );
-      if (!exists) throw err;
+      if (!exists) throw await explainWriteFailure(ch, remoteDir, err, 1); // a new directory entry may need a block
       linked = false;
     }
+    const dirFsync = opts.dirFsync ?? true;
     if (!linked) {
       const same = await sameContent(ch, finalPath, source, inFlight);
       opts.log?.debug(`${finalPath} already exists on ${ch.endpoint}: ${same ? 'identical' : 'DIFFERENT'} content`);
-      const dirSynced = same ? await fsyncRemoteDir(ch, remoteDir, opts.log) : false;
-      return { status: same ? 'identical' : 'conflict', bytes: source.size, dirSynced };
+      // The earlier attempt may have died before its directory fsync: do it now, or it is not durable.
+      if (same && dirFsync) await fsyncRemoteDir(ch, remoteDir);
+      return { status: same ? 'identical' : 'conflict', bytes: source.size, dirSynced: same && dirFsync };
     }
     if (tmpExists) {
       await ch.unlink(tmpPath);
       tmpExists = false;
     }
-    const dirSynced = await fsyncRemoteDir(ch, remoteDir, opts.log);
-    return { status: 'created', bytes: source.size, dirSynced };
+    if (dirFsync) await fsyncRemoteDir(ch, remoteDir);
+    return { status: 'created', bytes: source.size, dirSynced: dirFsync };
   } finally {
     await source.close().catch(() => undefined);
     if (tmpExists) {
