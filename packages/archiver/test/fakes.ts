@@ -4,7 +4,7 @@ import { memoryLogger } from '@pitrtools/core/log';
 import { PitrError } from '@pitrtools/core/errors';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import type {
-  AlertRequest, LinkProvider, PlaceStatus, QueueLimits, QueueScan, QueueStore, Segment, SlaveContext, SlaveLink,
+  AlertRequest, LinkProvider, PlaceStatus, QueueLimits, QueueLook, QueueScan, QueueStore, Segment, SlaveContext, SlaveLink,
 } from '../src/archive/ports.js';
 
 /** Local "files": path → bytes (as a string) and the time they were written. */
@@ -33,6 +33,10 @@ export class MemStore implements QueueStore {
       return { name, size: f.data.length, mtimeMs: f.mtimeMs };
     });
     return { files, detached: this.fs.get(this.path(slave, 'NEEDS_BASE_BACKUP')), claims: new Set(names.filter((n) => n.startsWith('.'))) };
+  }
+  async look(slave: string, claims: readonly string[]): Promise<QueueLook> {
+    const { files, detached } = await this.scan(slave);
+    return { count: files.length, bytes: files.reduce((n, f) => n + f.size, 0), detached, claims: new Set(claims.filter((c) => this.fs.files.has(this.path(slave, c)))) };
   }
   async enqueue(slave: string, src: string, name: string): Promise<PlaceStatus> {
     if (++this.enqueues === this.failEnqueueAt) throw new Error('disk full (injected)');

@@ -12,6 +12,10 @@ import { copyFileNoClobber, fsyncDir } from '@pitrtools/core/fs/atomic';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import { DETACHED_MARKER } from '../archive/claims.js';
 import type { PlaceStatus, QueuedFile, QueueScan, QueueStore } from '../archive/ports.js';
+import {
+  changeQueue, EMPTY_SUMMARY, LOCK_FILE, lockIsStale, readSummary, rebuildSummary, sameSummary, summaryOf, SUMMARY_FILE,
+  withQueueLock, writeSummary, type Summary,
+} from './queue-summary.js';
 
 const ignoreMissing = (err: unknown): undefined => {
   if (errorCode(err) === 'ENOENT') return undefined;
@@ -41,12 +45,41 @@ export function fsQueueStore(root: string): QueueStore {
     return dir;
   };
 
+  const exists = async (path: string): Promise<boolean> => (await fsp.lstat(path).catch(ignoreMissing)) !== undefined;
+  // A missing queue directory is an empty queue: nothing to lock, nothing to change.
+  const unlessMissing = async <T>(run: () => Promise<T>, otherwise: T): Promise<T> =>
+    run().catch((err: unknown) => { if (errorCode(err) === 'ENOENT') return otherwise; throw err; });
+  const rebuild = (dir: string): Promise<Summary> => unlessMissing(() => withQueueLock(dir, () => rebuildSummary(dir)), EMPTY_SUMMARY);
+
+  // The summary, trusted unless it is missing, names an oldest file that is gone (a manual change
+  // of the queue), or a dead process left the lock (a crash between a file change and the
+  // summary): then rebuilt from the directory. A constant number of system calls otherwise.
+  const summary = async (dir: string): Promise<Summary> => {
+    let s = await readSummary(dir);
+    if (s?.oldest && !await exists(join(dir, s.oldest.name))) {
+      const again = await readSummary(dir); // delivered meanwhile by another process?
+      s = again?.oldest?.name === s.oldest.name ? undefined : again;
+    }
+    if (s && await lockIsStale(dir)) s = undefined;
+    return s ?? rebuild(dir);
+  };
+
   return {
     root,
     path: (slave, name) => join(dirOf(slave), name),
 
+    async look(slave, wanted) {
+      const dir = dirOf(slave);
+      const s = await summary(dir);
+      const detached = (await fsp.readFile(join(dir, DETACHED_MARKER), 'utf8').catch(ignoreMissing)) ?? undefined;
+      const claims = new Set<string>();
+      for (const c of wanted) if (await exists(join(dir, c))) claims.add(c);
+      return { count: s.count, bytes: s.bytes, detached, claims };
+    },
+
     async scan(slave): Promise<QueueScan> {
       const dir = dirOf(slave);
+      const before = await readSummary(dir).catch(() => undefined);
       const names = (await fsp.readdir(dir).catch(ignoreMissing)) ?? [];
       const files: QueuedFile[] = [];
       const claims = new Set<string>();
@@ -57,45 +90,69 @@ export function fsQueueStore(root: string): QueueStore {
           if (st?.isFile()) files.push({ name, size: st.size, mtimeMs: st.mtimeMs });
         } else if (name === DETACHED_MARKER) {
           detached = (await fsp.readFile(join(dir, name), 'utf8').catch(ignoreMissing)) ?? '';
-        } else if (name.startsWith('.') && !name.endsWith('.tmp')) {
+        } else if (name.startsWith('.') && !name.endsWith('.tmp') && name !== SUMMARY_FILE && name !== LOCK_FILE) {
           claims.add(name);
         }
       }
       files.sort((a, b) => compareWalNames(a.name, b.name));
+      // The listing is here anyway: when it disagrees with a summary nobody changed meanwhile
+      // (files added or deleted by hand), the summary is rebuilt.
+      if (before && !sameSummary(before, summaryOf(files))) {
+        const after = await readSummary(dir).catch(() => undefined);
+        if (after && JSON.stringify(after) === JSON.stringify(before)) await rebuild(dir);
+      }
       return { files, detached, claims };
     },
 
     async enqueue(slave, src, name): Promise<PlaceStatus> {
-      return copyFileNoClobber(src, await ensureDir(slave), name);
+      const dir = await ensureDir(slave);
+      return changeQueue(dir, async (s) => {
+        const status = await copyFileNoClobber(src, dir, name);
+        if (status !== 'created') return { summary: s, result: status };
+        const st = await fsp.lstat(join(dir, name));
+        const f: QueuedFile = { name, size: st.size, mtimeMs: st.mtimeMs };
+        const oldest = s.count === 0 || (s.oldest && compareWalNames(name, s.oldest.name) < 0) ? f : s.oldest;
+        return { summary: { count: s.count + 1, bytes: s.bytes + f.size, oldest }, result: status };
+      });
     },
 
     async remove(slave, name) {
-      await fsp.rm(join(dirOf(slave), name), { force: true });
+      const dir = dirOf(slave);
+      await unlessMissing(() => changeQueue(dir, async (s) => {
+        const path = join(dir, name);
+        const st = await fsp.lstat(path).catch(ignoreMissing);
+        if (!st || !await fsp.unlink(path).then(() => true, ignoreMissing)) return { summary: s, result: undefined };
+        const oldest = s.oldest?.name === name ? undefined : s.oldest;
+        return { summary: { count: Math.max(0, s.count - 1), bytes: Math.max(0, s.bytes - st.size), oldest }, result: undefined };
+      }), undefined);
     },
 
     async drop(slave, marker) {
       const dir = await ensureDir(slave);
-      const tmp = join(dir, `.${DETACHED_MARKER}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-      let created = true;
-      try {
-        const fh = await fsp.open(tmp, 'wx', 0o600);
-        try { await fh.writeFile(marker); await fh.sync(); } finally { await fh.close(); }
-        await fsp.link(tmp, join(dir, DETACHED_MARKER));
-      } catch (err) {
-        if (errorCode(err) !== 'EEXIST') throw err;
-        created = false;
-      } finally {
-        await fsp.rm(tmp, { force: true });
-      }
-      await fsyncDir(dir);
-      let n = 0;
-      for (const name of await fsp.readdir(dir)) {
-        if (!isWalName(name)) continue;
-        await fsp.rm(join(dir, name), { force: true });
-        n++;
-      }
-      await fsyncDir(dir);
-      return { created, deleted: n };
+      return withQueueLock(dir, async () => {
+        const tmp = join(dir, `.${DETACHED_MARKER}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+        let created = true;
+        try {
+          const fh = await fsp.open(tmp, 'wx', 0o600);
+          try { await fh.writeFile(marker); await fh.sync(); } finally { await fh.close(); }
+          await fsp.link(tmp, join(dir, DETACHED_MARKER));
+        } catch (err) {
+          if (errorCode(err) !== 'EEXIST') throw err;
+          created = false;
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
+        await fsyncDir(dir);
+        let n = 0;
+        for (const name of await fsp.readdir(dir)) {
+          if (!isWalName(name)) continue;
+          await fsp.rm(join(dir, name), { force: true });
+          n++;
+        }
+        await fsyncDir(dir);
+        await writeSummary(dir, EMPTY_SUMMARY);
+        return { created, deleted: n };
+      });
     },
 
     async resetMarker(slave) {

@@ -5,7 +5,7 @@
  * taking that file away atomically (only one taker wins and sends the all-clear).
  */
 import { formatBytes } from '@pitrtools/core/config/values';
-import type { AlertFn, QueuedFile, SlaveContext } from './ports.js';
+import type { AlertFn, QueuedFile, QueueTotals, SlaveContext } from './ports.js';
 
 /** Claim names inside a slave's queue directory (and `.offline` in l_archivedir). */
 export const Claim = {
@@ -40,10 +40,11 @@ async function released(ctx: StoreAndLog, scope: string, claim: string): Promise
   }
 }
 
-const bytesOf = (files: readonly QueuedFile[]): number => files.reduce((n, f) => n + f.size, 0);
+/** Count and bytes of a list of queued files. */
+export const totalsOf = (files: readonly QueuedFile[]): QueueTotals => ({ count: files.length, bytes: files.reduce((n, f) => n + f.size, 0) });
 
 /** The slave is unreachable: alert at the start of the outage and again every queue_alert_repeat while it lasts. */
-export async function noteOutage(ctx: SlaveContext, reason: string, queued: readonly QueuedFile[], segment?: string): Promise<void> {
+export async function noteOutage(ctx: SlaveContext, reason: string, queued: QueueTotals, segment?: string): Promise<void> {
   const s = ctx.slave;
   const now = ctx.now();
   const where = `${ctx.store.root}/${s.name}`;
@@ -60,7 +61,7 @@ export async function noteOutage(ctx: SlaveContext, reason: string, queued: read
       ctx.alert({
         level: 'CRITICAL', event: 'slave_still_unreachable', slave: s.name, ...(segment !== undefined ? { segment } : {}),
         message: `slave ${s.name} (${s.endpoint}) still unreachable after ${mins} min: ${reason}; `
-          + `${queued.length} segments (${formatBytes(bytesOf(queued))}) wait in ${where}`,
+          + `${queued.count} segments (${formatBytes(queued.bytes)}) wait in ${where}`,
       });
     }
   }

@@ -112,7 +112,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     }
     const drainAll = async (): Promise<void> => {
       const busy = [];
-      for (const w of workers) if ((await rt.store.scan(w.target.name).catch(() => undefined))?.files.length) busy.push(w);
+      for (const w of workers) if ((await rt.store.look(w.target.name, []).catch(() => undefined))?.count) busy.push(w);
       await inPool(busy, config.max_queue_workers, async (w) => { await w.drain().catch((e: unknown) => log.error(errorMessage(e))); });
     };
     const every = (ms: number, fn: () => Promise<void>): void => {
@@ -172,5 +172,7 @@ async function housekeeping(rt: ArchiverRuntime, workers: SlaveWorker[]): Promis
   for (const w of workers) {
     await w.removeStaleTemps();
     await removeStaleTemps(join(rt.config.l_archivedir, w.target.name), 3_600_000).catch(() => 0);
+    // A full listing now and then repairs the queue's summary after files were added by hand.
+    await rt.store.scan(w.target.name).catch(() => undefined);
   }
 }
