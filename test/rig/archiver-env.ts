@@ -96,6 +96,8 @@ export interface ArchiverEnvOptions {
   init?: boolean;
   /** Directory name for the ini file (to test odd paths). */
   iniDirName?: string;
+  /** Extra initdb arguments (e.g. ['--wal-segsize=1']). */
+  initdbArgs?: string[];
 }
 
 /** Starts sshds, PostgreSQL with archive_command = cmd_archiver, writes the ini and runs -I. */
@@ -130,6 +132,7 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
       ...o.pgConf,
     },
     noStart: true,
+    ...(o.initdbArgs ? { initdbArgs: o.initdbArgs } : {}),
   });
   const hook = (level: string): string => `${process.execPath} ${RECORDER} ${alertsFile} ${level}`;
   const writeIni = (over: Record<string, string> = {}): void => {

@@ -29,6 +29,8 @@ export interface PgClusterOptions {
   noStart?: boolean;
   /** Parent directory for the cluster's dir (default: a new temp dir). */
   parent?: string;
+  /** Extra initdb arguments, e.g. ['--wal-segsize=1'] for 1 MiB segments. */
+  initdbArgs?: string[];
 }
 
 /** A running (or stopped) test cluster. */
@@ -72,7 +74,7 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
   await fsp.mkdir(socketDir, { recursive: true, mode: 0o700 });
   const port = await freePort();
   if (!opts.pgdata) {
-    await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N'], { env: { ...process.env, LANG: 'C' } });
+    await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N', ...(opts.initdbArgs ?? [])], { env: { ...process.env, LANG: 'C' } });
   }
   await fsp.appendFile(join(pgdata, 'postgresql.conf'), `\n# pitrtools test rig\n${confLines({
     port,
