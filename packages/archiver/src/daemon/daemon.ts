@@ -108,7 +108,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         },
       });
       log.info(`listening on ${place.path}`);
-      watcher = watchReady(config.pgdata, 1000, log, (names, at) => warm.onReady(names, at));
+      watcher = watchReady(config.pgdata, 1000, log, (names, at, ready) => warm.onReady(names, at, ready));
     }
     const drainAll = async (): Promise<void> => {
       const busy = [];
