@@ -72,7 +72,10 @@ export class MemStore implements QueueStore {
     const f = this.fs.files.get(this.p(scope, claim));
     if (f) f.data += text;
   }
-  async read(scope: string, claim: string): Promise<string | undefined> { return this.fs.get(this.p(scope, claim)); }
+  async read(scope: string, claim: string, maxBytes?: number): Promise<string | undefined> {
+    const text = this.fs.get(this.p(scope, claim));
+    return maxBytes === undefined ? text : text?.slice(0, maxBytes);
+  }
 }
 
 /** A slave: its r_archivedir as a map, an up/down switch, an upload log, and injected faults. */

@@ -206,8 +206,17 @@ export function fsQueueStore(root: string): QueueStore {
       try { await fh.write(text); } finally { await fh.close(); }
     },
 
-    async read(scope, claim) {
-      return (await fsp.readFile(join(dirOf(scope), claim), 'utf8').catch(ignoreMissing)) ?? undefined;
+    async read(scope, claim, maxBytes) {
+      if (maxBytes === undefined) return (await fsp.readFile(join(dirOf(scope), claim), 'utf8').catch(ignoreMissing)) ?? undefined;
+      const fh = await fsp.open(join(dirOf(scope), claim), constants.O_RDONLY | constants.O_NOFOLLOW).catch(ignoreMissing);
+      if (!fh) return undefined;
+      try {
+        const buf = Buffer.alloc(maxBytes);
+        const { bytesRead } = await fh.read(buf, 0, maxBytes, 0);
+        return buf.subarray(0, bytesRead).toString('utf8');
+      } finally {
+        await fh.close();
+      }
     },
   };
 }

@@ -54,7 +54,8 @@ export async function noteOutage(ctx: SlaveContext, reason: string, queued: Queu
       message: `slave ${s.name} (${s.endpoint}) unreachable: ${reason}; its segments wait in ${where} until it is back`,
     });
   } else {
-    const since = outageStart(await ctx.store.read(s.name, Claim.OUTAGE).catch(() => undefined));
+    // Only the first line: `.outage` grows by a line per segment queued during the outage.
+    const since = outageStart(await ctx.store.read(s.name, Claim.OUTAGE, OUTAGE_HEAD_BYTES).catch(() => undefined));
     const periods = since === undefined ? 0 : Math.floor((now - since) / ctx.limits.alertRepeatMs);
     if (periods >= 1 && await claimed(ctx, s.name, `${Claim.OUTAGE}.${periods}`, '')) {
       const mins = Math.round((now - since!) / 60_000);
@@ -71,6 +72,9 @@ export async function noteOutage(ctx: SlaveContext, reason: string, queued: Queu
 export async function noteQueued(ctx: SlaveContext, segment: string): Promise<void> {
   await ctx.store.append(ctx.slave.name, Claim.OUTAGE, `${segment}\n`).catch(() => undefined);
 }
+
+/** Bytes of `.outage` read for its first line (the start and the reason), whatever the outage queued since. */
+export const OUTAGE_HEAD_BYTES = 64 * 1024;
 
 /** When the outage began, from the first line of `.outage`. */
 export function outageStart(text: string | undefined): number | undefined {

@@ -72,8 +72,8 @@ export interface QueueStore {
   release(scope: string, claim: string): Promise<string | undefined>;
   /** Appends to an existing claim file (nothing when it does not exist). */
   append(scope: string, claim: string, text: string): Promise<void>;
-  /** Content of a claim file, or undefined. */
-  read(scope: string, claim: string): Promise<string | undefined>;
+  /** Content of a claim file (at most its first `maxBytes` bytes when given), or undefined. */
+  read(scope: string, claim: string, maxBytes?: number): Promise<string | undefined>;
 }
 
 /** A usable connection to one slave's r_archivedir. */
