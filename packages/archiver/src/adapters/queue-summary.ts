@@ -111,8 +111,14 @@ const alive = (pid: number): boolean => {
 
 /** True when the lock in `dir` was left by a process that is gone (or held for longer than any change takes). */
 export async function lockIsStale(dir: string, now = Date.now()): Promise<boolean> {
-  const text = await fsp.readFile(join(dir, LOCK_FILE), 'utf8').catch(() => undefined);
-  if (text === undefined) return false;
+  let text: string;
+  try {
+    const fh = await fsp.open(join(dir, LOCK_FILE), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try { text = await fh.readFile('utf8'); } finally { await fh.close(); }
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return false;
+    throw err;
+  }
   const [pid, since] = text.trim().split(' ').map(Number);
   // A lock whose content is not written yet (or garbage) is judged by its age alone.
   if (!Number.isSafeInteger(pid) || !Number.isFinite(since)) {
