@@ -14,7 +14,7 @@ import { DETACHED_MARKER } from '../archive/claims.js';
 import type { PlaceStatus, QueuedFile, QueueScan, QueueStore } from '../archive/ports.js';
 import {
   changeQueue, EMPTY_SUMMARY, LOCK_FILE, lockIsStale, readSummary, rebuildSummary, sameSummary, summaryOf, SUMMARY_FILE,
-  withQueueLock, writeSummary, type Summary,
+  withQueueLock, type Summary,
 } from './queue-summary.js';
 
 const ignoreMissing = (err: unknown): undefined => {
@@ -129,30 +129,30 @@ export function fsQueueStore(root: string): QueueStore {
 
     async drop(slave, marker) {
       const dir = await ensureDir(slave);
-      return withQueueLock(dir, async () => {
-        const tmp = join(dir, `.${DETACHED_MARKER}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-        let created = true;
-        try {
-          const fh = await fsp.open(tmp, 'wx', 0o600);
-          try { await fh.writeFile(marker); await fh.sync(); } finally { await fh.close(); }
-          await fsp.link(tmp, join(dir, DETACHED_MARKER));
-        } catch (err) {
-          if (errorCode(err) !== 'EEXIST') throw err;
-          created = false;
-        } finally {
-          await fsp.rm(tmp, { force: true });
-        }
-        await fsyncDir(dir);
-        let n = 0;
-        for (const name of await fsp.readdir(dir)) {
-          if (!isWalName(name)) continue;
-          await fsp.rm(join(dir, name), { force: true });
-          n++;
-        }
-        await fsyncDir(dir);
-        await writeSummary(dir, EMPTY_SUMMARY);
-        return { created, deleted: n };
-      });
+      const tmp = join(dir, `.${DETACHED_MARKER}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      let created = true;
+      try {
+        const fh = await fsp.open(tmp, 'wx', 0o600);
+        try { await fh.writeFile(marker); await fh.sync(); } finally { await fh.close(); }
+        await fsp.link(tmp, join(dir, DETACHED_MARKER));
+      } catch (err) {
+        if (errorCode(err) !== 'EEXIST') throw err;
+        created = false;
+      } finally {
+        await fsp.rm(tmp, { force: true });
+      }
+      await fsyncDir(dir);
+      let n = 0;
+      for (const name of await fsp.readdir(dir)) {
+        if (!isWalName(name)) continue;
+        await fsp.rm(join(dir, name), { force: true });
+        n++;
+      }
+      await fsyncDir(dir);
+      // The summary from what is left (a crash before this leaves the slave detached, and the
+      // summary is repaired by the next look that misses its oldest file, or the next listing).
+      await rebuild(dir);
+      return { created, deleted: n };
     },
 
     async resetMarker(slave) {
