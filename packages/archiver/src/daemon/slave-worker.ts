@@ -150,6 +150,7 @@ export class SlaveWorker implements LinkProvider {
           const down = await this.get().then(() => undefined, (err: unknown) => err);
           if (down !== undefined && isRemoteError(down)) {
             await noteOutage(this.ctx, remoteReason(down), look);
+            // `remaining` stays unlisted (empty): all of the queue still waits, in its directory.
             return { delivered: total, remaining: [], stopped: { why: 'unreachable' as const, reason: remoteReason(down) } };
           }
         }
