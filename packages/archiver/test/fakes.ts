@@ -22,6 +22,8 @@ export class MemStore implements QueueStore {
   failEnqueueAt: number | undefined;
   constructor(readonly fs: MemFs) {}
   path(slave: string, name: string): string { return `${this.root}/${slave}/${name}`; }
+  /** Names in a queue directory (for assertions). */
+  entriesOf(slave: string): string[] { return this.entries(slave); }
   private entries(slave: string): string[] {
     const prefix = `${this.root}/${slave}/`;
     return [...this.fs.files.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));

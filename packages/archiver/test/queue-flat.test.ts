@@ -13,7 +13,9 @@ import { fsQueueStore } from '../src/adapters/fs-queue-store.js';
 import { LOCK_FILE, SUMMARY_FILE } from '../src/adapters/queue-summary.js';
 import { OUTAGE_HEAD_BYTES } from '../src/archive/claims.js';
 import { deliverSegment } from '../src/archive/deliver.js';
-import type { QueueStore } from '../src/archive/ports.js';
+import type { QueueStore, SlaveLink } from '../src/archive/ports.js';
+import { SlaveWorker } from '../src/daemon/slave-worker.js';
+import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import { seg, world } from './fakes.js';
 
 /** Wraps a store: counts the calls per method and the queued files each call handed back. */
@@ -67,6 +69,26 @@ describe('per-segment work through the QueueStore interface', () => {
     assert.ok(big.filesSeen <= OUTAGE_HEAD_BYTES, `bounded bytes of claim files read, whatever the outage queued: ${big.filesSeen}`);
     assert.deepEqual([...big.calls].sort(), [...small.calls].sort(), 'the same calls whatever the queue holds');
     assert.ok(total(big.calls) <= 8, `a bounded number of store calls per segment: ${JSON.stringify([...big.calls])}`);
+  });
+
+  it("cmd_queue's drain with the slave down does not list the queue either; the outage is still alerted", async () => {
+    const w = world();
+    w.slave.up = false;
+    for (let i = 1; i <= 10_000; i++) w.fs.put(w.store.path('s1', seg(i)), `wal-${i}`);
+    const c = counting(w.store);
+    // The worker's own connection is replaced by the fake slave (down): what is tested is its drain.
+    class DownWorker extends SlaveWorker {
+      override async get(): Promise<SlaveLink> { return w.slave.get(); }
+    }
+    const worker = new DownWorker({ entry: 's1', name: 's1', r_archivedir: '/archive' } as SlaveTarget,
+      { lanes: 1, inFlight: 2, retryMs: 60_000, sshDebug: false, log: w.log, onConnected: () => undefined });
+    worker.ctx = { ...w.ctx, store: c.store, link: worker };
+    const r = await worker.drain();
+    assert.equal(r.stopped?.why, 'unreachable');
+    assert.equal(c.calls.get('scan') ?? 0, 0, `the queue was listed: ${JSON.stringify([...c.calls])}`);
+    assert.ok(total(c.calls) <= 4, `bounded: ${JSON.stringify([...c.calls])}`);
+    assert.deepEqual(w.alerts.map((a) => a.event), ['slave_unreachable']);
+    assert.equal(w.store.entriesOf('s1').filter((n) => n.startsWith('0')).length, 10_000, 'every file still queued');
   });
 
   it('back up: 10 000 queued files drain in WAL order with one listing, a bounded number of calls per file', async () => {
