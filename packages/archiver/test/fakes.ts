@@ -4,7 +4,7 @@ import { memoryLogger } from '@pitrtools/core/log';
 import { PitrError } from '@pitrtools/core/errors';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import type {
-  AlertRequest, LinkProvider, PlaceStatus, QueueLimits, QueueScan, QueueStore, Segment, SlaveContext, SlaveLink,
+  AlertRequest, LinkProvider, PlaceStatus, QueueLimits, QueueLook, QueueScan, QueueStore, Segment, SlaveContext, SlaveLink,
 } from '../src/archive/ports.js';
 
 /** Local "files": path → bytes (as a string) and the time they were written. */
@@ -22,6 +22,8 @@ export class MemStore implements QueueStore {
   failEnqueueAt: number | undefined;
   constructor(readonly fs: MemFs) {}
   path(slave: string, name: string): string { return `${this.root}/${slave}/${name}`; }
+  /** Names in a queue directory (for assertions). */
+  entriesOf(slave: string): string[] { return this.entries(slave); }
   private entries(slave: string): string[] {
     const prefix = `${this.root}/${slave}/`;
     return [...this.fs.files.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
@@ -33,6 +35,10 @@ export class MemStore implements QueueStore {
       return { name, size: f.data.length, mtimeMs: f.mtimeMs };
     });
     return { files, detached: this.fs.get(this.path(slave, 'NEEDS_BASE_BACKUP')), claims: new Set(names.filter((n) => n.startsWith('.'))) };
+  }
+  async look(slave: string, claims: readonly string[]): Promise<QueueLook> {
+    const { files, detached } = await this.scan(slave);
+    return { count: files.length, bytes: files.reduce((n, f) => n + f.size, 0), detached, claims: new Set(claims.filter((c) => this.fs.files.has(this.path(slave, c)))) };
   }
   async enqueue(slave: string, src: string, name: string): Promise<PlaceStatus> {
     if (++this.enqueues === this.failEnqueueAt) throw new Error('disk full (injected)');
@@ -68,7 +74,10 @@ export class MemStore implements QueueStore {
     const f = this.fs.files.get(this.p(scope, claim));
     if (f) f.data += text;
   }
-  async read(scope: string, claim: string): Promise<string | undefined> { return this.fs.get(this.p(scope, claim)); }
+  async read(scope: string, claim: string, maxBytes?: number): Promise<string | undefined> {
+    const text = this.fs.get(this.p(scope, claim));
+    return maxBytes === undefined ? text : text?.slice(0, maxBytes);
+  }
 }
 
 /** A slave: its r_archivedir as a map, an up/down switch, an upload log, and injected faults. */

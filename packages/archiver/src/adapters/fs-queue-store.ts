@@ -13,6 +13,10 @@ import { checkOwnDir, linkRefused, readOwnFile, refusedLink } from '@pitrtools/c
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import { DETACHED_MARKER } from '../archive/claims.js';
 import type { PlaceStatus, QueuedFile, QueueScan, QueueStore } from '../archive/ports.js';
+import {
+  changeQueue, EMPTY_SUMMARY, LOCK_FILE, lockIsStale, readSummary, rebuildSummary, sameSummary, summaryOf, SUMMARY_FILE,
+  withQueueLock, type Summary,
+} from './queue-summary.js';
 
 const ignoreMissing = (err: unknown): undefined => {
   if (errorCode(err) === 'ENOENT') return undefined;
@@ -68,13 +72,44 @@ export function fsQueueStore(root: string): QueueStore {
     return dir;
   };
 
+  const exists = async (path: string): Promise<boolean> => (await fsp.lstat(path).catch(ignoreMissing)) !== undefined;
+  // A missing queue directory is an empty queue: nothing to lock, nothing to change.
+  const unlessMissing = async <T>(run: () => Promise<T>, otherwise: T): Promise<T> =>
+    run().catch((err: unknown) => { if (errorCode(err) === 'ENOENT') return otherwise; throw err; });
+  const rebuild = (dir: string): Promise<Summary> => unlessMissing(() => withQueueLock(dir, () => rebuildSummary(dir)), EMPTY_SUMMARY);
+
+  // The summary, trusted unless it is missing, names an oldest file that is gone (a manual change
+  // of the queue), or a dead process left the lock (a crash between a file change and the
+  // summary): then rebuilt from the directory. A constant number of system calls otherwise.
+  const summary = async (dir: string): Promise<Summary> => {
+    let s = await readSummary(dir);
+    if (s?.oldest && !await exists(join(dir, s.oldest.name))) {
+      const again = await readSummary(dir); // delivered meanwhile by another process?
+      s = again?.oldest?.name === s.oldest.name ? undefined : again;
+    }
+    if (s && await lockIsStale(dir)) s = undefined;
+    return s ?? rebuild(dir);
+  };
+
   return {
     root,
     path: (slave, name) => join(dirOf(slave), name),
 
+    async look(slave, wanted) {
+      const dir = dirOf(slave);
+      // One lstat per process (cached): a queue directory others can write to is refused (exit 2).
+      await checkDir(slave);
+      const s = await summary(dir);
+      const detached = (await readOwnFile(join(dir, DETACHED_MARKER)).catch(ignoreMissing)) ?? undefined;
+      const claims = new Set<string>();
+      for (const c of wanted) if (await exists(join(dir, c))) claims.add(c);
+      return { count: s.count, bytes: s.bytes, detached, claims };
+    },
+
     async scan(slave): Promise<QueueScan> {
       const dir = dirOf(slave);
       await checkDir(slave, true);
+      const before = await readSummary(dir).catch(() => undefined);
       const names = (await fsp.readdir(dir).catch(ignoreMissing)) ?? [];
       const files: QueuedFile[] = [];
       const claims = new Set<string>();
@@ -85,20 +120,41 @@ export function fsQueueStore(root: string): QueueStore {
           if (st?.isFile()) files.push({ name, size: st.size, mtimeMs: st.mtimeMs });
         } else if (name === DETACHED_MARKER) {
           detached = (await readOwnFile(join(dir, name)).catch(ignoreMissing)) ?? '';
-        } else if (name.startsWith('.') && !name.endsWith('.tmp')) {
+        } else if (name.startsWith('.') && !name.endsWith('.tmp') && name !== SUMMARY_FILE && name !== LOCK_FILE) {
           claims.add(name);
         }
       }
       files.sort((a, b) => compareWalNames(a.name, b.name));
+      // The listing is here anyway: when it disagrees with a summary nobody changed meanwhile
+      // (files added or deleted by hand), the summary is rebuilt.
+      if (before && !sameSummary(before, summaryOf(files))) {
+        const after = await readSummary(dir).catch(() => undefined);
+        if (after && JSON.stringify(after) === JSON.stringify(before)) await rebuild(dir);
+      }
       return { files, detached, claims };
     },
 
     async enqueue(slave, src, name): Promise<PlaceStatus> {
-      return copyFileNoClobber(src, await ensureDir(slave), name);
+      const dir = await ensureDir(slave);
+      return changeQueue(dir, async (s) => {
+        const status = await copyFileNoClobber(src, dir, name);
+        if (status !== 'created') return { summary: s, result: status };
+        const st = await fsp.lstat(join(dir, name));
+        const f: QueuedFile = { name, size: st.size, mtimeMs: st.mtimeMs };
+        const oldest = s.count === 0 || (s.oldest && compareWalNames(name, s.oldest.name) < 0) ? f : s.oldest;
+        return { summary: { count: s.count + 1, bytes: s.bytes + f.size, oldest }, result: status };
+      });
     },
 
     async remove(slave, name) {
-      await fsp.rm(join(dirOf(slave), name), { force: true });
+      const dir = dirOf(slave);
+      await unlessMissing(() => changeQueue(dir, async (s) => {
+        const path = join(dir, name);
+        const st = await fsp.lstat(path).catch(ignoreMissing);
+        if (!st || !await fsp.unlink(path).then(() => true, ignoreMissing)) return { summary: s, result: undefined };
+        const oldest = s.oldest?.name === name ? undefined : s.oldest;
+        return { summary: { count: Math.max(0, s.count - 1), bytes: Math.max(0, s.bytes - st.size), oldest }, result: undefined };
+      }), undefined);
     },
 
     async drop(slave, marker) {
@@ -123,6 +179,9 @@ export function fsQueueStore(root: string): QueueStore {
         n++;
       }
       await fsyncDir(dir);
+      // The summary from what is left (a crash before this leaves the slave detached, and the
+      // summary is repaired by the next look that misses its oldest file, or the next listing).
+      await rebuild(dir);
       return { created, deleted: n };
     },
 
@@ -180,8 +239,17 @@ export function fsQueueStore(root: string): QueueStore {
       try { await fh.write(text); } finally { await fh.close(); }
     },
 
-    async read(scope, claim) {
-      return (await readOwnFile(join(dirOf(scope), claim)).catch(ignoreMissing)) ?? undefined;
+    async read(scope, claim, maxBytes) {
+      if (maxBytes === undefined) return (await readOwnFile(join(dirOf(scope), claim)).catch(ignoreMissing)) ?? undefined;
+      const fh = await fsp.open(join(dirOf(scope), claim), constants.O_RDONLY | constants.O_NOFOLLOW).catch(ignoreMissing);
+      if (!fh) return undefined;
+      try {
+        const buf = Buffer.alloc(maxBytes);
+        const { bytesRead } = await fh.read(buf, 0, maxBytes, 0);
+        return buf.subarray(0, bytesRead).toString('utf8');
+      } finally {
+        await fh.close();
+      }
     },
   };
 }

@@ -5,8 +5,8 @@
  * taking that file away atomically (only one taker wins and sends the all-clear).
  */
 import { formatBytes } from '@pitrtools/core/config/values';
-import type { AlertFn, QueuedFile, SlaveContext } from './ports.js';
-import { CAUSE_EVENTS, type RemoteCause } from './remote-cause.js';
+import type { AlertFn, QueuedFile, QueueTotals, SlaveContext } from './ports.js';
+import { CAUSE_EVENTS, CAUSE_KEYS, type RemoteCause } from './remote-cause.js';
 
 /** Claim names inside a slave's queue directory (and `.offline` in l_archivedir). */
 export const Claim = {
@@ -43,10 +43,14 @@ async function released(ctx: StoreAndLog, scope: string, claim: string): Promise
   }
 }
 
-const bytesOf = (files: readonly QueuedFile[]): number => files.reduce((n, f) => n + f.size, 0);
+/** Count and bytes of a list of queued files. */
+export const totalsOf = (files: readonly QueuedFile[]): QueueTotals => ({ count: files.length, bytes: files.reduce((n, f) => n + f.size, 0) });
 
 /** The claim that records the current cause of an outage (one at a time; see noteOutage). */
 const causeClaim = (key: string): string => `${Claim.CAUSE}${key}`;
+
+/** Every possible cause claim: asked for by name (QueueStore.look), so no run lists the queue for them. */
+export const CAUSE_CLAIMS: readonly string[] = CAUSE_KEYS.map(causeClaim);
 
 function outageText(ctx: SlaveContext, c: RemoteCause, where: string): string {
   const s = ctx.slave;
@@ -59,9 +63,10 @@ function outageText(ctx: SlaveContext, c: RemoteCause, where: string): string {
  * The slave did not take a segment (cannot connect, login or host key refused, write failed):
  * alert at the start of the outage, again every queue_alert_repeat while it lasts, and at once
  * when its cause changes (e.g. from unreachable to disk full); each kind has its own events.
- * `seen`: the claims this run's queue scan found (saves a second scan of a long queue).
+ * `queued`: what the queue holds with this segment; `seen`: the claims this run already looked at
+ * (they must include CAUSE_CLAIMS), else they are looked up by name, never by listing the queue.
  */
-export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: readonly QueuedFile[], segment?: string,
+export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: QueueTotals, segment?: string,
   seen?: ReadonlySet<string>): Promise<void> {
   const s = ctx.slave;
   const now = ctx.now();
@@ -76,7 +81,8 @@ export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: 
     ctx.alert({ level: 'CRITICAL', event: events.start, slave: s.name, ...seg, message: outageText(ctx, cause, where) });
     return;
   }
-  const outage = await ctx.store.read(s.name, Claim.OUTAGE).catch(() => undefined);
+  // Only the first line: `.outage` grows by a line per segment queued during the outage.
+  const outage = await ctx.store.read(s.name, Claim.OUTAGE, OUTAGE_HEAD_BYTES).catch(() => undefined);
   if (await causeChanged(ctx, cause, outage, seen)) {
     ctx.alert({ level: 'CRITICAL', event: events.start, slave: s.name, ...seg, message: `${outageText(ctx, cause, where)} (the cause changed during the outage)` });
     return;
@@ -90,7 +96,7 @@ export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: 
       : `slave ${s.name} (${s.endpoint}) still ${cause.what} after ${mins} min`;
     ctx.alert({
       level: 'CRITICAL', event: events.repeat, slave: s.name, ...seg,
-      message: `${still}: ${cause.reason}; ${queued.length} segments (${formatBytes(bytesOf(queued))}) wait in ${where}`,
+      message: `${still}: ${cause.reason}; ${queued.count} segments (${formatBytes(queued.bytes)}) wait in ${where}`,
     });
   }
 }
@@ -107,9 +113,9 @@ async function causeChanged(ctx: SlaveContext, cause: RemoteCause, outage: strin
   return await claimed(ctx, ctx.slave.name, causeClaim(cause.key), '') && was !== cause.key;
 }
 
-// The claims of the slave's queue, when the caller has not scanned it already this run.
+// The cause claims of the slave's queue, looked up by name when the caller has not this run.
 async function claimsOf(ctx: SlaveContext): Promise<ReadonlySet<string>> {
-  return (await ctx.store.scan(ctx.slave.name).catch(() => undefined))?.claims ?? new Set();
+  return (await ctx.store.look(ctx.slave.name, CAUSE_CLAIMS).catch(() => undefined))?.claims ?? new Set();
 }
 
 /** The cause key recorded when the outage began (first line of `.outage`). */
@@ -126,6 +132,9 @@ function outageCause(text: string | undefined): string | undefined {
 export async function noteQueued(ctx: SlaveContext, segment: string): Promise<void> {
   await ctx.store.append(ctx.slave.name, Claim.OUTAGE, `${segment}\n`).catch(() => undefined);
 }
+
+/** Bytes of `.outage` read for its first line (the start and the reason), whatever the outage queued since. */
+export const OUTAGE_HEAD_BYTES = 64 * 1024;
 
 /** When the outage began, from the first line of `.outage`. */
 export function outageStart(text: string | undefined): number | undefined {

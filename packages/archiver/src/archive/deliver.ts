@@ -6,10 +6,10 @@
  */
 import { errorCode, errorMessage, PitrError } from '@pitrtools/core/errors';
 import { formatBytes } from '@pitrtools/core/config/values';
-import { clearConflict, DETACHED_MARKER, noteConflict, noteOutage, noteQueued, noteQueueSize, noteRecovered, Claim } from './claims.js';
+import { CAUSE_CLAIMS, clearConflict, DETACHED_MARKER, noteConflict, noteOutage, noteQueued, noteQueueSize, noteRecovered, totalsOf, Claim } from './claims.js';
 import type { SlaveOutcome } from './outcome.js';
 import { remoteCause, type RemoteCause } from './remote-cause.js';
-import type { QueuedFile, QueueScan, Segment, SlaveContext, SlaveLink } from './ports.js';
+import type { QueuedFile, QueueLook, QueueScan, QueueTotals, Segment, SlaveContext, SlaveLink } from './ports.js';
 
 /** True for a failure of the slave or the way to it (SSH/SFTP), as opposed to a local one. */
 export function isRemoteError(err: unknown): boolean {
@@ -39,6 +39,14 @@ export async function scanQueue(ctx: SlaveContext): Promise<QueueScan> {
   });
 }
 
+/** Count and bytes of the slave's queue and the claims a new segment needs, without listing the queue; unreadable counts as empty, as in scanQueue. */
+export async function lookQueue(ctx: SlaveContext, segment: string): Promise<QueueLook> {
+  return ctx.store.look(ctx.slave.name, [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL, SLOW_CLAIM, Claim.conflict(segment), ...CAUSE_CLAIMS]).catch((err: unknown) => {
+    ctx.log.warning(`cannot read the queue of ${ctx.slave.name} in ${ctx.store.root}: ${errorMessage(err)}`);
+    return { count: 0, bytes: 0, detached: undefined, claims: new Set<string>() };
+  });
+}
+
 /** Result of delivering queued segments. */
 export interface DrainResult {
   delivered: number;
@@ -65,7 +73,7 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
     } catch (err) {
       if (errorCode(err) === 'ENOENT') continue; // delivered and removed by another process meanwhile
       if (isRemoteError(err)) {
-        await noteOutage(ctx, remoteCause(err, remoteReason(err)), files.slice(i), undefined, scan.claims);
+        await noteOutage(ctx, remoteCause(err, remoteReason(err)), totalsOf(files.slice(i)), undefined, scan.claims);
         return rest('unreachable', remoteReason(err));
       }
       return rest('local', `cannot read queued ${f.name}: ${errorMessage(err)}`);
@@ -85,18 +93,25 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
 
 /** Ships `seg` to the slave, or queues it; never throws for a slave or queue problem. */
 export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<SlaveOutcome> {
-  let scan = await scanQueue(ctx);
-  if (scan.detached !== undefined) return bestEffort(ctx, seg);
-  if (scan.files.length > 0 && scan.claims.has(SLOW_CLAIM)) {
-    return enqueue(ctx, seg, scan.files, scan.claims, `slave ${ctx.slave.name} is slow (slave_deadline); cmd_queue ships its queue`, undefined);
+  // Constant work whatever the queue holds: the queue is listed only to drain it, once the slave answers.
+  const look = await lookQueue(ctx, seg.name);
+  if (look.detached !== undefined) return bestEffort(ctx, seg);
+  let claims = look.claims;
+  if (look.count > 0 && claims.has(SLOW_CLAIM)) {
+    return enqueue(ctx, seg, look, claims, `slave ${ctx.slave.name} is slow (slave_deadline); cmd_queue ships its queue`, undefined);
   }
-  if (scan.files.length > 0) {
+  if (look.count > 0) {
+    const down = await ctx.link.get().then(() => undefined, (err: unknown) => (isRemoteError(err) ? remoteCause(err, remoteReason(err)) : undefined));
+    if (down !== undefined) return enqueue(ctx, seg, look, claims, down.reason, down);
+    // No time to drain (cmd_queue's warm path): behind the queue at once, without listing it.
+    if (ctx.limits.drainBudgetMs <= 0) return enqueue(ctx, seg, look, claims, `${look.count} older segments still wait (queue_drain_budget)`, undefined);
+    const scan = await scanQueue(ctx);
     const drained = await drainQueue(ctx, scan, ctx.now() + ctx.limits.drainBudgetMs);
     if (drained.remaining.length > 0) {
       // An unreachable slave was noted by the drain already.
-      return enqueue(ctx, seg, drained.remaining, scan.claims, drained.stopped!.reason, undefined);
+      return enqueue(ctx, seg, totalsOf(drained.remaining), scan.claims, drained.stopped!.reason, undefined);
     }
-    scan = { ...scan, files: [] };
+    claims = new Set([...claims, ...scan.claims]);
   }
   try {
     const link = await ctx.link.get();
@@ -105,26 +120,26 @@ export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<S
       await noteConflict(ctx, seg.name, 'slave');
       return { kind: 'conflict', where: 'slave' };
     }
-    await clearConflict(ctx, seg.name, scan.claims);
-    if (scan.claims.has(Claim.OUTAGE)) await noteRecovered(ctx);
+    await clearConflict(ctx, seg.name, claims);
+    if (claims.has(Claim.OUTAGE)) await noteRecovered(ctx);
     return { kind: 'delivered', status };
   } catch (err) {
     if (!isRemoteError(err)) return { kind: 'failed', reason: `cannot read ${seg.path}: ${errorMessage(err)}` };
-    return enqueue(ctx, seg, [], scan.claims, remoteReason(err), remoteCause(err, remoteReason(err)));
+    return enqueue(ctx, seg, { count: 0, bytes: 0 }, claims, remoteReason(err), remoteCause(err, remoteReason(err)));
   }
 }
 
 /** Queues `seg` behind what the slave's queue holds now (e.g. past slave_deadline); never throws. */
 export async function queueSegment(ctx: SlaveContext, seg: Segment, reason: string): Promise<SlaveOutcome> {
-  const scan = await scanQueue(ctx);
-  if (scan.detached !== undefined) return { kind: 'detached', delivered: false };
-  return enqueue(ctx, seg, scan.files, scan.claims, reason, undefined);
+  const look = await lookQueue(ctx, seg.name);
+  if (look.detached !== undefined) return { kind: 'detached', delivered: false };
+  return enqueue(ctx, seg, look, look.claims, reason, undefined);
 }
 
 /** Queues `seg` behind `queued`, minding queue_max_bytes and the size alerts; `cause` set when the slave failed just now (noted as an outage). */
-async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueuedFile[], claims: ReadonlySet<string>,
+async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueueTotals, claims: ReadonlySet<string>,
   reason: string, cause: RemoteCause | undefined): Promise<SlaveOutcome> {
-  const bytes = queued.reduce((n, f) => n + f.size, 0);
+  const bytes = queued.bytes;
   const max = ctx.limits.maxBytes;
   if (max !== null && bytes + seg.size > max) return drop(ctx, seg, bytes, reason);
   let status;
@@ -139,11 +154,12 @@ async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueuedFile[], cl
     await noteConflict(ctx, seg.name, 'queue');
     return { kind: 'conflict', where: 'queue' };
   }
-  if (cause !== undefined) await noteOutage(ctx, cause, [...queued, { name: seg.name, size: seg.size, mtimeMs: ctx.now() }], seg.name, claims);
+  // 'identical': this very segment was queued already (PostgreSQL re-sent it).
+  const already = status === 'identical';
+  const after = already ? { count: Math.max(queued.count, 1), bytes: Math.max(bytes, seg.size) } : { count: queued.count + 1, bytes: bytes + seg.size };
+  if (cause !== undefined) await noteOutage(ctx, cause, after, seg.name, claims);
   await noteQueued(ctx, seg.name);
-  const already = queued.some((f) => f.name === seg.name);
-  const total = already ? bytes : bytes + seg.size;
-  await noteQueueSize(ctx, total, queued.length + (already ? 0 : 1), claims);
+  await noteQueueSize(ctx, after.bytes, after.count, claims);
   return { kind: 'queued', reason };
 }
 

@@ -15,8 +15,9 @@ export function muteable(ctx: SlaveContext): { ctx: SlaveContext; mute(): void }
   const store: QueueStore = {
     root: s.root,
     scan: (slave) => s.scan(slave),
+    look: (slave, claims) => s.look(slave, claims),
     path: (slave, name) => s.path(slave, name),
-    read: (scope, claim) => s.read(scope, claim),
+    read: (scope, claim, maxBytes) => s.read(scope, claim, maxBytes),
     enqueue: (slave, src, name) => (muted ? refuse() : s.enqueue(slave, src, name)),
     remove: (slave, name) => (muted ? refuse() : s.remove(slave, name)),
     drop: (slave, marker) => (muted ? refuse() : s.drop(slave, marker)),

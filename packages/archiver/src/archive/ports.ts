@@ -27,6 +27,20 @@ export interface QueueScan {
   readonly claims: ReadonlySet<string>;
 }
 
+/** How many files and bytes a queue holds. */
+export interface QueueTotals {
+  readonly count: number;
+  readonly bytes: number;
+}
+
+/** What the per-segment path needs of a queue, read in constant time whatever the queue holds. */
+export interface QueueLook extends QueueTotals {
+  /** Text of the NEEDS_BASE_BACKUP marker when the slave is detached. */
+  readonly detached: string | undefined;
+  /** Those of the asked claim files that exist. */
+  readonly claims: ReadonlySet<string>;
+}
+
 /**
  * l_archivedir: one directory per slave (named after it), holding queued segments, the
  * NEEDS_BASE_BACKUP marker and claim files. A scope is a slave's queue name, or '' for
@@ -35,8 +49,10 @@ export interface QueueScan {
 export interface QueueStore {
   /** l_archivedir. */
   readonly root: string;
-  /** Reads a queue directory; a missing one is an empty queue. */
+  /** Reads a queue directory, O(files); a missing one is an empty queue. */
   scan(slave: string): Promise<QueueScan>;
+  /** Count and bytes of a queue, the marker, and which of `claims` exist, without listing the queue (O(1)). */
+  look(slave: string, claims: readonly string[]): Promise<QueueLook>;
   /** Copies `src` into the queue durably without overwriting (creating the slave's directory if needed). */
   enqueue(slave: string, src: string, name: string): Promise<PlaceStatus>;
   /** Path of a queued file, to upload from. */
@@ -56,8 +72,8 @@ export interface QueueStore {
   release(scope: string, claim: string): Promise<string | undefined>;
   /** Appends to an existing claim file (nothing when it does not exist). */
   append(scope: string, claim: string, text: string): Promise<void>;
-  /** Content of a claim file, or undefined. */
-  read(scope: string, claim: string): Promise<string | undefined>;
+  /** Content of a claim file (at most its first `maxBytes` bytes when given), or undefined. */
+  read(scope: string, claim: string, maxBytes?: number): Promise<string | undefined>;
 }
 
 /** A usable connection to one slave's r_archivedir. */

@@ -38,6 +38,9 @@ const WRITE: Record<string, [string, string]> = {
   [SshErrorCode.SFTP_UNSUPPORTED]: ['unsupported', 'operation not supported by the SFTP server'],
 };
 
+/** Every cause key remoteCause can return (each has a `.cause-KEY` claim while it is the current one). */
+export const CAUSE_KEYS: readonly string[] = ['connect', 'auth', 'host_key', ...new Set([...Object.values(WRITE).map(([k]) => k), 'write_failed'])];
+
 /** Classifies an SSH/SFTP error (see isRemoteError) by its code; anything else of the SSH layer counts as "cannot connect". */
 export function remoteCause(err: unknown, reason: string): RemoteCause {
   const code = errorCode(err) ?? '';

@@ -67,6 +67,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   o.signal.addEventListener('abort', onAbort);
+  // A SIGTERM that came while starting (the 'abort' event fires once, before this listener existed).
+  if (o.signal.aborted) stop.abort();
   let server: SocketServer | undefined;
   let markers: ProofMarkers | undefined;
   let watcher: ReadyWatcher | undefined;
@@ -127,11 +129,11 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         },
       });
       log.info(`listening on ${place.path}`);
-      watcher = watchReady(config.pgdata, 1000, log, (names, at) => warm.onReady(names, at));
+      watcher = watchReady(config.pgdata, 1000, log, (names, at, ready) => warm.onReady(names, at, ready));
     }
     const drainAll = async (): Promise<void> => {
       const busy = [];
-      for (const w of workers) if ((await rt.store.scan(w.target.name).catch(() => undefined))?.files.length) busy.push(w);
+      for (const w of workers) if ((await rt.store.look(w.target.name, []).catch(() => undefined))?.count) busy.push(w);
       await inPool(busy, config.max_queue_workers, async (w) => { await w.drain().catch((e: unknown) => log.error(errorMessage(e))); });
     };
     const every = (ms: number, fn: () => Promise<void>): void => {
@@ -210,5 +212,7 @@ async function housekeeping(rt: ArchiverRuntime, workers: SlaveWorker[]): Promis
   for (const w of workers) {
     await w.removeStaleTemps();
     await removeStaleTemps(join(rt.config.l_archivedir, w.target.name), 3_600_000).catch(() => 0);
+    // A full listing now and then repairs the queue's summary after files were added by hand.
+    await rt.store.scan(w.target.name).catch(() => undefined);
   }
 }

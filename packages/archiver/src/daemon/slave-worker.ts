@@ -7,7 +7,9 @@ import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import { errorMessage, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, uploadAtomic, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
-import { drainQueue, scanQueue, type DrainResult } from '../archive/deliver.js';
+import { drainQueue, isRemoteError, remoteReason, scanQueue, type DrainResult } from '../archive/deliver.js';
+import { noteOutage } from '../archive/claims.js';
+import { remoteCause } from '../archive/remote-cause.js';
 import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
 import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
 import { paceGc } from '../gc-pacer.js';
@@ -184,6 +186,17 @@ export class SlaveWorker implements LinkProvider {
     this.draining ??= (async () => {
       let total = 0;
       for (;;) {
+        // Connect before listing: while the slave is down a drain (one per queued segment) costs
+        // the same whatever the queue holds; the outage is noted from the queue's summary.
+        const look = await this.ctx.store.look(this.target.name, []).catch(() => undefined);
+        if (look !== undefined && look.count > 0 && look.detached === undefined) {
+          const down = await this.get().then(() => undefined, (err: unknown) => err);
+          if (down !== undefined && isRemoteError(down)) {
+            await noteOutage(this.ctx, remoteCause(down, remoteReason(down)), look);
+            // `remaining` stays unlisted (empty): all of the queue still waits, in its directory.
+            return { delivered: total, remaining: [], stopped: { why: 'unreachable' as const, reason: remoteReason(down) } };
+          }
+        }
         const scan = await scanQueue(this.ctx);
         if (scan.files.length === 0 || scan.detached !== undefined) return { delivered: total, remaining: [] };
         const r = await drainQueue(this.ctx, scan, Number.POSITIVE_INFINITY);

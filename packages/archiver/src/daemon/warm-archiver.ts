@@ -105,8 +105,9 @@ export class WarmArchiver {
    * The look-ahead: ships the oldest .ready segments not yet in hand; forgets those PostgreSQL
    * has archived (settled before the scan that no longer lists them started).
    */
-  onReady(names: readonly string[], scannedAt: number = Date.now()): void {
-    const ready = new Set(names);
+  onReady(names: readonly string[], scannedAt: number = Date.now(), readySet?: ReadonlySet<string>): void {
+    // The watcher hands its own set: building one per change would cost O(.ready files) per segment.
+    const ready = readySet ?? new Set(names);
     for (const [name, e] of this.entries) if (e.settled && e.settledAt < scannedAt && !ready.has(name)) this.entries.delete(name);
     void this.d.markers?.forget(ready, scannedAt);
     if (this.d.offline) return;

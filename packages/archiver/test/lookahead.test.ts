@@ -1,0 +1,76 @@
+/**
+ * The look-ahead over a real archive_status with thousands of files: a new `.ready` (or one
+ * renamed to `.done`) is noticed with one lstat of that name, not by reading the whole directory
+ * again (issue 17: per-segment work independent of what archive_status holds).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { memoryLogger } from '@pitrtools/core/log';
+import { watchReady } from '../src/daemon/lookahead.js';
+import { seg } from './fakes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pitr-lookahead-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+it('with 4 000 .done and 2 000 .ready files, each new .ready and each .done costs no directory read', async () => {
+  const status = join(dir, 'pg_wal', 'archive_status');
+  mkdirSync(status, { recursive: true });
+  for (let i = 1; i <= 6000; i++) writeFileSync(join(status, `${seg(i)}.${i <= 4000 ? 'done' : 'ready'}`), '');
+  let last: { names: string[]; ready: ReadonlySet<string> } = { names: [], ready: new Set() };
+  // The set is built here from the names, so the test reads the same on any watcher.
+  // scanMs far beyond the test: only the first read and the events count.
+  const w = watchReady(dir, 3_600_000, memoryLogger(), (names) => { last = { names: [...names], ready: new Set(names) }; });
+  try {
+    await until('the first read', () => last.names.length === 2000);
+    assert.equal(last.names[0], seg(4001));
+    const api = fsp as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const readdir = api.readdir!;
+    let reads = 0;
+    api.readdir = (...a: unknown[]) => { reads++; return readdir(...a); };
+    try {
+      for (let i = 6001; i <= 6020; i++) {
+        writeFileSync(join(status, `${seg(i)}.ready`), '');
+        await until(`${seg(i)} seen`, () => last.ready.has(seg(i)));
+      }
+      assert.deepEqual(last.names.slice(-21), Array.from({ length: 21 }, (_, k) => seg(6000 + k)), 'kept in WAL order');
+      for (let i = 4001; i <= 4010; i++) {
+        renameSync(join(status, `${seg(i)}.ready`), join(status, `${seg(i)}.done`));
+        await until(`${seg(i)} archived`, () => !last.ready.has(seg(i)));
+      }
+      assert.equal(last.names[0], seg(4011));
+      assert.equal(last.names.length, 2010);
+    } finally {
+      api.readdir = readdir;
+    }
+    assert.equal(reads, 0, 'archive_status was read again for a single change');
+  } finally {
+    w.stop();
+  }
+});
+
+it('a full read every scanMs still catches what events missed', async () => {
+  const root = join(dir, 'b');
+  const status = join(root, 'pg_wal', 'archive_status');
+  mkdirSync(status, { recursive: true });
+  let names: string[] = [];
+  const w = watchReady(root, 50, memoryLogger(), (n) => { names = [...n]; });
+  try {
+    writeFileSync(join(status, `${seg(2)}.ready`), '');
+    writeFileSync(join(status, `${seg(1)}.ready`), '');
+    await until('both', () => names.length === 2);
+    assert.deepEqual(names, [seg(1), seg(2)]);
+  } finally {
+    w.stop();
+  }
+});
