@@ -9,27 +9,19 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sha256File, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
-import { makeSegments, waitFor } from './rig/postgres.js';
+import { waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
 
 let env: ArchiverEnv;
 before(async () => { env = await startArchiverEnv({ name: 'outage', slaves: 2 }); });
 
-async function archiveMore(n: number): Promise<string[]> {
-  const before = await env.stats();
-  await makeSegments(env.pg, n);
-  const s = await waitFor(`${n} archived`, async () => { const x = await env.stats(); return x.archived - before.archived >= n ? x : undefined; }, 120_000, 20);
-  assert.equal(s.failed, before.failed, 'no archive_command failure');
-  const wal = env.walFiles(join(env.pg.pgdata, 'pg_wal'));
-  return wal.slice(0, wal.indexOf(s.last!) + 1).slice(-n);
-}
 
 test('slave down during a burst: success for PostgreSQL, queued in WAL order, one alert; back: drained, notify_ok', async () => {
   const [live, dead] = env.slaves as [typeof env.slaves[0], typeof env.slaves[0]];
-  await archiveMore(2); // cmd_queue is up and connected to both
+  await env.archiveMore(2); // cmd_queue is up and connected to both
   await dead.sshd.stop();
-  const names = await archiveMore(10);
+  const names = await env.archiveMore(10);
   for (const n of names) {
     const want = sha256File(join(env.pg.pgdata, 'pg_wal', n));
     assert.equal(sha256File(join(live.rdir, n)), want, `live slave has ${n}`);
@@ -72,7 +64,7 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   const appeared = names.map((n) => statSync(join(dead.rdir, n)).ctimeMs);
   assert.deepEqual(appeared, [...appeared].sort((a, b) => a - b), 'delivered in WAL order');
   // Afterwards both slaves get each new segment directly again, and no further alert fires.
-  const more = await archiveMore(2);
+  const more = await env.archiveMore(2);
   for (const s of env.slaves) for (const n of more) assert.equal(sha256File(join(s.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)));
   assert.deepEqual(env.alerts().map((a) => a.event), ['slave_unreachable', 'slave_recovered']);
   assert.equal((await env.stats()).failed, 0);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sha256File, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
-import { makeSegments, waitFor } from './rig/postgres.js';
+import { waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
 
@@ -23,21 +23,13 @@ before(async () => {
   });
 });
 
-async function archiveMore(n: number): Promise<string[]> {
-  const before = await env.stats();
-  await makeSegments(env.pg, n);
-  const s = await waitFor(`${n} archived`, async () => { const x = await env.stats(); return x.archived - before.archived >= n ? x : undefined; }, 600_000, 200);
-  assert.equal(s.failed, before.failed, 'no archive_command failure');
-  const wal = env.walFiles(join(env.pg.pgdata, 'pg_wal'));
-  return wal.slice(0, wal.indexOf(s.last!) + 1).slice(-n);
-}
 
 test(`a slave down while ${N} small segments are archived, then back: all drain byte-identical, in WAL order, the queue ends empty`, async () => {
   const [live, dead] = env.slaves as [typeof env.slaves[0], typeof env.slaves[0]];
   assert.equal(await env.pg.scalar('SHOW wal_segment_size'), '1MB');
-  await archiveMore(2);
+  await env.archiveMore(2, 600_000);
   await dead.sshd.stop();
-  const names = await archiveMore(N);
+  const names = await env.archiveMore(N, 600_000);
   assert.equal(names.length, N);
   const queue = join(env.lArchivedir, dead.name);
   const queued = env.walFiles(queue);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sha256File, startArchiverEnv, type ArchiverEnv, type TestSlave } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
-import { makeSegments, waitFor } from './rig/postgres.js';
+import { waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
 
@@ -19,26 +19,18 @@ const QUEUE_WAIT_S = 300;
 let env: ArchiverEnv;
 before(async () => { env = await startArchiverEnv({ name: 'back', slaves: 1, ini: { queue_wait: String(QUEUE_WAIT_S) } }); });
 
-async function archiveMore(n: number): Promise<string[]> {
-  const before = await env.stats();
-  await makeSegments(env.pg, n);
-  const s = await waitFor(`${n} archived`, async () => { const x = await env.stats(); return x.archived - before.archived >= n ? x : undefined; }, 120_000, 20);
-  assert.equal(s.failed, before.failed, 'no archive_command failure');
-  const wal = env.walFiles(join(env.pg.pgdata, 'pg_wal'));
-  return wal.slice(0, wal.indexOf(s.last!) + 1).slice(-n);
-}
 
 test(`a slave back after an outage gets its queue within seconds of the next segment (queue_wait ${QUEUE_WAIT_S} s)`, async (t) => {
   const slave = env.slaves[0] as TestSlave;
   const queueDir = join(env.lArchivedir, slave.name);
-  await archiveMore(2); // cmd_queue is up and connected
+  await env.archiveMore(2); // cmd_queue is up and connected
   assert.ok(env.daemonPid() !== undefined, 'cmd_queue runs');
   await slave.sshd.stop();
-  const queued = await archiveMore(3);
+  const queued = await env.archiveMore(3);
   for (const n of queued) assert.equal(sha256File(join(queueDir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)), `${n} queued`);
   await slave.sshd.start();
   const t0 = Date.now();
-  const next = await archiveMore(1);
+  const next = await env.archiveMore(1);
   // Well under queue_wait: only a retry prompted by the new segment can deliver the queue in time.
   await waitFor('the queue delivered after the slave came back', async () => env.walFiles(queueDir).length === 0, 30_000, 100);
   t.diagnostic(`queue delivered ${Date.now() - t0} ms after the sshd came back`);

@@ -9,14 +9,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connectPg } from '../packages/core/src/pg/client.js';
-import { installHelpers } from '../packages/core/src/pg/helpers.js';
-import { basebackup } from '../packages/standby/src/commands/basebackup.js';
-import { initStandby } from '../packages/standby/src/commands/init.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
-import { ctxFor, runCmd, standbyEnv, standbyQuery, waitOnStandby, writeIni, type StandbyEnv } from './rig/standby-env.js';
+import { initAndCopy, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, waitOnStandby, writeIni } from './rig/standby-env.js';
 
 let env: StandbyEnv;
 const hba = (): string => join(env.master.pgdata, 'pg_hba.conf');
@@ -37,15 +33,8 @@ before(async () => {
     use_streaming_replication: 'on', repl_db_user: env.master.user, sslmode: 'disable',
     check_receiver_critical_seconds: '4', check_master_critical_seconds: '4',
   });
-  const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
-  try {
-    await installHelpers(s);
-    await s.query('CREATE TABLE t (i int)');
-  } finally { await s.end(); }
-  const ctx = ctxFor(env);
-  await initStandby(ctx);
-  await basebackup(ctx);
-  await startStandby(ctx, { iniPath: env.ini });
+  await prepareMaster(env, 'CREATE TABLE t (i int)');
+  await startStandby(await initAndCopy(env), { iniPath: env.ini });
   await waitOnStandby(env, 'the WAL receiver to stream', 'SELECT status FROM pg_stat_wal_receiver', 'streaming');
   hbaOriginal = readFileSync(hba(), 'utf8');
 });

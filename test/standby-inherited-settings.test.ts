@@ -14,30 +14,24 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connectPg } from '../packages/core/src/pg/client.js';
-import { installHelpers } from '../packages/core/src/pg/helpers.js';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { basebackup } from '../packages/standby/src/commands/basebackup.js';
 import { failover } from '../packages/standby/src/commands/failover.js';
 import { initStandby } from '../packages/standby/src/commands/init.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
 import { cleanupAll } from './rig/cleanup.js';
-import { ctxFor, runCmd, standbyEnv, standbyQuery, switchAndWaitArchived, waitOnStandby, writeIni, type StandbyEnv } from './rig/standby-env.js';
+import { ctxFor, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, switchAndWaitArchived, waitOnStandby, writeIni } from './rig/standby-env.js';
 
 const NEST = "it's a \\ dir\\";
 let env: StandbyEnv;
 before(async () => {
   // No autovacuum: no commit between the backup's start and end (a target there would be a FATAL, not a promote).
   env = await standbyEnv({ nest: NEST, masterConf: { autovacuum: 'off' } });
-  const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
-  try {
-    await installHelpers(s);
-    await s.query('CREATE TABLE t (i int)');
-    await s.query("ALTER SYSTEM SET recovery_target_time = '2000-01-01 00:00:00+00'");
-    await s.query("ALTER SYSTEM SET recovery_target_action = 'promote'");
-    await s.query("ALTER SYSTEM SET primary_slot_name = 'no_such_slot'");
-    await s.query("ALTER SYSTEM SET restore_command = 'false'");
-  } finally { await s.end(); }
+  await prepareMaster(env, 'CREATE TABLE t (i int)',
+    "ALTER SYSTEM SET recovery_target_time = '2000-01-01 00:00:00+00'",
+    "ALTER SYSTEM SET recovery_target_action = 'promote'",
+    "ALTER SYSTEM SET primary_slot_name = 'no_such_slot'",
+    "ALTER SYSTEM SET restore_command = 'false'");
 });
 after(cleanupAll);
 

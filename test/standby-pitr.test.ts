@@ -10,25 +10,18 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connectPg } from '../packages/core/src/pg/client.js';
-import { installHelpers } from '../packages/core/src/pg/helpers.js';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { basebackup } from '../packages/standby/src/commands/basebackup.js';
-import { initStandby } from '../packages/standby/src/commands/init.js';
 import { pointInTimeRecovery } from '../packages/standby/src/commands/pitr.js';
 import { parseTargetTime, resolveTarget, type TargetInput } from '../packages/standby/src/recovery/target-time.js';
 import { cleanupAll } from './rig/cleanup.js';
-import { ctxFor, runCmd, standbyEnv, standbyQuery, switchAndWaitArchived, type StandbyEnv } from './rig/standby-env.js';
+import { ctxFor, initAndCopy, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, switchAndWaitArchived } from './rig/standby-env.js';
 
 let env: StandbyEnv;
 before(async () => {
   env = await standbyEnv({ archiver: 'cp' });
-  const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
-  try { await installHelpers(s); } finally { await s.end(); }
-  await env.master.query('CREATE TABLE t (what text)');
-  const ctx = ctxFor(env);
-  await initStandby(ctx);
-  await basebackup(ctx);
+  await prepareMaster(env, 'CREATE TABLE t (what text)');
+  await initAndCopy(env);
 });
 after(cleanupAll);
 

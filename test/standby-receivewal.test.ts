@@ -16,13 +16,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { connectPg } from '../packages/core/src/pg/client.js';
-import { installHelpers } from '../packages/core/src/pg/helpers.js';
-import { basebackup } from '../packages/standby/src/commands/basebackup.js';
-import { initStandby } from '../packages/standby/src/commands/init.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
-import { ctxFor, runCmd, standbyEnv, standbyQuery, switchAndWaitArchived, writeIni, type StandbyEnv } from './rig/standby-env.js';
+import { initAndCopy, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, switchAndWaitArchived, writeIni } from './rig/standby-env.js';
 
 after(cleanupAll);
 const RECV = '/usr/lib/postgresql/15/bin/pg_receivewal';
@@ -34,14 +30,8 @@ async function warmStandby(receiver: boolean): Promise<StandbyEnv> {
     pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
     repl_db_user: env.master.user, ...(receiver ? { wal_receiver: 'on', pg_receivewal: RECV, wal_receiver_slot: 'pitr_test_recv' } : {}),
   });
-  const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
-  try {
-    await installHelpers(s);
-    await s.query('CREATE TABLE t (what text)');
-  } finally { await s.end(); }
-  const ctx = ctxFor(env);
-  await initStandby(ctx);
-  await basebackup(ctx);
+  await prepareMaster(env, 'CREATE TABLE t (what text)');
+  await initAndCopy(env);
   const r = await runCmd(['-C', env.ini, '-S']);
   assert.equal(r.code, 0, r.stderr);
   return env;

@@ -9,13 +9,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connectPg } from '../packages/core/src/pg/client.js';
-import { installHelpers } from '../packages/core/src/pg/helpers.js';
-import { basebackup } from '../packages/standby/src/commands/basebackup.js';
-import { initStandby } from '../packages/standby/src/commands/init.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
-import { ctxFor, runCmd, standbyEnv, standbyQuery, switchAndWaitArchived, type StandbyEnv } from './rig/standby-env.js';
+import { initAndCopy, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, switchAndWaitArchived } from './rig/standby-env.js';
 
 const RECORDER = new URL('./rig/archiver-alert-recorder.mjs', import.meta.url).pathname;
 let env: StandbyEnv;
@@ -23,12 +19,8 @@ let alerts: string;
 before(async () => {
   env = await standbyEnv({ archiver: 'cp' });
   alerts = join(env.dir, 'alerts.jsonl');
-  const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
-  try { await installHelpers(s); } finally { await s.end(); }
-  await env.master.query('CREATE TABLE t (what text)');
-  const ctx = ctxFor(env);
-  await initStandby(ctx);
-  await basebackup(ctx);
+  await prepareMaster(env, 'CREATE TABLE t (what text)');
+  await initAndCopy(env);
 });
 after(cleanupAll);
 

@@ -8,8 +8,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connectPg } from '../packages/core/src/pg/client.js';
-import { installHelpers } from '../packages/core/src/pg/helpers.js';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { basebackup } from '../packages/standby/src/commands/basebackup.js';
 import { initStandby } from '../packages/standby/src/commands/init.js';
@@ -17,7 +15,7 @@ import { pointInTimeRecovery } from '../packages/standby/src/commands/pitr.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
 import { parseTargetTime, type TargetInput } from '../packages/standby/src/recovery/target-time.js';
 import { cleanupAll } from './rig/cleanup.js';
-import { ctxFor, runCmd, standbyEnv, standbyQuery, waitOnStandby, writeIni, type StandbyEnv } from './rig/standby-env.js';
+import { ctxFor, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, waitOnStandby, writeIni } from './rig/standby-env.js';
 
 const PASSWORD = "s3cr:et'pw\\x";
 let env: StandbyEnv;
@@ -29,12 +27,7 @@ before(async () => {
     // The files stay where they are (the other standby tests copy them into pgdata).
     no_copy_conf: 'on',
   });
-  const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
-  try {
-    await installHelpers(s);
-    await s.query(`CREATE ROLE replicator REPLICATION LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'`);
-    await s.query('CREATE TABLE t (i int)');
-  } finally { await s.end(); }
+  await prepareMaster(env, `CREATE ROLE replicator REPLICATION LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'`, 'CREATE TABLE t (i int)');
 });
 after(cleanupAll);
 

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { delimiter } from 'node:path';
 import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
-import { startPostgres, type PgCluster } from './postgres.js';
+import { makeSegments, startPostgres, waitFor, type PgCluster } from './postgres.js';
 import { startSshd, type SshdHandle } from './sshd.js';
 import { makeTempDir } from './tmp.js';
 
@@ -78,6 +78,11 @@ export interface ArchiverEnv {
   stats(): Promise<{ archived: number; failed: number; last: string | null }>;
   /** pid of the running cmd_queue, if any. */
   daemonPid(): number | undefined;
+  /**
+   * Makes `n` segments, waits until PostgreSQL has archived them all (pg_stat_archiver) with no
+   * archive_command failure, and returns their names, oldest first.
+   */
+  archiveMore(n: number, timeoutMs?: number): Promise<string[]>;
   /** Names of WAL files in a directory (no temps). */
   walFiles(dir: string): string[];
   /** Arguments of every `node` the archive_command started so far (the front end's slow path). */
@@ -212,6 +217,14 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
       return { archived: Number(r.a), failed: Number(r.f), last: r.l };
     },
     walFiles: (d) => (existsSync(d) ? readdirSync(d).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort() : []),
+    archiveMore: async (n, timeoutMs = 120_000) => {
+      const before = await env.stats();
+      await makeSegments(pg, n);
+      const st = await waitFor(`${n} archived`, async () => { const x = await env.stats(); return x.archived - before.archived >= n ? x : undefined; }, timeoutMs, 20);
+      if (st.failed !== before.failed) throw new Error(`archive_command failed ${st.failed - before.failed} times`);
+      const wal = env.walFiles(join(pg.pgdata, 'pg_wal'));
+      return wal.slice(0, wal.indexOf(st.last!) + 1).slice(-n);
+    },
     nodeStarts: () => (existsSync(startsFile) ? readFileSync(startsFile, 'utf8').split('\n').filter(Boolean) : []),
   };
   if (o.init !== false) {

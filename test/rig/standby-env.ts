@@ -155,6 +155,27 @@ export function runCmd(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   });
 }
 
+/** Installs the helper functions (sql/cmd_standby.sql) on the master, then runs `sql` there in the same session. */
+export async function prepareMaster(env: StandbyEnv, ...sql: string[]): Promise<void> {
+  const { connectPg } = await import('../../packages/core/src/pg/client.js');
+  const { installHelpers } = await import('../../packages/core/src/pg/helpers.js');
+  const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
+  try {
+    await installHelpers(s);
+    for (const q of sql) await s.query(q);
+  } finally { await s.end(); }
+}
+
+/** -I and -B of the standby, called as functions; returns the context they ran with. */
+export async function initAndCopy(env: StandbyEnv): Promise<ReturnType<typeof ctxFor>> {
+  const [{ initStandby }, { basebackup }] = await Promise.all([
+    import('../../packages/standby/src/commands/init.js'), import('../../packages/standby/src/commands/basebackup.js')]);
+  const ctx = ctxFor(env);
+  await initStandby(ctx);
+  await basebackup(ctx);
+  return ctx;
+}
+
 /** A client of the standby's server through its socket. */
 export async function standbyQuery<T = Record<string, unknown>>(env: StandbyEnv, sql: string, params?: unknown[]): Promise<T[]> {
   const pg = (await import('pg')).default;
