@@ -1,3 +1,4 @@
+// pitr-test: once
 /**
  * Directories we write in must be ours (issue 10, class 3), against a real PostgreSQL and a real
  * sshd slave, as the unprivileged test user: an l_archivedir others can write to, one another user
@@ -6,6 +7,8 @@
  * nothing and starting nothing; cmd_queue (foreground, --daemon, --once) and --reset-slave refuse
  * it too. A link planted as cmd_queue.log is never appended to: cmd_queue refuses it, and -F
  * still archives and says why no cmd_queue was started.
+ * Runs on one PostgreSQL major (pitr-test: once): what it proves is in the SSH and queue
+ * layers, the same whatever the server's version.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';

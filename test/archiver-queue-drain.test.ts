@@ -1,7 +1,10 @@
+// pitr-test: once
 /**
  * A long outage in small (1 MiB) segments: one slave's sshd is stopped while 1 000 segments are
  * archived, then started again. Everything drains to it byte-identical and in WAL order, the
  * queue ends empty and its summary says so (issue 17: the queue kept in constant work per segment).
+ * Runs on one PostgreSQL major (pitr-test: once): what it proves is in the SSH and queue
+ * layers, the same whatever the server's version.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';

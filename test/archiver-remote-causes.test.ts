@@ -1,3 +1,4 @@
+// pitr-test: once
 /**
  * A slave that did not take a segment, for each cause, against a real sshd: cmd_archiver -F
  * queues the segment (exit 0) and the alert's event and message name the real cause: connection
@@ -5,6 +6,8 @@
  * (r_archivedir 0500), disk full (a tmpfs smaller than a segment), and a directory fsync that
  * fails after the rename (r_archivedir 0300: OpenSSH cannot open it for reading). With
  * remote_dir_fsync: off the last one is delivered, with a WARNING.
+ * Runs on one PostgreSQL major (pitr-test: once): what it proves is in the SSH and queue
+ * layers, the same whatever the server's version.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -1,8 +1,11 @@
+// pitr-test: once
 /**
  * A slave that comes back gets its queue within seconds of the next segment, not queue_wait
  * later. On the warm path PostgreSQL's runs are answered by cmd_queue (or from a proof marker),
  * and cmd_queue remembers a failed connect for queue_wait; a new segment for a slave with a queue
  * must make it try again at once (at most every few seconds).
+ * Runs on one PostgreSQL major (pitr-test: once): what it proves is in the SSH and queue
+ * layers, the same whatever the server's version.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// pitr-test: once
 /**
  * A slow slave never holds the master. Two slaves: one on loopback, one behind a real 2 Mbit/s
  * link (the netns + veth + tbf that scripts/setup.sh builds as root; its sshd runs inside the
@@ -10,6 +11,8 @@
  *
  * PostgreSQL's own archiving is paused (archive_command = ''), and the test plays its part by
  * running cmd_archiver -F on each new segment, timing it.
+ * Runs on one PostgreSQL major (pitr-test: once): what it proves is in the SSH and queue
+ * layers, the same whatever the server's version.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
