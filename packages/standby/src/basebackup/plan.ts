@@ -12,13 +12,33 @@ import { ensureDir, fsyncFiles, listLocal, removePath, type LocalEntry } from '.
 
 /** One file to copy. */
 export interface FileJob {
+  readonly remote: string;
+  readonly local: string;
+  /** Path relative to its tree, for debug output. */
+  readonly rel: string;
+  readonly size: number;
+  /** The master's mtime, whole seconds. */
+  readonly mtime: number;
+}
+
+/** A directory being walked: its paths are shared by its jobs. */
+interface JobDir {
   remote: string;
   local: string;
-  /** Path relative to its tree, for debug output. */
   rel: string;
-  size: number;
-  /** The master's mtime, whole seconds. */
-  mtime: number;
+}
+
+/**
+ * A job as the walk makes it: the directory's paths by reference, its own paths built when
+ * asked. Jobs wait in the queue long enough to reach V8's old generation; with three path
+ * strings each they left ~300 bytes of old garbage per file (55 MB of main-thread heap at
+ * 100 000 files), with these a small object.
+ */
+class WalkedJob implements FileJob {
+  constructor(private readonly dir: JobDir, private readonly name: string, readonly size: number, readonly mtime: number) {}
+  get remote(): string { return posix.join(this.dir.remote, this.name); }
+  get local(): string { return posix.join(this.dir.local, this.name); }
+  get rel(): string { return this.dir.rel === '' ? this.name : `${this.dir.rel}/${this.name}`; }
 }
 
 /** One tree to mirror. */
@@ -87,6 +107,7 @@ export async function planTree(ch: SftpChannel, spec: TreeSpec, plan: Plan, quic
 async function visitDir(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: boolean, relDir: string, queue: (rel: string) => void, debug?: (m: string) => void): Promise<void> {
   const remoteDir = relDir === '' ? spec.remoteRoot : posix.join(spec.remoteRoot, relDir);
   const localDir = relDir === '' ? spec.localRoot : posix.join(spec.localRoot, relDir);
+  const dir: JobDir = { remote: remoteDir, local: localDir, rel: relDir };
   await ensureDir(localDir);
   const [entries, local] = await Promise.all([listRemote(ch, remoteDir), listLocal(localDir)]);
   const seen = new Set<string>();
@@ -114,7 +135,7 @@ async function visitDir(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: bool
         if (mine.isFile) kept.push(localPath);
         continue;
       }
-      const job = { remote: posix.join(remoteDir, e.name), local: localPath, rel, size: st.size, mtime: st.mtime };
+      const job = new WalkedJob(dir, e.name, st.size, st.mtime);
       if (rule === 'last') plan.last.push(job);
       else if (quick && unchanged(mine, job)) {
         plan.skipped++;
