@@ -25,6 +25,8 @@ export interface PgClusterOptions {
   conf?: Record<string, string | number>;
   /** Use an existing (e.g. restored) data directory instead of running initdb. */
   pgdata?: string;
+  /** More initdb arguments (e.g. --wal-segsize=1). */
+  initdbArgs?: string[];
   /** Do not start the server after initdb. */
   noStart?: boolean;
   /** Parent directory for the cluster's dir (default: a new temp dir). */
@@ -72,7 +74,7 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
   await fsp.mkdir(socketDir, { recursive: true, mode: 0o700 });
   const port = await freePort();
   if (!opts.pgdata) {
-    await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N'], { env: { ...process.env, LANG: 'C' } });
+    await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N', ...(opts.initdbArgs ?? [])], { env: { ...process.env, LANG: 'C' } });
   }
   await fsp.appendFile(join(pgdata, 'postgresql.conf'), `\n# pitrtools test rig\n${confLines({
     port,
