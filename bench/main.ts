@@ -12,6 +12,7 @@ import { machineFacts } from './machine-facts.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { repoRoot } from './ours.js';
 import { runBasePart, type BasePartResult } from './part-base.js';
+import { runScalingPart, scalingReport } from './part-scaling.js';
 import { runWalPart, type WalPartResult } from './part-wal.js';
 import { mb, methodTable, size, targetTable } from './report.js';
 import { checkValue } from './results.js';
@@ -59,18 +60,25 @@ async function main(o: BenchOptions): Promise<void> {
   console.log(`${head}\n`);
   const out: Record<string, unknown> = { command: cmd, startedAt: started.toISOString(), machine: facts, options: o, loadAtStart: loadavg() };
   const sections: string[] = [];
-  if (o.only !== 'basebackup') {
+  if (o.only === 'all' || o.only === 'wal') {
     log('part (a): WAL burst');
     const w = await runWalPart(o.segments, o.runs, log);
     out.wal = w;
     sections.push(walReport(w));
     console.log(`${sections.at(-1)}\n`);
   }
-  if (o.only !== 'wal') {
+  if (o.only === 'all' || o.only === 'basebackup') {
     log('part (b): base backup');
     const b = await runBasePart(o.scale, o.smallScale, o.runs, log);
     out.basebackup = b;
     sections.push(baseReport(b));
+    console.log(`${sections.at(-1)}\n`);
+  }
+  if (o.only === 'scaling' || o.scaling) {
+    log('part (c): scaling');
+    const s = await runScalingPart(log);
+    out.scaling = s;
+    sections.push(scalingReport(s));
     console.log(`${sections.at(-1)}\n`);
   }
   out.seconds = (Date.now() - started.getTime()) / 1000;

@@ -2,7 +2,10 @@
  * Command line of the benchmark: which parts, how much WAL, how big a cluster, how many runs.
  */
 export interface BenchOptions {
-  only: 'all' | 'wal' | 'basebackup';
+  /** 'all' runs (a) and (b); scaling (c) runs only when asked, alone or with --scaling. */
+  only: 'all' | 'wal' | 'basebackup' | 'scaling';
+  /** Also run part (c) after (a) and (b). */
+  scaling: boolean;
   /** Segments in the archive burst (at least 20). */
   segments: number;
   /** pgbench scale of the base-backup master (70 is about 1.1 GB). */
@@ -15,8 +18,9 @@ export interface BenchOptions {
   json: string | undefined;
 }
 
-export const USAGE = `usage: node --import tsx bench/main.ts [--only wal|basebackup] [--segments N] [--scale S] [--small-scale S] [--runs R] [--json FILE]
-  --only wal|basebackup  run one part only (default: both)
+export const USAGE = `usage: node --import tsx bench/main.ts [--only wal|basebackup|scaling] [--scaling] [--segments N] [--scale S] [--small-scale S] [--runs R] [--json FILE]
+  --only wal|basebackup|scaling  run one part only (default: wal and basebackup)
+  --scaling              also run the scaling part (c) after the others (several minutes)
   --segments N           WAL segments in the archive burst (default 24, at least 20)
   --scale S              pgbench scale of the base-backup cluster (default 70, about 1.1 GB)
   --small-scale S        pgbench scale of the small cluster for -B's RSS (default 10)
@@ -31,7 +35,7 @@ function int(name: string, v: string | undefined, min: number): number {
 
 /** Parses argv (without node and the script); throws a one-line message on a mistake. */
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { only: 'all', segments: 24, scale: 70, smallScale: 10, runs: 5, json: undefined };
+  const o: BenchOptions = { only: 'all', scaling: false, segments: 24, scale: 70, smallScale: 10, runs: 5, json: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -40,10 +44,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       case '-h': case '--help': return 'help';
       case '--only': {
         const v = value();
-        if (v !== 'wal' && v !== 'basebackup') throw new Error(`--only takes wal or basebackup, got ${v ?? 'nothing'}`);
+        if (v !== 'wal' && v !== 'basebackup' && v !== 'scaling') throw new Error(`--only takes wal, basebackup or scaling, got ${v ?? 'nothing'}`);
         o.only = v;
         break;
       }
+      case '--scaling': o.scaling = true; break;
       case '--segments': o.segments = int('--segments', value(), 20); break;
       case '--scale': o.scale = int('--scale', value(), 1); break;
       case '--small-scale': o.smallScale = int('--small-scale', value(), 1); break;

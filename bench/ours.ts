@@ -9,6 +9,7 @@ import { runProcess } from '../packages/core/src/proc.js';
 export const repoRoot = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 export const cmdArchiverBin = join(repoRoot, 'packages', 'archiver', 'bin', 'cmd_archiver.js');
 export const cmdStandbyBin = join(repoRoot, 'packages', 'standby', 'bin', 'cmd_standby.js');
+export const cmdQueueBin = join(repoRoot, 'packages', 'archiver', 'bin', 'cmd_queue.js');
 
 const cache = new Map<string, Promise<string | undefined>>();
 

@@ -4,7 +4,7 @@
 # unprivileged user (scripts/setup.sh; default pitr, PITR_TEST_USER overrides), builds, then runs
 # the benchmark as that user: PostgreSQL, sshd and our commands refuse root.
 # As a normal user: checks the tools and runs it directly.
-# OPTIONS go to bench/main.ts: --only wal|basebackup, --segments N, --scale S, --runs R, --json FILE.
+# OPTIONS go to bench/main.ts: --only wal|basebackup|scaling, --scaling, --segments N, --scale S, --runs R, --json FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 user="${PITR_TEST_USER:-pitr}"

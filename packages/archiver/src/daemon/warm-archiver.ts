@@ -69,6 +69,10 @@ async function identify(file: string, pgdata: string): Promise<{ seg: ResolvedSe
 /** Ships segments for requests and for the look-ahead, sharing the work between them. */
 export class WarmArchiver {
   private readonly entries = new Map<string, Entry>();
+  /** Entries not settled yet (a count, not a scan of the map: it holds every .ready name shipped). */
+  private busy = 0;
+  /** The last scan's .ready names in WAL order: the look-ahead picks from it again when a shipment settles. */
+  private ready: readonly string[] = [];
   /** Requests that found their segment already shipped or on its way (for the log and tests). */
   hits = 0;
 
@@ -95,8 +99,12 @@ export class WarmArchiver {
       })().finally(() => {
         entry.settled = true;
         entry.settledAt = Date.now();
+        this.busy--;
+        // The next .ready segment goes out now, not at the next scan (up to a second later).
+        this.pick();
       }),
     };
+    this.busy++;
     this.entries.set(seg.name, entry);
     return entry;
   }
@@ -110,10 +118,16 @@ export class WarmArchiver {
     const ready = readySet ?? new Set(names);
     for (const [name, e] of this.entries) if (e.settled && e.settledAt < scannedAt && !ready.has(name)) this.entries.delete(name);
     void this.d.markers?.forget(ready, scannedAt);
+    this.ready = names;
+    this.pick();
+  }
+
+  /** Starts the oldest .ready segments of the last scan not yet in hand, up to maxAhead at once. */
+  private pick(): void {
     if (this.d.offline) return;
-    let busy = [...this.entries.values()].filter((e) => !e.settled).length;
+    let busy = this.busy;
     const picked: Array<[string, Entry]> = [];
-    for (const name of names) {
+    for (const name of this.ready) {
       if (busy >= this.d.maxAhead) break;
       if (this.entries.has(name)) continue;
       busy++;
@@ -124,14 +138,17 @@ export class WarmArchiver {
       this.entries.set(name, placeholder);
       picked.push([name, placeholder]);
     }
+    this.busy += picked.length;
     // One after the other, so the uploads start in WAL order: PostgreSQL asks in that order.
     void (async () => {
       for (const [name, placeholder] of picked) {
         try {
           if (!await (this.d.mayShipAhead ?? (async () => true))()) throw new Error('the ini changed; not shipping ahead');
           const { seg, identity } = await identify(`pg_wal/${name}`, this.d.pgdata);
+          this.busy--; // the placeholder's count passes to the entry start() makes
           if (this.entries.get(name) === placeholder) this.start(seg, identity);
         } catch (err) {
+          this.busy--;
           this.d.log.debug(`look-ahead: ${name}: ${errorMessage(err)}`);
           if (this.entries.get(name) === placeholder) this.entries.delete(name);
         }

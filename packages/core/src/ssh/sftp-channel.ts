@@ -156,6 +156,28 @@ export class SftpChannel {
     return list.filter((e) => e.filename !== '.' && e.filename !== '..').map((e) => ({ name: e.filename, ...toStat(e.attrs) }));
   }
 
+  /**
+   * Directory entries (without `.` and `..`) in the batches the server answers one READDIR
+   * with (OpenSSH: up to 100), so a caller need not hold a whole large directory at once;
+   * errors as readdir. The handle is closed when the loop ends, also early.
+   */
+  async *readdirBatches(path: string): AsyncGenerator<RemoteDirEntry[]> {
+    const handle = await this.op<Buffer>('readdir', path, (cb) => this.raw.opendir(path, cb));
+    try {
+      for (;;) {
+        const list = await this.live.call<Array<{ filename: string; attrs: Attributes }>>((cb) => this.raw.readdir(handle, cb)).catch((err: unknown) => {
+          // SSH_FX_EOF (1): no more entries.
+          if ((err as { code?: unknown }).code === 1) return undefined;
+          throw sftpError('readdir', path, err, this.endpoint);
+        });
+        if (!list) return;
+        yield list.filter((e) => e.filename !== '.' && e.filename !== '..').map((e) => ({ name: e.filename, ...toStat(e.attrs) }));
+      }
+    } finally {
+      await this.close(handle, path).catch(() => undefined);
+    }
+  }
+
   /** mkdir(2) with a mode. */
   mkdir(path: string, mode: number): Promise<void> {
     return this.op('mkdir', path, (cb) => this.raw.mkdir(path, { mode }, (e) => cb(e)));

@@ -8,6 +8,8 @@
  * command line live: measured on the benchmark's 1 GB cluster, ~130 full mark-compacts and 2.0 s
  * of user CPU there, 6 and 1.4 s with the copy in this thread.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { connectSsh, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { toWire, type FromWorker, type ToWorker, type WireJob, type WorkerInit } from './copy-protocol.js';
@@ -84,12 +86,39 @@ async function start(i: WorkerInit): Promise<void> {
   post({ type: 'ready' });
 }
 
+/**
+ * ssh2 allocates a new buffer for every SSH packet and SFTP answer; they die at once but live
+ * outside V8's heap, which collects them only after tens of megabytes piled up (measured at
+ * 20 000 files: 42 MB of dead buffers in this thread). A minor GC every 5 ms while the copy runs
+ * frees them as they die, as cmd_archiver's gc-pacer.ts does. Off: PITR_GC_PACING=off.
+ */
+function paceGc(): () => void {
+  if (process.env.PITR_GC_PACING === 'off') return () => undefined;
+  let gc: ((o: { type: 'minor' }) => void) | undefined;
+  try {
+    setFlagsFromString('--expose-gc');
+    const fn: unknown = runInNewContext('gc');
+    if (typeof fn === 'function') gc = fn as typeof gc;
+  } catch {
+    // No gc(): the copy works the same, with more memory.
+  }
+  if (!gc) return () => undefined;
+  const collect = gc;
+  const timer = setInterval(() => collect({ type: 'minor' }), 5);
+  return () => clearInterval(timer);
+}
+
 async function run(): Promise<void> {
   source = new BatchSource(init.streams);
-  await runStreams(channels, source, {
-    filesPerStream: init.filesPerStream, buffersPerStream: init.buffersPerStream, onBytes,
-    onFile: (job, outcome) => { flushBytes(); post({ type: 'file', id: job.id, outcome }); },
-  });
+  const stopGc = paceGc();
+  try {
+    await runStreams(channels, source, {
+      filesPerStream: init.filesPerStream, buffersPerStream: init.buffersPerStream, onBytes,
+      onFile: (job, outcome) => { flushBytes(); post({ type: 'file', id: job.id, outcome }); },
+    });
+  } finally {
+    stopGc();
+  }
   flushBytes();
   post({ type: 'idle' });
 }

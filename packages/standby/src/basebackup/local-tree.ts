@@ -67,36 +67,43 @@ export async function writeSynced(path: string, data: string | Buffer): Promise<
 }
 
 /**
- * fsyncs every file and directory below `root` (symlinks not followed), `parallel` at a time;
- * files in `done` were fsynced already (before they were renamed into place) and are left out.
- * Returns how many files it fsynced.
+ * fsyncs every directory below `root` (symlinks not followed, deepest first) and the regular
+ * files for which `syncFile(rel)` says true (rel: relative to root, '/'-separated); files
+ * received or kept by -B were fsynced already. Walks one directory at a time (opendir), so
+ * nothing grows with the number of files. Returns how many files it fsynced.
  */
-export async function fsyncTree(root: string, done: ReadonlySet<string> = new Set(), parallel = 16): Promise<number> {
-  const files: string[] = [];
-  const dirs: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    dirs.push(dir);
-    for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && !done.has(p)) files.push(p);
+export async function fsyncTree(root: string, syncFile: (rel: string) => boolean, parallel = 16): Promise<number> {
+  let files = 0;
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    const batch: string[] = [];
+    for await (const e of await fsp.opendir(dir)) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) await walk(join(dir, e.name), r);
+      else if (e.isFile() && syncFile(r)) batch.push(join(dir, e.name));
+      if (batch.length >= parallel) files += await fsyncFiles(batch.splice(0), parallel);
     }
+    files += await fsyncFiles(batch, parallel);
+    await fsyncDir(dir);
   };
-  await walk(root);
-  let next = 0;
-  const syncOne = async (p: string, dir: boolean): Promise<void> => {
-    if (dir) return fsyncDir(p);
-    const fh = await fsp.open(p, 'r');
-    try { await fh.sync(); } finally { await fh.close(); }
-  };
-  const worker = async (): Promise<void> => {
-    while (next < files.length) await syncOne(files[next++]!, false).catch(ignoreVanished);
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
-  for (const d of dirs.reverse()) await syncOne(d, true);
-  return files.length;
+  await walk(root, '');
+  return files;
 }
 
-function ignoreVanished(err: unknown): void {
+/** fsyncs `paths` (regular files), `parallel` at a time; a file gone meanwhile is skipped. Returns how many. */
+export async function fsyncFiles(paths: readonly string[], parallel = 16): Promise<number> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      const fh = await fsp.open(paths[next++]!, 'r').catch(ignoreVanished);
+      if (!fh) continue;
+      try { await fh.sync(); } finally { await fh.close(); }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, paths.length) }, worker));
+  return paths.length;
+}
+
+function ignoreVanished(err: unknown): undefined {
   if (errorCode(err) !== 'ENOENT') throw err;
+  return undefined;
 }

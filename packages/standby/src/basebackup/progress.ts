@@ -41,7 +41,8 @@ export class Progress {
   private readonly started = Date.now();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sink: ProgressSink | undefined, private readonly total: number) {
+  /** `total`: bytes to copy, or a function of what is known so far (it grows while the walk goes on). */
+  constructor(private readonly sink: ProgressSink | undefined, private readonly total: number | (() => number)) {
     if (sink?.isTTY) {
       this.timer = setInterval(() => this.draw(), 250);
       this.timer.unref();
@@ -59,7 +60,7 @@ export class Progress {
   }
 
   private draw(): void {
-    this.sink?.write(`\r\x1b[K${progressLine(this.done, this.total, this.elapsedMs())}`);
+    this.sink?.write(`\r\x1b[K${progressLine(this.done, typeof this.total === 'number' ? this.total : this.total(), this.elapsedMs())}`);
   }
 
   /** Stops redrawing and clears the line. */

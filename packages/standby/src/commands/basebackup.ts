@@ -14,6 +14,7 @@ import { raiseAlert } from '@pitrtools/core/alerts';
 import { contentComparer } from '../basebackup/checksum.js';
 import { CopyEngine, type CopyResult } from '../basebackup/copy.js';
 import { dataDirRule, tablespaceRule } from '../basebackup/exclusions.js';
+import { JobQueue, type JobFeed } from '../basebackup/job-queue.js';
 import { ensureDir, ensureSymlink, fsyncTree, removePath, writeSynced } from '../basebackup/local-tree.js';
 import { emptyPlan, planTree, type FileJob } from '../basebackup/plan.js';
 import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
@@ -133,51 +134,72 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   const lost = link.pg.lost.then((e) => { throw new PitrError('MASTER_SESSION_LOST', `lost the backup's database session on the master: ${errorMessage(e)}`); });
   lost.catch(() => undefined);
   const sftp = await link.ssh.sftp();
-  const plan = emptyPlan();
   const debug = log.debugEnabled ? (m: string) => log.debug(m) : undefined;
   const external = tablespaces.filter(isExternal);
-  await planTree(sftp, {
-    remoteRoot: info.data_directory, localRoot: config.pgdata, rule: dataDirRule,
-    isTablespaceLink: (rel) => /^pg_tblspc\/\d+$/.test(rel) && external.some((t) => rel === `pg_tblspc/${t.oid}`),
-  }, plan, !o.checksum, debug);
-  for (const ts of external) {
-    const dest = localLocation(ts.location, mappings);
-    log.debug(`tablespace ${ts.name} (${ts.oid}): ${ts.location} -> ${dest}`);
-    await planTree(sftp, { remoteRoot: ts.location, localRoot: dest, rule: tablespaceRule }, plan, !o.checksum, debug);
-    await ensureSymlink(join(config.pgdata, 'pg_tblspc', ts.oid), dest);
-  }
+  // The walk and the copy run together, joined by a bounded queue: neither the file list nor the
+  // per-file state grows with the number of files.
+  const listed = new JobQueue<FileJob>(QUEUE_JOBS);
+  const plan = emptyPlan(listed);
+  const walk = (async (): Promise<void> => {
+    await planTree(sftp, {
+      remoteRoot: info.data_directory, localRoot: config.pgdata, rule: dataDirRule,
+      isTablespaceLink: (rel) => /^pg_tblspc\/\d+$/.test(rel) && external.some((t) => rel === `pg_tblspc/${t.oid}`),
+    }, plan, !o.checksum, debug);
+    for (const ts of external) {
+      const dest = localLocation(ts.location, mappings);
+      log.debug(`tablespace ${ts.name} (${ts.oid}): ${ts.location} -> ${dest}`);
+      await planTree(sftp, { remoteRoot: ts.location, localRoot: dest, rule: tablespaceRule }, plan, !o.checksum, debug);
+      await ensureSymlink(join(config.pgdata, 'pg_tblspc', ts.oid), dest);
+    }
+    listed.close();
+    log.info(`listed the master: ${plan.files} files (${humanBytes(plan.bytes)}) to copy or compare, ${plan.skipped} unchanged, ${plan.removed} local files removed`);
+  })();
+  walk.catch((e: unknown) => listed.abort(e));
   let same = 0;
+  let feed: JobFeed<FileJob> = listed;
+  let checking: Promise<void> = Promise.resolve();
   if (o.checksum) {
     const sameContent = contentComparer(pg);
-    const differ = await filterConcurrent(plan.copy, config.rsync_threads, async (job) => {
+    const differ = new JobQueue<FileJob>(QUEUE_JOBS);
+    checking = filterStage(listed, differ, config.rsync_threads, async (job) => {
       if (!(await sameContent(job))) return true;
       same++;
       debug?.(`same: ${job.rel}`);
       await o.onFile?.(job);
       return false;
     });
-    plan.copy = differ;
+    checking.catch((e: unknown) => { differ.abort(e); listed.abort(e); });
+    feed = differ;
   }
-  const engine = await engineStart.ready;
-  const total = plan.copy.reduce((n, j) => n + j.size, 0);
-  log.info(`${plan.copy.length} files (${humanBytes(total)}) to copy, ${plan.skipped + same} unchanged, ${plan.removed} local files removed`);
-  const progress = new Progress(ctx.progress, total);
-  // Files copied now were fsynced before they got their names: the final pass leaves them out.
-  const durable = new Set<string>();
+  const stopFeeds = (err: unknown): void => { listed.abort(err); if (feed instanceof JobQueue) feed.abort(err); };
+  const engine = await engineStart.ready.catch((err: unknown) => { stopFeeds(err); throw err; });
+  // The total grows while the walk goes on: the progress line's percentage is of what is known.
+  const progress = new Progress(ctx.progress, () => plan.bytes);
   const runOpts = {
     hotSince, abort: lost as Promise<never>,
     onBytes: (n: number) => progress.add(n),
     onFile: async (job: FileJob, outcome: string) => {
-      if (outcome === 'copied') durable.add(job.local);
       debug?.(`${outcome}: ${job.rel}`);
       await o.onFile?.(job);
     },
   };
   let copied: CopyResult;
   try {
-    copied = await engine.run(plan.copy, runOpts);
+    try {
+      copied = await engine.run(feed, runOpts);
+    } catch (err) {
+      stopFeeds(err); // the walk and the checks stop at their next job
+      throw err;
+    } finally {
+      await Promise.allSettled([walk, checking]);
+    }
+    await walk; // a failed walk ends the feed early: its error is the one to report
+    await checking;
     // pg_control last: a copy with it but without everything else must never exist.
-    const ctl = await engine.run(plan.last, runOpts);
+    const last = new JobQueue<FileJob>(Math.max(1, plan.last.length));
+    for (const j of plan.last) await last.push(j);
+    last.close();
+    const ctl = await engine.run(last, runOpts);
     copied = { ...copied, copied: copied.copied + ctl.copied, bytes: copied.bytes + ctl.bytes, same: copied.same + same };
   } finally {
     progress.end();
@@ -185,7 +207,7 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
 
   log.info(`copy done in ${formatDuration(progress.elapsedMs())}; ending the backup on the master`);
   const [stop] = await Promise.all([Promise.race([stopBackup(link, info.archive_mode), lost]), engine.finish()]);
-  await finishCopy(ctx, stop, tablespaces, mappings, durable, record);
+  await finishCopy(ctx, stop, tablespaces, mappings, record);
   const elapsedMs = progress.elapsedMs();
   const result: BasebackupResult = { ...copied, skipped: plan.skipped + copied.same, skippedBytes: plan.skippedBytes, removed: plan.removed, elapsedMs, startLsn, stopLsn: stop.lsn };
   const rate = elapsedMs > 0 ? humanBytes(Math.round((copied.bytes / elapsedMs) * 1000)) : '-';
@@ -194,18 +216,16 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   return result;
 }
 
-/** The jobs for which `keep` says true, `parallel` checks at a time. */
-async function filterConcurrent<T>(items: readonly T[], parallel: number, keep: (item: T) => Promise<boolean>): Promise<T[]> {
-  const verdicts: boolean[] = new Array<boolean>(items.length);
-  let next = 0;
+/** Jobs the walk may have listed ahead of the copy: enough to keep every stream busy, few enough to hold. */
+const QUEUE_JOBS = 256;
+
+/** Moves the jobs of `from` for which `keep` says true to `to`, `parallel` checks at a time; closes `to` at the end. */
+async function filterStage(from: JobFeed<FileJob>, to: JobQueue<FileJob>, parallel: number, keep: (job: FileJob) => Promise<boolean>): Promise<void> {
   const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      verdicts[i] = await keep(items[i]!);
-    }
+    for (let j = await from.take(); j !== undefined; j = await from.take()) if (await keep(j)) await to.push(j);
   };
   await Promise.all(Array.from({ length: Math.max(1, parallel) }, lane));
-  return items.filter((_, i) => verdicts[i]);
+  to.close();
 }
 
 type StopResult = { lsn: string; labelfile: string; spcmapfile: string };
@@ -218,15 +238,18 @@ async function stopBackup(link: MasterLink, archiveMode: string): Promise<StopRe
 }
 
 /** backup_label, tablespace_map and our record of the start last, then fsync everything, then the marker goes. */
-async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[], mappings: ReturnType<typeof parseMappings>, durable: ReadonlySet<string>,
+async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[], mappings: ReturnType<typeof parseMappings>,
   record: BackupRecord): Promise<void> {
   const { pgdata } = ctx.config;
   await writeSynced(join(pgdata, 'backup_label'), Buffer.from(stop.labelfile, 'utf8'));
   await writeSynced(join(pgdata, BACKUP_STATE), backupRecordText(record));
   if (stop.spcmapfile !== '') await writeSynced(join(pgdata, 'tablespace_map'), Buffer.from(rewriteTablespaceMap(stop.spcmapfile, mappings), 'utf8'));
   const t0 = Date.now();
-  let files = await fsyncTree(pgdata, durable);
-  for (const ts of tablespaces.filter(isExternal)) files += await fsyncTree(localLocation(ts.location, mappings), durable);
+  // Files received were fsynced before their rename, files kept when the walk saw them: what is
+  // left are the directories and the top level (the standby's own files, the marker).
+  const topLevel = (rel: string): boolean => !rel.includes('/');
+  let files = await fsyncTree(pgdata, topLevel);
+  for (const ts of tablespaces.filter(isExternal)) files += await fsyncTree(localLocation(ts.location, mappings), topLevel);
   ctx.log.debug(`fsynced ${files} files and their directories in ${formatDuration(Date.now() - t0)}`);
   await removePath(join(pgdata, INCOMPLETE_MARKER));
   await fsyncDir(pgdata);

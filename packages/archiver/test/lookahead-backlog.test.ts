@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { memoryLogger } from '@pitrtools/core/log';
+import type { SlaveContext, SlaveLink } from '../src/archive/ports.js';
+import type { SlaveWorker } from '../src/daemon/slave-worker.js';
+import { WarmArchiver } from '../src/daemon/warm-archiver.js';
+import { FakeSlave, MemFs, MemStore, seg } from './fakes.js';
+
+const root = mkdtempSync(join(tmpdir(), 'pitr-lookahead-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A slave whose uploads take a few event-loop turns, counting how many run at once. */
+class SlowSlave extends FakeSlave {
+  inFlight = 0;
+  maxInFlight = 0;
+  override async get(): Promise<SlaveLink> {
+    const link = await super.get();
+    return {
+      ...link,
+      upload: async (src, name) => {
+        this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+        try {
+          for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+          return await link.upload(src, name);
+        } finally {
+          this.inFlight--;
+        }
+      },
+    };
+  }
+}
+
+test('one scan of a long backlog of .ready files ships all of it, never more than maxAhead at once', async () => {
+  const pgdata = join(root, 'data');
+  mkdirSync(join(pgdata, 'pg_wal'), { recursive: true });
+  const ini = join(root, 'a.ini');
+  writeFileSync(ini, '[DEFAULT]\n');
+  const fs = new MemFs();
+  const store = new MemStore(fs);
+  const log = memoryLogger();
+  const slave = new SlowSlave(fs);
+  const ctx: SlaveContext = {
+    slave: { name: 's0', endpoint: 'pg@s0:22', r_archivedir: '/archive' }, store, link: slave, alert: () => undefined, now: () => fs.now, log,
+    limits: { warnBytes: null, criticalBytes: null, maxBytes: null, alertRepeatMs: 3_600_000, drainBudgetMs: 0, configFile: ini },
+  };
+  const worker = { ctx, target: { name: 's0', deadlineMs: 60_000 }, drain: async () => ({ delivered: 0, remaining: [] }), nudge: () => undefined } as unknown as SlaveWorker;
+  const warm = new WarmArchiver({ pgdata, configFile: ini, offline: false, workers: [worker], store, alert: () => undefined, log, maxAhead: 4 });
+  const names: string[] = [];
+  for (let i = 1; i <= 60; i++) {
+    const path = join(pgdata, 'pg_wal', seg(i));
+    writeFileSync(path, `wal-${i}`);
+    fs.put(path, `wal-${i}`);
+    names.push(seg(i));
+  }
+  // One scan only (as when archive_status does not change for a while): the look-ahead must go
+  // on as shipments settle, not wait for the next scan.
+  warm.onReady(names, Date.now());
+  const deadline = Date.now() + 30_000;
+  while (slave.files.size < names.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(slave.files.size, names.length, `${slave.files.size} of ${names.length} shipped after one scan`);
+  assert.ok(slave.maxInFlight <= 4, `${slave.maxInFlight} uploads at once`);
+  assert.equal(slave.uploads[0], names[0], 'the oldest first');
+  assert.deepEqual([...slave.uploads].sort(), names, 'each once');
+  // A request for a segment shipped ahead is answered from what was kept.
+  assert.deepEqual(await warm.archive(`pg_wal/${names[10]}`), { status: 'ok' });
+  assert.equal(warm.hits, 1);
+});
