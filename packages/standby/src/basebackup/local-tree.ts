@@ -14,7 +14,13 @@ export interface LocalEntry {
   isDir: boolean;
   isSymlink: boolean;
   size: number;
-  /** Whole seconds, as SFTP reports the master's. */
+  /**
+   * Seconds, with the fraction the filesystem keeps. -B sets a copied file's mtime to the
+   * master's whole second, so only a file nobody has written since has a whole number here: a
+   * file the local server wrote (a promoted copy) in the same second as the master's version
+   * has a fraction, and so never passes for unchanged (size + whole-second mtime alone did, and
+   * a second -B kept a stale pg_class: a corrupt catalog).
+   */
   mtime: number;
 }
 
@@ -32,7 +38,7 @@ export async function listLocal(dir: string): Promise<Map<string, LocalEntry>> {
   const stats = await Promise.all(names.map((name) => fsp.lstat(join(dir, name)).catch(() => undefined)));
   names.forEach((name, i) => {
     const st = stats[i];
-    if (st) out.set(name, { isFile: st.isFile(), isDir: st.isDirectory(), isSymlink: st.isSymbolicLink(), size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
+    if (st) out.set(name, { isFile: st.isFile(), isDir: st.isDirectory(), isSymlink: st.isSymbolicLink(), size: st.size, mtime: st.mtimeMs / 1000 });
   });
   return out;
 }
