@@ -24,7 +24,12 @@ if [ "$(id -u)" -ne 0 ]; then
   need=$(missing)
   if [ -n "$need" ]; then echo "bench: missing: $need; as root run: apt-get install -y $need" >&2; exit 1; fi
   export PITR_BENCH_INVOKED_AS="$invoked"
-  exec node --import tsx bench/main.ts "$@"
+  # Everything the bench starts lives under one pitr-bench-* directory: the test runner's check for
+  # processes left behind ignores those, so the bench and npm test can run side by side.
+  TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/pitr-bench-XXXXXX"); export TMPDIR
+  trap 'rm -rf "$TMPDIR"' EXIT
+  node --import tsx bench/main.ts "$@"
+  exit $?
 fi
 
 need=$(missing)
@@ -50,7 +55,7 @@ if ! runuser -u "$user" -- test -r "$repo/package.json" -a -x "$repo/node_module
   echo "bench: $repo is not readable by $user; running from a copy in $copy"
   cp -a "$repo/." "$copy/"
   chown -R "$user:" "$copy"
-  trap 'cp -p "$copy"/bench/results/*.json "$results"/ 2>/dev/null || true; rm -rf "$copy"' EXIT
+  cleanup_copy() { cp -p "$copy"/bench/results/*.json "$results"/ 2>/dev/null || true; rm -rf "$copy"; }
   repo=$copy
 else
   # Results are written by the user: it owns bench/results (gitignored), nothing else.
@@ -58,6 +63,11 @@ else
 fi
 home=$(getent passwd "$user" | cut -d: -f6)
 cd "$repo"
-runuser -u "$user" -- env -i PATH="$PATH" HOME="$home" USER="$user" LOGNAME="$user" LANG=C.UTF-8 \
+# Everything the bench starts lives under one pitr-bench-* directory: the test runner's check for
+# processes left behind ignores those, so the bench and npm test can run side by side.
+btmp=$(mktemp -d /tmp/pitr-bench-XXXXXX)
+chown "$user:" "$btmp"
+trap 'rm -rf "$btmp"; if declare -F cleanup_copy >/dev/null; then cleanup_copy; fi' EXIT
+runuser -u "$user" -- env -i PATH="$PATH" HOME="$home" USER="$user" LOGNAME="$user" LANG=C.UTF-8 TMPDIR="$btmp" \
   ${PITR_PG_VERSION:+PITR_PG_VERSION=$PITR_PG_VERSION} PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" PITR_BENCH_INVOKED_AS="$invoked" \
   node --import tsx bench/main.ts "$@"

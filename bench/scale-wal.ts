@@ -105,7 +105,9 @@ export async function runWalScaling(depths: readonly number[], readies: readonly
       }
       depth.push(p);
       log(`  cmd_archiver -F at queue depth ${d}: median ${p.wallMs?.toFixed(0) ?? '?'} ms wall, ${p.cpuMs?.toFixed(0) ?? '?'} ms CPU per segment${p.problems.length ? `  PROBLEM: ${p.problems.join('; ')}` : ''}`);
-      await fsp.rm(dir, { recursive: true, force: true });
+      // The cmd_queue the runs started keeps writing the queue's summary: stop it before the rm.
+      await stopQueueRunner(join(dir, 'queue'));
+      await fsp.rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
     const status = join(c.pgdata, 'pg_wal', 'archive_status');
     const aside = join(tmp.path, 'aside');
@@ -159,4 +161,15 @@ async function queueRss(n: number, segs: string[], status: string, aside: string
   log(`  cmd_queue with ${n} .ready files: peak RSS ${rss ? `${(rss / 1024).toFixed(1)} MB` : '?'}${p.problems.length ? `  PROBLEM: ${p.problems.join('; ')}` : ''}`);
   await fsp.rm(dir, { recursive: true, force: true });
   return p;
+}
+
+/** Stops the cmd_queue of l_archivedir `q` (SIGTERM, then waits up to 10 s). */
+async function stopQueueRunner(q: string): Promise<void> {
+  const pid = Number((await fsp.readFile(join(q, '.cmd_queue.pid'), 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  for (let i = 0; i < 100; i++) {
+    try { process.kill(pid, 0); } catch { return; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
