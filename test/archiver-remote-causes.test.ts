@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CMD_QUEUE, sha256File, startArchiverEnv, type ArchiverEnv, type RecordedAlert, type TestSlave } from './rig/archiver-env.js';
+import { CMD_QUEUE, queueRunnerPid, sha256File, startArchiverEnv, type ArchiverEnv, type RecordedAlert, type TestSlave } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
 
@@ -35,22 +35,11 @@ before(async () => {
   segment = env.walFiles(join(env.pg.pgdata, 'pg_wal'))[0]!;
 });
 
-/** pid of a running cmd_queue whose l_archivedir is `q`. */
-function daemonPid(q: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(q, '.cmd_queue.pid'), 'utf8').trim());
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
-
 async function stopDaemon(q: string): Promise<void> {
-  const pid = daemonPid(q);
+  const pid = queueRunnerPid(q);
   if (pid === undefined) return;
   process.kill(pid, 'SIGTERM');
-  await waitFor('cmd_queue gone', async () => daemonPid(q) === undefined, 30_000);
+  await waitFor('cmd_queue gone', async () => queueRunnerPid(q) === undefined, 30_000);
 }
 
 /**
@@ -65,13 +54,13 @@ async function archiveOnce(over: Record<string, string> = {}, queue?: string): P
   if (over['warm_path'] === 'on') {
     const d = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.equal(d.code, 0, d.stderr);
-    await waitFor('cmd_queue listens', async () => daemonPid(q) !== undefined && existsSync(join(q, '.cmd_queue.sock')), 30_000);
+    await waitFor('cmd_queue listens', async () => queueRunnerPid(q) !== undefined && existsSync(join(q, '.cmd_queue.sock')), 30_000);
   }
   const r = await env.run(['-C', env.ini, '-F', `pg_wal/${segment}`]);
   const queued = env.walFiles(join(q, s.name));
   // A run that queued starts cmd_queue in the background: wait for it, or it would start late,
   // read the next case's ini and mix its alerts into that case.
-  if (queued.length > 0) await waitFor('the cmd_queue the run started', async () => daemonPid(q) !== undefined, 30_000);
+  if (queued.length > 0) await waitFor('the cmd_queue the run started', async () => queueRunnerPid(q) !== undefined, 30_000);
   await stopDaemon(q);
   const log = join(q, 'cmd_queue.log');
   const daemonLog = existsSync(log) ? readFileSync(log, 'utf8') : '';

@@ -107,6 +107,17 @@ export interface ArchiverEnvOptions {
   initdbArgs?: string[];
 }
 
+/** pid of the cmd_queue running for l_archivedir `dir` (its pid file names a live process), if any. */
+export function queueRunnerPid(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, '.cmd_queue.pid'), 'utf8').trim());
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts sshds, PostgreSQL with archive_command = cmd_archiver, writes the ini and runs -I. */
 export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverEnv> {
   const tmp = makeTempDir(`pitr-${o.name}-`);
@@ -173,15 +184,7 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: performance.now() - t0 }); });
   });
 
-  const daemonPid = (): number | undefined => {
-    try {
-      const pid = Number(readFileSync(join(lArchivedir, '.cmd_queue.pid'), 'utf8').trim());
-      process.kill(pid, 0);
-      return pid;
-    } catch {
-      return undefined;
-    }
-  };
+  const daemonPid = (): number | undefined => queueRunnerPid(lArchivedir);
   // Runs before PostgreSQL is stopped (cleanups run newest first); the daemon would exit by itself soon after.
   onCleanup(`cmd_queue of ${o.name}`, () => {
     const pid = daemonPid();
