@@ -3,6 +3,7 @@
 // samples) and the --help text of each program (from the built programs themselves), between
 //   <!-- BEGIN generated: keys archiver -->  ...  <!-- END generated -->
 //   <!-- BEGIN generated: help cmd_standby --> ...  <!-- END generated -->
+//   <!-- BEGIN generated: errors all --> ...  <!-- END generated -->   (the error-code registry)
 // so the docs cannot drift from what the programs accept. Run `npx tsc -b` first.
 // With --check it only compares and exits 1 when a page is out of date (npm test runs that).
 import { execFileSync } from 'node:child_process';
@@ -21,7 +22,18 @@ function help(program) {
   const text = execFileSync(process.execPath, [new URL(bin, root).pathname, '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' } });
   return `\`\`\`text\n${text.trimEnd()}\n\`\`\``;
 }
-const render = { keys: (role) => renderKeyTables(role).trimEnd(), help };
+const { ERRORS, ExitCode } = await import(new URL('packages/core/dist/error-codes.js', root).href);
+/** The error-code table of docs/errors.md, from the registry (packages/core/src/error-codes.ts). */
+function errors(program) {
+  const rows = Object.entries(ERRORS).filter(([, e]) => program === 'all' || e.program === program || e.program === 'both');
+  const cell = (t) => t.replace(/\|/g, '\\|');
+  return ['| code | exit | program | meaning |', '|---|---|---|---|',
+    ...rows.map(([code, e]) => `| \`${code}\` | ${ExitCode[e.exit]} (${e.exit}) | ${e.program} | ${cell(e.meaning)} |`)].join('\n');
+}
+function exitCodes() {
+  return ['| exit | name |', '|---|---|', ...Object.entries(ExitCode).map(([name, n]) => `| ${n} | ${name} |`)].join('\n');
+}
+const render = { keys: (role) => renderKeyTables(role).trimEnd(), help, errors, exits: () => exitCodes() };
 
 const check = process.argv.includes('--check');
 const block = /(<!-- BEGIN generated: (\w+) ([\w-]+) -->\n)[\s\S]*?(<!-- END generated -->)/g;

@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deliverSegment, drainQueue } from '../src/archive/deliver.js';
-import { exitCodeFor } from '../src/archive/outcome.js';
-import { seg, world } from './fakes.js';
+import { exitCodeFor, seg, world } from './fakes.js';
 
 const events = (alerts: Array<{ level: string; event: string }>): string[] => alerts.map((a) => `${a.level}:${a.event}`);
 

@@ -6,6 +6,8 @@ import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import type {
   AlertRequest, LinkProvider, PlaceStatus, QueueLimits, QueueLook, QueueScan, QueueStore, Segment, SlaveContext, SlaveLink,
 } from '../src/archive/ports.js';
+import type { SlaveOutcome } from '../src/archive/outcome.js';
+import { verdictError, verdictFor } from '../src/archive/verdict.js';
 
 /** Local "files": path → bytes (as a string) and the time they were written. */
 export class MemFs {
@@ -145,4 +147,10 @@ export function world(limits: Partial<QueueLimits> = {}): {
     return { name: seg(n), path, size: data.length };
   };
   return { fs, store, slave, alerts, log, ctx, wal };
+}
+
+/** The exit code -F reports for these outcomes, through the one mapping every path uses (archive/verdict.ts). */
+export function exitCodeFor(outcomes: readonly SlaveOutcome[]): number {
+  const v = verdictFor('000000010000000000000001', new Map(outcomes.map((o, i) => [`slave${i}`, o])));
+  return v.kind === 'archived' ? 0 : verdictError(v).exitCode;
 }

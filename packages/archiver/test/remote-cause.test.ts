@@ -5,21 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PitrError } from '@pitrtools/core/errors';
+import { PitrError, type ErrorCodeName } from '@pitrtools/core/errors';
 import { deliverSegment } from '../src/archive/deliver.js';
-import { exitCodeFor } from '../src/archive/outcome.js';
 import { remoteCause } from '../src/archive/remote-cause.js';
-import { seg, world } from './fakes.js';
+import { exitCodeFor, seg, world } from './fakes.js';
 
 const events = (alerts: Array<{ level: string; event: string }>): string[] => alerts.map((a) => `${a.level}:${a.event}`);
-const err = (code: string, message: string): PitrError => new PitrError(code, message);
+const err = (code: ErrorCodeName, message: string): PitrError => new PitrError(code, message);
 
 describe('remoteCause', () => {
   it('sorts the SSH layer codes into four kinds', () => {
-    const kinds = [
+    const codes: ErrorCodeName[] = [
       'SSH_REFUSED', 'SSH_TIMEOUT', 'SSH_UNREACHABLE', 'SSH_DISCONNECTED', 'SSH_AUTH_FAILED', 'SSH_NO_IDENTITY',
       'SSH_HOSTKEY_UNKNOWN', 'SSH_HOSTKEY_CHANGED', 'SFTP_NO_SPACE', 'SFTP_PERMISSION_DENIED', 'SFTP_FAILURE',
-    ].map((c) => { const k = remoteCause(err(c, 'x'), 'x'); return `${c}:${k.kind}:${k.key}`; });
+    ];
+    const kinds = codes.map((c) => { const k = remoteCause(err(c, 'x'), 'x'); return `${c}:${k.kind}:${k.key}`; });
     assert.deepEqual(kinds, [
       'SSH_REFUSED:connect:connect', 'SSH_TIMEOUT:connect:connect', 'SSH_UNREACHABLE:connect:connect', 'SSH_DISCONNECTED:connect:connect',
       'SSH_AUTH_FAILED:auth:auth', 'SSH_NO_IDENTITY:auth:auth', 'SSH_HOSTKEY_UNKNOWN:host_key:host_key', 'SSH_HOSTKEY_CHANGED:host_key:host_key',

@@ -48,7 +48,7 @@ describe('askDaemon', () => {
     writeFileSync(interp, `[DEFAULT]\npgdata: ${dir}/pg\nl_archivedir: %(pgdata)s/../q\nslaves: s1\nr_archivedir: /a\n`);
     assert.equal(peekArchiveDir(readFileSync(interp, 'utf8'), interp, '/h'), undefined);
     const a = await withDaemon((c) => c.write('{"status":"ok"}\n'), () => askDaemon(interp, 'pg_wal/x', t));
-    assert.deepEqual(a, { code: 0, status: 'ok' });
+    assert.deepEqual(a, { verdict: { kind: 'archived' } });
   });
 
   it('no socket → fallback', async () => {
@@ -56,17 +56,28 @@ describe('askDaemon', () => {
     assert.ok('fallback' in a && /ENOENT|ECONNREFUSED/.test(a.fallback), JSON.stringify(a));
   });
 
-  it('sends the request with the real ini path and believes working + ok / conflict / offline', async () => {
-    for (const [status, code] of [['ok', 0], ['conflict', 4], ['offline', 3]] as const) {
+  it('sends the request with the real ini path and believes working + ok / a conflict or offline verdict', async () => {
+    const seg = '000000010000000000000001';
+    const answers: Array<[unknown, unknown]> = [
+      [{ status: 'ok' }, { verdict: { kind: 'archived' } }],
+      [{ status: 'verdict', verdict: { kind: 'conflict', segment: seg, detail: 's1: CONFLICT' } }, { verdict: { kind: 'conflict', segment: seg, detail: 's1: CONFLICT' } }],
+      [{ status: 'verdict', verdict: { kind: 'offline', segment: seg, configFile: ini } }, { verdict: { kind: 'offline', segment: seg, configFile: ini } }],
+    ];
+    for (const [reply, want] of answers) {
       let got: unknown;
       const a = await withDaemon((c, line) => {
         got = parseRequest(line);
         c.write('{"status":"working","deadlineMs":2000}\n');
-        setTimeout(() => c.write(`${JSON.stringify({ status, message: `m-${status}` })}\n`), 50);
-      }, () => askDaemon(ini, 'pg_wal/000000010000000000000001', t));
-      assert.deepEqual(got, { v: 1, op: 'archive', config: ini, file: 'pg_wal/000000010000000000000001' });
-      assert.deepEqual(a, { code, status, message: `m-${status}` });
+        setTimeout(() => c.write(`${JSON.stringify(reply)}\n`), 50);
+      }, () => askDaemon(ini, `pg_wal/${seg}`, t));
+      assert.deepEqual(got, { v: 2, op: 'archive', config: ini, file: `pg_wal/${seg}` });
+      assert.deepEqual(a, want);
     }
+  });
+
+  it('a failed verdict is never final over the socket (the client does the job itself and queues): malformed', () => {
+    assert.equal(parseReply(JSON.stringify({ status: 'verdict', verdict: { kind: 'failed', segment: 'x', detail: 'd' } })), undefined);
+    assert.equal(parseReply(JSON.stringify({ status: 'verdict', verdict: { kind: 'conflict', segment: 'x' } })), undefined);
   });
 
   for (const [what, behave, reason] of [
@@ -120,7 +131,7 @@ describe('socket place, ini peek, protocol', () => {
     assert.equal(parseReply('{"status":"done"}'), undefined);
     assert.equal(parseReply('{"status":"working","deadlineMs":-1}'), undefined);
     assert.deepEqual(parseReply('{"status":"ok"}'), { status: 'ok' });
-    assert.equal(parseRequest('{"v":2,"op":"archive","config":"a","file":"b"}'), undefined);
-    assert.equal(parseRequest('{"v":1,"op":"archive","config":"a"}'), undefined);
+    assert.equal(parseRequest('{"v":1,"op":"archive","config":"a","file":"b"}'), undefined, 'another protocol version');
+    assert.equal(parseRequest('{"v":2,"op":"archive","config":"a"}'), undefined);
   });
 });

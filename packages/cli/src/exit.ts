@@ -2,7 +2,7 @@
  * The one exit point of a binary: runs the command, turns any error into one clear line (plus a
  * hint), flushes stdout/stderr, and exits with the error's exit code.
  */
-import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { ExitCode, PitrError, errorMessage, levelOf } from '@pitrtools/core/errors';
 import { colorize } from './output.js';
 
 function flush(stream: NodeJS.WriteStream): Promise<void> {
@@ -12,10 +12,11 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-/** Prints an error the way both programs do: `program: ERROR: message` and `HINT: ...`. */
+/** Prints an error the way both programs do: `program: ERROR: message` (WARNING where the registry says) and `HINT: ...`. */
 export function printError(program: string, err: unknown, debug = false): number {
   if (err instanceof PitrError) {
-    process.stderr.write(`${colorize('ERROR', `${program}: ERROR: ${err.message}`)}\n`);
+    const level = levelOf(err.code);
+    process.stderr.write(`${colorize(level, `${program}: ${level}: ${err.message}`)}\n`);
     if (err.hint) process.stderr.write(`${program}: HINT: ${err.hint}\n`);
     if (debug && err.cause) process.stderr.write(`${program}: DEBUG: cause: ${errorMessage(err.cause)}\n`);
     return err.exitCode;

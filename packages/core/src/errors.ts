@@ -3,31 +3,20 @@
  * (for logs, tests and --json) and the process `exitCode` it maps to.
  */
 
-/** Exit codes shared by both programs; docs/exit-codes.md lists them. */
-export const ExitCode = {
-  /** Success; for cmd_archiver -F: the segment is durable on every slave or in its queue. */
-  OK: 0,
-  /** The operation failed (for cmd_archiver: the segment is NOT safely archived; PostgreSQL retries). */
-  FAILED: 1,
-  /** Usage or configuration error: bad flag, bad ini, running as root. Nothing was done. */
-  USAGE: 2,
-  /** cmd_archiver: archiving is switched off (`state: offline`); PostgreSQL keeps the WAL and retries. */
-  OFFLINE: 3,
-  /** cmd_archiver: a slave already holds a different file under the same name; nothing was overwritten. */
-  CONFLICT: 4,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+export { ExitCode, ERRORS, exitCodeOf, isErrorCode, levelOf, type ErrorCodeName, type ExitCodeValue } from './error-codes.js';
+import { exitCodeOf, type ErrorCodeName } from './error-codes.js';
 
-/** Base class: a message meant for a person, a stable code, an exit code and an optional hint. */
+/** Base class: a message meant for a person, a registered code (its exit code comes with it) and an optional hint. */
 export class PitrError extends Error {
-  readonly code: string;
+  readonly code: ErrorCodeName;
+  /** From the registry (error-codes.ts): the same code exits the same way on every path. */
   readonly exitCode: number;
   readonly hint: string | undefined;
-  constructor(code: string, message: string, opts: { exitCode?: number; hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCodeName, message: string, opts: { hint?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'PitrError';
     this.code = code;
-    this.exitCode = opts.exitCode ?? ExitCode.FAILED;
+    this.exitCode = exitCodeOf(code);
     this.hint = opts.hint;
   }
 }
@@ -37,10 +26,10 @@ export class ConfigError extends PitrError {
   readonly file: string;
   readonly line: number | undefined;
   readonly key: string | undefined;
-  constructor(code: string, file: string, message: string, opts: { line?: number; key?: string; hint?: string } = {}) {
+  constructor(code: ErrorCodeName, file: string, message: string, opts: { line?: number; key?: string; hint?: string } = {}) {
     const where = `${file}${opts.line !== undefined ? `:${opts.line}` : ''}`;
     const key = opts.key !== undefined ? ` key '${opts.key}':` : '';
-    super(code, `${where}:${key} ${message}`, { exitCode: ExitCode.USAGE, ...(opts.hint ? { hint: opts.hint } : {}) });
+    super(code, `${where}:${key} ${message}`, opts.hint ? { hint: opts.hint } : {});
     this.name = 'ConfigError';
     this.file = file;
     this.line = opts.line;

@@ -28,7 +28,7 @@ import { parseTargetTime } from './recovery/target-time.js';
 const PROGRAM = 'cmd_standby';
 
 function usage(message: string): PitrError {
-  return new PitrError('USAGE', message, { exitCode: ExitCode.USAGE, hint: 'cmd_standby --help lists every option' });
+  return new PitrError('USAGE', message, { hint: 'cmd_standby --help lists every option' });
 }
 
 /** Parsed flags. */

@@ -38,7 +38,7 @@ async function runFast(inv: Exclude<FastInvocation, { kind: 'basebackup' }>): Pr
         message: `${message}; refused ${r.times} times in a row, replay waits for it` }, createLogger(stderrSink));
     }
     throw new PitrError('RESTORE_REJECTED', message, {
-      exitCode: ExitCode.FAILED, hint: 'PostgreSQL asks again; replace the file with the complete one from the master\'s pg_wal or archive',
+      hint: 'PostgreSQL asks again; replace the file with the complete one from the master\'s pg_wal or archive',
     });
   }
   const { cleanupArchive } = await import('./commands/cleanup.js');

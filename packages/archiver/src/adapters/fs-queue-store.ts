@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
+import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { copyFileNoClobber, fsyncDir } from '@pitrtools/core/fs/atomic';
 import { checkOwnDir, linkRefused, readOwnFile, refusedLink } from '@pitrtools/core/fs/ownership';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
@@ -62,7 +62,7 @@ export function fsQueueStore(root: string): QueueStore {
       }
       if (errorCode(err) === 'ENOENT') {
         throw new PitrError('QUEUE_MISSING', `l_archivedir ${root} does not exist`, {
-          exitCode: ExitCode.FAILED, hint: 'create it with: cmd_archiver -C <ini> -I',
+          hint: 'create it with: cmd_archiver -C <ini> -I',
         });
       }
       throw err;

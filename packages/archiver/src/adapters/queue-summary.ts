@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
+import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import type { QueuedFile } from '../archive/ports.js';
@@ -161,7 +161,7 @@ export async function withQueueLock<T>(dir: string, fn: (previousHolderDied: boo
     }
     if (Date.now() > deadline) {
       throw new PitrError('QUEUE_LOCKED', `the queue ${dir} stayed locked (${lock}) for ${LOCK_WAIT_MS / 1000} s by a running process`, {
-        exitCode: ExitCode.FAILED, hint: `see which process holds it (pid in ${lock}); remove ${lock} only if that process is gone`,
+        hint: `see which process holds it (pid in ${lock}); remove ${lock} only if that process is gone`,
       });
     }
     await new Promise((resolve) => setTimeout(resolve, waitMs));

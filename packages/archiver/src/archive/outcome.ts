@@ -1,5 +1,4 @@
 /** What happened to one segment on one slave, and what that means for the exit code. */
-import { ExitCode } from '@pitrtools/core/errors';
 
 /** The result of shipping one segment to one slave. */
 export type SlaveOutcome =
@@ -19,13 +18,6 @@ export type SlaveOutcome =
 /** True when the outcome keeps the promise for this slave (durable there, in its queue, or the slave is detached). */
 export function isSafe(o: SlaveOutcome): boolean {
   return o.kind === 'delivered' || o.kind === 'queued' || o.kind === 'detached' || o.kind === 'dropped';
-}
-
-/** The exit code of cmd_archiver -F for a set of outcomes: 0 only if every slave is safe; a conflict wins over a failure. */
-export function exitCodeFor(outcomes: readonly SlaveOutcome[]): number {
-  if (outcomes.some((o) => o.kind === 'conflict')) return ExitCode.CONFLICT;
-  if (outcomes.some((o) => !isSafe(o))) return ExitCode.FAILED;
-  return ExitCode.OK;
 }
 
 /** One line per slave for logs and --dry-run. */

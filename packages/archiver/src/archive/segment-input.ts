@@ -4,7 +4,7 @@
  * and be a regular file. Anything else is refused before a single byte is written anywhere.
  */
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
+import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { walKind } from '@pitrtools/core/wal';
 import type { Segment } from './ports.js';
 
@@ -24,9 +24,9 @@ export interface ResolvedSegment extends Segment {
 // newline in a name must not forge a line in PostgreSQL's log).
 const show = (s: string): string => JSON.stringify(s);
 
-function refuse(code: string, message: string, exitCode: number = ExitCode.USAGE): PitrError {
+/** Exit 2 for a bad name or place, 1 for a missing file (error-codes.ts). */
+function refuse(code: 'BAD_WAL_PATH' | 'BAD_WAL_NAME' | 'WAL_MISSING', message: string): PitrError {
   return new PitrError(code, message, {
-    exitCode,
     hint: 'archive_command must pass %p (cmd_archiver -C <ini> -F %p); PostgreSQL never names anything outside pg_wal',
   });
 }
@@ -46,7 +46,7 @@ export async function resolveSegment(file: string, pgdata: string, fs: PathFs): 
     walDir = await fs.realpath(join(pgdata, 'pg_wal'));
   } catch (err) {
     throw new PitrError('NO_PG_WAL', `pgdata ${pgdata} has no pg_wal directory (${errorCode(err) ?? String(err)})`, {
-      exitCode: ExitCode.USAGE, hint: "check the 'pgdata' key of the ini file",
+      hint: "check the 'pgdata' key of the ini file",
     });
   }
   let dir: string;
@@ -61,7 +61,7 @@ export async function resolveSegment(file: string, pgdata: string, fs: PathFs): 
   try {
     st = await fs.lstat(path);
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') throw refuse('WAL_MISSING', `${path} does not exist`, ExitCode.FAILED);
+    if (errorCode(err) === 'ENOENT') throw refuse('WAL_MISSING', `${path} does not exist`);
     throw new PitrError('WAL_UNREADABLE', `cannot look at ${path}: ${String(err)}`);
   }
   if (st.isSymbolicLink()) throw refuse('BAD_WAL_PATH', `${path} is a symbolic link; refusing to follow it`);

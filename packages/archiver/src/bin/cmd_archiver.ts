@@ -15,15 +15,16 @@ if (fast !== undefined) {
   if (process.geteuid?.() !== 0) {
     const { askDaemon } = await import('../warm/client.js');
     const answer = await askDaemon(fast.config, fast.file);
-    if ('code' in answer) {
-      if (answer.code !== 0) {
-        const level = answer.status === 'offline' ? 'WARNING' : 'ERROR';
-        process.stderr.write(`cmd_archiver: ${level}: ${(answer.message ?? answer.status).replace(/\n/g, ' ')}\n`);
-      }
-      process.exit(answer.code);
+    if ('verdict' in answer) {
+      // Reported exactly as the standalone run reports it (archive/verdict.ts, cli/exit.ts).
+      if (answer.verdict.kind === 'archived') process.exit(0);
+      const [{ verdictError }, { runMain }] = await Promise.all([import('../archive/verdict.js'), import('@pitrtools/cli/exit')]);
+      const { verdict } = answer;
+      await runMain('cmd_archiver', () => { throw verdictError(verdict); });
+    } else {
+      warmTried = answer.fallback;
+      noDaemon = answer.absent === true;
     }
-    warmTried = answer.fallback;
-    noDaemon = answer.absent === true;
   }
   const { runArchiveMain } = await import('../cli/archive-run.js');
   await runArchiveMain({ ...fast, ...(warmTried !== undefined ? { warmTried } : {}), noDaemon });

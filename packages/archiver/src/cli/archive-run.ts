@@ -20,6 +20,7 @@ import { isQueueProcess } from '../daemon/pidfile.js';
 import { paceGc } from '../gc-pacer.js';
 import { startDaemon } from '../daemon/spawn.js';
 import { askDaemon, type WarmAnswer } from '../warm/client.js';
+import { verdictError } from '../archive/verdict.js';
 import { loadForCommand } from './setup.js';
 
 /** What the slow path is given. */
@@ -69,9 +70,9 @@ export async function runArchive(a: ArchiveRunArgs): Promise<number> {
     // Bad input starts nothing at all: refused here exactly as the standalone run would.
     await resolveSegment(a.file, config.pgdata, fsp);
     const answer = await startAndAsk(config, a, log);
-    if (answer !== undefined && 'code' in answer) {
-      if (answer.code === ExitCode.OK) return ExitCode.OK;
-      throw new PitrError(answer.status.toUpperCase(), (answer.message ?? answer.status).replace(/\n/g, ' '), { exitCode: answer.code });
+    if (answer !== undefined && 'verdict' in answer) {
+      if (answer.verdict.kind === 'archived') return ExitCode.OK;
+      throw verdictError(answer.verdict);
     }
     if (answer !== undefined) log.debug(`warm path not used: ${answer.fallback}`);
   }

@@ -54,7 +54,7 @@ function parser(argv: string[]) {
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
-    .fail((msg, err) => { throw new PitrError('USAGE', msg ?? errorMessage(err), { exitCode: ExitCode.USAGE, hint: 'cmd_archiver --help' }); });
+    .fail((msg, err) => { throw new PitrError('USAGE', msg ?? errorMessage(err), { hint: 'cmd_archiver --help' }); });
 }
 
 type Args = Awaited<ReturnType<ReturnType<typeof parser>['parse']>>;
@@ -62,20 +62,20 @@ type Args = Awaited<ReturnType<ReturnType<typeof parser>['parse']>>;
 function seconds(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const r = parseSeconds(text);
-  if ('error' in r) throw new PitrError('USAGE', `--${flag}: ${r.error}`, { exitCode: ExitCode.USAGE });
+  if ('error' in r) throw new PitrError('USAGE', `--${flag}: ${r.error}`);
   return r.value;
 }
 
 async function run(a: Args): Promise<number> {
   const actions = ['file', 'init', 'check', 'status', 'reset-slave', 'install-helpers'].filter((k) => a[k] !== undefined && a[k] !== false);
-  if (actions.length > 1) throw new PitrError('USAGE', `choose one of ${actions.map((k) => `--${k}`).join(', ')}`, { exitCode: ExitCode.USAGE });
-  if (a['dry-run'] && a.file === undefined) throw new PitrError('USAGE', '-n/--dry-run goes with -F', { exitCode: ExitCode.USAGE });
+  if (actions.length > 1) throw new PitrError('USAGE', `choose one of ${actions.map((k) => `--${k}`).join(', ')}`);
+  if (a['dry-run'] && a.file === undefined) throw new PitrError('USAGE', '-n/--dry-run goes with -F');
   for (const k of ['warn-age', 'crit-age']) {
-    if (a[k] !== undefined && a[k] !== false && !a.check) throw new PitrError('USAGE', `--${k} goes with --check`, { exitCode: ExitCode.USAGE });
+    if (a[k] !== undefined && a[k] !== false && !a.check) throw new PitrError('USAGE', `--${k} goes with --check`);
   }
-  if (a.json && !a.check && !a.status) throw new PitrError('USAGE', '--json goes with --check or --status', { exitCode: ExitCode.USAGE });
-  if (a.nagios && !a.status) throw new PitrError('USAGE', '--nagios goes with --status', { exitCode: ExitCode.USAGE });
-  if (a.nagios && a.json) throw new PitrError('USAGE', 'choose one of --json, --nagios', { exitCode: ExitCode.USAGE });
+  if (a.json && !a.check && !a.status) throw new PitrError('USAGE', '--json goes with --check or --status');
+  if (a.nagios && !a.status) throw new PitrError('USAGE', '--nagios goes with --status');
+  if (a.nagios && a.json) throw new PitrError('USAGE', 'choose one of --json, --nagios');
   const verbose = a.verbose === true;
   if (a.check) {
     const { runCheck } = await import('./check-cli.js');

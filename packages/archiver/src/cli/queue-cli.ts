@@ -41,10 +41,10 @@ export async function main(raw: string[]): Promise<never> {
       .epilog(EPILOG)
       .strict()
       .exitProcess(false)
-      .fail((msg, err) => { throw new PitrError('USAGE', msg ?? errorMessage(err), { exitCode: ExitCode.USAGE, hint: 'cmd_queue --help' }); })
+      .fail((msg, err) => { throw new PitrError('USAGE', msg ?? errorMessage(err), { hint: 'cmd_queue --help' }); })
       .parseAsync();
     if (a.help || a.version) return ExitCode.OK;
-    if (a.daemon && a.once) throw new PitrError('USAGE', 'choose --daemon or --once', { exitCode: ExitCode.USAGE });
+    if (a.daemon && a.once) throw new PitrError('USAGE', 'choose --daemon or --once');
     if (!a.daemon && !a.once) return runForeground({ config: a.config, verbose: a.verbose === true, ...(a['log-file'] !== undefined ? { logFile: a['log-file'] } : {}) });
     const file = a['log-file'] !== undefined ? fileSink(a['log-file']) : undefined;
     const { config, log } = loadForCommand('cmd_queue', a.config, a.verbose === true, file?.sink);

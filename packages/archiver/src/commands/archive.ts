@@ -11,7 +11,8 @@ import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { oneShotLink } from '../adapters/ssh-link.js';
 import { noteState } from '../archive/claims.js';
 import { deliverWithin } from '../archive/slave-deadline.js';
-import { describeOutcome, exitCodeFor, type SlaveOutcome } from '../archive/outcome.js';
+import { describeOutcome, type SlaveOutcome } from '../archive/outcome.js';
+import { offlineVerdict, verdictError, verdictFor } from '../archive/verdict.js';
 import { resolveSegment } from '../archive/segment-input.js';
 import { archiverRuntime } from '../runtime.js';
 
@@ -41,9 +42,7 @@ export async function archiveCommand(opts: ArchiveOptions): Promise<ArchiveResul
   if (!opts.dirsChecked) await checkQueueDirs(opts.config.l_archivedir, rt.slaves.map((s) => s.name));
   if (!await noteState(rt, opts.config.state === 'offline', rt.configFile)) {
     await rt.alertsSettled();
-    throw new PitrError('ARCHIVING_OFFLINE', `not archiving ${seg.name}: state is offline in ${rt.configFile}`, {
-      exitCode: ExitCode.OFFLINE, hint: 'PostgreSQL keeps the segment and retries; set state: online to resume',
-    });
+    throw verdictError(offlineVerdict(seg.name, rt.configFile));
   }
   const links = rt.slaves.map((s) => oneShotLink(s, opts.config.ssh_debug, opts.log));
   const outcomes = new Map<string, SlaveOutcome>();
@@ -57,14 +56,12 @@ export async function archiveCommand(opts: ArchiveOptions): Promise<ArchiveResul
     await Promise.all(links.map((l) => l.close()));
     await rt.alertsSettled();
   }
-  const code = exitCodeFor([...outcomes.values()]);
+  const verdict = verdictFor(seg.name, outcomes);
   for (const [name, o] of outcomes) {
     if (o.kind === 'delivered') opts.log.debug(`${seg.name}: ${describeOutcome(name, o)}`);
     else if (o.kind === 'queued' || o.kind === 'detached') opts.log.notice(`${seg.name}: ${describeOutcome(name, o)}`);
   }
-  if (code === ExitCode.OK) return { code, outcomes };
-  const bad = [...outcomes].filter(([, o]) => o.kind === 'conflict' || o.kind === 'failed').map(([n, o]) => describeOutcome(n, o));
-  const error = new PitrError(code === ExitCode.CONFLICT ? 'ARCHIVE_CONFLICT' : 'ARCHIVE_FAILED',
-    `${seg.name} is NOT archived: ${bad.join('; ')}`, { exitCode: code, hint: 'PostgreSQL keeps the segment in pg_wal and retries' });
-  return { code, outcomes, error };
+  if (verdict.kind === 'archived') return { code: ExitCode.OK, outcomes };
+  const error = verdictError(verdict);
+  return { code: error.exitCode, outcomes, error };
 }

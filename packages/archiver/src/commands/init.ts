@@ -7,7 +7,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
-import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
+import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import { isDataDirectory } from '@pitrtools/core/pg/local-server';
@@ -38,7 +38,7 @@ export interface InitReport {
 const word = (s: string): string => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : shellQuote(s));
 
 function fail(message: string, hint?: string): PitrError {
-  return new PitrError('INIT_REFUSED', message, { exitCode: ExitCode.FAILED, ...(hint ? { hint } : {}) });
+  return new PitrError('INIT_REFUSED', message, { ...(hint ? { hint } : {}) });
 }
 
 /** Runs -I. */

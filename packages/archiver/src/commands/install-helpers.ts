@@ -4,7 +4,7 @@
  */
 import { userInfo } from 'node:os';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { PitrError } from '@pitrtools/core/errors';
 import { withPg } from '@pitrtools/core/pg/client';
 import { HELPERS_SQL_PATH, installHelpers } from '@pitrtools/core/pg/helpers';
 import { localServer } from '@pitrtools/core/pg/local-server';
@@ -14,7 +14,7 @@ export async function installHelpersCommand(o: { config: ArchiverConfig; databas
   const server = await localServer(o.config.pgdata);
   if (!server.running || server.port === undefined) {
     throw new PitrError('PG_NOT_RUNNING', `PostgreSQL is not running in ${o.config.pgdata}`, {
-      exitCode: ExitCode.FAILED, hint: `start it, or install by hand: psql -f ${HELPERS_SQL_PATH} postgres`,
+      hint: `start it, or install by hand: psql -f ${HELPERS_SQL_PATH} postgres`,
     });
   }
   const database = o.database ?? 'postgres';

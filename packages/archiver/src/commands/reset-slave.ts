@@ -3,7 +3,7 @@
  * From then on every segment is again delivered to it or queued for it.
  */
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { Claim } from '../archive/claims.js';
@@ -15,7 +15,7 @@ export async function resetSlaveCommand(o: { config: ArchiverConfig; log: Logger
   const slave = rt.slaves.find((s) => s.name === o.slave || s.entry === o.slave);
   if (!slave) {
     throw new PitrError('UNKNOWN_SLAVE', `--reset-slave ${JSON.stringify(o.slave)}: no such slave in ${rt.configFile}`, {
-      exitCode: ExitCode.USAGE, hint: `slaves: ${rt.slaves.map((s) => s.name).join(', ')}`,
+      hint: `slaves: ${rt.slaves.map((s) => s.name).join(', ')}`,
     });
   }
   await checkQueueDirs(o.config.l_archivedir, [slave.name]);

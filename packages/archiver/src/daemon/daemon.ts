@@ -50,7 +50,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const isDir = await fsp.stat(config.l_archivedir).then((s) => s.isDirectory(), () => false);
   if (!isDir) {
     throw new PitrError('QUEUE_MISSING', `l_archivedir ${config.l_archivedir} does not exist`, {
-      exitCode: ExitCode.FAILED, hint: `create it with: cmd_archiver -C ${rt.configFile} -I`,
+      hint: `create it with: cmd_archiver -C ${rt.configFile} -I`,
     });
   }
   // Exit 2 before the pid file, the socket or a marker is written there.

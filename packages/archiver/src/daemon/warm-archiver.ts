@@ -11,7 +11,8 @@ import { errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { noteState } from '../archive/claims.js';
 import { deliverWithin } from '../archive/slave-deadline.js';
-import { describeOutcome, exitCodeFor, isSafe, type SlaveOutcome } from '../archive/outcome.js';
+import { describeOutcome, isSafe, type SlaveOutcome } from '../archive/outcome.js';
+import { offlineVerdict, verdictFor } from '../archive/verdict.js';
 import type { AlertFn, QueueStore } from '../archive/ports.js';
 import { resolveSegment, type ResolvedSegment } from '../archive/segment-input.js';
 import type { Reply } from '../warm/protocol.js';
@@ -166,7 +167,7 @@ export class WarmArchiver {
       return { status: 'fallback', message: errorMessage(err) };
     }
     if (!await noteState(this.d, this.d.offline, this.d.configFile)) {
-      return { status: 'offline', message: `not archiving ${seg.name}: state is offline in ${this.d.configFile}` };
+      return { status: 'verdict', verdict: offlineVerdict(seg.name, this.d.configFile) };
     }
     const t0 = Date.now();
     let entry = this.entries.get(seg.name);
@@ -176,12 +177,12 @@ export class WarmArchiver {
     const outcomes = await entry!.outcomes;
     const all = [...outcomes.values()];
     if (!all.every(isSafe)) this.entries.delete(seg.name);
-    const code = exitCodeFor(all);
-    const bad = [...outcomes].filter(([, o]) => !isSafe(o)).map(([n, o]) => describeOutcome(n, o)).join('; ');
+    const verdict = verdictFor(seg.name, outcomes);
     for (const [n, o] of outcomes) if (o.kind === 'queued') this.d.log.info(`${seg.name}: ${describeOutcome(n, o)}`);
-    this.d.log.debug(`served ${seg.name}: exit ${code} (${ahead ? 'shipped ahead' : 'on request'}, answered in ${Date.now() - t0} ms)`);
-    if (code === 0) return { status: 'ok' };
-    if (code === 4) return { status: 'conflict', message: `${seg.name} is NOT archived: ${bad}` };
-    return { status: 'fallback', message: `${seg.name}: ${bad}` };
+    this.d.log.debug(`served ${seg.name}: ${verdict.kind} (${ahead ? 'shipped ahead' : 'on request'}, answered in ${Date.now() - t0} ms)`);
+    if (verdict.kind === 'archived') return { status: 'ok' };
+    // A failure is not final here: the client does the job itself, and queues what cannot go now.
+    if (verdict.kind === 'failed') return { status: 'fallback', message: `${seg.name}: ${verdict.detail}` };
+    return { status: 'verdict', verdict };
   }
 }

@@ -7,15 +7,16 @@
 import { promises as fsp } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
+import type { Verdict } from '../archive/verdict.js';
 import { peekArchiveDir } from './ini-peek.js';
-import { FINAL_EXIT, parseReply, PROTOCOL_VERSION, type ArchiveRequest } from './protocol.js';
+import { parseReply, PROTOCOL_VERSION, type ArchiveRequest } from './protocol.js';
 import { privateDirProblem, socketPlace } from './socket-path.js';
 
 /**
  * The daemon's verdict, or why the caller must do the job itself; `absent` when nobody listens
  * on the socket (no cmd_queue, or one still starting).
  */
-export type WarmAnswer = { code: number; status: string; message?: string } | { fallback: string; absent?: true };
+export type WarmAnswer = { verdict: Verdict } | { fallback: string; absent?: true };
 
 /** How long to wait for each step. */
 export interface WarmTimeouts {
@@ -93,7 +94,7 @@ export async function askDaemon(configFile: string, file: string, t: WarmTimeout
         if (reply === undefined) return done({ fallback: 'cmd_queue sent something that is not an answer' });
         if (reply.status === 'working') wait(reply.deadlineMs, 'no verdict from cmd_queue');
         else if (reply.status === 'fallback') return done({ fallback: `cmd_queue: ${reply.message}` });
-        else return done({ code: FINAL_EXIT[reply.status], status: reply.status, ...(reply.message ? { message: reply.message } : {}) });
+        else return done({ verdict: reply.status === 'ok' ? { kind: 'archived' } : reply.verdict });
       }
     });
   });

@@ -4,8 +4,10 @@
  * then one final answer, sent only when it is true for that segment.
  */
 
+import { parseVerdict, type FailedVerdict } from '../archive/verdict.js';
+
 /** Protocol version; a daemon of another version is simply not used. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** cmd_archiver → cmd_queue. */
 export interface ArchiveRequest {
@@ -17,26 +19,24 @@ export interface ArchiveRequest {
   file: string;
 }
 
-/** Final answers the client acts on; everything else makes it do the job itself. */
-export type FinalStatus = 'ok' | 'conflict' | 'offline';
-
-/** cmd_queue → cmd_archiver. */
+/** cmd_queue → cmd_archiver. A `verdict` is reported by the client exactly as a standalone run reports it (archive/verdict.ts). */
 export type Reply =
   | { status: 'working'; deadlineMs: number }
-  | { status: FinalStatus; message?: string }
+  | { status: 'ok' }
+  /** offline or conflict: final; a failure is never final here (the client does the job itself and queues). */
+  | { status: 'verdict'; verdict: FailedVerdict }
   /** Not handled here (invalid input, another config, a local failure, a config change): do it yourself. */
   | { status: 'fallback'; message: string };
-
-/** Exit codes of the final answers (see ExitCode in core). */
-export const FINAL_EXIT: Record<FinalStatus, number> = { ok: 0, offline: 3, conflict: 4 };
 
 /** Parses one reply line; undefined for anything malformed. */
 export function parseReply(line: string): Reply | undefined {
   try {
     const r = JSON.parse(line) as Record<string, unknown>;
     if (r.status === 'working' && typeof r.deadlineMs === 'number' && r.deadlineMs > 0) return { status: 'working', deadlineMs: r.deadlineMs };
-    if (r.status === 'ok' || r.status === 'conflict' || r.status === 'offline') {
-      return { status: r.status, ...(typeof r.message === 'string' ? { message: r.message } : {}) };
+    if (r.status === 'ok') return { status: 'ok' };
+    if (r.status === 'verdict') {
+      const verdict = parseVerdict(r.verdict);
+      return verdict && verdict.kind !== 'failed' ? { status: 'verdict', verdict } : undefined;
     }
     if (r.status === 'fallback') return { status: 'fallback', message: typeof r.message === 'string' ? r.message : '' };
   } catch {

@@ -10,7 +10,7 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import { userInfo } from 'node:os';
-import { ExitCode, PitrError, errorCode } from '../errors.js';
+import { PitrError, errorCode } from '../errors.js';
 
 /** Error code of a directory we refuse to write in (exit 2). */
 export const DIR_NOT_PRIVATE = 'DIR_NOT_PRIVATE';
@@ -63,13 +63,13 @@ export async function checkOwnDir(dir: string, what: string, uid: number = euid(
   const p = await ownDirProblem(dir, uid);
   if (p === 'missing') return false;
   if (p === undefined) return true;
-  throw new PitrError(DIR_NOT_PRIVATE, `refusing to write in ${what} ${dir}: it ${p.problem}`, { exitCode: ExitCode.USAGE, hint: p.hint });
+  throw new PitrError(DIR_NOT_PRIVATE, `refusing to write in ${what} ${dir}: it ${p.problem}`, { hint: p.hint });
 }
 
 /** Like checkOwnDir, but a missing directory is refused too (what the caller names as the fix). */
 export async function requireOwnDir(dir: string, what: string, missingHint: string, uid: number = euid()): Promise<void> {
   if (!(await checkOwnDir(dir, what, uid))) {
-    throw new PitrError(DIR_NOT_PRIVATE, `${what} ${dir} does not exist`, { exitCode: ExitCode.USAGE, hint: missingHint });
+    throw new PitrError(DIR_NOT_PRIVATE, `${what} ${dir} does not exist`, { hint: missingHint });
   }
 }
 
@@ -83,7 +83,7 @@ export function refusedLink(path: string, err: unknown): unknown {
 /** PitrError SYMLINK_REFUSED (exit 2): a symbolic link at `path`, where one of our files goes. */
 export function linkRefused(path: string): PitrError {
   return new PitrError(SYMLINK_REFUSED, `${path} is a symbolic link; refusing to follow it (someone else may have put it there)`, {
-    exitCode: ExitCode.USAGE, hint: `look at where it points (ls -l ${path}), then remove it: rm ${path}`,
+    hint: `look at where it points (ls -l ${path}), then remove it: rm ${path}`,
   });
 }
 

@@ -7,7 +7,7 @@
 import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ExitCode, PitrError } from '../errors.js';
+import { PitrError } from '../errors.js';
 
 /** Where the binaries are and which major version they are. */
 export interface PgBinaries {
@@ -85,7 +85,6 @@ export function locatePgBinaries(s: BinarySearch = {}): PgBinaries {
   }
   const want = s.wantMajor !== undefined ? ` for PostgreSQL ${s.wantMajor}` : '';
   throw new PitrError('PG_BINARIES_NOT_FOUND', `no PostgreSQL server binaries${want} found${tried.length ? ` (tried: ${tried.join(', ')})` : ''}`, {
-    exitCode: ExitCode.FAILED,
     hint: `set pg_ctl: /usr/lib/postgresql/${s.wantMajor ?? 'NN'}/bin/pg_ctl in the ini file`,
   });
 }

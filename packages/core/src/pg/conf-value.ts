@@ -15,7 +15,7 @@ import { PitrError } from '../errors.js';
 export function confQuote(value: string, key: string): string {
   if (/[\0\n\r]/.test(value)) {
     throw new PitrError('BAD_CONF_VALUE', `the value of ${key} cannot hold a line break or NUL: ${JSON.stringify(value)}`, {
-      exitCode: 2, hint: `remove the line break from what ${key} is made of (an ini path or name)`,
+      hint: `remove the line break from what ${key} is made of (an ini path or name)`,
     });
   }
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ExitCode, PitrError } from '../errors.js';
+import { PitrError } from '../errors.js';
 import type { PgSession } from './client.js';
 
 /** The helper version this build expects (cmd_helpers_version() in sql/cmd_standby.sql). */
@@ -26,7 +26,6 @@ export async function requireHelpers(s: PgSession, where: string): Promise<void>
   if (v !== undefined && v >= HELPERS_VERSION) return;
   const what = v === undefined ? 'are not installed' : `are version ${v}, this pitrtools needs ${HELPERS_VERSION}`;
   throw new PitrError('HELPERS_MISSING', `the pitrtools helper functions on ${where} ${what}`, {
-    exitCode: ExitCode.FAILED,
     hint: `install them with: cmd_standby -C <ini> --install-helpers   (or on the master: psql -f ${HELPERS_SQL_PATH} postgres)`,
   });
 }

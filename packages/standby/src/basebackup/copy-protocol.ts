@@ -2,7 +2,7 @@
  * What -B's main thread and its copy workers say to each other (worker_threads messages).
  * Jobs travel in small batches on request, so no worker holds the whole file list.
  */
-import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorCode, errorMessage, isErrorCode } from '@pitrtools/core/errors';
 import type { SshTarget } from '@pitrtools/core/ssh/index';
 
 /** One file to copy, as sent to a worker (id: its index in the main thread's list). */
@@ -65,7 +65,7 @@ export function toWire(err: unknown): WireError {
 
 /** Rebuilds a worker's error: same code and message (ENOSPC stays ENOSPC, SSH_DISCONNECTED stays that). */
 export function fromWire(w: WireError): Error {
-  if (w.code !== undefined && !/^E[A-Z]+$/.test(w.code)) {
+  if (isErrorCode(w.code)) {
     return new PitrError(w.code, w.message, w.hint !== undefined ? { hint: w.hint } : {});
   }
   const e = new Error(w.message) as Error & { code?: string };

@@ -7,7 +7,7 @@
  */
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode, PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { raiseAlert } from '@pitrtools/core/alerts';
@@ -68,7 +68,7 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
     const message = `base backup failed: ${reason}`;
     await raiseAlert(config, { level: 'CRITICAL', event: 'basebackup_failed', message, role: 'standby' }, log);
     throw new PitrError('BASEBACKUP_FAILED', message, {
-      exitCode: ExitCode.FAILED, cause: err,
+      cause: err,
       hint: state.invalidated
         ? `the copy in ${config.pgdata} is incomplete (${INCOMPLETE_MARKER}) and will not start; run -B again`
         : `nothing was changed in ${config.pgdata}`,

@@ -3,7 +3,7 @@
  * needs any more (pg_archivecleanup's rule, see recovery/cleanup-select.ts), so the archive of a
  * standby does not grow forever. Needs no pg_archivecleanup binary.
  */
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { PitrError } from '@pitrtools/core/errors';
 import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import type { Logger } from '@pitrtools/core/log';
 import { listArchive, removeArchived } from '../local/files.js';
@@ -21,7 +21,7 @@ export interface CleanupOptions {
 export async function cleanupArchive(o: CleanupOptions): Promise<string[]> {
   const cutoff = cleanupCutoff(o.restartFile);
   if (cutoff === undefined) {
-    throw new PitrError('BAD_WAL_NAME', `--cleanup: '${o.restartFile}' is not a WAL segment name`, { exitCode: ExitCode.USAGE });
+    throw new PitrError('BAD_WAL_NAME', `--cleanup: '${o.restartFile}' is not a WAL segment name`);
   }
   await checkOwnDir(o.archivedir, 'archivedir'); // exit 2 unless ours and closed to others
   const victims = cleanupVictims(await listArchive(o.archivedir), cutoff);

@@ -6,7 +6,7 @@
  * runs action_failover; clears our recovery settings so a restart does not follow the old master.
  */
 import { raiseAlert } from '@pitrtools/core/alerts';
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { PitrError } from '@pitrtools/core/errors';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import type { Ctx } from '../context.js';
 import { requireCompleteCopy } from '../local/copy-state.js';
@@ -40,7 +40,7 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   const probe = await probeMaster(config, log, Math.min(config.ssh_timeout * 1000, 10_000));
   if (probe.answers && !o.force) {
     throw new PitrError('MASTER_ALIVE', `refusing to fail over: the master still answers (${probe.detail}); a second master would split the cluster's history (split brain)`, {
-      exitCode: ExitCode.FAILED, hint: 'stop the master first; -F999 --force promotes anyway',
+      hint: 'stop the master first; -F999 --force promotes anyway',
     });
   }
   log.warning(probe.answers ? `--force: failing over although the master answers (${probe.detail})` : `the master does not answer: ${probe.detail}`);
@@ -75,7 +75,7 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   const failed = await runFailoverAction(config, log);
   if (failed !== undefined) {
     await raiseAlert(config, { level: 'CRITICAL', event: 'failover_action_failed', message: failed, role: 'standby' }, log);
-    throw new PitrError('FAILOVER_ACTION_FAILED', `promoted to timeline ${timeline}, but ${failed}`, { exitCode: ExitCode.FAILED });
+    throw new PitrError('FAILOVER_ACTION_FAILED', `promoted to timeline ${timeline}, but ${failed}`);
   }
   await raiseAlert(config, { level: 'OK', event: 'failover_done', message: `successful failover: this server is now the master (timeline ${timeline})`, role: 'standby' }, log);
   ctx.out(`Failover finished: read-write on timeline ${timeline}. Statistics are not replicated: run ANALYZE on your databases.`);
@@ -86,7 +86,7 @@ async function assertInRecovery(ctx: Ctx): Promise<void> {
   const s = await connectLocal(ctx.config);
   try {
     if (!(await s.scalar<boolean>('SELECT pg_is_in_recovery()'))) {
-      throw new PitrError('NOT_A_STANDBY', 'the local server is not in recovery: it already is a master', { exitCode: ExitCode.FAILED });
+      throw new PitrError('NOT_A_STANDBY', 'the local server is not in recovery: it already is a master');
     }
   } finally { await s.end(); }
 }

@@ -1,6 +1,6 @@
 /** -P: is the master's PostgreSQL answering (through SSH, as every other command reaches it)? */
 import { raiseAlert } from '@pitrtools/core/alerts';
-import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { Ctx } from '../context.js';
 import { withMasterLink } from '../master-link.js';
 
@@ -15,6 +15,6 @@ export async function pingMaster(ctx: Ctx): Promise<void> {
   } catch (err) {
     const message = `no response from the master: ${errorMessage(err)}`;
     await raiseAlert(ctx.config, { level: 'CRITICAL', event: 'master_unreachable', message, role: 'standby' }, ctx.log);
-    throw new PitrError('MASTER_NO_RESPONSE', message, { exitCode: ExitCode.FAILED, cause: err, ...(err instanceof PitrError && err.hint ? { hint: err.hint } : {}) });
+    throw new PitrError('MASTER_NO_RESPONSE', message, { cause: err, ...(err instanceof PitrError && err.hint ? { hint: err.hint } : {}) });
   }
 }

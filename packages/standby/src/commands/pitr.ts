@@ -7,7 +7,7 @@
  * verdicts are translated: a target before the copy's consistent point, or a target never reached.
  */
 import { raiseAlert } from '@pitrtools/core/alerts';
-import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { PgBinaries } from '@pitrtools/core/pg/binaries';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import type { Ctx } from '../context.js';
@@ -123,11 +123,11 @@ async function resolveForServer(ctx: Ctx, bins: PgBinaries, input: TargetInput):
   let server;
   if (input.zone === undefined) {
     const answer = await serverSetting(bins, config.pgdata, 'timezone', { configFile });
-    if ('refused' in answer) throw new PitrError('SERVER_CONF_UNREADABLE', `cannot read the server's timezone from ${where}: ${answer.refused}`, { exitCode: ExitCode.USAGE });
+    if ('refused' in answer) throw new PitrError('SERVER_CONF_UNREADABLE', `cannot read the server's timezone from ${where}: ${answer.refused}`);
     const zone = serverZone(answer.value);
     if ('error' in zone) {
       throw new PitrError('BAD_TARGET_TIME', `-R '${input.input}' has no zone, and ${zone.error} (timezone in ${where})`, {
-        exitCode: ExitCode.USAGE, hint: `give the zone with the target, e.g. ${TARGET_TIME_EXAMPLE.split(',')[0]}, or set timezone to a zone name (Europe/Berlin)`,
+        hint: `give the zone with the target, e.g. ${TARGET_TIME_EXAMPLE.split(',')[0]}, or set timezone to a zone name (Europe/Berlin)`,
       });
     }
     server = zone;
@@ -136,7 +136,7 @@ async function resolveForServer(ctx: Ctx, bins: PgBinaries, input: TargetInput):
   const check = await serverSetting(bins, config.pgdata, 'recovery_target_time', { configFile, settings: { recovery_target_time: t.text } });
   if ('refused' in check) {
     throw new PitrError('BAD_TARGET_TIME', `PostgreSQL refuses recovery_target_time '${t.text}' (from -R '${input.input}'): ${check.refused}`, {
-      exitCode: ExitCode.USAGE, hint: `write it like ${TARGET_TIME_EXAMPLE}`,
+      hint: `write it like ${TARGET_TIME_EXAMPLE}`,
     });
   }
   return t;
@@ -153,7 +153,6 @@ async function refuseIfCopyPast(ctx: Ctx, t: TargetTime): Promise<void> {
   if (start && t.epochMs < start.latestMs) {
     throw new PitrError('COPY_START_AMBIGUOUS', `cannot tell whether ${t.text} is after this copy's start: backup_label says START TIME ${start.text}, `
       + `and that abbreviation can name several offsets (the copy has no ${BACKUP_STATE} recording the start as an instant: it was not taken by this version's -B)`, {
-      exitCode: ExitCode.USAGE,
       hint: `any target from ${new Date(start.latestMs).toISOString()} on is certainly after it; for an earlier one take a new base backup with -B, which records its start`,
     });
   }
@@ -170,7 +169,7 @@ function translate(err: unknown, log: string, t: TargetTime): PitrError {
   }
   if (NOT_REACHED.test(log)) {
     return new PitrError('TARGET_NOT_REACHED', `target not reached: recovery ended before configured recovery target was reached (${t.text}); the archive holds no WAL up to that time`, {
-      exitCode: ExitCode.FAILED, hint: 'ship the missing WAL to archivedir (or choose an earlier time), then run -F999 -R again',
+      hint: 'ship the missing WAL to archivedir (or choose an earlier time), then run -F999 -R again',
     });
   }
   return err instanceof PitrError ? err : new PitrError('PITR_FAILED', errorMessage(err));

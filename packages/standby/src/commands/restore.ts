@@ -9,7 +9,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
+import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { copyFileAtomic, writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import { walKind } from '@pitrtools/core/wal';
@@ -46,7 +46,7 @@ export interface Rejected {
 export async function restoreWal(o: RestoreOptions): Promise<'restored' | 'missing' | Rejected> {
   const kind = walKind(o.file);
   if (kind === undefined) {
-    throw new PitrError('BAD_WAL_NAME', `refusing to restore '${o.file}': not a WAL file name PostgreSQL archives`, { exitCode: ExitCode.USAGE });
+    throw new PitrError('BAD_WAL_NAME', `refusing to restore '${o.file}': not a WAL file name PostgreSQL archives`);
   }
   // Whoever can write in archivedir chooses the WAL we replay: refused (exit 2) unless it is ours.
   if (!(await checkOwnDir(o.archivedir, 'archivedir'))) return 'missing';

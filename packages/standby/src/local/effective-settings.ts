@@ -4,7 +4,7 @@
  * refuse to start unless they are ours: never a standby that leaves recovery by itself.
  */
 import { join } from 'node:path';
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import type { PgBinaries } from '@pitrtools/core/pg/binaries';
 import { showSetting } from '@pitrtools/core/pg/show-setting';
@@ -34,14 +34,14 @@ export async function makeOurSettingsWin(pgdata: string, bins: PgBinaries, comma
     const got = await showSetting(bins.postgres, pgdata, name);
     if (got !== value) {
       throw new PitrError('INHERITED_SETTING', `refusing ${command}: the server would start with ${name} = '${got}', not the value cmd_standby wrote into pitrtools.conf ('${value}')`,
-        { exitCode: ExitCode.USAGE, hint: fix });
+        { hint: fix });
     }
   }
   for (const name of want.empty) {
     const got = await showSetting(bins.postgres, pgdata, name);
     if (got !== '') {
       throw new PitrError('INHERITED_SETTING', `refusing ${command}: the server would start with ${name} = '${got}': it would leave recovery at that target by itself`,
-        { exitCode: ExitCode.USAGE, hint: fix });
+        { hint: fix });
     }
   }
   return disabled;

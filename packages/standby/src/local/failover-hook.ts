@@ -1,7 +1,7 @@
 /** action_failover: checked before anything is promoted, run after, must exit 0. */
 import { constants, promises as fsp } from 'node:fs';
 import type { StandbyConfig } from '@pitrtools/core/config/index';
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { runProcess } from '@pitrtools/core/proc';
 
@@ -13,7 +13,7 @@ export async function checkFailoverAction(config: StandbyConfig): Promise<void> 
   const exec = st?.isFile() ? await fsp.access(path, constants.X_OK).then(() => true, () => false) : false;
   if (!exec) {
     throw new PitrError('FAILOVER_ACTION_MISSING', `action_failover ${path} ${st ? 'is not an executable file' : 'does not exist'}; nothing was promoted`, {
-      exitCode: ExitCode.FAILED, hint: `chmod u+x ${path} (or remove action_failover from the ini file)`,
+      hint: `chmod u+x ${path} (or remove action_failover from the ini file)`,
     });
   }
 }

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fsp } from 'node:fs';
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { PitrError } from '@pitrtools/core/errors';
 import type { Ctx } from '../context.js';
 import { selfInvocation } from '../recovery/settings-files.js';
 import { moveComplete, placePartial, receiveDir, receiverFiles } from './files.js';
@@ -49,7 +49,7 @@ export async function startReceiver(ctx: Ctx, iniPath: string): Promise<number |
       return pid;
     }
     if (Date.now() > deadline) {
-      throw new PitrError('RECEIVEWAL_NOT_STARTED', `the WAL receiver did not start within 10 s`, { exitCode: ExitCode.FAILED, hint: `see ${files.log}` });
+      throw new PitrError('RECEIVEWAL_NOT_STARTED', `the WAL receiver did not start within 10 s`, { hint: `see ${files.log}` });
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -32,7 +32,7 @@ export async function receivewalBinary(ctx: Ctx): Promise<string> {
   const ok = await fsp.access(path, constants.X_OK).then(() => true, () => false);
   if (!ok) {
     throw new PitrError('RECEIVEWAL_MISSING', `wal_receiver is on but ${path} is not an executable pg_receivewal`, {
-      exitCode: ExitCode.USAGE, hint: `set pg_receivewal in ${ctx.config.file} to the pg_receivewal of the master's major version (or newer)`,
+      hint: `set pg_receivewal in ${ctx.config.file} to the pg_receivewal of the master's major version (or newer)`,
     });
   }
   return path;

@@ -4,7 +4,7 @@
  * shell command line we cannot avoid (restore_command is run by PostgreSQL through /bin/sh).
  * Pure functions: the writers live in settings-files.ts.
  */
-import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import { confLine, confQuote } from '@pitrtools/core/pg/conf-value';
 import { shellQuote } from '@pitrtools/core/ssh/quote';
 
@@ -92,7 +92,7 @@ export function settingsFor(mode: SettingsMode): Setting[] {
     try {
       return [key, selfCommand(self, tail)];
     } catch (err) {
-      throw new PitrError('BAD_CONF_VALUE', `the value of ${key} cannot be written: ${errorMessage(err)}`, { exitCode: ExitCode.USAGE, hint: 'rename the path (node, cmd_standby or the ini file) so that it has no line break' });
+      throw new PitrError('BAD_CONF_VALUE', `the value of ${key} cannot be written: ${errorMessage(err)}`, { hint: 'rename the path (node, cmd_standby or the ini file) so that it has no line break' });
     }
   };
   const out: Setting[] = [command('restore_command', '--restore %f %p')];

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StandbyConfig } from '@pitrtools/core/config/index';
-import { ExitCode, PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { copyFileAtomic, fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import {
   PASSFILE, SETTINGS_FILE, passfileLine, renderSettings, renderStubConf, withIncludeLine,
@@ -30,9 +30,9 @@ export async function writeSettings(pgdata: string, mode: SettingsMode): Promise
   try {
     text = renderSettings(mode, new Date().toISOString());
   } catch (err) {
-    throw new PitrError('BAD_SETTING', `cannot write ${SETTINGS_FILE}: ${errorMessage(err)}`, {
-      exitCode: err instanceof PitrError ? err.exitCode : ExitCode.FAILED, ...(err instanceof PitrError && err.hint ? { hint: err.hint } : {}),
-    });
+    // A value refused by the quoting keeps its own code (BAD_CONF_VALUE, exit 2) and hint.
+    if (err instanceof PitrError) throw new PitrError(err.code, `cannot write ${SETTINGS_FILE}: ${err.message}`, err.hint ? { hint: err.hint } : {});
+    throw new PitrError('BAD_SETTING', `cannot write ${SETTINGS_FILE}: ${errorMessage(err)}`);
   }
   await writeFileAtomic(join(pgdata, SETTINGS_FILE), text);
 }
@@ -134,7 +134,7 @@ export async function neutraliseInherited(pgdata: string, command: string, now =
   if (st === undefined) return [];
   if (!st.isFile()) {
     throw new PitrError('AUTO_CONF_NOT_A_FILE', `${path} is not a regular file (a symbolic link?): cmd_standby does not follow or rewrite it`, {
-      exitCode: ExitCode.USAGE, hint: `replace it with a regular file (ALTER SYSTEM writes one), then run ${command} again`,
+      hint: `replace it with a regular file (ALTER SYSTEM writes one), then run ${command} again`,
     });
   }
   const text = await fsp.readFile(path, 'utf8');
