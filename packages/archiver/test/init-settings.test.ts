@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { settingsWarnings } from '../src/commands/init.js';
-import { parseConfText, readConfSettings } from '../src/pg/conf-file.js';
+import { parseConfText, readConfSettings } from '@pitrtools/core/pg/conf-file';
 
 describe('postgresql.conf reading', () => {
   it('parses name = value, name value, quotes and comments', () => {

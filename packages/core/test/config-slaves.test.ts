@@ -26,17 +26,17 @@ describe('per-slave sections', () => {
     assert.deepEqual(targets, [
       {
         entry: 'standby1', name: 'standby1', host: 'standby1', port: 22, user: 'postgres', r_archivedir: '/pg/archive',
-        identityFiles: defaults, knownHostsFile: '/home/pg/.ssh/known_hosts', hostKeyCheck: 'yes', timeoutMs: 5000, deadlineMs: 20000, remoteDirFsync: true,
+        identityFiles: defaults, knownHostsFile: '/home/pg/.ssh/known_hosts', hostKeyCheck: 'yes', useAgent: true, connectTimeoutMs: 5000, keepaliveIntervalMs: 1666, keepaliveCountMax: 3, deadlineMs: 20000, remoteDirFsync: true,
       },
       {
         entry: 'standby2:2222', name: 'standby2_2222', host: 'standby2', port: 2222, user: 'walreceiver',
         r_archivedir: '/srv/standby2/archive', identityFiles: defaults, knownHostsFile: '/etc/pitr/known_hosts',
-        hostKeyCheck: 'accept-new', timeoutMs: 60000, deadlineMs: 90000, remoteDirFsync: false,
+        hostKeyCheck: 'accept-new', useAgent: true, connectTimeoutMs: 60000, keepaliveIntervalMs: 5000, keepaliveCountMax: 3, deadlineMs: 90000, remoteDirFsync: false,
       },
       {
         entry: '[2001:db8::7]:22', name: '2001_db8__7_22', host: '2001:db8::7', port: 22, user: 'postgres',
         r_archivedir: '/pg/archive', identityFiles: defaults, knownHostsFile: '/home/pg/.ssh/known_hosts',
-        hostKeyCheck: 'yes', timeoutMs: 5000, deadlineMs: 20000, remoteDirFsync: true,
+        hostKeyCheck: 'yes', useAgent: true, connectTimeoutMs: 5000, keepaliveIntervalMs: 1666, keepaliveCountMax: 3, deadlineMs: 20000, remoteDirFsync: true,
       },
     ]);
   });
@@ -137,7 +137,7 @@ describe('the master of a standby', () => {
     const { config } = parseConfig(text, '/etc/pitrtools/cmd_standby.ini', 'standby', env);
     assert.deepEqual(resolveMaster(config, everyFileExists), {
       host: 'db1', port: 2022, user: 'postgres', identityFiles: ['/home/pg/.ssh/standby'],
-      knownHostsFile: '/home/pg/.ssh/known_hosts', hostKeyCheck: 'accept-new', timeoutMs: 45000,
+      knownHostsFile: '/home/pg/.ssh/known_hosts', hostKeyCheck: 'accept-new', useAgent: true, connectTimeoutMs: 45000, keepaliveIntervalMs: 5000, keepaliveCountMax: 3,
     });
     expectConfigError(() => resolveMaster(config, () => false), {
       code: ConfigCode.BAD_VALUE, line: 7, key: 'ssh_identity', message: /\/home\/pg\/\.ssh\/standby does not exist/,

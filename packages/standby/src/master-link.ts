@@ -33,10 +33,9 @@ function loadPgClient(): Promise<typeof import('@pitrtools/core/pg/client')> {
 
 /** The SSH target of the master as the SSH layer wants it. */
 export function masterSshTarget(config: StandbyConfig, log?: Logger, timeoutMs?: number): SshTarget {
-  const t = resolveMaster(config);
   return {
-    host: t.host, port: t.port, user: t.user, identityFiles: t.identityFiles, useAgent: true,
-    knownHostsFile: t.knownHostsFile, hostKeyCheck: t.hostKeyCheck, connectTimeoutMs: timeoutMs ?? t.timeoutMs,
+    ...resolveMaster(config),
+    ...(timeoutMs !== undefined ? { connectTimeoutMs: timeoutMs } : {}),
     ...(config.ssh_debug && log ? { debug: (line: string) => log.debug(`ssh: ${line}`) } : {}),
   };
 }

@@ -8,15 +8,9 @@ import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
 import type { LinkProvider, SlaveLink } from '../archive/ports.js';
 
-/** The SSH settings of a slave, with keepalives tight enough that a hung slave is noticed within about ssh_timeout. */
+/** The SSH settings of a slave (resolved by the config layer), plus ssh2's debug lines under ssh_debug. */
 export function sshTargetOf(t: SlaveTarget, sshDebug: boolean, log: Logger): SshTarget {
-  const keepalive = Math.max(250, Math.min(5000, Math.floor(t.timeoutMs / 3)));
-  return {
-    host: t.host, port: t.port, user: t.user, identityFiles: t.identityFiles, useAgent: true,
-    knownHostsFile: t.knownHostsFile, hostKeyCheck: t.hostKeyCheck, connectTimeoutMs: t.timeoutMs,
-    keepaliveIntervalMs: keepalive, keepaliveCountMax: 3,
-    ...(sshDebug ? { debug: (line: string) => log.debug(`ssh2: ${line}`) } : {}),
-  };
+  return { ...t, ...(sshDebug ? { debug: (line: string) => log.debug(`ssh2: ${line}`) } : {}) };
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Logger } from '@pitrtools/core/log';
 import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { oneShotLink } from '../adapters/ssh-link.js';
 import { drainQueue, scanQueue } from '../archive/deliver.js';
-import { inPool } from '../pool.js';
+import pLimit from 'p-limit';
 import { archiverRuntime } from '../runtime.js';
 
 /** Per slave: delivered now, still waiting, and why it stopped. */
@@ -22,7 +22,8 @@ export async function queueOnce(o: { config: ArchiverConfig; log: Logger }): Pro
   const rt = archiverRuntime(o.config, o.log);
   await checkQueueDirs(o.config.l_archivedir, rt.slaves.map((s) => s.name));
   const slaves: OnceResult['slaves'] = [];
-  await inPool(rt.slaves, o.config.max_queue_workers, async (s) => {
+  const limit = pLimit(Math.max(1, o.config.max_queue_workers));
+  await Promise.all(rt.slaves.map((s) => limit(async () => {
     const link = oneShotLink(s, o.config.ssh_debug, o.log);
     try {
       const ctx = rt.contextFor(s, link);
@@ -39,7 +40,7 @@ export async function queueOnce(o: { config: ArchiverConfig; log: Logger }): Pro
     } finally {
       await link.close();
     }
-  });
+  })));
   await rt.alertsSettled();
   const stuck = slaves.some((s) => !s.detached && s.remaining > 0);
   return { code: stuck ? ExitCode.FAILED : ExitCode.OK, slaves };

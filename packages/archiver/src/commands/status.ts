@@ -119,7 +119,7 @@ async function slaveStatus(config: ArchiverConfig, t: SlaveTarget, queue: SlaveC
     s.reachable = true;
     const names = (await session.readdir(t.r_archivedir)).map((e) => e.name).filter((n) => walKind(n) === 'segment').sort();
     if (names.length > 0) s.newestSegment = names[names.length - 1]!;
-    if (v.slave_config !== undefined) s.standby = await standbyCheck(session, v.slave_cmd_standby, v.slave_config, t.timeoutMs);
+    if (v.slave_config !== undefined) s.standby = await standbyCheck(session, v.slave_cmd_standby, v.slave_config, t.connectTimeoutMs);
   } catch (err) {
     s.error = errorMessage(err);
     flag('CRITICAL', `${t.name} ${s.reachable ? `r_archivedir ${t.r_archivedir} cannot be listed` : 'unreachable'}: ${s.error}`);

@@ -14,7 +14,7 @@ import type { Logger } from '@pitrtools/core/log';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { muteable } from '../archive/mute.js';
-import { inPool } from '../pool.js';
+import pLimit from 'p-limit';
 import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
 import { ensurePrivateDir, socketPlace } from '../warm/socket-path.js';
 import { watchReady, type ReadyWatcher } from './lookahead.js';
@@ -116,7 +116,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         store: rt.store, alert: rt.alert, log, maxAhead: config.upload_lanes * 2, markers,
         mayShipAhead: async () => !(await iniChanged()),
       });
-      const maxTimeout = Math.max(...rt.slaves.map((s) => s.timeoutMs));
+      const maxTimeout = Math.max(...rt.slaves.map((s) => s.connectTimeoutMs));
       server = await serveSocket({
         path: place.path, config: await fsp.realpath(rt.configFile), deadlineMs: 2 * maxTimeout + 60_000, log,
         handle: async (req) => {
@@ -134,7 +134,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     const drainAll = async (): Promise<void> => {
       const busy = [];
       for (const w of workers) if ((await rt.store.look(w.target.name, []).catch(() => undefined))?.count) busy.push(w);
-      await inPool(busy, config.max_queue_workers, async (w) => { await w.drain().catch((e: unknown) => log.error(errorMessage(e))); });
+      const limit = pLimit(Math.max(1, config.max_queue_workers));
+      await Promise.all(busy.map((w) => limit(() => w.drain().catch((e: unknown) => log.error(errorMessage(e))))));
     };
     const every = (ms: number, fn: () => Promise<void>): void => {
       let running = false;

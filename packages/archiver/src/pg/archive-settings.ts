@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { errorMessage } from '@pitrtools/core/errors';
 import { withPg } from '@pitrtools/core/pg/client';
 import { localServer } from '@pitrtools/core/pg/local-server';
-import { readConfSettings } from './conf-file.js';
+import { readConfSettings } from '@pitrtools/core/pg/conf-file';
 
 /** The archiving settings and where they were read. */
 export interface ArchiveSettings {

@@ -7,18 +7,10 @@ import { ConfigCode } from './codes.js';
 import type { ArchiverConfig, PerSlaveKey, StandbyConfig } from './config-types.js';
 import { isFile } from './io.js';
 import { parseSlaveList } from './slave-sections.js';
+import type { SshTarget } from '../ssh/connect.js';
 
-/** Where and how to connect. */
-export interface SshTarget {
-  host: string;
-  port: number;
-  user: string;
-  /** Private keys to offer, in order; only files that exist. */
-  identityFiles: string[];
-  knownHostsFile: string;
-  hostKeyCheck: 'yes' | 'accept-new' | 'no';
-  timeoutMs: number;
-}
+// The SSH layer's own type (a type-only import: the config layer loads no ssh2).
+export type { SshTarget };
 
 /** One slave of cmd_archiver, ready to connect to. */
 export interface SlaveTarget extends SshTarget {
@@ -68,11 +60,15 @@ function target(file: string, host: string, port: number, v: SshValues, explicit
         { line: explicitLine, key: 'ssh_identity' });
     }
   }
+  const timeoutMs = Math.round(v.ssh_timeout * 1000);
   return {
     host, port, user: v.user,
-    identityFiles: v.ssh_identity.filter((p) => exists(p)),
+    // Only key files that exist are offered; the ssh-agent's keys too, when SSH_AUTH_SOCK is set.
+    identityFiles: v.ssh_identity.filter((p) => exists(p)), useAgent: true,
     knownHostsFile: v.ssh_known_hosts,
     hostKeyCheck: v.ssh_host_key_check,
-    timeoutMs: Math.round(v.ssh_timeout * 1000),
+    connectTimeoutMs: timeoutMs,
+    // Tight enough that a hung peer is noticed within about ssh_timeout.
+    keepaliveIntervalMs: Math.max(250, Math.min(5000, Math.floor(timeoutMs / 3))), keepaliveCountMax: 3,
   };
 }

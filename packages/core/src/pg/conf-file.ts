@@ -5,7 +5,7 @@
  * include_dir relative to the including file.
  */
 import { dirname, isAbsolute, join } from 'node:path';
-import { parseConfLine } from '@pitrtools/core/pg/conf-value';
+import { parseConfLine } from './conf-value.js';
 
 /** One `name = value` line. */
 export interface ConfEntry {
