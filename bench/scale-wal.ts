@@ -24,8 +24,8 @@ import { median } from './results.js';
 export interface DepthPoint {
   depth: number;
   segments: number;
-  wallMs?: number;
-  cpuMs?: number;
+  wallMs?: number | undefined;
+  cpuMs?: number | undefined;
   problems: string[];
 }
 

@@ -147,8 +147,8 @@ export async function connectSsh(target: SshTarget, log?: Logger): Promise<SshSe
       keepaliveInterval: target.keepaliveIntervalMs ?? 5000,
       keepaliveCountMax: target.keepaliveCountMax ?? 3,
       algorithms: {
-        cipher: preferredCiphers() as NonNullable<ConnectConfig['algorithms']>['cipher'],
-        serverHostKey: orderHostKeyAlgorithms(HOST_KEY_ALGORITHMS, knownKeyTypes(entries, host, port)) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'],
+        cipher: preferredCiphers() as NonNullable<NonNullable<ConnectConfig['algorithms']>['cipher']>,
+        serverHostKey: orderHostKeyAlgorithms(HOST_KEY_ALGORITHMS, knownKeyTypes(entries, host, port)) as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']>,
         compress: ['none'],
       },
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void): void => {

@@ -56,7 +56,7 @@ const WORKER_YOUNG_MB = 4;
 interface Slot {
   worker: Worker;
   exited: Promise<void>;
-  onMessage?: (m: FromWorker) => void;
+  onMessage?: ((m: FromWorker) => void) | undefined;
 }
 
 /** Copy workers with their SSH connections, ready to run job lists. */
