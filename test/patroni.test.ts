@@ -58,6 +58,11 @@ function segOf(lsn: string): number {
   return hi! * 256 + Math.floor(lo! / (16 * 1024 * 1024));
 }
 
+/** The last 16 hex digits of a segment name for segment number `n`. */
+function segName(n: number): string {
+  return `${Math.floor(n / 256).toString(16).toUpperCase().padStart(8, '0')}${(n % 256).toString(16).toUpperCase().padStart(8, '0')}`;
+}
+
 /** Checks that the archive can carry a replay from segment 1 across every switch point up to `upTo` on the newest timeline. */
 function assertNoHole(dir: string, newest: number, upTo: number): string {
   const segs = archived(dir);
@@ -171,6 +176,19 @@ test('three Patroni nodes ship every segment to the DR standby across two leader
     await waitFor(`the DR standby to replay ${written} rows`, async () => Number((await dr('SELECT count(*) AS c FROM t'))[0]!.c) === written, 180_000, 500);
     return seg;
   };
+  /**
+   * Last words: rows in a segment that is not complete, so the leader never archives it; waits
+   * until every replica has them, then the leader's host dies. They reach the DR standby only
+   * through the next leader's first segment of the new timeline (the switch point is mid-segment).
+   */
+  const lastWordsThenKill = async (leader: PatroniNode, replicas: PatroniNode[]): Promise<void> => {
+    await leader.query(`INSERT INTO t SELECT g, 'last words' FROM generate_series(${written + 1}, ${written + 50}) g`);
+    written += 50;
+    const lsn = String((await leader.query<{ l: string }>('SELECT pg_current_wal_flush_lsn()::text AS l'))[0]!.l);
+    await waitFor('every replica to have the last words', async () => Number((await leader.query<{ c: string }>(
+      'SELECT count(*) AS c FROM pg_stat_replication WHERE flush_lsn >= $1::pg_lsn AND application_name = ANY($2)', [lsn, replicas.map((r) => r.name)]))[0]!.c) === replicas.length, 60_000, 200);
+    await leader.kill9();
+  };
   const noAlerts = (): void => {
     const got = existsSync(alerts) ? readFileSync(alerts, 'utf8').trim() : '';
     assert.equal(got, '', 'no notify_* hook ran (no conflict, no failure) although several nodes shipped the same segments');
@@ -185,18 +203,24 @@ test('three Patroni nodes ship every segment to the DR standby across two leader
   }
 
   // First leader change: the host of the leader dies.
-  await n1.kill9();
+  await lastWordsThenKill(n1, [n2, n3]);
   const l2 = await waitForLeader([n2, n3]);
   const seg2 = await writeAndReplay(l2, 'timeline 2');
   assert.match(seg2, /^00000002/, 'the new leader writes timeline 2');
   assert.match(readFileSync(join(drDir, 'dr.log'), 'utf8'), /new target timeline is 2/);
   const upTo2 = parseInt(seg2.slice(8, 16), 16) * 256 + parseInt(seg2.slice(16), 16);
   console.log(`# DR archive after the first leader change: ${assertNoHole(archive, 2, upTo2)}`);
+  // The promoted node archived the old timeline's last segment as .partial (PostgreSQL does, at
+  // promotion); a follower may ship the same segment under its full name: the same bytes.
+  const tl1Tail = readFileSync(join(archive, '00000002.history'), 'utf8').trim().split('\t')[1]!;
+  const tailName = `00000001${segName(segOf(tl1Tail))}`;
+  assert.ok(existsSync(join(archive, `${tailName}.partial`)), `the old timeline's last segment is in the DR archive as ${tailName}.partial`);
+  if (existsSync(join(archive, tailName))) assert.ok(readFileSync(join(archive, tailName)).equals(readFileSync(join(archive, `${tailName}.partial`))), `${tailName} from a follower = the .partial`);
   noAlerts();
 
   // Second leader change: the new leader dies too; the last node takes over on timeline 3.
   const rest = [n2, n3].filter((n) => n !== l2);
-  await l2.kill9();
+  await lastWordsThenKill(l2, rest);
   const l3 = await waitForLeader(rest);
   const seg3 = await writeAndReplay(l3, 'timeline 3');
   assert.match(seg3, /^00000003/, 'the last leader writes timeline 3');
@@ -204,6 +228,21 @@ test('three Patroni nodes ship every segment to the DR standby across two leader
   const upTo3 = parseInt(seg3.slice(8, 16), 16) * 256 + parseInt(seg3.slice(16), 16);
   console.log(`# DR archive after the second leader change: ${assertNoHole(archive, 3, upTo3)}`);
   noAlerts();
+
+  // A node shipping a segment the DR archive already holds, with other bytes (here: the dead old
+  // leader's pg_wal, changed, as PostgreSQL would run archive_command there): a conflict, exit 4 and
+  // a critical alert; the archived copy stays.
+  const held = `00000001${segName(segOf(tl1Tail) - 1)}`;
+  const archivedBytes = readFileSync(join(archive, held));
+  const other = Buffer.from(archivedBytes);
+  other[other.length - 1] ^= 0xff;
+  writeFileSync(join(n1.pgdata, 'pg_wal', held), other, { mode: 0o600 });
+  const conflict = spawnSync(FRONT_END, ['-C', join(n1.dir, 'cmd_archiver.ini'), '-F', `pg_wal/${held}`], { cwd: n1.pgdata, encoding: 'utf8' });
+  assert.equal(conflict.status, 4, `a different ${held} is a conflict (exit 4): ${conflict.stderr}`);
+  const raised = readFileSync(alerts, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { args: string[] });
+  assert.ok(raised.some((a) => a.args[0] === 'node1' && a.args[1] === 'CRITICAL' && a.args.join(' ').includes(held)), JSON.stringify(raised));
+  assert.ok(readFileSync(join(archive, held)).equals(archivedBytes), 'the archived copy was not replaced');
+  writeFileSync(alerts, '');
 
   // The whole cluster gone: -F999 on the DR standby, which becomes a read-write master with every row.
   await l3.kill9();
