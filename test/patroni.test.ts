@@ -99,6 +99,12 @@ test('three Patroni nodes ship every segment to the DR standby across two leader
   const hook = (who: string, level: string): string => `${process.execPath} ${RECORDER} ${alerts} ${who} ${level}`;
   const ssh = { ssh_identity: sshd.clientKey, ssh_known_hosts: sshd.knownHostsFile, ssh_timeout: '5' };
 
+  /** A node's cmd_archiver.ini: one slave, the DR host's sshd at `slavePort`. */
+  const archiverIniFor = (name: string, slavePort: number): void => {
+    const nd = join(dir, name);
+    ini(join(nd, 'cmd_archiver.ini'), { pgdata: join(nd, 'data'), l_archivedir: join(nd, 'queue'), r_archivedir: archive, slaves: `127.0.0.1:${slavePort}`,
+      ...ssh, queue_wait: '1', notify_ok: hook(name, 'OK'), notify_warning: hook(name, 'WARNING'), notify_critical: hook(name, 'CRITICAL') });
+  };
   // What Patroni runs on every node: the YAML of docs/patroni.md.
   const nodes: PatroniNode[] = [];
   for (const name of ['node1', 'node2', 'node3']) {
@@ -106,8 +112,7 @@ test('three Patroni nodes ship every segment to the DR standby across two leader
     mkdirSync(nd, { mode: 0o700 });
     const archiverIni = join(nd, 'cmd_archiver.ini');
     mkdirSync(join(nd, 'queue'), { mode: 0o700 });
-    ini(archiverIni, { pgdata: join(nd, 'data'), l_archivedir: join(nd, 'queue'), r_archivedir: archive, slaves: `127.0.0.1:${sshd.port}`,
-      ...ssh, queue_wait: '1', notify_ok: hook(name, 'OK'), notify_warning: hook(name, 'WARNING'), notify_critical: hook(name, 'CRITICAL') });
+    archiverIniFor(name, sshd.port);
     const standbyIni = join(nd, 'cmd_standby.ini');
     // For --patroni-replica the master is the leader named by Patroni's --connstring; this is a placeholder.
     ini(standbyIni, { master_public_ip: 'patroni-leader', user: sshd.user, ssh_port: String(sshd.port), ...ssh,
@@ -201,6 +206,23 @@ test('three Patroni nodes ship every segment to the DR standby across two leader
       Number((await n.query<{ c: string }>('SELECT archived_count AS c FROM pg_stat_archiver'))[0]!.c) > 0, 60_000, 500);
     assert.equal(Number((await n.query<{ f: string }>('SELECT failed_count AS f FROM pg_stat_archiver'))[0]!.f), 0, `${n.name}: no archive_command failed`);
   }
+
+  // The leader loses its link to the DR host: what it archives from now on waits in its own queue
+  // (l_archivedir, on its own disk), which dies with it below. Measured: those segments reach the
+  // DR standby all the same, shipped by the replicas (archive_mode = always); with archive_mode = on
+  // the replicas mark what they receive as done and nobody would ever ship them.
+  archiverIniFor('node1', await freePort());
+  const shippedBefore = new Set(readdirSync(archive));
+  await writeAndReplay(n1, 'timeline 1, shipped by the replicas only');
+  const queued = readdirSync(join(n1.dir, 'queue'), { recursive: true }).map(String).map((f) => f.split('/').pop()!).filter((f) => SEG.test(f));
+  const newSegs = readdirSync(archive).filter((f) => SEG.test(f) && !shippedBefore.has(f));
+  assert.ok(queued.length >= 3, `the leader queued what it could not ship: ${queued.join(', ')}`);
+  for (const f of queued) assert.ok(existsSync(join(archive, f)), `${f}, stuck in the dead leader's queue, is in the DR archive`);
+  console.log(`# segments stuck in the old leader's queue: ${queued.sort().join(', ')}; all in the DR archive (new there: ${newSegs.length})`);
+  const outage = readFileSync(alerts, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { args: string[]; env: Record<string, string> });
+  assert.ok(outage.length > 0 && outage.every((a) => a.args[0] === 'node1' && ['slave_unreachable', 'slave_still_unreachable', 'archiving_offline'].includes(a.env.PITR_EVENT ?? '')),
+    `only the leader's outage was alerted: ${JSON.stringify(outage.map((a) => [a.args[0], a.env.PITR_EVENT]))}`);
+  writeFileSync(alerts, '');
 
   // First leader change: the host of the leader dies.
   await lastWordsThenKill(n1, [n2, n3]);
