@@ -136,11 +136,16 @@ test('three Patroni nodes ship every segment to the DR standby across two leader
 
   for (const n of [n2, n3]) {
     n.start();
+    let failed: string | undefined;
     await waitFor(`${n.name} streaming from the leader`, async () => {
+      // Our method failing is the answer, not something to wait out.
+      failed = /.*Error creating replica using method pitrtools.*/.exec(existsSync(n.logFile) ? readFileSync(n.logFile, 'utf8') : '')?.[0];
+      if (failed !== undefined) return true;
       const st = await n.status();
       return st?.role === 'replica' && st.state === 'running' && Number((await n1.query<{ c: string }>(
         "SELECT count(*) AS c FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'", [n.name]))[0]!.c) === 1;
     }, 180_000, 500);
+    assert.equal(failed, undefined, `${n.name}: Patroni could not create the replica with our method:\n${readFileSync(n.logFile, 'utf8').slice(-3000)}`);
     // Made by our method: Patroni says so, and the copy carries -B's record of its start.
     assert.match(readFileSync(n.logFile, 'utf8'), /replica has been created using pitrtools/);
     assert.ok(existsSync(join(n.pgdata, 'pitrtools.backup')), `${n.name}'s data directory was copied by cmd_standby --patroni-replica`);
