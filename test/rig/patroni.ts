@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { onCleanup } from './cleanup.js';
@@ -105,7 +106,7 @@ export async function makePatroniNode(o: NodeOptions): Promise<PatroniNode> {
   const pgdata = join(o.dir, 'data');
   const socketDir = join(o.dir, 'sock');
   mkdirSync(socketDir, { mode: 0o700 });
-  const user = (await import('node:os')).userInfo().username;
+  const user = userInfo().username;
   const hba = ['local all all trust', 'host all all 127.0.0.1/32 trust', 'local replication all trust', 'host replication all 127.0.0.1/32 trust'];
   const config = {
     scope: o.scope, name: o.name,
