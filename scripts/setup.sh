@@ -15,6 +15,9 @@ command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 { command -v ip && command -v tc && command -v nsenter; } >/dev/null 2>&1 || need+=(iproute2 util-linux)
 command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
+# test/patroni.test.ts: Debian's Patroni 3.0 and etcd 3.4 (the test starts its own etcd as $user).
+[ -x /usr/bin/patroni ] || need+=(patroni)
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
 
 # The slow link (a real 2 Mbit/s path to a slave whose SSH connection stays alive): a network
 # namespace pitr-slow joined to the root namespace by a veth pair, 10.213.0.1/30 on our end
@@ -48,6 +51,16 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# etcd-server's package may start a system etcd on 2379/2380: the test runs its own on free ports,
+# and a machine that runs our tests needs none.
+if [ -x /usr/bin/etcd ]; then
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+    systemctl disable --now etcd >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/etcd ]; then
+    /etc/init.d/etcd stop >/dev/null 2>&1 || true
+    update-rc.d etcd disable >/dev/null 2>&1 || true
+  fi
 fi
 # sshd refuses to start without its privilege-separation directory.
 mkdir -p /run/sshd && chmod 0755 /run/sshd

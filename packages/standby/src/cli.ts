@@ -16,6 +16,7 @@ import { commandContext } from './command-context.js';
 import { failover } from './commands/failover.js';
 import { initStandby } from './commands/init.js';
 import { installMasterHelpers } from './commands/install-helpers.js';
+import { patroniReplica } from './commands/patroni-replica.js';
 import { pingMaster } from './commands/ping.js';
 import { pointInTimeRecovery } from './commands/pitr.js';
 import { startStandby } from './commands/standby.js';
@@ -23,6 +24,7 @@ import type { Ctx } from './context.js';
 import { HELP } from './help.js';
 import { renderNagios, renderStatus, unknownReport } from './recovery/check-report.js';
 import { masterSshTarget } from './master-link.js';
+import { parsePatroniArgs } from './patroni-args.js';
 import { parseTargetTime } from './recovery/target-time.js';
 
 const PROGRAM = 'cmd_standby';
@@ -70,6 +72,7 @@ function parseFlags(argv: string[]): Flags {
 
 /** Runs cmd_standby with `argv` (without node and script) and exits. */
 export async function runCli(argv: string[]): Promise<never> {
+  if (argv.includes('--patroni-replica')) return runPatroniReplica(argv);
   let f: Flags = {};
   return runMain(PROGRAM, async () => {
     f = parseFlags(argv);
@@ -86,6 +89,20 @@ export async function runCli(argv: string[]): Promise<never> {
     const chosen = validate(f);
     return dispatch(f, chosen, context(f));
   }, { debug: () => f.verbose === true });
+}
+
+/** --patroni-replica: Patroni's create_replica_method call, whose --key=value arguments yargs' strict mode would refuse. */
+async function runPatroniReplica(argv: string[]): Promise<never> {
+  let verbose = false;
+  return runMain(PROGRAM, async () => {
+    const inv = parsePatroniArgs(argv);
+    verbose = inv.verbose;
+    assertNotRoot(PROGRAM);
+    const ctx = commandContext(inv.config, inv.verbose);
+    for (const a of inv.ignored) ctx.log.debug(`--patroni-replica: ignoring ${a.replace(/=.*/s, '=...')} (not one of ours)`);
+    await patroniReplica(ctx, inv.options);
+    return ExitCode.OK;
+  }, { debug: () => verbose });
 }
 
 function context(f: Flags): Ctx {

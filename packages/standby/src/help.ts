@@ -40,6 +40,11 @@ Actions (one per run):
       --restore FILE PATH  restore_command (%f %p): copy FILE from archivedir to PATH.
                            A missing FILE exits 1 silently. Written into pgdata by -S.
       --cleanup FILE       archive_cleanup_command (%r): remove archived WAL older than FILE.
+      --patroni-replica    A Patroni create_replica_method: base backup (as -B) of the leader
+                           named by --connstring=... into --datadir=..., nothing else (Patroni
+                           configures and starts the replica). Takes Patroni's --scope=,
+                           --role=replica, --datadir=, --connstring= and ignores other
+                           --key=value. See docs/patroni.md.
 
 Options:
   -C, --config FILE        cmd_standby.ini (required). See etc/cmd_standby.ini.sample.
