@@ -271,7 +271,7 @@ test('three Patroni nodes ship every segment to the DR standby across two leader
   const held = `00000001${segName(segOf(tl1Tail) - 1)}`;
   const archivedBytes = readFileSync(join(archive, held));
   const other = Buffer.from(archivedBytes);
-  other[other.length - 1] ^= 0xff;
+  other[other.length - 1] = other[other.length - 1]! ^ 0xff;
   writeFileSync(join(n1.pgdata, 'pg_wal', held), other, { mode: 0o600 });
   const conflict = spawnSync(FRONT_END, ['-C', join(n1.dir, 'cmd_archiver.ini'), '-F', `pg_wal/${held}`], { cwd: n1.pgdata, encoding: 'utf8' });
   assert.equal(conflict.status, 4, `a different ${held} is a conflict (exit 4): ${conflict.stderr}`);

@@ -53,6 +53,7 @@ export const ERRORS = {
   DIR_NOT_PRIVATE: { exit: 'USAGE', program: 'both', meaning: 'A directory we write in is missing, not ours, a symbolic link, or writable by group or others.' },
   SYMLINK_REFUSED: { exit: 'USAGE', program: 'both', meaning: 'A file we would open is a symbolic link we did not make.' },
   BAD_CONF_VALUE: { exit: 'USAGE', program: 'both', meaning: 'A value to be written into a PostgreSQL configuration file holds a line break or NUL.' },
+  BAD_CONNINFO: { exit: 'USAGE', program: 'both', meaning: 'A libpq connection string (keyword/value or postgresql:// URI) cannot be read, or names no single TCP host.' },
   BAD_WAL_NAME: { exit: 'USAGE', program: 'both', meaning: 'A file name given is not a WAL file name PostgreSQL archives.' },
   // Both programs: PostgreSQL.
   PG_UNREACHABLE: { exit: 'FAILED', program: 'both', meaning: 'PostgreSQL does not accept connections at the address used.' },

@@ -4,7 +4,7 @@
  * nothing to us (keep_data, no_params ...). Unknown ones are ignored with a debug line, so a newer
  * Patroni or a method option meant for another tool never makes the replica fail to be created.
  */
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { PitrError } from '@pitrtools/core/errors';
 import type { PatroniReplicaOptions } from './commands/patroni-replica.js';
 
 /** What `cmd_standby --patroni-replica ...` asked for. */
@@ -18,7 +18,6 @@ export interface PatroniInvocation {
 
 function usage(message: string): PitrError {
   return new PitrError('USAGE', `--patroni-replica: ${message}`, {
-    exitCode: ExitCode.USAGE,
     hint: 'Patroni runs it as: cmd_standby --patroni-replica -C <ini> --scope=S --datadir=D --role=replica --connstring=C (docs/patroni.md)',
   });
 }

@@ -14,7 +14,7 @@ export type Conninfo = Record<string, string>;
 
 function bad(connstring: string, why: string): PitrError {
   return new PitrError('BAD_CONNINFO', `cannot read the connection string '${connstring}': ${why}`, {
-    exitCode: 2, hint: 'give it as libpq keyword/value pairs (host=... port=...) or as a postgresql:// URI',
+    hint: 'give it as libpq keyword/value pairs (host=... port=...) or as a postgresql:// URI',
   });
 }
 
