@@ -7,7 +7,7 @@
  * row) and --follow on S2 towards S3 refuses: a rejoin is needed (exit 1, the command named).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { cleanupAll } from './rig/cleanup.js';
 import { clusterEnv, waitArchived, type ClusterEnv } from './rig/cluster-env.js';
@@ -105,5 +105,28 @@ describe('a standby that replayed past the fork', () => {
     assert.ok(r.stderr.includes(`cmd_standby -C ${s2.ini} --rejoin`), r.stderr);
     assert.equal(readFileSync(s2.ini, 'utf8'), iniBefore, 'the ini still names S1');
     assert.deepEqual(await env.query(s2, 'SELECT pg_is_in_recovery() AS r, count(*)::int AS n FROM t WHERE i = 4'), [{ r: true, n: 1 }]);
+  });
+});
+
+describe('-F999 with archiver_config refuses before promoting', () => {
+  test('an archiver_config of another pgdata, and archive_mode off: exit 2 with the fix, still a standby', async () => {
+    const s1 = env.node('s1');
+    const s2 = env.node('s2');
+    const stop = await runCmd(['-C', s2.ini, '-A', 'stop']);
+    assert.equal(stop.code, 0, stop.stderr);
+    const ini = readFileSync(s2.ini, 'utf8');
+    writeFileSync(s2.ini, ini.replace(/^archiver_config: .*$/m, `archiver_config: ${s1.archiverIni}`));
+    const wrong = await runCmd(['-C', s2.ini, '-F999']);
+    assert.equal(wrong.code, 2, wrong.stderr);
+    assert.match(wrong.stderr, new RegExp(`ERROR: .*cmd_standby\\.ini: archiver_config names ${s1.archiverIni}, whose pgdata is ${s1.pgdata}, not this standby's pgdata ${s2.pgdata}`));
+    writeFileSync(s2.ini, ini);
+    const conf = `${s2.dir}/conf/postgresql.conf`;
+    writeFileSync(conf, `${readFileSync(conf, 'utf8')}archive_mode = off\n`);
+    const off = await runCmd(['-C', s2.ini, '-F999']);
+    assert.equal(off.code, 2, off.stderr);
+    assert.match(off.stderr, /ERROR: refusing to fail over: archiver_config is set but archive_mode is off .*nothing was promoted/);
+    assert.match(off.stderr, /HINT: set archive_mode = on in pg_conf \(a standby does not archive until it is promoted\)/);
+    assert.ok(existsSync(`${s2.pgdata}/standby.signal`));
+    assert.ok(!existsSync(`${s2.pgdata}/postmaster.pid`), 'the server was not started');
   });
 });
