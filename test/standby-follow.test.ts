@@ -105,15 +105,24 @@ describe('a standby that replayed past the fork', () => {
     assert.ok(r.stderr.includes(`cmd_standby -C ${s2.ini} --rejoin`), r.stderr);
     assert.equal(readFileSync(s2.ini, 'utf8'), iniBefore, 'the ini still names S1');
     assert.deepEqual(await env.query(s2, 'SELECT pg_is_in_recovery() AS r, count(*)::int AS n FROM t WHERE i = 4'), [{ r: true, n: 1 }]);
+    // Stopped: --follow starts it to see where it is, refuses the same way, and leaves it stopped and pointing at S1.
+    const stop2 = await runCmd(['-C', s2.ini, '-A', 'stop']);
+    assert.equal(stop2.code, 0, stop2.stderr);
+    const again = await runCmd(['-C', s2.ini, '--follow', '--master', `${s3.host}:${env.sshd.port}`, '--master-port', String(s3.port)]);
+    assert.equal(again.code, 1, again.stdout + again.stderr);
+    // PostgreSQL refuses to start on timeline 3 from a minimum recovery point past its fork: --follow says what that means.
+    assert.match(again.stderr, /ERROR: a rejoin is needed: this standby has replayed timeline 2 up to [0-9A-F]+\/[0-9A-F]+ \(its minimum recovery point\), which timeline 3 of the new master does not contain/);
+    assert.ok(again.stderr.includes(`cmd_standby -C ${s2.ini} --rejoin`), again.stderr);
+    assert.ok(!existsSync(`${s2.pgdata}/postmaster.pid`), 'stopped again');
+    assert.match(readFileSync(`${s2.pgdata}/pitrtools.conf`, 'utf8'), new RegExp(`^primary_conninfo = 'host=${s1.host.replace(/\./g, '\\.')} port=${s1.port} `, 'm'));
+    assert.equal(readFileSync(s2.ini, 'utf8'), iniBefore);
   });
 });
 
 describe('-F999 with archiver_config refuses before promoting', () => {
   test('an archiver_config of another pgdata, and archive_mode off: exit 2 with the fix, still a standby', async () => {
     const s1 = env.node('s1');
-    const s2 = env.node('s2');
-    const stop = await runCmd(['-C', s2.ini, '-A', 'stop']);
-    assert.equal(stop.code, 0, stop.stderr);
+    const s2 = env.node('s2'); // stopped by the test above
     const ini = readFileSync(s2.ini, 'utf8');
     writeFileSync(s2.ini, ini.replace(/^archiver_config: .*$/m, `archiver_config: ${s1.archiverIni}`));
     const wrong = await runCmd(['-C', s2.ini, '-F999']);

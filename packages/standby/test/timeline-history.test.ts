@@ -29,3 +29,11 @@ test('forkVerdict: a timeline the new master never had is refused', () => {
   assert.equal(v.follow, false);
   assert.match(!v.follow ? v.reason : '', /timeline 4, which is not in the history/);
 });
+
+test('forkRefusal turns PostgreSQL\'s start-up refusals past a fork into the reason, and nothing else', async () => {
+  const { forkRefusal } = await import('../src/commands/follow.js');
+  assert.match(forkRefusal('the local server did not start: requested timeline 3 does not contain minimum recovery point 0/80000C8 on timeline 2') ?? '',
+    /^this standby has replayed timeline 2 up to 0\/80000C8 \(its minimum recovery point\), which timeline 3 of the new master does not contain/);
+  assert.match(forkRefusal("requested timeline 3 is not a child of this server's history") ?? '', /last checkpoint is past where timeline 3/);
+  assert.equal(forkRefusal('the local server did not start: could not bind IPv4 address'), undefined);
+});

@@ -76,14 +76,27 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
   if (!running) {
     // Started with the new master's settings: the fork is checked on what it replays from archivedir.
     await writeFollowSettings(tctx, o.iniPath, bins);
-    const offset = await startServer(target, bins, log);
-    started = true;
-    await waitForServer(target, 'standby', offset, o.waitMs ?? 300_000, log);
+    try {
+      const offset = await startServer(target, bins, log);
+      started = true;
+      await waitForServer(target, 'standby', offset, o.waitMs ?? 300_000, log);
+    } catch (err) {
+      // PostgreSQL checks pg_control against the history itself at start-up (xlogrecovery.c).
+      const fork = forkRefusal(errorMessage(err));
+      if (started) await stopServer(target, bins, log).catch(() => undefined);
+      await writeFollowSettings(ctx, o.iniPath, bins).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
+      if (fork === undefined) throw err;
+      throw new PitrError('REJOIN_NEEDED', `a rejoin is needed: ${fork}; it cannot follow ${m.where} (timeline ${m.timeline})`, { exitCode: ExitCode.FAILED, hint: REJOIN_HINT(o.iniPath) });
+    }
   }
   try {
     await checkFork(tctx, m, o.iniPath);
   } catch (err) {
-    if (started) await stopServer(target, bins, log).catch(() => undefined);
+    if (started) {
+      // Back as it was: stopped, with the settings for the master the ini names.
+      await stopServer(target, bins, log).catch(() => undefined);
+      await writeFollowSettings(ctx, o.iniPath, bins).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
+    }
     throw err;
   }
   if (o.master !== undefined) await rewriteIni(target, o.master, log);
@@ -107,6 +120,15 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
  */
 export async function writeFollowSettings(ctx: Ctx, iniPath: string, bins: Awaited<ReturnType<typeof localBinaries>>): Promise<void> {
   await prepareStandby(ctx, iniPath, bins, '--follow');
+}
+
+/** The FATAL lines PostgreSQL starts with when pg_control is past the requested timeline's fork, as one reason; else undefined. */
+export function forkRefusal(message: string): string | undefined {
+  const min = /requested timeline (\d+) does not contain minimum recovery point ([0-9A-F]+\/[0-9A-F]+) on timeline (\d+)/.exec(message);
+  if (min) return `this standby has replayed timeline ${min[3]} up to ${min[2]} (its minimum recovery point), which timeline ${min[1]} of the new master does not contain (PostgreSQL refused to start: "${min[0]}")`;
+  const child = /requested timeline (\d+) is not a child of this server's history/.exec(message);
+  if (child) return `this standby's last checkpoint is past where timeline ${child[1]} of the new master forked off (PostgreSQL refused to start: "${child[0]}")`;
+  return undefined;
 }
 
 function withNewMaster(config: StandbyConfig, m: NewMaster | undefined): StandbyConfig {
