@@ -110,11 +110,12 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
   const [{ initStandby }, { basebackup }, { startStandby }] = await Promise.all([
     import('../../packages/standby/src/commands/init.js'), import('../../packages/standby/src/commands/basebackup.js'),
     import('../../packages/standby/src/commands/standby.js')]);
-  for (const n of full) {
+  // The standbys are independent hosts: made side by side (concurrent base backups are fine for PostgreSQL).
+  await Promise.all(full.map(async (n) => {
     const confDir = join(n.dir, 'conf');
     mkdirSync(confDir, { mode: 0o700 });
     // archive_mode = on: a standby does not archive until promoted; then -F999 sets archive_command.
-    writeStandbyConfFiles(confDir, n.port, n.socketDir, { listen_addresses: `'127.0.0.1,${n.host}'`, archive_mode: 'on' });
+    writeStandbyConfFiles(confDir, n.port, n.socketDir, { listen_addresses: `'127.0.0.1,${n.host}'`, archive_mode: 'on', wal_retrieve_retry_interval: "'1s'" });
     archiverIni(n.archiverIni, n.pgdata, n.queue, nodes.filter((o2) => o2.name !== n.name));
     onCleanupStandby(n.pgdata, n.archivedir, master.bindir);
     onCleanup(`cmd_queue of ${n.name}`, () => killQueue(n.queue), () => killQueue(n.queue));
@@ -130,7 +131,7 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
     await initStandby(ctx);
     await basebackup(ctx);
     await startStandby(ctx, { iniPath: n.ini });
-  }
+  }));
   const query: ClusterEnv['query'] = (on, sql) => (on === 'M' ? master.query(sql) : standbyQuery(on, sql)) as never;
   return {
     master, sshd, dir, nodes: full, query,
