@@ -88,36 +88,50 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
   mkdirSync(socketDir, { mode: 0o700 });
   const confDir = join(dir, 'conf');
   mkdirSync(confDir, { mode: 0o700 });
-  const standbyConf = [
-    `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${socketDir}'`, 'shared_buffers = 32MB',
-    "log_line_prefix = '%m [%p] '", 'logging_collector = off', 'wal_level = replica', 'max_wal_senders = 10', '',
-  ].join('\n');
-  writeFileSync(join(confDir, 'postgresql.conf'), standbyConf);
-  writeFileSync(join(confDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n');
+  writeStandbyConfFiles(confDir, port, socketDir);
   const pgdata = join(dir, 'data');
   const logfile = join(dir, 'standby.log');
   const ini = join(home, 'cmd_standby.ini');
   const env: StandbyEnv = { master, sshd, dir, archivedir, pgdata, ini, port, socketDir, logfile };
   // The standby's server is started by the commands under test (pg_ctl through -S, -F999, -R):
   // stop whatever runs in pgdata before its directory goes.
-  const stopStandby = (): void => {
-    // The WAL receiver (wal_receiver: on) runs detached with pg_receivewal in its process group.
-    try { process.kill(-Number(readFileSync(join(archivedir, '.receivewal', 'supervisor.pid'), 'utf8').trim()), 'SIGKILL'); } catch { /* none */ }
-    if (existsSync(join(pgdata, 'postmaster.pid'))) spawnSync(join(master.bindir, 'pg_ctl'), ['-D', pgdata, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
-  };
-  onCleanup('the standby server', stopStandby, stopStandby);
+  onCleanupStandby(pgdata, archivedir, master.bindir);
   writeIni(env, {
     pg_conf: join(confDir, 'postgresql.conf'), pg_hba_conf: join(confDir, 'pg_hba.conf'), ...o.ini,
   });
   return env;
 }
 
-function killQueue(queue: string): void {
+/** SIGKILL to the cmd_queue daemon whose l_archivedir is `queue`, if one runs. */
+export function killQueue(queue: string): void {
   try {
     process.kill(Number(readFileSync(join(queue, '.cmd_queue.pid'), 'utf8').trim()), 'SIGKILL');
   } catch {
     // not running
   }
+}
+
+/** The standby's pg_conf and pg_hba_conf in `confDir`: `port`, the socket in `socketDir`, `conf` lines added (e.g. listen_addresses). */
+export function writeStandbyConfFiles(confDir: string, port: number, socketDir: string, conf: Record<string, string> = {}): void {
+  const settings: Record<string, string> = {
+    port: String(port), listen_addresses: "'127.0.0.1'", unix_socket_directories: `'${socketDir}'`, shared_buffers: '32MB',
+    log_line_prefix: "'%m [%p] '", logging_collector: 'off', wal_level: 'replica', max_wal_senders: '10', ...conf,
+  };
+  writeFileSync(join(confDir, 'postgresql.conf'), `${Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+  writeFileSync(join(confDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.0/8 trust\nlocal replication all trust\nhost replication all 127.0.0.0/8 trust\n');
+}
+
+/**
+ * The standby's server is started by the commands under test (pg_ctl through -S, -F999, -R):
+ * registers stopping whatever runs in pgdata (and its WAL receiver) before its directory goes.
+ */
+export function onCleanupStandby(pgdata: string, archivedir: string, bindir: string): void {
+  const stop = (): void => {
+    // The WAL receiver (wal_receiver: on) runs detached with pg_receivewal in its process group.
+    try { process.kill(-Number(readFileSync(join(archivedir, '.receivewal', 'supervisor.pid'), 'utf8').trim()), 'SIGKILL'); } catch { /* none */ }
+    if (existsSync(join(pgdata, 'postmaster.pid'))) spawnSync(join(bindir, 'pg_ctl'), ['-D', pgdata, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
+  };
+  onCleanup('the standby server', stop, stop);
 }
 
 /** (Re)writes the standby's ini with the base settings plus `extra`. */
@@ -133,7 +147,7 @@ export function writeIni(env: StandbyEnv, extra: Record<string, string> = {}): v
 }
 
 /** A context for calling commands directly; `lines` collects stdout, `log` stderr. */
-export function ctxFor(env: StandbyEnv): Ctx & { lines: string[]; log: ReturnType<typeof memoryLogger>; config: StandbyConfig } {
+export function ctxFor(env: Pick<StandbyEnv, 'ini'>): Ctx & { lines: string[]; log: ReturnType<typeof memoryLogger>; config: StandbyConfig } {
   const { config } = loadConfig(env.ini, 'standby');
   const lines: string[] = [];
   const log = memoryLogger(true);
@@ -156,7 +170,7 @@ export function runCmd(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 }
 
 /** Installs the helper functions (sql/cmd_standby.sql) on the master, then runs `sql` there in the same session. */
-export async function prepareMaster(env: StandbyEnv, ...sql: string[]): Promise<void> {
+export async function prepareMaster(env: { master: PgCluster }, ...sql: string[]): Promise<void> {
   const { connectPg } = await import('../../packages/core/src/pg/client.js');
   const { installHelpers } = await import('../../packages/core/src/pg/helpers.js');
   const s = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres' });
@@ -176,8 +190,11 @@ export async function initAndCopy(env: StandbyEnv): Promise<ReturnType<typeof ct
   return ctx;
 }
 
+/** What a query to a standby's server needs: its socket, port, and the user (the master's). */
+export type StandbyTarget = Pick<StandbyEnv, 'socketDir' | 'port'> & { master: Pick<PgCluster, 'user'> };
+
 /** A client of the standby's server through its socket. */
-export async function standbyQuery<T = Record<string, unknown>>(env: StandbyEnv, sql: string, params?: unknown[]): Promise<T[]> {
+export async function standbyQuery<T = Record<string, unknown>>(env: StandbyTarget, sql: string, params?: unknown[]): Promise<T[]> {
   const pg = (await import('pg')).default;
   const c = new pg.Client({ host: env.socketDir, port: env.port, user: env.master.user, database: 'postgres' });
   await c.connect();
@@ -185,7 +202,7 @@ export async function standbyQuery<T = Record<string, unknown>>(env: StandbyEnv,
 }
 
 /** Waits until `sql` on the standby returns a first column equal to `want`. */
-export async function waitOnStandby(env: StandbyEnv, what: string, sql: string, want: unknown, ms = 60_000): Promise<void> {
+export async function waitOnStandby(env: StandbyTarget, what: string, sql: string, want: unknown, ms = 60_000): Promise<void> {
   await waitFor(what, async () => {
     const rows = await standbyQuery(env, sql);
     return rows.length > 0 && Object.values(rows[0]!)[0] === want;

@@ -14,6 +14,7 @@ import { basebackup } from './commands/basebackup.js';
 import { checkStandby, type CheckOptions } from './commands/check.js';
 import { commandContext } from './command-context.js';
 import { failover } from './commands/failover.js';
+import { follow, type NewMaster } from './commands/follow.js';
 import { initStandby } from './commands/init.js';
 import { installMasterHelpers } from './commands/install-helpers.js';
 import { patroniReplica } from './commands/patroni-replica.js';
@@ -39,6 +40,7 @@ interface Flags {
   recovertotime?: string; ping?: boolean; action?: string; check?: boolean; status?: boolean; json?: boolean; installHelpers?: boolean;
   force?: boolean; verbose?: boolean; help?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
   warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string; receiveWal?: boolean;
+  follow?: boolean; master?: string; masterPort?: string;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -62,6 +64,9 @@ function parseFlags(argv: string[]): Flags {
     .option('install-helpers', { type: 'boolean' })
     .option('receive-wal', { type: 'boolean' })
     .option('force', { type: 'boolean' })
+    .option('follow', { type: 'boolean' })
+    .option('master', { type: 'string' })
+    .option('master-port', { type: 'string' })
     .option('restore', { type: 'string', array: true, nargs: 2 })
     .option('cleanup', { type: 'string' })
     .option('verbose', { alias: 'v', type: 'boolean' })
@@ -113,12 +118,13 @@ function context(f: Flags): Ctx {
 /** Checks the flags before anything is loaded; returns the chosen action (or undefined). */
 function validate(f: Flags): string | undefined {
   const chosen = [f.dbinit && '-I', f.basebackup && '-B', f.standby && '-S', f.failover !== undefined && '-F', f.ping && '-P',
-    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.receiveWal && '--receive-wal', f.restore && '--restore', f.cleanup !== undefined && '--cleanup']
+    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.receiveWal && '--receive-wal', f.follow && '--follow', f.restore && '--restore', f.cleanup !== undefined && '--cleanup']
     .filter((x): x is string => typeof x === 'string');
   if (chosen.length > 1) throw usage(`choose one action, not ${chosen.join(' and ')}`);
   if (f.recovertotime !== undefined && f.failover === undefined) throw usage('-R needs -F999 (point-in-time recovery is a kind of failover)');
   if (f.checksum && !f.basebackup) throw usage('--checksum goes with -B');
   if (f.force && f.failover === undefined) throw usage('--force goes with -F999');
+  if ((f.master !== undefined || f.masterPort !== undefined) && !f.follow) throw usage('--master and --master-port go with --follow');
   if (f.failover !== undefined && f.failover !== '999') throw usage(`-F takes the value 999 (as in -F999), not '${f.failover}'`);
   if (f.action !== undefined && !(ACTIONS as readonly string[]).includes(f.action)) throw usage(`-A takes ${ACTIONS.join(', ')}, not '${f.action}'`);
   if (chosen[0] === '--restore' || chosen[0] === '--cleanup') {
@@ -146,6 +152,7 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
       break;
     }
     case '--install-helpers': await installMasterHelpers(ctx); break;
+    case '--follow': await follow(ctx, { iniPath, master: newMasterFlags(f) }); break;
     case '--receive-wal': {
       const { runWalReceiver } = await import('./receiver/supervisor.js');
       const stop = new AbortController();
@@ -155,6 +162,21 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
     default: ctx.out(`Config OK (${iniPath}); choose an action: cmd_standby --help`); break;
   }
   return ExitCode.OK;
+}
+
+function portValue(v: string, flag: string): number {
+  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw usage(`${flag}: '${v}' is not a port (1-65535)`);
+  return Number(v);
+}
+
+/** --master HOST[:SSH_PORT] (an IPv6 address in brackets) and --master-port PORT. */
+function newMasterFlags(f: Flags): NewMaster | undefined {
+  if (f.master === undefined && f.masterPort === undefined) return undefined;
+  if (f.master === undefined) throw usage('--master-port needs --master HOST[:SSH_PORT] (or edit master_public_ip and port in the ini file and run --follow alone)');
+  const m = /^(?:\[([^\]]+)\]|([^:[\]\s]+))(?::(\d+))?$/.exec(f.master) ?? /^([0-9A-Fa-f:]+)$/.exec(f.master);
+  if (!m) throw usage(`--master: '${f.master}' is not HOST or HOST:SSH_PORT`);
+  const host = (m[1] ?? m[2])!;
+  return { host, ...(m[3] !== undefined ? { sshPort: portValue(m[3], '--master') } : {}), ...(f.masterPort !== undefined ? { port: portValue(f.masterPort, '--master-port') } : {}) };
 }
 
 function sizeFlag(v: string | undefined, name: string): number | null | undefined {
@@ -175,16 +197,23 @@ function secondsFlag(v: string | undefined, name: string): number | undefined {
 async function runStatus(f: Flags): Promise<number> {
   const ctx = context(f);
   const report = await checkStandby(ctx, {});
-  const t = masterSshTarget(ctx.config);
-  const where = `PostgreSQL ${ctx.config.master_local_ip}:${ctx.config.port} via ssh ${t.user}@${t.host}:${t.port}`;
+  const where = masterWhere(ctx.config);
   process.stdout.write(f.json ? `${JSON.stringify({ status: report.status, code: report.code, text: report.text, master: where, ...report.facts })}\n` : `${renderStatus(report, where)}\n`);
   return ExitCode.OK;
 }
 
+/** Where the ini says the master is, as --status prints it. */
+function masterWhere(config: Ctx['config']): string {
+  const t = masterSshTarget(config);
+  return `PostgreSQL ${config.master_local_ip}:${config.port} via ssh ${t.user}@${t.host}:${t.port}`;
+}
+
 async function runCheck(f: Flags): Promise<number> {
   let report;
+  let master: string | undefined;
   try {
     const ctx = context(f);
+    master = masterWhere(ctx.config);
     const o: CheckOptions = { allowPrimary: f.allowPrimary === true };
     const wb = sizeFlag(f.warnBytes, 'warn-bytes');
     const cb = sizeFlag(f.criticalBytes, 'critical-bytes');
@@ -198,6 +227,6 @@ async function runCheck(f: Flags): Promise<number> {
   } catch (err) {
     report = unknownReport(errorMessage(err));
   }
-  process.stdout.write(f.json ? `${JSON.stringify({ status: report.status, code: report.code, text: report.text, ...report.facts })}\n` : `${renderNagios(report)}\n`);
+  process.stdout.write(f.json ? `${JSON.stringify({ status: report.status, code: report.code, text: report.text, ...(master !== undefined ? { master } : {}), ...report.facts })}\n` : `${renderNagios(report)}\n`);
   return report.code;
 }

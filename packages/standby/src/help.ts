@@ -19,11 +19,23 @@ Actions (one per run):
                            from the master with use_streaming_replication).
   -F, --failover 999       Fail over: promote this standby to a master. Refused while the
                            master's PostgreSQL still answers (split brain) unless --force.
+                           With archiver_config it ships its WAL to the other standbys at once.
                            Only the value 999 is accepted (as in pitrtools 1.x: -F999).
   -R, --recovertotime TIMESTAMP
                            With -F999: point-in-time recovery of a copy that has not replayed
                            past TIMESTAMP, e.g. -R '2026-05-28 11:00:38.059389+02' (a time
                            without a zone is read in the server's timezone setting).
+      --follow             Re-point this standby (running or stopped) at the new master after
+                           a failover: checks from the new master's timeline history that it
+                           has not replayed past the fork (else exit 1, "a rejoin is needed"),
+                           rewrites primary_conninfo, reloads, follows the latest timeline and
+                           waits until it streams from (or restores the new timeline of) it.
+                           The new master is the ini's master_public_ip/ssh_port/port, or:
+      --master HOST[:SSH_PORT]
+                           With --follow: the new master's host (and SSH port); written into
+                           the ini (master_public_ip, ssh_port) once the check has passed.
+      --master-port PORT   With --follow and --master: the new master's PostgreSQL port
+                           (written into the ini as port).
   -P, --ping               Does the master's PostgreSQL answer (through SSH)?
   -A, --action start|stop|stop_basebackup
                            start or stop (fast) the local server; stop_basebackup ends a base
@@ -49,7 +61,8 @@ Actions (one per run):
 Options:
   -C, --config FILE        cmd_standby.ini (required). See etc/cmd_standby.ini.sample.
       --force              With -F999: fail over although the master answers.
-      --json               With --check or --status: one JSON object instead of the text.
+      --json               With --check or --status: one JSON object instead of the text
+                           (it names the master the ini points at).
       --allow-primary      With --check: a server that is not in recovery is OK.
       --warn-bytes SIZE, --critical-bytes SIZE, --warn-seconds N, --critical-seconds N
                            With --check: override check_lag_* of the ini file.
@@ -59,7 +72,8 @@ The original's glued forms work: -F999, -Astop_basebackup, -Cfile.
 
 Exit codes:
   0  success (--check: OK)
-  1  the action failed: master unreachable, -B interrupted, failover refused (--check: WARNING)
+  1  the action failed: master unreachable, -B interrupted, failover refused, --follow
+     refused because a rejoin is needed (--check: WARNING)
   2  usage or configuration error, archivedir not ours alone (or a link at one of our files),
      or run as root; nothing was done (--check: CRITICAL)
   3  --check only: UNKNOWN (the check itself could not run)

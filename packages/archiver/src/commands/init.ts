@@ -11,8 +11,8 @@ import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import { isDataDirectory } from '@pitrtools/core/pg/local-server';
+import { archiveCommandValue } from '@pitrtools/core/pg/archive-command';
 import { confLine } from '@pitrtools/core/pg/conf-value';
-import { shellQuote } from '@pitrtools/core/ssh/quote';
 import { readArchiveSettings, type ArchiveSettings } from '../pg/archive-settings.js';
 import type { ReportLine } from './validate.js';
 
@@ -33,9 +33,6 @@ export interface InitReport {
   /** The complete `archive_command = '...'` line. */
   archiveCommandLine: string;
 }
-
-// Quote only what needs it, so the usual paths stay readable in postgresql.conf.
-const word = (s: string): string => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : shellQuote(s));
 
 function fail(message: string, hint?: string): PitrError {
   return new PitrError('INIT_REFUSED', message, { ...(hint ? { hint } : {}) });
@@ -76,8 +73,7 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
   await fsyncDir(dir);
   lines.push(...settingsWarnings(await (o.settings ?? readArchiveSettings)(c.pgdata)));
   lines.push(...await frontEndNotes(resolve(c.file), o.searchPath ?? process.env.PATH ?? ''));
-  const command = [o.cmdArchiver, '-C', resolve(c.file), '-F'].map(word).join(' ');
-  return { lines, archiveCommandLine: confLine('archive_command', `${command} %p`) };
+  return { lines, archiveCommandLine: confLine('archive_command', archiveCommandValue(o.cmdArchiver, resolve(c.file))) };
 }
 
 /** What the sh front end needs that -I can see: the ini as a file (proof markers name it) and node on PATH. */

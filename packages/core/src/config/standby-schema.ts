@@ -143,6 +143,19 @@ export const STANDBY_KEYS = [
     name: 'action_failover', type: 'path', group: 'Failover', example: '/usr/local/bin/pitr-failover',
     doc: 'Executable run after a successful -F999 (e.g. to move a service address); it must exit 0.',
   },
+  {
+    name: 'archiver_config', type: 'path', group: 'Failover', example: '/etc/pitrtools/cmd_archiver.ini',
+    doc: 'The cmd_archiver.ini this node uses once it is the master, listing the other standbys as slaves (its pgdata '
+      + 'must be this pgdata). -F999 checks it before promoting, runs cmd_archiver -I where its queues do not exist yet, '
+      + 'and after the promotion turns archiving on with ALTER SYSTEM SET archive_command + pg_reload_conf(). '
+      + 'archive_mode cannot change without a restart: it must already be on in pg_conf (or pg_conf_failover); '
+      + 'a standby does not archive until promoted.',
+  },
+  {
+    name: 'cmd_archiver', type: 'path', group: 'Failover', example: '/usr/local/bin/cmd_archiver',
+    defaultText: 'the cmd_archiver installed with this cmd_standby',
+    doc: 'The cmd_archiver (the sh front end) that archiver_config is used with: -F999 runs its -I and puts it into archive_command.',
+  },
   ...alertKeySpecs({
     ok: 'an operation succeeds (e.g. a failover is done)',
     warning: 'something needs attention (e.g. replication lags)',

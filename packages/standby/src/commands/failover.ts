@@ -4,6 +4,7 @@
  * pg_conf_failover / pg_hba_conf_failover in place; promotes with pg_promote() (a stopped standby
  * is started as a standby first, so it replays what the archive holds); waits until read-write;
  * runs action_failover; clears our recovery settings so a restart does not follow the old master.
+ * With archiver_config, the new master ships its WAL at once (local/new-master-archiving.ts).
  */
 import { raiseAlert } from '@pitrtools/core/alerts';
 import { PitrError } from '@pitrtools/core/errors';
@@ -13,8 +14,10 @@ import { requireCompleteCopy } from '../local/copy-state.js';
 import { checkFailoverAction, runFailoverAction } from '../local/failover-hook.js';
 import { connectLocal, localBinaries, restartServer, startServer, waitForServer } from '../local/server.js';
 import { makeOurSettingsWin, warnArchivingAfterPromotion } from '../local/effective-settings.js';
+import { enableArchiving, initQueues, loadNewMasterArchiving, requireArchiveMode } from '../local/new-master-archiving.js';
+import { showSetting } from '@pitrtools/core/pg/show-setting';
 import { probeMaster } from '../master-link.js';
-import { installConfFiles, writeSettings } from '../recovery/settings-files.js';
+import { installConfFiles, writeSettings, type ConfChange } from '../recovery/settings-files.js';
 import { prepareStandby } from './standby.js';
 import { useReceivedWal } from '../receiver/control.js';
 
@@ -29,12 +32,15 @@ export interface FailoverOptions {
 /** What -F999 did. */
 export interface FailoverResult {
   timeline: number;
+  /** The archive_command set with ALTER SYSTEM (archiver_config), if any. */
+  archiveCommand?: string;
 }
 
 /** Runs -F999 without -R. */
 export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverResult> {
   const { config, log } = ctx;
   await checkFailoverAction(config);
+  const archiving = loadNewMasterArchiving(config);
   const running = (await localServer(config.pgdata)).running;
   if (!running) await requireCompleteCopy(config.pgdata, 'fail over (-F999)');
   const probe = await probeMaster(config, log, Math.min(config.ssh_timeout * 1000, 10_000));
@@ -52,15 +58,18 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   if (running) {
     await assertInRecovery(ctx);
     change = await installConfFiles(config, 'failover');
+    // The running server keeps its archive_mode unless the failover configuration restarts it below.
+    if (archiving) await checkArchiveMode(ctx, change, change.conf ? await showSetting(bins.postgres, config.pgdata, 'archive_mode') : await sessionSetting(ctx, 'archive_mode'));
     // Read by the promoted server at the reload or restart below (archive_command is reloadable).
     disabled = (await makeOurSettingsWin(config.pgdata, bins, '-F999', { ours: [], empty: [] }, log)).length;
   } else {
     await prepareStandby(ctx, o.iniPath, bins, '-F999');
     change = await installConfFiles(config, 'failover');
+    if (archiving) await checkArchiveMode(ctx, change, await showSetting(bins.postgres, config.pgdata, 'archive_mode'));
     const offset = await startServer(config, bins, log);
     await waitForServer(config, 'standby', offset, waitMs, log);
   }
-  await warnArchivingAfterPromotion(config.pgdata, bins, log);
+  if (!archiving) await warnArchivingAfterPromotion(config.pgdata, bins, log);
   const s = await connectLocal(config);
   try {
     const ok = await s.scalar<boolean>('SELECT pg_promote(true, 60)');
@@ -72,6 +81,13 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   if (change.conf) await restartServer(config, bins, log);
   else if (change.hba || disabled > 0) await reload(ctx);
   const timeline = await currentTimeline(ctx);
+  let archiveCommand: string | undefined;
+  if (archiving) {
+    const printed = await initQueues(archiving, log);
+    const l = await connectLocal(config);
+    try { archiveCommand = await enableArchiving(l, archiving, printed); } finally { await l.end(); }
+    log.info(`archiving is on: archive_command = '${archiveCommand}' (ALTER SYSTEM, reloaded); timeline ${timeline} ships to the slaves of ${archiving.ini}`);
+  }
   const failed = await runFailoverAction(config, log);
   if (failed !== undefined) {
     await raiseAlert(config, { level: 'CRITICAL', event: 'failover_action_failed', message: failed, role: 'standby' }, log);
@@ -79,7 +95,22 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   }
   await raiseAlert(config, { level: 'OK', event: 'failover_done', message: `successful failover: this server is now the master (timeline ${timeline})`, role: 'standby' }, log);
   ctx.out(`Failover finished: read-write on timeline ${timeline}. Statistics are not replicated: run ANALYZE on your databases.`);
-  return { timeline };
+  return { timeline, ...(archiveCommand !== undefined ? { archiveCommand } : {}) };
+}
+
+/** requireArchiveMode, putting the standby configuration back when it refuses. */
+async function checkArchiveMode(ctx: Ctx, change: ConfChange, mode: string): Promise<void> {
+  try {
+    requireArchiveMode(ctx.config, mode);
+  } catch (err) {
+    if (change.conf || change.hba) await installConfFiles(ctx.config, 'standby');
+    throw err;
+  }
+}
+
+async function sessionSetting(ctx: Ctx, name: string): Promise<string> {
+  const s = await connectLocal(ctx.config);
+  try { return String(await s.scalar('SELECT current_setting($1)', [name])); } finally { await s.end(); }
 }
 
 async function assertInRecovery(ctx: Ctx): Promise<void> {
