@@ -133,6 +133,13 @@ export const ERRORS = {
   TARGET_NOT_REACHED: { exit: 'FAILED', program: 'cmd_standby', meaning: '-R: recovery ended before the target; the archive lacks WAL up to it.' },
   PITR_FAILED: { exit: 'FAILED', program: 'cmd_standby', meaning: '-R failed for another reason (in the message).' },
   RESTORE_REJECTED: { exit: 'FAILED', program: 'cmd_standby', meaning: '--restore refused a file that is incomplete or not what its name says; PostgreSQL asks again.' },
+  ARCHIVER_CONFIG: { exit: 'USAGE', program: 'cmd_standby', meaning: '-F999: archiver_config (the cmd_archiver ini for this node as master) is missing, wrong, or names another pgdata; nothing was promoted.' },
+  ARCHIVE_MODE_OFF: { exit: 'USAGE', program: 'cmd_standby', meaning: '-F999 with archiver_config: archive_mode is off in this server\'s configuration (it needs a restart); nothing was promoted.' },
+  ARCHIVER_INIT_FAILED: { exit: 'FAILED', program: 'cmd_standby', meaning: '-F999 promoted, but `cmd_archiver -I` for the new master failed; archiving is not on yet.' },
+  NEW_MASTER_IN_RECOVERY: { exit: 'FAILED', program: 'cmd_standby', meaning: '--follow: the server named as the new master is still a standby (promote it first).' },
+  NO_TIMELINE_HISTORY: { exit: 'FAILED', program: 'cmd_standby', meaning: '--follow: the new timeline\'s .history file is neither in archivedir nor readable from the new master.' },
+  REJOIN_NEEDED: { exit: 'FAILED', program: 'cmd_standby', meaning: '--follow: this standby replayed past the point where the new timeline forked; it needs --rejoin.' },
+  FOLLOW_TIMEOUT: { exit: 'FAILED', program: 'cmd_standby', meaning: '--follow: the standby did not stream from, or restore the new timeline of, the new master in time.' },
   RECEIVEWAL_MISSING: { exit: 'USAGE', program: 'cmd_standby', meaning: 'wal_receiver is on but pg_receivewal is not executable.' },
   RECEIVEWAL_NOT_STARTED: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The WAL receiver (pg_receivewal) did not start.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { raiseAlert } from '@pitrtools/core/alerts';
 import type { StandbyConfig } from '@pitrtools/core/config/index';
 import { setIniKeys } from '@pitrtools/core/config/ini-edit';
-import { ExitCode, PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import { walNameForLsn } from '@pitrtools/core/wal';
@@ -86,7 +86,7 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
       if (started) await stopServer(target, bins, log).catch(() => undefined);
       await writeFollowSettings(ctx, o.iniPath, bins).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
       if (fork === undefined) throw err;
-      throw new PitrError('REJOIN_NEEDED', `a rejoin is needed: ${fork}; it cannot follow ${m.where} (timeline ${m.timeline})`, { exitCode: ExitCode.FAILED, hint: REJOIN_HINT(o.iniPath) });
+      throw new PitrError('REJOIN_NEEDED', `a rejoin is needed: ${fork}; it cannot follow ${m.where} (timeline ${m.timeline})`, { hint: REJOIN_HINT(o.iniPath) });
     }
   }
   try {
@@ -141,7 +141,7 @@ async function askNewMaster(ctx: Ctx): Promise<MasterTimeline> {
   return withMasterLink(config, log, { applicationName: 'pitrtools follow' }, async (l) => {
     if (await l.pg.scalar<boolean>('SELECT pg_is_in_recovery()')) {
       throw new PitrError('NEW_MASTER_IN_RECOVERY', `the new master (${l.where}) is still in recovery: it has not been promoted`, {
-        exitCode: ExitCode.FAILED, hint: 'run cmd_standby -F999 on it first, or name the right master with --master HOST[:SSH_PORT] --master-port PORT',
+        hint: 'run cmd_standby -F999 on it first, or name the right master with --master HOST[:SSH_PORT] --master-port PORT',
       });
     }
     const timeline = parseInt(String(await l.pg.scalar('SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)')), 16);
@@ -154,13 +154,13 @@ async function askNewMaster(ctx: Ctx): Promise<MasterTimeline> {
         text = String(await l.pg.scalar('SELECT pg_read_file($1)', [`pg_wal/${name}`]));
       } catch (err) {
         throw new PitrError('NO_TIMELINE_HISTORY', `cannot read ${name} of the new master: it is not in ${config.archivedir} and ${l.where} refused it (${errorMessage(err)})`, {
-          exitCode: ExitCode.FAILED, hint: `copy ${name} from the new master's pg_wal into ${config.archivedir}, or grant pg_read_server_files to master_db_user there`,
+          hint: `copy ${name} from the new master's pg_wal into ${config.archivedir}, or grant pg_read_server_files to master_db_user there`,
         });
       }
     }
     let history: HistoryEntry[];
     try { history = parseHistory(text); } catch (err) {
-      throw new PitrError('NO_TIMELINE_HISTORY', `${name} of the new master cannot be read: ${errorMessage(err)}`, { exitCode: ExitCode.FAILED });
+      throw new PitrError('NO_TIMELINE_HISTORY', `${name} of the new master cannot be read: ${errorMessage(err)}`);
     }
     return { timeline, history, where: l.where };
   });
@@ -175,7 +175,7 @@ async function checkFork(ctx: Ctx, m: MasterTimeline, iniPath: string): Promise<
   try {
     if (!(await s.scalar<boolean>('SELECT pg_is_in_recovery()'))) {
       throw new PitrError('REJOIN_NEEDED', 'a rejoin is needed: the local server is not in recovery (it is a master itself), so it cannot follow another master', {
-        exitCode: ExitCode.FAILED, hint: REJOIN_HINT(iniPath),
+        hint: REJOIN_HINT(iniPath),
       });
     }
     const row = (await s.query<{ replay: string | null; tli: number; seg: string }>(
@@ -195,7 +195,7 @@ async function checkFork(ctx: Ctx, m: MasterTimeline, iniPath: string): Promise<
   ctx.log.info(`this standby replayed up to ${replay} on timeline ${v.tli}`);
   if (!v.follow) {
     throw new PitrError('REJOIN_NEEDED', `a rejoin is needed: ${v.reason}; it cannot follow ${m.where} (timeline ${m.timeline})`, {
-      exitCode: ExitCode.FAILED, hint: REJOIN_HINT(iniPath),
+      hint: REJOIN_HINT(iniPath),
     });
   }
 }
@@ -236,7 +236,7 @@ async function waitFollowing(ctx: Ctx, timeline: number, via: 'streaming' | 'arc
     }
     if (Date.now() > deadline) {
       throw new PitrError('FOLLOW_TIMEOUT', `the standby does not ${via === 'streaming' ? `stream from ${config.master_public_ip}:${config.port}` : `restore timeline ${timeline} from ${config.archivedir}`} after ${Math.round(waitMs / 1000)} s (${state}); its settings point at the new master`, {
-        exitCode: ExitCode.FAILED, hint: `see ${config.logfile ?? join(config.pgdata, 'pitrtools-server.log')}${via === 'archive' ? ' and whether the new master\'s archiver ships to this host (archiver_config)' : ''}`,
+        hint: `see ${config.logfile ?? join(config.pgdata, 'pitrtools-server.log')}${via === 'archive' ? ' and whether the new master\'s archiver ships to this host (archiver_config)' : ''}`,
       });
     }
     if (Date.now() - lastSaid >= 10_000) { log.info(`waiting for the standby to follow: ${state}`); lastSaid = Date.now(); }

@@ -8,7 +8,7 @@ import { existsSync, promises as fsp, realpathSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, resolveSlaves, type ArchiverConfig, type StandbyConfig } from '@pitrtools/core/config/index';
-import { ExitCode, PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { archiveCommandValue } from '@pitrtools/core/pg/archive-command';
 import { parseConfLine } from '@pitrtools/core/pg/conf-value';
@@ -28,7 +28,7 @@ export interface NewMasterArchiving {
 }
 
 function configError(config: StandbyConfig, key: string, message: string, hint: string): PitrError {
-  return new PitrError('ARCHIVER_CONFIG', `${config.file}: ${key} ${message}`, { exitCode: ExitCode.USAGE, hint });
+  return new PitrError('ARCHIVER_CONFIG', `${config.file}: ${key} ${message}`, { hint });
 }
 
 /** The cmd_archiver key, else the sibling install, else `cmd_archiver` on PATH; its real path. Throws ARCHIVER_CONFIG (exit 2) when none exists. */
@@ -69,7 +69,7 @@ export function requireArchiveMode(config: StandbyConfig, mode: string): void {
   if (mode !== 'off') return;
   const file = config.pg_conf_failover !== undefined ? 'pg_conf_failover' : config.pg_conf !== undefined ? 'pg_conf' : `${config.pgdata}/postgresql.conf`;
   throw new PitrError('ARCHIVE_MODE_OFF', `refusing to fail over: archiver_config is set but archive_mode is off in this server's configuration, and it changes only with a restart; nothing was promoted`, {
-    exitCode: ExitCode.USAGE, hint: `set archive_mode = on in ${file} (a standby does not archive until it is promoted), restart the standby (-A stop, -S), then run -F999 again`,
+    hint: `set archive_mode = on in ${file} (a standby does not archive until it is promoted), restart the standby (-A stop, -S), then run -F999 again`,
   });
 }
 
@@ -86,7 +86,7 @@ export async function initQueues(a: NewMasterArchiving, log: Logger): Promise<st
   if (r.spawnError || r.timedOut || r.code !== 0) {
     const why = r.spawnError?.message ?? (r.timedOut ? 'did not finish within 120 s' : `exit ${r.code}`);
     throw new PitrError('ARCHIVER_INIT_FAILED', `cmd_archiver -C ${a.ini} -I failed (${why}): ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`, {
-      exitCode: ExitCode.FAILED, hint: `run cmd_archiver -C ${a.ini} -I by hand, then ALTER SYSTEM SET archive_command as it says and SELECT pg_reload_conf()`,
+      hint: `run cmd_archiver -C ${a.ini} -I by hand, then ALTER SYSTEM SET archive_command as it says and SELECT pg_reload_conf()`,
     });
   }
   const line = r.stdout.split('\n').map((l) => l.trim()).find((l) => l.startsWith('archive_command'));
@@ -102,7 +102,7 @@ export async function enableArchiving(s: PgSession, a: NewMasterArchiving, print
   const value = archiveCommandValue(a.frontEnd, a.ini);
   if (printed !== undefined && printed !== value) {
     throw new PitrError('ARCHIVER_INIT_FAILED', `cmd_archiver -I printed archive_command '${printed}', not '${value}'; archiving was not turned on`, {
-      exitCode: ExitCode.FAILED, hint: `set cmd_archiver in the ini to the front end ${a.frontEnd} names, or ALTER SYSTEM SET archive_command by hand`,
+      hint: `set cmd_archiver in the ini to the front end ${a.frontEnd} names, or ALTER SYSTEM SET archive_command by hand`,
     });
   }
   // ALTER SYSTEM takes no parameters: an escape string literal reads the same whatever standard_conforming_strings says.
