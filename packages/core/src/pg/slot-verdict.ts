@@ -87,7 +87,7 @@ export function judgeSlots(slots: readonly SlotInfo[], o: JudgeOptions): SlotsJu
     r.ownMissing = !slots.some((s) => s.name === o.own);
     if (r.ownMissing) {
       r.state = 2;
-      problems.push({ state: 2, why: `this standby's slot ${o.own} does not exist on the master: the master keeps no WAL for it (run -S to create it)` });
+      problems.push({ state: 2, why: `this standby's slot ${o.own} does not exist on the master: the master keeps no WAL for it (-A stop, then -S creates it)` });
     }
   }
   r.problems = problems.sort((a, b) => b.state - a.state).map((p) => p.why);
