@@ -102,7 +102,7 @@ describe('use_replication_slots', () => {
     await runAction(ctxFor(env), 'stop');
     const before = await waitFor('the slot released', async () => { const s = await masterSlot(slot); return s && !s.active ? s : undefined; }, 30_000, 200);
     stoppedAt = before.restart_lsn!;
-    await env.master.query('INSERT INTO t VALUES (2)');
+    await env.master.query('INSERT INTO t VALUES (-2)');
     await env.master.query('INSERT INTO t SELECT generate_series(1, 20000)');
     await env.master.query('SELECT pg_switch_wal()');
     await env.master.query('INSERT INTO t SELECT generate_series(1, 20000)');
@@ -130,8 +130,9 @@ describe('use_replication_slots', () => {
     const ctx = ctxFor(env);
     await startStandby(ctx, { iniPath: env.ini });
     assert.ok(ctx.log.messages.some(([, m]) => m === `replication slot "${slot}" on the master: exists, keeping WAL from ${stoppedAt}`), ctx.log.lines.join('\n'));
-    await waitOnStandby(env, 'the row written while stopped', 'SELECT count(*)::int FROM t WHERE i = 2', 2, 60_000);
+    await waitOnStandby(env, 'the row written while stopped', 'SELECT count(*)::int FROM t WHERE i = -2', 1, 60_000);
     await waitFor('the slot active again', async () => (await masterSlot(slot))?.active === true, 30_000, 200);
+    await waitOnStandby(env, 'the WAL receiver streaming through the slot', "SELECT slot_name FROM pg_stat_wal_receiver WHERE status = 'streaming'", slot, 30_000);
   });
 
   test('-F999: the promoted server streams through no slot, follows no master, and keeps no slot of its own name', async () => {
