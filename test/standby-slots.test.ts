@@ -3,7 +3,9 @@
  * master through SSH and streams through it; while the standby is stopped the master keeps its WAL
  * (restart_lsn stays, what the slot holds grows, a checkpoint removes nothing it needs); --check
  * reports every slot on the master, WARNING and CRITICAL past check_slot_*_bytes, naming the slot;
- * a second -S uses the slot it finds; -F999 leaves the promoted server with neither primary_slot_name
+ * a second -S uses the slot it finds, refuses one another connection holds, warns when the master
+ * cannot be reached; past max_slot_wal_keep_size the slot is lost (CRITICAL) and -S makes it anew;
+ * -F999 leaves the promoted server with neither primary_slot_name
  * nor primary_conninfo in effect and no slot of its own name.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { failover } from '../packages/standby/src/commands/failover.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
-import { standbySlotName } from '../packages/standby/src/replication/standby-slot.js';
+import { ensureStandbySlot, standbySlotName } from '../packages/standby/src/replication/standby-slot.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
 import { ctxFor, initAndCopy, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, waitOnStandby, writeIni } from './rig/standby-env.js';
@@ -68,6 +70,19 @@ describe('use_replication_slots', () => {
     }, 60_000, 200);
     await env.master.query('INSERT INTO t VALUES (1)');
     await waitOnStandby(env, 'the streamed row', 'SELECT count(*)::int FROM t WHERE i = 1', 1, 30_000);
+  });
+
+  test('a slot another connection streams through is refused (two standbys, one slot_name); an unreachable master is a warning', async () => {
+    // The running standby holds the slot: a second standby with the same name would be refused.
+    await assert.rejects(ensureStandbySlot(ctxFor(env), { releaseWaitMs: 1000 }),
+      (e: Error & { code?: string; hint?: string }) => e.code === 'SLOT_IN_USE' && new RegExp(`"${slot}" .* is in use by another connection`).test(e.message)
+        && /own slot_name/.test(e.hint ?? ''));
+    await env.sshd.stop();
+    try {
+      const ctx = ctxFor(env);
+      assert.deepEqual(await ensureStandbySlot(ctx), { name: slot });
+      assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && m.startsWith(`cannot reach the master to create the replication slot "${slot}"`)), ctx.log.lines.join('\n'));
+    } finally { await env.sshd.start(); }
   });
 
   test('--check names an abandoned slot on the master (CRITICAL past check_slot_warn_bytes) and an active one past it (WARNING)', async () => {
@@ -133,6 +148,33 @@ describe('use_replication_slots', () => {
     await waitOnStandby(env, 'the row written while stopped', 'SELECT count(*)::int FROM t WHERE i = -2', 1, 60_000);
     await waitFor('the slot active again', async () => (await masterSlot(slot))?.active === true, 30_000, 200);
     await waitOnStandby(env, 'the WAL receiver streaming through the slot', "SELECT slot_name FROM pg_stat_wal_receiver WHERE status = 'streaming'", slot, 30_000);
+  });
+
+  test('past max_slot_wal_keep_size the slot is lost: --check says CRITICAL, -S makes it anew and the archive fills the gap', async () => {
+    await runAction(ctxFor(env), 'stop');
+    await waitFor('the slot released', async () => (await masterSlot(slot))?.active === false, 30_000, 200);
+    await env.master.setConf({ max_slot_wal_keep_size: '1MB' });
+    await env.master.reload();
+    try {
+      await env.master.query('INSERT INTO t VALUES (-3)');
+      await waitFor('the slot lost', async () => {
+        await env.master.query('INSERT INTO t SELECT generate_series(1, 1000)');
+        await env.master.query('SELECT pg_switch_wal()');
+        await env.master.query('CHECKPOINT');
+        return String(await env.master.scalar('SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1', [slot])) === 'lost';
+      }, 60_000, 100);
+      const c = await check();
+      assert.equal(c.status, 'CRITICAL', c.out);
+      assert.match(c.text, new RegExp(`slot ${slot} \\(inactive\\) has lost WAL its consumer needed \\(wal_status lost`));
+      const ctx = ctxFor(env);
+      await startStandby(ctx, { iniPath: env.ini });
+      assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && m.startsWith(`the replication slot "${slot}" on the master had lost WAL`)), ctx.log.lines.join('\n'));
+      assert.match((await masterSlot(slot))?.restart_lsn ?? '', /^[0-9A-F]+\/[0-9A-F]+$/, 'WAL reserved again');
+      await waitOnStandby(env, 'the row written before the slot was lost', 'SELECT count(*)::int FROM t WHERE i = -3', 1, 60_000);
+    } finally {
+      await env.master.setConf({ max_slot_wal_keep_size: -1 });
+      await env.master.reload();
+    }
   });
 
   test('-F999: the promoted server streams through no slot, follows no master, and keeps no slot of its own name', async () => {
