@@ -13,6 +13,7 @@ import type { PgSession } from '@pitrtools/core/pg/client';
 import { dropSlotIfUnused, ensurePhysicalSlot, findSlot, slotNameFor, type DropResult, type EnsureAction, type SlotInfo } from '@pitrtools/core/pg/slots';
 import type { Ctx } from '../context.js';
 import { withMasterLink } from '../master-link.js';
+import { receiverSlot } from '../receiver/files.js';
 
 /** This standby's slot name: slot_name, else pitrtools_<this host name> (valid as PostgreSQL wants it). */
 export function standbySlotName(config: StandbyConfig): string {
@@ -36,7 +37,8 @@ export interface EnsureSlotOptions {
 /**
  * -S with use_replication_slots: creates this standby's physical slot on the master if absent (WAL
  * reserved at once), through the master link. Returns undefined with the key off. Throws PitrError
- * SLOTS_NEED_STREAMING (exit 2) without use_streaming_replication, SLOT_IN_USE (exit 1) when another
+ * SLOTS_NEED_STREAMING (exit 2) without use_streaming_replication, SLOT_NAME_CLASH (exit 2) when the
+ * WAL receiver (wal_receiver) uses the same slot name, SLOT_IN_USE (exit 1) when another
  * connection keeps using the slot (two standbys with one slot_name), SLOT_IS_LOGICAL / SLOT_CREATE_FAILED
  * from core. A master that cannot be reached is a WARNING, not a failure: the standby starts and
  * replays the archive; streaming through the slot starts once the slot exists.
@@ -50,6 +52,11 @@ export async function ensureStandbySlot(ctx: Ctx, o: EnsureSlotOptions = {}): Pr
     });
   }
   const name = standbySlotName(config);
+  if (config.wal_receiver && receiverSlot(config) === name) {
+    throw new PitrError('SLOT_NAME_CLASH', `${config.file}: slot_name and wal_receiver_slot both name the slot "${name}": the server's WAL receiver and pg_receivewal cannot stream through one slot`, {
+      exitCode: ExitCode.USAGE, hint: 'give slot_name and wal_receiver_slot different values',
+    });
+  }
   try {
     return await withMasterLink(config, log, { applicationName: 'pitrtools slot' }, async (l) => {
       const place = { where: `the master (${l.where})`, key: 'slot_name' };
