@@ -76,7 +76,7 @@ describe('--check', () => {
   test('OK while streaming: Nagios line with perfdata, and --json', async () => {
     const r = await runCmd(['-C', env.ini, '--check']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^CMD_STANDBY OK - in recovery, WAL receiver streaming, receive lag \d+ B, replay lag \d+ B \(vs master\).* \| 'lag_bytes'=\d+B;16777216;268435456;0 'lag_seconds'=\d+s;300;1800;0 'receive_lag_bytes'=\d+B;;;0 'replay_stuck'=\d+s;300;900;0 'restored_age'=(\d+s|U);;;0 'archivedir'=\d+B;;;0$/m);
+    assert.match(r.stdout, /^CMD_STANDBY OK - in recovery, WAL receiver streaming, receive lag \d+ B, replay lag \d+ B \(vs master\).* \| 'lag_bytes'=\d+B;16777216;268435456;0 'lag_seconds'=\d+s;300;1800;0 'receive_lag_bytes'=\d+B;;;0 'replay_stuck'=\d+s;300;900;0 'restored_age'=(\d+s|U);;;0 'archivedir'=\d+B;;;0 'slot_retained_max'=U;1073741824;4294967296;0$/m);
     const j = await runCmd(['-C', env.ini, '--check', '--json']);
     const o = JSON.parse(j.stdout) as { status: string; code: number; running: boolean; inRecovery: boolean; lagBytes: number };
     assert.equal(o.status, 'OK');

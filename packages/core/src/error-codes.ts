@@ -140,6 +140,11 @@ export const ERRORS = {
   NO_TIMELINE_HISTORY: { exit: 'FAILED', program: 'cmd_standby', meaning: '--follow: the new timeline\'s .history file is neither in archivedir nor readable from the new master.' },
   REJOIN_NEEDED: { exit: 'FAILED', program: 'cmd_standby', meaning: '--follow: this standby replayed past the point where the new timeline forked; it needs --rejoin.' },
   FOLLOW_TIMEOUT: { exit: 'FAILED', program: 'cmd_standby', meaning: '--follow: the standby did not stream from, or restore the new timeline of, the new master in time.' },
+  SLOTS_NEED_STREAMING: { exit: 'USAGE', program: 'cmd_standby', meaning: 'use_replication_slots is on but use_streaming_replication is off: only a streaming standby uses a slot.' },
+  SLOT_NAME_CLASH: { exit: 'USAGE', program: 'cmd_standby', meaning: 'slot_name and wal_receiver_slot name the same slot.' },
+  SLOT_IN_USE: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The standby\'s replication slot on the master is held by another connection (two standbys with one slot_name?).' },
+  SLOT_IS_LOGICAL: { exit: 'USAGE', program: 'both', meaning: 'A slot of the wanted name exists but is a logical slot; a standby needs a physical one.' },
+  SLOT_CREATE_FAILED: { exit: 'FAILED', program: 'both', meaning: 'The server refused to create the replication slot (max_replication_slots, privileges).' },
   RECEIVEWAL_MISSING: { exit: 'USAGE', program: 'cmd_standby', meaning: 'wal_receiver is on but pg_receivewal is not executable.' },
   RECEIVEWAL_NOT_STARTED: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The WAL receiver (pg_receivewal) did not start.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -16,7 +16,8 @@ Actions (one per run):
       --checksum           With -B: compare file contents (hashed on the master) instead of
                            size and modification time.
   -S, --standby            Start the copy as a standby: restore from archivedir (and stream
-                           from the master with use_streaming_replication).
+                           from the master with use_streaming_replication, through a slot
+                           on the master with use_replication_slots).
   -F, --failover 999       Fail over: promote this standby to a master. Refused while the
                            master's PostgreSQL still answers (split brain) unless --force.
                            With archiver_config it ships its WAL to the other standbys at once.
@@ -43,7 +44,8 @@ Actions (one per run):
       --check              Nagios plugin: recovery state; receive and replay lag against the
                            master's WAL position (bytes, seconds); the WAL receiver; replay
                            standing still; an unreachable master; a segment the master removed;
-                           age of the newest restored segment; archivedir size. Exit 0/1/2/3.
+                           age of the newest restored segment; archivedir size; the WAL each
+                           replication slot on the master holds back. Exit 0/1/2/3.
       --status             The master (reachable? its WAL position) and this standby (replay,
                            receiver, lags, restored segments) for people; --json for machines.
       --install-helpers    Install sql/cmd_standby.sql on the master (through SSH).

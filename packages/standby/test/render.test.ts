@@ -64,3 +64,10 @@ test('the include line is added once, at the end; the no_copy_conf stub points a
   assert.equal(renderStubConf('/etc/pg/pg.conf', '/etc/pg/hba.conf', 'now').split('\n').slice(1).join('\n'),
     "include '/etc/pg/pg.conf'\nhba_file = '/etc/pg/hba.conf'\ninclude_if_exists 'pitrtools.conf'\n");
 });
+
+test('use_replication_slots: primary_slot_name next to primary_conninfo, only with a slot', () => {
+  const conn = { host: 'db1', port: 5432, user: 'repl', sslmode: 'prefer', applicationName: 'pitrtools_s1' };
+  assert.match(renderSettings({ kind: 'standby', self, streaming: { ...conn, slotName: 'pitrtools_s1' } }, 'now'), /^primary_slot_name = 'pitrtools_s1'$/m);
+  assert.doesNotMatch(renderSettings({ kind: 'standby', self, streaming: conn }, 'now'), /primary_slot_name/);
+  assert.doesNotMatch(renderSettings({ kind: 'promoted', when: 'now' }, 'now'), /primary_slot_name|primary_conninfo/);
+});

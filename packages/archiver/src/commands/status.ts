@@ -12,6 +12,7 @@ import { errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { withPg } from '@pitrtools/core/pg/client';
 import { localServer } from '@pitrtools/core/pg/local-server';
+import { listSlots } from '@pitrtools/core/pg/slots';
 import { connectSsh, type SshSession } from '@pitrtools/core/ssh/index';
 import { walKind } from '@pitrtools/core/wal';
 import { sshTargetOf } from '../adapters/ssh-link.js';
@@ -161,11 +162,9 @@ async function localFacts(config: ArchiverConfig): Promise<Pick<ClusterStatus, '
            FROM pg_stat_replication ORDER BY application_name`, [lsn])).map((x) => ({
         applicationName: x.a, clientAddr: x.c, state: x.s, replayLsn: x.r, replayLagBytes: x.b === null ? null : Number(x.b), replayLagSeconds: x.l,
       }));
-      const slots = (await pg.query<{ n: string; t: string; a: boolean; r: string | null; h: string | null; w: string | null }>(
-        `SELECT slot_name AS n, slot_type AS t, active AS a, restart_lsn::text AS r,
-                pg_wal_lsn_diff($1::pg_lsn, restart_lsn)::bigint::text AS h, wal_status AS w
-           FROM pg_replication_slots ORDER BY slot_name`, [lsn])).map((x) => ({
-        slotName: x.n, slotType: x.t, active: x.a, restartLsn: x.r, heldBytes: x.h === null ? null : Number(x.h), walStatus: x.w,
+      // core's query, the one cmd_standby --check judges slots with.
+      const slots = (await listSlots(pg)).map((x) => ({
+        slotName: x.name, slotType: x.type, active: x.active, restartLsn: x.restartLsn, heldBytes: x.retainedBytes, walStatus: x.walStatus,
       }));
       return { master: { lsn }, replication, slots };
     });

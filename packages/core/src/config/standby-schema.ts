@@ -5,6 +5,13 @@
 import { alertKeySpecs, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
 import type { KeySpec } from './schema.js';
 import { parseTablespaceMapping } from './tablespace-mapping.js';
+import { slotNameError } from '../pg/slots.js';
+
+/** A slot name key's check: PostgreSQL's rule for slot names. */
+function slotCheck(v: string): { error: string } | undefined {
+  const e = slotNameError(v);
+  return e === undefined ? undefined : { error: e };
+}
 
 const COMPAT = 'Kept for compatibility';
 const REWRITE = 'the TypeScript rewrite';
@@ -83,6 +90,20 @@ export const STANDBY_KEYS = [
     doc: 'libpq sslmode of the streaming replication connection.',
   },
   {
+    name: 'use_replication_slots', type: 'bool', group: 'Replication', default: 'off',
+    doc: 'With use_streaming_replication: -S creates (if absent) a physical replication slot on the master, named by slot_name, '
+      + 'and streams through it (primary_slot_name), so the master keeps every segment this standby has not received yet, '
+      + 'even while it is down. Set max_slot_wal_keep_size on the master so that a dead standby cannot fill its disk; '
+      + '--check reports what each slot holds back. As repmgr\'s key of the same name.',
+  },
+  {
+    name: 'slot_name', type: 'string', group: 'Replication', example: 'pitrtools_standby1', defaultText: 'pitrtools_<this host name>',
+    doc: 'The slot use_replication_slots creates on the master and streams through: lower-case letters, digits and _, '
+      + 'at most 63 bytes. Every standby of a master needs its own (set it when two standbys share a host name). '
+      + 'Not the WAL receiver\'s slot (wal_receiver_slot): each holds WAL for its own consumer.',
+    check: (v: string) => slotCheck(v),
+  },
+  {
     name: 'wal_receiver', type: 'bool', group: 'Replication', default: 'off',
     doc: 'on: -S (and -A start) also starts a supervised pg_receivewal that streams the master\'s WAL through the SSH '
       + 'connection into archivedir, holding a replication slot on the master, so that -F999 and -R can use the segment '
@@ -94,6 +115,7 @@ export const STANDBY_KEYS = [
     name: 'wal_receiver_slot', type: 'string', group: 'Replication', example: 'pitrtools_recv_standby1',
     doc: "The physical replication slot the WAL receiver creates (if missing) and uses on the master; default "
       + 'pitrtools_recv_<this host name>. The master keeps the WAL the slot has not received: set max_slot_wal_keep_size there.',
+    check: (v: string) => slotCheck(v),
   },
   {
     name: 'pg_receivewal', type: 'path', group: 'Replication', example: '/usr/lib/postgresql/15/bin/pg_receivewal',
@@ -176,6 +198,15 @@ export const STANDBY_KEYS = [
   {
     name: 'check_lag_critical_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '1800', min: 0,
     doc: 'cmd_standby --check reports CRITICAL when the last replayed transaction is older than this.',
+  },
+  {
+    name: 'check_slot_warn_bytes', type: 'bytes', group: 'Monitoring (--check)', default: '1GB',
+    doc: 'cmd_standby --check reports WARNING when a replication slot on the master holds back this much WAL while in use, '
+      + 'and CRITICAL when an unused (inactive) slot does: nothing will consume it and it only grows.',
+  },
+  {
+    name: 'check_slot_critical_bytes', type: 'bytes', group: 'Monitoring (--check)', default: '4GB',
+    doc: 'cmd_standby --check reports CRITICAL when a replication slot on the master holds back this much WAL, in use or not.',
   },
   {
     name: 'check_replay_stuck_warn_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '300', min: 0,

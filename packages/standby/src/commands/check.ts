@@ -19,6 +19,8 @@ import { lastReplicationError, nextCheckState, parseCheckState } from '../recove
 import { segmentStartLsn } from '../recovery/wal-file-check.js';
 import { CHECK_STATE } from '../state-files.js';
 import { receiverPid } from '../receiver/control.js';
+import { standbySlotName } from '../replication/standby-slot.js';
+import { listSlots, type SlotInfo } from '@pitrtools/core/pg/slots';
 
 /** Options of --check (thresholds default to the check_* keys). */
 export interface CheckOptions extends Partial<Pick<CheckThresholds, 'warnBytes' | 'critBytes' | 'warnSeconds' | 'critSeconds' | 'allowPrimary'>> {
@@ -51,10 +53,19 @@ export async function checkStandby(ctx: Ctx, o: CheckOptions = {}): Promise<Chec
     master: { warn: config.check_master_warn_seconds, crit: config.check_master_critical_seconds },
     restored: { warn: config.check_restore_warn_seconds ?? null, crit: config.check_restore_critical_seconds ?? null },
     allowPrimary: o.allowPrimary ?? false,
+    slots: { warnBytes: config.check_slot_warn_bytes, critBytes: config.check_slot_critical_bytes },
   };
   const now = (o.now ?? Date.now)();
   const f: CheckFacts = { running: (await localServer(config.pgdata)).running, notes: [] };
-  if (f.running) await measure(ctx, f, o.masterTimeoutMs ?? config.ssh_timeout * 1000, now);
+  if (config.use_replication_slots) f.ownSlot = standbySlotName(config);
+  const masterTimeoutMs = o.masterTimeoutMs ?? config.ssh_timeout * 1000;
+  if (f.running) await measure(ctx, f, masterTimeoutMs, now);
+  else if (config.use_replication_slots) {
+    // Stopped, its slot keeps WAL on the master: how much is what matters now.
+    const m = await askMaster(ctx, masterTimeoutMs);
+    if ('lsn' in m) f.slots = m.slots;
+    else f.notes.push(`cannot ask the master for its replication slots: ${m.error}`);
+  }
   await measureFiles(ctx, f);
   return evaluateCheck(f, t);
 }
@@ -88,6 +99,7 @@ async function measure(ctx: Ctx, f: CheckFacts, masterTimeoutMs: number, now: nu
   if (f.receiver && f.receiver.status !== 'streaming') f.receiver.downSeconds = secondsSince(state.receiverDownSince);
   if ('lsn' in master) {
     f.masterLsn = master.lsn;
+    f.slots = master.slots;
     f.lagSource = 'master';
     if (f.replayLsn !== undefined) f.lagBytes = Math.max(0, lsnDiff(master.lsn, f.replayLsn));
     if (f.receiveLsn !== undefined) f.receiveLagBytes = Math.max(0, lsnDiff(master.lsn, f.receiveLsn));
@@ -134,15 +146,15 @@ function sizeSetting(v: string): number {
   return Number(m[1]) * ({ B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2] ?? 'B'] ?? 1);
 }
 
-/** The master's WAL position and segment size, or why it could not be had within `timeoutMs`. */
-async function askMaster(ctx: Ctx, timeoutMs: number): Promise<{ lsn: string; segSize: number } | { error: string }> {
+/** The master's WAL position, segment size and replication slots, or why they could not be had within `timeoutMs`. */
+async function askMaster(ctx: Ctx, timeoutMs: number): Promise<{ lsn: string; segSize: number; slots: SlotInfo[] } | { error: string }> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<{ error: string }>((resolve) => {
     timer = setTimeout(() => resolve({ error: `no answer within ${Math.round(timeoutMs / 1000)} s` }), timeoutMs + 1000);
   });
   const asked = withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools check', timeoutMs }, async (l) => {
     const rows = await l.pg.query<{ lsn: string; seg: string }>("SELECT pg_current_wal_lsn()::text AS lsn, current_setting('wal_segment_size') AS seg");
-    return { lsn: rows[0]!.lsn, segSize: sizeSetting(rows[0]!.seg) };
+    return { lsn: rows[0]!.lsn, segSize: sizeSetting(rows[0]!.seg), slots: await listSlots(l.pg) };
   }).catch((err: unknown) => ({ error: errorMessage(err) }));
   try {
     return await Promise.race([asked, expired]);

@@ -3,7 +3,10 @@
  * masters = split brain) unless forced; checks action_failover before touching anything; puts
  * pg_conf_failover / pg_hba_conf_failover in place; promotes with pg_promote() (a stopped standby
  * is started as a standby first, so it replays what the archive holds); waits until read-write;
- * runs action_failover; clears our recovery settings so a restart does not follow the old master.
+ * runs action_failover; clears our recovery settings (primary_conninfo, primary_slot_name) and
+ * reloads, so neither the running server nor a restart follows the old master; drops a slot named
+ * like its own on itself (use_replication_slots). The dead master is not asked to drop anything:
+ * its slots go with --rejoin.
  * With archiver_config, the new master ships its WAL at once (local/new-master-archiving.ts).
  */
 import { raiseAlert } from '@pitrtools/core/alerts';
@@ -20,6 +23,7 @@ import { probeMaster } from '../master-link.js';
 import { installConfFiles, writeSettings, type ConfChange } from '../recovery/settings-files.js';
 import { prepareStandby } from './standby.js';
 import { useReceivedWal } from '../receiver/control.js';
+import { dropOwnSlotAfterPromotion } from '../replication/standby-slot.js';
 
 /** Options of -F999. */
 export interface FailoverOptions {
@@ -54,14 +58,13 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   const waitMs = o.waitMs ?? 600_000;
   await useReceivedWal(ctx);
   let change;
-  let disabled = 0;
   if (running) {
     await assertInRecovery(ctx);
     change = await installConfFiles(config, 'failover');
     // The running server keeps its archive_mode unless the failover configuration restarts it below.
     if (archiving) await checkArchiveMode(ctx, change, change.conf ? await showSetting(bins.postgres, config.pgdata, 'archive_mode') : await sessionSetting(ctx, 'archive_mode'));
     // Read by the promoted server at the reload or restart below (archive_command is reloadable).
-    disabled = (await makeOurSettingsWin(config.pgdata, bins, '-F999', { ours: [], empty: [] }, log)).length;
+    await makeOurSettingsWin(config.pgdata, bins, '-F999', { ours: [], empty: [] }, log);
   } else {
     await prepareStandby(ctx, o.iniPath, bins, '-F999');
     change = await installConfFiles(config, 'failover');
@@ -78,8 +81,11 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   await waitForServer(config, 'primary', 0, waitMs, log);
   await writeSettings(config.pgdata, { kind: 'promoted', when: new Date().toISOString() });
   // A new postgresql.conf may change settings that need a restart; a new pg_hba.conf only a reload.
+  // Reload in any case: the emptied pitrtools.conf must also empty primary_conninfo and
+  // primary_slot_name in the running server, or SHOW (and a later standby of it) sees the old master's.
   if (change.conf) await restartServer(config, bins, log);
-  else if (change.hba || disabled > 0) await reload(ctx);
+  else await reload(ctx);
+  await dropStaleOwnSlot(ctx);
   const timeline = await currentTimeline(ctx);
   let archiveCommand: string | undefined;
   if (archiving) {
@@ -119,6 +125,17 @@ async function assertInRecovery(ctx: Ctx): Promise<void> {
     if (!(await s.scalar<boolean>('SELECT pg_is_in_recovery()'))) {
       throw new PitrError('NOT_A_STANDBY', 'the local server is not in recovery: it already is a master');
     }
+  } finally { await s.end(); }
+}
+
+// A slot named like our own on this server would hold WAL for a standby that does not exist.
+async function dropStaleOwnSlot(ctx: Ctx): Promise<void> {
+  if (!ctx.config.use_replication_slots) return;
+  const s = await connectLocal(ctx.config);
+  try {
+    const r = await dropOwnSlotAfterPromotion(ctx.config, s);
+    if (r?.result === 'dropped') ctx.log.info(`dropped the replication slot "${r.name}" on this server: it is the master now and streams through no slot`);
+    if (r?.result === 'active') ctx.log.warning(`the replication slot "${r.name}" on this server is in use: left alone`);
   } finally { await s.end(); }
 }
 

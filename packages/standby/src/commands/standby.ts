@@ -2,10 +2,12 @@
  * -S: start this copy as a standby. Puts pg_conf / pg_hba_conf in place, writes our settings file
  * (restore_command = our --restore, archive_cleanup_command = our --cleanup, primary_conninfo with a
  * passfile when streaming), standby.signal, starts the server with pg_ctl and waits until it
- * accepts connections in recovery.
+ * accepts connections in recovery. With use_replication_slots it first makes sure of its slot on the
+ * master and streams through it (primary_slot_name).
  */
 import type { Ctx } from '../context.js';
 import { startReceiver } from '../receiver/control.js';
+import { ensureStandbySlot } from '../replication/standby-slot.js';
 import { requireCompleteCopy } from '../local/copy-state.js';
 import { localBinaries, refuseIfRunning, startServer, waitForServer } from '../local/server.js';
 import type { PgBinaries } from '@pitrtools/core/pg/binaries';
@@ -27,15 +29,17 @@ export interface StandbyOptions {
  * postgresql.auto.conf lines commented out, then checked with postgres -C (INHERITED_SETTING, exit 2).
  * -S and a stopped -F999 use it; `command` names the caller in the comment and the errors.
  */
-export async function prepareStandby(ctx: Ctx, iniPath: string, bins: PgBinaries, command: string): Promise<void> {
+export async function prepareStandby(ctx: Ctx, iniPath: string, bins: PgBinaries, command: string, slot?: string): Promise<void> {
   const { config } = ctx;
   await installConfFiles(config, 'standby');
-  const streaming = await streamingSettings(config);
+  const conn = await streamingSettings(config);
+  // primary_slot_name only where the caller made sure of the slot (-S); -F999 never reaches the dead master.
+  const streaming = conn && slot !== undefined ? { ...conn, slotName: slot } : conn;
   const mode: SettingsMode = { kind: 'standby', self: selfInvocation(iniPath), streaming };
   await writeSettings(config.pgdata, mode);
   await setSignal(config.pgdata, 'standby');
   await makeOurSettingsWin(config.pgdata, bins, command, { ours: settingsFor(mode), empty: STANDBY_NO_TARGET }, ctx.log);
-  ctx.log.debug(`wrote standby settings (${streaming ? `streaming from ${streaming.host}:${streaming.port}` : 'archive replay only'})`);
+  ctx.log.debug(`wrote standby settings (${streaming ? `streaming from ${streaming.host}:${streaming.port}${streaming.slotName !== undefined ? ` through slot ${streaming.slotName}` : ''}` : 'archive replay only'})`);
 }
 
 /** Runs -S. */
@@ -44,7 +48,8 @@ export async function startStandby(ctx: Ctx, o: StandbyOptions): Promise<void> {
   await refuseIfRunning(config.pgdata, 'start the standby (-S)');
   await requireCompleteCopy(config.pgdata, 'start the standby (-S)');
   const bins = await localBinaries(config);
-  await prepareStandby(ctx, o.iniPath, bins, '-S');
+  const slot = await ensureStandbySlot(ctx);
+  await prepareStandby(ctx, o.iniPath, bins, '-S', slot?.name);
   const offset = await startServer(config, bins, log);
   await waitForServer(config, 'standby', offset, o.waitMs ?? 600_000, log);
   await startReceiver(ctx, o.iniPath);

@@ -7,6 +7,8 @@
  * SSH): comparing replay with what this standby has itself received says 0 while the standby is
  * cut off from the master, which is exactly when the check must not say OK.
  */
+import { humanBytes, judgeSlots, type SlotLimits } from '@pitrtools/core/pg/slot-verdict';
+import type { SlotInfo } from '@pitrtools/core/pg/slots';
 
 /** The WAL receiver as pg_stat_wal_receiver shows it (streaming standbys only). */
 export interface ReceiverFacts {
@@ -52,6 +54,10 @@ export interface CheckFacts {
   restoredAge?: number | undefined;
   restoredSegment?: string | undefined;
   archivedirBytes?: number | undefined;
+  /** The master's replication slots (asked with the master's position; also while stopped with use_replication_slots). */
+  slots?: SlotInfo[] | undefined;
+  /** This standby's own slot name (use_replication_slots), which must be among `slots`. */
+  ownSlot?: string | undefined;
   /** Why something could not be measured. */
   notes: string[];
 }
@@ -78,6 +84,8 @@ export interface CheckThresholds {
   restored: Limits;
   /** Being a master (not in recovery) is OK, e.g. after a failover. */
   allowPrimary: boolean;
+  /** WAL a slot on the master may hold back (check_slot_*_bytes); see core's judgeSlot. */
+  slots?: SlotLimits | undefined;
 }
 
 /** The verdict. */
@@ -156,6 +164,14 @@ export function evaluateCheck(f: CheckFacts, t: CheckThresholds): CheckReport {
     parts.push(`newest restored segment ${f.restoredSegment ?? '?'} ${s(f.restoredAge)} ago`);
   }
   if (f.archivedirBytes !== undefined) parts.push(`archivedir ${f.archivedirBytes} B`);
+  if (f.slots !== undefined) {
+    const j = judgeSlots(f.slots, { limits: t.slots ?? { warnBytes: null, critBytes: null }, own: f.ownSlot });
+    raise(j.state);
+    const own = f.ownSlot === undefined ? undefined : f.slots.find((x) => x.name === f.ownSlot);
+    if (own) parts.push(`own slot ${own.name} ${own.active ? 'active' : 'INACTIVE'}, holds ${own.retainedBytes ?? '?'} B`);
+    parts.push(...j.problems);
+    if (j.problems.length === 0 && f.slots.length > 0) parts.push(`${f.slots.length} slot${f.slots.length === 1 ? '' : 's'} on the master within limits`);
+  }
   const v = (n: number | undefined, unit: string): string => (n === undefined ? 'U' : `${Math.round(n)}${unit}`);
   const lim = (n: number | null): string => (n === null ? '' : String(n));
   const perfdata = [
@@ -165,8 +181,15 @@ export function evaluateCheck(f: CheckFacts, t: CheckThresholds): CheckReport {
     `'replay_stuck'=${v(f.replayStuckSeconds, 's')};${lim(t.stuck.warn)};${lim(t.stuck.crit)};0`,
     `'restored_age'=${v(f.restoredAge, 's')};${lim(t.restored.warn)};${lim(t.restored.crit)};0`,
     `'archivedir'=${v(f.archivedirBytes, 'B')};;;0`,
+    ...(f.slots !== undefined ? [`'slot_retained_max'=${v(maxRetained(f.slots), 'B')};${lim(t.slots?.warnBytes ?? null)};${lim(t.slots?.critBytes ?? null)};0`] : []),
   ].join(' ');
   return { code, status: STATUS[code], text: parts.join(', '), perfdata, facts: f };
+}
+
+/** The most WAL any slot holds back, bytes (undefined without slots that hold any). */
+function maxRetained(slots: readonly SlotInfo[]): number | undefined {
+  const held = slots.map((x) => x.retainedBytes).filter((n): n is number => n !== null);
+  return held.length === 0 ? undefined : Math.max(...held);
 }
 
 /** The plugin's output lines: the status line, then the replication error and the notes. */
@@ -207,6 +230,11 @@ export function renderStatus(r: CheckReport, master: string): string {
   }
   const restored = f.restoredSegment !== undefined ? `newest restored segment ${f.restoredSegment}, ${Math.round(f.restoredAge ?? 0)} s ago` : 'nothing restored yet';
   lines.push(`archive: ${restored}; archivedir ${b(f.archivedirBytes)}`);
+  for (const x of f.slots ?? []) {
+    const mark = x.name === f.ownSlot ? ' (this standby\'s)' : '';
+    lines.push(`slot:    ${x.name}${mark}: ${x.type}, ${x.active ? 'active' : 'inactive'}, holds ${x.retainedBytes === null ? 'no WAL' : humanBytes(x.retainedBytes)}${x.walStatus ? `, wal_status ${x.walStatus}` : ''}${x.safeWalSize !== null ? `, safe_wal_size ${humanBytes(x.safeWalSize)}` : ''}`);
+  }
+  if (f.ownSlot !== undefined && !(f.slots ?? []).some((x) => x.name === f.ownSlot)) lines.push(`slot:    ${f.ownSlot} (this standby's): ${f.slots ? 'MISSING on the master' : 'not asked'}`);
   if (f.replicationError !== undefined) lines.push(`last replication error: ${f.replicationError}`);
   return [...lines, ...f.notes].join('\n');
 }

@@ -63,6 +63,8 @@ export interface StreamingSettings {
   applicationName: string;
   /** Absolute passfile path, when a password is configured. */
   passfile?: string | undefined;
+  /** The physical slot on the master to stream through (use_replication_slots): primary_slot_name. */
+  slotName?: string | undefined;
 }
 
 /** What the settings file should say. */
@@ -101,6 +103,7 @@ export function settingsFor(mode: SettingsMode): Setting[] {
     out.push(command('archive_cleanup_command', '--cleanup %r'));
     out.push(['recovery_target_timeline', 'latest'], ['hot_standby', 'on']);
     if (mode.streaming) out.push(['primary_conninfo', primaryConninfo(mode.streaming)]);
+    if (mode.streaming?.slotName !== undefined) out.push(['primary_slot_name', mode.streaming.slotName]);
   } else {
     out.push(['recovery_target_time', mode.targetTime], ['recovery_target_action', 'promote'],
       ['recovery_target_timeline', 'latest'], ['hot_standby', 'on']);
