@@ -76,8 +76,12 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
   await fsyncDir(dir);
   lines.push(...settingsWarnings(await (o.settings ?? readArchiveSettings)(c.pgdata)));
   lines.push(...await frontEndNotes(resolve(c.file), o.searchPath ?? process.env.PATH ?? ''));
-  const command = [o.cmdArchiver, '-C', resolve(c.file), '-F'].map(word).join(' ');
-  return { lines, archiveCommandLine: confLine('archive_command', `${command} %p`) };
+  return { lines, archiveCommandLine: confLine('archive_command', archiveCommandFor(c.file, o.cmdArchiver)) };
+}
+
+/** The archive_command value for the ini `configFile` and the front end `cmdArchiver` (-I prints it, --setup sets it). */
+export function archiveCommandFor(configFile: string, cmdArchiver: string): string {
+  return `${[cmdArchiver, '-C', resolve(configFile), '-F'].map(word).join(' ')} %p`;
 }
 
 /** What the sh front end needs that -I can see: the ini as a file (proof markers name it) and node on PATH. */
