@@ -10,7 +10,7 @@ import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { setDefaultKey } from '@pitrtools/core/config/set-key';
-import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import { withPg, type PgSession } from '@pitrtools/core/pg/client';
 import { localServer } from '@pitrtools/core/pg/local-server';
@@ -99,10 +99,17 @@ async function reloadAndRead(c: ArchiverConfig, s: PgSession): Promise<Map<strin
 async function setState(file: string, value: 'online' | 'offline'): Promise<void> {
   const real = await fsp.realpath(file);
   const st = await fsp.stat(real);
-  await writeFileAtomic(real, setDefaultKey(await fsp.readFile(real, 'utf8'), file, 'state', value), st.mode & 0o777);
+  try {
+    await writeFileAtomic(real, setDefaultKey(await fsp.readFile(real, 'utf8'), file, 'state', value), st.mode & 0o777);
+  } catch (err) {
+    // The new file is written beside the old one and renamed over it: the directory must be writable.
+    throw new PitrError('INI_NOT_WRITTEN', `cannot set state: ${value} in ${file}: ${errorMessage(err)}`, {
+      exitCode: ExitCode.FAILED, hint: `let ${userInfo().username} write ${dirname(real)}, or set state: ${value} in the file by hand`,
+    });
+  }
 }
 
-/** Runs --setup; throws PG_NOT_RUNNING or RESTART_FAILED (exit 1). */
+/** Runs --setup; throws PG_NOT_RUNNING, INI_NOT_WRITTEN or RESTART_FAILED (exit 1). */
 export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
   const c = o.config;
   const command = archiveCommandFor(c.file, o.cmdArchiver);
@@ -157,7 +164,7 @@ export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
   return { lines, pendingRestart: still };
 }
 
-/** Runs --stop (and --remove); throws PG_NOT_RUNNING (exit 1) when --remove cannot reach the server. */
+/** Runs --stop (and --remove); throws INI_NOT_WRITTEN, or PG_NOT_RUNNING when --remove cannot reach the server (exit 1). */
 export async function stopArchiving(o: { config: ArchiverConfig; remove?: boolean }): Promise<SetupReport> {
   const c = o.config;
   const lines: ReportLine[] = [];
