@@ -70,6 +70,9 @@ describe('-A pause and -A resume', () => {
     const c = await runCmd(['-C', env.ini, '--check']);
     assert.equal(c.code, 1, c.stdout);
     assert.match(c.stdout, /^CMD_STANDBY WARNING - in recovery, replay PAUSED, .*replay paused \(-A pause\): WAL arrives but is not applied, the lag grows until cmd_standby -A resume/m);
+    // The "master" of this ini is the source standby: its replay position is what the lag is measured against.
+    assert.doesNotMatch(c.stdout, /master unreachable/);
+    assert.match(c.stdout, /replay lag \d+ B \(vs master\)/);
     const j = JSON.parse((await runCmd(['-C', env.ini, '--check', '--json'])).stdout) as { replayPaused: boolean; replayPauseState: string };
     assert.equal(j.replayPaused, true);
     assert.equal(j.replayPauseState, 'paused');
