@@ -5,7 +5,7 @@
  * commands are called as functions (with a recording context) or as the real binary.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type StandbyConfig } from '../../packages/core/src/config/index.js';
 import { memoryLogger } from '../../packages/core/src/log.js';
@@ -217,4 +217,28 @@ export async function switchAndWaitArchived(master: PgCluster): Promise<string> 
     return last >= seg;
   }, 60_000, 100);
   return seg;
+}
+
+/**
+ * A second standby of the master, streaming from it, to be the source of -B from a standby: a
+ * low-level copy of the master's data directory (helpers included, so install them first) with
+ * backup_label, standby.signal and primary_conninfo, started by the rig on its own port.
+ */
+export async function startSourceStandby(env: StandbyEnv): Promise<PgCluster> {
+  const dir = makeTempDir('pitr-source-standby-').path;
+  const data = join(dir, 'data');
+  const c = await env.master.client();
+  try {
+    await c.query("SELECT cmd_backup_start('pitrtools test rig: source standby', true)");
+    // Not pg_wal's segments (streaming brings them) nor the master's pid files.
+    cpSync(env.master.pgdata, data, { recursive: true, filter: (src) => !/\/(postmaster\.pid|postmaster\.opts)$/.test(src) && !src.includes('/pg_wal/') });
+    mkdirSync(join(data, 'pg_wal', 'archive_status'), { recursive: true, mode: 0o700 });
+    const stop = (await c.query<{ labelfile: string }>('SELECT labelfile FROM cmd_backup_stop(false)')).rows[0]!;
+    writeFileSync(join(data, 'backup_label'), stop.labelfile);
+  } finally { await c.end(); }
+  writeFileSync(join(data, 'standby.signal'), '');
+  return startPostgres({
+    name: 'source-standby', parent: dir, pgdata: data,
+    conf: { hot_standby: 'on', primary_conninfo: `'host=${env.master.socketDir} port=${env.master.port} user=${env.master.user} application_name=source'` },
+  });
 }

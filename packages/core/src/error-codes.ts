@@ -96,6 +96,8 @@ export const ERRORS = {
   WAL_MISSING: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'The file -F names does not exist.' },
   WAL_UNREADABLE: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'The file -F names cannot be looked at.' },
   NO_PG_WAL: { exit: 'USAGE', program: 'cmd_archiver', meaning: 'pgdata has no pg_wal directory (the pgdata key is wrong).' },
+  INI_NOT_WRITTEN: { exit: 'FAILED', program: 'cmd_archiver', meaning: '--stop could not rewrite the ini (state: offline) in place.' },
+  RESTART_FAILED: { exit: 'FAILED', program: 'cmd_archiver', meaning: '--setup --restart: pg_ctl restart failed.' },
   QUEUE_MISSING: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'l_archivedir does not exist (cmd_archiver -I creates it).' },
   QUEUE_LOCKED: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'A slave\'s queue stayed locked by another running process.' },
   QUEUE_STOPPING: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'cmd_queue is stopping; the segment was not delivered by it.' },
@@ -145,6 +147,8 @@ export const ERRORS = {
   SLOT_IN_USE: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The standby\'s replication slot on the master is held by another connection (two standbys with one slot_name?).' },
   SLOT_IS_LOGICAL: { exit: 'USAGE', program: 'both', meaning: 'A slot of the wanted name exists but is a logical slot; a standby needs a physical one.' },
   SLOT_CREATE_FAILED: { exit: 'FAILED', program: 'both', meaning: 'The server refused to create the replication slot (max_replication_slots, privileges).' },
+  BAD_BACKUP_LABEL: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The backup_label pg_backup_stop returned cannot be read (no START TIMELINE / START WAL LOCATION).' },
+  STANDBY_SOURCE_WAL_MISSING: { exit: 'FAILED', program: 'cmd_standby', meaning: '-B from a standby: the WAL the copy needs did not reach archivedir within backup_wal_timeout; the copy stays incomplete.' },
   RECEIVEWAL_MISSING: { exit: 'USAGE', program: 'cmd_standby', meaning: 'wal_receiver is on but pg_receivewal is not executable.' },
   RECEIVEWAL_NOT_STARTED: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The WAL receiver (pg_receivewal) did not start.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -38,9 +38,10 @@ Actions (one per run):
       --master-port PORT   With --follow and --master: the new master's PostgreSQL port
                            (written into the ini as port).
   -P, --ping               Does the master's PostgreSQL answer (through SSH)?
-  -A, --action start|stop|stop_basebackup
+  -A, --action start|stop|stop_basebackup|pause|resume
                            start or stop (fast) the local server; stop_basebackup ends a base
-                           backup session an interrupted -B left on the master.
+                           backup session an interrupted -B left on the master; pause / resume
+                           replay on the running standby (pg_wal_replay_pause / _resume).
       --check              Nagios plugin: recovery state; receive and replay lag against the
                            master's WAL position (bytes, seconds); the WAL receiver; replay
                            standing still; an unreachable master; a segment the master removed;

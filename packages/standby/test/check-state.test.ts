@@ -34,7 +34,11 @@ test('what fooled the old check is never OK: receiver down, master unreachable, 
   assert.equal(evaluateCheck({ ...standby, masterUnreachable: { reason: 'x', seconds: 300 } }, t).status, 'CRITICAL');
   assert.equal(evaluateCheck({ ...standby, lagBytes: 20 << 20, replayStuckSeconds: 301 }, t).status, 'WARNING');
   assert.equal(evaluateCheck({ ...standby, lagBytes: 1 << 20, replayStuckSeconds: 901 }, t).status, 'CRITICAL');
-  assert.equal(evaluateCheck({ ...standby, lagBytes: 1 << 20, replayStuckSeconds: 901, replayPaused: true }, t).status, 'OK', 'paused on purpose');
+  // Paused on purpose: not "stuck" (no CRITICAL from standing still), but never OK while it lasts.
+  const paused = evaluateCheck({ ...standby, lagBytes: 1 << 20, replayStuckSeconds: 901, replayPaused: true, replayPauseState: 'paused' }, t);
+  assert.equal(paused.status, 'WARNING');
+  assert.match(paused.text, /replay paused \(-A pause\): WAL arrives but is not applied, the lag grows until cmd_standby -A resume/);
+  assert.equal(evaluateCheck({ ...standby, lagBytes: 300 << 20, replayPaused: true }, t).status, 'CRITICAL', 'the lag limits still count');
   const removed = evaluateCheck({ ...standby, receiver: { status: 'stopped', downSeconds: 1 }, removedSegment: '00000001000000000000000A',
     replicationError: 'FATAL:  could not receive data from WAL stream: ERROR:  requested WAL segment 00000001000000000000000A has already been removed' }, t);
   assert.equal(removed.status, 'CRITICAL');

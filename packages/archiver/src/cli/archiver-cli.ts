@@ -31,13 +31,17 @@ Docs: docs/cmd_archiver.md, docs/queue.md; every ini key: etc/cmd_archiver.ini.s
 function parser(argv: string[]) {
   return yargs(argv)
     .scriptName('cmd_archiver')
-    .usage('Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --check | --status | --reset-slave NAME | --install-helpers]\n\n'
+    .usage('Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --setup [--restart] | --stop [--remove] | --check | --status | --reset-slave NAME | --install-helpers]\n\n'
       + 'PostgreSQL\'s archive_command: ships each WAL file to every standby (slave) over SSH, durably and never '
       + 'overwriting, and queues it for a slave that cannot be reached. With no action: checks the ini ("Config OK") '
       + 'and reports whether each slave can be reached.')
     .option('config', { alias: 'C', type: 'string', demandOption: 'give the ini file with -C', describe: 'cmd_archiver.ini', requiresArg: true })
     .option('file', { alias: 'F', type: 'string', describe: 'archive this WAL file: %p in archive_command (relative to pgdata, or absolute)', requiresArg: true })
     .option('init', { alias: 'I', type: 'boolean', describe: 'create l_archivedir and one queue per slave, check the archiving settings, print archive_command' })
+    .option('setup', { type: 'boolean', describe: 'set archive_mode = on, archive_command (as -I prints it) and wal_level = replica on the local master by ALTER SYSTEM and reload; says what waits for a restart' })
+    .option('restart', { type: 'boolean', describe: 'with --setup: restart PostgreSQL (pg_ctl restart -m fast) when a setting waits for it' })
+    .option('stop', { type: 'boolean', describe: 'stop archiving: state: offline in the ini (PostgreSQL keeps the WAL and retries; the slaves get nothing)' })
+    .option('remove', { type: 'boolean', describe: "with --stop: also ALTER SYSTEM SET archive_command = '' and reload" })
     .option('dry-run', { alias: 'n', type: 'boolean', describe: 'with -F: say what would go where; upload, queue and alert nothing' })
     .option('check', { type: 'boolean', describe: 'Nagios plugin: queue sizes and ages, offline, dropped slaves (read-only, no SSH)' })
     .option('status', { type: 'boolean', describe: 'the whole cluster from here: each slave reachable or not, its newest archived segment, its queue, its own --check (slave_config); streaming and slots (read-only)' })
@@ -67,12 +71,14 @@ function seconds(flag: string, text: string | undefined): number | undefined {
 }
 
 async function run(a: Args): Promise<number> {
-  const actions = ['file', 'init', 'check', 'status', 'reset-slave', 'install-helpers'].filter((k) => a[k] !== undefined && a[k] !== false);
+  const actions = ['file', 'init', 'setup', 'stop', 'check', 'status', 'reset-slave', 'install-helpers'].filter((k) => a[k] !== undefined && a[k] !== false);
   if (actions.length > 1) throw new PitrError('USAGE', `choose one of ${actions.map((k) => `--${k}`).join(', ')}`);
   if (a['dry-run'] && a.file === undefined) throw new PitrError('USAGE', '-n/--dry-run goes with -F');
   for (const k of ['warn-age', 'crit-age']) {
     if (a[k] !== undefined && a[k] !== false && !a.check) throw new PitrError('USAGE', `--${k} goes with --check`);
   }
+  if (a.restart && !a.setup) throw new PitrError('USAGE', '--restart goes with --setup');
+  if (a.remove && !a.stop) throw new PitrError('USAGE', '--remove goes with --stop');
   if (a.json && !a.check && !a.status) throw new PitrError('USAGE', '--json goes with --check or --status');
   if (a.nagios && !a.status) throw new PitrError('USAGE', '--nagios goes with --status');
   if (a.nagios && a.json) throw new PitrError('USAGE', 'choose one of --json, --nagios');
@@ -100,6 +106,13 @@ async function run(a: Args): Promise<number> {
     printReport(r.lines);
     say('Put this line into postgresql.conf (then reload PostgreSQL):');
     say(`  ${r.archiveCommandLine}`);
+  } else if (a.setup) {
+    const { setupArchiving } = await import('../commands/setup-archiving.js');
+    const { frontEndBin } = await import('../daemon/spawn.js');
+    printReport((await setupArchiving({ config, cmdArchiver: frontEndBin(), restart: a.restart === true })).lines);
+  } else if (a.stop) {
+    const { stopArchiving } = await import('../commands/setup-archiving.js');
+    printReport((await stopArchiving({ config, remove: a.remove === true })).lines);
   } else if (a['reset-slave'] !== undefined) {
     const { resetSlaveCommand } = await import('../commands/reset-slave.js');
     say(await resetSlaveCommand({ config, log, slave: a['reset-slave'] }));

@@ -127,6 +127,12 @@ export const STANDBY_KEYS = [
     doc: 'How many files -B copies in parallel, each on its own SFTP channel of the one SSH connection.',
   },
   {
+    name: 'backup_wal_timeout', type: 'seconds', group: 'Base backup (-B)', default: '600', min: 1,
+    doc: '-B from a standby (master_public_ip/port name a server in recovery): how long -B waits, after the backup ended, '
+      + "for every WAL segment from the backup's start to its stop LSN to arrive in archivedir from the master's cmd_archiver "
+      + '(a standby does not archive for its backups). Past it -B fails, names the missing segment and leaves the copy marked incomplete.',
+  },
+  {
     name: 'tablespace_mapping', type: 'list', group: 'Base backup (-B)', example: '/srv/ts1=/data/ts1',
     doc: 'Put tablespaces elsewhere on this host: OLDDIR=NEWDIR pairs, comma separated, both absolute, '
       + 'as pg_basebackup --tablespace-mapping (write \\= for an = inside a directory name).',

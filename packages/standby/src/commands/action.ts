@@ -1,4 +1,4 @@
-/** -A start | stop | stop_basebackup. */
+/** -A start | stop | stop_basebackup | pause | resume. */
 import { errorMessage } from '@pitrtools/core/errors';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { localServer } from '@pitrtools/core/pg/local-server';
@@ -8,9 +8,10 @@ import { requireCompleteCopy } from '../local/copy-state.js';
 import { connectLocal, localBinaries, startServer, stopServer, waitForServer } from '../local/server.js';
 import { withMasterLink } from '../master-link.js';
 import { hasSignal, recordReplayed } from '../local/files.js';
+import { setReplayPaused } from './replay-pause.js';
 
 /** The actions -A accepts. */
-export const ACTIONS = ['start', 'stop', 'stop_basebackup'] as const;
+export const ACTIONS = ['start', 'stop', 'stop_basebackup', 'pause', 'resume'] as const;
 /** One of ACTIONS. */
 export type Action = (typeof ACTIONS)[number];
 
@@ -18,6 +19,7 @@ export type Action = (typeof ACTIONS)[number];
 export async function runAction(ctx: Ctx, action: Action): Promise<void> {
   if (action === 'start') return startAction(ctx);
   if (action === 'stop') return stopAction(ctx);
+  if (action === 'pause' || action === 'resume') return pauseAction(ctx, action === 'pause');
   return stopBasebackup(ctx);
 }
 
@@ -59,6 +61,14 @@ export async function recordReplayTime(ctx: Ctx): Promise<void> {
   } catch (err) {
     ctx.log.warning(`could not record the last replayed transaction time: ${errorMessage(err)}`);
   }
+}
+
+async function pauseAction(ctx: Ctx, pause: boolean): Promise<void> {
+  const r = await setReplayPaused(ctx, pause);
+  const at = r.replayLsn !== null ? ` at ${r.replayLsn}` : '';
+  if (!pause) ctx.out(`Replay resumed${at}`);
+  // 'pause requested': the startup process pauses at its next record (it may be waiting for WAL).
+  else ctx.out(r.state === 'paused' ? `Replay paused${at}; WAL keeps arriving but is not applied until -A resume` : `Replay pause requested${at}: it takes effect at the next WAL record; -A resume undoes it`);
 }
 
 async function stopBasebackup(ctx: Ctx): Promise<void> {

@@ -18,6 +18,7 @@ import { JobQueue, type JobFeed } from '../basebackup/job-queue.js';
 import { ensureDir, ensureSymlink, fsyncTree, removePath, writeSynced } from '../basebackup/local-tree.js';
 import { emptyPlan, planTree, type FileJob } from '../basebackup/plan.js';
 import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
+import { awaitStandbySourceWal, labelStartTimeline, sourceStopTimeline } from '../basebackup/standby-source.js';
 import { isExternal, localLocation, parseMappings, rewriteTablespaceMap, type Tablespace } from '../basebackup/tablespaces.js';
 import type { Ctx } from '../context.js';
 import { backupRecordText, type BackupRecord } from '../local/copy-state.js';
@@ -67,12 +68,11 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
     const reason = errorCode(err) === 'ENOSPC' ? `the disk is full: ${errorMessage(err)}` : errorMessage(err);
     const message = `base backup failed: ${reason}`;
     await raiseAlert(config, { level: 'CRITICAL', event: 'basebackup_failed', message, role: 'standby' }, log);
-    throw new PitrError('BASEBACKUP_FAILED', message, {
-      cause: err,
-      hint: state.invalidated
-        ? `the copy in ${config.pgdata} is incomplete (${INCOMPLETE_MARKER}) and will not start; run -B again`
-        : `nothing was changed in ${config.pgdata}`,
-    });
+    const where = state.invalidated
+      ? `the copy in ${config.pgdata} is incomplete (${INCOMPLETE_MARKER}) and will not start; run -B again`
+      : `nothing was changed in ${config.pgdata}`;
+    const cause = err instanceof PitrError && err.hint !== undefined ? `${err.hint}; ` : '';
+    throw new PitrError('BASEBACKUP_FAILED', message, { cause: err, hint: `${cause}${where}` });
   } finally {
     await engine?.ready.then((e) => e.abort(), () => undefined);
     await link?.close();
@@ -98,7 +98,8 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   const { config, log } = ctx;
   const { pg } = link;
   await requireHelpers(pg, link.where);
-  const info = (await pg.query<{ archive_mode: string; data_directory: string }>('SELECT archive_mode, data_directory FROM cmd_server_info()'))[0]!;
+  const info = (await pg.query<SourceInfo>(
+    'SELECT archive_mode, data_directory, in_recovery, system_identifier, wal_segment_size::text AS wal_segment_size FROM cmd_server_info()'))[0]!;
   const tablespaces = (await pg.query<Tablespace>('SELECT oid::text AS oid, spcname AS name, location FROM cmd_get_tablespaces()'));
   const mappings = parseMappings(config.tablespace_mapping ?? []);
   for (const ts of tablespaces.filter(isExternal)) {
@@ -116,9 +117,9 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   const startedAtS = Number(await pg.scalar<number>('SELECT extract(epoch FROM clock_timestamp())'));
   const hotSince = Math.floor(startedAtS) - 1;
   const record: BackupRecord = { startLsn, startedAt: new Date(startedAtS * 1000).toISOString() };
-  log.info(`backup started on the master at ${startLsn}; copying ${info.data_directory} to ${config.pgdata}`);
+  log.info(`backup started on the ${info.in_recovery ? 'source standby' : 'master'} at ${startLsn}; copying ${info.data_directory} to ${config.pgdata}`);
 
-  if (info.archive_mode === 'off' && !config.use_streaming_replication) {
+  if (info.archive_mode === 'off' && !config.use_streaming_replication && !info.in_recovery) {
     log.warning('archive_mode is off on the master: the WAL this copy needs to become consistent will not reach archivedir');
   }
   // The copy workers' connections may still be coming up: the marker and the listing do not
@@ -206,7 +207,8 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   }
 
   log.info(`copy done in ${formatDuration(progress.elapsedMs())}; ending the backup on the master`);
-  const [stop] = await Promise.all([Promise.race([stopBackup(link, info.archive_mode), lost]), engine.finish()]);
+  const [stop] = await Promise.all([Promise.race([stopBackup(link, info.in_recovery ? 'off' : info.archive_mode), lost]), engine.finish()]);
+  if (info.in_recovery) await awaitSourceWal(ctx, link, info, startLsn, stop);
   await finishCopy(ctx, stop, tablespaces, mappings, record);
   const elapsedMs = progress.elapsedMs();
   const result: BasebackupResult = { ...copied, skipped: plan.skipped + copied.same, skippedBytes: plan.skippedBytes, removed: plan.removed, elapsedMs, startLsn, stopLsn: stop.lsn };
@@ -228,10 +230,22 @@ async function filterStage(from: JobFeed<FileJob>, to: JobQueue<FileJob>, parall
   to.close();
 }
 
+/** What -B asks the source (cmd_server_info()). */
+type SourceInfo = { archive_mode: string; data_directory: string; in_recovery: boolean; system_identifier: string; wal_segment_size: string };
+
+/** A standby's pg_backup_stop neither waits for nor includes the WAL: wait for it in archivedir (standby-source.ts). */
+async function awaitSourceWal(ctx: Ctx, link: MasterLink, info: SourceInfo, startLsn: string, stop: StopResult): Promise<void> {
+  const startTli = labelStartTimeline(stop.labelfile);
+  const w = { startLsn, stopLsn: stop.lsn, startTli, stopTli: await sourceStopTimeline(link.pg, startTli),
+    segSize: Number(info.wal_segment_size), sysid: BigInt(info.system_identifier) };
+  await awaitStandbySourceWal(ctx.config.archivedir, w, ctx.log, { timeoutMs: ctx.config.backup_wal_timeout * 1000 });
+}
+
 type StopResult = { lsn: string; labelfile: string; spcmapfile: string };
 
 async function stopBackup(link: MasterLink, archiveMode: string): Promise<StopResult> {
-  // With archiving on, wait until the WAL the copy needs is archived (i.e. shipped to us).
+  // With archiving on, wait until the WAL the copy needs is archived (i.e. shipped to us); a
+  // standby source never waits (archive_mode on) or waits for its own archive (always): not ours.
   const wait = archiveMode !== 'off';
   const rows = await link.pg.query<StopResult>('SELECT lsn::text AS lsn, labelfile, spcmapfile FROM cmd_backup_stop($1)', [wait]);
   return rows[0]!;

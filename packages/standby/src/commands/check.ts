@@ -21,6 +21,7 @@ import { CHECK_STATE } from '../state-files.js';
 import { receiverPid } from '../receiver/control.js';
 import { standbySlotName } from '../replication/standby-slot.js';
 import { listSlots, type SlotInfo } from '@pitrtools/core/pg/slots';
+import type { ReplayPauseState } from './replay-pause.js';
 
 /** Options of --check (thresholds default to the check_* keys). */
 export interface CheckOptions extends Partial<Pick<CheckThresholds, 'warnBytes' | 'critBytes' | 'warnSeconds' | 'critSeconds' | 'allowPrimary'>> {
@@ -35,7 +36,7 @@ interface LocalFacts {
   recv: string | null;
   replay: string | null;
   secs: number | null;
-  paused: boolean;
+  pauseState: ReplayPauseState | null;
   segSize: number;
   receiver?: { status: string; flushed: string | null; age: number | null } | undefined;
 }
@@ -81,7 +82,8 @@ async function measure(ctx: Ctx, f: CheckFacts, masterTimeoutMs: number, now: nu
   }
   if (!f.inRecovery) return;
   f.replayLsn = local.replay ?? undefined;
-  f.replayPaused = local.paused;
+  f.replayPaused = local.pauseState !== null && local.pauseState !== 'not paused';
+  if (local.pauseState !== null) f.replayPauseState = local.pauseState;
   const streaming = config.use_streaming_replication;
   if (streaming) {
     f.receiver = { status: local.receiver?.status ?? 'stopped', ...(local.receiver?.age != null ? { lastMessageAgeSeconds: Math.max(0, local.receiver.age) } : {}) };
@@ -125,16 +127,16 @@ async function measure(ctx: Ctx, f: CheckFacts, masterTimeoutMs: number, now: nu
   async function askLocal(c: Ctx): Promise<LocalFacts> {
     const s = await connectLocal(c.config);
     try {
-      const row = (await s.query<{ r: boolean; recv: string | null; replay: string | null; secs: number | null; paused: boolean; seg: string }>(
+      const row = (await s.query<{ r: boolean; recv: string | null; replay: string | null; secs: number | null; pause: ReplayPauseState | null; seg: string }>(
         `SELECT pg_is_in_recovery() AS r, pg_last_wal_receive_lsn()::text AS recv, pg_last_wal_replay_lsn()::text AS replay,
                 extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS secs,
-                pg_is_in_recovery() AND pg_get_wal_replay_pause_state() <> 'not paused' AS paused,
+                CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END AS pause,
                 current_setting('wal_segment_size') AS seg`))[0]!;
       f.inRecovery = row.r;
       const rec = (await s.query<{ status: string; flushed: string | null; age: number | null }>(
         `SELECT status, flushed_lsn::text AS flushed, extract(epoch FROM now() - last_msg_receipt_time)::float8 AS age
            FROM pg_stat_wal_receiver`))[0];
-      return { recv: row.recv, replay: row.replay, secs: row.secs, paused: row.paused, segSize: sizeSetting(row.seg), receiver: rec };
+      return { recv: row.recv, replay: row.replay, secs: row.secs, pauseState: row.pause, segSize: sizeSetting(row.seg), receiver: rec };
     } finally { await s.end(); }
   }
 }
@@ -153,7 +155,9 @@ async function askMaster(ctx: Ctx, timeoutMs: number): Promise<{ lsn: string; se
     timer = setTimeout(() => resolve({ error: `no answer within ${Math.round(timeoutMs / 1000)} s` }), timeoutMs + 1000);
   });
   const asked = withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools check', timeoutMs }, async (l) => {
-    const rows = await l.pg.query<{ lsn: string; seg: string }>("SELECT pg_current_wal_lsn()::text AS lsn, current_setting('wal_segment_size') AS seg");
+    // A source that is itself a standby (-B from a standby, cascading) has no pg_current_wal_lsn(): its replay position is where its WAL is.
+    const rows = await l.pg.query<{ lsn: string; seg: string }>(
+      "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn, current_setting('wal_segment_size') AS seg");
     return { lsn: rows[0]!.lsn, segSize: sizeSetting(rows[0]!.seg), slots: await listSlots(l.pg) };
   }).catch((err: unknown) => ({ error: errorMessage(err) }));
   try {

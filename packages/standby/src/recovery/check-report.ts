@@ -26,6 +26,8 @@ export interface CheckFacts {
   inRecovery?: boolean;
   /** Replay paused by pg_wal_replay_pause() (-A pause). */
   replayPaused?: boolean | undefined;
+  /** pg_get_wal_replay_pause_state(): 'not paused' | 'pause requested' | 'paused' (in recovery only). */
+  replayPauseState?: string | undefined;
   /** The master's pg_current_wal_lsn(), when it answered. */
   masterLsn?: string | undefined;
   /** Why the master could not be asked, and for how long that has been so (seconds). */
@@ -120,6 +122,11 @@ export function evaluateCheck(f: CheckFacts, t: CheckThresholds): CheckReport {
     parts.push(t.allowPrimary ? 'not in recovery (a master; allowed)' : 'not in recovery: this standby is a master now');
   } else if (f.inRecovery) {
     parts.push(f.replayPaused ? 'in recovery, replay PAUSED' : 'in recovery');
+  }
+  if (f.replayPaused && f.inRecovery && f.running) {
+    // Nothing else would say so: WAL keeps arriving, so the receiver looks healthy while the data ages.
+    raise(1);
+    parts.push(`replay ${f.replayPauseState ?? 'paused'} (-A pause): WAL arrives but is not applied, the lag grows until cmd_standby -A resume`);
   }
   const standby = f.running && f.inRecovery === true;
   if (f.masterUnreachable && standby) {
