@@ -11,12 +11,12 @@ import { raiseAlert } from '@pitrtools/core/alerts';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { parseControlPrefix } from '@pitrtools/core/pg/control-file';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
-import type { SshSession } from '@pitrtools/core/ssh/index';
+import { connectSsh, type SshSession } from '@pitrtools/core/ssh/index';
 import { splitWords } from '@pitrtools/core/words';
 import type { Ctx } from '../context.js';
 import { checkFailoverAction } from '../local/failover-hook.js';
 import { connectLocal } from '../local/server.js';
-import { openMasterLink } from '../master-link.js';
+import { masterSshTarget, openMasterLink } from '../master-link.js';
 import { lsnValue } from '../recovery/check-report.js';
 import { lsnText } from '../recovery/wal-file-check.js';
 import { failover } from './failover.js';
@@ -90,16 +90,16 @@ export async function switchover(ctx: Ctx, o: SwitchoverOptions): Promise<Switch
     const { timeline } = await failover(ctx, { iniPath: o.iniPath, masterStopped: `stopped cleanly by --switchover (shutdown checkpoint ${shutdownCheckpoint})`, announce: false });
     // Archiving of the new master: -F999's archiver_config step runs inside failover() where configured.
     log.info(`promoted to timeline ${timeline}; the old master rejoins: ${remote('--rejoin').join(' ')} (over SSH)`);
-    const again = await openMasterLink(config, log, { applicationName: 'pitrtools switchover', timeoutMs: config.ssh_timeout * 1000 }).catch((err: unknown) => {
+    // SSH only: the old master's PostgreSQL is down until its rejoin starts it.
+    const again = await connectSsh(masterSshTarget(config, log), log).catch((err: unknown) => {
       throw rejoinFailed(errorMessage(err), config.master_public_ip, remote('--rejoin'));
     });
     try {
-      await again.pg.end();
-      const out = await runRemote(again.ssh, remote('--rejoin'), 'rejoin the old master').catch((err: unknown) => {
+      const out = await runRemote(again, remote('--rejoin'), 'rejoin the old master').catch((err: unknown) => {
         throw rejoinFailed(errorMessage(err), config.master_public_ip, remote('--rejoin'));
       });
       for (const line of out.split('\n').filter((l) => l.trim() !== '')) log.info(`old master: ${line}`);
-    } finally { await again.ssh.close(); }
+    } finally { await again.close(); }
     const message = `switchover done: this server is the master (timeline ${timeline}); the old master ${config.master_public_ip} follows it`;
     await raiseAlert(config, { level: 'OK', event: 'switchover_done', message, role: 'standby' }, log);
     ctx.out(`Switchover finished: read-write on timeline ${timeline} after replaying past the old master's shutdown checkpoint ${shutdownCheckpoint}; the old master ${config.master_public_ip} rejoined as a standby.`);

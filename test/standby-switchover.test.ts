@@ -1,0 +1,78 @@
+/**
+ * --switchover from the master M to the streaming standby S and back, with the real binary: rows
+ * committed before each swap are on the new master, the old master rejoins by its own --rejoin over
+ * SSH without a rewind (a clean stop), streams from the new master, and the hooks switchover_done and
+ * rejoin_done fire. Also: --rejoin refuses while the local server runs (no --force), and
+ * --switchover refuses without master_standby_config.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startStandby } from '../packages/standby/src/commands/standby.js';
+import { cleanupAll } from './rig/cleanup.js';
+import { waitFor } from './rig/postgres.js';
+import { roleSwapInis, type OldMasterSide } from './rig/role-swap.js';
+import { ctxFor, initAndCopy, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, waitOnStandby } from './rig/standby-env.js';
+
+let env: StandbyEnv;
+let m: OldMasterSide;
+before(async () => {
+  env = await standbyEnv({ archiver: 'cp', masterConf: { archive_mode: 'off' } });
+  m = roleSwapInis(env);
+  await prepareMaster(env, 'CREATE TABLE t (i int)');
+  await initAndCopy(env);
+  await startStandby(ctxFor(env), { iniPath: env.ini });
+  await waitOnStandby(env, 'S to stream from M', 'SELECT status FROM pg_stat_wal_receiver', 'streaming');
+});
+after(cleanupAll);
+
+const mRecovery = async (): Promise<boolean> => Boolean(await env.master.scalar('SELECT pg_is_in_recovery()'));
+const sRecovery = async (): Promise<boolean> => Boolean((await standbyQuery<{ r: boolean }>(env, 'SELECT pg_is_in_recovery() AS r'))[0]!.r);
+
+test('--rejoin refuses while the local server runs (it may take writes), and says how to go on', async () => {
+  const r = await runCmd(['-C', m.ini, '--rejoin']);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /refusing to rejoin: the local PostgreSQL runs \(pid \d+, .*\); as the old master it accepts writes from clients, and every write after the new master's timeline forked would be lost by the rejoin/);
+  assert.match(r.stderr, /--rejoin --force/);
+  assert.equal(await mRecovery(), false, 'M still runs as the master');
+});
+
+test('--switchover M -> S: the row committed just before is on S, M rejoins without a rewind and streams from S', async () => {
+  await env.master.query('INSERT INTO t VALUES (1)');
+  const r = await runCmd(['-C', env.ini, '--switchover']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^Switchover finished: read-write on timeline 2 after replaying past the old master's shutdown checkpoint [0-9A-F]+\/[0-9A-F]+; the old master 127\.0\.0\.1 rejoined as a standby\.$/m);
+  assert.match(r.stderr, /old master: Rejoin finished: no rewind needed: it stopped cleanly before the fork at [0-9A-F]+\/[0-9A-F]+; started as a standby/);
+  assert.doesNotMatch(r.stderr, /pg_rewind|delta base backup/);
+  assert.equal(await sRecovery(), false);
+  assert.deepEqual(await standbyQuery(env, 'SELECT i FROM t ORDER BY i'), [{ i: 1 }]);
+  assert.equal(await mRecovery(), true);
+  await standbyQuery(env, 'INSERT INTO t VALUES (2)');
+  await waitFor('row 2 on M', async () => Number(await env.master.scalar('SELECT count(*) FROM t WHERE i = 2')) === 1, 60_000, 200);
+  assert.equal(await env.master.scalar('SELECT status FROM pg_stat_wal_receiver'), 'streaming');
+  assert.deepEqual(m.events().filter((e) => e !== 'wal_receiver_ok'), ['rejoin_done', 'switchover_done']);
+});
+
+test('--switchover back S -> M: rows of both lives are on M, S rejoins and streams from M', async () => {
+  await standbyQuery(env, 'INSERT INTO t VALUES (3)');
+  const r = await runCmd(['-C', m.ini, '--switchover']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^Switchover finished: read-write on timeline 3 /m);
+  assert.match(r.stderr, /old master: Rejoin finished: no rewind needed/);
+  assert.equal(await mRecovery(), false);
+  assert.deepEqual(await env.master.query('SELECT i FROM t ORDER BY i'), [{ i: 1 }, { i: 2 }, { i: 3 }]);
+  assert.equal(await sRecovery(), true);
+  await env.master.query('INSERT INTO t VALUES (4)');
+  await waitOnStandby(env, 'row 4 on S', 'SELECT count(*)::int FROM t WHERE i = 4', 1);
+  assert.deepEqual(m.events().filter((e) => e !== 'wal_receiver_ok'), ['rejoin_done', 'switchover_done', 'rejoin_done', 'switchover_done']);
+});
+
+test('--switchover without master_standby_config is a configuration error (exit 2) that names the key', async () => {
+  const { writeIni } = await import('./rig/standby-env.js');
+  const { readFileSync } = await import('node:fs');
+  const before = readFileSync(env.ini, 'utf8');
+  writeIni(env, Object.fromEntries(before.split('\n').slice(1).filter((l) => l.includes(': ') && !l.startsWith('master_standby_config')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)])));
+  const r = await runCmd(['-C', env.ini, '--switchover']);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /--switchover needs master_standby_config in .*: the path, on the master host, of the cmd_standby ini/);
+  assert.equal(await sRecovery(), true, 'nothing was done');
+});
