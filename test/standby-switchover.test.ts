@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { PitrError } from '../packages/core/src/errors.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
+import { switchover } from '../packages/standby/src/commands/switchover.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
 import { roleSwapInis, type OldMasterSide } from './rig/role-swap.js';
@@ -34,6 +36,35 @@ test('--rejoin refuses while the local server runs (it may take writes), and say
   assert.match(r.stderr, /refusing to rejoin: the local PostgreSQL runs \(pid \d+, .*\); as the old master it accepts writes from clients, and every write after the new master's timeline forked would be lost by the rejoin/);
   assert.match(r.stderr, /--rejoin --force/);
   assert.equal(await mRecovery(), false, 'M still runs as the master');
+});
+
+test('--switchover refuses with the figures when the standby is not caught up, or did not replay the shutdown checkpoint (the master is started again)', async () => {
+  const ctx = ctxFor(env);
+  await standbyQuery(env, 'SELECT pg_wal_replay_pause()');
+  try {
+    await env.master.query('INSERT INTO t VALUES (0)');
+    await assert.rejects(switchover(ctx, { iniPath: env.ini, catchUpMs: 2000 }), (err: PitrError) => {
+      assert.equal(err.code, 'SWITCHOVER_REFUSED');
+      assert.match(err.message, /^refusing to switch over: this standby is not caught up: it replayed up to [0-9A-F]+\/[0-9A-F]+, the master is at [0-9A-F]+\/[0-9A-F]+ after a WAL switch/);
+      return true;
+    });
+    assert.equal(await mRecovery(), false, 'the master was not touched');
+  } finally {
+    await standbyQuery(env, 'SELECT pg_wal_replay_resume()');
+  }
+  // Caught up, but replay stops before the master's shutdown checkpoint arrives.
+  await assert.rejects(switchover(ctx, { iniPath: env.ini, catchUpMs: 3000, beforeStop: async () => { await standbyQuery(env, 'SELECT pg_wal_replay_pause()'); } }), (err: PitrError) => {
+    assert.equal(err.code, 'SWITCHOVER_REFUSED');
+    assert.match(err.message, /this standby replayed up to [0-9A-F]+\/[0-9A-F]+, not past the master's shutdown checkpoint at [0-9A-F]+\/[0-9A-F]+: the master was started again, nothing was promoted/);
+    return true;
+  });
+  assert.ok(ctx.log.lines.some((l) => /started the master again/.test(l)), ctx.log.lines.join('\n'));
+  await standbyQuery(env, 'SELECT pg_wal_replay_resume()');
+  assert.equal(await mRecovery(), false, 'M is the master again');
+  assert.equal(await sRecovery(), true, 'S was not promoted');
+  await env.master.query('DELETE FROM t');
+  await waitOnStandby(env, 'S to stream from M again', 'SELECT status FROM pg_stat_wal_receiver', 'streaming');
+  await waitOnStandby(env, 'S to replay the DELETE', 'SELECT count(*)::int FROM t', 0);
 });
 
 test('--switchover M -> S: the row committed just before is on S, M rejoins without a rewind and streams from S', async () => {

@@ -26,6 +26,8 @@ export interface SwitchoverOptions {
   iniPath: string;
   /** How long this standby may take to catch up (before and after the stop); default 60 s. */
   catchUpMs?: number;
+  /** Called after the catch-up check, before the master is stopped (tests pause replay here). */
+  beforeStop?: () => Promise<void>;
 }
 
 /** What --switchover did (LSNs as PostgreSQL prints them). */
@@ -67,6 +69,7 @@ export async function switchover(ctx: Ctx, o: SwitchoverOptions): Promise<Switch
     } finally {
       await link.pg.end();
     }
+    await o.beforeStop?.();
     log.info(`stopping the master cleanly: ${remote('-A', 'stop').join(' ')} (over SSH)`);
     await runRemote(ssh, remote('-A', 'stop'), 'stop the master');
     const controlPath = `${dataDirectory}/global/pg_control`;
