@@ -20,7 +20,7 @@ import { findPgRewind, keepOwnFiles, rewindBlocker, runPgRewind } from '../local
 import { withMasterLink } from '../master-link.js';
 import { startReceiver } from '../receiver/control.js';
 import { lsnText } from '../recovery/wal-file-check.js';
-import { forkVerdict, parseHistory, type ForkVerdict } from '../recovery/fork-point.js';
+import { forkVerdict, parseHistory, type ForkVerdict, type HistoryEntry } from '../recovery/fork-point.js';
 import { INCOMPLETE_MARKER } from '../state-files.js';
 import { basebackup } from './basebackup.js';
 import { prepareStandby } from './standby.js';
@@ -52,8 +52,11 @@ export async function rejoin(ctx: Ctx, o: RejoinOptions): Promise<RejoinResult> 
     });
   }
   const bins = await localBinaries(config);
-  await stopIfRunning(ctx, bins, o.force === true);
-  const verdict = await judgeFork(ctx);
+  await stopIfRunning(ctx, bins, o.force === true, 'check');
+  // The new master is asked before --force stops anything: the old master must have somewhere to go.
+  const theirs = await readNewMaster(ctx);
+  await stopIfRunning(ctx, bins, o.force === true, 'stop');
+  const verdict = await judgeFork(ctx, theirs);
   let result: RejoinResult;
   const incomplete = await fsp.access(join(pgdata, INCOMPLETE_MARKER)).then(() => true, () => false);
   if (incomplete) result = await viaBasebackup(ctx, `an earlier -B did not finish (${INCOMPLETE_MARKER})`);
@@ -69,7 +72,8 @@ export async function rejoin(ctx: Ctx, o: RejoinOptions): Promise<RejoinResult> 
   return result;
 }
 
-async function stopIfRunning(ctx: Ctx, bins: PgBinaries, force: boolean): Promise<void> {
+/** A running local server: refused without --force ('check'), stopped fast with a warning ('stop'). */
+async function stopIfRunning(ctx: Ctx, bins: PgBinaries, force: boolean, step: 'check' | 'stop'): Promise<void> {
   const { config, log } = ctx;
   const s = await localServer(config.pgdata);
   if (!s.running) return;
@@ -78,6 +82,7 @@ async function stopIfRunning(ctx: Ctx, bins: PgBinaries, force: boolean): Promis
       exitCode: ExitCode.FAILED, hint: `move the clients to the new master and stop it (cmd_standby -C ${config.file} -A stop), or let --rejoin --force stop it`,
     });
   }
+  if (step === 'check') return;
   let master = true;
   try {
     const c = await connectLocal(config);
@@ -89,11 +94,15 @@ async function stopIfRunning(ctx: Ctx, bins: PgBinaries, force: boolean): Promis
   await stopServer(config, bins, log);
 }
 
-/** Reads our pg_control and the new master's timeline history; refuses when the ini's master is itself in recovery. */
-async function judgeFork(ctx: Ctx): Promise<ForkVerdict> {
+/** The new master's timeline and its history. */
+interface NewMaster {
+  tli: number;
+  history: HistoryEntry[];
+}
+
+/** Reads the new master's timeline and history file (SFTP); refuses (NOT_A_MASTER) when the ini's master is itself in recovery. */
+async function readNewMaster(ctx: Ctx): Promise<NewMaster> {
   const { config, log } = ctx;
-  const controlPath = join(config.pgdata, 'global', 'pg_control');
-  const ours = parseControlPrefix(await fsp.readFile(controlPath), controlPath);
   return withMasterLink(config, log, { applicationName: 'pitrtools rejoin' }, async (l) => {
     await requireHelpers(l.pg, l.where);
     const info = (await l.pg.query<{ in_recovery: boolean; data_directory: string; tli: string }>(
@@ -104,17 +113,24 @@ async function judgeFork(ctx: Ctx): Promise<ForkVerdict> {
       });
     }
     const theirTli = parseInt(info.tli, 16);
-    let history: ReturnType<typeof parseHistory> = [];
+    let history: HistoryEntry[] = [];
     if (theirTli > 1) {
       const name = `${info.tli}.history`;
       const text = (await l.ssh.readFile(`${info.data_directory}/pg_wal/${name}`)).toString('utf8');
       history = parseHistory(name, text);
     }
-    const v = forkVerdict(ours.timeline, ours.checkpoint, cleanlyShutDown(ours), theirTli, history);
-    log.info(`this server: timeline ${ours.timeline}, ${ours.state}, last checkpoint at ${lsnText(ours.checkpoint)}; the new master: timeline ${theirTli}`
-      + `${v.kind !== 'unrelated' && v.switchpoint !== undefined ? `, forked from timeline ${ours.timeline} at ${lsnText(v.switchpoint)}` : ''}`);
-    return v;
+    return { tli: theirTli, history };
   });
+}
+
+/** Our pg_control (read after any stop) against the new master's history. */
+async function judgeFork(ctx: Ctx, theirs: NewMaster): Promise<ForkVerdict> {
+  const controlPath = join(ctx.config.pgdata, 'global', 'pg_control');
+  const ours = parseControlPrefix(await fsp.readFile(controlPath), controlPath);
+  const v = forkVerdict(ours.timeline, ours.checkpoint, cleanlyShutDown(ours), theirs.tli, theirs.history);
+  ctx.log.info(`this server: timeline ${ours.timeline}, ${ours.state}, last checkpoint at ${lsnText(ours.checkpoint)}; the new master: timeline ${theirs.tli}`
+    + `${v.kind !== 'unrelated' && v.switchpoint !== undefined ? `, forked from timeline ${ours.timeline} at ${lsnText(v.switchpoint)}` : ''}`);
+  return v;
 }
 
 async function rewindOrCopy(ctx: Ctx, bins: PgBinaries, why: string): Promise<RejoinResult> {
