@@ -55,6 +55,7 @@ export async function rejoin(ctx: Ctx, o: RejoinOptions): Promise<RejoinResult> 
   await stopIfRunning(ctx, bins, o.force === true, 'check');
   // The new master is asked before --force stops anything: the old master must have somewhere to go.
   const theirs = await readNewMaster(ctx);
+  await requireSameCluster(ctx, theirs);
   await stopIfRunning(ctx, bins, o.force === true, 'stop');
   const verdict = await judgeFork(ctx, theirs);
   let result: RejoinResult;
@@ -96,6 +97,8 @@ async function stopIfRunning(ctx: Ctx, bins: PgBinaries, force: boolean, step: '
 
 /** The new master's timeline and its history. */
 interface NewMaster {
+  systemIdentifier: string;
+  where: string;
   tli: number;
   history: HistoryEntry[];
 }
@@ -105,8 +108,8 @@ async function readNewMaster(ctx: Ctx): Promise<NewMaster> {
   const { config, log } = ctx;
   return withMasterLink(config, log, { applicationName: 'pitrtools rejoin' }, async (l) => {
     await requireHelpers(l.pg, l.where);
-    const info = (await l.pg.query<{ in_recovery: boolean; data_directory: string; tli: string }>(
-      "SELECT in_recovery, data_directory, CASE WHEN in_recovery THEN '' ELSE substr(pg_walfile_name(current_lsn), 1, 8) END AS tli FROM cmd_server_info()"))[0]!;
+    const info = (await l.pg.query<{ in_recovery: boolean; data_directory: string; tli: string; system_identifier: string }>(
+      "SELECT in_recovery, data_directory, system_identifier, CASE WHEN in_recovery THEN '' ELSE substr(pg_walfile_name(current_lsn), 1, 8) END AS tli FROM cmd_server_info()"))[0]!;
     if (info.in_recovery) {
       throw new PitrError('NOT_A_MASTER', `refusing to rejoin: the server named in ${config.file} (${l.where}) is in recovery, not the new master`, {
         exitCode: ExitCode.FAILED, hint: 'set master_public_ip (and port) to the promoted server, then run --rejoin again',
@@ -119,8 +122,19 @@ async function readNewMaster(ctx: Ctx): Promise<NewMaster> {
       const text = (await l.ssh.readFile(`${info.data_directory}/pg_wal/${name}`)).toString('utf8');
       history = parseHistory(name, text);
     }
-    return { tli: theirTli, history };
+    return { systemIdentifier: info.system_identifier, where: l.where, tli: theirTli, history };
   });
+}
+
+/** Refuses (OTHER_CLUSTER, exit 1) when the new master's system identifier is not ours: -B would replace this cluster. */
+async function requireSameCluster(ctx: Ctx, theirs: NewMaster): Promise<void> {
+  const controlPath = join(ctx.config.pgdata, 'global', 'pg_control');
+  const ours = parseControlPrefix(await fsp.readFile(controlPath), controlPath);
+  if (String(ours.systemIdentifier) !== theirs.systemIdentifier) {
+    throw new PitrError('OTHER_CLUSTER', `refusing to rejoin: the master named in ${ctx.config.file} (${theirs.where}) is another cluster (system identifier ${theirs.systemIdentifier}, this one ${ours.systemIdentifier}); a rejoin would replace this data directory with a copy of it`, {
+      exitCode: ExitCode.FAILED, hint: 'check master_public_ip and port; to make this host a new standby of that cluster anyway, use -B and -S',
+    });
+  }
 }
 
 /** Our pg_control (read after any stop) against the new master's history. */
