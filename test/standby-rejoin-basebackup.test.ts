@@ -1,16 +1,19 @@
 /**
  * --rejoin when pg_rewind cannot be used (wal_log_hints off and no data checksums; on majors
  * without a pg_rewind here, because there is none): after a split (S promoted with -F999 --force
- * while M still runs and takes a write), --rejoin refuses the running M, --rejoin --force says that
+ * while M still runs and takes a write), --rejoin refuses the running M, and even with --force a
+ * master that is another cluster (nothing stopped); --rejoin --force says that
  * M accepts writes and that those after the fork are lost, stops it, re-syncs it with the delta -B
  * saying why, and starts it as a standby of S: S's rows arrive, M's write after the fork is gone.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { testPgMajor } from './rig/pg-versions.js';
-import { waitFor } from './rig/postgres.js';
+import { startPostgres, waitFor } from './rig/postgres.js';
 import { roleSwapInis } from './rig/role-swap.js';
 import { ctxFor, initAndCopy, prepareMaster, runCmd, standbyEnv, standbyQuery, waitOnStandby } from './rig/standby-env.js';
 
@@ -34,6 +37,19 @@ test('--rejoin --force after a split: falls back to the delta -B, says why, M fo
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
   assert.match(refused.stderr, /refusing to rejoin: the local PostgreSQL runs/);
   assert.equal(await env.master.scalar('SELECT count(*)::int FROM t'), 2, 'M runs on untouched');
+  // Even with --force, never against another cluster (-B would replace M with a copy of it); M is not stopped.
+  const other = await startPostgres({ name: 'other' });
+  const { connectPg } = await import('../packages/core/src/pg/client.js');
+  const { installHelpers } = await import('../packages/core/src/pg/helpers.js');
+  const c = await connectPg({ host: other.socketDir, port: other.port, user: other.user, database: 'postgres' });
+  try { await installHelpers(c); } finally { await c.end(); }
+  const otherIni = join(env.dir, 'other.ini');
+  writeFileSync(otherIni, readFileSync(m.ini, 'utf8').replace(/^port: \d+$/m, `port: ${other.port}`), { mode: 0o600 });
+  const o = await runCmd(['-C', otherIni, '--rejoin', '--force']);
+  assert.equal(o.code, 1, o.stdout + o.stderr);
+  assert.match(o.stderr, /refusing to rejoin: the master named in .*other\.ini \(.*\) is another cluster \(system identifier \d+, this one \d+\); a rejoin would replace this data directory with a copy of it/);
+  assert.equal(await env.master.scalar('SELECT count(*)::int FROM t'), 2, 'M runs on untouched');
+  await other.destroy();
 
   const r = await runCmd(['-C', m.ini, '--rejoin', '--force']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
