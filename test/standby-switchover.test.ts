@@ -39,7 +39,7 @@ test('--rejoin refuses while the local server runs (it may take writes), and say
   assert.equal(await mRecovery(), false, 'M still runs as the master');
 });
 
-test('--switchover refuses with the figures when the standby is not caught up, or did not replay the shutdown checkpoint (the master is started again)', async () => {
+test('--switchover refuses with the figures when the standby is not caught up, or did not replay the shutdown checkpoint, or cannot be promoted (the master is started again)', async () => {
   const ctx = ctxFor(env);
   await standbyQuery(env, 'SELECT pg_wal_replay_pause()');
   try {
@@ -61,6 +61,14 @@ test('--switchover refuses with the figures when the standby is not caught up, o
   });
   assert.ok(ctx.log.lines.some((l) => /started the master again/.test(l)), ctx.log.lines.join('\n'));
   await standbyQuery(env, 'SELECT pg_wal_replay_resume()');
+  assert.equal(await mRecovery(), false, 'M is the master again');
+  assert.equal(await sRecovery(), true, 'S was not promoted');
+  // The promotion itself fails (pg_conf_failover cannot be put in place): the master is started again.
+  await waitOnStandby(env, 'S to stream from M again', 'SELECT status FROM pg_stat_wal_receiver', 'streaming');
+  const broken = ctxFor(env);
+  broken.config.pg_conf_failover = '/nonexistent/postgresql.conf';
+  await assert.rejects(switchover(broken, { iniPath: env.ini }), (err: PitrError) => err.code === 'CONF_COPY_FAILED');
+  assert.ok(broken.log.lines.some((l) => /started the master again/.test(l)), broken.log.lines.join('\n'));
   assert.equal(await mRecovery(), false, 'M is the master again');
   assert.equal(await sRecovery(), true, 'S was not promoted');
   await env.master.query('DELETE FROM t');

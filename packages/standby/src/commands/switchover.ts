@@ -87,10 +87,18 @@ export async function switchover(ctx: Ctx, o: SwitchoverOptions): Promise<Switch
         'check that this standby streams from the master (cmd_standby --status), then try again');
     }
     log.info(`this standby replayed ${got.replayed}, past the master's shutdown checkpoint at ${shutdownCheckpoint}`);
-    // The session must not idle through the promotion (sshd may drop it); the rejoin opens a new one.
+    let timeline: number;
+    try {
+      ({ timeline } = await failover(ctx, { iniPath: o.iniPath, masterStopped: `stopped cleanly by --switchover (shutdown checkpoint ${shutdownCheckpoint})`, announce: false }));
+    } catch (err) {
+      // Not promoted after all: the cluster needs its master back. Only when this server is known to
+      // be still in recovery; a promoted one plus a restarted old master would be two masters.
+      if (await stillInRecovery(ctx)) await restartMaster(ssh, remote, log);
+      throw err;
+    }
+    // The rejoin opens a new SSH connection: this one may have idled out during the promotion.
     await ssh.close();
     ssh = undefined;
-    const { timeline } = await failover(ctx, { iniPath: o.iniPath, masterStopped: `stopped cleanly by --switchover (shutdown checkpoint ${shutdownCheckpoint})`, announce: false });
     // Archiving of the new master: -F999's archiver_config step runs inside failover() where configured.
     log.info(`promoted to timeline ${timeline}; the old master rejoins: ${remote('--rejoin').join(' ')} (over SSH)`);
     // SSH only: the old master's PostgreSQL is down until its rejoin starts it.
@@ -132,6 +140,16 @@ async function requireStreaming(ctx: Ctx): Promise<void> {
       refuse(`this standby does not stream from the master (WAL receiver: ${row.status ?? 'none'})`, 'set use_streaming_replication: on and start it with -S; --check shows the receiver');
     }
   } finally { await s.end(); }
+}
+
+/** True only when the local server answers and is in recovery. */
+async function stillInRecovery(ctx: Ctx): Promise<boolean> {
+  try {
+    const s = await connectLocal(ctx.config);
+    try { return (await s.scalar<boolean>('SELECT pg_is_in_recovery()')) === true; } finally { await s.end(); }
+  } catch {
+    return false;
+  }
 }
 
 /** Polls pg_last_wal_replay_lsn() until >= lsn (> with `past`) or `ms` pass. */
