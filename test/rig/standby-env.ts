@@ -45,6 +45,8 @@ export interface EnvOptions {
   archiver?: 'cmd_archiver' | 'cp';
   /** A subdirectory (any name, e.g. with a quote and backslashes) holding archivedir and the standby's ini. */
   nest?: string;
+  /** Extra initdb arguments of the master (e.g. --no-data-checksums on 18). */
+  initdbArgs?: string[];
 }
 
 /** Starts a master that archives into a fresh archivedir, an sshd, and writes the standby's ini. */
@@ -66,7 +68,7 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
       'ssh_timeout: 5', 'queue_wait: 1', ''].join('\n'), { mode: 0o600 });
   }
   const master = await startPostgres({
-    name: 'master', parent,
+    name: 'master', parent, ...(o.initdbArgs ? { initdbArgs: o.initdbArgs } : {}),
     conf: {
       archive_mode: 'on',
       archive_command: viaArchiver

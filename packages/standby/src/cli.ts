@@ -21,6 +21,8 @@ import { patroniReplica } from './commands/patroni-replica.js';
 import { pingMaster } from './commands/ping.js';
 import { pointInTimeRecovery } from './commands/pitr.js';
 import { startStandby } from './commands/standby.js';
+import { rejoin } from './commands/rejoin.js';
+import { switchover } from './commands/switchover.js';
 import type { Ctx } from './context.js';
 import { HELP } from './help.js';
 import { renderNagios, renderStatus, unknownReport } from './recovery/check-report.js';
@@ -40,7 +42,7 @@ interface Flags {
   recovertotime?: string; ping?: boolean; action?: string; check?: boolean; status?: boolean; json?: boolean; installHelpers?: boolean;
   force?: boolean; verbose?: boolean; help?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
   warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string; receiveWal?: boolean;
-  follow?: boolean; master?: string; masterPort?: string;
+  follow?: boolean; master?: string; masterPort?: string; rejoin?: boolean; switchover?: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -63,6 +65,8 @@ function parseFlags(argv: string[]): Flags {
     .option('warn-seconds', { type: 'string' }).option('critical-seconds', { type: 'string' })
     .option('install-helpers', { type: 'boolean' })
     .option('receive-wal', { type: 'boolean' })
+    .option('rejoin', { type: 'boolean' })
+    .option('switchover', { type: 'boolean' })
     .option('force', { type: 'boolean' })
     .option('follow', { type: 'boolean' })
     .option('master', { type: 'string' })
@@ -118,12 +122,12 @@ function context(f: Flags): Ctx {
 /** Checks the flags before anything is loaded; returns the chosen action (or undefined). */
 function validate(f: Flags): string | undefined {
   const chosen = [f.dbinit && '-I', f.basebackup && '-B', f.standby && '-S', f.failover !== undefined && '-F', f.ping && '-P',
-    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.receiveWal && '--receive-wal', f.follow && '--follow', f.restore && '--restore', f.cleanup !== undefined && '--cleanup']
+    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.receiveWal && '--receive-wal', f.follow && '--follow', f.rejoin && '--rejoin', f.switchover && '--switchover', f.restore && '--restore', f.cleanup !== undefined && '--cleanup']
     .filter((x): x is string => typeof x === 'string');
   if (chosen.length > 1) throw usage(`choose one action, not ${chosen.join(' and ')}`);
   if (f.recovertotime !== undefined && f.failover === undefined) throw usage('-R needs -F999 (point-in-time recovery is a kind of failover)');
   if (f.checksum && !f.basebackup) throw usage('--checksum goes with -B');
-  if (f.force && f.failover === undefined) throw usage('--force goes with -F999');
+  if (f.force && f.failover === undefined && !f.rejoin) throw usage('--force goes with -F999 or --rejoin');
   if ((f.master !== undefined || f.masterPort !== undefined) && !f.follow) throw usage('--master and --master-port go with --follow');
   if (f.failover !== undefined && f.failover !== '999') throw usage(`-F takes the value 999 (as in -F999), not '${f.failover}'`);
   if (f.action !== undefined && !(ACTIONS as readonly string[]).includes(f.action)) throw usage(`-A takes ${ACTIONS.join(', ')}, not '${f.action}'`);
@@ -153,6 +157,8 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
     }
     case '--install-helpers': await installMasterHelpers(ctx); break;
     case '--follow': await follow(ctx, { iniPath, master: newMasterFlags(f) }); break;
+    case '--rejoin': await rejoin(ctx, { iniPath, force: f.force === true }); break;
+    case '--switchover': await switchover(ctx, { iniPath }); break;
     case '--receive-wal': {
       const { runWalReceiver } = await import('./receiver/supervisor.js');
       const stop = new AbortController();

@@ -49,6 +49,16 @@ Actions (one per run):
                            replication slot on the master holds back. Exit 0/1/2/3.
       --status             The master (reachable? its WAL position) and this standby (replay,
                            receiver, lags, restored segments) for people; --json for machines.
+      --rejoin             On an old master (ini naming the new master): make it a standby of
+                           the new master. A clean stop before the fork needs nothing; else
+                           pg_rewind through SSH (needs wal_log_hints = on or data checksums,
+                           and pg_rewind of the same major), else the delta -B. Then starts it
+                           as a standby. A running server is refused unless --force.
+      --switchover         On a streaming standby: planned swap with the master, no loss.
+                           Checks it is caught up, stops the master (master_cmd_standby -C
+                           master_standby_config -A stop over SSH), checks it replayed the
+                           master's shutdown checkpoint (else restarts the master and refuses),
+                           promotes, then runs --rejoin on the old master.
       --install-helpers    Install sql/cmd_standby.sql on the master (through SSH).
       --receive-wal        Run the WAL receiver in the foreground (wal_receiver: -S and
                            -A start run it in the background; -A stop and -F999 stop it).
@@ -63,7 +73,9 @@ Actions (one per run):
 
 Options:
   -C, --config FILE        cmd_standby.ini (required). See etc/cmd_standby.ini.sample.
-      --force              With -F999: fail over although the master answers.
+      --force              With -F999: fail over although the master answers. With --rejoin:
+                           stop the running local server first (its writes after the fork
+                           are lost).
       --json               With --check or --status: one JSON object instead of the text
                            (it names the master the ini points at).
       --allow-primary      With --check: a server that is not in recovery is OK.
@@ -75,8 +87,8 @@ The original's glued forms work: -F999, -Astop_basebackup, -Cfile.
 
 Exit codes:
   0  success (--check: OK)
-  1  the action failed: master unreachable, -B interrupted, failover refused, --follow
-     refused because a rejoin is needed (--check: WARNING)
+  1  the action failed: master unreachable, -B interrupted, failover, rejoin or switchover
+     refused, --follow refused because a rejoin is needed (--check: WARNING)
   2  usage or configuration error, archivedir not ours alone (or a link at one of our files),
      or run as root; nothing was done (--check: CRITICAL)
   3  --check only: UNKNOWN (the check itself could not run)

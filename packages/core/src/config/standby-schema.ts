@@ -184,6 +184,17 @@ export const STANDBY_KEYS = [
     defaultText: 'the cmd_archiver installed with this cmd_standby',
     doc: 'The cmd_archiver (the sh front end) that archiver_config is used with: -F999 runs its -I and puts it into archive_command.',
   },
+  {
+    name: 'master_cmd_standby', type: 'command', group: 'Failover', default: 'cmd_standby',
+    example: '/usr/bin/node /opt/pitrtools/packages/standby/bin/cmd_standby.js',
+    doc: 'How --switchover runs cmd_standby on the master host over SSH (words split as in notify_ok, each quoted for the remote shell): '
+      + 'it stops the master (-A stop), starts it again when the switchover is refused (-A start), and makes it rejoin (--rejoin).',
+  },
+  {
+    name: 'master_standby_config', type: 'string', group: 'Failover', example: '/etc/pitrtools/cmd_standby.ini',
+    doc: 'For --switchover: the path, on the master host, of the cmd_standby ini that makes the master a standby of this host '
+      + '(its master_public_ip names this host, its pgdata is the master\'s data directory).',
+  },
   ...alertKeySpecs({
     ok: 'an operation succeeds (e.g. a failover is done)',
     warning: 'something needs attention (e.g. replication lags)',

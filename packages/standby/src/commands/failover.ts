@@ -31,6 +31,10 @@ export interface FailoverOptions {
   /** --force: fail over even though the master answers. */
   force?: boolean;
   waitMs?: number;
+  /** --switchover: the master was stopped on purpose (this says how): no probe, no split-brain refusal. */
+  masterStopped?: string;
+  /** false: no failover_done hook and no result line (--switchover reports the whole swap itself). */
+  announce?: boolean;
 }
 
 /** What -F999 did. */
@@ -47,13 +51,15 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   const archiving = loadNewMasterArchiving(config);
   const running = (await localServer(config.pgdata)).running;
   if (!running) await requireCompleteCopy(config.pgdata, 'fail over (-F999)');
-  const probe = await probeMaster(config, log, Math.min(config.ssh_timeout * 1000, 10_000));
+  const probe = o.masterStopped !== undefined ? { answers: false, detail: o.masterStopped }
+    : await probeMaster(config, log, Math.min(config.ssh_timeout * 1000, 10_000));
   if (probe.answers && !o.force) {
     throw new PitrError('MASTER_ALIVE', `refusing to fail over: the master still answers (${probe.detail}); a second master would split the cluster's history (split brain)`, {
       hint: 'stop the master first; -F999 --force promotes anyway',
     });
   }
-  log.warning(probe.answers ? `--force: failing over although the master answers (${probe.detail})` : `the master does not answer: ${probe.detail}`);
+  if (o.masterStopped !== undefined) log.info(`promoting: the master was ${o.masterStopped}`);
+  else log.warning(probe.answers ? `--force: failing over although the master answers (${probe.detail})` : `the master does not answer: ${probe.detail}`);
   const bins = await localBinaries(config);
   const waitMs = o.waitMs ?? 600_000;
   await useReceivedWal(ctx);
@@ -99,6 +105,7 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
     await raiseAlert(config, { level: 'CRITICAL', event: 'failover_action_failed', message: failed, role: 'standby' }, log);
     throw new PitrError('FAILOVER_ACTION_FAILED', `promoted to timeline ${timeline}, but ${failed}`);
   }
+  if (o.announce === false) return { timeline };
   await raiseAlert(config, { level: 'OK', event: 'failover_done', message: `successful failover: this server is now the master (timeline ${timeline})`, role: 'standby' }, log);
   ctx.out(`Failover finished: read-write on timeline ${timeline}. Statistics are not replicated: run ANALYZE on your databases.`);
   return { timeline, ...(archiveCommand !== undefined ? { archiveCommand } : {}) };
