@@ -15,6 +15,7 @@ import { backupSet } from '../packages/standby/src/commands/backup-set.js';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { pointInTimeRecovery } from '../packages/standby/src/commands/pitr.js';
 import { restoreBackup } from '../packages/standby/src/commands/restore-backup.js';
+import { copyNeedsFrom } from '../packages/standby/src/catalogue/copy-floor.js';
 import { lastOfRun, segmentNames } from '../packages/standby/src/catalogue/recoverable.js';
 import { listSets, type BackupSetMeta } from '../packages/standby/src/catalogue/sets.js';
 import { parseTargetTime, type TargetInput } from '../packages/standby/src/recovery/target-time.js';
@@ -93,6 +94,9 @@ test('--list-backups (--json): both sets from the master, not yet verified, reco
     assert.ok(typeof row.recoverable_to === 'string' && row.recoverable_to >= (row.recoverable_from as string), `${row.recoverable_to}`);
     assert.ok(typeof row.bytes === 'number' && row.bytes > 1_000_000);
   }
+  // The pg_control layout retention reads for the copy in pgdata, against this major's own answer.
+  await env.master.query('CHECKPOINT');
+  assert.equal(await copyNeedsFrom(env.master.pgdata, sets[0]!.wal_segment_size), String(await env.master.scalar('SELECT redo_wal_file FROM pg_control_checkpoint()')));
   const text = await runCmd(['-C', env.ini, '--list-backups']);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`^${sets[0]!.label}  1 .* master  no `, 'm'));

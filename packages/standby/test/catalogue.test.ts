@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { cleanupArchive } from '../src/commands/cleanup.js';
 import { manifestChecksumOk, manifestText, manifestTime, type ManifestFile } from '../src/catalogue/manifest.js';
+import { copyNeedsFrom } from '../src/catalogue/copy-floor.js';
 import { manifestFiles } from '../src/catalogue/manifest-files.js';
 import { hasNeededWal, lastOfRun, nextSegment } from '../src/catalogue/recoverable.js';
 import { lowerCutoff, setsBeyond, walBelowFloor, walFloor } from '../src/catalogue/retention.js';
@@ -114,4 +115,18 @@ test('the archived run from a set\'s start segment: where it ends, and whether i
   archived.delete('0000000100000000000000FF');
   assert.ok(!hasNeededWal(set, archived), 'a gap before the stop segment');
   assert.equal(lastOfRun({ ...set, start_wal: '000000010000000000000001' }, archived), undefined);
+});
+
+test("the WAL the copy in pgdata needs: backup_label's start before it ran, pg_control's REDO after; nothing without a copy", async () => {
+  const pgdata = join(root, 'copy');
+  const seg = 16 * 1024 * 1024;
+  assert.equal(await copyNeedsFrom(pgdata, seg), undefined);
+  mkdirSync(join(pgdata, 'global'), { recursive: true });
+  const ctl = Buffer.alloc(8192);
+  ctl.writeBigUInt64LE(0x1_0500_0028n, 40); // checkPointCopy.redo
+  ctl.writeUInt32LE(2, 48); // checkPointCopy.ThisTimeLineID
+  writeFileSync(join(pgdata, 'global', 'pg_control'), ctl);
+  assert.equal(await copyNeedsFrom(pgdata, seg), '000000020000000100000005');
+  writeFileSync(join(pgdata, 'backup_label'), 'START WAL LOCATION: 0/3000028 (file 000000010000000000000003)\nCHECKPOINT LOCATION: 0/3000060\n');
+  assert.equal(await copyNeedsFrom(pgdata, seg), '000000010000000000000003');
 });

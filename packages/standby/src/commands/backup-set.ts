@@ -15,7 +15,8 @@ import { writeSynced } from '../basebackup/local-tree.js';
 import { formatDuration, humanBytes } from '../basebackup/progress.js';
 import { manifestText } from '../catalogue/manifest.js';
 import { manifestFiles } from '../catalogue/manifest-files.js';
-import { setsBeyond, walBelowFloor, walFloor } from '../catalogue/retention.js';
+import { copyNeedsFrom } from '../catalogue/copy-floor.js';
+import { lowerCutoff, setsBeyond, walBelowFloor, walFloor } from '../catalogue/retention.js';
 import { freeLabel, listSets, setLabel, writeMeta, type BackupSetMeta } from '../catalogue/sets.js';
 import type { Ctx } from '../context.js';
 import { listArchive, makePrivateDir, removeArchived } from '../local/files.js';
@@ -92,7 +93,7 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
   return { meta, removedSets, removedWal };
 }
 
-/** keep_backups after a completed set: the oldest sets beyond it go, then the archived WAL no kept set needs. */
+/** keep_backups after a completed set: the oldest sets beyond it go, then the archived WAL that neither a kept set nor the copy in pgdata needs. */
 export async function applyRetention(ctx: Ctx, full: string): Promise<{ removedSets: string[]; removedWal: string[] }> {
   const sets = await listSets(full);
   const victims = setsBeyond(sets, ctx.config.keep_backups);
@@ -105,10 +106,14 @@ export async function applyRetention(ctx: Ctx, full: string): Promise<{ removedS
     ctx.out(`Removed backup set ${v.label} (keep_backups ${ctx.config.keep_backups})`);
   }
   const kept = sets.filter((s) => !victims.includes(s));
-  const floor = walFloor(kept);
+  const setsFloor = walFloor(kept);
+  // Nor what the standby's own copy in pgdata still needs (a cold copy not yet started, or one lagging behind).
+  const copyNeeds = kept.length ? await copyNeedsFrom(ctx.config.pgdata, kept[0]!.wal_segment_size) : undefined;
+  const floor = setsFloor === undefined ? undefined : lowerCutoff(setsFloor, copyNeeds?.slice(8, 24));
   const removedWal = floor === undefined ? [] : walBelowFloor(await listArchive(ctx.config.archivedir), floor).sort();
   await removeArchived(ctx.config.archivedir, removedWal);
   const oldest = kept.find((s) => s.start_wal.slice(8, 24) === floor);
-  if (removedWal.length > 0) ctx.out(`Removed ${removedWal.length} archived WAL files older than ${oldest?.start_wal ?? floor} (set ${oldest?.label}), which no kept set needs`);
+  const why = oldest ? `${oldest.start_wal}, where set ${oldest.label} starts` : `${copyNeeds}, which the copy in ${ctx.config.pgdata} needs`;
+  if (removedWal.length > 0) ctx.out(`Removed ${removedWal.length} archived WAL files older than ${why}`);
   return { removedSets: victims.map((v) => v.label), removedWal };
 }
