@@ -8,7 +8,7 @@
  * and names the older set.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { backupSet } from '../packages/standby/src/commands/backup-set.js';
@@ -25,12 +25,16 @@ import { ctxFor, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuer
 let env: StandbyEnv;
 let full: string;
 let conf: Record<string, string>;
+let tsMaster: string;
 before(async () => {
   env = await standbyEnv({ archiver: 'cp' });
   full = join(env.dir, 'backups');
+  tsMaster = join(env.dir, 'ts-master');
+  mkdirSync(tsMaster, { mode: 0o700 });
+  // The master's tablespace path is taken on this machine: each restore maps it elsewhere.
   conf = { pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'), full_backup: full, keep_backups: '2' };
-  writeIni(env, conf);
-  await prepareMaster(env, 'CREATE TABLE t (what text)');
+  writeIni(env, { ...conf, tablespace_mapping: `${tsMaster}=${join(env.dir, 'ts-newer')}` });
+  await prepareMaster(env, `CREATE TABLESPACE ts1 LOCATION '${tsMaster}'`, 'CREATE TABLE t (what text) TABLESPACE ts1');
 });
 after(cleanupAll);
 
@@ -129,14 +133,19 @@ test('restore the older set into a new directory and recover to T1, the newer to
   await runAction(ctx, 'stop');
   // The older set into a directory of its own (an ini whose pgdata is that directory), through the binary.
   const dir = join(env.dir, 'restored-older');
-  const r = await runCmd(['-C', env.ini, '--restore-backup', older!.label, '--into', dir]);
+  const envOlder = { ...env, pgdata: dir, ini: join(env.dir, 'older.ini') };
+  writeIni(envOlder, { ...conf, tablespace_mapping: `${tsMaster}=${join(env.dir, 'ts-older')}` });
+  const r = await runCmd(['-C', envOlder.ini, '--restore-backup', older!.label, '--into', dir]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^Restored backup set ${older!.label} into ${dir}: `, 'm'));
-  const envOlder = { ...env, pgdata: dir, ini: join(env.dir, 'older.ini') };
-  writeIni(envOlder, conf);
   const pitr = await runCmd(['-C', envOlder.ini, '-F999', '-R', t1]);
   assert.equal(pitr.code, 0, pitr.stderr);
   assert.deepEqual((await standbyQuery<{ what: string }>(envOlder, 'SELECT what FROM t ORDER BY what')).map((x) => x.what), ['before T1']);
+  // Each copy's tablespace where its tablespace_mapping put it, none in the master's location.
+  const oid = String((await standbyQuery<{ oid: string }>(envOlder, "SELECT oid::text FROM pg_tablespace WHERE spcname = 'ts1'"))[0]!.oid);
+  assert.equal(readlinkSync(join(dir, 'pg_tblspc', oid)), join(env.dir, 'ts-older'));
+  assert.equal(readlinkSync(join(env.pgdata, 'pg_tblspc', oid)), join(env.dir, 'ts-newer'));
+  assert.ok(existsSync(join(full, older!.label, 'data', 'pg_tblspc', oid)), 'the set keeps its tablespace inside');
   await runAction(ctxFor(envOlder), 'stop');
   // The sets themselves are untouched by restoring and recovering their copies.
   assert.deepEqual((await listSets(full)).map((s) => s.label), [older!.label, newer!.label]);

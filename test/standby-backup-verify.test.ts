@@ -14,7 +14,7 @@ process.env.PITR_PG_VERSION = '15';
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { backupSet } from '../packages/standby/src/commands/backup-set.js';
@@ -27,11 +27,16 @@ import { ctxFor, prepareMaster, runCmd, standbyEnv, type StandbyEnv, switchAndWa
 const BIN15 = '/usr/lib/postgresql/15/bin';
 let env: StandbyEnv;
 let full: string;
+let ts: string;
 before(async () => {
   env = await standbyEnv({ archiver: 'cp' });
   full = join(env.dir, 'backups');
   writeIni(env, { pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'), full_backup: full, keep_backups: '2' });
-  await prepareMaster(env, 'CREATE TABLE t AS SELECT g AS id, repeat(\'x\', 100) AS pad FROM generate_series(1, 1000) g');
+  ts = join(env.dir, 'ts-master');
+  mkdirSync(ts, { mode: 0o700 });
+  // A tablespace too: the set keeps it as pg_tblspc/<oid>/, where pg_verifybackup looks for it.
+  await prepareMaster(env, `CREATE TABLESPACE ts1 LOCATION '${ts}'`,
+    'CREATE TABLE t TABLESPACE ts1 AS SELECT g AS id, repeat(\'x\', 100) AS pad FROM generate_series(1, 1000) g');
 });
 after(cleanupAll);
 
@@ -45,7 +50,7 @@ interface PgManifest {
 test("our manifest writer gives pg_basebackup 15's backup_manifest byte for byte from the same entries", () => {
   const dir = join(makeTempDir('pitr-pgbb-').path, 'copy');
   const r = spawnSync(join(BIN15, 'pg_basebackup'), ['-h', env.master.socketDir, '-p', String(env.master.port), '-U', env.master.user,
-    '-D', dir, '-X', 'none', '--no-sync', '--manifest-checksums=SHA256', '--checkpoint=fast'], { encoding: 'utf8' });
+    '-D', dir, '-T', `${ts}=${dir}-ts`, '-X', 'none', '--no-sync', '--manifest-checksums=SHA256', '--checkpoint=fast'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const theirs = readFileSync(join(dir, 'backup_manifest'));
   const m = JSON.parse(theirs.toString('utf8')) as PgManifest;
