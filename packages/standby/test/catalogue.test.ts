@@ -10,7 +10,9 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { applyRetention } from '../src/commands/backup-set.js';
 import { cleanupArchive } from '../src/commands/cleanup.js';
+import type { Ctx } from '../src/context.js';
 import { manifestChecksumOk, manifestText, manifestTime, type ManifestFile } from '../src/catalogue/manifest.js';
 import { copyNeedsFrom } from '../src/catalogue/copy-floor.js';
 import { manifestFiles } from '../src/catalogue/manifest-files.js';
@@ -129,4 +131,31 @@ test("the WAL the copy in pgdata needs: backup_label's start before it ran, pg_c
   assert.equal(await copyNeedsFrom(pgdata, seg), '000000020000000100000005');
   writeFileSync(join(pgdata, 'backup_label'), 'START WAL LOCATION: 0/3000028 (file 000000010000000000000003)\nCHECKPOINT LOCATION: 0/3000060\n');
   assert.equal(await copyNeedsFrom(pgdata, seg), '000000010000000000000003');
+});
+
+test('keep_backups removes the oldest set and the WAL below the kept ones, but never what the copy in pgdata still needs', async () => {
+  const base = join(root, 'retention');
+  const full = join(base, 'backups');
+  const archivedir = join(base, 'archive');
+  const pgdata = join(base, 'data');
+  mkdirSync(archivedir, { recursive: true, mode: 0o700 });
+  mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+  const labels = { '20261130T100000Z': '000000010000000000000003', '20261130T110000Z': '000000010000000000000005', '20261130T120000Z': '000000010000000000000007' };
+  for (const [label, wal] of Object.entries(labels)) {
+    mkdirSync(join(full, label, 'data'), { recursive: true, mode: 0o700 });
+    await writeMeta(join(full, label), meta(label, wal));
+  }
+  for (let i = 1; i <= 8; i++) writeFileSync(join(archivedir, `00000001000000000000000${i}`), '');
+  writeFileSync(join(archivedir, '00000002.history'), '1\t0/1000000\tno reason\n');
+  // A cold copy in pgdata (taken by -B, never started) that starts in segment 4.
+  writeFileSync(join(pgdata, 'backup_label'), 'START WAL LOCATION: 0/4000028 (file 000000010000000000000004)\n');
+  const lines: string[] = [];
+  const ctx = { config: { archivedir, pgdata, keep_backups: 2 }, out: (l: string) => { lines.push(l); }, log: undefined } as unknown as Ctx;
+  const r = await applyRetention(ctx, full);
+  assert.deepEqual(r.removedSets, ['20261130T100000Z']);
+  assert.deepEqual(readdirSync(full).sort(), ['20261130T110000Z', '20261130T120000Z']);
+  assert.deepEqual(r.removedWal, ['000000010000000000000001', '000000010000000000000002', '000000010000000000000003']);
+  assert.ok(readdirSync(archivedir).includes('000000010000000000000004'), 'the copy in pgdata still needs segment 4');
+  assert.ok(readdirSync(archivedir).includes('00000002.history'));
+  assert.match(lines.join('\n'), /Removed 3 archived WAL files older than 000000010000000000000004, which the copy in .* needs/);
 });
