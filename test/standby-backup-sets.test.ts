@@ -56,7 +56,11 @@ function assertWalKept(s: BackupSetMeta): void {
 
 test('three backups with keep_backups 2: the first set and the WAL only it needed go after the third completes', async () => {
   const ctx = ctxFor(env);
-  const first = await backupSet(ctx);
+  // The first through the binary, as cron would run it.
+  const cli = await runCmd(['-C', env.ini, '--backup']);
+  assert.equal(cli.code, 0, cli.stderr);
+  const first = { meta: (await listSets(full))[0]! };
+  assert.match(cli.stdout, new RegExp(`^Backup set ${first.meta.label} complete in ${full}: \\d+ files, .* from the master 127\\.0\\.0\\.1$`, 'm'));
   // Something to switch away from: PostgreSQL 18 does not switch a segment that holds nothing new.
   await env.master.query('INSERT INTO filler VALUES (1)');
   await switchAndWaitArchived(env.master);
