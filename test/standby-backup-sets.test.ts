@@ -107,6 +107,11 @@ test('--list-backups (--json): both sets from the master, not yet verified, reco
   // The pg_control layout retention reads for the copy in pgdata, against this major's own answer.
   await env.master.query('CHECKPOINT');
   assert.equal(await copyNeedsFrom(env.master.pgdata, sets[0]!.wal_segment_size), String(await env.master.scalar('SELECT redo_wal_file FROM pg_control_checkpoint()')));
+  for (const [args, said] of [[['--list-backups', '--backup'], /choose one action, not --list-backups and --backup/], [['--into', '/tmp/x'], /--into goes with --restore-backup/]] as const) {
+    const u = await runCmd(['-C', env.ini, ...args]);
+    assert.equal(u.code, 2, u.stderr);
+    assert.match(u.stderr, said);
+  }
   const text = await runCmd(['-C', env.ini, '--list-backups']);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`^${sets[0]!.label}  1 .* master  no `, 'm'));

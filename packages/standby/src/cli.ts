@@ -92,7 +92,11 @@ export async function runCli(argv: string[]): Promise<never> {
     if (f.check && f.status) throw usage('choose one of --check, --status');
     if (f.check) return runCheck(f);
     if (f.status) return runStatus(f);
-    if (f.listBackups) return runListBackups(f);
+    if (f.listBackups) {
+      const other = validate(f);
+      if (other !== undefined) throw usage(`choose one action, not --list-backups and ${other}`);
+      return runListBackups(f);
+    }
     if (f.json) throw usage('--json goes with --check, --status or --list-backups');
     const chosen = validate(f);
     return dispatch(f, chosen, context(f));

@@ -7,7 +7,7 @@
  * fsynced; then it is a cold copy like -B's: -S starts it, -F999 -R recovers it to a time.
  */
 import { constants, promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { ensureDir, ensureSymlink, fsyncTree, removePath, writeSynced } from '../basebackup/local-tree.js';
@@ -46,7 +46,7 @@ export async function restoreBackup(ctx: Ctx, o: RestoreBackupOptions): Promise<
   const sets = await listSets(full);
   const set = sets.find((s) => s.label === o.label);
   if (!set) throw noSuchBackup(full, o.label, sets);
-  const dir = (o.into ?? ctx.config.pgdata).replace(/\/+$/, '');
+  const dir = resolve(o.into ?? ctx.config.pgdata);
   await refuseIfRunning(dir, `restore backup set ${set.label} into ${dir}`);
   await requireEmpty(dir);
   const src = setDataDir(full, set.label);
@@ -62,6 +62,7 @@ export async function restoreBackup(ctx: Ctx, o: RestoreBackupOptions): Promise<
 
   await ensureDir(dir);
   await fsp.chmod(dir, 0o700);
+  await fsyncDir(dirname(dir));
   await writeSynced(join(dir, INCOMPLETE_MARKER), `restoring backup set ${set.label}\n`);
   await fsyncDir(dir);
   const count = { files: 0, bytes: 0 };
