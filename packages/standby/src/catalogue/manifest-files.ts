@@ -2,7 +2,7 @@
  * The files of a finished backup set with their SHA-256, for backup_manifest. Read back from the
  * set after the copy rather than hashed in the copy workers: hashing on the way in would change
  * the worker protocol that -B's engine shares; the files were just written and fsynced, so this
- * read comes from the page cache (measured: see docs/backups.md, "What it costs").
+ * read comes from the page cache (measured: docs/backups.md, "backup_manifest").
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
