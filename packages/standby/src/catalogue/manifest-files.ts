@@ -14,21 +14,22 @@ const NOT_LISTED = new Set(['backup_manifest']);
 const SLASH = Buffer.from('/');
 
 /** SHA-256 (hex) and size of one file, read in 1 MiB pieces. */
-export async function hashFile(path: string | Buffer): Promise<{ sha256: string; size: number }> {
+export async function hashFile(path: string | Buffer, onBytes?: (n: number) => void): Promise<{ sha256: string; size: number }> {
   const h = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
     h.update(chunk);
     size += chunk.length;
+    onBytes?.(chunk.length);
   }
   return { sha256: h.digest('hex'), size };
 }
 
 /**
  * Every regular file below `root` (directories followed, symlinks not), sorted by path bytes,
- * hashed `parallel` at a time. Paths are raw bytes relative to root.
+ * hashed `parallel` at a time (`onBytes` for a progress meter). Paths are raw bytes relative to root.
  */
-export async function manifestFiles(root: string, parallel = 4): Promise<ManifestFile[]> {
+export async function manifestFiles(root: string, parallel = 4, onBytes?: (n: number) => void): Promise<ManifestFile[]> {
   const found: Array<{ abs: Buffer; rel: Buffer; mtimeS: number }> = [];
   const walk = async (dir: Buffer, rel: Buffer | undefined): Promise<void> => {
     const names = await fsp.readdir(dir, { encoding: 'buffer' });
@@ -49,7 +50,7 @@ export async function manifestFiles(root: string, parallel = 4): Promise<Manifes
     while (next < found.length) {
       const i = next++;
       const f = found[i]!;
-      const { sha256, size } = await hashFile(f.abs);
+      const { sha256, size } = await hashFile(f.abs, onBytes);
       out[i] = { path: f.rel, size, mtimeS: f.mtimeS, sha256 };
     }
   };

@@ -12,7 +12,7 @@ import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { walNameForLsn } from '@pitrtools/core/wal';
 import { writeSynced } from '../basebackup/local-tree.js';
-import { formatDuration, humanBytes } from '../basebackup/progress.js';
+import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
 import { manifestText } from '../catalogue/manifest.js';
 import { manifestFiles } from '../catalogue/manifest-files.js';
 import { copyNeedsFrom } from '../catalogue/copy-floor.js';
@@ -62,7 +62,9 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
     const r = await basebackup(ctx, { ...o, into: { dataDir } });
     const t0 = Date.now();
     const timeline = labelTimeline(r.labelfile);
-    const files = await manifestFiles(dataDir);
+    let hashed = 0;
+    const progress = new Progress(ctx.progress, () => Math.max(r.bytes, hashed));
+    const files = await manifestFiles(dataDir, 4, (n) => { hashed += n; progress.add(n); }).finally(() => progress.end());
     await writeSynced(join(dataDir, 'backup_manifest'), manifestText({
       versionNum: r.source.versionNum, systemIdentifier: r.source.systemIdentifier,
       walRanges: [{ timeline, startLsn: r.startLsn, endLsn: r.stopLsn }],

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { ensureDir, ensureSymlink, fsyncTree, removePath, writeSynced } from '../basebackup/local-tree.js';
-import { formatDuration, humanBytes } from '../basebackup/progress.js';
+import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
 import { localLocation, parseMappings, rewriteTablespaceMap } from '../basebackup/tablespaces.js';
 import { listSets, setDataDir, type BackupSetMeta } from '../catalogue/sets.js';
 import type { Ctx } from '../context.js';
@@ -65,14 +65,19 @@ export async function restoreBackup(ctx: Ctx, o: RestoreBackupOptions): Promise<
   await fsyncDir(dirname(dir));
   await writeSynced(join(dir, INCOMPLETE_MARKER), `restoring backup set ${set.label}\n`);
   await fsyncDir(dir);
-  const count = { files: 0, bytes: 0 };
+  const progress = new Progress(ctx.progress, set.bytes);
+  const count = { files: 0, bytes: 0, progress };
   const skipTop = (rel: string): boolean => NOT_RESTORED.has(rel) || tablespaces.some((t) => rel === `pg_tblspc/${t.oid}`);
-  await copyTree(src, dir, skipTop, count);
-  for (const ts of tablespaces) {
-    await ensureDir(ts.dest);
-    await copyTree(join(src, 'pg_tblspc', ts.oid), ts.dest, () => false, count);
-    await ensureSymlink(join(dir, 'pg_tblspc', ts.oid), ts.dest);
-    await fsyncTree(ts.dest, () => true);
+  try {
+    await copyTree(src, dir, skipTop, count);
+    for (const ts of tablespaces) {
+      await ensureDir(ts.dest);
+      await copyTree(join(src, 'pg_tblspc', ts.oid), ts.dest, () => false, count);
+      await ensureSymlink(join(dir, 'pg_tblspc', ts.oid), ts.dest);
+      await fsyncTree(ts.dest, () => true);
+    }
+  } finally {
+    progress.end();
   }
   // PostgreSQL recreates the pg_tblspc links from tablespace_map at start-up: it must name the local locations.
   if (spcmap !== '') await writeSynced(join(dir, 'tablespace_map'), rewriteTablespaceMap(spcmap, mappings));
@@ -103,7 +108,7 @@ async function requireEmpty(dir: string): Promise<void> {
  * filesystem has them), with the set's mtimes (so a later -B over the copy skips unchanged files),
  * files 0600 and directories 0700. Symlinks are not followed.
  */
-async function copyTree(from: string, to: string, skip: (rel: string) => boolean, count: { files: number; bytes: number }, rel = ''): Promise<void> {
+async function copyTree(from: string, to: string, skip: (rel: string) => boolean, count: { files: number; bytes: number; progress: Progress }, rel = ''): Promise<void> {
   for (const e of await fsp.readdir(from, { withFileTypes: true })) {
     const r = rel === '' ? e.name : `${rel}/${e.name}`;
     if (skip(r)) continue;
@@ -119,6 +124,7 @@ async function copyTree(from: string, to: string, skip: (rel: string) => boolean
       await fsp.utimes(d, st.atime, st.mtime);
       count.files++;
       count.bytes += st.size;
+      count.progress.add(st.size);
     }
   }
 }
