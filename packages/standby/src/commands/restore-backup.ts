@@ -12,7 +12,7 @@ import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { ensureDir, ensureSymlink, fsyncTree, removePath, writeSynced } from '../basebackup/local-tree.js';
 import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
-import { localLocation, parseMappings, rewriteTablespaceMap } from '../basebackup/tablespaces.js';
+import { localLocation, parseMappings, readTablespaceMap, rewriteTablespaceMap } from '../basebackup/tablespaces.js';
 import { listSets, setDataDir, type BackupSetMeta } from '../catalogue/sets.js';
 import type { Ctx } from '../context.js';
 import { refuseIfRunning } from '../local/server.js';
@@ -52,7 +52,7 @@ export async function restoreBackup(ctx: Ctx, o: RestoreBackupOptions): Promise<
   const src = setDataDir(full, set.label);
   const spcmap = await fsp.readFile(join(src, 'tablespace_map'), 'utf8').catch(() => '');
   const mappings = parseMappings(ctx.config.tablespace_mapping ?? []);
-  const tablespaces = [...spcmap.matchAll(/^(\d+) (.*)$/gm)].map((m) => ({ oid: m[1]!, dest: localLocation(m[2]!, mappings) }));
+  const tablespaces = readTablespaceMap(spcmap).map((t) => ({ oid: t.oid, dest: localLocation(t.location, mappings) }));
   for (const ts of tablespaces) {
     if (ts.dest === dir || ts.dest.startsWith(`${dir}/`)) {
       throw new PitrError('BAD_TABLESPACE_MAPPING', `tablespace ${ts.oid} would go to ${ts.dest}, inside ${dir}; map it elsewhere (tablespace_mapping)`);
