@@ -64,7 +64,7 @@ export const ERRORS = {
   PG_ERROR: { exit: 'FAILED', program: 'both', meaning: 'Any other connection failure, with PostgreSQL\'s message.' },
   PG_QUERY_FAILED: { exit: 'FAILED', program: 'both', meaning: 'A query failed on the server (SQLSTATE in the message).' },
   PG_NOT_RUNNING: { exit: 'FAILED', program: 'both', meaning: 'The local PostgreSQL is not running where the ini says.' },
-  PG_BINARIES_NOT_FOUND: { exit: 'FAILED', program: 'both', meaning: 'No PostgreSQL server binaries of the needed major were found (pg_ctl / pg_bin keys).' },
+  PG_BINARIES_NOT_FOUND: { exit: 'FAILED', program: 'both', meaning: 'No PostgreSQL binaries (server, or a tool such as pg_verifybackup) of the needed major were found (pg_ctl / pg_bin keys).' },
   SHOW_SETTING_FAILED: { exit: 'FAILED', program: 'both', meaning: '`postgres -C` could not read a setting of a data directory.' },
   HELPERS_MISSING: { exit: 'FAILED', program: 'both', meaning: 'The pitrtools helper functions (sql/) are not installed on the server asked.' },
   // Both programs: SSH and SFTP.
@@ -154,6 +154,10 @@ export const ERRORS = {
   SLOT_CREATE_FAILED: { exit: 'FAILED', program: 'both', meaning: 'The server refused to create the replication slot (max_replication_slots, privileges).' },
   BAD_BACKUP_LABEL: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The backup_label pg_backup_stop returned cannot be read (no START TIMELINE / START WAL LOCATION).' },
   STANDBY_SOURCE_WAL_MISSING: { exit: 'FAILED', program: 'cmd_standby', meaning: '-B from a standby: the WAL the copy needs did not reach archivedir within backup_wal_timeout; the copy stays incomplete.' },
+  NO_FULL_BACKUP: { exit: 'USAGE', program: 'cmd_standby', meaning: 'The backup catalogue commands need full_backup (the catalogue directory) in the ini.' },
+  BACKUP_FAILED: { exit: 'FAILED', program: 'cmd_standby', meaning: '--backup failed; no set was added and none removed.' },
+  NO_SUCH_BACKUP: { exit: 'FAILED', program: 'cmd_standby', meaning: 'No backup set of that label in the catalogue (--list-backups shows them).' },
+  RESTORE_TARGET_NOT_EMPTY: { exit: 'FAILED', program: 'cmd_standby', meaning: '--restore-backup copies a set only into an empty directory.' },
   RECEIVEWAL_MISSING: { exit: 'USAGE', program: 'cmd_standby', meaning: 'wal_receiver is on but pg_receivewal is not executable.' },
   RECEIVEWAL_NOT_STARTED: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The WAL receiver (pg_receivewal) did not start.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -11,6 +11,10 @@ import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { ACTIONS, runAction, type Action } from './commands/action.js';
 import { basebackup } from './commands/basebackup.js';
+import { backupSet, catalogueDir } from './commands/backup-set.js';
+import { listBackups, renderBackups } from './commands/list-backups.js';
+import { restoreBackup } from './commands/restore-backup.js';
+import { verifyBackups } from './commands/verify-backup.js';
 import { checkStandby, type CheckOptions } from './commands/check.js';
 import { commandContext } from './command-context.js';
 import { failover } from './commands/failover.js';
@@ -43,6 +47,7 @@ interface Flags {
   force?: boolean; verbose?: boolean; help?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
   warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string; receiveWal?: boolean;
   follow?: boolean; master?: string; masterPort?: string; rejoin?: boolean; switchover?: boolean;
+  backup?: boolean; listBackups?: boolean; verifyBackup?: string; restoreBackup?: string; into?: string;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -52,6 +57,11 @@ function parseFlags(argv: string[]): Flags {
     .option('dbinit', { alias: 'I', type: 'boolean' })
     .option('basebackup', { alias: 'B', type: 'boolean' })
     .option('checksum', { type: 'boolean' })
+    .option('backup', { type: 'boolean' })
+    .option('list-backups', { type: 'boolean' })
+    .option('verify-backup', { type: 'string' })
+    .option('restore-backup', { type: 'string' })
+    .option('into', { type: 'string' })
     .option('standby', { alias: 'S', type: 'boolean' })
     .option('failover', { alias: 'F', type: 'string' })
     .option('recovertotime', { alias: 'R', type: 'string' })
@@ -94,7 +104,12 @@ export async function runCli(argv: string[]): Promise<never> {
     if (f.check && f.status) throw usage('choose one of --check, --status');
     if (f.check) return runCheck(f);
     if (f.status) return runStatus(f);
-    if (f.json) throw usage('--json goes with --check or --status');
+    if (f.listBackups) {
+      const other = validate(f);
+      if (other !== undefined) throw usage(`choose one action, not --list-backups and ${other}`);
+      return runListBackups(f);
+    }
+    if (f.json) throw usage('--json goes with --check, --status or --list-backups');
     const chosen = validate(f);
     return dispatch(f, chosen, context(f));
   }, { debug: () => f.verbose === true });
@@ -122,11 +137,14 @@ function context(f: Flags): Ctx {
 /** Checks the flags before anything is loaded; returns the chosen action (or undefined). */
 function validate(f: Flags): string | undefined {
   const chosen = [f.dbinit && '-I', f.basebackup && '-B', f.standby && '-S', f.failover !== undefined && '-F', f.ping && '-P',
-    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.receiveWal && '--receive-wal', f.follow && '--follow', f.rejoin && '--rejoin', f.switchover && '--switchover', f.restore && '--restore', f.cleanup !== undefined && '--cleanup']
+    f.action !== undefined && '-A', f.installHelpers && '--install-helpers', f.receiveWal && '--receive-wal', f.follow && '--follow', f.rejoin && '--rejoin', f.switchover && '--switchover', f.restore && '--restore', f.cleanup !== undefined && '--cleanup',
+    f.backup && '--backup', f.verifyBackup !== undefined && '--verify-backup', f.restoreBackup !== undefined && '--restore-backup']
     .filter((x): x is string => typeof x === 'string');
   if (chosen.length > 1) throw usage(`choose one action, not ${chosen.join(' and ')}`);
   if (f.recovertotime !== undefined && f.failover === undefined) throw usage('-R needs -F999 (point-in-time recovery is a kind of failover)');
   if (f.checksum && !f.basebackup) throw usage('--checksum goes with -B');
+  if (f.into !== undefined && f.restoreBackup === undefined) throw usage('--into goes with --restore-backup');
+  if (f.restoreBackup === '') throw usage('--restore-backup needs the label of a set (cmd_standby -C <ini> --list-backups shows them)');
   if (f.force && f.failover === undefined && !f.rejoin) throw usage('--force goes with -F999 or --rejoin');
   if ((f.master !== undefined || f.masterPort !== undefined) && !f.follow) throw usage('--master and --master-port go with --follow');
   if (f.failover !== undefined && f.failover !== '999') throw usage(`-F takes the value 999 (as in -F999), not '${f.failover}'`);
@@ -159,6 +177,13 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
     case '--follow': await follow(ctx, { iniPath, master: newMasterFlags(f) }); break;
     case '--rejoin': await rejoin(ctx, { iniPath, force: f.force === true }); break;
     case '--switchover': await switchover(ctx, { iniPath }); break;
+    case '--backup': await backupSet(ctx); break;
+    case '--verify-backup': {
+      const r = await verifyBackups(ctx, f.verifyBackup === '' ? undefined : f.verifyBackup);
+      if (r.length === 0) ctx.out(`No backup sets in ${catalogueDir(ctx)} to verify`);
+      return r.every((x) => x.ok) ? ExitCode.OK : ExitCode.FAILED;
+    }
+    case '--restore-backup': await restoreBackup(ctx, { label: f.restoreBackup!, into: f.into }); break;
     case '--receive-wal': {
       const { runWalReceiver } = await import('./receiver/supervisor.js');
       const stop = new AbortController();
@@ -197,6 +222,14 @@ function secondsFlag(v: string | undefined, name: string): number | undefined {
   const p = parseSeconds(v);
   if ('error' in p) throw usage(`--${name}: ${p.error}`);
   return p.value;
+}
+
+/** --list-backups: the catalogue for people, or --json (an array, oldest first). */
+async function runListBackups(f: Flags): Promise<number> {
+  const ctx = context(f);
+  const rows = await listBackups(ctx);
+  process.stdout.write(f.json ? `${JSON.stringify(rows)}\n` : `${renderBackups(rows, catalogueDir(ctx))}\n`);
+  return ExitCode.OK;
 }
 
 /** --status: the check's facts for people (or --json), exit 0 unless the check could not run at all. */

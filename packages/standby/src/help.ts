@@ -15,6 +15,17 @@ Actions (one per run):
                            transferred. The local server must be stopped.
       --checksum           With -B: compare file contents (hashed on the master) instead of
                            size and modification time.
+      --backup             Base backup of the master into the catalogue (full_backup) as a new
+                           set <full_backup>/<label>/ with a backup_manifest; then the oldest
+                           sets beyond keep_backups and the WAL no kept set needs are removed.
+      --list-backups       The sets of the catalogue: LSNs, times, size, source, verified, and
+                           the times each can be recovered to with archivedir's WAL (--json).
+      --verify-backup [LABEL]
+                           pg_verifybackup (of the set's major) on every set or one, with the
+                           WAL from archivedir; recorded in the set. Exit 1 if one fails.
+      --restore-backup LABEL [--into DIR]
+                           Copy a set into pgdata or DIR (empty), tablespaces mapped as -B
+                           does; then -S, or -F999 -R for a point in time.
   -S, --standby            Start the copy as a standby: restore from archivedir (and stream
                            from the master with use_streaming_replication, through a slot
                            on the master with use_replication_slots).
@@ -77,7 +88,8 @@ Options:
                            stop the running local server first (its writes after the fork
                            are lost).
       --json               With --check or --status: one JSON object instead of the text
-                           (it names the master the ini points at).
+                           (it names the master the ini points at); with --list-backups a
+                           JSON array.
       --allow-primary      With --check: a server that is not in recovery is OK.
       --warn-bytes SIZE, --critical-bytes SIZE, --warn-seconds N, --critical-seconds N
                            With --check: override check_lag_* of the ini file.

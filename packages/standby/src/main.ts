@@ -42,7 +42,7 @@ async function runFast(inv: Exclude<FastInvocation, { kind: 'basebackup' }>): Pr
     });
   }
   const { cleanupArchive } = await import('./commands/cleanup.js');
-  await cleanupArchive({ archivedir: config.archivedir, restartFile: inv.restartFile });
+  await cleanupArchive({ archivedir: config.archivedir, restartFile: inv.restartFile, fullBackup: config.full_backup });
   return ExitCode.OK;
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { escapeMapLocation, parseMappings, rewriteTablespaceMap } from '../src/basebackup/tablespaces.js';
+import { escapeMapLocation, parseMappings, readTablespaceMap, rewriteTablespaceMap } from '../src/basebackup/tablespaces.js';
 
 // What pg_backup_stop returned for two tablespaces at /m/ts\back and at "/m/ts<newline>nl".
 const FROM_POSTGRES = '16384 /m/ts\\\\back\n16385 /m/ts\\\nnl\n';
@@ -36,5 +36,12 @@ describe('rewriteTablespaceMap', () => {
 
   it('keeps CRLF line ends and a last entry without a newline', () => {
     assert.equal(rewriteTablespaceMap('1 /a\r\n2 /b', [{ olddir: '/b', newdir: '/c' }]), '1 /a\r\n2 /c');
+  });
+});
+
+describe('readTablespaceMap', () => {
+  it('reads each OID with its real location (escapes undone, an escaped newline inside the location)', () => {
+    assert.deepEqual(readTablespaceMap(FROM_POSTGRES), [{ oid: '16384', location: '/m/ts\\back' }, { oid: '16385', location: '/m/ts\nnl' }]);
+    assert.deepEqual(readTablespaceMap(''), []);
   });
 });

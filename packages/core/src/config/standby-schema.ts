@@ -145,6 +145,16 @@ export const STANDBY_KEYS = [
     },
   },
   {
+    name: 'full_backup', type: 'path', group: 'Backup catalogue (--backup)', example: '/var/lib/postgresql/backups',
+    doc: 'Catalogue of base backups (walmgr\'s full_backup): --backup adds a set <label>/ here (created 0700), --list-backups, '
+      + '--verify-backup and --restore-backup read it, and archive cleanup keeps the WAL its sets need. See docs/backups.md.',
+  },
+  {
+    name: 'keep_backups', type: 'int', group: 'Backup catalogue (--backup)', default: '2', min: 1, max: 1000,
+    doc: 'How many sets --backup keeps: after a new set is complete, the oldest beyond this many are removed, '
+      + 'and with them the archived WAL that no kept set needs.',
+  },
+  {
     name: 'pg_conf', type: 'path', group: 'Configuration files', example: '/etc/pitrtools/standby/postgresql.conf',
     doc: 'postgresql.conf for standby mode: -S copies it into pgdata (or points the server at it, see no_copy_conf).',
   },

@@ -69,6 +69,28 @@ export function rewriteTablespaceMap(text: string, mappings: readonly Tablespace
   return out;
 }
 
+/** The entries of a tablespace_map (OID and real location, escapes undone), read as rewriteTablespaceMap reads them. */
+export function readTablespaceMap(text: string): Array<{ oid: string; location: string }> {
+  const out: Array<{ oid: string; location: string }> = [];
+  let plain = '';
+  let escaped = false;
+  const flush = (): void => {
+    const m = /^(\d+) (.*)$/s.exec(plain);
+    if (m) out.push({ oid: m[1]!, location: m[2]! });
+    plain = '';
+  };
+  for (const ch of text) {
+    if (!escaped && (ch === '\n' || ch === '\r')) flush();
+    else if (!escaped && ch === '\\') escaped = true;
+    else {
+      plain += ch;
+      escaped = false;
+    }
+  }
+  flush();
+  return out;
+}
+
 /** A location as tablespace_map holds it: \n, \r and \\ preceded by a backslash. */
 export function escapeMapLocation(location: string): string {
   return location.replace(/[\n\r\\]/g, (c) => `\\${c}`);

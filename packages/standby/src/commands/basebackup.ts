@@ -32,6 +32,21 @@ export interface BasebackupOptions {
   checksum?: boolean;
   /** Called after each file (tests use it to cut the connection half way). */
   onFile?: (job: FileJob) => void | Promise<void>;
+  /** Where the copy goes instead of pgdata (a backup set of the catalogue: --backup); the local server may run then. */
+  into?: CopyDest;
+}
+
+/** A destination other than pgdata: a directory of its own, tablespaces inside it as pg_tblspc/<oid>/ (unmapped). */
+export interface CopyDest {
+  dataDir: string;
+}
+
+/** What the source server said about itself when the backup started (cmd_server_info). */
+export interface SourceInfo {
+  versionNum: number;
+  inRecovery: boolean;
+  systemIdentifier: string;
+  walSegmentSize: number;
 }
 
 /** What -B did. */
@@ -42,12 +57,20 @@ export interface BasebackupResult extends CopyResult {
   elapsedMs: number;
   startLsn: string;
   stopLsn: string;
+  /** The source's clock just after the start and just after the stop (ISO 8601, UTC). */
+  startedAt: string;
+  stoppedAt: string;
+  /** backup_label and tablespace_map as pg_backup_stop returned them. */
+  labelfile: string;
+  spcmapfile: string;
+  source: SourceInfo;
 }
 
 /** Runs -B; throws BASEBACKUP_FAILED (exit 1) with the copy left marked incomplete. */
 export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<BasebackupResult> {
   const { config, log } = ctx;
-  await refuseIfRunning(config.pgdata, 'take a base backup (-B)');
+  const dataDir = o.into?.dataDir ?? config.pgdata;
+  if (!o.into) await refuseIfRunning(config.pgdata, 'take a base backup (-B)');
   const state = { invalidated: false };
   let link: MasterLink | undefined;
   let engine: EngineStart | undefined;
@@ -69,8 +92,8 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
     const message = `base backup failed: ${reason}`;
     await raiseAlert(config, { level: 'CRITICAL', event: 'basebackup_failed', message, role: 'standby' }, log);
     const where = state.invalidated
-      ? `the copy in ${config.pgdata} is incomplete (${INCOMPLETE_MARKER}) and will not start; run -B again`
-      : `nothing was changed in ${config.pgdata}`;
+      ? `the copy in ${dataDir} is incomplete (${INCOMPLETE_MARKER}) and will not start; run -B again`
+      : `nothing was changed in ${dataDir}`;
     const cause = err instanceof PitrError && err.hint !== undefined ? `${err.hint}; ` : '';
     throw new PitrError('BASEBACKUP_FAILED', message, { cause: err, hint: `${cause}${where}` });
   } finally {
@@ -97,12 +120,17 @@ function copyWorkers(streams: number): number {
 async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, o: BasebackupOptions, state: { invalidated: boolean }): Promise<BasebackupResult> {
   const { config, log } = ctx;
   const { pg } = link;
+  const inside = o.into !== undefined;
+  const dataDir = o.into?.dataDir ?? config.pgdata;
   await requireHelpers(pg, link.where);
-  const info = (await pg.query<SourceInfo>(
-    'SELECT archive_mode, data_directory, in_recovery, system_identifier, wal_segment_size::text AS wal_segment_size FROM cmd_server_info()'))[0]!;
+  const info = (await pg.query<ServerInfo>(
+    'SELECT archive_mode, data_directory, version_num, in_recovery, system_identifier, wal_segment_size::text AS wal_segment_size FROM cmd_server_info()'))[0]!;
+  const source: SourceInfo = { versionNum: Number(info.version_num), inRecovery: info.in_recovery, systemIdentifier: info.system_identifier, walSegmentSize: Number(info.wal_segment_size) };
   const tablespaces = (await pg.query<Tablespace>('SELECT oid::text AS oid, spcname AS name, location FROM cmd_get_tablespaces()'));
   const mappings = parseMappings(config.tablespace_mapping ?? []);
-  for (const ts of tablespaces.filter(isExternal)) {
+  // A backup set keeps tablespaces inside itself (pg_tblspc/<oid>/), as pg_verifybackup reads them; restoring maps them.
+  const tsDir = (ts: Tablespace): string => (inside ? join(dataDir, 'pg_tblspc', ts.oid) : localLocation(ts.location, mappings));
+  for (const ts of inside ? [] : tablespaces.filter(isExternal)) {
     const dest = localLocation(ts.location, mappings);
     if (dest.startsWith(`${config.pgdata}/`) || dest === config.pgdata) {
       throw new PitrError('BAD_TABLESPACE_MAPPING', `tablespace ${ts.name} would go to ${dest}, inside the data directory; map it elsewhere (tablespace_mapping)`);
@@ -117,7 +145,7 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   const startedAtS = Number(await pg.scalar<number>('SELECT extract(epoch FROM clock_timestamp())'));
   const hotSince = Math.floor(startedAtS) - 1;
   const record: BackupRecord = { startLsn, startedAt: new Date(startedAtS * 1000).toISOString() };
-  log.info(`backup started on the ${info.in_recovery ? 'source standby' : 'master'} at ${startLsn}; copying ${info.data_directory} to ${config.pgdata}`);
+  log.info(`backup started on the ${info.in_recovery ? 'source standby' : 'master'} at ${startLsn}; copying ${info.data_directory} to ${dataDir}`);
 
   if (info.archive_mode === 'off' && !config.use_streaming_replication && !info.in_recovery) {
     log.warning('archive_mode is off on the master: the WAL this copy needs to become consistent will not reach archivedir');
@@ -127,10 +155,10 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   if (engineStart.failure !== undefined) throw engineStart.failure;
   // From here on the local copy is invalid until the end.
   state.invalidated = true;
-  await ensureDir(config.pgdata);
-  await writeSynced(join(config.pgdata, INCOMPLETE_MARKER), `${label}\n`);
-  for (const f of ['global/pg_control', 'backup_label', 'tablespace_map', BACKUP_STATE]) await removePath(join(config.pgdata, f));
-  await fsyncDir(config.pgdata);
+  await ensureDir(dataDir);
+  await writeSynced(join(dataDir, INCOMPLETE_MARKER), `${label}\n`);
+  for (const f of ['global/pg_control', 'backup_label', 'tablespace_map', BACKUP_STATE]) await removePath(join(dataDir, f));
+  await fsyncDir(dataDir);
 
   const lost = link.pg.lost.then((e) => { throw new PitrError('MASTER_SESSION_LOST', `lost the backup's database session on the master: ${errorMessage(e)}`); });
   lost.catch(() => undefined);
@@ -143,14 +171,14 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   const plan = emptyPlan(listed);
   const walk = (async (): Promise<void> => {
     await planTree(sftp, {
-      remoteRoot: info.data_directory, localRoot: config.pgdata, rule: dataDirRule,
+      remoteRoot: info.data_directory, localRoot: dataDir, rule: dataDirRule,
       isTablespaceLink: (rel) => /^pg_tblspc\/\d+$/.test(rel) && external.some((t) => rel === `pg_tblspc/${t.oid}`),
     }, plan, !o.checksum, debug);
     for (const ts of external) {
-      const dest = localLocation(ts.location, mappings);
+      const dest = tsDir(ts);
       log.debug(`tablespace ${ts.name} (${ts.oid}): ${ts.location} -> ${dest}`);
       await planTree(sftp, { remoteRoot: ts.location, localRoot: dest, rule: tablespaceRule }, plan, !o.checksum, debug);
-      await ensureSymlink(join(config.pgdata, 'pg_tblspc', ts.oid), dest);
+      if (!inside) await ensureSymlink(join(dataDir, 'pg_tblspc', ts.oid), dest);
     }
     listed.close();
     log.info(`listed the master: ${plan.files} files (${humanBytes(plan.bytes)}) to copy or compare, ${plan.skipped} unchanged, ${plan.removed} local files removed`);
@@ -209,9 +237,13 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   log.info(`copy done in ${formatDuration(progress.elapsedMs())}; ending the backup on the master`);
   const [stop] = await Promise.all([Promise.race([stopBackup(link, info.in_recovery ? 'off' : info.archive_mode), lost]), engine.finish()]);
   if (info.in_recovery) await awaitSourceWal(ctx, link, info, startLsn, stop);
-  await finishCopy(ctx, stop, tablespaces, mappings, record);
+  const stoppedAt = stop.at;
+  await finishCopy(ctx, dataDir, stop, tablespaces.filter(isExternal).map(tsDir), inside ? [] : mappings, record);
   const elapsedMs = progress.elapsedMs();
-  const result: BasebackupResult = { ...copied, skipped: plan.skipped + copied.same, skippedBytes: plan.skippedBytes, removed: plan.removed, elapsedMs, startLsn, stopLsn: stop.lsn };
+  const result: BasebackupResult = {
+    ...copied, skipped: plan.skipped + copied.same, skippedBytes: plan.skippedBytes, removed: plan.removed, elapsedMs, startLsn, stopLsn: stop.lsn,
+    startedAt: record.startedAt, stoppedAt, labelfile: stop.labelfile, spcmapfile: stop.spcmapfile, source,
+  };
   const rate = elapsedMs > 0 ? humanBytes(Math.round((copied.bytes / elapsedMs) * 1000)) : '-';
   ctx.out(`Base backup finished: transferred ${copied.copied} files / ${humanBytes(copied.bytes)} in ${formatDuration(elapsedMs)} (${rate}/s), `
     + `skipped ${result.skipped} unchanged, removed ${plan.removed}; WAL from ${startLsn} to ${stop.lsn}`);
@@ -231,30 +263,31 @@ async function filterStage(from: JobFeed<FileJob>, to: JobQueue<FileJob>, parall
 }
 
 /** What -B asks the source (cmd_server_info()). */
-type SourceInfo = { archive_mode: string; data_directory: string; in_recovery: boolean; system_identifier: string; wal_segment_size: string };
+type ServerInfo = { archive_mode: string; data_directory: string; version_num: number; in_recovery: boolean; system_identifier: string; wal_segment_size: string };
 
 /** A standby's pg_backup_stop neither waits for nor includes the WAL: wait for it in archivedir (standby-source.ts). */
-async function awaitSourceWal(ctx: Ctx, link: MasterLink, info: SourceInfo, startLsn: string, stop: StopResult): Promise<void> {
+async function awaitSourceWal(ctx: Ctx, link: MasterLink, info: ServerInfo, startLsn: string, stop: StopResult): Promise<void> {
   const startTli = labelStartTimeline(stop.labelfile);
   const w = { startLsn, stopLsn: stop.lsn, startTli, stopTli: await sourceStopTimeline(link.pg, startTli),
     segSize: Number(info.wal_segment_size), sysid: BigInt(info.system_identifier) };
   await awaitStandbySourceWal(ctx.config.archivedir, w, ctx.log, { timeoutMs: ctx.config.backup_wal_timeout * 1000 });
 }
 
-type StopResult = { lsn: string; labelfile: string; spcmapfile: string };
+type StopResult = { lsn: string; labelfile: string; spcmapfile: string; at: string };
 
 async function stopBackup(link: MasterLink, archiveMode: string): Promise<StopResult> {
   // With archiving on, wait until the WAL the copy needs is archived (i.e. shipped to us); a
   // standby source never waits (archive_mode on) or waits for its own archive (always): not ours.
   const wait = archiveMode !== 'off';
-  const rows = await link.pg.query<StopResult>('SELECT lsn::text AS lsn, labelfile, spcmapfile FROM cmd_backup_stop($1)', [wait]);
-  return rows[0]!;
+  const rows = await link.pg.query<Omit<StopResult, 'at'> & { at: number }>(
+    'SELECT lsn::text AS lsn, labelfile, spcmapfile, extract(epoch FROM clock_timestamp()) AS at FROM cmd_backup_stop($1)', [wait]);
+  const r = rows[0]!;
+  return { ...r, at: new Date(Number(r.at) * 1000).toISOString() };
 }
 
 /** backup_label, tablespace_map and our record of the start last, then fsync everything, then the marker goes. */
-async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[], mappings: ReturnType<typeof parseMappings>,
+async function finishCopy(ctx: Ctx, pgdata: string, stop: StopResult, tablespaceDirs: string[], mappings: ReturnType<typeof parseMappings>,
   record: BackupRecord): Promise<void> {
-  const { pgdata } = ctx.config;
   await writeSynced(join(pgdata, 'backup_label'), Buffer.from(stop.labelfile, 'utf8'));
   await writeSynced(join(pgdata, BACKUP_STATE), backupRecordText(record));
   if (stop.spcmapfile !== '') await writeSynced(join(pgdata, 'tablespace_map'), Buffer.from(rewriteTablespaceMap(stop.spcmapfile, mappings), 'utf8'));
@@ -263,7 +296,7 @@ async function finishCopy(ctx: Ctx, stop: StopResult, tablespaces: Tablespace[],
   // left are the directories and the top level (the standby's own files, the marker).
   const topLevel = (rel: string): boolean => !rel.includes('/');
   let files = await fsyncTree(pgdata, topLevel);
-  for (const ts of tablespaces.filter(isExternal)) files += await fsyncTree(localLocation(ts.location, mappings), topLevel);
+  for (const dir of tablespaceDirs) files += await fsyncTree(dir, topLevel);
   ctx.log.debug(`fsynced ${files} files and their directories in ${formatDuration(Date.now() - t0)}`);
   await removePath(join(pgdata, INCOMPLETE_MARKER));
   await fsyncDir(pgdata);

@@ -7,6 +7,8 @@ import { PitrError } from '@pitrtools/core/errors';
 import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import type { Logger } from '@pitrtools/core/log';
 import { listArchive, removeArchived } from '../local/files.js';
+import { lowerCutoff, walFloor } from '../catalogue/retention.js';
+import { listSets } from '../catalogue/sets.js';
 import { cleanupCutoff, cleanupVictims } from '../recovery/cleanup-select.js';
 
 /** Options of cleanupArchive. */
@@ -14,17 +16,21 @@ export interface CleanupOptions {
   archivedir: string;
   /** %r: the oldest file still needed. */
   restartFile: string;
+  /** full_backup: the catalogue's sets keep the WAL they need (docs/backups.md). */
+  fullBackup?: string | undefined;
   log?: Logger;
 }
 
-/** Removes what precedes %r; returns the names removed; throws DIR_NOT_PRIVATE (exit 2) when archivedir is not ours or others can write in it. */
+/** Removes what precedes %r and the oldest kept backup set's start segment; returns the names removed; throws DIR_NOT_PRIVATE (exit 2) when archivedir is not ours or others can write in it. */
 export async function cleanupArchive(o: CleanupOptions): Promise<string[]> {
   const cutoff = cleanupCutoff(o.restartFile);
   if (cutoff === undefined) {
     throw new PitrError('BAD_WAL_NAME', `--cleanup: '${o.restartFile}' is not a WAL segment name`);
   }
   await checkOwnDir(o.archivedir, 'archivedir'); // exit 2 unless ours and closed to others
-  const victims = cleanupVictims(await listArchive(o.archivedir), cutoff);
+  // Never past the oldest kept backup set's start: a point-in-time recovery from it needs that WAL.
+  const floor = o.fullBackup ? walFloor(await listSets(o.fullBackup)) : undefined;
+  const victims = cleanupVictims(await listArchive(o.archivedir), lowerCutoff(cutoff, floor));
   await removeArchived(o.archivedir, victims);
   for (const name of victims) o.log?.debug(`cleanup: removed ${name}`);
   return victims;

@@ -22,6 +22,7 @@ import { settingsFor, type SettingsMode } from '../recovery/render.js';
 import { installConfFiles, recoveryConfFile, selfInvocation, setSignal, writeSettings } from '../recovery/settings-files.js';
 import { TARGET_TIME_EXAMPLE, resolveTarget, serverZone, type TargetInput, type TargetTime } from '../recovery/target-time.js';
 import { BACKUP_STATE } from '../state-files.js';
+import { listSets } from '../catalogue/sets.js';
 import { recordReplayTime } from './action.js';
 
 /** Options of -F999 -R. */
@@ -53,12 +54,13 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
   // A running server is a complete copy; a stopped one is checked before postgres -C reads it.
   if (!running) await requireCompleteCopy(config.pgdata, 'recover to a point in time (-R)');
   const t = await resolveForServer(ctx, bins, o.target);
+  const older = await olderBackup(ctx, t);
   if (running) {
-    await refuseIfReplayedPast(ctx, t);
+    await refuseIfReplayedPast(ctx, t, older);
     await recordReplayTime(ctx);
     await stopServer(config, bins, log);
   }
-  await refuseIfCopyPast(ctx, t);
+  await refuseIfCopyPast(ctx, t, older);
   await installConfFiles(config, 'standby');
   await installConfFiles(config, 'failover');
   const mode: SettingsMode = { kind: 'pitr', self: selfInvocation(o.iniPath), targetTime: t.text };
@@ -74,7 +76,7 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
     offset = await startServer(config, bins, log);
     await waitForServer(config, 'primary', offset, o.waitMs ?? 3_600_000, log);
   } catch (err) {
-    throw translate(err, await readLogSince(logfile, offset), t);
+    throw translate(err, await readLogSince(logfile, offset), t, older);
   }
   const s = await connectLocal(config);
   let lastReplayed: Date | null;
@@ -99,13 +101,14 @@ function fresh(): string {
   return 'a copy from before that time is needed: take a fresh base backup (-B) into a stopped copy and run -R before -S';
 }
 
-async function refuseIfReplayedPast(ctx: Ctx, t: TargetTime): Promise<void> {
+async function refuseIfReplayedPast(ctx: Ctx, t: TargetTime, older: OlderBackup): Promise<void> {
   const s = await connectLocal(ctx.config);
   try {
     const row = (await s.query<{ r: boolean; ts: Date | null }>('SELECT pg_is_in_recovery() AS r, pg_last_xact_replay_timestamp() AS ts'))[0]!;
     if (!row.r) throw new PitrError('NOT_A_STANDBY', 'the local server is not in recovery: it is a master already; -R needs a standby or a stopped copy');
     if (row.ts && row.ts.getTime() > t.epochMs) {
-      throw new PitrError('PAST_TARGET', `this standby has already replayed past ${t.text} (last replayed transaction ${row.ts.toISOString()}); ${fresh()}`);
+      throw new PitrError('PAST_TARGET', `this standby has already replayed past ${t.text} (last replayed transaction ${row.ts.toISOString()}); ${fresh()}${older.words}`,
+        older.hint !== undefined ? { hint: older.hint } : {});
     }
   } finally { await s.end(); }
 }
@@ -142,11 +145,28 @@ async function resolveForServer(ctx: Ctx, bins: PgBinaries, input: TargetInput):
   return t;
 }
 
-async function refuseIfCopyPast(ctx: Ctx, t: TargetTime): Promise<void> {
+/** The words that end a "needs an older base backup" refusal, and its hint: the kept backup set that can reach the target, if any. */
+interface OlderBackup { words: string; hint?: string }
+
+/** The newest kept set of the catalogue (full_backup) that is consistent at or before the target: its stop time <= target. */
+async function olderBackup(ctx: Ctx, t: TargetTime): Promise<OlderBackup> {
+  const full = ctx.config.full_backup;
+  if (full === undefined || full === '') return { words: '' };
+  const sets = await listSets(full).catch(() => []);
+  const fit = sets.filter((s) => Date.parse(s.stop_time) <= t.epochMs).pop();
+  if (!fit) return { words: sets.length ? `; no kept backup set reaches it (the oldest, ${sets[0]!.label}, is consistent from ${sets[0]!.stop_time})` : '; the catalogue (full_backup) holds no set' };
+  return {
+    words: `; the kept backup set ${fit.label} (consistent from ${fit.stop_time}) can reach it`,
+    hint: `restore it into an empty directory: cmd_standby -C <ini> --restore-backup ${fit.label} --into DIR (or into pgdata once moved aside), then -F999 -R with that directory as pgdata`,
+  };
+}
+
+async function refuseIfCopyPast(ctx: Ctx, t: TargetTime, older: OlderBackup): Promise<void> {
   const label = await readBackupLabel(ctx.config.pgdata);
   const start = await copyStart(ctx.config.pgdata);
   if (start && t.epochMs < start.earliestMs) {
-    throw new PitrError('TARGET_BEFORE_COPY', `this copy starts at ${start.text} (${start.source}); a recovery target before that (${t.text}) needs an older base backup`);
+    throw new PitrError('TARGET_BEFORE_COPY', `this copy starts at ${start.text} (${start.source}); a recovery target before that (${t.text}) needs an older base backup${older.words}`,
+      older.hint !== undefined ? { hint: older.hint } : {});
   }
   // PostgreSQL itself only refuses a target before the copy is consistent when a commit lies in
   // between; otherwise it silently recovers past the target. So an unknown start is refused.
@@ -159,13 +179,14 @@ async function refuseIfCopyPast(ctx: Ctx, t: TargetTime): Promise<void> {
   if (label !== undefined) return;
   const replayed = await readReplayed(ctx.config.pgdata);
   if (replayed && replayed.epochMs > t.epochMs) {
-    throw new PitrError('PAST_TARGET', `this copy has already replayed past ${t.text} (up to ${replayed.text}); ${fresh()}`);
+    throw new PitrError('PAST_TARGET', `this copy has already replayed past ${t.text} (up to ${replayed.text}); ${fresh()}${older.words}`, older.hint !== undefined ? { hint: older.hint } : {});
   }
 }
 
-function translate(err: unknown, log: string, t: TargetTime): PitrError {
+function translate(err: unknown, log: string, t: TargetTime, older: OlderBackup): PitrError {
   if (TOO_EARLY.test(log)) {
-    return new PitrError('TARGET_BEFORE_COPY', `${t.text} is before the point at which this copy becomes consistent; a recovery target before that needs an older base backup`);
+    return new PitrError('TARGET_BEFORE_COPY', `${t.text} is before the point at which this copy becomes consistent; a recovery target before that needs an older base backup${older.words}`,
+      older.hint !== undefined ? { hint: older.hint } : {});
   }
   if (NOT_REACHED.test(log)) {
     return new PitrError('TARGET_NOT_REACHED', `target not reached: recovery ended before configured recovery target was reached (${t.text}); the archive holds no WAL up to that time`, {

@@ -1,0 +1,121 @@
+/**
+ * --backup: a base backup of the master into the catalogue (full_backup) instead of pgdata, with
+ * -B's engine (same non-exclusive backup, copy and fsync discipline). The set is built as a
+ * .partial directory and renamed to its label only when complete, with its backup_manifest and
+ * backup.json; only then does keep_backups remove the oldest sets and the archived WAL no kept set
+ * needs. A backup that fails removes its .partial directory and nothing else.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { PitrError, errorMessage } from '@pitrtools/core/errors';
+import { fsyncDir } from '@pitrtools/core/fs/atomic';
+import { walNameForLsn } from '@pitrtools/core/wal';
+import { writeSynced } from '../basebackup/local-tree.js';
+import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
+import { manifestText } from '../catalogue/manifest.js';
+import { manifestFiles } from '../catalogue/manifest-files.js';
+import { copyNeedsFrom } from '../catalogue/copy-floor.js';
+import { lowerCutoff, setsBeyond, walBelowFloor, walFloor } from '../catalogue/retention.js';
+import { freeLabel, listSets, setLabel, writeMeta, type BackupSetMeta } from '../catalogue/sets.js';
+import type { Ctx } from '../context.js';
+import { listArchive, makePrivateDir, removeArchived } from '../local/files.js';
+import { basebackup, type BasebackupOptions } from './basebackup.js';
+
+/** What --backup did. */
+export interface BackupSetResult {
+  meta: BackupSetMeta;
+  /** Labels of the sets keep_backups removed. */
+  removedSets: string[];
+  /** Archived WAL files removed because no kept set needs them. */
+  removedWal: string[];
+}
+
+/** The catalogue directory, or USAGE (exit 2) when full_backup is not set. */
+export function catalogueDir(ctx: Ctx): string {
+  const dir = ctx.config.full_backup;
+  if (dir === undefined || dir === '') {
+    throw new PitrError('NO_FULL_BACKUP', 'full_backup is not set in the ini file: the backup catalogue has no directory', {
+      hint: 'add full_backup: /var/lib/postgresql/backups (a directory of this user) to cmd_standby.ini',
+    });
+  }
+  return dir;
+}
+
+/** The START TIMELINE of a backup_label (PostgreSQL 11+ writes it). */
+export function labelTimeline(labelfile: string): number {
+  const m = /^START TIMELINE: (\d+)$/m.exec(labelfile);
+  if (!m) throw new PitrError('BAD_BACKUP_LABEL', 'backup_label from pg_backup_stop has no START TIMELINE line');
+  return Number(m[1]);
+}
+
+/** Runs --backup; throws BACKUP_FAILED (exit 1) with the catalogue as it was, NO_FULL_BACKUP (exit 2) without full_backup. */
+export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> = {}): Promise<BackupSetResult> {
+  const full = catalogueDir(ctx);
+  const made = await makePrivateDir(full, 'full_backup');
+  if (made.warning) ctx.log.warning(made.warning);
+  const partial = join(full, `.${randomBytes(6).toString('hex')}.partial`);
+  const dataDir = join(partial, 'data');
+  let meta: BackupSetMeta;
+  try {
+    await fsp.mkdir(partial, { mode: 0o700 });
+    const r = await basebackup(ctx, { ...o, into: { dataDir } });
+    const t0 = Date.now();
+    const timeline = labelTimeline(r.labelfile);
+    let hashed = 0;
+    const progress = new Progress(ctx.progress, () => Math.max(r.bytes, hashed));
+    const files = await manifestFiles(dataDir, 4, (n) => { hashed += n; progress.add(n); }).finally(() => progress.end());
+    await writeSynced(join(dataDir, 'backup_manifest'), manifestText({
+      versionNum: r.source.versionNum, systemIdentifier: r.source.systemIdentifier,
+      walRanges: [{ timeline, startLsn: r.startLsn, endLsn: r.stopLsn }],
+    }, files));
+    const bytes = files.reduce((n, f) => n + f.size, 0);
+    ctx.log.info(`backup_manifest: ${files.length} files (${humanBytes(bytes)}) hashed in ${formatDuration(Date.now() - t0)}`);
+    const label = await freeLabel(full, setLabel(r.startedAt));
+    meta = {
+      label, start_lsn: r.startLsn, stop_lsn: r.stopLsn, start_time: r.startedAt, stop_time: r.stoppedAt, timeline,
+      start_wal: walNameForLsn(r.startLsn, timeline, r.source.walSegmentSize),
+      stop_wal: walNameForLsn(r.stopLsn, timeline, r.source.walSegmentSize),
+      wal_segment_size: r.source.walSegmentSize, bytes, files: files.length, duration_ms: r.elapsedMs,
+      source: r.source.inRecovery ? 'standby' : 'master', source_host: ctx.config.master_public_ip,
+      server_version_num: r.source.versionNum, system_identifier: r.source.systemIdentifier,
+    };
+    await writeMeta(partial, meta);
+    await fsyncDir(dataDir);
+    await fsp.rename(partial, join(full, label));
+    await fsyncDir(full);
+  } catch (err) {
+    await fsp.rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    throw new PitrError('BACKUP_FAILED', `--backup failed: ${errorMessage(err).replace(/^base backup failed: /, '')}`, {
+      cause: err, hint: `no set was added to ${full} and none was removed; run --backup again`,
+    });
+  }
+  ctx.out(`Backup set ${meta.label} complete in ${full}: ${meta.files} files, ${humanBytes(meta.bytes)}, WAL ${meta.start_wal} (${meta.start_lsn}) to ${meta.stop_lsn}, from the ${meta.source} ${meta.source_host}`);
+  const { removedSets, removedWal } = await applyRetention(ctx, full);
+  return { meta, removedSets, removedWal };
+}
+
+/** keep_backups after a completed set: the oldest sets beyond it go, then the archived WAL that neither a kept set nor the copy in pgdata needs. */
+export async function applyRetention(ctx: Ctx, full: string): Promise<{ removedSets: string[]; removedWal: string[] }> {
+  const sets = await listSets(full);
+  const victims = setsBeyond(sets, ctx.config.keep_backups);
+  for (const v of victims) {
+    // Renamed out of the sets' name space first: a removal cut short leaves no half set that counts.
+    const gone = join(full, `.${v.label}.removing`);
+    await fsp.rename(join(full, v.label), gone);
+    await fsyncDir(full);
+    await fsp.rm(gone, { recursive: true, force: true });
+    ctx.out(`Removed backup set ${v.label} (keep_backups ${ctx.config.keep_backups})`);
+  }
+  const kept = sets.filter((s) => !victims.includes(s));
+  const setsFloor = walFloor(kept);
+  // Nor what the standby's own copy in pgdata still needs (a cold copy not yet started, or one lagging behind).
+  const copyNeeds = kept.length ? await copyNeedsFrom(ctx.config.pgdata, kept[0]!.wal_segment_size) : undefined;
+  const floor = setsFloor === undefined ? undefined : lowerCutoff(setsFloor, copyNeeds?.slice(8, 24));
+  const removedWal = floor === undefined ? [] : walBelowFloor(await listArchive(ctx.config.archivedir), floor).sort();
+  await removeArchived(ctx.config.archivedir, removedWal);
+  const oldest = kept.find((s) => s.start_wal.slice(8, 24) === floor);
+  const why = oldest ? `${oldest.start_wal}, where set ${oldest.label} starts` : `${copyNeeds}, which the copy in ${ctx.config.pgdata} needs`;
+  if (removedWal.length > 0) ctx.out(`Removed ${removedWal.length} archived WAL files older than ${why}`);
+  return { removedSets: victims.map((v) => v.label), removedWal };
+}
