@@ -24,6 +24,7 @@ import { lsnText } from '../recovery/wal-file-check.js';
 import { lsnValue } from '../recovery/check-report.js';
 import { forkVerdict, parseHistory, type HistoryEntry } from '../recovery/timeline-history.js';
 import { prepareStandby } from './standby.js';
+import { ensureStandbySlot, standbySlotName } from '../replication/standby-slot.js';
 
 /** The new master, when it is not (yet) what the ini says. */
 export interface NewMaster {
@@ -84,7 +85,7 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
       // PostgreSQL checks pg_control against the history itself at start-up (xlogrecovery.c).
       const fork = forkRefusal(errorMessage(err));
       if (started) await stopServer(target, bins, log).catch(() => undefined);
-      await writeFollowSettings(ctx, o.iniPath, bins).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
+      await writeFollowSettings(ctx, o.iniPath, bins, { ensureSlot: false }).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
       if (fork === undefined) throw err;
       throw new PitrError('REJOIN_NEEDED', `a rejoin is needed: ${fork}; it cannot follow ${m.where} (timeline ${m.timeline})`, { hint: REJOIN_HINT(o.iniPath) });
     }
@@ -95,7 +96,7 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
     if (started) {
       // Back as it was: stopped, with the settings for the master the ini names.
       await stopServer(target, bins, log).catch(() => undefined);
-      await writeFollowSettings(ctx, o.iniPath, bins).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
+      await writeFollowSettings(ctx, o.iniPath, bins, { ensureSlot: false }).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
     }
     throw err;
   }
@@ -118,8 +119,11 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
  * primary_conninfo for `ctx.config`'s master, standby.signal), checked with postgres -C: the
  * -S code. The one place --follow writes the standby's settings for the new master.
  */
-export async function writeFollowSettings(ctx: Ctx, iniPath: string, bins: Awaited<ReturnType<typeof localBinaries>>): Promise<void> {
-  await prepareStandby(ctx, iniPath, bins, '--follow');
+export async function writeFollowSettings(ctx: Ctx, iniPath: string, bins: Awaited<ReturnType<typeof localBinaries>>, o: { ensureSlot: boolean } = { ensureSlot: true }): Promise<void> {
+  // use_replication_slots: the slot is made on the master ctx names (the new one), as -S does; when
+  // the settings for the old master are only written back, its name is used as it was.
+  const slot = o.ensureSlot ? (await ensureStandbySlot(ctx))?.name : ctx.config.use_replication_slots ? standbySlotName(ctx.config) : undefined;
+  await prepareStandby(ctx, iniPath, bins, '--follow', slot);
 }
 
 /** The FATAL lines PostgreSQL starts with when pg_control is past the requested timeline's fork, as one reason; else undefined. */

@@ -20,9 +20,11 @@ import { findPgRewind, keepOwnFiles, rewindBlocker, runPgRewind } from '../local
 import { withMasterLink } from '../master-link.js';
 import { startReceiver } from '../receiver/control.js';
 import { lsnText } from '../recovery/wal-file-check.js';
-import { forkVerdict, parseHistory, type ForkVerdict, type HistoryEntry } from '../recovery/fork-point.js';
+import { parseHistory, rejoinVerdict, type HistoryEntry, type RejoinVerdict } from '../recovery/timeline-history.js';
+import { historyProblem } from '../recovery/wal-file-check.js';
 import { INCOMPLETE_MARKER } from '../state-files.js';
 import { basebackup } from './basebackup.js';
+import { dropFormerMasterSlots, ensureStandbySlot } from '../replication/standby-slot.js';
 import { prepareStandby } from './standby.js';
 
 /** Options of --rejoin. */
@@ -120,7 +122,9 @@ async function readNewMaster(ctx: Ctx): Promise<NewMaster> {
     if (theirTli > 1) {
       const name = `${info.tli}.history`;
       const text = (await l.ssh.readFile(`${info.data_directory}/pg_wal/${name}`)).toString('utf8');
-      history = parseHistory(name, text);
+      const problem = historyProblem(name, text);
+      if (problem !== undefined) throw new Error(`${name}: ${problem}`);
+      history = parseHistory(text);
     }
     return { systemIdentifier: info.system_identifier, where: l.where, tli: theirTli, history };
   });
@@ -138,10 +142,10 @@ async function requireSameCluster(ctx: Ctx, theirs: NewMaster): Promise<void> {
 }
 
 /** Our pg_control (read after any stop) against the new master's history. */
-async function judgeFork(ctx: Ctx, theirs: NewMaster): Promise<ForkVerdict> {
+async function judgeFork(ctx: Ctx, theirs: NewMaster): Promise<RejoinVerdict> {
   const controlPath = join(ctx.config.pgdata, 'global', 'pg_control');
   const ours = parseControlPrefix(await fsp.readFile(controlPath), controlPath);
-  const v = forkVerdict(ours.timeline, ours.checkpoint, cleanlyShutDown(ours), theirs.tli, theirs.history);
+  const v = rejoinVerdict(ours.timeline, ours.checkpoint, cleanlyShutDown(ours), theirs.tli, theirs.history);
   ctx.log.info(`this server: timeline ${ours.timeline}, ${ours.state}, last checkpoint at ${lsnText(ours.checkpoint)}; the new master: timeline ${theirs.tli}`
     + `${v.kind !== 'unrelated' && v.switchpoint !== undefined ? `, forked from timeline ${ours.timeline} at ${lsnText(v.switchpoint)}` : ''}`);
   return v;
@@ -180,8 +184,12 @@ async function viaBasebackup(ctx: Ctx, reason: string): Promise<RejoinResult> {
  */
 async function startAsStandbyOfNewMaster(ctx: Ctx, o: RejoinOptions, bins: PgBinaries): Promise<void> {
   const { config, log } = ctx;
-  await prepareStandby(ctx, o.iniPath, bins, '--rejoin');
+  // use_replication_slots: its own slot on the new master first, as -S makes it.
+  const slot = await ensureStandbySlot(ctx);
+  await prepareStandby(ctx, o.iniPath, bins, '--rejoin', slot?.name);
   const offset = await startServer(config, bins, log);
   await waitForServer(config, 'standby', offset, o.waitMs ?? 600_000, log);
+  const local = await connectLocal(config);
+  try { await dropFormerMasterSlots(local, log); } finally { await local.end(); }
   await startReceiver(ctx, o.iniPath);
 }

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import type { StandbyConfig } from '@pitrtools/core/config/index';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { PgSession } from '@pitrtools/core/pg/client';
-import { dropSlotIfUnused, ensurePhysicalSlot, findSlot, slotNameFor, type DropResult, type EnsureAction, type SlotInfo } from '@pitrtools/core/pg/slots';
+import { dropSlotIfUnused, ensurePhysicalSlot, findSlot, listSlots, slotNameFor, type DropResult, type EnsureAction, type SlotInfo } from '@pitrtools/core/pg/slots';
 import type { Ctx } from '../context.js';
 import { withMasterLink } from '../master-link.js';
 import { receiverSlot } from '../receiver/files.js';
@@ -99,4 +99,22 @@ export async function dropOwnSlotAfterPromotion(config: StandbyConfig, local: Pg
   if (!config.use_replication_slots) return undefined;
   const name = standbySlotName(config);
   return { name, result: await dropSlotIfUnused(local, name) };
+}
+
+/**
+ * --rejoin: the old master's own slots (those its standbys streamed through) came back with its
+ * data directory (pg_rewind and the delta -B leave pg_replslot as it is). On a standby nobody
+ * consumes them and they would hold WAL for ever: every physical slot not in use is dropped and
+ * named in the log. Returns the names dropped. `local` is a session on the rejoined server.
+ */
+export async function dropFormerMasterSlots(local: PgSession, log: { notice(m: string): void }): Promise<string[]> {
+  const dropped: string[] = [];
+  for (const s of await listSlots(local)) {
+    if (s.type !== 'physical' || s.active) continue;
+    if (await dropSlotIfUnused(local, s.name) === 'dropped') {
+      dropped.push(s.name);
+      log.notice(`dropped the replication slot "${s.name}" this server kept as the master (nobody streams through it now)`);
+    }
+  }
+  return dropped;
 }

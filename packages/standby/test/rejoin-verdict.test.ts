@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { forkVerdict, parseHistory } from '../src/recovery/fork-point.js';
+import { historyProblem } from '../src/recovery/wal-file-check.js';
+import { parseHistory as parse, rejoinVerdict as forkVerdict } from '../src/recovery/timeline-history.js';
+
+/** As --rejoin reads a history file: the restore helper's check, then the lines. */
+function parseHistory(name: string, text: string): ReturnType<typeof parse> {
+  const problem = historyProblem(name, text);
+  if (problem !== undefined) throw new Error(`${name}: ${problem}`);
+  return parse(text);
+}
 
 const HIST3 = '1\t0/3000158\tno recovery target specified\n\n2\t0/5000000\tno recovery target specified\n';
 
 test('parseHistory reads every parent timeline with its switchpoint', () => {
-  assert.deepEqual(parseHistory('00000003.history', HIST3), [{ tli: 1, switchpoint: 0x3000158n }, { tli: 2, switchpoint: 0x5000000n }]);
+  assert.deepEqual(parseHistory('00000003.history', HIST3), [{ tli: 1, switchpoint: '0/3000158' }, { tli: 2, switchpoint: '0/5000000' }]);
   assert.throws(() => parseHistory('00000002.history', '1\t0/3000158'), /cut short/);
 });
 
