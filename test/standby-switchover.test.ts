@@ -4,7 +4,9 @@
  * SSH without a rewind (a clean stop), streams from the new master, and the hooks switchover_done and
  * rejoin_done fire. Refusals: --switchover when not caught up or when the shutdown checkpoint was not
  * replayed (the master is started again), without master_standby_config; --rejoin while the local
- * server runs (no --force; standby-rejoin-basebackup.test.ts has the other refusals).
+ * server runs (no --force; standby-rejoin-basebackup.test.ts has the other refusals). Both inis
+ * use replication slots: each swap moves them (the new master holds the old one's slot, the old
+ * master's own slots are dropped by its rejoin), and none is left behind.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -20,7 +22,7 @@ let env: StandbyEnv;
 let m: OldMasterSide;
 before(async () => {
   env = await standbyEnv({ archiver: 'cp', masterConf: { archive_mode: 'off' } });
-  m = roleSwapInis(env);
+  m = roleSwapInis(env, {}, { slots: true });
   await prepareMaster(env, 'CREATE TABLE t (i int)');
   await initAndCopy(env);
   await startStandby(ctxFor(env), { iniPath: env.ini });
@@ -28,6 +30,11 @@ before(async () => {
 });
 after(cleanupAll);
 
+type SlotRow = { slot_name: string; active: boolean };
+const slotsOn = async (on: 'M' | 'S'): Promise<SlotRow[]> => {
+  const sql = 'SELECT slot_name, active FROM pg_replication_slots ORDER BY slot_name';
+  return on === 'M' ? env.master.query<SlotRow>(sql) : standbyQuery<SlotRow>(env, sql);
+};
 const mRecovery = async (): Promise<boolean> => Boolean(await env.master.scalar('SELECT pg_is_in_recovery()'));
 const sRecovery = async (): Promise<boolean> => Boolean((await standbyQuery<{ r: boolean }>(env, 'SELECT pg_is_in_recovery() AS r'))[0]!.r);
 
@@ -90,6 +97,9 @@ test('--switchover M -> S: the row committed just before is on S, M rejoins with
   await waitFor('row 2 on M', async () => Number(await env.master.scalar('SELECT count(*) FROM t WHERE i = 2')) === 1, 60_000, 200);
   assert.equal(await env.master.scalar('SELECT status FROM pg_stat_wal_receiver'), 'streaming');
   assert.deepEqual(m.events().filter((e) => e !== 'wal_receiver_ok'), ['rejoin_done', 'switchover_done']);
+  // The slots moved with the roles: M streams through its slot on S; S's old slot on M is gone.
+  await waitFor('M streaming through pitrtools_m on S', async () => JSON.stringify(await slotsOn('S')) === JSON.stringify([{ slot_name: 'pitrtools_m', active: true }]), 30_000, 200);
+  assert.deepEqual(await slotsOn('M'), [], 'the old master kept no slot');
 });
 
 test('--switchover back S -> M: rows of both lives are on M, S rejoins and streams from M', async () => {
@@ -104,6 +114,8 @@ test('--switchover back S -> M: rows of both lives are on M, S rejoins and strea
   await env.master.query('INSERT INTO t VALUES (4)');
   await waitOnStandby(env, 'row 4 on S', 'SELECT count(*)::int FROM t WHERE i = 4', 1);
   assert.deepEqual(m.events().filter((e) => e !== 'wal_receiver_ok'), ['rejoin_done', 'switchover_done', 'rejoin_done', 'switchover_done']);
+  await waitFor('S streaming through pitrtools_s on M', async () => JSON.stringify(await slotsOn('M')) === JSON.stringify([{ slot_name: 'pitrtools_s', active: true }]), 30_000, 200);
+  assert.deepEqual(await slotsOn('S'), [], 'no slot left behind on S');
 });
 
 test('--switchover without master_standby_config is a configuration error (exit 2) that names the key', async () => {

@@ -17,8 +17,11 @@ export interface OldMasterSide {
   events(): string[];
 }
 
-/** Rewrites the standby's ini for streaming + switchover and writes the master's ini; `extra` goes into both. */
-export function roleSwapInis(env: StandbyEnv, extra: Record<string, string> = {}): OldMasterSide {
+/**
+ * Rewrites the standby's ini for streaming + switchover and writes the master's ini; `extra` goes
+ * into both. `slots`: use_replication_slots on, the standby's slot pitrtools_s, the master's pitrtools_m.
+ */
+export function roleSwapInis(env: StandbyEnv, extra: Record<string, string> = {}, o: { slots?: boolean } = {}): OldMasterSide {
   const { master, sshd } = env;
   const mIni = join(env.dir, 'old-master.ini');
   const mArchive = join(env.dir, 'old-master-archive');
@@ -30,13 +33,13 @@ export function roleSwapInis(env: StandbyEnv, extra: Record<string, string> = {}
   };
   writeIni(env, {
     pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
-    master_standby_config: mIni, ...common,
+    master_standby_config: mIni, ...common, ...(o.slots ? { use_replication_slots: 'on', slot_name: 'pitrtools_s' } : {}),
   });
   const lines = {
     master_public_ip: '127.0.0.1', user: sshd.user, port: String(env.port), master_local_ip: '127.0.0.1',
     ssh_port: String(sshd.port), ssh_identity: sshd.clientKey, ssh_known_hosts: sshd.knownHostsFile, ssh_timeout: '5',
     pgdata: master.pgdata, archivedir: mArchive, pg_ctl: join(master.bindir, 'pg_ctl'), logfile: master.logFile,
-    rsync_threads: '3', master_standby_config: env.ini, ...common,
+    rsync_threads: '3', master_standby_config: env.ini, ...common, ...(o.slots ? { use_replication_slots: 'on', slot_name: 'pitrtools_m' } : {}),
   };
   writeFileSync(mIni, `[DEFAULT]\n${Object.entries(lines).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`, { mode: 0o600 });
   return {
