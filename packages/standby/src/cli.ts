@@ -35,7 +35,7 @@ function usage(message: string): PitrError {
 interface Flags {
   config?: string; dbinit?: boolean; basebackup?: boolean; checksum?: boolean; standby?: boolean; failover?: string;
   recovertotime?: string; ping?: boolean; action?: string; check?: boolean; status?: boolean; json?: boolean; installHelpers?: boolean;
-  force?: boolean; verbose?: boolean; help?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
+  force?: boolean; verbose?: boolean; help?: boolean; version?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
   warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string; receiveWal?: boolean;
 }
 
@@ -64,6 +64,7 @@ function parseFlags(argv: string[]): Flags {
     .option('cleanup', { type: 'string' })
     .option('verbose', { alias: 'v', type: 'boolean' })
     .option('help', { alias: 'h', type: 'boolean' })
+    .option('version', { type: 'boolean' })
     .fail((msg, err) => { throw usage(msg ?? errorMessage(err)); })
     .parseSync() as unknown as Flags;
 }
@@ -75,6 +76,10 @@ export async function runCli(argv: string[]): Promise<never> {
     f = parseFlags(argv);
     if (f.help) {
       process.stdout.write(HELP);
+      return ExitCode.OK;
+    }
+    if (f.version) {
+      process.stdout.write(`${(await import('./version.js')).standbyVersion()}\n`);
       return ExitCode.OK;
     }
     assertNotRoot(PROGRAM);

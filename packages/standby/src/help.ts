@@ -50,6 +50,7 @@ Options:
                            With --check: override check_lag_* of the ini file.
   -v, --verbose            Debug output on stderr (as debug: on).
   -h, --help               This text.
+      --version            The installed version.
 The original's glued forms work: -F999, -Astop_basebackup, -Cfile.
 
 Exit codes:
