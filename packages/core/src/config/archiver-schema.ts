@@ -69,11 +69,13 @@ export const ARCHIVER_KEYS = [
   },
   {
     name: 'queue_warn_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '1GB',
-    doc: "Run notify_warning when a slave's queue grows past this size; unlimited switches the alert off.",
+    doc: "Run notify_warning (and --check reports WARNING) when a slave's queue reaches this size (>=), once per "
+      + "crossing, even when the next segment would pass queue_max_bytes; unlimited switches the alert off.",
   },
   {
     name: 'queue_critical_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '8GB',
-    doc: "Run notify_critical when a slave's queue grows past this size; unlimited switches the alert off.",
+    doc: "Run notify_critical (and --check reports CRITICAL) when a slave's queue reaches this size (>=), once per "
+      + "crossing, even when the next segment would pass queue_max_bytes; unlimited switches the alert off.",
   },
   {
     name: 'queue_max_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '32GB',
