@@ -52,11 +52,14 @@ export const STANDBY_KEYS = [
   {
     name: 'pg_ctl', type: 'path', group: 'Local server', example: '/usr/lib/postgresql/15/bin/pg_ctl',
     doc: 'The local pg_ctl; initdb and postgres are looked for in its directory. Without pg_ctl or pg_bin, '
-      + 'includepath, PATH and /usr/lib/postgresql/<major>/bin are searched for the master\'s major version.',
+      + 'includepath, PATH and /usr/lib/postgresql/<major>/bin are searched for the master\'s major version. '
+      + 'When set, it is used or refused (exit 2, naming the key: not executable, no postgres beside it, another '
+      + 'major than the master\'s), never replaced by what the search finds.',
   },
   {
     name: 'pg_bin', type: 'path', group: 'Local server', example: '/usr/lib/postgresql/15/bin',
-    doc: 'Directory of the local server binaries (pg_ctl, postgres, initdb); an alternative to pg_ctl.',
+    doc: 'Directory of the local server binaries (pg_ctl, postgres, initdb); an alternative to pg_ctl, and like it '
+      + 'used or refused (exit 2, naming the key), never replaced by what the search finds.',
   },
   {
     name: 'logfile', type: 'path', group: 'Local server', example: '/var/log/postgresql/standby.log',
