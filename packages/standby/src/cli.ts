@@ -95,7 +95,7 @@ export async function runCli(argv: string[]): Promise<never> {
 
 function context(f: Flags): Ctx {
   if (f.config === undefined || f.config === '') throw usage('-C <cmd_standby.ini> is required');
-  return commandContext(f.config, f.verbose === true);
+  return commandContext(f.config, f.verbose === true, f.dbinit === true);
 }
 
 /** Checks the flags before anything is loaded; returns the chosen action (or undefined). */
