@@ -76,12 +76,29 @@ describe('no -F: Config OK and reachability', () => {
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.split('\n');
       assert.equal(lines[0], `Config OK: ${env.ini}`);
-      assert.match(r.stdout, new RegExp(`^INFO: slave ${env.slaves[0]!.name} \\(.*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^INFO: slave ${env.slaves[0]!.name} \\(.*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there and writable$`, 'm'));
       assert.match(r.stdout, new RegExp(`^WARNING: slave ${down.name} \\(.*\\): unreachable: connection to 127\\.0\\.0\\.1:${down.sshd.port} refused.*segments would be queued for it$`, 'm'));
       assert.match(r.stdout, /^INFO: cmd_queue is not running/m);
     } finally {
       await down.sshd.start();
     }
+  });
+
+  test('an r_archivedir that exists but refuses our writes is a warning with the fix, and the probe leaves nothing there', async () => {
+    const s = env.slaves[0]!;
+    const before = fileTree(s.rdir);
+    chmodSync(s.rdir, 0o500);
+    try {
+      const r = await env.run(['-C', env.ini]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^WARNING: slave ${s.name} \\(.*\\): reachable; r_archivedir ${s.rdir} is there but \\S+ cannot write in it: .*permission denied`, 'mi'));
+      assert.match(r.stdout, new RegExp(`^HINT: on the slave, give \\S+ the directory: chown \\S+ ${s.rdir}; chmod 0700 ${s.rdir}$`, 'm'));
+    } finally {
+      chmodSync(s.rdir, 0o700);
+    }
+    const ok = await env.run(['-C', env.ini]);
+    assert.match(ok.stdout, new RegExp(`^INFO: slave ${s.name} .*r_archivedir ${s.rdir} is there and writable$`, 'm'));
+    assert.deepEqual(fileTree(s.rdir), before, 'the write probe left a file behind');
   });
 
   test('an unknown host key: refused, and the message says how to trust it (validate and archiving alike)', async () => {
