@@ -10,6 +10,7 @@ import { parseBytes, parseSeconds } from '@pitrtools/core/config/index';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { ACTIONS, runAction, type Action } from './commands/action.js';
+import { withInterruptReport } from './basebackup-interrupt.js';
 import { basebackup } from './commands/basebackup.js';
 import { checkStandby, type CheckOptions } from './commands/check.js';
 import { commandContext } from './command-context.js';
@@ -119,7 +120,7 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
   const iniPath = f.config!;
   switch (chosen) {
     case '-I': await initStandby(ctx); break;
-    case '-B': await basebackup(ctx, { checksum: f.checksum === true }); break;
+    case '-B': await withInterruptReport(PROGRAM, ctx.config.pgdata, ctx.config.file, () => basebackup(ctx, { checksum: f.checksum === true })); break;
     case '-S': await startStandby(ctx, { iniPath }); break;
     case '-F': {
       if (f.recovertotime === undefined) { await failover(ctx, { iniPath, force: f.force === true }); break; }
