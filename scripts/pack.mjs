@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run pack [-- DEST_DIR]: builds pitrtools-<version>.tgz, the file `npm install -g` installs
+// npm run tarball [-- DEST_DIR]: builds pitrtools-<version>.tgz, the file `npm install -g` installs
 // as a copy (README, Quick start). Why a staged package and not `npm pack` of the root:
 // - the root is a workspace whose bins point into packages/ and whose `prepare` builds with tsc;
 //   a tarball of it would build at install time (npm 11 warns about that script) or link a clone;

@@ -102,7 +102,7 @@ async function run(a: Args): Promise<number> {
     if (bin.sourceTree !== undefined) {
       // On stderr: a note for whoever runs -I from a clone, not part of the report.
       const w = `the archive_command below runs ${bin.path}, inside the source checkout ${bin.sourceTree}: removing or moving it stops archiving`;
-      const h = 'install a copy instead: npm pack in the checkout, then npm install -g ./pitrtools-<version>.tgz (README, Quick start)';
+      const h = 'install a copy instead: npm run tarball in the checkout, then npm install -g ./pitrtools-<version>.tgz (README, Quick start)';
       stderrSink('WARNING', `cmd_archiver: WARNING: ${w}`, w);
       stderrSink('INFO', `cmd_archiver: HINT: ${h}`, h);
     }
