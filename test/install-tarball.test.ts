@@ -1,9 +1,9 @@
 // pitr-test: once (packing and installing do not depend on the PostgreSQL major; the round trip runs on 15)
 /**
- * The README's install, for real: `npm pack` of this tree, `npm install -g` of the tarball into a
- * temporary prefix (offline: everything the programs need is bundled in the tarball, so CI
- * downloads nothing beyond `npm ci`), then both programs run from there with the checkout out of
- * the way. The installed copy is a copy (no link back into the tree); the archive_command that
+ * The README's install, for real: `npm run tarball` (scripts/pack.mjs) of this tree, then
+ * `npm install -g` of the tarball into a temporary prefix (offline: everything the programs need
+ * is bundled in the tarball, so CI downloads nothing beyond `npm ci`), then both programs run from
+ * there. The installed copy is a copy (nothing in it resolves into the tree); the archive_command that
  * `cmd_archiver -I` prints and the restore_command `-S` writes name the command on PATH; and a
  * segment goes master -> slave through PostgreSQL's own archiver running that line, then comes
  * back through the installed `cmd_standby --restore`, byte for byte. Needs a tree built with
@@ -54,7 +54,7 @@ before(async () => {
 });
 after(async () => { await cleanupAll(); });
 
-test('npm pack gives one tarball with the built programs and their dependencies bundled; no build at install time', async () => {
+test('npm run tarball gives one tarball with the built programs and their dependencies bundled; no build at install time', async () => {
   const packed = await run(process.execPath, [join(repo, 'scripts/pack.mjs'), tmp.path, '--json'], {
     timeoutMs: 120_000, env: { npm_config_userconfig: join(tmp.path, 'npmrc'), npm_config_cache: join(tmp.path, 'npm-cache'), HOME: tmp.path },
   });
