@@ -35,8 +35,9 @@ describe('-I', () => {
       const again = await env.run(['-C', env.ini, '-I']);
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, new RegExp(`^INFO: using ${env.lArchivedir}, set up by an earlier -I$`, 'm'));
-      for (const sl of env.slaves) assert.match(again.stdout, new RegExp(`^INFO: kept the queue ${join(env.lArchivedir, sl.name)} of slave ${sl.entry}$`, 'm'));
-      assert.match(again.stdout, new RegExp(`^INFO: created the queue ${join(env.lArchivedir, '127.0.0.1_1')} for slave 127\\.0\\.0\\.1:1$`, 'm'));
+      // The queue's name and the section's, side by side: the logs use the first.
+      for (const sl of env.slaves) assert.match(again.stdout, new RegExp(`^INFO: kept the queue ${join(env.lArchivedir, sl.name)} of slave ${sl.name} \\(\\[${sl.entry}\\] in the ini\\)$`, 'm'));
+      assert.match(again.stdout, new RegExp(`^INFO: created the queue ${join(env.lArchivedir, '127.0.0.1_1')} for slave 127\\.0\\.0\\.1_1 \\(\\[127\\.0\\.0\\.1:1\\] in the ini\\)$`, 'm'));
       assert.equal(statSync(join(env.lArchivedir, '127.0.0.1_1')).mode & 0o777, 0o700);
       assert.match(again.stdout, /^\s*archive_command = '/m);
     } finally {
@@ -97,7 +98,7 @@ describe('no -F: Config OK and reachability', () => {
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.split('\n');
       assert.equal(lines[0], `Config OK: ${env.ini}`);
-      assert.match(r.stdout, new RegExp(`^INFO: slave ${env.slaves[0]!.name} \\(.*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there and writable$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^INFO: slave ${env.slaves[0]!.name} \\(\\[${env.slaves[0]!.entry}\\] in the ini, .*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there and writable$`, 'm'));
       assert.match(r.stdout, new RegExp(`^WARNING: slave ${down.name} \\(.*\\): unreachable: connection to 127\\.0\\.0\\.1:${down.sshd.port} refused.*segments would be queued for it$`, 'm'));
       assert.match(r.stdout, /^INFO: cmd_queue is not running/m);
     } finally {

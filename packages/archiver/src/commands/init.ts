@@ -6,6 +6,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
+import { slaveLabel } from '@pitrtools/core/config/slaves';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { ExitCode, PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
@@ -75,8 +76,8 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
   for (const s of slaves) {
     const q = join(dir, s.name);
     const made = await fsp.mkdir(q, { mode: 0o700 }).then(() => true, (err: unknown) => (errorCode(err) === 'EEXIST' ? false : Promise.reject(err)));
-    if (!made) await checkOwnDir(q, `the queue of slave ${s.entry}`);
-    lines.push({ level: 'INFO', text: made ? `created the queue ${q} for slave ${s.entry}` : `kept the queue ${q} of slave ${s.entry}` });
+    if (!made) await checkOwnDir(q, `the queue of slave ${s.name}`);
+    lines.push({ level: 'INFO', text: made ? `created the queue ${q} for slave ${slaveLabel(s)}` : `kept the queue ${q} of slave ${slaveLabel(s)}` });
   }
   await fsyncDir(dir);
   lines.push(...settingsWarnings(await (o.settings ?? readArchiveSettings)(c.pgdata)));

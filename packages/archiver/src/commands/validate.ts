@@ -75,7 +75,7 @@ export async function validateCommand(o: { config: ArchiverConfig; log: Logger; 
   const lines: ReportLine[] = [];
   if (c.state === 'offline') lines.push({ level: 'WARNING', text: 'state is offline: every archive_command call fails (exit 3) until it is online' });
   const probed = await Promise.all(slaves.map(async (t): Promise<ReportLine> => {
-    const who = `slave ${t.name} (${t.user}@${t.host}:${t.port})`;
+    const who = `slave ${t.name} (${t.entry !== t.name ? `[${t.entry}] in the ini, ` : ''}${t.user}@${t.host}:${t.port})`;
     try {
       const dir = await probe(t);
       return { level: dir.ok ? 'INFO' : 'WARNING', text: `${who}: reachable; ${dir.text}`, ...(dir.hint !== undefined ? { hint: dir.hint } : {}) };

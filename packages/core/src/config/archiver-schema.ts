@@ -42,7 +42,8 @@ export const ARCHIVER_KEYS = [
   {
     name: 'slaves', type: 'list', group: 'Archiving', required: true, example: 'standby1, standby2:2222',
     doc: 'The standbys to ship to, comma separated: host, host:port, [IPv6]:port or a bare IPv6 address. '
-      + 'Each has a queue named after it and may have its own [entry] section.',
+      + 'Each has a queue named after it (host_port when the entry names a port: the name logs, alerts and '
+      + 'PITR_SLAVE use; -I and -C show both) and may have its own section, named exactly like the entry.',
   },
   {
     name: 'user', type: 'string', group: 'Archiving', perSlave: true, example: 'postgres',
