@@ -96,10 +96,11 @@ test('both programs run from the prefix: --version, and -I prints an archive_com
     assert.deepEqual({ code: r.code, out: r.stdout.trim() }, { code: 0, out: version }, `${name} --version: ${r.stderr}`);
   }
   // The line -S writes into pitrtools.conf: the installed copy's own function, asked directly.
-  const probe = `import(${JSON.stringify(join(pkgRoot, 'node_modules/@pitrtools/standby/dist/recovery/settings-files.js'))}).then((m) => console.log(JSON.stringify(m.selfInvocation('/etc/x.ini'))))`;
+  const probe = `import(${JSON.stringify(join(pkgRoot, 'node_modules/@pitrtools/standby/dist/recovery/settings-files.js'))}).then((m) => console.log(JSON.stringify({ ...m.selfInvocation('/etc/x.ini'), tree: m.selfSourceTree() ?? null })))`;
   const self = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: '/' });
   assert.equal(self.code, 0, self.stderr);
-  assert.deepEqual(JSON.parse(self.stdout), { node: process.execPath, script: join(bin, 'cmd_standby'), ini: '/etc/x.ini' });
+  // tree: no checkout around the installed copy, so -S has nothing to warn about.
+  assert.deepEqual(JSON.parse(self.stdout), { node: process.execPath, script: join(bin, 'cmd_standby'), ini: '/etc/x.ini', tree: null });
 });
 
 test('archive and restore through the installed copy: PostgreSQL runs the printed line, cmd_standby --restore brings the segment back', async () => {

@@ -28,6 +28,11 @@ export function selfInvocation(iniPath: string): SelfInvocation {
   return { node: process.execPath, script: installedCommand('cmd_standby', BIN_SCRIPT).path, ini: resolve(iniPath) };
 }
 
+/** The source checkout our bin script lies in (a clone whose removal would stop recovery), or undefined for an installed copy. */
+export function selfSourceTree(): string | undefined {
+  return installedCommand('cmd_standby', BIN_SCRIPT).sourceTree;
+}
+
 /** Writes pgdata/pitrtools.conf atomically; a value that cannot be quoted safely is refused. */
 export async function writeSettings(pgdata: string, mode: SettingsMode): Promise<void> {
   let text: string;
