@@ -4,7 +4,7 @@
  * -n, --install-helpers, --help and usage errors.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CMD_QUEUE, FRONT_END, fileTree, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
@@ -28,10 +28,32 @@ describe('-I', () => {
     assert.equal(line, `archive_command = '${FRONT_END} -C ${env.ini} -F %p'`);
   });
 
-  test('refuses a non-empty l_archivedir and an unwritable one', async () => {
-    const again = await env.run(['-C', env.ini, '-I']);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /cmd_archiver: ERROR: l_archivedir .* is not empty/);
+  test('run again after a slave was added: its queue is created, the others kept, the line printed again', async () => {
+    const text = readFileSync(env.ini, 'utf8');
+    writeFileSync(env.ini, text.replace(/^slaves: (.*)$/m, 'slaves: $1, 127.0.0.1:1'));
+    try {
+      const again = await env.run(['-C', env.ini, '-I']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^INFO: using ${env.lArchivedir}, set up by an earlier -I$`, 'm'));
+      // The queue's name and the section's, side by side: the logs use the first.
+      for (const sl of env.slaves) assert.match(again.stdout, new RegExp(`^INFO: kept the queue ${join(env.lArchivedir, sl.name)} of slave ${sl.name} \\(\\[${sl.entry}\\] in the ini\\)$`, 'm'));
+      assert.match(again.stdout, new RegExp(`^INFO: created the queue ${join(env.lArchivedir, '127.0.0.1_1')} for slave 127\\.0\\.0\\.1_1 \\(\\[127\\.0\\.0\\.1:1\\] in the ini\\)$`, 'm'));
+      assert.equal(statSync(join(env.lArchivedir, '127.0.0.1_1')).mode & 0o777, 0o700);
+      assert.match(again.stdout, /^\s*archive_command = '/m);
+    } finally {
+      writeFileSync(env.ini, text);
+      rmdirSync(join(env.lArchivedir, '127.0.0.1_1'));
+    }
+  });
+
+  test('refuses a non-empty l_archivedir that holds no queue of ours, and an unwritable one', async () => {
+    const foreign = join(env.dir, 'foreign');
+    mkdirSync(foreign, { mode: 0o700 });
+    writeFileSync(join(foreign, 'somebody.txt'), 'x');
+    writeFileSync(join(env.dir, 'foreign.ini'), readFileSync(env.ini, 'utf8').replace(/^l_archivedir: .*$/m, `l_archivedir: ${foreign}`));
+    const other = await env.run(['-C', join(env.dir, 'foreign.ini'), '-I']);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /cmd_archiver: ERROR: l_archivedir .*foreign is not empty and holds no queue of the slaves in .*foreign\.ini \(somebody\.txt\)/);
     const ro = join(env.dir, 'readonly');
     mkdirSync(ro, { mode: 0o500 });
     writeFileSync(join(env.dir, 'ro.ini'), readFileSync(env.ini, 'utf8').replace(/^l_archivedir: .*$/m, `l_archivedir: ${ro}`));
@@ -76,12 +98,29 @@ describe('no -F: Config OK and reachability', () => {
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.split('\n');
       assert.equal(lines[0], `Config OK: ${env.ini}`);
-      assert.match(r.stdout, new RegExp(`^INFO: slave ${env.slaves[0]!.name} \\(.*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^INFO: slave ${env.slaves[0]!.name} \\(\\[${env.slaves[0]!.entry}\\] in the ini, .*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there and writable$`, 'm'));
       assert.match(r.stdout, new RegExp(`^WARNING: slave ${down.name} \\(.*\\): unreachable: connection to 127\\.0\\.0\\.1:${down.sshd.port} refused.*segments would be queued for it$`, 'm'));
       assert.match(r.stdout, /^INFO: cmd_queue is not running/m);
     } finally {
       await down.sshd.start();
     }
+  });
+
+  test('an r_archivedir that exists but refuses our writes is a warning with the fix, and the probe leaves nothing there', async () => {
+    const s = env.slaves[0]!;
+    const before = fileTree(s.rdir);
+    chmodSync(s.rdir, 0o500);
+    try {
+      const r = await env.run(['-C', env.ini]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^WARNING: slave ${s.name} \\(.*\\): reachable; r_archivedir ${s.rdir} is there but \\S+ cannot write in it: .*permission denied`, 'mi'));
+      assert.match(r.stdout, new RegExp(`^HINT: on the slave, give \\S+ the directory: chown \\S+ ${s.rdir}; chmod 0700 ${s.rdir}$`, 'm'));
+    } finally {
+      chmodSync(s.rdir, 0o700);
+    }
+    const ok = await env.run(['-C', env.ini]);
+    assert.match(ok.stdout, new RegExp(`^INFO: slave ${s.name} .*r_archivedir ${s.rdir} is there and writable$`, 'm'));
+    assert.deepEqual(fileTree(s.rdir), before, 'the write probe left a file behind');
   });
 
   test('an unknown host key: refused, and the message says how to trust it (validate and archiving alike)', async () => {

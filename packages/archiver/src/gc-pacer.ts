@@ -5,7 +5,8 @@
  * run's peak RSS (and of cmd_queue's). A minor GC every few milliseconds while uploads run
  * frees them as they die, at no measurable cost in time. The sh front end and the spawn of
  * cmd_queue pass --expose-gc; a process started any other way (cmd_queue by hand or from
- * systemd) switches the flag on itself and takes gc() from a fresh context.
+ * systemd) switches the flag on itself and takes gc() from a fresh context. Off: PITR_GC_PACING=off
+ * (docs/performance.md).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -32,6 +33,7 @@ let timer: NodeJS.Timeout | undefined;
 
 /** Keeps minor GCs running (if `gc` is exposed) until the returned function is called; nests. */
 export function paceGc(): () => void {
+  if (process.env.PITR_GC_PACING === 'off') return () => undefined;
   const collect = gcFunction();
   if (!collect) return () => undefined;
   if (holders++ === 0) {

@@ -145,12 +145,20 @@ describe('deliverSegment', () => {
     w.slave.up = false;
     for (let i = 1; i <= 6; i++) await deliverSegment(w.ctx, w.wal(i));
     assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable', 'WARNING:queue_over_warn', 'CRITICAL:queue_over_critical']);
-    assert.match(w.alerts[1]!.message, /holds 15 in 3 files, over queue_warn_bytes \(10\)/);
+    assert.match(w.alerts[1]!.message, /holds 10 in 2 files, reached queue_warn_bytes \(10\)/);
     w.slave.up = true;
     await deliverSegment(w.ctx, w.wal(7));
     w.slave.up = false;
     for (let i = 8; i <= 10; i++) await deliverSegment(w.ctx, w.wal(i));
     assert.deepEqual(events(w.alerts).slice(3), ['OK:slave_recovered', 'CRITICAL:slave_unreachable', 'WARNING:queue_over_warn']);
+  });
+
+  it('queue_critical_bytes fires when the queue reaches it (>=), also when the next segment drops the queue', async () => {
+    const w = world({ criticalBytes: 10, maxBytes: 12 }); // 5-byte segments: 5, 10 (critical), then 15 would pass the max
+    w.slave.up = false;
+    for (let i = 1; i <= 3; i++) await deliverSegment(w.ctx, w.wal(i));
+    assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable', 'CRITICAL:queue_over_critical', 'CRITICAL:slave_dropped']);
+    assert.match(w.alerts[1]!.message, /holds 10 in 2 files, reached queue_critical_bytes \(10\)/);
   });
 
   it('queue_max_bytes: marker first, queue deleted, one alert; the slave is then detached and never queued for', async () => {

@@ -18,8 +18,10 @@ export const ExitCode = {
   OFFLINE: 3,
   /** cmd_archiver: a slave already holds a different file under the same name; nothing was overwritten. */
   CONFLICT: 4,
-  /** Interrupted by SIGINT or SIGTERM (128 + signal 2, as a shell reports it): the work was stopped half way. */
+  /** Interrupted by SIGINT (Ctrl-C; 128 + signal 2, as a shell reports it): the work was stopped half way. */
   INTERRUPTED: 130,
+  /** Stopped by SIGTERM (128 + 15): the work was stopped half way. */
+  TERMINATED: 143,
 } as const;
 /** One of the ExitCode values. */
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -40,7 +42,8 @@ export const ERRORS = {
   // Both programs: command line, configuration, local files.
   USAGE: { exit: 'USAGE', program: 'both', meaning: 'A flag is unknown, missing a value, or does not go with the others.' },
   RUNNING_AS_ROOT: { exit: 'USAGE', program: 'both', meaning: 'Started as root; run it as the database owner (e.g. postgres).' },
-  INTERRUPTED: { exit: 'INTERRUPTED', program: 'both', meaning: 'Stopped by SIGINT/SIGTERM before the work was done; what was half done is said in the message.' },
+  INTERRUPTED: { exit: 'INTERRUPTED', program: 'both', meaning: 'Stopped by SIGINT (Ctrl-C) before the work was done; what was half done is said in the message.' },
+  TERMINATED: { exit: 'TERMINATED', program: 'both', meaning: 'Stopped by SIGTERM before the work was done; what was half done is said in the message.' },
   CONFIG_UNREADABLE: { exit: 'USAGE', program: 'both', meaning: 'The ini file cannot be read.' },
   CONFIG_SYNTAX: { exit: 'USAGE', program: 'both', meaning: 'A line of the ini file is not `key: value`, `key = value`, a [section] or a comment.' },
   CONFIG_INTERPOLATION: { exit: 'USAGE', program: 'both', meaning: 'A %(name)s reference in the ini file names no key, or loops.' },
@@ -64,6 +67,7 @@ export const ERRORS = {
   PG_ERROR: { exit: 'FAILED', program: 'both', meaning: 'Any other connection failure, with PostgreSQL\'s message.' },
   PG_QUERY_FAILED: { exit: 'FAILED', program: 'both', meaning: 'A query failed on the server (SQLSTATE in the message).' },
   PG_NOT_RUNNING: { exit: 'FAILED', program: 'both', meaning: 'The local PostgreSQL is not running where the ini says.' },
+  PG_BINARIES_KEY: { exit: 'USAGE', program: 'both', meaning: 'An explicit pg_ctl or pg_bin in the ini does not name usable PostgreSQL binaries (never silently replaced).' },
   PG_BINARIES_NOT_FOUND: { exit: 'FAILED', program: 'both', meaning: 'No PostgreSQL binaries (server, or a tool such as pg_verifybackup) of the needed major were found (pg_ctl / pg_bin keys).' },
   SHOW_SETTING_FAILED: { exit: 'FAILED', program: 'both', meaning: '`postgres -C` could not read a setting of a data directory.' },
   HELPERS_MISSING: { exit: 'FAILED', program: 'both', meaning: 'The pitrtools helper functions (sql/) are not installed on the server asked.' },
@@ -113,6 +117,7 @@ export const ERRORS = {
   START_FAILED: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The local server did not start (its FATAL line is in the message).' },
   PG_CTL_FAILED: { exit: 'FAILED', program: 'cmd_standby', meaning: 'pg_ctl could not be run or failed.' },
   PG_SETTING_FAILED: { exit: 'FAILED', program: 'cmd_standby', meaning: '`postgres -C` could not be run on the local copy.' },
+  CANNOT_CREATE_DIR: { exit: 'FAILED', program: 'cmd_standby', meaning: '-I could not create a directory; nothing it made was left behind.' },
   NO_COPY: { exit: 'FAILED', program: 'cmd_standby', meaning: 'pgdata holds no copy of the master (take one with -B).' },
   COPY_INCOMPLETE: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The base backup in pgdata did not finish; run -B again.' },
   BASEBACKUP_FAILED: { exit: 'FAILED', program: 'cmd_standby', meaning: 'The base backup (-B) failed; the copy is marked incomplete.' },

@@ -10,6 +10,7 @@ import { parseBytes, parseSeconds } from '@pitrtools/core/config/index';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { ACTIONS, runAction, type Action } from './commands/action.js';
+import { withInterruptReport } from './basebackup-interrupt.js';
 import { basebackup } from './commands/basebackup.js';
 import { backupSet, catalogueDir } from './commands/backup-set.js';
 import { listBackups, renderBackups } from './commands/list-backups.js';
@@ -44,7 +45,7 @@ function usage(message: string): PitrError {
 interface Flags {
   config?: string; dbinit?: boolean; basebackup?: boolean; checksum?: boolean; standby?: boolean; failover?: string;
   recovertotime?: string; ping?: boolean; action?: string; check?: boolean; status?: boolean; json?: boolean; installHelpers?: boolean;
-  force?: boolean; verbose?: boolean; help?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
+  force?: boolean; verbose?: boolean; help?: boolean; version?: boolean; allowPrimary?: boolean; restore?: string[]; cleanup?: string;
   warnBytes?: string; criticalBytes?: string; warnSeconds?: string; criticalSeconds?: string; receiveWal?: boolean;
   follow?: boolean; master?: string; masterPort?: string; rejoin?: boolean; switchover?: boolean;
   backup?: boolean; listBackups?: boolean; verifyBackup?: string; restoreBackup?: string; into?: string;
@@ -85,6 +86,7 @@ function parseFlags(argv: string[]): Flags {
     .option('cleanup', { type: 'string' })
     .option('verbose', { alias: 'v', type: 'boolean' })
     .option('help', { alias: 'h', type: 'boolean' })
+    .option('version', { type: 'boolean' })
     .fail((msg, err) => { throw usage(msg ?? errorMessage(err)); })
     .parseSync() as unknown as Flags;
 }
@@ -97,6 +99,10 @@ export async function runCli(argv: string[]): Promise<never> {
     f = parseFlags(argv);
     if (f.help) {
       process.stdout.write(HELP);
+      return ExitCode.OK;
+    }
+    if (f.version) {
+      process.stdout.write(`${(await import('./version.js')).standbyVersion()}\n`);
       return ExitCode.OK;
     }
     assertNotRoot(PROGRAM);
@@ -131,7 +137,7 @@ async function runPatroniReplica(argv: string[]): Promise<never> {
 
 function context(f: Flags): Ctx {
   if (f.config === undefined || f.config === '') throw usage('-C <cmd_standby.ini> is required');
-  return commandContext(f.config, f.verbose === true);
+  return commandContext(f.config, f.verbose === true, f.dbinit === true);
 }
 
 /** Checks the flags before anything is loaded; returns the chosen action (or undefined). */
@@ -159,7 +165,7 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
   const iniPath = f.config!;
   switch (chosen) {
     case '-I': await initStandby(ctx); break;
-    case '-B': await basebackup(ctx, { checksum: f.checksum === true }); break;
+    case '-B': await withInterruptReport(PROGRAM, ctx.config.pgdata, ctx.config.file, () => basebackup(ctx, { checksum: f.checksum === true })); break;
     case '-S': await startStandby(ctx, { iniPath }); break;
     case '-F': {
       if (f.recovertotime === undefined) { await failover(ctx, { iniPath, force: f.force === true }); break; }

@@ -95,6 +95,7 @@ Options:
                            With --check: override check_lag_* of the ini file.
   -v, --verbose            Debug output on stderr (as debug: on).
   -h, --help               This text.
+      --version            The installed version.
 The original's glued forms work: -F999, -Astop_basebackup, -Cfile.
 
 Exit codes:
@@ -104,6 +105,8 @@ Exit codes:
   2  usage or configuration error, archivedir not ours alone (or a link at one of our files),
      or run as root; nothing was done (--check: CRITICAL)
   3  --check only: UNKNOWN (the check itself could not run)
+  130, 143  -B stopped by Ctrl-C (SIGINT) or SIGTERM: the copy stays marked incomplete;
+     run -B again
 
 Documentation: docs/cmd_standby.md; every ini key: etc/cmd_standby.ini.sample.
 `;

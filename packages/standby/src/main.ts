@@ -14,10 +14,11 @@ const PROGRAM = 'cmd_standby';
 
 async function runBasebackup(inv: Extract<FastInvocation, { kind: 'basebackup' }>): Promise<number> {
   assertNotRoot(PROGRAM);
-  const [{ basebackup }, { commandContext }, output] = await Promise.all([
-    import('./commands/basebackup.js'), import('./command-context.js'), import('@pitrtools/cli/output')]);
+  const [{ basebackup }, { commandContext }, output, { withInterruptReport }] = await Promise.all([
+    import('./commands/basebackup.js'), import('./command-context.js'), import('@pitrtools/cli/output'), import('./basebackup-interrupt.js')]);
   if (output.wantsColor(process.stderr)) await output.enableColor();
-  await basebackup(commandContext(inv.config, inv.verbose), { checksum: inv.checksum });
+  const ctx = commandContext(inv.config, inv.verbose);
+  await withInterruptReport(PROGRAM, ctx.config.pgdata, ctx.config.file, () => basebackup(ctx, { checksum: inv.checksum }));
   return ExitCode.OK;
 }
 

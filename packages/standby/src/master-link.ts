@@ -7,7 +7,7 @@ import type { StandbyConfig } from '@pitrtools/core/config/index';
 import { resolveMaster } from '@pitrtools/core/config/index';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
-import type { PgSession } from '@pitrtools/core/pg/client';
+import { versionName, type PgSession } from '@pitrtools/core/pg/client';
 import { SshErrorCode, connectSsh, isSshError, pgStreamFactory, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
 
 /** An open SSH connection to the master and a database session through it. */
@@ -101,7 +101,7 @@ export async function probeMaster(config: StandbyConfig, log: Logger, timeoutMs?
   let sshReason: string;
   try {
     const detail = await withMasterLink(config, log, { applicationName: 'pitrtools ping', ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
-      async (l) => { await l.pg.query('SELECT 1'); return `${l.where} answered (PostgreSQL ${l.pg.versionNum})`; });
+      async (l) => { await l.pg.query('SELECT 1'); return `${l.where} answered (PostgreSQL ${versionName(l.pg.versionNum)})`; });
     return { answers: true, detail };
   } catch (err) {
     if (serverAnswered(err)) return { answers: true, detail: `${errorMessage(err)} (the server is up)` };

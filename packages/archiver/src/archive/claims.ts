@@ -160,7 +160,11 @@ export async function noteRecovered(ctx: SlaveContext): Promise<void> {
   for (const c of [Claim.OVER_WARN, Claim.OVER_CRITICAL]) await released(ctx, ctx.slave.name, c);
 }
 
-/** Alerts when the queue crosses queue_warn_bytes / queue_critical_bytes upward; re-arms below them. */
+/**
+ * Alerts when the queue reaches queue_warn_bytes / queue_critical_bytes (>=: a limit set to a whole
+ * number of segments fires at that segment, even when the next one would pass queue_max_bytes and
+ * drop the queue); re-arms below them.
+ */
 export async function noteQueueSize(ctx: SlaveContext, bytes: number, files: number, present: ReadonlySet<string>): Promise<void> {
   const { warnBytes, criticalBytes } = ctx.limits;
   const levels = [
@@ -169,11 +173,11 @@ export async function noteQueueSize(ctx: SlaveContext, bytes: number, files: num
   ] as const;
   for (const l of levels) {
     if (l.limit === null) continue;
-    if (bytes > l.limit) {
+    if (bytes >= l.limit) {
       if (await claimed(ctx, ctx.slave.name, l.claim, `${new Date(ctx.now()).toISOString()} ${bytes}\n`)) {
         ctx.alert({
           level: l.level, event: l.level === 'WARNING' ? 'queue_over_warn' : 'queue_over_critical', slave: ctx.slave.name,
-          message: `queue of slave ${ctx.slave.name} holds ${formatBytes(bytes)} in ${files} files, over ${l.key} (${formatBytes(l.limit)})`,
+          message: `queue of slave ${ctx.slave.name} holds ${formatBytes(bytes)} in ${files} files, reached ${l.key} (${formatBytes(l.limit)})`,
         });
       }
     } else if (present.has(l.claim)) {

@@ -7,7 +7,7 @@ import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { parseSeconds } from '@pitrtools/core/config/values';
 import { runMain } from '@pitrtools/cli/exit';
 import { splitGluedShortOptions } from '@pitrtools/cli/argv';
-import { enableColor, say, wantsColor } from '@pitrtools/cli/output';
+import { enableColor, say, stderrSink, wantsColor } from '@pitrtools/cli/output';
 import { printReport } from './report.js';
 import { loadForCommand } from './setup.js';
 import { archiverVersion } from './version.js';
@@ -101,9 +101,17 @@ async function run(a: Args): Promise<number> {
     for (const line of await dryRunCommand({ config, file: a.file, log })) say(line);
   } else if (a.init) {
     const { initCommand } = await import('../commands/init.js');
-    const { frontEndBin } = await import('../daemon/spawn.js');
-    const r = await initCommand({ config, cmdArchiver: frontEndBin() });
+    const [{ frontEndBin }, { installedCommand }] = await Promise.all([import('../daemon/spawn.js'), import('@pitrtools/core/fs/installed-command')]);
+    const bin = installedCommand('cmd_archiver', frontEndBin());
+    const r = await initCommand({ config, cmdArchiver: bin.path });
     printReport(r.lines);
+    if (bin.sourceTree !== undefined) {
+      // On stderr: a note for whoever runs -I from a clone, not part of the report.
+      const w = `the archive_command below runs ${bin.path}, inside the source checkout ${bin.sourceTree}: removing or moving it stops archiving`;
+      const h = 'install a copy instead: npm run tarball in the checkout, then npm install -g ./pitrtools-<version>.tgz (README, Quick start)';
+      stderrSink('WARNING', `cmd_archiver: WARNING: ${w}`, w);
+      stderrSink('INFO', `cmd_archiver: HINT: ${h}`, h);
+    }
     say('Put this line into postgresql.conf (then reload PostgreSQL):');
     say(`  ${r.archiveCommandLine}`);
   } else if (a.setup) {

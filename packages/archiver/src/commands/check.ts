@@ -88,9 +88,9 @@ export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
     if (scan.files.length > 0) {
       const what = `${s.name}: ${scan.files.length} queued (${formatBytes(bytes)}), oldest ${oldestAgeS}s`;
       let state: NagiosState = 'OK';
-      if (thresholds.warnBytes !== null && bytes > thresholds.warnBytes) state = 'WARNING';
+      if (thresholds.warnBytes !== null && bytes >= thresholds.warnBytes) state = 'WARNING';
       if (oldestAgeS > thresholds.warnAgeS) state = 'WARNING';
-      if (thresholds.criticalBytes !== null && bytes > thresholds.criticalBytes) state = 'CRITICAL';
+      if (thresholds.criticalBytes !== null && bytes >= thresholds.criticalBytes) state = 'CRITICAL';
       if (oldestAgeS > thresholds.critAgeS) state = 'CRITICAL';
       flag(state, what);
     }

@@ -6,6 +6,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
+import { slaveLabel } from '@pitrtools/core/config/slaves';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
@@ -53,12 +54,15 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
     if (st.isSymbolicLink() || st.uid !== (process.geteuid?.() ?? 0)) await checkOwnDir(dir, 'l_archivedir');
     if (!st.isDirectory()) throw fail(`l_archivedir ${dir} exists and is not a directory`);
     const entries = await fsp.readdir(dir);
-    if (entries.length > 0) {
-      throw fail(`l_archivedir ${dir} is not empty (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''}); -I only sets up a new one`,
-        'the queue of a slave added later is created when first needed; to start over, move the directory away first');
+    // Run again after a slave was added: the directory holds the queue of at least one configured
+    // slave, so it is ours; the new slaves get their queues below and the others are kept.
+    const known = slaves.filter((sl) => entries.includes(sl.name));
+    if (entries.length > 0 && known.length === 0) {
+      throw fail(`l_archivedir ${dir} is not empty and holds no queue of the slaves in ${c.file} (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''}); -I sets up a new one or adds queues to one it set up`,
+        'name an empty or new directory in l_archivedir, or move this one away first');
     }
     if (!(await fsp.access(dir, constants.W_OK | constants.X_OK).then(() => true, () => false))) throw fail(`l_archivedir ${dir} is not writable by this user`);
-    lines.push({ level: 'INFO', text: `using the empty directory ${dir}` });
+    lines.push({ level: 'INFO', text: known.length > 0 ? `using ${dir}, set up by an earlier -I` : `using the empty directory ${dir}` });
   } else {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     await fsyncDir(dirname(dir));
@@ -67,8 +71,10 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
   await fsp.chmod(dir, 0o700);
   await checkOwnDir(dir, 'l_archivedir');
   for (const s of slaves) {
-    await fsp.mkdir(join(dir, s.name), { mode: 0o700 });
-    lines.push({ level: 'INFO', text: `created the queue ${join(dir, s.name)} for slave ${s.entry}` });
+    const q = join(dir, s.name);
+    const made = await fsp.mkdir(q, { mode: 0o700 }).then(() => true, (err: unknown) => (errorCode(err) === 'EEXIST' ? false : Promise.reject(err)));
+    if (!made) await checkOwnDir(q, `the queue of slave ${s.name}`);
+    lines.push({ level: 'INFO', text: made ? `created the queue ${q} for slave ${slaveLabel(s)}` : `kept the queue ${q} of slave ${slaveLabel(s)}` });
   }
   await fsyncDir(dir);
   lines.push(...settingsWarnings(await (o.settings ?? readArchiveSettings)(c.pgdata)));

@@ -3,7 +3,9 @@
  * each slave answers and has r_archivedir, what the queues hold and whether cmd_queue runs. An
  * unreachable slave is a warning, not an error: archiving then queues for it.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { posix } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves, type SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import { formatBytes } from '@pitrtools/core/config/values';
@@ -22,17 +24,43 @@ export interface ReportLine {
   hint?: string;
 }
 
-/** Looks at r_archivedir over a fresh connection; throws when the slave cannot be reached. */
-export type SlaveProbe = (t: SlaveTarget) => Promise<string>;
+/** What the probe found in r_archivedir: `ok` when a segment could be written there. */
+export interface DirProbe {
+  ok: boolean;
+  text: string;
+  hint?: string;
+}
 
-/** The real probe: connect, stat r_archivedir, disconnect. */
+/** Looks at r_archivedir over a fresh connection; throws when the slave cannot be reached. */
+export type SlaveProbe = (t: SlaveTarget) => Promise<DirProbe>;
+
+/**
+ * The real probe: connect, stat r_archivedir, then create and remove a file there (named like an
+ * upload's temp file, so a leftover is cleaned like one): a directory that exists but refuses our
+ * writes would otherwise pass the check and queue every segment.
+ */
 export function sshProbe(log: Logger, sshDebug: boolean): SlaveProbe {
   return async (t) => {
     const s = await connectSsh(sshTargetOf(t, sshDebug, log), log);
+    const dir = t.r_archivedir;
     try {
-      const st = await s.statIfExists(t.r_archivedir);
-      if (st === undefined) return `r_archivedir ${t.r_archivedir} does not exist there`;
-      return st.isDirectory ? `r_archivedir ${t.r_archivedir} is there` : `r_archivedir ${t.r_archivedir} is not a directory`;
+      const st = await s.statIfExists(dir);
+      if (st === undefined) return { ok: false, text: `r_archivedir ${dir} does not exist there`, hint: `create it on the slave as ${t.user}: install -d -m 0700 ${dir}` };
+      if (!st.isDirectory) return { ok: false, text: `r_archivedir ${dir} is not a directory` };
+      const ch = await s.openSftp();
+      const probe = posix.join(dir, `.pitrtools-check.${randomBytes(8).toString('hex')}.tmp`);
+      try {
+        await ch.close(await ch.open(probe, 'wx', 0o600), probe);
+        await ch.unlink(probe);
+      } catch (err) {
+        return {
+          ok: false, text: `r_archivedir ${dir} is there but ${t.user} cannot write in it: ${errorMessage(err)}`,
+          hint: `on the slave, give ${t.user} the directory: chown ${t.user} ${dir}; chmod 0700 ${dir}`,
+        };
+      } finally {
+        ch.end();
+      }
+      return { ok: true, text: `r_archivedir ${dir} is there and writable` };
     } finally {
       await s.close();
     }
@@ -47,10 +75,10 @@ export async function validateCommand(o: { config: ArchiverConfig; log: Logger; 
   const lines: ReportLine[] = [];
   if (c.state === 'offline') lines.push({ level: 'WARNING', text: 'state is offline: every archive_command call fails (exit 3) until it is online' });
   const probed = await Promise.all(slaves.map(async (t): Promise<ReportLine> => {
-    const who = `slave ${t.name} (${t.user}@${t.host}:${t.port})`;
+    const who = `slave ${t.name} (${t.entry !== t.name ? `[${t.entry}] in the ini, ` : ''}${t.user}@${t.host}:${t.port})`;
     try {
       const dir = await probe(t);
-      return { level: dir.endsWith('is there') ? 'INFO' : 'WARNING', text: `${who}: reachable; ${dir}` };
+      return { level: dir.ok ? 'INFO' : 'WARNING', text: `${who}: reachable; ${dir.text}`, ...(dir.hint !== undefined ? { hint: dir.hint } : {}) };
     } catch (err) {
       return {
         level: 'WARNING', text: `${who}: unreachable: ${errorMessage(err)}; segments would be queued for it`,

@@ -42,7 +42,8 @@ export const ARCHIVER_KEYS = [
   {
     name: 'slaves', type: 'list', group: 'Archiving', required: true, example: 'standby1, standby2:2222',
     doc: 'The standbys to ship to, comma separated: host, host:port, [IPv6]:port or a bare IPv6 address. '
-      + 'Each has a queue named after it and may have its own [entry] section.',
+      + 'Each has a queue named after it (host_port when the entry names a port: the name logs, alerts and '
+      + 'PITR_SLAVE use; -I and -C show both) and may have its own section, named exactly like the entry.',
   },
   {
     name: 'user', type: 'string', group: 'Archiving', perSlave: true, example: 'postgres',
@@ -69,11 +70,13 @@ export const ARCHIVER_KEYS = [
   },
   {
     name: 'queue_warn_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '1GB',
-    doc: "Run notify_warning when a slave's queue grows past this size; unlimited switches the alert off.",
+    doc: "Run notify_warning (and --check reports WARNING) when a slave's queue reaches this size (>=), once per "
+      + "crossing, even when the next segment would pass queue_max_bytes; unlimited switches the alert off.",
   },
   {
     name: 'queue_critical_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '8GB',
-    doc: "Run notify_critical when a slave's queue grows past this size; unlimited switches the alert off.",
+    doc: "Run notify_critical (and --check reports CRITICAL) when a slave's queue reaches this size (>=), once per "
+      + "crossing, even when the next segment would pass queue_max_bytes; unlimited switches the alert off.",
   },
   {
     name: 'queue_max_bytes', type: 'bytes', group: 'Queue', default: 'unlimited', example: '32GB',

@@ -81,9 +81,9 @@ function legacyNotice(spec: KeySpec, value: string): Notice {
   const legacy = spec.legacy;
   if (legacy?.kind !== 'ignored') throw new Error(`schema bug: ${spec.name} is not ignored`);
   const warning = legacy.warn?.(value);
-  if (warning !== undefined) return { level: 'warning', message: warning };
+  if (warning !== undefined) return { level: 'warning', message: warning }; // a value that changes behaviour: every run
   return {
-    level: legacy.level ?? 'debug',
+    level: legacy.level ?? 'debug', ignoredKey: spec.name,
     message: `key ${spec.name} has no effect${legacy.since !== undefined ? ` since ${legacy.since}` : ''}: ${legacy.reason}`,
   };
 }

@@ -100,4 +100,6 @@ export type ConfigValues<Specs extends readonly KeySpec[]> = {
 export interface Notice {
   readonly level: 'debug' | 'warning';
   readonly message: string;
+  /** Set for a key that no longer has an effect: a program may report it once (at set-up) rather than on every run. */
+  readonly ignoredKey?: string;
 }

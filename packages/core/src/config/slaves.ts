@@ -24,6 +24,14 @@ export function slaveQueueName(host: string, port: number | undefined): string {
   return port === undefined ? host : `${host}_${port}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
+/**
+ * How output names a slave: its queue name (what logs, alerts and PITR_SLAVE use), followed by its
+ * entry in `slaves` (its section's name) when that differs, e.g. `db2_2222 ([db2:2222] in the ini)`.
+ */
+export function slaveLabel(s: { readonly entry: string; readonly name: string }): string {
+  return s.entry === s.name ? s.name : `${s.name} ([${s.entry}] in the ini)`;
+}
+
 /** Splits one entry of `slaves`; the error is phrased to follow "key 'slaves': ". */
 export function parseSlaveEntry(text: string): Parsed<SlaveEntry> {
   // 1.3 removed every ' from the list, so `slaves: 'a','b'` worked; so does it here.

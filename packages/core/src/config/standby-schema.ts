@@ -59,11 +59,14 @@ export const STANDBY_KEYS = [
   {
     name: 'pg_ctl', type: 'path', group: 'Local server', example: '/usr/lib/postgresql/15/bin/pg_ctl',
     doc: 'The local pg_ctl; initdb and postgres are looked for in its directory. Without pg_ctl or pg_bin, '
-      + 'includepath, PATH and /usr/lib/postgresql/<major>/bin are searched for the master\'s major version.',
+      + 'includepath, PATH and /usr/lib/postgresql/<major>/bin are searched for the master\'s major version. '
+      + 'When set, it is used or refused (exit 2, naming the key: not executable, no postgres beside it, another '
+      + 'major than the master\'s), never replaced by what the search finds.',
   },
   {
     name: 'pg_bin', type: 'path', group: 'Local server', example: '/usr/lib/postgresql/15/bin',
-    doc: 'Directory of the local server binaries (pg_ctl, postgres, initdb); an alternative to pg_ctl.',
+    doc: 'Directory of the local server binaries (pg_ctl, postgres, initdb); an alternative to pg_ctl, and like it '
+      + 'used or refused (exit 2, naming the key), never replaced by what the search finds.',
   },
   {
     name: 'logfile', type: 'path', group: 'Local server', example: '/var/log/postgresql/standby.log',
@@ -174,8 +177,9 @@ export const STANDBY_KEYS = [
   },
   {
     name: 'no_copy_conf', type: 'bool', group: 'Configuration files', default: 'off',
-    doc: 'on: leave the files above where they are and start the server with config_file and hba_file '
-      + 'pointing at them, instead of copying them into pgdata.',
+    doc: 'on: leave pg_conf and pg_hba_conf (and the _failover ones at -F999) where they are: pgdata/postgresql.conf '
+      + 'becomes a short stub whose `include` names pg_conf and whose hba_file names pg_hba_conf, so an edit of those '
+      + 'files takes effect at the next reload. off: -S and -F999 copy them into pgdata (atomically).',
   },
   {
     name: 'action_failover', type: 'path', group: 'Failover', example: '/usr/local/bin/pitr-failover',
@@ -212,19 +216,25 @@ export const STANDBY_KEYS = [
   }),
   {
     name: 'check_lag_warn_bytes', type: 'bytes', group: 'Monitoring (--check)', default: '16MB',
-    doc: "cmd_standby --check reports WARNING when replay is this far behind the master's WAL position.",
+    doc: "cmd_standby --check reports WARNING when the master's pg_current_wal_lsn() (asked through SSH) is at least "
+      + "this many bytes ahead of this standby's pg_last_wal_replay_lsn().",
   },
   {
     name: 'check_lag_critical_bytes', type: 'bytes', group: 'Monitoring (--check)', default: '256MB',
-    doc: "cmd_standby --check reports CRITICAL when replay is this far behind the master's WAL position.",
+    doc: "cmd_standby --check reports CRITICAL when the master's pg_current_wal_lsn() (asked through SSH) is at least "
+      + "this many bytes ahead of this standby's pg_last_wal_replay_lsn().",
   },
   {
     name: 'check_lag_warn_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '300', min: 0,
-    doc: 'cmd_standby --check reports WARNING when the last replayed transaction is older than this.',
+    doc: "cmd_standby --check reports WARNING when, with replay behind the master's pg_current_wal_lsn(), this "
+      + "standby's now() minus pg_last_xact_replay_timestamp() (the master's commit time of the last replayed "
+      + 'transaction) is at least this; 0 s while replay is caught up, however old that transaction. Compares two hosts\' clocks.',
   },
   {
     name: 'check_lag_critical_seconds', type: 'seconds', group: 'Monitoring (--check)', default: '1800', min: 0,
-    doc: 'cmd_standby --check reports CRITICAL when the last replayed transaction is older than this.',
+    doc: "cmd_standby --check reports CRITICAL when, with replay behind the master's pg_current_wal_lsn(), this "
+      + "standby's now() minus pg_last_xact_replay_timestamp() (the master's commit time of the last replayed "
+      + 'transaction) is at least this; 0 s while replay is caught up, however old that transaction. Compares two hosts\' clocks.',
   },
   {
     name: 'check_slot_warn_bytes', type: 'bytes', group: 'Monitoring (--check)', default: '1GB',

@@ -22,6 +22,16 @@ export interface PgConnectOptions {
   describe?: string;
 }
 
+/**
+ * server_version_num as PostgreSQL names the release: 150018 -> "15.18", 180000 -> "18.0"; before
+ * 10, 90624 -> "9.6.24" (the numbering of PostgreSQL's versioning policy, https://www.postgresql.org/support/versioning/).
+ */
+export function versionName(versionNum: number): string {
+  const major = Math.floor(versionNum / 10000);
+  if (major >= 10) return `${major}.${versionNum % 10000}`;
+  return `${major}.${Math.floor(versionNum / 100) % 100}.${versionNum % 100}`;
+}
+
 /** A connected session; `versionNum` is server_version_num (150004, 180001 ...). */
 export interface PgSession {
   readonly versionNum: number;

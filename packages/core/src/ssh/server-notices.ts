@@ -11,6 +11,8 @@
  * every host key (hostkeys-prove-00) for 'hostkeys' listeners that would learn new keys; we keep
  * our own known_hosts and never listen, and the server's reply would be one more small packet
  * nobody answers.
+ *
+ * Off (ssh2's own behaviour): PITR_SSH_NOTICES=off (docs/performance.md).
  */
 import type { Client } from 'ssh2';
 
@@ -35,6 +37,7 @@ const SSH_MSG_IGNORE = 2;
 
 /** Installs the handling described above on a client whose connect() has been called. */
 export function answerServerNotices(client: Client): void {
+  if (process.env.PITR_SSH_NOTICES === 'off') return;
   const proto = (client as unknown as { _protocol?: Ssh2Protocol })._protocol;
   const handlers = proto?._handlers;
   const globalRequest = handlers?.GLOBAL_REQUEST;

@@ -1,14 +1,15 @@
 /**
  * -I: prepare this host. Asks the master (over SSH and SQL, helpers required) for its version and
  * tablespaces, then creates pgdata, each tablespace directory (after tablespace_mapping) and
- * archivedir, all 0700. Refuses while the local server runs.
+ * archivedir, all 0700, all or nothing (local/private-dirs.ts). Refuses while the local server runs,
+ * and when a pg_ctl or pg_bin key names binaries that do not work.
  */
-import { errorMessage } from '@pitrtools/core/errors';
+import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import { locatePgBinaries } from '@pitrtools/core/pg/binaries';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { isExternal, localLocation, parseMappings, type Tablespace } from '../basebackup/tablespaces.js';
 import type { Ctx } from '../context.js';
-import { makePrivateDir } from '../local/files.js';
+import { createPrivateDirs } from '../local/private-dirs.js';
 import { refuseIfRunning } from '../local/server.js';
 import { withMasterLink } from '../master-link.js';
 
@@ -31,21 +32,19 @@ export async function initStandby(ctx: Ctx): Promise<InitResult> {
   if (archiveMode === 'off') log.warning('archive_mode is off on the master: no WAL will reach archivedir until it is on');
   if (archiveLibrary) log.warning(`the master sets archive_library = '${archiveLibrary}': cmd_archiver must be its archive_command instead`);
   try {
-    locatePgBinaries({ pg_ctl: config.pg_ctl, pg_bin: config.pg_bin, includepath: config.includepath, wantMajor: major });
+    locatePgBinaries({ pg_ctl: config.pg_ctl, pg_bin: config.pg_bin, includepath: config.includepath, file: config.file, wantMajor: major });
   } catch (err) {
+    // A pg_ctl or pg_bin key that names the wrong thing is an error before anything is created.
+    if (err instanceof PitrError && err.code === 'PG_BINARIES_KEY') throw err;
     log.warning(`${errorMessage(err)}: -S will need them`);
   }
   const mappings = parseMappings(config.tablespace_mapping ?? []);
   const dirs: Array<[string, string]> = [['pgdata', config.pgdata],
     ...tablespaces.filter(isExternal).map((t): [string, string] => [`the directory of tablespace ${t.name}`, localLocation(t.location, mappings)]),
     ['archivedir', config.archivedir]];
-  const created: string[] = [];
-  for (const [what, dir] of dirs) {
-    const { existed, warning } = await makePrivateDir(dir, what);
-    if (warning !== undefined) log.warning(warning);
-    if (!existed) created.push(dir);
-    ctx.out(`${existed ? 'exists ' : 'created'} ${dir}`);
-  }
+  // All or nothing: a directory that cannot be made takes back the ones made before it.
+  const { lines, created } = await createPrivateDirs(dirs, (w) => log.warning(w));
+  for (const l of lines) ctx.out(l);
   ctx.out(`Standby is ready (master runs PostgreSQL ${major})`);
   return { masterMajor: major, created };
 }

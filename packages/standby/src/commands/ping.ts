@@ -2,6 +2,7 @@
 import { raiseAlert } from '@pitrtools/core/alerts';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { Ctx } from '../context.js';
+import { versionName } from '@pitrtools/core/pg/client';
 import { withMasterLink } from '../master-link.js';
 
 /** Runs -P; throws MASTER_NO_RESPONSE (exit 1) with the reason. */
@@ -9,7 +10,7 @@ export async function pingMaster(ctx: Ctx): Promise<void> {
   try {
     const v = await withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools ping' }, async (l) => {
       await l.pg.query('SELECT 1');
-      return l.pg.versionNum;
+      return versionName(l.pg.versionNum);
     });
     ctx.out(`Got response from the master (PostgreSQL ${v})`);
   } catch (err) {

@@ -19,6 +19,7 @@ import { makeOurSettingsWin, warnArchivingAfterPromotion } from '../local/effect
 import { probeMaster } from '../master-link.js';
 import { PITR_NO_OTHER_TARGET } from '../recovery/inherited-settings.js';
 import { settingsFor, type SettingsMode } from '../recovery/render.js';
+import { pitrDoneAlert, pitrDoneLine } from '../recovery/pitr-report.js';
 import { installConfFiles, recoveryConfFile, selfInvocation, setSignal, writeSettings } from '../recovery/settings-files.js';
 import { TARGET_TIME_EXAMPLE, resolveTarget, serverZone, type TargetInput, type TargetTime } from '../recovery/target-time.js';
 import { BACKUP_STATE } from '../state-files.js';
@@ -90,10 +91,9 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
   await writeSettings(config.pgdata, { kind: 'promoted', when: new Date().toISOString() });
   await recordReplayed(config.pgdata, null);
   const stoppedBefore = /recovery stopping before (?:commit|abort) of transaction \d+, time (.+)/.exec(await readLogSince(logfile, offset))?.[1]?.trim();
-  const reached = reachedText ?? 'no transaction replayed';
-  const message = `point-in-time recovery to ${t.text} done: last replayed transaction ${reached}${stoppedBefore ? `, stopped before one committed at ${stoppedBefore}` : ''}`;
-  await raiseAlert(config, { level: 'OK', event: 'pitr_done', message, role: 'standby' }, log);
-  ctx.out(`Recovered to ${t.text}: last replayed transaction committed at ${reached}${stoppedBefore ? ` (stopped before a transaction committed at ${stoppedBefore})` : ''}; the server is read-write`);
+  const reached = { target: t.text, lastReplayed: reachedText, stoppedBefore };
+  await raiseAlert(config, { level: 'OK', event: 'pitr_done', message: pitrDoneAlert(reached), role: 'standby' }, log);
+  ctx.out(pitrDoneLine(reached));
   return { lastReplayed, ...(stoppedBefore !== undefined ? { stoppedBefore } : {}) };
 }
 

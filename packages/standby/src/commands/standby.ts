@@ -14,7 +14,7 @@ import type { PgBinaries } from '@pitrtools/core/pg/binaries';
 import { makeOurSettingsWin } from '../local/effective-settings.js';
 import { STANDBY_NO_TARGET } from '../recovery/inherited-settings.js';
 import { settingsFor, type SettingsMode } from '../recovery/render.js';
-import { installConfFiles, selfInvocation, setSignal, streamingSettings, writeSettings } from '../recovery/settings-files.js';
+import { installConfFiles, selfInvocation, selfSourceTree, setSignal, streamingSettings, writeSettings } from '../recovery/settings-files.js';
 
 /** Options of -S. */
 export interface StandbyOptions {
@@ -36,6 +36,11 @@ export async function prepareStandby(ctx: Ctx, iniPath: string, bins: PgBinaries
   // primary_slot_name only where the caller made sure of the slot (-S); -F999 never reaches the dead master.
   const streaming = conn && slot !== undefined ? { ...conn, slotName: slot } : conn;
   const mode: SettingsMode = { kind: 'standby', self: selfInvocation(iniPath), streaming };
+  const tree = selfSourceTree();
+  if (tree !== undefined) {
+    ctx.log.warning(`restore_command runs ${mode.self.script}, inside the source checkout ${tree}: removing or moving it stops recovery; `
+      + 'install a copy instead (npm run tarball, then npm install -g of the tarball: README, Quick start)');
+  }
   await writeSettings(config.pgdata, mode);
   await setSignal(config.pgdata, 'standby');
   await makeOurSettingsWin(config.pgdata, bins, command, { ours: settingsFor(mode), empty: STANDBY_NO_TARGET }, ctx.log);

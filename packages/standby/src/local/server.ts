@@ -21,7 +21,7 @@ const PG_CTL_TIMEOUT_S = 300;
 /** Local server binaries of the copy's major version (PG_VERSION; it must match the master's). */
 export async function localBinaries(config: StandbyConfig): Promise<PgBinaries> {
   const wantMajor = await dataDirectoryMajor(config.pgdata);
-  return locatePgBinaries({ pg_ctl: config.pg_ctl, pg_bin: config.pg_bin, includepath: config.includepath, wantMajor });
+  return locatePgBinaries({ pg_ctl: config.pg_ctl, pg_bin: config.pg_bin, includepath: config.includepath, file: config.file, wantMajor });
 }
 
 /** The server log: the logfile key, else pgdata/pitrtools-server.log. */

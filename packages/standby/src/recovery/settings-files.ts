@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { StandbyConfig } from '@pitrtools/core/config/index';
 import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { copyFileAtomic, fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
+import { installedCommand } from '@pitrtools/core/fs/installed-command';
 import {
   PASSFILE, SETTINGS_FILE, passfileLine, renderSettings, renderStubConf, withIncludeLine,
   type SelfInvocation, type SettingsMode, type StreamingSettings,
@@ -19,9 +20,17 @@ import { neutraliseAutoConf, type DisabledLine } from './inherited-settings.js';
 /** packages/standby/bin/cmd_standby.js, from src/ (tsx) and dist/ alike. */
 const BIN_SCRIPT = fileURLToPath(new URL('../../bin/cmd_standby.js', import.meta.url));
 
-/** How PostgreSQL runs us: this node, our bin script, the ini file by absolute path. */
+/**
+ * How PostgreSQL runs us: this node, our bin script (by the command npm put on PATH when that is
+ * this installation, so the line survives an upgrade), the ini file by absolute path.
+ */
 export function selfInvocation(iniPath: string): SelfInvocation {
-  return { node: process.execPath, script: BIN_SCRIPT, ini: resolve(iniPath) };
+  return { node: process.execPath, script: installedCommand('cmd_standby', BIN_SCRIPT).path, ini: resolve(iniPath) };
+}
+
+/** The source checkout our bin script lies in (a clone whose removal would stop recovery), or undefined for an installed copy. */
+export function selfSourceTree(): string | undefined {
+  return installedCommand('cmd_standby', BIN_SCRIPT).sourceTree;
 }
 
 /** Writes pgdata/pitrtools.conf atomically; a value that cannot be quoted safely is refused. */

@@ -1,0 +1,41 @@
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during -B: say what happened and what to do, then exit 128 + the
+ * signal's number (130 for Ctrl-C, 143 for SIGTERM: the shell's convention, docs/cmd_standby.md).
+ * Nothing is cleaned up on the way out, on purpose: the copy keeps its pitrtools_basebackup.incomplete
+ * marker (written before the first file, removed only after the last fsync), so -S refuses it; the
+ * master ends the backup by itself when our session goes away; the next -B copies only what differs.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { printError } from '@pitrtools/cli/exit';
+import { PitrError } from '@pitrtools/core/errors';
+import { INCOMPLETE_MARKER } from './state-files.js';
+
+const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/** The error -B ends with after `signal`; `marked`: the copy's incomplete marker is in pgdata. */
+export function interruptedError(signal: keyof typeof SIGNALS, pgdata: string, ini: string, marked: boolean): PitrError {
+  const what = marked
+    ? `the copy in ${pgdata} is incomplete and stays marked so (${INCOMPLETE_MARKER}): -S and -F999 refuse it`
+    : `nothing in ${pgdata} was changed yet`;
+  return new PitrError(signal === 'SIGINT' ? 'INTERRUPTED' : 'TERMINATED', `-B interrupted by ${signal}: ${what}; the master ends its backup when our connection closes`, {
+    hint: `run cmd_standby -C ${ini} -B again: it copies only the files that differ`,
+  });
+}
+
+/** Runs -B with the report above installed for SIGINT and SIGTERM; the handlers go when it ends. */
+export async function withInterruptReport<T>(program: string, pgdata: string, ini: string, run: () => Promise<T>): Promise<T> {
+  const handlers = (Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>).map((sig) => {
+    const h = (): void => {
+      // stderr is synchronous for files and pipes on Linux: the lines are out before exit.
+      process.exit(printError(program, interruptedError(sig, pgdata, ini, existsSync(join(pgdata, INCOMPLETE_MARKER)))));
+    };
+    process.once(sig, h);
+    return [sig, h] as const;
+  });
+  try {
+    return await run();
+  } finally {
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+  }
+}

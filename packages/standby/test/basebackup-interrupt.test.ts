@@ -1,0 +1,46 @@
+/**
+ * Ctrl-C during -B (issue 16 part 8): a real process gets a real SIGINT (and SIGTERM) while -B's
+ * work is pending; it says what happened and what to do on stderr, exits 130 (143), and leaves the
+ * copy's incomplete marker in place. Before, Node's default handler ended it silently.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { INCOMPLETE_MARKER } from '../src/state-files.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pitr-interrupt-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const mod = new URL('../src/basebackup-interrupt.ts', import.meta.url).pathname;
+
+/** Runs a stand-in for -B whose copy never ends, sends `sig` once it runs; resolves with how it ended. */
+function interrupt(pgdata: string, sig: 'SIGINT' | 'SIGTERM'): Promise<{ code: number | null; stderr: string }> {
+  const script = `import { withInterruptReport } from ${JSON.stringify(mod)};
+    await withInterruptReport('cmd_standby', ${JSON.stringify(pgdata)}, '/etc/pitrtools/cmd_standby.ini',
+      () => { process.stdout.write('copying\\n'); return new Promise(() => { setInterval(() => undefined, 1000); }); });`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { if (d.includes('copying')) child.kill(sig); });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+}
+
+it('SIGINT with the copy under way: exit 130, the copy stays marked incomplete, the line says what to do', async () => {
+  const pgdata = join(dir, 'data');
+  mkdirSync(pgdata);
+  writeFileSync(join(pgdata, INCOMPLETE_MARKER), 'x');
+  const r = await interrupt(pgdata, 'SIGINT');
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(r.stderr, `cmd_standby: ERROR: -B interrupted by SIGINT: the copy in ${pgdata} is incomplete and stays marked so (${INCOMPLETE_MARKER}): `
+    + '-S and -F999 refuse it; the master ends its backup when our connection closes\n'
+    + 'cmd_standby: HINT: run cmd_standby -C /etc/pitrtools/cmd_standby.ini -B again: it copies only the files that differ\n');
+  assert.ok(existsSync(join(pgdata, INCOMPLETE_MARKER)));
+});
+
+it('SIGTERM before anything was written: exit 143, says nothing was changed', async () => {
+  const r = await interrupt(join(dir, 'empty'), 'SIGTERM');
+  assert.equal(r.code, 143, r.stderr);
+  assert.match(r.stderr, /^cmd_standby: ERROR: -B interrupted by SIGTERM: nothing in .*empty was changed yet;/);
+});

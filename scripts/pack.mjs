@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// npm run tarball [-- DEST_DIR]: builds pitrtools-<version>.tgz, the file `npm install -g` installs
+// as a copy (README, Quick start). Why a staged package and not `npm pack` of the root:
+// - the root is a workspace whose bins point into packages/ and whose `prepare` builds with tsc;
+//   a tarball of it would build at install time (npm 11 warns about that script) or link a clone;
+// - the tarball bundles every runtime dependency (built dist/ of our four packages, ssh2, pg,
+//   yargs, chalk and theirs), so an install needs no registry and no TypeScript: ~0.5 MB packed;
+// - it leaves out what only ssh2's optional speed-ups need and what was built for this machine:
+//   cpu-features (native; ssh2 uses it only to order ciphers, and core/ssh/connect.ts sets its own
+//   order; its build needs node-gyp and Node's headers, and a failing build of a bundled package
+//   fails the whole install offline) and ssh2's compiled crypto binding (its install script
+//   rebuilds it for the target's Node.js and falls back to JavaScript when it cannot).
+// Runs no build itself: run `npx tsc -b` first (it checks that dist/ is there).
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const dest = resolve(process.argv[2] ?? process.cwd());
+const OURS = ['core', 'cli', 'archiver', 'standby'];
+const LEAVE_OUT = new Set(['cpu-features']);
+const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
+const rootPkg = readJson(join(root, 'package.json'));
+
+for (const p of OURS) {
+  if (!existsSync(join(root, 'packages', p, 'dist'))) {
+    console.error(`pack: packages/${p}/dist is missing; run npx tsc -b first`);
+    process.exit(2);
+  }
+}
+
+const stage = mkdtempSync(join(tmpdir(), 'pitrtools-pack-'));
+try {
+  const nm = join(stage, 'node_modules');
+  // Our packages: package.json, dist/ (without tsc's build info), bin/.
+  for (const p of OURS) {
+    const from = join(root, 'packages', p);
+    const to = join(nm, '@pitrtools', p);
+    mkdirSync(to, { recursive: true });
+    cpSync(join(from, 'package.json'), join(to, 'package.json'));
+    cpSync(join(from, 'dist'), join(to, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.tsbuildinfo') });
+    if (existsSync(join(from, 'bin'))) cpSync(join(from, 'bin'), join(to, 'bin'), { recursive: true });
+  }
+  // Their runtime dependencies, as npm laid them out in the checkout (hoisted, nested where it had to).
+  const copied = new Set();
+  const locate = (name, fromDir) => {
+    for (let d = fromDir; ; d = dirname(d)) {
+      const cand = join(d, 'node_modules', name);
+      if (existsSync(join(cand, 'package.json'))) return cand;
+      if (d === root || d === dirname(d)) return undefined;
+    }
+  };
+  const visit = (pkgDir) => {
+    const pkg = readJson(join(pkgDir, 'package.json'));
+    const deps = { ...pkg.dependencies, ...pkg.optionalDependencies };
+    for (const name of Object.keys(deps)) {
+      if (name.startsWith('@pitrtools/') || LEAVE_OUT.has(name)) continue;
+      const at = locate(name, pkgDir);
+      if (at === undefined) {
+        if (pkg.optionalDependencies?.[name] !== undefined) continue;
+        throw new Error(`${name} (needed by ${pkg.name}) is not installed; run npm ci`);
+      }
+      if (copied.has(at)) continue;
+      copied.add(at);
+      const rel = relative(join(root, 'node_modules'), at);
+      cpSync(at, join(nm, rel), {
+        recursive: true,
+        filter: (f) => !relative(at, f).startsWith('node_modules') && !/\/lib\/protocol\/crypto\/build(\/|$)/.test(f),
+      });
+      visit(at);
+    }
+  };
+  for (const p of OURS) visit(join(root, 'packages', p));
+
+  const bundled = [...new Set([...copied].map((at) => relative(join(root, 'node_modules'), at)).filter((r) => !r.includes('/node_modules/'))), ...OURS.map((p) => `@pitrtools/${p}`)].sort();
+  const dependencies = Object.fromEntries(bundled.map((n) => [n, readJson(join(nm, n, 'package.json')).version]));
+  const pkg = {
+    name: rootPkg.name, version: rootPkg.version, description: rootPkg.description, license: rootPkg.license,
+    type: 'module', engines: rootPkg.engines,
+    bin: {
+      cmd_archiver: 'node_modules/@pitrtools/archiver/bin/cmd_archiver',
+      cmd_queue: 'node_modules/@pitrtools/archiver/bin/cmd_queue.js',
+      cmd_standby: 'node_modules/@pitrtools/standby/bin/cmd_standby.js',
+    },
+    files: ['etc/', 'sql/', 'docs/', 'README.md'],
+    dependencies,
+    bundleDependencies: Object.keys(dependencies),
+  };
+  writeFileSync(join(stage, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  for (const f of ['etc', 'sql', 'docs', 'README.md']) cpSync(join(root, f), join(stage, f), { recursive: true });
+
+  mkdirSync(dest, { recursive: true });
+  const r = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dest, ...process.argv.slice(3)], { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] });
+  process.exitCode = r.status ?? 1;
+} finally {
+  rmSync(stage, { recursive: true, force: true });
+}
