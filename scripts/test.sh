@@ -14,6 +14,7 @@ versions="${PITR_PG_VERSIONS:-14,15,16,17,18}"
 bash scripts/install-pg-versions.sh ${versions//,/ }
 npx tsc -b
 npx tsc -p tsconfig.test.json
+npx eslint packages/*/src
 node scripts/gen-samples.mjs --check
 node scripts/gen-docs.mjs --check
 bash scripts/check-root-guard.sh

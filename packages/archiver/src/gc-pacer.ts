@@ -17,6 +17,7 @@ type Gc = (o: { type: 'minor' }) => void;
 let exposed: Gc | undefined;
 
 function gcFunction(): Gc | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- gc() is typed as returning a Promise for { execution: 'async' }; we never ask for that
   if (typeof globalThis.gc === 'function') return globalThis.gc as Gc;
   if (exposed) return exposed;
   try {

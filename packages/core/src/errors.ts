@@ -39,7 +39,7 @@ export class ConfigError extends PitrError {
 
 /** Type guard for errors that carry a stable code (ours, or Node's system errors). */
 export function errorCode(err: unknown): string | undefined {
-  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') {
     return (err as { code: string }).code;
   }
   return undefined;

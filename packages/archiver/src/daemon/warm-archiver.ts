@@ -134,7 +134,7 @@ export class WarmArchiver {
       busy++;
       // A placeholder keeps the next scan from starting the same name while it is being checked.
       const placeholder: Entry = {
-        seg: { name, path: '', size: 0, ino: 0, mtimeMs: 0 }, identity: '', outcomes: Promise.resolve(new Map()), settled: false, settledAt: 0,
+        seg: { name, path: '', size: 0, ino: 0, mtimeMs: 0 }, identity: '', outcomes: Promise.resolve(new Map<string, SlaveOutcome>()), settled: false, settledAt: 0,
       };
       this.entries.set(name, placeholder);
       picked.push([name, placeholder]);
@@ -144,7 +144,7 @@ export class WarmArchiver {
     void (async () => {
       for (const [name, placeholder] of picked) {
         try {
-          if (!await (this.d.mayShipAhead ?? (async () => true))()) throw new Error('the ini changed; not shipping ahead');
+          if (!await (this.d.mayShipAhead ?? (() => Promise.resolve(true)))()) throw new Error('the ini changed; not shipping ahead');
           const { seg, identity } = await identify(`pg_wal/${name}`, this.d.pgdata);
           this.busy--; // the placeholder's count passes to the entry start() makes
           if (this.entries.get(name) === placeholder) this.start(seg, identity);

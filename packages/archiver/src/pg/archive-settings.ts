@@ -27,7 +27,7 @@ const NAMES = ['archive_mode', 'archive_library', 'archive_command'] as const;
 /** Reads the archiving settings of the cluster in `pgdata`. */
 export async function readArchiveSettings(pgdata: string): Promise<ArchiveSettings> {
   let note: string | undefined;
-  const server = await localServer(pgdata).catch(() => ({ running: false }) as Awaited<ReturnType<typeof localServer>>);
+  const server = await localServer(pgdata).catch((): Awaited<ReturnType<typeof localServer>> => ({ running: false }));
   if (server.running && server.port !== undefined) {
     try {
       const rows = await withPg({

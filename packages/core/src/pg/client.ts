@@ -88,7 +88,7 @@ export async function connectPg(o: PgConnectOptions): Promise<PgSession> {
     await client.end().catch(() => undefined);
     throw translatePgError(err, where, o.user, o.database);
   }
-  const versionNum = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
+  const versionNum = Number((await client.query<{ server_version_num: string }>('SHOW server_version_num')).rows[0]?.server_version_num);
   const run = async <T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> => {
     try {
       return (await client.query(sql, params)).rows as T[];

@@ -20,7 +20,7 @@ export interface Source {
 export async function openSource(src: UploadSource): Promise<Source> {
   if ('data' in src) {
     const d = src.data;
-    return { size: d.length, chunk: async (_b, pos, len) => d.subarray(pos, pos + len), close: async () => undefined };
+    return { size: d.length, chunk: (_b, pos, len) => Promise.resolve(d.subarray(pos, pos + len)), close: () => Promise.resolve() };
   }
   const fh = await fsp.open(src.path, 'r');
   const size = (await fh.stat()).size;

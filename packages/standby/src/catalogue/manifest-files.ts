@@ -44,7 +44,7 @@ export async function manifestFiles(root: string, parallel = 4, onBytes?: (n: nu
   };
   await walk(Buffer.from(root.replace(/\/+$/, ''), 'utf8'), undefined);
   found.sort((a, b) => Buffer.compare(a.rel, b.rel));
-  const out: ManifestFile[] = new Array(found.length);
+  const out = new Array<ManifestFile>(found.length);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < found.length) {

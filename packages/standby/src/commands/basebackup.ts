@@ -205,7 +205,7 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   // The total grows while the walk goes on: the progress line's percentage is of what is known.
   const progress = new Progress(ctx.progress, () => plan.bytes);
   const runOpts = {
-    hotSince, abort: lost as Promise<never>,
+    hotSince, abort: lost,
     onBytes: (n: number) => progress.add(n),
     onFile: async (job: FileJob, outcome: string) => {
       debug?.(`${outcome}: ${job.rel}`);

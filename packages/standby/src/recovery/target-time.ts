@@ -51,7 +51,7 @@ export function parseTargetTime(input: string): TargetInput | { error: string } 
   const frac = m[7] ?? '';
   const zoneText = (m[8] ?? '').trim();
   const date = new Date(0);
-  date.setUTCFullYear(y!, mo! - 1, d!); // not Date.UTC: it maps years 0-99 to 1900-1999
+  date.setUTCFullYear(y!, mo! - 1, d); // not Date.UTC: it maps years 0-99 to 1900-1999
   if (y! < 1 || mo! < 1 || mo! > 12 || d! < 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) {
     return { error: `'${input}' is not a valid date and time; write it like ${TARGET_TIME_EXAMPLE}` };
   }
