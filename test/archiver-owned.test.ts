@@ -11,6 +11,7 @@
  * layers, the same whatever the server's version.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,8 +27,11 @@ let env: ArchiverEnv;
 let seg: string;
 before(async () => {
   env = await startArchiverEnv({ name: 'owned', slaves: 1 });
-  // A real segment in pg_wal; archive_command never runs for it during these tests (no switch).
-  seg = readdirSync(join(env.pg.pgdata, 'pg_wal')).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort()[0]!;
+  // A file of our own in pg_wal under a WAL name far ahead of PostgreSQL's (-F checks names and
+  // places, not contents): its bytes never change, so running -F on it twice never conflicts. The
+  // segment PostgreSQL is writing did change between two runs (a running-xacts record every 15 s).
+  seg = '00000001000000000000FFF0';
+  writeFileSync(join(env.pg.pgdata, 'pg_wal', seg), randomBytes(1 << 20), { mode: 0o600 });
 });
 
 const queueOf = (): string => join(env.lArchivedir, env.slaves[0]!.name);

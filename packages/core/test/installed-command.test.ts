@@ -32,6 +32,13 @@ describe('installedCommand', () => {
     assert.deepEqual(installedCommand('cmd_standby', file, other), { path: file });
     assert.deepEqual(installedCommand('cmd_standby', file, ''), { path: file });
   });
+  it('never names a node_modules/.bin link (what `npm run` puts first on PATH in a checkout)', () => {
+    const nm = join(dir, 'proj', 'node_modules', '.bin');
+    mkdirSync(nm, { recursive: true });
+    symlinkSync(file, join(nm, 'cmd_standby'));
+    assert.deepEqual(installedCommand('cmd_standby', file, [nm, bin].join(':')), { path: join(bin, 'cmd_standby') });
+    assert.deepEqual(installedCommand('cmd_standby', file, `${nm}/`), { path: file });
+  });
   it('reports the checkout a file lies in (a .git directory or file above it)', () => {
     const repo = join(dir, 'clone');
     mkdirSync(join(repo, '.git'), { recursive: true });

@@ -12,7 +12,7 @@ import type { Logger } from '@pitrtools/core/log';
 import { noteState } from '../archive/claims.js';
 import { deliverWithin } from '../archive/slave-deadline.js';
 import { describeOutcome, isSafe, type SlaveOutcome } from '../archive/outcome.js';
-import { offlineVerdict, verdictFor } from '../archive/verdict.js';
+import { offlineVerdict, verdictError, verdictFor } from '../archive/verdict.js';
 import type { AlertFn, QueueStore } from '../archive/ports.js';
 import { resolveSegment, type ResolvedSegment } from '../archive/segment-input.js';
 import type { Reply } from '../warm/protocol.js';
@@ -179,7 +179,8 @@ export class WarmArchiver {
     if (!all.every(isSafe)) this.entries.delete(seg.name);
     const verdict = verdictFor(seg.name, outcomes);
     for (const [n, o] of outcomes) if (o.kind === 'queued') this.d.log.info(`${seg.name}: ${describeOutcome(n, o)}`);
-    this.d.log.debug(`served ${seg.name}: ${verdict.kind} (${ahead ? 'shipped ahead' : 'on request'}, answered in ${Date.now() - t0} ms)`);
+    const exit = verdict.kind === 'archived' ? 0 : verdictError(verdict).exitCode;
+    this.d.log.debug(`served ${seg.name}: exit ${exit} (${ahead ? 'shipped ahead' : 'on request'}, answered in ${Date.now() - t0} ms)`);
     if (verdict.kind === 'archived') return { status: 'ok' };
     // A failure is not final here: the client does the job itself, and queues what cannot go now.
     if (verdict.kind === 'failed') return { status: 'fallback', message: `${seg.name}: ${verdict.detail}` };

@@ -26,6 +26,8 @@ export function installedCommand(name: string, file: string, searchPath: string 
   let path = file;
   for (const dir of searchPath.split(delimiter)) {
     if (!dir.startsWith('/')) continue; // a relative PATH entry depends on the caller's cwd
+    // `npm run` / `npm test` put a checkout's node_modules/.bin first on PATH: not an installation.
+    if (/\/node_modules\/\.bin\/?$/.test(dir)) continue;
     if (real(join(dir, name)) === target) { path = join(dir, name); break; }
   }
   for (let d = dirname(target); ; d = dirname(d)) {
