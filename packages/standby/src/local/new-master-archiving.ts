@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, resolveSlaves, type ArchiverConfig, type StandbyConfig } from '@pitrtools/core/config/index';
 import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
+import { installedCommand } from '@pitrtools/core/fs/installed-command';
 import { archiveCommandValue } from '@pitrtools/core/pg/archive-command';
 import { parseConfLine } from '@pitrtools/core/pg/conf-value';
 import type { PgSession } from '@pitrtools/core/pg/client';
@@ -99,14 +100,17 @@ export async function initQueues(a: NewMasterArchiving, log: Logger): Promise<st
  * `printed` is what -I printed; it must equal ours (one definition in core), else ARCHIVER_INIT_FAILED.
  */
 export async function enableArchiving(s: PgSession, a: NewMasterArchiving, printed: string | undefined): Promise<string> {
-  const value = archiveCommandValue(a.frontEnd, a.ini);
-  if (printed !== undefined && printed !== value) {
+  // -I names the front end as installed (the command on PATH when it is this installation: core's
+  // installedCommand); either spelling of the same file is ours.
+  const value = archiveCommandValue(installedCommand('cmd_archiver', a.frontEnd).path, a.ini);
+  if (printed !== undefined && printed !== value && printed !== archiveCommandValue(a.frontEnd, a.ini)) {
     throw new PitrError('ARCHIVER_INIT_FAILED', `cmd_archiver -I printed archive_command '${printed}', not '${value}'; archiving was not turned on`, {
       hint: `set cmd_archiver in the ini to the front end ${a.frontEnd} names, or ALTER SYSTEM SET archive_command by hand`,
     });
   }
   // ALTER SYSTEM takes no parameters: an escape string literal reads the same whatever standard_conforming_strings says.
-  await s.query(`ALTER SYSTEM SET archive_command = E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`);
+  const line = printed ?? value;
+  await s.query(`ALTER SYSTEM SET archive_command = E'${line.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`);
   await s.query('SELECT pg_reload_conf()');
-  return value;
+  return line;
 }
