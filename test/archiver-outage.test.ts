@@ -50,8 +50,10 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   assert.equal(warn.code, 1, warn.stdout);
   assert.match(warn.stdout, /^PITR_ARCHIVER WARNING - /);
   const json = await env.run(['-C', env.ini, '--check', '--json']);
-  const report = JSON.parse(json.stdout) as { state: string; slaves: Array<{ name: string; files: number; bytes: number }> };
+  const report = JSON.parse(json.stdout) as { service: string; state: string; perfdata: string; slaves: Array<{ name: string; files: number; bytes: number }> };
   assert.equal(report.state, 'OK');
+  assert.equal(report.service, 'PITR_ARCHIVER', 'the one Nagios JSON shape of both programs');
+  assert.match(report.perfdata, /'queue_bytes_/);
   assert.deepEqual(report.slaves.map((s) => [s.name, s.files, s.bytes]), [[live.name, 0, 0], [dead.name, queued, queued * 16 * 1024 * 1024]]);
 
   await dead.sshd.start();

@@ -69,7 +69,7 @@ describe('-A pause and -A resume', () => {
     assert.deepEqual(await standbyQuery(env, 'SELECT count(*)::int AS n FROM t WHERE i = 2'), [{ n: 0 }]);
     const c = await runCmd(['-C', env.ini, '--check']);
     assert.equal(c.code, 1, c.stdout);
-    assert.match(c.stdout, /^CMD_STANDBY WARNING - in recovery, replay PAUSED, .*replay paused \(-A pause\): WAL arrives but is not applied, the lag grows until cmd_standby -A resume/m);
+    assert.match(c.stdout, /^PITR_STANDBY WARNING - in recovery, replay PAUSED, .*replay paused \(-A pause\): WAL arrives but is not applied, the lag grows until cmd_standby -A resume/m);
     // The "master" of this ini is the source standby: its replay position is what the lag is measured against.
     assert.doesNotMatch(c.stdout, /master unreachable/);
     assert.match(c.stdout, /replay lag \d+ B \(vs master\)/);

@@ -107,7 +107,7 @@ describe('-I, -B, -S and replay from the archive', () => {
 
   test('--check on a warm standby measures the lag against the master and the newest restored segment', async () => {
     const r = await runCmd(['-C', env.ini, '--check', '--json']);
-    const o = JSON.parse(r.stdout) as { status: string; lagSource: string; lagBytes: number; restoredSegment: string; restoredAge: number };
+    const o = JSON.parse(r.stdout) as { state: string; lagSource: string; lagBytes: number; restoredSegment: string; restoredAge: number };
     assert.equal(o.lagSource, 'master', r.stdout);
     assert.equal(typeof o.lagBytes, 'number');
     assert.match(o.restoredSegment, /^[0-9A-F]{24}$/);

@@ -76,10 +76,13 @@ describe('--check', () => {
   test('OK while streaming: Nagios line with perfdata, and --json', async () => {
     const r = await runCmd(['-C', env.ini, '--check']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^CMD_STANDBY OK - in recovery, WAL receiver streaming, receive lag \d+ B, replay lag \d+ B \(vs master\).* \| 'lag_bytes'=\d+B;16777216;268435456;0 'lag_seconds'=\d+s;300;1800;0 'receive_lag_bytes'=\d+B;;;0 'replay_stuck'=\d+s;300;900;0 'restored_age'=(\d+s|U);;;0 'archivedir'=\d+B;;;0 'slot_retained_max'=U;1073741824;4294967296;0$/m);
+    assert.match(r.stdout, /^PITR_STANDBY OK - in recovery, WAL receiver streaming, receive lag \d+ B, replay lag \d+ B \(vs master\).* \| 'lag_bytes'=\d+B;16777216;268435456;0 'lag_seconds'=\d+s;300;1800;0 'receive_lag_bytes'=\d+B;;;0 'replay_stuck'=\d+s;300;900;0 'restored_age'=(\d+s|U);;;0 'archivedir'=\d+B;;;0 'slot_retained_max'=U;1073741824;4294967296;0$/m);
     const j = await runCmd(['-C', env.ini, '--check', '--json']);
-    const o = JSON.parse(j.stdout) as { status: string; code: number; running: boolean; inRecovery: boolean; lagBytes: number };
-    assert.equal(o.status, 'OK');
+    const o = JSON.parse(j.stdout) as { service: string; state: string; code: number; summary: string; perfdata: string; running: boolean; inRecovery: boolean; lagBytes: number };
+    // The one Nagios JSON shape of both programs (core/nagios.ts).
+    assert.deepEqual([o.service, o.state, o.code], ['PITR_STANDBY', 'OK', 0]);
+    assert.match(o.summary, /^in recovery/);
+    assert.match(o.perfdata, /^'lag_bytes'=/);
     assert.equal(o.running, true);
     assert.equal(o.inRecovery, true);
     assert.equal(typeof o.lagBytes, 'number');
@@ -88,15 +91,15 @@ describe('--check', () => {
   test('thresholds from flags give WARNING (1) and CRITICAL (2); a bad ini gives UNKNOWN (3)', async () => {
     const w = await runCmd(['-C', env.ini, '--check', '--warn-bytes', '0']);
     assert.equal(w.code, 1, w.stdout);
-    assert.match(w.stdout, /^CMD_STANDBY WARNING - /);
+    assert.match(w.stdout, /^PITR_STANDBY WARNING - /);
     const c = await runCmd(['-C', env.ini, '--check', '--critical-bytes', '0', '--warn-bytes', '0']);
     assert.equal(c.code, 2, c.stdout);
-    assert.match(c.stdout, /^CMD_STANDBY CRITICAL - /);
+    assert.match(c.stdout, /^PITR_STANDBY CRITICAL - /);
     const bad = join(env.dir, 'bad.ini');
     writeFileSync(bad, '[DEFAULT]\nport: many\n');
     const u = await runCmd(['-C', bad, '--check']);
     assert.equal(u.code, 3, u.stdout);
-    assert.match(u.stdout, /^CMD_STANDBY UNKNOWN - /);
+    assert.match(u.stdout, /^PITR_STANDBY UNKNOWN - /);
   });
 });
 
@@ -155,7 +158,7 @@ describe('-A stop and start', () => {
     assert.ok(existsSync(join(env.pgdata, 'pitrtools.replayed')), 'the last replayed time was recorded');
     const r = await runCmd(['-C', env.ini, '--check']);
     assert.equal(r.code, 2, r.stdout);
-    assert.match(r.stdout, /^CMD_STANDBY CRITICAL - the local server is not running/);
+    assert.match(r.stdout, /^PITR_STANDBY CRITICAL - the local server is not running/);
     const s = await runCmd(['-C', env.ini, '-Astart']);
     assert.equal(s.code, 0, s.stderr);
     assert.match(s.stdout, /^Server started \(standby\)$/m);

@@ -30,7 +30,7 @@ import { rejoin } from './commands/rejoin.js';
 import { switchover } from './commands/switchover.js';
 import type { Ctx } from './context.js';
 import { HELP } from './help.js';
-import { renderNagios, renderStatus, unknownReport } from './recovery/check-report.js';
+import { checkJson, renderNagios, renderStatus, unknownReport } from './recovery/check-report.js';
 import { masterSshTarget } from './master-link.js';
 import { parsePatroniArgs } from './patroni-args.js';
 import { parseTargetTime } from './recovery/target-time.js';
@@ -243,7 +243,7 @@ async function runStatus(f: Flags): Promise<number> {
   const ctx = context(f);
   const report = await checkStandby(ctx, {});
   const where = masterWhere(ctx.config);
-  process.stdout.write(f.json ? `${JSON.stringify({ status: report.status, code: report.code, text: report.text, master: where, ...report.facts })}\n` : `${renderStatus(report, where)}\n`);
+  process.stdout.write(f.json ? `${JSON.stringify(checkJson(report, { master: where }))}\n` : `${renderStatus(report, where)}\n`);
   return ExitCode.OK;
 }
 
@@ -272,6 +272,6 @@ async function runCheck(f: Flags): Promise<number> {
   } catch (err) {
     report = unknownReport(errorMessage(err));
   }
-  process.stdout.write(f.json ? `${JSON.stringify({ status: report.status, code: report.code, text: report.text, ...(master !== undefined ? { master } : {}), ...report.facts })}\n` : `${renderNagios(report)}\n`);
+  process.stdout.write(f.json ? `${JSON.stringify(checkJson(report, master !== undefined ? { master } : {}))}\n` : `${renderNagios(report)}\n`);
   return report.code;
 }

@@ -36,7 +36,7 @@ const t = { warnBytes: 100, critBytes: 1000, warnSeconds: 60, critSeconds: 600, 
 test('--check verdicts', () => {
   const ok = evaluateCheck({ running: true, inRecovery: true, lagBytes: 0, lagSource: 'master', lagSeconds: 3, archivedirBytes: 10, notes: [] }, t);
   assert.equal(ok.code, 0);
-  assert.equal(renderNagios(ok), "CMD_STANDBY OK - in recovery, replay lag 0 B (vs master), 3 s since the last replayed transaction, archivedir 10 B | 'lag_bytes'=0B;100;1000;0 'lag_seconds'=3s;60;600;0 'receive_lag_bytes'=U;;;0 'replay_stuck'=U;;;0 'restored_age'=U;;;0 'archivedir'=10B;;;0");
+  assert.equal(renderNagios(ok), "PITR_STANDBY OK - in recovery, replay lag 0 B (vs master), 3 s since the last replayed transaction, archivedir 10 B | 'lag_bytes'=0B;100;1000;0 'lag_seconds'=3s;60;600;0 'receive_lag_bytes'=U;;;0 'replay_stuck'=U;;;0 'restored_age'=U;;;0 'archivedir'=10B;;;0");
   assert.equal(evaluateCheck({ running: true, inRecovery: true, lagBytes: 100, notes: [] }, t).code, 1);
   assert.equal(evaluateCheck({ running: true, inRecovery: true, lagBytes: 5000, notes: [] }, t).code, 2);
   assert.equal(evaluateCheck({ running: true, inRecovery: true, lagSeconds: 61, notes: [] }, t).code, 1);

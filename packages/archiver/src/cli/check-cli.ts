@@ -6,7 +6,8 @@ import { runMain } from '@pitrtools/cli/exit';
 import { loadConfig } from '@pitrtools/core/config/load';
 import { errorMessage } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
-import { checkCommand, formatNagios, NAGIOS } from '../commands/check.js';
+import { NAGIOS, nagiosJson, nagiosResult, nagiosText } from '@pitrtools/core/nagios';
+import { checkCommand, checkResult } from '../commands/check.js';
 
 /** Runs --check and prints the result; returns the plugin's exit code. */
 export async function runCheck(configFile: string, o: { json: boolean; warnAge?: number | undefined; critAge?: number | undefined }): Promise<number> {
@@ -15,7 +16,7 @@ export async function runCheck(configFile: string, o: { json: boolean; warnAge?:
   const r = await checkCommand({
     config, ...(o.warnAge !== undefined ? { warnAge: o.warnAge } : {}), ...(o.critAge !== undefined ? { critAge: o.critAge } : {}),
   });
-  process.stdout.write(`${o.json ? JSON.stringify(r, null, 2) : formatNagios(r)}\n`);
+  process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(checkResult(r), r), null, 2) : nagiosText(checkResult(r))}\n`);
   return r.code;
 }
 
@@ -25,7 +26,7 @@ export function runCheckMain(fn: () => Promise<number>): Promise<never> {
     try {
       return await fn();
     } catch (err) {
-      process.stdout.write(`PITR_ARCHIVER UNKNOWN - ${errorMessage(err).replace(/\n/g, ' ')}\n`);
+      process.stdout.write(`${nagiosText(nagiosResult('PITR_ARCHIVER', 'UNKNOWN', errorMessage(err)))}\n`);
       return NAGIOS.UNKNOWN;
     }
   });

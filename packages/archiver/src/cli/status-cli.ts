@@ -7,6 +7,7 @@ import { createLogger } from '@pitrtools/core/log';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { stderrSink } from '@pitrtools/cli/output';
 import type { ClusterStatus } from '../commands/status.js';
+import { nagiosJson, nagiosResult, nagiosText, type NagiosResult } from '@pitrtools/core/nagios';
 
 /** Runs --status and prints it; returns 0 (table, JSON) or the Nagios code (--nagios). */
 export async function runStatus(configFile: string, o: { json: boolean; nagios: boolean; verbose: boolean }): Promise<number> {
@@ -15,19 +16,19 @@ export async function runStatus(configFile: string, o: { json: boolean; nagios: 
   const log = createLogger(stderrSink, { debug: o.verbose || config.debug });
   const { statusCommand } = await import('../commands/status.js');
   const r = await statusCommand({ config, log });
-  process.stdout.write(`${o.json ? JSON.stringify(r, null, 2) : o.nagios ? formatClusterNagios(r) : formatStatusTable(r)}\n`);
+  process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(clusterResult(r), r), null, 2) : o.nagios ? nagiosText(clusterResult(r)) : formatStatusTable(r)}\n`);
   return o.nagios ? r.code : 0;
 }
 
-/** `PITR_CLUSTER STATE - summary | perfdata`. */
-export function formatClusterNagios(r: ClusterStatus): string {
+/** The whole cluster as core's one Nagios shape (service PITR_CLUSTER). */
+export function clusterResult(r: ClusterStatus): NagiosResult {
   const perf = r.slaves.flatMap((s) => [
     `'reachable_${s.name}'=${s.reachable ? 1 : 0};;;0;1`,
     `'queue_bytes_${s.name}'=${s.queue.bytes}B;;;0`,
   ]);
   for (const x of r.replication) if (x.replayLagBytes !== null) perf.push(`'replay_lag_${x.applicationName}'=${x.replayLagBytes}B;;;0`);
   for (const x of r.slots) if (x.heldBytes !== null) perf.push(`'slot_held_${x.slotName}'=${x.heldBytes}B;;;0`);
-  return `PITR_CLUSTER ${r.state} - ${r.summary.replace(/\|/g, '/').replace(/\n/g, ' ')}${perf.length ? ` | ${perf.join(' ')}` : ''}`;
+  return nagiosResult('PITR_CLUSTER', r.state, r.summary, perf);
 }
 
 /** Bytes for people, in MiB with one decimal. */

@@ -10,14 +10,14 @@ import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { formatBytes } from '@pitrtools/core/config/values';
 import { PitrError } from '@pitrtools/core/errors';
 import { DIR_NOT_PRIVATE } from '@pitrtools/core/fs/ownership';
+import { NAGIOS, nagiosResult, nagiosText, worseState, type NagiosResult, type NagiosState } from '@pitrtools/core/nagios';
 import { checkQueueDirs, fsQueueStore } from '../adapters/fs-queue-store.js';
 import { Claim } from '../archive/claims.js';
 import type { QueueStore } from '../archive/ports.js';
 import { runningDaemon } from '../daemon/pidfile.js';
 
 /** Nagios states with their exit codes. */
-export const NAGIOS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
-export type NagiosState = keyof typeof NAGIOS;
+export { NAGIOS, type NagiosState } from '@pitrtools/core/nagios';
 
 /** Options of --check; ages in seconds override the check_queue_*_age keys. */
 export interface CheckOptions {
@@ -52,7 +52,7 @@ export interface CheckReport {
   daemonPid: number | null;
 }
 
-const worse = (a: NagiosState, b: NagiosState): NagiosState => (NAGIOS[b] > NAGIOS[a] ? b : a);
+const worse = worseState;
 
 /** Looks at the queues and the state and decides OK, WARNING, CRITICAL or UNKNOWN. */
 export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
@@ -106,14 +106,18 @@ export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
 
 const num = (n: number | null): string => (n === null ? '' : String(n));
 
-/** The plugin's one line: `PITR_ARCHIVER STATE - text | perfdata`. */
-export function formatNagios(r: CheckReport): string {
+/** The report as core's one Nagios shape (service PITR_ARCHIVER). */
+export function checkResult(r: CheckReport): NagiosResult {
   const t = r.thresholds;
   const perf = r.slaves.flatMap((s) => [
     `'queue_bytes_${s.name}'=${s.bytes}B;${num(t.warnBytes)};${num(t.criticalBytes)};0`,
     `'queue_files_${s.name}'=${s.files};;;0`,
     `'oldest_age_${s.name}'=${s.oldestAgeS}s;${t.warnAgeS};${t.critAgeS};0`,
   ]);
-  const text = r.summary.replace(/\|/g, '/').replace(/\n/g, ' ');
-  return `PITR_ARCHIVER ${r.state} - ${text}${perf.length > 0 ? ` | ${perf.join(' ')}` : ''}`;
+  return nagiosResult('PITR_ARCHIVER', r.state, r.summary, perf);
+}
+
+/** The plugin's output: `PITR_ARCHIVER STATE - text | perfdata`. */
+export function formatNagios(r: CheckReport): string {
+  return nagiosText(checkResult(r));
 }

@@ -139,8 +139,9 @@ async function standbyCheck(session: SshSession, program: string, ini: string, t
     // Its own --check asks its master (us) within its ssh_timeout: allow for that and the start.
     const r = await session.exec([program, '-C', ini, '--check', '--json'], { timeoutMs: 2 * timeoutMs + 15_000, maxBuffer: 1 << 20 });
     const facts = JSON.parse(r.stdout.toString('utf8')) as Record<string, unknown>;
-    const status = typeof facts.status === 'string' && facts.status in NAGIOS ? facts.status as NagiosState : 'UNKNOWN';
-    return { status, text: typeof facts.text === 'string' ? facts.text : '', facts };
+    // The one Nagios JSON shape of both programs (core/nagios.ts): state and summary.
+    const status = typeof facts.state === 'string' && facts.state in NAGIOS ? facts.state as NagiosState : 'UNKNOWN';
+    return { status, text: typeof facts.summary === 'string' ? facts.summary : '', facts };
   } catch (err) {
     return { status: 'UNKNOWN', text: `${program} -C ${ini} --check --json did not answer: ${errorMessage(err)}` };
   }

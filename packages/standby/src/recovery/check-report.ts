@@ -1,12 +1,13 @@
 /**
  * The verdict and the output of --check, from measured facts (pure; commands/check.ts measures).
  * Nagios conventions: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; first line
- * `CMD_STANDBY STATUS - text | perfdata`, unknown values as U, detail lines after it.
+ * `PITR_STANDBY STATE - text | perfdata`, unknown values as U, detail lines after it.
  *
  * Every lag is measured against the master's current WAL position (pg_current_wal_lsn() through
  * SSH): comparing replay with what this standby has itself received says 0 while the standby is
  * cut off from the master, which is exactly when the check must not say OK.
  */
+import { nagiosJson, nagiosResult, nagiosText, type NagiosResult } from '@pitrtools/core/nagios';
 import { humanBytes, judgeSlots, type SlotLimits } from '@pitrtools/core/pg/slot-verdict';
 import type { SlotInfo } from '@pitrtools/core/pg/slots';
 
@@ -199,10 +200,20 @@ function maxRetained(slots: readonly SlotInfo[]): number | undefined {
   return held.length === 0 ? undefined : Math.max(...held);
 }
 
-/** The plugin's output lines: the status line, then the replication error and the notes. */
-export function renderNagios(r: CheckReport): string {
+/** The verdict as core's one Nagios shape (service PITR_STANDBY): the replication error and the notes are the detail lines. */
+export function standbyResult(r: CheckReport): NagiosResult {
   const detail = r.facts.replicationError !== undefined ? [`last replication error in the server log: ${r.facts.replicationError}`] : [];
-  return [`CMD_STANDBY ${r.status} - ${r.text} | ${r.perfdata}`, ...detail, ...r.facts.notes].join('\n');
+  return nagiosResult('PITR_STANDBY', r.status, r.text, r.perfdata === '' ? [] : [r.perfdata], [...detail, ...r.facts.notes]);
+}
+
+/** The plugin's output lines: `PITR_STANDBY STATE - text | perfdata`, then the detail lines. */
+export function renderNagios(r: CheckReport): string {
+  return nagiosText(standbyResult(r));
+}
+
+/** --check --json: the Nagios keys of both programs (service, state, code, summary, perfdata, details), then the facts. */
+export function checkJson(r: CheckReport, extra: object = {}): Record<string, unknown> {
+  return nagiosJson(standbyResult(r), { ...extra, ...r.facts });
 }
 
 /** An UNKNOWN report for a check that could not run at all. */
