@@ -116,6 +116,9 @@ export function pinYoungGeneration(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
 }
 
+/** On the main thread, a minor GC per this many bytes copied (copy-service.ts). */
+const IN_THREAD_GC_BYTES = 8 * 1024 * 1024;
+
 interface Slot {
   worker: CopyThread;
   exited: Promise<void>;
@@ -154,6 +157,7 @@ export class CopyEngine {
           // 8 x 255 KiB = the 2 MiB channel window: more reads in flight only wait (part (b) of the
           // bench: the same ratios to pg_basebackup and rsync as with 16, 9 MB less peak RSS).
           buffersPerStream: o.buffersPerStream ?? 8,
+          ...(inThread ? { gcEveryBytes: IN_THREAD_GC_BYTES } : {}),
         },
       };
       worker.postMessage(msg);
