@@ -76,7 +76,7 @@ async function main(o: BenchOptions): Promise<void> {
   }
   if (o.only === 'scaling' || o.scaling) {
     log('part (c): scaling');
-    const s = await runScalingPart(log);
+    const s = await runScalingPart(log, o.scalingRows);
     out.scaling = s;
     sections.push(scalingReport(s));
     console.log(`${sections.at(-1)}\n`);

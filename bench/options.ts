@@ -1,11 +1,17 @@
 /**
  * Command line of the benchmark: which parts, how much WAL, how big a cluster, how many runs.
  */
+/** A row set of part (c). */
+export type ScalingRow = 'depth' | 'queue' | 'base';
+const SCALING_ROWS: readonly ScalingRow[] = ['depth', 'queue', 'base'];
+
 export interface BenchOptions {
   /** 'all' runs (a) and (b); scaling (c) runs only when asked, alone or with --scaling. */
   only: 'all' | 'wal' | 'basebackup' | 'scaling';
   /** Also run part (c) after (a) and (b). */
   scaling: boolean;
+  /** Which row sets of part (c): per-segment cost by queue depth, cmd_queue RSS, -B. */
+  scalingRows: ScalingRow[];
   /** Segments in the archive burst (at least 20). */
   segments: number;
   /** pgbench scale of the base-backup master (70 is about 1.1 GB). */
@@ -18,9 +24,11 @@ export interface BenchOptions {
   json: string | undefined;
 }
 
-export const USAGE = `usage: node --import tsx bench/main.ts [--only wal|basebackup|scaling] [--scaling] [--segments N] [--scale S] [--small-scale S] [--runs R] [--json FILE]
+export const USAGE = `usage: node --import tsx bench/main.ts [--only wal|basebackup|scaling] [--scaling] [--scaling-rows depth,queue,base] [--segments N] [--scale S] [--small-scale S] [--runs R] [--json FILE]
   --only wal|basebackup|scaling  run one part only (default: wal and basebackup)
   --scaling              also run the scaling part (c) after the others (several minutes)
+  --scaling-rows LIST    part (c) only for these row sets: depth (cmd_archiver -F by queue depth),
+                         queue (cmd_queue RSS by .ready files), base (-B by files); default all
   --segments N           WAL segments in the archive burst (default 24, at least 20)
   --scale S              pgbench scale of the base-backup cluster (default 70, about 1.1 GB)
   --small-scale S        pgbench scale of the small cluster for -B's RSS (default 10)
@@ -35,7 +43,7 @@ function int(name: string, v: string | undefined, min: number): number {
 
 /** Parses argv (without node and the script); throws a one-line message on a mistake. */
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { only: 'all', scaling: false, segments: 24, scale: 70, smallScale: 10, runs: 5, json: undefined };
+  const o: BenchOptions = { only: 'all', scaling: false, scalingRows: [...SCALING_ROWS], segments: 24, scale: 70, smallScale: 10, runs: 5, json: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -49,6 +57,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         break;
       }
       case '--scaling': o.scaling = true; break;
+      case '--scaling-rows': {
+        const v = (value() ?? '').split(',').filter((x) => x !== '');
+        const bad = v.filter((x) => !SCALING_ROWS.includes(x as ScalingRow));
+        if (v.length === 0 || bad.length > 0) throw new Error(`--scaling-rows takes a list of ${SCALING_ROWS.join(', ')}, got ${bad.join(',') || 'nothing'}`);
+        o.scalingRows = v as ScalingRow[];
+        break;
+      }
       case '--segments': o.segments = int('--segments', value(), 20); break;
       case '--scale': o.scale = int('--scale', value(), 1); break;
       case '--small-scale': o.smallScale = int('--small-scale', value(), 1); break;

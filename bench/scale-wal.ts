@@ -14,6 +14,7 @@ import { startPostgres, type PgCluster } from '../test/rig/postgres.js';
 import { freePort } from '../test/rig/ports.js';
 import { startSshd, type SshdHandle } from '../test/rig/sshd.js';
 import { makeTempDir } from '../test/rig/tmp.js';
+import { LOOKAHEAD_HOLD } from '../packages/archiver/src/daemon/lookahead.js';
 import { must } from './exec.js';
 import { readySegments } from './files.js';
 import { cmdArchiverBin, cmdQueueBin } from './ours.js';
@@ -121,7 +122,11 @@ export async function runWalScaling(depths: readonly number[], readies: readonly
   return { depth, ready };
 }
 
-/** cmd_queue in the foreground with exactly `n` .ready files, until its look-ahead queued them all. */
+/**
+ * cmd_queue in the foreground with exactly `n` .ready files, until its look-ahead queued what it
+ * ships ahead of PostgreSQL's (idle) archiver: the oldest LOOKAHEAD_HOLD of them; then a few
+ * more seconds, so that its reads of archive_status (one a second, of all n) count too.
+ */
 async function queueRss(n: number, segs: string[], status: string, aside: string, root: string, c: PgCluster, slave: string, qname: string, s: SshdHandle, log: (s: string) => void): Promise<ReadyPoint> {
   const p: ReadyPoint = { ready: n, problems: [] };
   // Exactly the n oldest stay .ready; the others wait aside (PostgreSQL's archiver is idle).
@@ -140,14 +145,18 @@ async function queueRss(n: number, segs: string[], status: string, aside: string
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const q = join(dir, 'queue', qname);
   const deadline = Date.now() + 10 * 60_000;
+  const ahead = Math.min(n, LOOKAHEAD_HOLD);
   try {
     for (;;) {
       const queued = (await fsp.readdir(q).catch(() => [])).filter((x) => /^[0-9A-F]{24}$/.test(x)).length;
-      if (queued >= n) break;
-      if (child.exitCode !== null) throw new Error(`cmd_queue exited (${child.exitCode}) with ${queued} of ${n} queued`);
-      if (Date.now() > deadline) throw new Error(`only ${queued} of ${n} segments queued after 10 min`);
+      if (queued >= ahead) break;
+      if (child.exitCode !== null) throw new Error(`cmd_queue exited (${child.exitCode}) with ${queued} of ${ahead} queued`);
+      if (Date.now() > deadline) throw new Error(`only ${queued} of ${ahead} segments queued after 10 min`);
       await new Promise((r) => setTimeout(r, 500));
     }
+    await new Promise((r) => setTimeout(r, 5000));
+    const queued = (await fsp.readdir(q).catch(() => [])).filter((x) => /^[0-9A-F]{24}$/.test(x)).length;
+    if (queued !== ahead) p.problems.push(`${queued} segments queued, expected the oldest ${ahead} of ${n} .ready`);
   } catch (err) {
     p.problems.push(err instanceof Error ? err.message : String(err));
   } finally {

@@ -68,3 +68,37 @@ test('one scan of a long backlog of .ready files ships all of it, never more tha
   assert.deepEqual(await warm.archive(`pg_wal/${names[10]}`), { status: 'ok' });
   assert.equal(warm.hits, 1);
 });
+
+test('a list of only the oldest .ready names (a horizon) forgets nothing after its horizon: those may still be .ready', async () => {
+  const pgdata = join(root, 'data2');
+  mkdirSync(join(pgdata, 'pg_wal'), { recursive: true });
+  const ini = join(root, 'b.ini');
+  writeFileSync(ini, '[DEFAULT]\n');
+  const fs = new MemFs();
+  const store = new MemStore(fs);
+  const log = memoryLogger();
+  const slave = new FakeSlave(fs);
+  const ctx: SlaveContext = {
+    slave: { name: 's0', endpoint: 'pg@s0:22', r_archivedir: '/archive' }, store, link: slave, alert: () => undefined, now: () => fs.now, log,
+    limits: { warnBytes: null, criticalBytes: null, maxBytes: null, alertRepeatMs: 3_600_000, drainBudgetMs: 0, configFile: ini },
+  };
+  const worker = { ctx, target: { name: 's0', deadlineMs: 60_000 }, drain: async () => ({ delivered: 0, remaining: [] }), nudge: () => undefined } as unknown as SlaveWorker;
+  // maxAhead 0: the look-ahead ships nothing; only requests do.
+  const warm = new WarmArchiver({ pgdata, configFile: ini, offline: false, workers: [worker], store, alert: () => undefined, log, maxAhead: 0 });
+  for (let i = 1; i <= 10; i++) {
+    const path = join(pgdata, 'pg_wal', seg(i));
+    writeFileSync(path, `wal-${i}`);
+    fs.put(path, `wal-${i}`);
+  }
+  assert.deepEqual(await warm.archive(`pg_wal/${seg(10)}`), { status: 'ok' });
+  const oldest = [seg(1), seg(2), seg(3)];
+  // The watcher holds only the oldest 3 of 10 .ready names: seg(10) is after its horizon.
+  warm.onReady(oldest, Date.now() + 1, new Set(oldest), seg(3));
+  assert.deepEqual(await warm.archive(`pg_wal/${seg(10)}`), { status: 'ok' });
+  assert.equal(warm.hits, 1, 'answered from what was kept, not shipped again');
+  assert.equal(slave.uploads.filter((n) => n === seg(10)).length, 1);
+  // The complete list (no horizon) without it: archived, forgotten.
+  warm.onReady(oldest, Date.now() + 1, new Set(oldest));
+  assert.deepEqual(await warm.archive(`pg_wal/${seg(10)}`), { status: 'ok' });
+  assert.equal(warm.hits, 1, 'forgotten once known archived: worked out again');
+});

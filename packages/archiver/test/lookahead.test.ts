@@ -1,7 +1,8 @@
 /**
  * The look-ahead over a real archive_status with thousands of files: a new `.ready` (or one
  * renamed to `.done`) is noticed with one lstat of that name, not by reading the whole directory
- * again (issue 17: per-segment work independent of what archive_status holds).
+ * again (issue 17: per-segment work independent of what archive_status holds); and only the
+ * oldest `hold` names are held, whatever archive_status holds (memory independent of the backlog).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +31,8 @@ it('with 4 000 .done and 2 000 .ready files, each new .ready and each .done cost
   let last: { names: string[]; ready: ReadonlySet<string> } = { names: [], ready: new Set() };
   // The set is built here from the names, so the test reads the same on any watcher.
   // scanMs far beyond the test: only the first read and the events count.
-  const w = watchReady(dir, 3_600_000, memoryLogger(), (names) => { last = { names: [...names], ready: new Set(names) }; });
+  // A window wider than archive_status: this test is about the cost of one change.
+  const w = watchReady(dir, 3_600_000, memoryLogger(), (names) => { last = { names: [...names], ready: new Set(names) }; }, 10_000);
   try {
     await until('the first read', () => last.names.length === 2000);
     assert.equal(last.names[0], seg(4001));
@@ -70,6 +72,35 @@ it('a full read every scanMs still catches what events missed', async () => {
     writeFileSync(join(status, `${seg(1)}.ready`), '');
     await until('both', () => names.length === 2);
     assert.deepEqual(names, [seg(1), seg(2)]);
+  } finally {
+    w.stop();
+  }
+});
+
+it('with 5 000 .ready files only the oldest 64 are held, in WAL order; as PostgreSQL archives them the window moves on', async () => {
+  const root = join(dir, 'c');
+  const status = join(root, 'pg_wal', 'archive_status');
+  mkdirSync(status, { recursive: true });
+  // Created newest first, so the directory's order is not WAL order.
+  for (let i = 5000; i >= 1; i--) writeFileSync(join(status, `${seg(i)}.ready`), '');
+  let last: { names: string[]; horizon: string | undefined } = { names: [], horizon: undefined };
+  let most = 0;
+  const w = watchReady(root, 3_600_000, memoryLogger(), (names, _at, _ready, horizon) => {
+    most = Math.max(most, names.length);
+    last = { names: [...names], horizon };
+  }, 64);
+  try {
+    await until('the first read', () => last.names.length > 0);
+    assert.equal(last.names.length, 64, `${last.names.length} names held of 5 000 .ready`);
+    assert.deepEqual(last.names, Array.from({ length: 64 }, (_, k) => seg(k + 1)), 'the oldest, in WAL order');
+    assert.equal(last.horizon, seg(64), 'the newest held: what comes after it is not known');
+    writeFileSync(join(status, `${seg(6000)}.ready`), '');
+    // PostgreSQL archives the oldest 40: once half the window is gone, a read refills it.
+    for (let i = 1; i <= 40; i++) renameSync(join(status, `${seg(i)}.ready`), join(status, `${seg(i)}.done`));
+    await until('the window moved on', () => last.names[0] === seg(41) && last.names.length === 64);
+    assert.deepEqual(last.names, Array.from({ length: 64 }, (_, k) => seg(k + 41)));
+    assert.ok(!last.names.includes(seg(6000)));
+    assert.equal(most, 64, 'never more than 64 names held');
   } finally {
     w.stop();
   }

@@ -129,7 +129,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         },
       });
       log.info(`listening on ${place.path}`);
-      watcher = watchReady(config.pgdata, 1000, log, (names, at, ready) => warm.onReady(names, at, ready));
+      watcher = watchReady(config.pgdata, 1000, log, (names, at, ready, horizon) => warm.onReady(names, at, ready, horizon));
     }
     const drainAll = async (): Promise<void> => {
       const busy = [];

@@ -5,11 +5,18 @@
  * archive_status holds (thousands of `.ready` after an outage, thousands of `.done` with a large
  * wal_keep_size). fs.watch can miss events (and does not exist on every file system), so a full
  * read every `scanMs` backs it up; that cost does not grow with the number of segments archived.
+ * Only the oldest `hold` `.ready` names are held (a full read streams the directory through a
+ * bounded heap): the look-ahead ships in WAL order, so names beyond those wait for the next read,
+ * and memory does not grow with the backlog (issue 17: 5 000 `.ready` files cost 19 MB more
+ * RSS than 100 when all were held and shipped ahead).
  */
 import { watch, promises as fsp, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import type { Logger } from '@pitrtools/core/log';
+
+/** `.ready` names held at most: the look-ahead ships at most this far ahead of PostgreSQL's archiver. */
+export const LOOKAHEAD_HOLD = 256;
 
 /** A running watcher. */
 export interface ReadyWatcher {
@@ -30,17 +37,58 @@ function place(sorted: readonly string[], name: string): number {
   return lo;
 }
 
+/** The oldest `hold` WAL names of `.ready` files in `dir`, in WAL order, and whether there were more. */
+export async function oldestReady(dir: string, hold: number): Promise<{ names: string[]; more: boolean }> {
+  // A max-heap by WAL order: its top is the newest name held, the first to go for an older one.
+  const heap: string[] = [];
+  let more = false;
+  const swap = (i: number, j: number): void => { [heap[i], heap[j]] = [heap[j]!, heap[i]!]; };
+  const newer = (i: number, j: number): boolean => compareWalNames(heap[i]!, heap[j]!) > 0;
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      let m = i;
+      if (l < heap.length && newer(l, m)) m = l;
+      if (l + 1 < heap.length && newer(l + 1, m)) m = l + 1;
+      if (m === i) return;
+      swap(i, m);
+      i = m;
+    }
+  };
+  for await (const e of await fsp.opendir(dir)) {
+    if (!e.name.endsWith('.ready')) continue;
+    const name = e.name.slice(0, -'.ready'.length);
+    if (!isWalName(name)) continue;
+    if (heap.length < hold) {
+      heap.push(name);
+      for (let i = heap.length - 1; i > 0 && newer(i, (i - 1) >> 1); i = (i - 1) >> 1) swap(i, (i - 1) >> 1);
+    } else {
+      more = true;
+      if (hold > 0 && compareWalNames(name, heap[0]!) < 0) {
+        heap[0] = name;
+        down(0);
+      }
+    }
+  }
+  return { names: heap.sort(compareWalNames), more };
+}
+
 /**
- * Calls `onReady` with every WAL name that has a `.ready` file, in WAL order (and the same names
- * as a set), after each change or full read, and when the last full read started: every name not
- * listed was seen without `.ready` at or after that time (what was done before may be forgotten).
- * The array and the set are the watcher's own: read them, do not keep or change them.
+ * Calls `onReady` with the oldest `hold` WAL names that have a `.ready` file, in WAL order (and
+ * the same names as a set), after each change or full read, and when the last full read started:
+ * every name not listed and not after `horizon` was seen without `.ready` at or after that time
+ * (what was done before may be forgotten). `horizon` is the newest name held when there are more
+ * `.ready` names than `hold` (undefined: the list is complete). The array and the set are the
+ * watcher's own: read them, do not keep or change them.
  */
 export function watchReady(pgdata: string, scanMs: number, log: Logger,
-  onReady: (names: readonly string[], scannedAt: number, ready: ReadonlySet<string>) => void): ReadyWatcher {
+  onReady: (names: readonly string[], scannedAt: number, ready: ReadonlySet<string>, horizon: string | undefined) => void,
+  hold: number = LOOKAHEAD_HOLD): ReadyWatcher {
   const dir = join(pgdata, 'pg_wal', 'archive_status');
   const ready = new Set<string>();
   let sorted: string[] = [];
+  // The newest name held when archive_status has more .ready names than `hold`.
+  let horizon: string | undefined;
   let scannedAt = 0;
   let fullWanted = true;
   const changed = new Set<string>();
@@ -50,9 +98,9 @@ export function watchReady(pgdata: string, scanMs: number, log: Logger,
 
   const readAll = async (): Promise<void> => {
     const at = Date.now();
-    const entries = await fsp.readdir(dir);
-    const names = entries.filter((e) => e.endsWith('.ready')).map((e) => e.slice(0, -'.ready'.length)).filter(isWalName);
-    sorted = names.sort(compareWalNames);
+    const { names, more } = await oldestReady(dir, hold);
+    sorted = names;
+    horizon = more ? sorted.at(-1) : undefined;
     ready.clear();
     for (const n of sorted) ready.add(n);
     scannedAt = at;
@@ -65,13 +113,21 @@ export function watchReady(pgdata: string, scanMs: number, log: Logger,
     for (const name of names) {
       const there = await fsp.lstat(join(dir, `${name}.ready`)).then(() => true, () => false);
       if (there && !ready.has(name)) {
+        // Beyond what is held: the read that refills the window finds it in its turn.
+        if (horizon !== undefined && compareWalNames(name, horizon) > 0) continue;
         ready.add(name);
         sorted.splice(place(sorted, name), 0, name);
+        if (sorted.length > hold) {
+          ready.delete(sorted.pop()!);
+          horizon = sorted.at(-1);
+        }
       } else if (!there && ready.has(name)) {
         ready.delete(name);
         sorted.splice(place(sorted, name), 1);
       }
     }
+    // Half the window archived: read again for the names after it.
+    if (horizon !== undefined && sorted.length <= hold / 2) fullWanted = true;
   };
 
   const schedule = (): void => {
@@ -84,7 +140,7 @@ export function watchReady(pgdata: string, scanMs: number, log: Logger,
       if (full) changed.clear();
       let failed = false;
       (full ? readAll() : readChanged()).then(
-        () => { if (!stopped) onReady(sorted, scannedAt, ready); },
+        () => { if (!stopped) onReady(sorted, scannedAt, ready, horizon); },
         (err: Error) => { failed = true; fullWanted = true; log.debug(`cannot read ${dir}: ${err.message}`); },
       ).finally(() => {
         pending = false;

@@ -135,10 +135,10 @@ export class ProofMarkers {
     this.touched.set(name, Date.now());
   }
 
-  /** Removes markers and hints of names no longer .ready, written before the scan that says so started. */
-  async forget(ready: ReadonlySet<string>, scannedAt: number): Promise<void> {
+  /** Removes markers and hints of names `archived` says are no longer .ready, written before the scan that says so started. */
+  async forget(archived: (name: string) => boolean, scannedAt: number): Promise<void> {
     for (const [name, at] of this.touched) {
-      if (ready.has(name) || at >= scannedAt) continue;
+      if (!archived(name) || at >= scannedAt) continue;
       this.touched.delete(name);
       await fsp.rm(join(this.dir, name), { force: true }).catch(() => undefined);
       await fsp.rm(join(this.dir, name + ASK_SUFFIX), { force: true }).catch(() => undefined);

@@ -9,6 +9,7 @@
 import { promises as fsp } from 'node:fs';
 import { errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
+import { compareWalNames } from '@pitrtools/core/wal';
 import { noteState } from '../archive/claims.js';
 import { deliverWithin } from '../archive/slave-deadline.js';
 import { describeOutcome, isSafe, type SlaveOutcome } from '../archive/outcome.js';
@@ -112,13 +113,16 @@ export class WarmArchiver {
 
   /**
    * The look-ahead: ships the oldest .ready segments not yet in hand; forgets those PostgreSQL
-   * has archived (settled before the scan that no longer lists them started).
+   * has archived (settled before the scan that no longer lists them started). `horizon`: the
+   * newest name listed when the list holds only the oldest .ready names (lookahead.ts); what
+   * comes after it is not known to be archived, so it is kept.
    */
-  onReady(names: readonly string[], scannedAt: number = Date.now(), readySet?: ReadonlySet<string>): void {
+  onReady(names: readonly string[], scannedAt: number = Date.now(), readySet?: ReadonlySet<string>, horizon?: string): void {
     // The watcher hands its own set: building one per change would cost O(.ready files) per segment.
     const ready = readySet ?? new Set(names);
-    for (const [name, e] of this.entries) if (e.settled && e.settledAt < scannedAt && !ready.has(name)) this.entries.delete(name);
-    void this.d.markers?.forget(ready, scannedAt);
+    const archived = (name: string): boolean => !ready.has(name) && (horizon === undefined || compareWalNames(name, horizon) <= 0);
+    for (const [name, e] of this.entries) if (e.settled && e.settledAt < scannedAt && archived(name)) this.entries.delete(name);
+    void this.d.markers?.forget(archived, scannedAt);
     this.ready = names;
     this.pick();
   }

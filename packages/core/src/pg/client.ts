@@ -4,8 +4,12 @@
  * common failures into one clear line. Passwords come from ~/.pgpass (pg reads it) or the caller.
  */
 import type { Duplex } from 'node:stream';
+// Before pg: see the file (keeps pg's load from loading undici).
+import { probeShim } from './skip-cloudflare-probe.js';
 import pg from 'pg';
 import { errorCode, errorMessage, PitrError } from '../errors.js';
+
+if (probeShim) delete (globalThis as { navigator?: unknown }).navigator;
 
 /** How to reach a server. `host` may be a socket directory (starts with '/'). */
 export interface PgConnectOptions {

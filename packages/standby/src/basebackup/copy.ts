@@ -1,13 +1,18 @@
 /**
- * The copy engine of -B, main-thread side: copy workers (copy-worker.ts), each with its own SSH
- * connection and SFTP streams, pull the jobs in small batches from a feed (the tree walk's
+ * The copy engine of -B, main-thread side: copy services (copy-service.ts; in worker threads,
+ * copy-worker.ts, or on this thread with 2 cores or fewer), each with its own SSH connection and
+ * SFTP streams, pull the jobs in small batches from a feed (the tree walk's
  * bounded queue, largest held job first). The engine is started early (its connections come up
  * while the master starts the backup) and runs the feeds it is given one after the other
  * (everything, then global/pg_control alone). Only jobs in flight are held here.
  */
-import { Worker } from 'node:worker_threads';
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { SshTarget } from '@pitrtools/core/ssh/index';
 import { fromWire, type FileOutcome, type FromWorker, type ToWorker, type WireJob } from './copy-protocol.js';
+import { serveCopy } from './copy-service.js';
 import type { JobFeed } from './job-queue.js';
 import type { FileJob } from './plan.js';
 
@@ -53,8 +58,70 @@ function workerUrl(): URL {
  */
 const WORKER_YOUNG_MB = 4;
 
+/** What the engine needs of a copy worker: a Worker, or the same service on this thread. */
+interface CopyThread {
+  postMessage(m: ToWorker): void;
+  on(event: 'message', fn: (m: FromWorker) => void): unknown;
+  once(event: 'exit', fn: () => void): unknown;
+  once(event: 'error', fn: (e: Error) => void): unknown;
+  off(event: 'exit', fn: () => void): unknown;
+  off(event: 'error', fn: (e: Error) => void): unknown;
+  terminate(): Promise<unknown>;
+}
+
+/** The copy service (copy-service.ts) on this thread, over a MessageChannel: the same messages as a Worker. */
+class InThreadCopy extends EventEmitter implements CopyThread {
+  private readonly ch = new MessageChannel();
+
+  constructor() {
+    super();
+    serveCopy(this.ch.port1);
+    this.ch.port2.on('message', (m: FromWorker) => this.emit('message', m));
+    // Either end closing (finish, abort) closes both: the service is done, as a worker that exits.
+    this.ch.port2.once('close', () => this.emit('exit'));
+  }
+
+  postMessage(m: ToWorker): void {
+    this.ch.port2.postMessage(m);
+  }
+
+  async terminate(): Promise<void> {
+    this.ch.port1.close();
+    this.ch.port2.close();
+  }
+}
+
+/**
+ * Whether the copy runs on the main thread: by default where there are 2 cores or fewer, since a
+ * worker's own isolate, module copies and heap cost RSS and bought no CPU there (measured at
+ * 20 000 files, one run each: worker 139 MB and 18.5 CPU-s, main thread 105 MB and 10.9 CPU-s).
+ * PITR_COPY_THREAD=worker|main overrides it.
+ */
+function copyInThread(): boolean {
+  const forced = process.env.PITR_COPY_THREAD;
+  if (forced === 'main') return true;
+  if (forced === 'worker') return false;
+  return availableParallelism() <= 2;
+}
+
+/**
+ * The main thread's young generation, kept at its start size (1 MiB semi-spaces) when the copy
+ * runs here. A worker gets the same through resourceLimits; the main thread's size was fixed at
+ * start-up, but V8 reads --semi-space-growth-factor each time it would grow the young
+ * generation, so 1 keeps it where it is (measured on the bench's scaling part: with the copy on
+ * this thread and V8's default the young generation grew to 32 MB). A V8 internal: guarded by
+ * test/young-generation-pin.test.ts; off with PITR_GC_PACING=off.
+ */
+export function pinYoungGeneration(): void {
+  if (process.env.PITR_GC_PACING === 'off') return;
+  setFlagsFromString('--semi-space-growth-factor=1');
+}
+
+/** On the main thread, a minor GC per this many bytes copied (copy-service.ts). */
+const IN_THREAD_GC_BYTES = 8 * 1024 * 1024;
+
 interface Slot {
-  worker: Worker;
+  worker: CopyThread;
   exited: Promise<void>;
   onMessage?: ((m: FromWorker) => void) | undefined;
 }
@@ -66,15 +133,19 @@ export class CopyEngine {
 
   private constructor(private readonly slots: Slot[]) {}
 
-  /** Starts the workers and waits until each has its connection and channels. */
+  /** Starts the copy service(s) (copyInThread decides where) and waits until each has its connection and channels. */
   static async start(o: EngineOptions): Promise<CopyEngine> {
-    const n = Math.max(1, Math.min(o.workers, o.streams));
+    const inThread = copyInThread();
+    if (inThread) pinYoungGeneration();
+    // On this thread, one service holds every stream (more would only add connections).
+    const n = inThread ? 1 : Math.max(1, Math.min(o.workers, o.streams));
     const { debug, ...target } = o.target;
     const slots: Slot[] = [];
     for (let i = 0; i < n; i++) {
       // Streams spread as evenly as they go: 4 over 3 workers = 2, 1, 1.
       const streams = Math.floor(o.streams / n) + (i < o.streams % n ? 1 : 0);
-      const worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+      const worker: CopyThread = inThread ? new InThreadCopy()
+        : new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
       const slot: Slot = { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'debug') debug?.(`copy worker ${i + 1}: ${m.line}`);
@@ -87,6 +158,7 @@ export class CopyEngine {
           // 8 x 255 KiB = the 2 MiB channel window: more reads in flight only wait (part (b) of the
           // bench: the same ratios to pg_basebackup and rsync as with 16, 9 MB less peak RSS).
           buffersPerStream: o.buffersPerStream ?? 8,
+          ...(inThread ? { gcEveryBytes: IN_THREAD_GC_BYTES } : {}),
         },
       };
       worker.postMessage(msg);

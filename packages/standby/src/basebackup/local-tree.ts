@@ -3,7 +3,7 @@
  * symlinks, and the final fsync of every file and directory (as initdb --sync-only and
  * pg_basebackup do). Received files are written by incoming-file.ts.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
@@ -34,13 +34,65 @@ export async function listLocal(dir: string): Promise<Map<string, LocalEntry>> {
     if (errorCode(err) === 'ENOENT') return out;
     throw err;
   }
+  return statAll(dir, names);
+}
+
+async function statAll(dir: string, names: readonly string[]): Promise<Map<string, LocalEntry>> {
+  const out = new Map<string, LocalEntry>();
   // All at once: a second -B lstats every file of the copy, and these go to libuv's threads.
   const stats = await Promise.all(names.map((name) => fsp.lstat(join(dir, name)).catch(() => undefined)));
   names.forEach((name, i) => {
     const st = stats[i];
-    if (st) out.set(name, { isFile: st.isFile(), isDir: st.isDirectory(), isSymlink: st.isSymbolicLink(), size: st.size, mtime: st.mtimeMs / 1000 });
+    if (st) out.set(name, toEntry(st));
   });
   return out;
+}
+
+function toEntry(st: Stats): LocalEntry {
+  return { isFile: st.isFile(), isDir: st.isDirectory(), isSymlink: st.isSymbolicLink(), size: st.size, mtime: st.mtimeMs / 1000 };
+}
+
+/** A local directory as it was before the walk wrote into it, holding at most `hold` entries. */
+export interface LocalView {
+  /** Entries held in memory. */
+  readonly held: number;
+  /** The entry of `name` (lstat), undefined when absent. */
+  get(name: string): Promise<LocalEntry | undefined>;
+  /** Every entry (a big directory: read again, so it may include what was written since). */
+  before(): AsyncIterable<[string, LocalEntry]>;
+}
+
+/**
+ * `dir` with up to `hold` entries held (one lstat each, in parallel); a bigger one is looked up
+ * name by name and read again with opendir when asked for all, so nothing grows with its size.
+ * An absent directory is empty.
+ */
+export async function localView(dir: string, hold: number): Promise<LocalView> {
+  const names: string[] = [];
+  let big = false;
+  try {
+    for await (const e of await fsp.opendir(dir)) {
+      if (names.length >= hold) { big = true; break; }
+      names.push(e.name);
+    }
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT') throw err;
+  }
+  if (!big) {
+    const map = await statAll(dir, names);
+    return { held: map.size, get: async (name) => map.get(name), before: async function* () { yield* map; } };
+  }
+  const one = (name: string): Promise<LocalEntry | undefined> => fsp.lstat(join(dir, name)).then(toEntry, ignoreVanished);
+  return {
+    held: 0,
+    get: one,
+    async *before() {
+      for await (const e of await fsp.opendir(dir)) {
+        const st = await one(e.name);
+        if (st) yield [e.name, st];
+      }
+    },
+  };
 }
 
 /** mkdir -p with mode 0700 for what it creates; an existing symlink to a directory is fine. */

@@ -2,13 +2,18 @@
  * Walking one tree of the master (the data directory or a tablespace) over SFTP and deciding per
  * file: copy, or skip because the local copy has the same size and mtime. Local entries the master
  * does not have are removed as we go (rsync --delete), except the standby's own files. Jobs go to
- * the copy as they are found, through a bounded queue (job-queue.ts): what is held does not grow
- * with the number of files, beyond the listing of the directory being walked.
+ * the copy as they are found, through a bounded queue (job-queue.ts), and of a directory's listing
+ * at most LIST_HOLD entries are held (dir-listing.ts): what is held does not grow with the number
+ * of files, in the tree or in one directory.
  */
 import { posix } from 'node:path';
 import type { SftpChannel } from '@pitrtools/core/ssh/index';
-import { keptSubdirs, unloggedForks, type Rule } from './exclusions.js';
-import { ensureDir, fsyncFiles, listLocal, removePath, type LocalEntry } from './local-tree.js';
+import { LIST_HOLD, listRemote, type RemoteEntry } from './dir-listing.js';
+import { keptSubdirs, type Rule } from './exclusions.js';
+import { ensureDir, fsyncFiles, listLocal, localView, removePath, type LocalEntry } from './local-tree.js';
+
+/** What the walk uses of an SFTP channel (a fake in the unit tests). */
+export type WalkChannel = Pick<SftpChannel, 'readdirBatches' | 'stat' | 'lstat'>;
 
 /** One file to copy. */
 export interface FileJob {
@@ -68,6 +73,8 @@ export interface Plan {
   removed: number;
   /** Local files with the master's size: candidates for --checksum's content comparison. */
   sameSize: number;
+  /** The most directory entries (remote and local) held at once by the walk (for the tests). */
+  peakHeld?: number;
 }
 
 /** An empty plan whose jobs go to `copy`. */
@@ -80,7 +87,7 @@ export function emptyPlan(copy: JobSink): Plan {
 const LIST_PARALLEL = 8;
 
 /** Walks `spec` into `plan`. `quick`: skip files whose size and mtime match (off with --checksum). */
-export async function planTree(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: boolean, debug?: (m: string) => void): Promise<void> {
+export async function planTree(ch: WalkChannel, spec: TreeSpec, plan: Plan, quick: boolean, debug?: (m: string) => void): Promise<void> {
   const pending: string[] = [''];
   let active = 0;
   let failure: unknown;
@@ -104,28 +111,26 @@ export async function planTree(ch: SftpChannel, spec: TreeSpec, plan: Plan, quic
 }
 
 /** One directory: decide for each entry, queue subdirectories, remove what the master does not have. */
-async function visitDir(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: boolean, relDir: string, queue: (rel: string) => void, debug?: (m: string) => void): Promise<void> {
+async function visitDir(ch: WalkChannel, spec: TreeSpec, plan: Plan, quick: boolean, relDir: string, queue: (rel: string) => void, debug?: (m: string) => void): Promise<void> {
   const remoteDir = relDir === '' ? spec.remoteRoot : posix.join(spec.remoteRoot, relDir);
   const localDir = relDir === '' ? spec.localRoot : posix.join(spec.localRoot, relDir);
   const dir: JobDir = { remote: remoteDir, local: localDir, rel: relDir };
   await ensureDir(localDir);
-  const [entries, local] = await Promise.all([listRemote(ch, remoteDir), listLocal(localDir)]);
-  const seen = new Set<string>();
+  const [listing, local] = await Promise.all([listRemote(ch, remoteDir, LIST_HOLD), localView(localDir, LIST_HOLD)]);
+  plan.peakHeld = Math.max(plan.peakHeld ?? 0, listing.held + local.held);
   // Local files kept as they are: not written by this run, so fsynced here (the final pass only
   // fsyncs directories and the top level; copied files were fsynced before their rename).
   const kept: string[] = [];
-  const unlogged = unloggedForks(entries.map((e) => e.name));
-  for (const e of entries) {
+  for await (const e of listing.entries()) {
     const rel = relDir === '' ? e.name : `${relDir}/${e.name}`;
-    const rule = unlogged.has(e.name) ? 'exclude' : spec.rule(rel);
+    const rule = listing.unlogged(e.name) ? 'exclude' : spec.rule(rel);
     if (rule === 'ours' || rule === 'exclude') continue;
-    seen.add(e.name);
     if (spec.isTablespaceLink?.(rel) && e.isSymbolicLink) continue;
-    let st = e;
+    let st: RemoteEntry = e;
     // A symlink elsewhere (pg_wal on another disk, a log directory) is copied as what it points to.
     if (e.isSymbolicLink) st = { ...(await ch.stat(posix.join(remoteDir, e.name))), name: e.name };
     const localPath = posix.join(localDir, e.name);
-    const mine = local.get(e.name);
+    const mine = await local.get(e.name);
     if (st.isDirectory) {
       if (mine && !mine.isDir && !mine.isSymlink) await removePath(localPath);
       if (rule === 'empty-dir') await emptyDir(localPath, keptSubdirs(rel), plan);
@@ -141,6 +146,7 @@ async function visitDir(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: bool
         plan.skipped++;
         plan.skippedBytes += job.size;
         kept.push(localPath);
+        if (kept.length >= LIST_HOLD) await fsyncFiles(kept.splice(0));
       } else {
         if (mine?.isFile && mine.size === job.size) plan.sameSize++;
         plan.files++;
@@ -149,38 +155,16 @@ async function visitDir(ch: SftpChannel, spec: TreeSpec, plan: Plan, quick: bool
       }
     }
   }
-  for (const [name, entry] of local) {
-    if (seen.has(name)) continue;
+  // Local entries the master does not have, or has but leaves out (excluded, unlogged forks).
+  for await (const [name, entry] of local.before()) {
     const rule = spec.rule(relDir === '' ? name : `${relDir}/${name}`);
     if (rule === 'ours' || rule === 'keep-local') continue;
+    if (rule !== 'exclude' && !listing.unlogged(name) && await listing.has(name)) continue;
     debug?.(`removing ${posix.join(localDir, name)}${entry.isDir ? '/' : ''} (not on the master)`);
     await removePath(posix.join(localDir, name));
     plan.removed++;
   }
   await fsyncFiles(kept);
-}
-
-/** What the walk keeps of one remote entry. */
-interface RemoteEntry {
-  name: string;
-  size: number;
-  mtime: number;
-  isFile: boolean;
-  isDirectory: boolean;
-  isSymbolicLink: boolean;
-}
-
-/**
- * A remote directory, read batch by batch and kept in this small form: the whole directory is
- * needed (an _init fork anywhere in it excludes its relation's other forks), but ssh2's own
- * listing (long names, attribute objects) of a 100 000-file directory is several times bigger.
- */
-async function listRemote(ch: SftpChannel, dir: string): Promise<RemoteEntry[]> {
-  const out: RemoteEntry[] = [];
-  for await (const batch of ch.readdirBatches(dir)) {
-    for (const e of batch) out.push({ name: e.name, size: e.size, mtime: e.mtime, isFile: e.isFile, isDirectory: e.isDirectory, isSymbolicLink: e.isSymbolicLink });
-  }
-  return out;
 }
 
 function unchanged(mine: LocalEntry | undefined, job: FileJob): boolean {
