@@ -85,9 +85,10 @@ class InThreadCopy extends EventEmitter implements CopyThread {
     this.ch.port2.postMessage(m);
   }
 
-  async terminate(): Promise<void> {
+  terminate(): Promise<void> {
     this.ch.port1.close();
     this.ch.port2.close();
+    return Promise.resolve();
   }
 }
 
