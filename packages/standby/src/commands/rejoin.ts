@@ -158,6 +158,13 @@ async function rewindOrCopy(ctx: Ctx, bins: PgBinaries, why: string): Promise<Re
   if ('missing' in tool) return viaBasebackup(ctx, tool.missing);
   const blocker = await rewindBlocker(tool.path, config.pgdata);
   if (blocker !== undefined) return viaBasebackup(ctx, blocker);
+  // pg_rewind takes the source's timeline from its pg_control, which names the new timeline only
+  // after the checkpoint that follows the promotion; that one is spread over checkpoint_timeout.
+  // PostgreSQL's pg_rewind documentation (Notes): run CHECKPOINT on a newly promoted source first.
+  await withMasterLink(config, log, { applicationName: 'pitrtools rejoin' }, async (l) => {
+    log.info(`CHECKPOINT on the new master (${l.where}), so that its pg_control names its timeline for pg_rewind`);
+    await l.pg.query('CHECKPOINT');
+  });
   const kept = await keepOwnFiles(config.pgdata, log);
   let run;
   try {
