@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run demo [-- --keep] [-- --pg 18] [-- --scale 20]
-#   Builds a master, two standby hosts and their sshd on this machine under one temp dir, runs the
+#   Builds a master, three standby hosts and their sshd on this machine under one temp dir, runs the
 #   whole pitrtools story through the real commands, and stops everything at the end.
 # npm run demo -- --stop DIR   stops and removes what a `--keep` run left in DIR.
 # As root it first prepares the machine (scripts/setup.sh: openssh-server, the user pitr) and runs

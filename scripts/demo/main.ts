@@ -1,12 +1,12 @@
 /**
- * npm run demo: one machine plays a master and two standby hosts. Everything runs as the current
+ * npm run demo: one machine plays a master and three standby hosts. Everything runs as the current
  * (unprivileged) user under one temporary directory, through the real commands, and is stopped
  * at the end — also on Ctrl-C or when a step fails — unless --keep is given.
  *
  *   node --import tsx scripts/demo/main.ts [--keep] [--pg 14|15|16|17|18] [--scale N]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupAll, detachAll, onCleanup } from '../../test/rig/cleanup.js';
@@ -42,22 +42,25 @@ async function sql(pg: { host: string; port: number; user: string }, text: strin
 const at = (h: StandbyHost, user: string) => ({ host: h.socketDir, port: h.port, user });
 
 async function main(): Promise<void> {
-  setStepCount(14);
+  setStepCount(16);
   console.log(bold(`pitrtools demo — everything lives in ${root}`));
   const { hook, log: alertLog } = alertHook(root);
   const failoverMark = join(root, 'failover-happened');
   const failoverAction = writeScript(join(root, 'failover.sh'), `date > '${failoverMark}'`);
 
-  const [sshA, sshB] = await step('Start sshd for the two standby hosts (127.0.0.1, own host keys, keys only)', async () => {
+  const [sshA, sshB, sshC] = await step('Start sshd for the three standby hosts (127.0.0.1, own host keys, keys only)', async () => {
     const a = await startSshd({ logLevel: 'INFO' });
     const b = await startSshd({ logLevel: 'INFO' });
+    const c = await startSshd({ logLevel: 'INFO' });
     note(`standby host "hot"  → ssh 127.0.0.1:${a.port}   (also serves as the master's SSH for -B)`);
+    note(`standby host "warm" → ssh 127.0.0.1:${c.port}   (a second streaming standby: it follows the new master)`);
     note(`standby host "cold" → ssh 127.0.0.1:${b.port}`);
-    return [a, b] as const;
+    return [a, b, c] as const;
   });
 
   const master: PgCluster = await step(`Create the master and load pgbench data (scale ${scale})`, async () => {
-    const m = await startPostgres({ name: 'master', parent: join(root, 'master'), conf: { archive_mode: 'on', archive_command: "''" } });
+    // wal_log_hints: the old master can be rewound with pg_rewind when it rejoins (step 16).
+    const m = await startPostgres({ name: 'master', parent: join(root, 'master'), conf: { archive_mode: 'on', archive_command: "''", wal_log_hints: 'on', wal_keep_size: "'128MB'" } });
     note(`PostgreSQL ${m.major} on port ${m.port}, data in ${m.pgdata}`);
     execFileSync(PGBENCH, ['-i', '-q', '-s', String(scale), '-h', m.socketDir, '-p', String(m.port), 'postgres'], { stdio: 'ignore' });
     return m;
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
 
   const hot = standbyHost(root, 'hot', await freePort());
   const cold = standbyHost(root, 'cold', await freePort());
+  const warm = standbyHost(root, 'warm', await freePort());
   const common = (h: StandbyHost, sshd: typeof sshA) => ({
     master_public_ip: '127.0.0.1', ssh_port: sshd.port, user: master.user, port: master.port, master_local_ip: '127.0.0.1',
     ssh_identity: sshA.clientKey, ssh_known_hosts: sshA.knownHostsFile, pgdata: h.pgdata, archivedir: h.archivedir,
@@ -73,24 +77,26 @@ async function main(): Promise<void> {
   });
   writeIni(hot.ini, { ...common(hot, sshA), use_streaming_replication: 'on', repl_db_user: master.user, sslmode: 'disable' });
   writeIni(cold.ini, common(cold, sshA));
+  writeIni(warm.ini, { ...common(warm, sshA), use_streaming_replication: 'on', repl_db_user: master.user, sslmode: 'disable' });
   const archIni = join(root, 'master', 'cmd_archiver.ini');
   const slaveA = `127.0.0.1:${sshA.port}`;
   const slaveB = `127.0.0.1:${sshB.port}`;
+  const slaveC = `127.0.0.1:${sshC.port}`;
   writeIni(archIni, {
     pgdata: master.pgdata, l_archivedir: join(root, 'master', 'queue'), r_archivedir: hot.archivedir,
-    slaves: `${slaveA}, ${slaveB}`, user: master.user, ssh_timeout: 5, notify_ok: hook, notify_warning: hook, notify_critical: hook,
+    slaves: `${slaveA}, ${slaveB}, ${slaveC}`, user: master.user, ssh_timeout: 5, notify_ok: hook, notify_warning: hook, notify_critical: hook,
   }, {
     [slaveA]: { ssh_identity: sshA.clientKey, ssh_known_hosts: sshA.knownHostsFile },
     [slaveB]: { r_archivedir: cold.archivedir, ssh_identity: sshB.clientKey, ssh_known_hosts: sshB.knownHostsFile },
+    [slaveC]: { r_archivedir: warm.archivedir, ssh_identity: sshC.clientKey, ssh_known_hosts: sshC.knownHostsFile },
   });
 
   await step('Install the helper functions on the master (through SSH, from the standby)', async () => {
     await run(tool('standby', `-C ${hot.ini} --install-helpers`, ['-C', hot.ini, '--install-helpers']));
   });
 
-  await step('Prepare both standby hosts (cmd_standby -I)', async () => {
-    await run(tool('standby', `-C ${hot.ini} -I`, ['-C', hot.ini, '-I']));
-    await run(tool('standby', `-C ${cold.ini} -I`, ['-C', cold.ini, '-I']));
+  await step('Prepare the three standby hosts (cmd_standby -I)', async () => {
+    for (const h of [hot, warm, cold]) await run(tool('standby', `-C ${h.ini} -I`, ['-C', h.ini, '-I']));
   });
 
   await step('Initialise the master\'s queues (cmd_archiver -I) and switch archiving on', async () => {
@@ -104,7 +110,7 @@ async function main(): Promise<void> {
     note(`archive_command = '${command}'`);
   });
 
-  await step('A burst of WAL: pgbench for 5 seconds, then every segment shipped to both hosts', async () => {
+  await step('A burst of WAL: pgbench for 5 seconds, then every segment shipped to the three hosts', async () => {
     execFileSync(PGBENCH, ['-c', '2', '-T', '5', '-n', '-h', master.socketDir, '-p', String(master.port), 'postgres'], { stdio: 'ignore' });
     const seg = String(await master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
     const st = await waitFor('the archiver to catch up', async () => {
@@ -113,35 +119,37 @@ async function main(): Promise<void> {
     }, 120_000, 200);
     const count = (dir: string): number => execFileSync('ls', [dir], { encoding: 'utf8' }).split('\n').filter((n) => /^[0-9A-F]{24}$/.test(n)).length;
     note(`pg_stat_archiver: archived ${st.archived_count}, failed ${st.failed_count}; last ${st.last_archived_wal}`);
-    note(`segments on "hot": ${count(hot.archivedir)}, on "cold": ${count(cold.archivedir)}`);
+    note(`segments on "hot": ${count(hot.archivedir)}, on "warm": ${count(warm.archivedir)}, on "cold": ${count(cold.archivedir)}`);
   });
 
-  await step('Base backup of the master onto the hot standby (cmd_standby -B)', async () => {
-    await run(tool('standby', `-C ${hot.ini} -B`, ['-C', hot.ini, '-B']), { live: true });
+  await step('Base backup of the master onto the hot and warm standbys (cmd_standby -B)', async () => {
+    for (const h of [hot, warm]) await run(tool('standby', `-C ${h.ini} -B`, ['-C', h.ini, '-B']), { live: true });
   });
 
   await step('Base backup onto the cold host (kept stopped for point-in-time recovery)', async () => {
     await run(tool('standby', `-C ${cold.ini} -B`, ['-C', cold.ini, '-B']), { live: true });
   });
 
-  await step('Start the hot standby (cmd_standby -S: archive replay + streaming)', async () => {
-    for (const h of [hot, cold]) {
+  await step('Start the hot and warm standbys (cmd_standby -S: archive replay + streaming)', async () => {
+    for (const h of [hot, warm, cold]) {
       onCleanup(`standby ${h.name}`, () => { execFileSync(join(master.bindir, 'pg_ctl'), ['-D', h.pgdata, '-m', 'immediate', 'stop'], { stdio: 'ignore' }); }, () => {
         try { execFileSync(join(master.bindir, 'pg_ctl'), ['-D', h.pgdata, '-m', 'immediate', 'stop'], { stdio: 'ignore' }); } catch { /* not running */ }
       });
     }
-    await run(tool('standby', `-C ${hot.ini} -S`, ['-C', hot.ini, '-S']));
+    for (const h of [hot, warm]) await run(tool('standby', `-C ${h.ini} -S`, ['-C', h.ini, '-S']));
   });
 
-  await step('Write a row on the master, read it on the standby', async () => {
+  await step('Write a row on the master, read it on both standbys', async () => {
     const m = { host: master.socketDir, port: master.port, user: master.user };
     await sql(m, 'CREATE TABLE demo (msg text, at timestamptz DEFAULT clock_timestamp())');
     await sql(m, "INSERT INTO demo (msg) VALUES ('hello from the master')");
-    const row = await waitFor('the row on the standby', async () => {
-      const rows = await sql(at(hot, master.user), "SELECT msg, pg_is_in_recovery() AS standby FROM demo WHERE msg = 'hello from the master'").catch(() => []);
-      return rows[0];
-    }, 60_000, 200);
-    note(`standby (in recovery: ${String(row.standby)}) reads: "${String(row.msg)}"`);
+    for (const h of [hot, warm]) {
+      const row = await waitFor(`the row on ${h.name}`, async () => {
+        const rows = await sql(at(h, master.user), "SELECT msg, pg_is_in_recovery() AS standby FROM demo WHERE msg = 'hello from the master'").catch(() => []);
+        return rows[0];
+      }, 60_000, 200);
+      note(`"${h.name}" (in recovery: ${String(row.standby)}) reads: "${String(row.msg)}"`);
+    }
   });
 
   const target = await step('Mark a point in time T between two rows on the master', async () => {
@@ -155,9 +163,17 @@ async function main(): Promise<void> {
     return t;
   });
 
-  await step('The master goes away (pg_ctl stop)', async () => {
-    await master.stop('fast');
-    note('the master is down; its queue runner exits with it');
+  await step('The master crashes (pg_ctl stop -m immediate)', async () => {
+    // Both streaming standbys have replayed all the master wrote: neither is past the point where
+    // the new master's timeline will fork, so "warm" can follow "hot" (step 14).
+    // A record after the last WAL switch (replay positions never point into a switched-away segment's end).
+    await master.query("SELECT pg_logical_emit_message(false, 'pitrtools-demo', 'before the crash')");
+    const end = String(await master.scalar('SELECT pg_current_wal_insert_lsn()'));
+    for (const h of [hot, warm]) {
+      await waitFor(`${h.name} to replay ${end}`, async () => (await sql(at(h, master.user), `SELECT pg_last_wal_replay_lsn() >= '${end}'::pg_lsn AS ok`))[0]!.ok === true || undefined, 60_000, 100);
+    }
+    await master.stop('immediate');
+    note('the master is down without a shutdown checkpoint; its queue runner exits with it');
   });
 
   await step('Fail over to the hot standby (cmd_standby -F999)', async () => {
@@ -168,6 +184,16 @@ async function main(): Promise<void> {
     note(`action_failover ran: ${existsSync(failoverMark) ? 'yes' : 'NO'}`);
   });
 
+  await step('The warm standby follows the new master (cmd_standby --follow)', async () => {
+    const shown = `-C ${warm.ini} --follow --master 127.0.0.1:${sshA.port} --master-port ${hot.port}`;
+    await run(tool('standby', shown, ['-C', warm.ini, '--follow', '--master', `127.0.0.1:${sshA.port}`, '--master-port', String(hot.port)]));
+    const row = await waitFor('the new master\'s row on warm', async () => {
+      const rows = await sql(at(warm, master.user), "SELECT msg, (SELECT sender_port FROM pg_stat_wal_receiver) AS port FROM demo WHERE msg = 'written on the new master'").catch(() => []);
+      return rows[0];
+    }, 60_000, 200);
+    note(`"warm" streams from port ${String(row.port)} (the new master) and reads: "${String(row.msg)}"`);
+  });
+
   await step('Point-in-time recovery of the cold copy to T (cmd_standby -F999 -R T)', async () => {
     await run(tool('standby', `-C ${cold.ini} -F999 -R '${target}'`, ['-C', cold.ini, '-F999', '-R', target]));
     const rows = await sql(at(cold, master.user), 'SELECT msg FROM demo ORDER BY at');
@@ -175,18 +201,41 @@ async function main(): Promise<void> {
     if (rows.some((r) => r.msg === 'written after T') || !rows.some((r) => r.msg === 'written before T')) throw new Error('the recovered copy does not stop at T');
   });
 
+  const rejoinIni = join(root, 'master', 'cmd_standby.ini');
+  await step('The old master comes back as a standby of the new one (cmd_standby --rejoin: pg_rewind, as it ran with wal_log_hints = on)', async () => {
+    // The ini a DBA writes on the old master's host: its own data directory, the new master as master.
+    mkdirSync(join(root, 'master', 'archive'), { mode: 0o700 });
+    writeIni(rejoinIni, {
+      master_public_ip: '127.0.0.1', ssh_port: sshA.port, user: master.user, port: hot.port, master_local_ip: '127.0.0.1',
+      ssh_identity: sshA.clientKey, ssh_known_hosts: sshA.knownHostsFile, pgdata: master.pgdata, archivedir: join(root, 'master', 'archive'),
+      pg_ctl: join(master.bindir, 'pg_ctl'), logfile: master.logFile, use_streaming_replication: 'on', repl_db_user: master.user, sslmode: 'disable',
+      notify_ok: hook, notify_warning: hook, notify_critical: hook,
+    });
+    const r = await run(tool('standby', `-C ${rejoinIni} --rejoin`, ['-C', rejoinIni, '--rejoin']));
+    // pg_rewind is there only for PostgreSQL 15 on this machine: on other majors --rejoin says why it took the delta -B.
+    if (!/rewound with pg_rewind/.test(r.stdout)) note('no pg_rewind of this major here: --rejoin fell back to the delta base backup (-B), see above');
+    await sql(at(hot, master.user), "INSERT INTO demo (msg) VALUES ('written on the new master after the rejoin')");
+    const row = await waitFor('the row on the old master', async () => {
+      const rows = await sql({ host: master.socketDir, port: master.port, user: master.user }, "SELECT msg, pg_is_in_recovery() AS standby FROM demo WHERE msg = 'written on the new master after the rejoin'").catch(() => []);
+      return rows[0];
+    }, 60_000, 200);
+    note(`old master (in recovery: ${String(row.standby)}) reads: "${String(row.msg)}"`);
+  });
+
   console.log(`\n${bold('Alerts the hooks received')} (${alertLog}):`);
   console.log(existsSync(alertLog) ? readFileSync(alertLog, 'utf8').trimEnd().replace(/^/gm, '  ') : '  (none)');
-  console.log(`\n${green(bold('Demo complete:'))} WAL shipped to two hosts, a standby built, streamed, failed over, and a cold copy recovered to T.`);
+  console.log(`\n${green(bold('Demo complete:'))} WAL shipped to three hosts, standbys built, streamed, failed over, a standby following the new master, a cold copy recovered to T, and the old master back as a standby.`);
 
   if (keep) {
     detachAll();
     const pgCtl = join(master.bindir, 'pg_ctl');
-    writeFileSync(join(root, 'demo.json'), JSON.stringify({ pgCtl, pgdata: [hot.pgdata, cold.pgdata, master.pgdata], sshd: [sshA.dir, sshB.dir] }, null, 2));
+    writeFileSync(join(root, 'demo.json'), JSON.stringify({ pgCtl, pgdata: [hot.pgdata, warm.pgdata, cold.pgdata, master.pgdata], sshd: [sshA.dir, sshB.dir, sshC.dir] }, null, 2));
     console.log(`\n${bold('--keep: left running')}`);
     console.log(`  new master (was the hot standby): psql -h ${hot.socketDir} -p ${hot.port} postgres`);
+    console.log(`  warm standby (follows it):        psql -h ${warm.socketDir} -p ${warm.port} postgres`);
+    console.log(`  old master (rejoined, a standby): psql -h ${master.socketDir} -p ${master.port} postgres`);
     console.log(`  recovered cold copy:              psql -h ${cold.socketDir} -p ${cold.port} postgres`);
-    console.log(`  configuration:                    ${archIni}, ${hot.ini}, ${cold.ini}`);
+    console.log(`  configuration:                    ${archIni}, ${hot.ini}, ${warm.ini}, ${cold.ini}, ${rejoinIni}`);
     console.log(`  stop everything and remove it:    npm run demo -- --stop ${root}`);
   }
 }

@@ -5,7 +5,11 @@
  * are distinct; each PostgreSQL has its own port and directories and also listens on its
  * host's address (streaming connects there). M archives with cmd_archiver to every standby's
  * archivedir; the standbys are made with -I, -B, -S (streaming, or archive-only), and each has an
- * archiver_config listing the other standbys, used once it is promoted. Built on standby-env.ts.
+ * archiver_config listing the other standbys, used once it is promoted. With `switchover`, M can
+ * take part in a switchover as role-swap.ts does for two hosts: M gets a cmd_standby ini of its
+ * own (its pgdata, master = the first standby, streaming, pg_conf files like the standbys') that
+ * every standby names in master_standby_config. With `slots`, every ini (M's too) uses a
+ * replication slot named pitrtools_<name>. Built on standby-env.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,7 @@ import { makeTempDir } from './tmp.js';
 const FRONT_END = new URL('../../packages/archiver/bin/cmd_archiver', import.meta.url).pathname;
 const CMD_ARCHIVER = new URL('../../packages/archiver/bin/cmd_archiver.js', import.meta.url).pathname;
 const RECORDER = new URL('./archiver-alert-recorder.mjs', import.meta.url).pathname;
+const CMD_STANDBY = new URL('../../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
 
 /** One standby host. */
 export interface ClusterNode {
@@ -46,6 +51,8 @@ export interface ClusterNode {
 /** The whole cluster. */
 export interface ClusterEnv {
   master: PgCluster;
+  /** M's own cmd_standby ini (master = the first standby), with `switchover`. */
+  masterIni?: string;
   sshd: SshdHandle;
   dir: string;
   nodes: ClusterNode[];
@@ -65,6 +72,10 @@ export interface ClusterEnv {
 /** Options: the standbys, in order; S1 gets 127.0.0.2. */
 export interface ClusterOptions {
   standbys: Array<{ name: string; streaming?: boolean }>;
+  /** M gets a cmd_standby ini (master = the first standby) named by every standby's master_standby_config. */
+  switchover?: boolean;
+  /** use_replication_slots on in every ini, slot_name pitrtools_<name> (M: pitrtools_m). */
+  slots?: boolean;
 }
 
 /** Starts sshd, M (archiving to every standby), and makes every standby with -I, -B, -S. */
@@ -106,6 +117,30 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
   const init = spawnSync(process.execPath, [CMD_ARCHIVER, '-C', mIni, '-I'], { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`cmd_archiver -I failed: ${init.stdout}${init.stderr}`);
   await prepareMaster({ master }, 'CREATE TABLE t (i int)');
+  const slotKeys = (name: string): Record<string, string> => (o.slots ? { use_replication_slots: 'on', slot_name: `pitrtools_${name}` } : {});
+  // M as a standby of the first standby (the old master's side of a switchover): its conf files
+  // keep its port and socket, like the standbys' (archive_mode on: it archives once promoted again).
+  let masterIni: string | undefined;
+  const switchoverKeys: Record<string, string> = {};
+  if (o.switchover) {
+    const s1 = nodes[0]!;
+    const mDir = join(dir, 'master');
+    const mConf = join(mDir, 'conf');
+    mkdirSync(mConf, { mode: 0o700 });
+    mkdirSync(join(mDir, 'archive'), { mode: 0o700 });
+    writeStandbyConfFiles(mConf, master.port, master.socketDir, { archive_mode: 'on', wal_retrieve_retry_interval: "'1s'" });
+    masterIni = join(mDir, 'cmd_standby.ini');
+    const ini: Record<string, string> = {
+      master_public_ip: s1.host, user: sshd.user, port: String(s1.port), master_local_ip: '127.0.0.1', ssh_port: String(sshd.port), ...ssh,
+      pgdata: master.pgdata, archivedir: join(mDir, 'archive'), pg_ctl: join(master.bindir, 'pg_ctl'), logfile: master.logFile, rsync_threads: '3',
+      pg_conf: join(mConf, 'postgresql.conf'), pg_hba_conf: join(mConf, 'pg_hba.conf'),
+      use_streaming_replication: 'on', repl_db_user: master.user, sslmode: 'disable', archiver_config: mIni,
+      master_cmd_standby: `${process.execPath} ${CMD_STANDBY}`, master_standby_config: s1.ini,
+      notify_ok: hook('OK'), notify_warning: hook('WARNING'), notify_critical: hook('CRITICAL'), ...slotKeys('m'),
+    };
+    writeFileSync(masterIni, `[DEFAULT]\n${Object.entries(ini).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`, { mode: 0o600 });
+    Object.assign(switchoverKeys, { master_cmd_standby: `${process.execPath} ${CMD_STANDBY}`, master_standby_config: masterIni });
+  }
   const full: ClusterNode[] = nodes.map((n) => ({ ...n, master }));
   const [{ initStandby }, { basebackup }, { startStandby }] = await Promise.all([
     import('../../packages/standby/src/commands/init.js'), import('../../packages/standby/src/commands/basebackup.js'),
@@ -125,6 +160,7 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
       pg_conf: join(confDir, 'postgresql.conf'), pg_hba_conf: join(confDir, 'pg_hba.conf'),
       use_streaming_replication: n.streaming ? 'on' : 'off', repl_db_user: master.user, sslmode: 'disable',
       archiver_config: n.archiverIni, notify_ok: hook('OK'), notify_warning: hook('WARNING'), notify_critical: hook('CRITICAL'),
+      ...switchoverKeys, ...(n.streaming ? slotKeys(n.name) : {}),
     };
     writeFileSync(n.ini, `[DEFAULT]\n${Object.entries(ini).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`, { mode: 0o600 });
     const ctx = ctxFor(n);
@@ -134,7 +170,7 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
   }));
   const query: ClusterEnv['query'] = (on, sql) => (on === 'M' ? master.query(sql) : standbyQuery(on, sql)) as never;
   return {
-    master, sshd, dir, nodes: full, query,
+    master, sshd, dir, nodes: full, query, ...(masterIni ? { masterIni } : {}),
     writeAndWait: async (from, to, value, ms) => {
       await query(from, `INSERT INTO t VALUES (${Number(value)})`);
       for (const n of to) await waitOnStandby(n, `row ${value} on ${n.name}`, `SELECT count(*)::int FROM t WHERE i = ${Number(value)}`, 1, ms ?? 60_000);

@@ -158,6 +158,14 @@ async function rewindOrCopy(ctx: Ctx, bins: PgBinaries, why: string): Promise<Re
   if ('missing' in tool) return viaBasebackup(ctx, tool.missing);
   const blocker = await rewindBlocker(tool.path, config.pgdata);
   if (blocker !== undefined) return viaBasebackup(ctx, blocker);
+  // pg_rewind takes the source's timeline from its pg_control, which names the new timeline only
+  // after the checkpoint that follows the promotion; that one is spread over checkpoint_timeout.
+  // PostgreSQL's pg_rewind documentation (Notes): run CHECKPOINT on a newly promoted source first.
+  await withMasterLink(config, log, { applicationName: 'pitrtools rejoin' }, async (l) => {
+    log.info(`CHECKPOINT on the new master (${l.where}), so that its pg_control names its timeline for pg_rewind`);
+    // Needs superuser or pg_checkpoint (15+); without it pg_rewind may find nothing to do, and then the delta -B runs.
+    await l.pg.query('CHECKPOINT').catch((err: Error) => log.warning(`CHECKPOINT on the new master failed (${err.message}): pg_rewind may see its old timeline and change nothing; then the delta -B runs`));
+  });
   const kept = await keepOwnFiles(config.pgdata, log);
   let run;
   try {

@@ -89,7 +89,8 @@ export type RewindRun = { ok: true } | { ok: false; why: string };
  * Runs `pg_rewind -D pgdata --source-server <conninfo>` where the conninfo leads through a 0700 Unix
  * socket tunnel over SSH to the master's PostgreSQL (master_local_ip:port as seen from the master),
  * as master_db_user; libpq finds a password in ~/.pgpass under host `localhost` and the master's port.
- * pg_rewind (13+) first finishes crash recovery of a target that was not shut down cleanly.
+ * pg_rewind (13+) first finishes crash recovery of a target that was not shut down cleanly. Not ok
+ * either when pg_rewind says "no rewind required" (we run it only when one is needed).
  */
 export async function runPgRewind(config: StandbyConfig, pgRewind: string, log: Logger): Promise<RewindRun> {
   const session = await connectSsh(masterSshTarget(config, log), log);
@@ -101,13 +102,21 @@ export async function runPgRewind(config: StandbyConfig, pgRewind: string, log: 
       const argv = [pgRewind, '-D', config.pgdata, '--source-server', source, '--progress'];
       log.info(`running ${argv.join(' ')}`);
       let last = '';
+      let noRewind = '';
       const r = await runProcess(argv, {
         onOutput: (_s, chunk) => {
-          for (const line of chunk.split(/[\r\n]+/)) if (line.trim() !== '') { last = line.trim(); log.debug(`pg_rewind: ${last}`); }
+          for (const line of chunk.split(/[\r\n]+/)) {
+            if (line.trim() === '') continue;
+            last = line.trim();
+            log.debug(`pg_rewind: ${last}`);
+            if (/no rewind required|on the same timeline/.test(last)) noRewind = last.replace(/^pg_rewind: /, '');
+          }
         },
       });
       if (r.spawnError) return { ok: false, why: `cannot run ${pgRewind}: ${r.spawnError.message}` };
       if (r.code !== 0) return { ok: false, why: `pg_rewind failed (${r.signal ?? `exit ${r.code}`}): ${last.replace(/^pg_rewind: /, '')}` };
+      // We only run it when our own reading of pg_control says a rewind is needed: pg_rewind changing nothing is a failure.
+      if (noRewind) return { ok: false, why: `pg_rewind changed nothing although this server went past the fork (it said: ${noRewind})` };
       return { ok: true };
     } finally { await tunnel.close(); }
   } finally { await session.close().catch(() => undefined); }
