@@ -5,7 +5,10 @@
 //   a substring keeps only the files whose path contains it.
 // PITR_PG_VERSIONS (scripts/test.sh sets it; alone the default is "15,18") lists the PostgreSQL majors the end-to-end tests run against:
 // every file in test/ runs once per major with PITR_PG_VERSION set, except files that declare
-// `// pitr-test: once` (they do not depend on the server's version, e.g. the SSH layer's tests).
+// `// pitr-test: once` (they do not depend on the server's version, e.g. the SSH layer's tests),
+// and files that declare `// pitr-test: ends`: they run on the first and the last major of the list
+// (the oldest and newest server, where the SQL interfaces differ most: pg_start_backup/pg_backup_start,
+// slot columns) unless PITR_TEST_EVERY_MAJOR=1 (npm run test:matrix sets it) runs them on every major.
 // After each set of files, nothing the rig started may still run (see leftBehind).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -36,7 +39,9 @@ function walk(dir, out) {
 const keep = (files) => (filters.length ? files.filter((f) => filters.some((s) => f.includes(s))) : files).sort();
 const unit = unitOnly || !e2eOnly ? keep(readdirSync(join(root, 'packages')).flatMap((p) => walk(join(root, 'packages', p, 'test'), []))) : [];
 const e2e = e2eOnly || !unitOnly ? keep(walk(join(root, 'test'), [])) : [];
-const once = new Set(e2e.filter((f) => /^\/\/ pitr-test: once\b/m.test(readFileSync(join(root, f), 'utf8'))));
+const marked = (word) => new Set(e2e.filter((f) => new RegExp(`^// pitr-test: ${word}\\b`, 'm').test(readFileSync(join(root, f), 'utf8'))));
+const once = marked('once');
+const ends = process.env.PITR_TEST_EVERY_MAJOR === '1' ? new Set() : marked('ends');
 
 const concurrency = process.env.PITR_TEST_CONCURRENCY ?? '2';
 function runFiles(label, files, env) {
@@ -86,7 +91,7 @@ const check = (label, files, env) => {
 };
 if (check('unit tests', unit, {})) failed.push('unit');
 versions.forEach((v, i) => {
-  const files = e2e.filter((f) => i === 0 || !once.has(f));
+  const files = e2e.filter((f) => i === 0 || (!once.has(f) && (i === versions.length - 1 || !ends.has(f))));
   const label = `end-to-end tests on PostgreSQL ${v}`;
   if (check(label, files, { PITR_PG_VERSION: v })) failed.push(`PostgreSQL ${v}`);
 });

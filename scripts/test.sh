@@ -18,5 +18,5 @@ npx eslint packages/*/src
 node scripts/gen-samples.mjs --check
 node scripts/gen-docs.mjs --check
 bash scripts/check-root-guard.sh
-bash scripts/as-user.sh CI="${CI:-}" PITR_PG_VERSIONS="$versions" PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" \
+bash scripts/as-user.sh CI="${CI:-}" PITR_PG_VERSIONS="$versions" PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" PITR_TEST_EVERY_MAJOR="${PITR_TEST_EVERY_MAJOR:-}" \
   PITR_TEST_CONCURRENCY="${PITR_TEST_CONCURRENCY:-2}" -- node scripts/run-tests.mjs "$@"

@@ -21,9 +21,10 @@ let hbaOriginal: string;
 interface CheckJson { status: string; code: number; text: string; lagSource?: string; lagBytes?: number; masterLsn?: string; receiver?: { status: string }; replicationError?: string; removedSegment?: string }
 async function check(): Promise<CheckJson & { line: string }> {
   const j = await runCmd(['-C', env.ini, '--check', '--json']);
-  const o = JSON.parse(j.stdout) as CheckJson;
+  // The one Nagios JSON shape (core/nagios.ts): state and summary.
+  const o = JSON.parse(j.stdout) as Omit<CheckJson, 'status' | 'text'> & { state: string; summary: string };
   assert.equal(j.code, o.code);
-  return { ...o, line: j.stdout };
+  return { ...o, status: o.state, text: o.summary, line: j.stdout };
 }
 
 before(async () => {

@@ -30,9 +30,10 @@ async function check(extra: Record<string, string> = {}): Promise<CheckJson & { 
   writeIni(env, { ...base, ...extra });
   try {
     const j = await runCmd(['-C', env.ini, '--check', '--json']);
-    const o = JSON.parse(j.stdout) as CheckJson;
+    // The one Nagios JSON shape (core/nagios.ts): state and summary.
+    const o = JSON.parse(j.stdout) as Omit<CheckJson, 'status' | 'text'> & { state: string; summary: string };
     assert.equal(j.code, o.code, j.stdout + j.stderr);
-    return { ...o, out: j.stdout };
+    return { ...o, status: o.state, text: o.summary, out: j.stdout };
   } finally { writeIni(env, base); }
 }
 const masterSlot = async (name: string): Promise<{ active: boolean; active_pid: number | null; restart_lsn: string | null; held: string; slot_type: string } | undefined> =>
