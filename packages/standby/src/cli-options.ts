@@ -46,7 +46,7 @@ export const STANDBY_OPTIONS: Readonly<Record<string, StandbyOption>> = {
   'force': { type: 'boolean', group: W, describe: 'With -F999: fail over although the master answers. With --rejoin: stop the running local server first (its writes after the fork are lost).' },
   'master': { type: 'string', group: W, describe: 'HOST[:SSH_PORT]: with --follow: the new master\'s host (and SSH port); written into the ini (master_public_ip, ssh_port) once the check has passed.' },
   'master-port': { type: 'string', group: W, describe: 'PORT: with --follow and --master: the new master\'s PostgreSQL port (written into the ini as port).' },
-  'json': { type: 'boolean', group: W, describe: 'With --check or --status: one JSON object instead of the text (it names the master the ini points at); with --list-backups a JSON array.' },
+  'json': { type: 'boolean', group: W, describe: 'With --check or --status: one JSON object instead of the text (it names the master the ini points at); with --list-backups a JSON array; with -P {master, version}.' },
   'allow-primary': { type: 'boolean', group: W, describe: 'With --check: a server that is not in recovery is OK.' },
   'warn-bytes': { type: 'string', group: W, describe: 'SIZE: with --check: override check_lag_warn_bytes of the ini file.' },
   'critical-bytes': { type: 'string', group: W, describe: 'SIZE: with --check: override check_lag_critical_bytes of the ini file.' },

@@ -5,7 +5,7 @@
 import yargs from 'yargs';
 import { splitGluedShortOptions } from '@pitrtools/cli/argv';
 import { runMain } from '@pitrtools/cli/exit';
-import { enableColor, wantsColor } from '@pitrtools/cli/output';
+import { enableColor, say, wantsColor } from '@pitrtools/cli/output';
 import { parseBytes, parseSeconds } from '@pitrtools/core/config/index';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
@@ -85,7 +85,7 @@ export async function runCli(argv: string[]): Promise<never> {
       if (other !== undefined) throw usage(`choose one action, not --list-backups and ${other}`);
       return runListBackups(f);
     }
-    if (f.json) throw usage('--json goes with --check, --status or --list-backups');
+    if (f.json && !f.ping) throw usage('--json goes with --check, --status, --list-backups or -P');
     const chosen = validate(f);
     return dispatch(f, chosen, context(f));
   }, { debug: () => f.verbose === true });
@@ -144,7 +144,11 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
       await pointInTimeRecovery(ctx, { iniPath, target });
       break;
     }
-    case '-P': await pingMaster(ctx); break;
+    case '-P': {
+      const r = await pingMaster(ctx);
+      say(f.json ? JSON.stringify({ master: masterWhere(ctx.config), ...r }) : `Got response from the master (PostgreSQL ${r.version})`);
+      break;
+    }
     case '-A': {
       await runAction(ctx, f.action as Action);
       break;
