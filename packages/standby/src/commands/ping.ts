@@ -10,10 +10,13 @@ export interface PingResult {
   version: string;
 }
 
-/** Runs -P and returns the master's version (the CLI prints it); throws MASTER_NO_RESPONSE (exit 1) with the reason. */
-export async function pingMaster(ctx: Ctx): Promise<PingResult> {
+/**
+ * Runs -P and returns the master's version (the CLI prints it); throws MASTER_NO_RESPONSE (exit 1)
+ * with the reason. `link` reaches the master (a fake in unit tests).
+ */
+export async function pingMaster(ctx: Ctx, link: typeof withMasterLink = withMasterLink): Promise<PingResult> {
   try {
-    const v = await withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools ping' }, async (l) => {
+    const v = await link(ctx.config, ctx.log, { applicationName: 'pitrtools ping' }, async (l) => {
       await l.pg.query('SELECT 1');
       return versionName(l.pg.versionNum);
     });
