@@ -1,6 +1,6 @@
 /** An in-memory RestoreFs: archivedir and pgdata as a map, with switches to fail where a test wants. */
 import { dirname } from 'node:path';
-import type { FileHead, RestoreFs } from '../src/restore/ports.js';
+import type { CleanupFs, FileHead, RestoreFs } from '../src/restore/ports.js';
 
 /** A fake file: its size and its first bytes (a 16 MiB segment need not be held in memory). */
 export interface MemFile {
@@ -61,4 +61,21 @@ export class MemRestoreFs implements RestoreFs {
   async readOptional(path: string): Promise<string> { return this.files.get(path)?.head.toString('utf8') ?? ''; }
   async systemIdentifier(): Promise<bigint | undefined> { return this.sysid; }
   async recordRestored(_pgdata: string, segment: string): Promise<void> { this.restored.push(segment); }
+}
+
+/** An in-memory CleanupFs: one directory's names; the n-th unlink throws EIO; fsyncs are recorded. */
+export class MemCleanupFs implements CleanupFs {
+  names: Set<string>;
+  unlinks = 0;
+  failUnlinkAt: number | undefined;
+  /** Names present at each fsync of the directory (what a crash after it would keep). */
+  synced: string[][] = [];
+  constructor(readonly dir: string, names: readonly string[]) { this.names = new Set(names); }
+  async ownDir(): Promise<boolean> { return true; }
+  async list(): Promise<string[]> { return [...this.names]; }
+  async unlink(path: string): Promise<void> {
+    if (++this.unlinks === this.failUnlinkAt) throw errno('EIO', 'unlink', path);
+    this.names.delete(path.slice(this.dir.length + 1));
+  }
+  async fsyncDir(): Promise<void> { this.synced.push([...this.names].sort()); }
 }

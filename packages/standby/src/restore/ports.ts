@@ -34,3 +34,15 @@ export interface RestoreFs {
   /** Remembers the newest restored segment for --check (best effort). */
   recordRestored(pgdata: string, segment: string): Promise<void>;
 }
+
+/** Local file operations of the cleanup helper (--cleanup %r, and the catalogue's WAL pruning). */
+export interface CleanupFs {
+  /** checkOwnDir: throws DIR_NOT_PRIVATE when `dir` is not ours alone. */
+  ownDir(dir: string, what: string): Promise<boolean>;
+  /** Names in `dir`. */
+  list(dir: string): Promise<string[]>;
+  /** Removes `path`; nothing when it is already gone. */
+  unlink(path: string): Promise<void>;
+  /** fsync(2) of a directory, so removals in it survive a crash. */
+  fsyncDir(dir: string): Promise<void>;
+}
