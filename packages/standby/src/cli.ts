@@ -9,7 +9,7 @@ import { enableColor, say, wantsColor } from '@pitrtools/cli/output';
 import { parseBytes, parseSeconds } from '@pitrtools/core/config/index';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
-import { ACTIONS, runAction, type Action } from './commands/action.js';
+import { ACTIONS, renderAction, runAction, type Action } from './commands/action.js';
 import { withInterruptReport } from './basebackup-interrupt.js';
 import { basebackup } from './commands/basebackup.js';
 import { backupSet, catalogueDir } from './commands/backup-set.js';
@@ -150,7 +150,7 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
       break;
     }
     case '-A': {
-      await runAction(ctx, f.action as Action);
+      for (const line of renderAction(await runAction(ctx, f.action as Action))) say(line);
       break;
     }
     case '--install-helpers': await installMasterHelpers(ctx); break;
