@@ -143,8 +143,8 @@ function readdir(d: string): string[] {
 describe('a second -B over the copy', () => {
   test('transfers only what changed, reports it, and leaves unchanged files in place', async () => {
     const ctx = ctxFor(env);
-    await runAction(ctx, 'stop');
-    assert.ok(ctx.lines.includes('Server stopped'));
+    const stopped = await runAction(ctx, 'stop');
+    assert.ok(stopped.action === 'stop' && stopped.wasRunning, JSON.stringify(stopped));
     await env.master.query('CREATE TABLE t2 AS SELECT generate_series(1, 5000) AS i');
     await env.master.query('CHECKPOINT');
     const newFile = String(await env.master.scalar("SELECT pg_relation_filepath('t2')"));

@@ -8,45 +8,61 @@ import { requireCompleteCopy } from '../local/copy-state.js';
 import { connectLocal, localBinaries, startServer, stopServer, waitForServer } from '../local/server.js';
 import { withMasterLink } from '../master-link.js';
 import { hasSignal, recordReplayed } from '../local/files.js';
-import { setReplayPaused } from './replay-pause.js';
+import { setReplayPaused, type ReplayPauseState } from './replay-pause.js';
 
 /** The actions -A accepts. */
 export const ACTIONS = ['start', 'stop', 'stop_basebackup', 'pause', 'resume'] as const;
 /** One of ACTIONS. */
 export type Action = (typeof ACTIONS)[number];
 
-/** Runs -A. */
-export async function runAction(ctx: Ctx, action: Action): Promise<void> {
+/** What -A did: the CLI prints it with renderAction. */
+export type ActionResult =
+  | { action: 'start'; alreadyRunning: boolean; standby: boolean }
+  | { action: 'stop'; receiverStopped: boolean; wasRunning: boolean }
+  | { action: 'pause' | 'resume'; state: ReplayPauseState; replayLsn: string | null }
+  | { action: 'stop_basebackup'; ended: number };
+
+/** Runs -A and returns what it did; throws as the step that failed does (e.g. COPY_INCOMPLETE for -A start on a broken copy). */
+export async function runAction(ctx: Ctx, action: Action): Promise<ActionResult> {
   if (action === 'start') return startAction(ctx);
   if (action === 'stop') return stopAction(ctx);
   if (action === 'pause' || action === 'resume') return pauseAction(ctx, action === 'pause');
   return stopBasebackup(ctx);
 }
 
-async function startAction(ctx: Ctx): Promise<void> {
-  const { config, log } = ctx;
-  if ((await localServer(config.pgdata)).running) {
-    ctx.out('The local server is already running');
-    return;
+/** The result lines of -A for people. */
+export function renderAction(r: ActionResult): string[] {
+  switch (r.action) {
+    case 'start': return [r.alreadyRunning ? 'The local server is already running' : `Server started${r.standby ? ' (standby)' : ''}`];
+    case 'stop': return [...(r.receiverStopped ? ['WAL receiver stopped'] : []), r.wasRunning ? 'Server stopped' : 'The local server is not running'];
+    case 'stop_basebackup': return [r.ended === 0 ? 'No base backup session was left on the master' : `Ended ${r.ended} base backup session${r.ended === 1 ? '' : 's'} on the master`];
+    default: {
+      const at = r.replayLsn !== null ? ` at ${r.replayLsn}` : '';
+      if (r.action === 'resume') return [`Replay resumed${at}`];
+      // 'pause requested': the startup process pauses at its next record (it may be waiting for WAL).
+      return [r.state === 'paused' ? `Replay paused${at}; WAL keeps arriving but is not applied until -A resume` : `Replay pause requested${at}: it takes effect at the next WAL record; -A resume undoes it`];
+    }
   }
+}
+
+async function startAction(ctx: Ctx): Promise<ActionResult> {
+  const { config, log } = ctx;
+  if ((await localServer(config.pgdata)).running) return { action: 'start', alreadyRunning: true, standby: false };
   await requireCompleteCopy(config.pgdata, 'start the server (-A start)');
   const standby = await hasSignal(config.pgdata, 'standby');
   const offset = await startServer(config, await localBinaries(config), log);
   await waitForServer(config, standby ? 'standby' : 'primary', offset, 600_000, log);
   if (standby) await startReceiver(ctx, config.file);
-  ctx.out(`Server started${standby ? ' (standby)' : ''}`);
+  return { action: 'start', alreadyRunning: false, standby };
 }
 
-async function stopAction(ctx: Ctx): Promise<void> {
+async function stopAction(ctx: Ctx): Promise<ActionResult> {
   const { config, log } = ctx;
-  if (await stopReceiver(ctx)) ctx.out('WAL receiver stopped');
-  if (!(await localServer(config.pgdata)).running) {
-    ctx.out('The local server is not running');
-    return;
-  }
+  const receiverStopped = await stopReceiver(ctx);
+  if (!(await localServer(config.pgdata)).running) return { action: 'stop', receiverStopped, wasRunning: false };
   await recordReplayTime(ctx);
   await stopServer(config, await localBinaries(config), log);
-  ctx.out('Server stopped');
+  return { action: 'stop', receiverStopped, wasRunning: true };
 }
 
 /** Saves pg_last_xact_replay_timestamp() of a server in recovery, for -R's check on a stopped copy. */
@@ -63,18 +79,15 @@ export async function recordReplayTime(ctx: Ctx): Promise<void> {
   }
 }
 
-async function pauseAction(ctx: Ctx, pause: boolean): Promise<void> {
+async function pauseAction(ctx: Ctx, pause: boolean): Promise<ActionResult> {
   const r = await setReplayPaused(ctx, pause);
-  const at = r.replayLsn !== null ? ` at ${r.replayLsn}` : '';
-  if (!pause) ctx.out(`Replay resumed${at}`);
-  // 'pause requested': the startup process pauses at its next record (it may be waiting for WAL).
-  else ctx.out(r.state === 'paused' ? `Replay paused${at}; WAL keeps arriving but is not applied until -A resume` : `Replay pause requested${at}: it takes effect at the next WAL record; -A resume undoes it`);
+  return { action: pause ? 'pause' : 'resume', state: r.state, replayLsn: r.replayLsn };
 }
 
-async function stopBasebackup(ctx: Ctx): Promise<void> {
-  const n = await withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools stop_basebackup' }, async (l) => {
+async function stopBasebackup(ctx: Ctx): Promise<ActionResult> {
+  const ended = await withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools stop_basebackup' }, async (l) => {
     await requireHelpers(l.pg, l.where);
     return Number(await l.pg.scalar('SELECT cmd_stop_stale_backups()'));
   });
-  ctx.out(n === 0 ? 'No base backup session was left on the master' : `Ended ${n} base backup session${n === 1 ? '' : 's'} on the master`);
+  return { action: 'stop_basebackup', ended };
 }

@@ -7,14 +7,12 @@
  * parse) is refused the same way, so PostgreSQL asks again later, and said on stderr (it lands
  * in the server log); after REJECTS_BEFORE_ALERT refusals of the same file, notify_critical.
  */
-import { promises as fsp } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { PitrError, errorCode } from '@pitrtools/core/errors';
-import { copyFileAtomic, writeFileAtomic } from '@pitrtools/core/fs/atomic';
-import { checkOwnDir } from '@pitrtools/core/fs/ownership';
 import { walKind } from '@pitrtools/core/wal';
-import { recordRestored } from '../local/files.js';
 import { historyProblem, LONG_HEADER_BYTES, segmentProblem } from '../recovery/wal-file-check.js';
+import { nodeRestoreFs } from '../restore/node-fs.js';
+import type { RestoreFs } from '../restore/ports.js';
 import { REJECTED_STATE } from '../state-files.js';
 
 /** Options of restoreWal. */
@@ -40,73 +38,49 @@ export interface Rejected {
 /**
  * 'restored'; 'missing' when archivedir does not have it (yet); or a Rejected when what is there
  * is not a complete file (nothing is written to %p then, and nothing recorded as restored).
- * Throws BAD_WAL_NAME (exit 2) for a name PostgreSQL never asks for, DIR_NOT_PRIVATE (exit 2)
+ * `fs` is the disk (a fake in unit tests). Throws BAD_WAL_NAME (exit 2) for a name PostgreSQL never asks for, DIR_NOT_PRIVATE (exit 2)
  * when archivedir is not ours or others can write in it, and I/O errors as they come.
  */
-export async function restoreWal(o: RestoreOptions): Promise<'restored' | 'missing' | Rejected> {
+export async function restoreWal(o: RestoreOptions, fs: RestoreFs = nodeRestoreFs): Promise<'restored' | 'missing' | Rejected> {
   const kind = walKind(o.file);
   if (kind === undefined) {
     throw new PitrError('BAD_WAL_NAME', `refusing to restore '${o.file}': not a WAL file name PostgreSQL archives`);
   }
   // Whoever can write in archivedir chooses the WAL we replay: refused (exit 2) unless it is ours.
-  if (!(await checkOwnDir(o.archivedir, 'archivedir'))) return 'missing';
+  if (!(await fs.ownDir(o.archivedir, 'archivedir'))) return 'missing';
   const src = join(o.archivedir, o.file);
   const dest = isAbsolute(o.dest) ? o.dest : resolve(o.cwd ?? process.cwd(), o.dest);
   let inspected;
   try {
-    inspected = await inspect(src, o.file, kind, o.pgdata);
+    inspected = await inspect(fs, src, o.file, kind, o.pgdata);
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return 'missing';
     throw err;
   }
-  if (inspected.problem !== undefined) return { rejected: inspected.problem, times: await noteRejected(o.pgdata, o.file) };
-  await copyFileAtomic(src, dest);
-  const copied = (await fsp.stat(dest)).size;
+  if (inspected.problem !== undefined) return { rejected: inspected.problem, times: await noteRejected(fs, o.pgdata, o.file) };
+  await fs.copyAtomic(src, dest);
+  const copied = await fs.size(dest);
   if (copied !== inspected.size) {
-    await fsp.rm(dest, { force: true });
-    return { rejected: `it changed size while being copied (${inspected.size} -> ${copied} bytes)`, times: await noteRejected(o.pgdata, o.file) };
+    await fs.remove(dest);
+    return { rejected: `it changed size while being copied (${inspected.size} -> ${copied} bytes)`, times: await noteRejected(fs, o.pgdata, o.file) };
   }
-  await clearRejected(o.pgdata, o.file);
+  await clearRejected(fs, o.pgdata, o.file);
   // Remembered for --check: the newest restored segment and (as the file's mtime) when.
-  if (kind === 'segment') await recordRestored(o.pgdata, o.file);
+  if (kind === 'segment') await fs.recordRestored(o.pgdata, o.file);
   return 'restored';
 }
 
 /** Size of the file and, when it cannot be what PostgreSQL asked for, why. */
-async function inspect(src: string, name: string, kind: string, pgdata: string): Promise<{ size: number; problem?: string }> {
+async function inspect(fs: RestoreFs, src: string, name: string, kind: string, pgdata: string): Promise<{ size: number; problem?: string }> {
   if (kind === 'history') {
-    const text = await fsp.readFile(src, 'utf8');
+    const text = await fs.readText(src);
     const problem = historyProblem(name, text);
     return { size: Buffer.byteLength(text), ...(problem !== undefined ? { problem } : {}) };
   }
-  if (kind !== 'segment') return { size: (await fsp.stat(src)).size };
-  const fh = await fsp.open(src, 'r');
-  let size;
-  const head = Buffer.alloc(LONG_HEADER_BYTES);
-  try {
-    size = (await fh.stat()).size;
-    await fh.read(head, 0, LONG_HEADER_BYTES, 0);
-  } finally {
-    await fh.close();
-  }
-  const problem = segmentProblem(name, size, head, await systemIdentifier(pgdata));
+  if (kind !== 'segment') return { size: await fs.size(src) };
+  const { size, head } = await fs.readHead(src, LONG_HEADER_BYTES);
+  const problem = segmentProblem(name, size, head, await fs.systemIdentifier(pgdata));
   return { size, ...(problem !== undefined ? { problem } : {}) };
-}
-
-/** pg_control's system_identifier (its first field, 8 bytes in the machine's byte order), if readable. */
-async function systemIdentifier(pgdata: string): Promise<bigint | undefined> {
-  try {
-    const fh = await fsp.open(join(pgdata, 'global', 'pg_control'), 'r');
-    try {
-      const b = Buffer.alloc(8);
-      const { bytesRead } = await fh.read(b, 0, 8, 0);
-      return bytesRead === 8 ? b.readBigUInt64LE(0) : undefined;
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return undefined;
-  }
 }
 
 // REJECTED_STATE holds one `<name> <count>` line per file refused since it was last restored: the
@@ -114,8 +88,8 @@ async function systemIdentifier(pgdata: string): Promise<bigint | undefined> {
 // is per name. Bounded: the oldest lines go first.
 const MAX_REJECTED_NAMES = 32;
 
-async function readRejected(pgdata: string): Promise<Map<string, number>> {
-  const text = await fsp.readFile(join(pgdata, REJECTED_STATE), 'utf8').catch(() => '');
+async function readRejected(fs: RestoreFs, pgdata: string): Promise<Map<string, number>> {
+  const text = await fs.readOptional(join(pgdata, REJECTED_STATE));
   const m = new Map<string, number>();
   for (const line of text.split('\n')) {
     const [name, n] = line.split(' ');
@@ -124,22 +98,22 @@ async function readRejected(pgdata: string): Promise<Map<string, number>> {
   return m;
 }
 
-async function writeRejected(pgdata: string, m: Map<string, number>): Promise<void> {
+async function writeRejected(fs: RestoreFs, pgdata: string, m: Map<string, number>): Promise<void> {
   const path = join(pgdata, REJECTED_STATE);
-  if (m.size === 0) await fsp.rm(path, { force: true });
-  else await writeFileAtomic(path, [...m].slice(-MAX_REJECTED_NAMES).map(([k, v]) => `${k} ${v}\n`).join(''));
+  if (m.size === 0) await fs.remove(path);
+  else await fs.writeAtomic(path, [...m].slice(-MAX_REJECTED_NAMES).map(([k, v]) => `${k} ${v}\n`).join(''));
 }
 
-async function noteRejected(pgdata: string, name: string): Promise<number> {
-  const m = await readRejected(pgdata);
+async function noteRejected(fs: RestoreFs, pgdata: string, name: string): Promise<number> {
+  const m = await readRejected(fs, pgdata);
   const times = (m.get(name) ?? 0) + 1;
   m.delete(name);
   m.set(name, times);
-  await writeRejected(pgdata, m).catch(() => undefined);
+  await writeRejected(fs, pgdata, m).catch(() => undefined);
   return times;
 }
 
-async function clearRejected(pgdata: string, name: string): Promise<void> {
-  const m = await readRejected(pgdata);
-  if (m.delete(name)) await writeRejected(pgdata, m);
+async function clearRejected(fs: RestoreFs, pgdata: string, name: string): Promise<void> {
+  const m = await readRejected(fs, pgdata);
+  if (m.delete(name)) await writeRejected(fs, pgdata, m);
 }

@@ -4,10 +4,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { errorCode } from '@pitrtools/core/errors';
-import { fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
+import { writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import { checkOwnDir, writeOwnFile } from '@pitrtools/core/fs/ownership';
 import { CHECK_STATE, REPLAYED_STATE, RESTORED_STATE } from '../state-files.js';
+import { nodeCleanupFs } from '../restore/node-cleanup-fs.js';
+import type { CleanupFs } from '../restore/ports.js';
 
 /** Remembers the newest restored segment (its mtime says when); best effort, never fsynced. */
 export async function recordRestored(pgdata: string, segment: string): Promise<void> {
@@ -47,14 +48,19 @@ export async function listArchive(archivedir: string): Promise<string[]> {
   return fsp.readdir(archivedir);
 }
 
-/** Removes names from archivedir (already gone is fine), then fsyncs it. */
-export async function removeArchived(archivedir: string, names: readonly string[]): Promise<void> {
-  for (const name of names) {
-    await fsp.unlink(join(archivedir, name)).catch((err: unknown) => {
-      if (errorCode(err) !== 'ENOENT') throw err;
-    });
+/**
+ * Removes names from archivedir (already gone is fine), then fsyncs it; on an error (EIO, EACCES)
+ * the removals done so far are fsynced too before the error is thrown, so a crash cannot bring
+ * back files the caller was told about. `fs` is the disk (a fake in unit tests).
+ */
+export async function removeArchived(archivedir: string, names: readonly string[], fs: CleanupFs = nodeCleanupFs): Promise<void> {
+  try {
+    for (const name of names) await fs.unlink(join(archivedir, name));
+  } catch (err) {
+    await fs.fsyncDir(archivedir).catch(() => undefined); // the unlink's error is the one to report
+    throw err;
   }
-  if (names.length > 0) await fsyncDir(archivedir);
+  if (names.length > 0) await fs.fsyncDir(archivedir);
 }
 
 /** Total size of the files in archivedir. */

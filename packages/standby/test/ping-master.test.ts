@@ -1,0 +1,54 @@
+/**
+ * -P against a fake master: a master that drops the session mid-query, and one whose SSH refuses,
+ * are MASTER_NO_RESPONSE (exit 1) with the reason and the hint, notify_critical's event raised once,
+ * and the link closed; a master that answers gives its version as PostgreSQL names it.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StandbyConfig } from '@pitrtools/core/config/index';
+import { PitrError } from '@pitrtools/core/errors';
+import { memoryLogger } from '@pitrtools/core/log';
+import { pingMaster } from '../src/commands/ping.js';
+import type { Ctx } from '../src/context.js';
+import type { MasterLink, withMasterLink } from '../src/master-link.js';
+
+function ctx(): Ctx & { log: ReturnType<typeof memoryLogger> } {
+  return { config: {} as StandbyConfig, log: memoryLogger(false), out: () => assert.fail('-P prints nothing itself: the CLI does') };
+}
+
+/** A withMasterLink whose session runs `query`; counts closes. */
+function fakeLink(query: () => Promise<unknown>, versionNum = 150018): { link: typeof withMasterLink; closed: () => number } {
+  let closed = 0;
+  const link = (async (_c: unknown, _l: unknown, _o: unknown, fn: (l: MasterLink) => Promise<unknown>) => {
+    const l = { pg: { versionNum, query }, where: 'fake master', close: async () => { closed++; } } as unknown as MasterLink;
+    try { return await fn(l); } finally { await l.close(); }
+  }) as typeof withMasterLink;
+  return { link, closed: () => closed };
+}
+
+test('a master that answers: its version as PostgreSQL names it, nothing printed by the command', async () => {
+  const f = fakeLink(async () => ({ rows: [{ '?column?': 1 }] }));
+  assert.deepEqual(await pingMaster(ctx(), f.link), { version: '15.18' });
+  assert.equal(f.closed(), 1);
+});
+
+test('a master that drops the session mid-query: MASTER_NO_RESPONSE (exit 1) with the reason, one CRITICAL, the link closed', async () => {
+  const f = fakeLink(async () => { throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }); });
+  const c = ctx();
+  await assert.rejects(pingMaster(c, f.link), (e: PitrError) => {
+    assert.equal(e.code, 'MASTER_NO_RESPONSE');
+    assert.equal(e.exitCode, 1);
+    assert.match(e.message, /^no response from the master: Connection terminated unexpectedly/);
+    return true;
+  });
+  assert.equal(f.closed(), 1, 'the link is closed after the drop');
+  assert.deepEqual(c.log.messages.filter(([lvl]) => lvl === 'CRITICAL').map(([, m]) => m), ['no response from the master: Connection terminated unexpectedly']);
+});
+
+test('SSH refused before any session: the reason and its hint are kept', async () => {
+  const refused = (async () => {
+    throw new PitrError('SSH_REFUSED', 'connection to 127.0.0.1:1 refused', { hint: 'is sshd running on the master?' });
+  }) as typeof withMasterLink;
+  await assert.rejects(pingMaster(ctx(), refused), (e: PitrError) => e.code === 'MASTER_NO_RESPONSE' && e.hint === 'is sshd running on the master?'
+    && /refused/.test(e.message));
+});
