@@ -33,8 +33,23 @@ export async function makeBaseMaster(name: string, scale: number): Promise<BaseM
   const cluster = await startPostgres({ name, conf: { max_wal_size: '8GB', checkpoint_timeout: '30min', autovacuum: 'off' } });
   await pgbench(cluster, ['-i', '-q', '-s', String(scale)]);
   await cluster.query('CHECKPOINT');
-  await must([join(cluster.bindir, 'psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port),
-    '-U', cluster.user, '-d', 'postgres', '-f', join(repoRoot, 'sql', 'cmd_standby.sql')]);
+  await must([
+    join(cluster.bindir, 'psql'),
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    cluster.socketDir,
+    '-p',
+    String(cluster.port),
+    '-U',
+    cluster.user,
+    '-d',
+    'postgres',
+    '-f',
+    join(repoRoot, 'sql', 'cmd_standby.sql'),
+  ]);
   return describeMaster(cluster, scale);
 }
 

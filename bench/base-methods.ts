@@ -14,7 +14,11 @@ import { cmdStandbyBin, unavailableReason } from './ours.js';
 import { timeArgv } from './rss.js';
 import type { SshClient } from './ssh-client.js';
 
-export interface BaseRunContext { dir: string; master: BaseMaster; rssFile: string }
+export interface BaseRunContext {
+  dir: string;
+  master: BaseMaster;
+  rssFile: string;
+}
 
 export interface PreparedBase {
   /** Where the copy lands. */
@@ -42,7 +46,25 @@ export function pgBasebackupMethod(): BaseMethod {
       const c = master.cluster;
       return {
         dest,
-        run: async () => { await must([...timeArgv(rssFile), join(c.bindir, 'pg_basebackup'), '-D', dest, '-X', 'stream', '-c', 'fast', '-h', '127.0.0.1', '-p', String(c.port), '-U', c.user, '-w']); },
+        run: async () => {
+          await must([
+            ...timeArgv(rssFile),
+            join(c.bindir, 'pg_basebackup'),
+            '-D',
+            dest,
+            '-X',
+            'stream',
+            '-c',
+            'fast',
+            '-h',
+            '127.0.0.1',
+            '-p',
+            String(c.port),
+            '-U',
+            c.user,
+            '-w',
+          ]);
+        },
       };
     },
   };
@@ -66,12 +88,24 @@ export function rsyncBaseMethod(ssh: () => SshClient): BaseMethod {
           const db = await c.client();
           try {
             await db.query(pre15 ? "SELECT pg_start_backup('bench-rsync', true, false)" : "SELECT pg_backup_start('bench-rsync', true)");
-            const argv = [...timeArgv(rssFile), 'rsync', '-a', '--exclude=/pg_wal/*', '--exclude=/postmaster.pid', '--exclude=/postmaster.opts',
-              '-e', s.rsyncShell, `${s.login}:${c.pgdata}/`, `${dest}/`];
+            const argv = [
+              ...timeArgv(rssFile),
+              'rsync',
+              '-a',
+              '--exclude=/pg_wal/*',
+              '--exclude=/postmaster.pid',
+              '--exclude=/postmaster.opts',
+              '-e',
+              s.rsyncShell,
+              `${s.login}:${c.pgdata}/`,
+              `${dest}/`,
+            ];
             const r = await runProcess(argv, { timeoutMs: 30 * 60_000 });
             // 24: "some files vanished" (statistics temp files of a running server): normal for a live copy.
             if (r.code !== 0 && r.code !== 24) throw new Error(describeFailure(argv, r));
-            const stop = await db.query<{ labelfile: string }>(pre15 ? 'SELECT labelfile FROM pg_stop_backup(false, true)' : 'SELECT labelfile FROM pg_backup_stop(true)');
+            const stop = await db.query<{ labelfile: string }>(
+              pre15 ? 'SELECT labelfile FROM pg_stop_backup(false, true)' : 'SELECT labelfile FROM pg_backup_stop(true)',
+            );
             writeFileSync(join(dest, 'backup_label'), stop.rows[0]!.labelfile);
           } finally {
             await db.end();
@@ -94,13 +128,28 @@ export function cmdStandbyMethod(sshd: () => SshdHandle): BaseMethod {
       mkdirSync(archive);
       const s = sshd();
       const ini = join(dir, 'cmd_standby.ini');
-      writeFileSync(ini, ['[DEFAULT]', 'master_public_ip: 127.0.0.1', `ssh_port: ${s.port}`, `user: ${s.user}`,
-        `port: ${master.cluster.port}`, 'master_local_ip: 127.0.0.1', `pgdata: ${dest}`, `archivedir: ${archive}`,
-        `ssh_identity: ${s.clientKey}`, `ssh_known_hosts: ${s.knownHostsFile}`, ''].join('\n'));
+      writeFileSync(
+        ini,
+        [
+          '[DEFAULT]',
+          'master_public_ip: 127.0.0.1',
+          `ssh_port: ${s.port}`,
+          `user: ${s.user}`,
+          `port: ${master.cluster.port}`,
+          'master_local_ip: 127.0.0.1',
+          `pgdata: ${dest}`,
+          `archivedir: ${archive}`,
+          `ssh_identity: ${s.clientKey}`,
+          `ssh_known_hosts: ${s.knownHostsFile}`,
+          '',
+        ].join('\n'),
+      );
       await must([process.execPath, cmdStandbyBin, '-C', ini, '-I'], { cwd: dir });
       return {
         dest,
-        run: async () => { await must([...timeArgv(rssFile), process.execPath, cmdStandbyBin, '-C', ini, '-B'], { cwd: dir }); },
+        run: async () => {
+          await must([...timeArgv(rssFile), process.execPath, cmdStandbyBin, '-C', ini, '-B'], { cwd: dir });
+        },
       };
     },
   };

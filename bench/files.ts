@@ -20,7 +20,10 @@ export function sha256File(path: string): Promise<string> {
 /** Names of the segments PostgreSQL has marked ready to archive (pg_wal/archive_status/*.ready). */
 export async function readySegments(pgdata: string): Promise<string[]> {
   const names = await fsp.readdir(join(pgdata, 'pg_wal', 'archive_status'));
-  return names.filter((n) => n.endsWith('.ready')).map((n) => n.slice(0, -'.ready'.length)).sort();
+  return names
+    .filter((n) => n.endsWith('.ready'))
+    .map((n) => n.slice(0, -'.ready'.length))
+    .sort();
 }
 
 /** Every regular file below `root`, as path relative to root and size; symlinks are not followed. */
@@ -52,7 +55,9 @@ export async function readAll(root: string, files: Map<string, number>): Promise
   for (const rel of files.keys()) {
     const fh = await fsp.open(join(root, rel), 'r');
     try {
-      while ((await fh.read(buf, 0, buf.length, null)).bytesRead > 0) { /* just read */ }
+      while ((await fh.read(buf, 0, buf.length, null)).bytesRead > 0) {
+        /* just read */
+      }
     } finally {
       await fh.close();
     }

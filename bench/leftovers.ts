@@ -5,7 +5,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-export interface Leftover { pid: number; cmd: string }
+export interface Leftover {
+  pid: number;
+  cmd: string;
+}
 
 /** Our user's processes (not this one) whose command line contains `marker`. */
 export function findLeftovers(marker: string): Leftover[] {
@@ -37,7 +40,13 @@ export async function drainLeftovers(marker: string, graceMs = 30_000): Promise<
     const left = findLeftovers(marker);
     if (left.length === 0) return [];
     if (Date.now() > end) {
-      for (const p of left) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* ended meanwhile */ } }
+      for (const p of left) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          /* ended meanwhile */
+        }
+      }
       return left;
     }
     await new Promise((r) => setTimeout(r, 100));

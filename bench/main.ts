@@ -17,21 +17,32 @@ import { runWalPart, type WalPartResult } from './part-wal.js';
 import { mb, methodTable, size, targetTable } from './report.js';
 import { checkValue } from './results.js';
 
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
-const log = (s: string): void => { process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`); };
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const log = (s: string): void => {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+};
 
 function walReport(w: WalPartResult): string {
   const rss = w.methods.filter((m) => m.id.startsWith('cmd_archiver'));
-  const checks = [...w.targets,
+  const checks = [
+    ...w.targets,
     ...rss.map((m) => checkValue(`${m.label}: peak RSS per segment`, m.rssKiB && m.rssKiB / 1024, 100, 'MB', m.unavailable ? 'not available' : 'not measured')),
-    ...rss.map((m) => checkValue(`${m.label}: cmd_queue peak RSS`, m.helperRssKiB && m.helperRssKiB / 1024, 100, 'MB', m.unavailable ? 'not available' : 'not reported'))];
+    ...rss.map((m) =>
+      checkValue(`${m.label}: cmd_queue peak RSS`, m.helperRssKiB && m.helperRssKiB / 1024, 100, 'MB', m.unavailable ? 'not available' : 'not reported'),
+    ),
+  ];
   return [
     `== Part (a): archive burst of ${w.segments} segments (${size(w.bytes)} of pgbench WAL) under PostgreSQL's archiver; median of ${w.runs} run(s)`,
     methodTable(w.methods, 'dd-fsync', 'dd'),
     '',
     targetTable(checks),
     Object.keys(w.rssSamples).length
-      ? `(peak RSS: max over ${Object.entries(w.rssSamples).map(([k, v]) => `${v} ${k} invocations`).join(', ')}, in a separate untimed pass wrapped in /usr/bin/time)`
+      ? `(peak RSS: max over ${Object.entries(w.rssSamples)
+          .map(([k, v]) => `${v} ${k} invocations`)
+          .join(', ')}, in a separate untimed pass wrapped in /usr/bin/time)`
       : '(peak RSS: cmd_archiver not measured)',
     '(cmd_queue peak RSS: what it logs when it stops, max over every run; it runs detached, so /usr/bin/time cannot see it)',
   ].join('\n');

@@ -49,14 +49,18 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = (): string | undefined => inline ?? argv[++i];
     switch (flag) {
-      case '-h': case '--help': return 'help';
+      case '-h':
+      case '--help':
+        return 'help';
       case '--only': {
         const v = value();
         if (v !== 'wal' && v !== 'basebackup' && v !== 'scaling') throw new Error(`--only takes wal, basebackup or scaling, got ${v ?? 'nothing'}`);
         o.only = v;
         break;
       }
-      case '--scaling': o.scaling = true; break;
+      case '--scaling':
+        o.scaling = true;
+        break;
       case '--scaling-rows': {
         const v = (value() ?? '').split(',').filter((x) => x !== '');
         const bad = v.filter((x) => !SCALING_ROWS.includes(x as ScalingRow));
@@ -64,12 +68,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         o.scalingRows = v as ScalingRow[];
         break;
       }
-      case '--segments': o.segments = int('--segments', value(), 20); break;
-      case '--scale': o.scale = int('--scale', value(), 1); break;
-      case '--small-scale': o.smallScale = int('--small-scale', value(), 1); break;
-      case '--runs': o.runs = int('--runs', value(), 1); break;
-      case '--json': o.json = value(); if (!o.json) throw new Error('--json needs a file name'); break;
-      default: throw new Error(`unknown option ${a}`);
+      case '--segments':
+        o.segments = int('--segments', value(), 20);
+        break;
+      case '--scale':
+        o.scale = int('--scale', value(), 1);
+        break;
+      case '--small-scale':
+        o.smallScale = int('--small-scale', value(), 1);
+        break;
+      case '--runs':
+        o.runs = int('--runs', value(), 1);
+        break;
+      case '--json':
+        o.json = value();
+        if (!o.json) throw new Error('--json needs a file name');
+        break;
+      default:
+        throw new Error(`unknown option ${a}`);
     }
   }
   return o;

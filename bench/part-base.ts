@@ -45,7 +45,9 @@ export async function runBasePart(scale: number, smallScale: number, runs: numbe
     for (const m of order) {
       const o = await runBase(master, m);
       results.get(m.id)!.runs.push(o);
-      log(`  run ${r + 1}/${runs} ${m.label}: ${o.seconds !== undefined ? `${o.seconds.toFixed(2)} s` : 'no time'}, ${o.files ?? '?'} files${o.rssKiB ? `, peak RSS ${(o.rssKiB / 1024).toFixed(1)} MB` : ''}${o.problems.length ? `  PROBLEM: ${o.problems.join('; ')}` : ''}`);
+      log(
+        `  run ${r + 1}/${runs} ${m.label}: ${o.seconds !== undefined ? `${o.seconds.toFixed(2)} s` : 'no time'}, ${o.files ?? '?'} files${o.rssKiB ? `, peak RSS ${(o.rssKiB / 1024).toFixed(1)} MB` : ''}${o.problems.length ? `  PROBLEM: ${o.problems.join('; ')}` : ''}`,
+      );
     }
   }
   await master.cluster.destroy();
@@ -53,11 +55,16 @@ export async function runBasePart(scale: number, smallScale: number, runs: numbe
   const rssBySize: BasePartResult['rssBySize'] = [];
   const standby = live.find((m) => m.id === 'cmd_standby');
   if (standby) {
-    const big = results.get('cmd_standby')!.runs.map((r) => r.rssKiB).filter((x): x is number => x !== undefined);
+    const big = results
+      .get('cmd_standby')!
+      .runs.map((r) => r.rssKiB)
+      .filter((x): x is number => x !== undefined);
     log(`  small master for -B's RSS: pgbench -i -s ${smallScale} ...`);
     const small = await makeBaseMaster('base-small', smallScale);
     const o = await runBase(small, standby);
-    log(`  cmd_standby -B at scale ${smallScale}: peak RSS ${o.rssKiB ? `${(o.rssKiB / 1024).toFixed(1)} MB` : '?'}${o.problems.length ? `  PROBLEM: ${o.problems.join('; ')}` : ''}`);
+    log(
+      `  cmd_standby -B at scale ${smallScale}: peak RSS ${o.rssKiB ? `${(o.rssKiB / 1024).toFixed(1)} MB` : '?'}${o.problems.length ? `  PROBLEM: ${o.problems.join('; ')}` : ''}`,
+    );
     rssBySize.push({ scale: smallScale, bytes: small.bytes, ...(o.rssKiB !== undefined && !o.problems.length ? { rssKiB: o.rssKiB } : {}) });
     rssBySize.push({ scale, bytes: master.bytes, ...(big.length ? { rssKiB: Math.max(...big) } : {}) });
     await small.cluster.destroy();
@@ -69,12 +76,22 @@ export async function runBasePart(scale: number, smallScale: number, runs: numbe
   const by = (id: string): MethodResult | undefined => methodsOut.find((m) => m.id === id);
   const [smallRss, bigRss] = [rssBySize[0]?.rssKiB, rssBySize[1]?.rssKiB];
   return {
-    scale, clusterBytes: master.bytes, clusterFiles: master.files, runs, methods: methodsOut, rssBySize,
+    scale,
+    clusterBytes: master.bytes,
+    clusterFiles: master.files,
+    runs,
+    methods: methodsOut,
+    rssBySize,
     targets: [
       checkRatio('cmd_standby -B / pg_basebackup', by('cmd_standby'), by('pg_basebackup'), 0.8),
       checkRatio('cmd_standby -B / rsync over ssh', by('cmd_standby'), by('rsync-ssh'), 1.0),
-      checkValue(`-B peak RSS scale ${scale} / scale ${smallScale}`, smallRss && bigRss ? bigRss / smallRss : undefined, 1.25, 'x',
-        standby ? 'not measured' : 'cmd_standby not available'),
+      checkValue(
+        `-B peak RSS scale ${scale} / scale ${smallScale}`,
+        smallRss && bigRss ? bigRss / smallRss : undefined,
+        1.25,
+        'x',
+        standby ? 'not measured' : 'cmd_standby not available',
+      ),
     ],
   };
 }

@@ -35,7 +35,13 @@ export async function runScalingPart(log: (s: string) => void, rows: readonly Sc
   return { depth, ready, base };
 }
 
-interface Row { what: string; values: (number | undefined)[]; fmt: (v: number) => string; flat: boolean; problems: string[] }
+interface Row {
+  what: string;
+  values: (number | undefined)[];
+  fmt: (v: number) => string;
+  flat: boolean;
+  problems: string[];
+}
 
 function rowLines(header: string, sizes: string[], rows: Row[]): string[] {
   const w = Math.max(...rows.map((r) => r.what.length), header.length) + 2;
@@ -47,8 +53,10 @@ function rowLines(header: string, sizes: string[], rows: Row[]): string[] {
     const cells = r.values.map((v) => (v === undefined ? '-' : `${r.fmt(v)}${base ? ` (${(v / base).toFixed(2)}x)` : ''}`));
     const last = r.values.at(-1);
     const ratio = base && last !== undefined ? last / base : undefined;
-    const verdict = !r.flat ? 'reported (no target)'
-      : r.problems.length || ratio === undefined ? `n/a${r.problems.length ? `: ${r.problems[0]}` : ''}`
+    const verdict = !r.flat
+      ? 'reported (no target)'
+      : r.problems.length || ratio === undefined
+        ? `n/a${r.problems.length ? `: ${r.problems[0]}` : ''}`
         : `${ratio <= FLAT ? 'PASS' : 'MISS'} ${ratio.toFixed(2)}x (target <= ${FLAT}x)`;
     out.push(pad(r.what, w) + cells.map((c) => pad(c, cw)).join('') + verdict);
   }
@@ -61,21 +69,38 @@ export function scalingReport(s: ScalingPartResult): string {
   const probs = (xs: { problems: string[] }[]): string[] => xs.flatMap((x) => x.problems);
   const sets: string[][] = [];
   if (s.depth.length) {
-    sets.push(rowLines('cmd_archiver -F, 1 MiB segments, 1 slave refusing', s.depth.map((d) => `depth ${d.depth}`), [
-      { what: 'per-segment wall (median)', values: s.depth.map((d) => d.wallMs), fmt: ms, flat: true, problems: probs(s.depth) },
-      { what: 'per-segment CPU (median)', values: s.depth.map((d) => d.cpuMs), fmt: ms, flat: true, problems: probs(s.depth) },
-    ]));
+    sets.push(
+      rowLines(
+        'cmd_archiver -F, 1 MiB segments, 1 slave refusing',
+        s.depth.map((d) => `depth ${d.depth}`),
+        [
+          { what: 'per-segment wall (median)', values: s.depth.map((d) => d.wallMs), fmt: ms, flat: true, problems: probs(s.depth) },
+          { what: 'per-segment CPU (median)', values: s.depth.map((d) => d.cpuMs), fmt: ms, flat: true, problems: probs(s.depth) },
+        ],
+      ),
+    );
   }
   if (s.ready.length) {
-    sets.push(rowLines('cmd_queue, look-ahead over .ready files', s.ready.map((r) => `${r.ready} .ready`), [
-      { what: 'peak RSS', values: s.ready.map((r) => r.rssKiB), fmt: (v) => mb(v), flat: true, problems: probs(s.ready) },
-    ]));
+    sets.push(
+      rowLines(
+        'cmd_queue, look-ahead over .ready files',
+        s.ready.map((r) => `${r.ready} .ready`),
+        [{ what: 'peak RSS', values: s.ready.map((r) => r.rssKiB), fmt: (v) => mb(v), flat: true, problems: probs(s.ready) }],
+      ),
+    );
   }
   if (s.base.length) {
-    sets.push([...rowLines('cmd_standby -B, master of small tables', s.base.map((b) => `${b.files} files`), [
-      { what: 'peak RSS', values: s.base.map((b) => b.rssKiB), fmt: (v) => mb(v), flat: true, problems: probs(s.base) },
-      { what: 'time', values: s.base.map((b) => b.seconds), fmt: (v) => `${v.toFixed(1)} s`, flat: false, problems: probs(s.base) },
-    ]), `(-B peak RSS target also: <= 100 MB at every size: ${s.base.map((b) => mb(b.rssKiB)).join(', ')})`]);
+    sets.push([
+      ...rowLines(
+        'cmd_standby -B, master of small tables',
+        s.base.map((b) => `${b.files} files`),
+        [
+          { what: 'peak RSS', values: s.base.map((b) => b.rssKiB), fmt: (v) => mb(v), flat: true, problems: probs(s.base) },
+          { what: 'time', values: s.base.map((b) => b.seconds), fmt: (v) => `${v.toFixed(1)} s`, flat: false, problems: probs(s.base) },
+        ],
+      ),
+      `(-B peak RSS target also: <= 100 MB at every size: ${s.base.map((b) => mb(b.rssKiB)).join(', ')})`,
+    ]);
   }
   return ['== Part (c): scaling (each cell: value (ratio to the smallest size))', ...sets.flatMap((x, i) => (i ? ['', ...x] : x))].join('\n');
 }

@@ -34,9 +34,20 @@ export async function runWalPart(segments: number, runs: number, log: (s: string
   const sshDir = makeTempDir('pitr-bench-ssh-');
   const ssh: SshClient = sshClientFor(sshds[0]!, sshDir.path);
   const methods: WalMethod[] = [
-    ddMethod(), rsyncSshMethod(() => ssh),
-    pgbackrestMethod(false, () => sshds[0]!, () => ssh), pgbackrestMethod(true, () => sshds[0]!, () => ssh),
-    cmdArchiverMethod(1, () => sshds), cmdArchiverMethod(3, () => sshds),
+    ddMethod(),
+    rsyncSshMethod(() => ssh),
+    pgbackrestMethod(
+      false,
+      () => sshds[0]!,
+      () => ssh,
+    ),
+    pgbackrestMethod(
+      true,
+      () => sshds[0]!,
+      () => ssh,
+    ),
+    cmdArchiverMethod(1, () => sshds),
+    cmdArchiverMethod(3, () => sshds),
   ];
   const { results, live } = await probeMethods(methods, log);
   for (let r = 0; r < runs; r++) {
@@ -44,10 +55,16 @@ export async function runWalPart(segments: number, runs: number, log: (s: string
     const order = live.map((_, i) => live[(i + r) % live.length]!);
     for (const m of order) {
       const b = await runBurst(tpl, m);
-      results.get(m.id)!.runs.push({ ...(b.seconds !== undefined ? { seconds: b.seconds } : {}), problems: b.problems,
+      results.get(m.id)!.runs.push({
+        ...(b.seconds !== undefined ? { seconds: b.seconds } : {}),
+        problems: b.problems,
         ...(b.killed.length ? { notes: b.killed.map((k) => `still running 30 s after the cluster stopped, killed: ${k}`) } : {}),
-        ...(b.checked ? { checked: b.checked } : {}), ...(b.helperRssKiB !== undefined ? { helperRssKiB: b.helperRssKiB } : {}) });
-      log(`  run ${r + 1}/${runs} ${m.label}: ${b.seconds !== undefined ? `${b.seconds.toFixed(2)} s` : 'no time'} (${b.segments} segments)${b.problems.length ? `  PROBLEM: ${b.problems.join('; ')}` : ''}`);
+        ...(b.checked ? { checked: b.checked } : {}),
+        ...(b.helperRssKiB !== undefined ? { helperRssKiB: b.helperRssKiB } : {}),
+      });
+      log(
+        `  run ${r + 1}/${runs} ${m.label}: ${b.seconds !== undefined ? `${b.seconds.toFixed(2)} s` : 'no time'} (${b.segments} segments)${b.problems.length ? `  PROBLEM: ${b.problems.join('; ')}` : ''}`,
+      );
     }
   }
   const rssSamples: Record<string, number> = {};
@@ -69,7 +86,11 @@ export async function runWalPart(segments: number, runs: number, log: (s: string
   const methodsOut = methods.map((m) => summarize(results.get(m.id)!));
   const by = (id: string): MethodResult | undefined => methodsOut.find((m) => m.id === id);
   return {
-    segments: tpl.segments.length, bytes: tpl.bytes, runs, methods: methodsOut, rssSamples,
+    segments: tpl.segments.length,
+    bytes: tpl.bytes,
+    runs,
+    methods: methodsOut,
+    rssSamples,
     targets: [
       checkRatio('cmd_archiver 1 slave / dd-fsync', by('cmd_archiver-1'), by('dd-fsync'), 1.5),
       checkRatio('cmd_archiver 1 slave / pgbackrest async', by('cmd_archiver-1'), by('pgbackrest-async'), 0.5),

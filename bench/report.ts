@@ -27,7 +27,10 @@ export function methodTable(methods: MethodResult[], ref: string, refName: strin
   const lines = [`${pad('method', w)}${lpad('median', 9)}${lpad(`x ${refName}`, rw)}   ${pad('runs (s)', uw)}${pad('peak RSS', 11)}checked`];
   for (const m of methods) {
     const label = pad(m.label + (m.id === ref ? ' *' : ''), w);
-    if (m.unavailable) { lines.push(`${label}not available: ${m.unavailable}`); continue; }
+    if (m.unavailable) {
+      lines.push(`${label}not available: ${m.unavailable}`);
+      continue;
+    }
     const runs = runsOf(m);
     if (m.median === undefined) {
       const why = [...new Set(m.runs.flatMap((r) => r.problems))].join('; ') || 'no run';

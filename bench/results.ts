@@ -32,7 +32,8 @@ export interface MethodResult {
 
 /** Asks each method whether it can run here; returns the result records and the methods that can. */
 export async function probeMethods<M extends { id: string; label: string; unavailable(): Promise<string | undefined> }>(
-  methods: readonly M[], log: (s: string) => void,
+  methods: readonly M[],
+  log: (s: string) => void,
 ): Promise<{ results: Map<string, MethodResult>; live: M[] }> {
   const results = new Map<string, MethodResult>();
   for (const m of methods) {
@@ -58,8 +59,12 @@ export function summarize(m: MethodResult): MethodResult {
   const rss = m.runs.map((r) => r.rssKiB).filter((x): x is number => x !== undefined);
   const helper = m.runs.map((r) => r.helperRssKiB).filter((x): x is number => x !== undefined);
   if (m.helperRssKiB !== undefined) helper.push(m.helperRssKiB);
-  return { ...m, ...(med !== undefined ? { median: med } : {}), ...(rss.length ? { rssKiB: Math.max(...rss, m.rssKiB ?? 0) } : {}),
-    ...(helper.length ? { helperRssKiB: Math.max(...helper) } : {}) };
+  return {
+    ...m,
+    ...(med !== undefined ? { median: med } : {}),
+    ...(rss.length ? { rssKiB: Math.max(...rss, m.rssKiB ?? 0) } : {}),
+    ...(helper.length ? { helperRssKiB: Math.max(...helper) } : {}),
+  };
 }
 
 /** A ratio with its target, PASS/MISS when both sides were measured. */

@@ -8,14 +8,19 @@ import { existsSync, readFileSync } from 'node:fs';
 export function maxRssKiB(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
   // Lines like "Command exited with non-zero status 1" sit between the numbers: keep numbers only.
-  const values = readFileSync(file, 'utf8').split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number);
+  const values = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l.trim()))
+    .map(Number);
   return values.length ? Math.max(...values) : undefined;
 }
 
 /** Number of runs /usr/bin/time recorded in the file. */
 export function rssCount(file: string): number {
   if (!existsSync(file)) return 0;
-  return readFileSync(file, 'utf8').split('\n').filter((l) => /^\d+$/.test(l.trim())).length;
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l.trim())).length;
 }
 
 /** argv prefix that records the peak RSS of the command into `file`. */

@@ -42,9 +42,27 @@ async function growTo(c: { query(sql: string): Promise<unknown> }, have: number,
 export async function runBaseScaling(sizes: readonly number[], log: (s: string) => void): Promise<BaseScalePoint[]> {
   const sshd = await startSshd({ logLevel: 'ERROR' });
   // max_locks_per_transaction: a batch of CREATE TABLEs holds ~4 locks per table until commit.
-  const cluster = await startPostgres({ name: 'scale-master', conf: { autovacuum: 'off', max_locks_per_transaction: 4 * BATCH, checkpoint_timeout: '30min', max_wal_size: '4GB' } });
-  await must([join(cluster.bindir, 'psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port),
-    '-U', cluster.user, '-d', 'postgres', '-f', join(repoRoot, 'sql', 'cmd_standby.sql')]);
+  const cluster = await startPostgres({
+    name: 'scale-master',
+    conf: { autovacuum: 'off', max_locks_per_transaction: 4 * BATCH, checkpoint_timeout: '30min', max_wal_size: '4GB' },
+  });
+  await must([
+    join(cluster.bindir, 'psql'),
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    cluster.socketDir,
+    '-p',
+    String(cluster.port),
+    '-U',
+    cluster.user,
+    '-d',
+    'postgres',
+    '-f',
+    join(repoRoot, 'sql', 'cmd_standby.sql'),
+  ]);
   const method = cmdStandbyMethod(() => sshd);
   const out: BaseScalePoint[] = [];
   let made = 0;
@@ -56,9 +74,16 @@ export async function runBaseScaling(sizes: readonly number[], log: (s: string) 
       const master = await describeMaster(cluster, 0);
       log(`  -B scaling: master with ${master.files} files (${made} tables made, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       const o = await runBase(master, method);
-      out.push({ files: master.files, bytes: master.bytes, problems: o.problems,
-        ...(o.seconds !== undefined ? { seconds: o.seconds } : {}), ...(o.rssKiB !== undefined ? { rssKiB: o.rssKiB } : {}) });
-      log(`  -B at ${master.files} files: ${o.seconds?.toFixed(2) ?? '?'} s, peak RSS ${o.rssKiB ? `${(o.rssKiB / 1024).toFixed(1)} MB` : '?'}${o.problems.length ? `  PROBLEM: ${o.problems.join('; ')}` : ''}`);
+      out.push({
+        files: master.files,
+        bytes: master.bytes,
+        problems: o.problems,
+        ...(o.seconds !== undefined ? { seconds: o.seconds } : {}),
+        ...(o.rssKiB !== undefined ? { rssKiB: o.rssKiB } : {}),
+      });
+      log(
+        `  -B at ${master.files} files: ${o.seconds?.toFixed(2) ?? '?'} s, peak RSS ${o.rssKiB ? `${(o.rssKiB / 1024).toFixed(1)} MB` : '?'}${o.problems.length ? `  PROBLEM: ${o.problems.join('; ')}` : ''}`,
+      );
     }
   } finally {
     await cluster.destroy();

@@ -42,7 +42,8 @@ const PER_DEPTH = 15;
 
 async function makeReadyCluster(n: number, log: (s: string) => void): Promise<PgCluster> {
   const c = await startPostgres({
-    name: 'scale-wal', initdbArgs: ['--wal-segsize=1'],
+    name: 'scale-wal',
+    initdbArgs: ['--wal-segsize=1'],
     conf: { archive_mode: 'on', archive_command: "''", max_wal_size: '16GB', checkpoint_timeout: '60min', autovacuum: 'off' },
   });
   const t0 = Date.now();
@@ -55,9 +56,19 @@ async function makeReadyCluster(n: number, log: (s: string) => void): Promise<Pg
 }
 
 function iniFor(dir: string, c: PgCluster, slave: string, s: SshdHandle, warm: boolean): string {
-  return ['[DEFAULT]', `pgdata: ${c.pgdata}`, `l_archivedir: ${join(dir, 'queue')}`, `r_archivedir: ${join(dir, 'remote')}`,
-    `slaves: ${slave}`, `user: ${s.user}`, `ssh_identity: ${s.clientKey}`, `ssh_known_hosts: ${s.knownHostsFile}`,
-    `warm_path: ${warm ? 'on' : 'off'}`, 'ssh_timeout: 5', ''].join('\n');
+  return [
+    '[DEFAULT]',
+    `pgdata: ${c.pgdata}`,
+    `l_archivedir: ${join(dir, 'queue')}`,
+    `r_archivedir: ${join(dir, 'remote')}`,
+    `slaves: ${slave}`,
+    `user: ${s.user}`,
+    `ssh_identity: ${s.clientKey}`,
+    `ssh_known_hosts: ${s.knownHostsFile}`,
+    `warm_path: ${warm ? 'on' : 'off'}`,
+    'ssh_timeout: 5',
+    '',
+  ].join('\n');
 }
 
 /** One cmd_archiver -F under /usr/bin/time: wall and user+sys ms. */
@@ -69,7 +80,11 @@ async function timedArchive(ini: string, c: PgCluster, seg: string): Promise<{ w
 }
 
 /** Runs both archiving measurements; `depths` and `readies` ascending. */
-export async function runWalScaling(depths: readonly number[], readies: readonly number[], log: (s: string) => void): Promise<{ depth: DepthPoint[]; ready: ReadyPoint[] }> {
+export async function runWalScaling(
+  depths: readonly number[],
+  readies: readonly number[],
+  log: (s: string) => void,
+): Promise<{ depth: DepthPoint[]; ready: ReadyPoint[] }> {
   const need = Math.max(Math.max(...depths) + PER_DEPTH, ...readies);
   const sshd = await startSshd({ logLevel: 'ERROR' });
   const port = await freePort(); // nothing listens: connections are refused
@@ -105,7 +120,9 @@ export async function runWalScaling(depths: readonly number[], readies: readonly
         p.problems.push(err instanceof Error ? err.message : String(err));
       }
       depth.push(p);
-      log(`  cmd_archiver -F at queue depth ${d}: median ${p.wallMs?.toFixed(0) ?? '?'} ms wall, ${p.cpuMs?.toFixed(0) ?? '?'} ms CPU per segment${p.problems.length ? `  PROBLEM: ${p.problems.join('; ')}` : ''}`);
+      log(
+        `  cmd_archiver -F at queue depth ${d}: median ${p.wallMs?.toFixed(0) ?? '?'} ms wall, ${p.cpuMs?.toFixed(0) ?? '?'} ms CPU per segment${p.problems.length ? `  PROBLEM: ${p.problems.join('; ')}` : ''}`,
+      );
       // The cmd_queue the runs started keeps writing the queue's summary: stop it before the rm.
       await stopQueueRunner(join(dir, 'queue'));
       await fsp.rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
@@ -127,7 +144,18 @@ export async function runWalScaling(depths: readonly number[], readies: readonly
  * ships ahead of PostgreSQL's (idle) archiver: the oldest LOOKAHEAD_HOLD of them; then a few
  * more seconds, so that its reads of archive_status (one a second, of all n) count too.
  */
-async function queueRss(n: number, segs: string[], status: string, aside: string, root: string, c: PgCluster, slave: string, qname: string, s: SshdHandle, log: (s: string) => void): Promise<ReadyPoint> {
+async function queueRss(
+  n: number,
+  segs: string[],
+  status: string,
+  aside: string,
+  root: string,
+  c: PgCluster,
+  slave: string,
+  qname: string,
+  s: SshdHandle,
+  log: (s: string) => void,
+): Promise<ReadyPoint> {
   const p: ReadyPoint = { ready: n, problems: [] };
   // Exactly the n oldest stay .ready; the others wait aside (PostgreSQL's archiver is idle).
   for (const [i, seg] of segs.entries()) {
@@ -141,7 +169,10 @@ async function queueRss(n: number, segs: string[], status: string, aside: string
   await must([process.execPath, cmdArchiverBin, '-C', ini, '-I'], { cwd: dir });
   const logFile = join(dir, 'cmd_queue.log');
   // As cmd_archiver starts it (spawn.ts).
-  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', cmdQueueBin, '-C', ini, '--log-file', logFile], { stdio: 'ignore', cwd: dir });
+  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', cmdQueueBin, '-C', ini, '--log-file', logFile], {
+    stdio: 'ignore',
+    cwd: dir,
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const q = join(dir, 'queue', qname);
   const deadline = Date.now() + 10 * 60_000;
@@ -167,7 +198,9 @@ async function queueRss(n: number, segs: string[], status: string, aside: string
   const rss = queuePeakRssKiB(logFile);
   if (rss === undefined) p.problems.push('cmd_queue logged no peak RSS');
   else p.rssKiB = rss;
-  log(`  cmd_queue with ${n} .ready files: peak RSS ${rss ? `${(rss / 1024).toFixed(1)} MB` : '?'}${p.problems.length ? `  PROBLEM: ${p.problems.join('; ')}` : ''}`);
+  log(
+    `  cmd_queue with ${n} .ready files: peak RSS ${rss ? `${(rss / 1024).toFixed(1)} MB` : '?'}${p.problems.length ? `  PROBLEM: ${p.problems.join('; ')}` : ''}`,
+  );
   await fsp.rm(dir, { recursive: true, force: true });
   return p;
 }
@@ -176,9 +209,17 @@ async function queueRss(n: number, segs: string[], status: string, aside: string
 async function stopQueueRunner(q: string): Promise<void> {
   const pid = Number((await fsp.readFile(join(q, '.cmd_queue.pid'), 'utf8').catch(() => '')).trim());
   if (!Number.isInteger(pid) || pid <= 1) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
   for (let i = 0; i < 100; i++) {
-    try { process.kill(pid, 0); } catch { return; }
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -20,16 +20,20 @@ export interface SshClient {
 /** Writes `<dir>/ssh_config` and `<dir>/ssh` for one sshd. */
 export function sshClientFor(sshd: SshdHandle, dir: string): SshClient {
   const config = join(dir, 'ssh_config');
-  writeFileSync(config, [
-    'Host *',
-    `  IdentityFile ${sshd.clientKey}`,
-    '  IdentitiesOnly yes',
-    `  UserKnownHostsFile ${sshd.knownHostsFile}`,
-    '  GlobalKnownHostsFile /dev/null',
-    '  StrictHostKeyChecking yes',
-    '  BatchMode yes',
-    '',
-  ].join('\n'), { mode: 0o600 });
+  writeFileSync(
+    config,
+    [
+      'Host *',
+      `  IdentityFile ${sshd.clientKey}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${sshd.knownHostsFile}`,
+      '  GlobalKnownHostsFile /dev/null',
+      '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   const wrapper = join(dir, 'ssh');
   // -F replaces ~/.ssh/config and /etc/ssh/ssh_config: nothing of the user's set-up leaks in.
   writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/ssh -F ${shq(config)} "$@"\n`);

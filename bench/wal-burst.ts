@@ -32,11 +32,16 @@ export interface BurstResult {
 const POLL_MS = 15;
 const DEADLINE_MS = 300_000;
 
-interface ArchiverStats { archived: number; failed: number; lastFailed: string | null }
+interface ArchiverStats {
+  archived: number;
+  failed: number;
+  lastFailed: string | null;
+}
 
 async function archiverStats(c: import('pg').Client): Promise<ArchiverStats> {
   const r = await c.query<{ archived_count: string; failed_count: string; last_failed_wal: string | null }>(
-    'SELECT archived_count, failed_count, last_failed_wal FROM pg_stat_archiver');
+    'SELECT archived_count, failed_count, last_failed_wal FROM pg_stat_archiver',
+  );
   const row = r.rows[0]!;
   return { archived: Number(row.archived_count), failed: Number(row.failed_count), lastFailed: row.last_failed_wal };
 }
@@ -44,8 +49,15 @@ async function archiverStats(c: import('pg').Client): Promise<ArchiverStats> {
 /** The server log's last lines about archiving (the run's directory is removed afterwards). */
 function serverLogTail(file: string): string {
   try {
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => /archiv|DETAIL/i.test(l));
-    return lines.slice(-3).map((l) => l.replace(/^\S+ \S+ \S+ \[\d+\] /, '')).join(' | ') || 'nothing in the server log';
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => /archiv|DETAIL/i.test(l));
+    return (
+      lines
+        .slice(-3)
+        .map((l) => l.replace(/^\S+ \S+ \S+ \[\d+\] /, ''))
+        .join(' | ') || 'nothing in the server log'
+    );
   } catch {
     return 'no server log';
   }
@@ -62,7 +74,8 @@ async function timeBurst(cluster: PgCluster, archiveCommand: string, ready: numb
     const deadline = Date.now() + DEADLINE_MS;
     for (;;) {
       const s = await archiverStats(c);
-      if (s.failed > base.failed) return { problem: `archive_command failed ${s.failed - base.failed} time(s) (last on ${s.lastFailed}): ${serverLogTail(cluster.logFile)}` };
+      if (s.failed > base.failed)
+        return { problem: `archive_command failed ${s.failed - base.failed} time(s) (last on ${s.lastFailed}): ${serverLogTail(cluster.logFile)}` };
       if (s.archived - base.archived >= ready) return { seconds: now() - t0 };
       if (Date.now() > deadline) return { problem: `only ${s.archived - base.archived}/${ready} archived after ${DEADLINE_MS / 1000} s` };
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -93,7 +106,7 @@ export async function runBurst(tpl: WalTemplate, method: WalMethod, rssFile?: st
     await cluster.stop('fast');
     result.killed = (await drainLeftovers(dir)).map((p) => `${p.pid} ${p.cmd.slice(0, 120)}`);
     if (timed.problem) result.problems.push(timed.problem);
-    result.problems.push(...await prepared.verify(ready, tpl.sha256));
+    result.problems.push(...(await prepared.verify(ready, tpl.sha256)));
     if (timed.seconds !== undefined) result.seconds = timed.seconds;
     const helper = prepared.helperRssKiB?.();
     if (helper !== undefined) result.helperRssKiB = helper;

@@ -42,7 +42,7 @@ export function cmdArchiverMethod(count: number, slaves: () => SshdHandle[]): Wa
         archiveCommand: `${rssPrefix(ctx)}${shellLine([frontEnd, '-C', ini, '-F'])} %p`,
         async verify(segments, sha) {
           const problems: string[] = [];
-          for (const [i, d] of dests.entries()) problems.push(...await verifyPlainDir(d, segments, sha, `slave ${i + 1}'s r_archivedir`));
+          for (const [i, d] of dests.entries()) problems.push(...(await verifyPlainDir(d, segments, sha, `slave ${i + 1}'s r_archivedir`)));
           return problems;
         },
         helperRssKiB: () => queuePeakRssKiB(join(ctx.dir, 'queue', 'cmd_queue.log')),

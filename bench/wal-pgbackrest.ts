@@ -17,24 +17,44 @@ import type { WalMethod, WalRunContext } from './wal-method.js';
 const STANZA = 'bench';
 
 function ini(sections: Record<string, Record<string, string | number>>): string {
-  return Object.entries(sections).map(([name, kv]) => `[${name}]\n${Object.entries(kv).map(([k, v]) => `${k}=${v}\n`).join('')}`).join('\n');
+  return Object.entries(sections)
+    .map(
+      ([name, kv]) =>
+        `[${name}]\n${Object.entries(kv)
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join('')}`,
+    )
+    .join('\n');
 }
 
 /** Writes the database-side and repository-side configs; returns the database side's path. */
 function writeConfigs(ctx: WalRunContext, sshd: SshdHandle, ssh: SshClient, async: boolean): { conf: string; repo: string } {
-  const d = (n: string): string => { const p = join(ctx.dir, n); mkdirSync(p, { recursive: true }); return p; };
+  const d = (n: string): string => {
+    const p = join(ctx.dir, n);
+    mkdirSync(p, { recursive: true });
+    return p;
+  };
   const repo = d('pgbackrest-repo');
   const repoConf = join(ctx.dir, 'pgbackrest-repo.conf');
   writeFileSync(repoConf, ini({ global: { 'repo1-path': repo, 'log-path': d('pgbackrest-log-repo'), 'lock-path': d('pgbackrest-lock-repo') } }));
   const conf = join(ctx.dir, 'pgbackrest.conf');
-  writeFileSync(conf, ini({
-    global: {
-      'repo1-host': '127.0.0.1', 'repo1-host-port': sshd.port, 'repo1-host-user': sshd.user, 'repo1-host-config': repoConf,
-      'cmd-ssh': ssh.wrapper, 'compress-type': 'lz4', 'log-path': d('pgbackrest-log'), 'lock-path': d('pgbackrest-lock'),
-      ...(async ? { 'archive-async': 'y', 'spool-path': d('pgbackrest-spool'), 'process-max': 2 } : {}),
-    },
-    [STANZA]: { 'pg1-path': ctx.cluster.pgdata, 'pg1-port': ctx.cluster.port, 'pg1-socket-path': ctx.cluster.socketDir },
-  }));
+  writeFileSync(
+    conf,
+    ini({
+      global: {
+        'repo1-host': '127.0.0.1',
+        'repo1-host-port': sshd.port,
+        'repo1-host-user': sshd.user,
+        'repo1-host-config': repoConf,
+        'cmd-ssh': ssh.wrapper,
+        'compress-type': 'lz4',
+        'log-path': d('pgbackrest-log'),
+        'lock-path': d('pgbackrest-lock'),
+        ...(async ? { 'archive-async': 'y', 'spool-path': d('pgbackrest-spool'), 'process-max': 2 } : {}),
+      },
+      [STANZA]: { 'pg1-path': ctx.cluster.pgdata, 'pg1-port': ctx.cluster.port, 'pg1-socket-path': ctx.cluster.socketDir },
+    }),
+  );
   return { conf, repo };
 }
 
@@ -77,7 +97,10 @@ export function pgbackrestMethod(async: boolean, sshd: () => SshdHandle, ssh: ()
     id: async ? 'pgbackrest-async' : 'pgbackrest-sync',
     label: async ? 'pgbackrest archive-push async, process-max=2' : 'pgbackrest archive-push sync',
     async unavailable() {
-      for (const tool of [['pgbackrest', 'version'], ['lz4', '--version']]) {
+      for (const tool of [
+        ['pgbackrest', 'version'],
+        ['lz4', '--version'],
+      ]) {
         const r = await runProcess(tool, { timeoutMs: 10_000 });
         if (r.spawnError || r.code !== 0) return `${tool[0]} is not installed (apt-get install pgbackrest lz4)`;
       }

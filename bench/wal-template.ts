@@ -38,7 +38,9 @@ export async function makeWalTemplate(n: number, log: (s: string) => void): Prom
   // ... and inserts of about 5 MB of WAL each until the burst is big enough (overshoot < 1 segment).
   for (let i = 0; (await readySegments(cluster.pgdata)).length < n; i++) {
     if (i > 20 * n) throw new Error(`fewer than ${n} segments after ${i} inserts`);
-    await cluster.query("INSERT INTO pgbench_history (tid, bid, aid, delta, mtime, filler) SELECT g % 10 + 1, 1, g, g % 5000, now(), 'bench' FROM generate_series(1, 50000) g");
+    await cluster.query(
+      "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime, filler) SELECT g % 10 + 1, 1, g, g % 5000, now(), 'bench' FROM generate_series(1, 50000) g",
+    );
   }
   await cluster.query('CHECKPOINT');
   await cluster.stop('fast');

@@ -15,6 +15,7 @@ bash scripts/install-pg-versions.sh ${versions//,/ }
 npx tsc -b
 npx tsc -p tsconfig.test.json
 npx eslint packages/*/src
+npm run --silent format:check
 node scripts/gen-samples.mjs --check
 node scripts/gen-docs.mjs --check
 bash scripts/check-root-guard.sh

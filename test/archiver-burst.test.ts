@@ -17,12 +17,19 @@ after(cleanupAll);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 let env: ArchiverEnv;
-before(async () => { env = await startArchiverEnv({ name: 'burst', slaves: 3, ini: { debug: 'on' } }); });
+before(async () => {
+  env = await startArchiverEnv({ name: 'burst', slaves: 3, ini: { debug: 'on' } });
+});
 
 /** Segments archived so far, read from pg_wal/archive_status (.done). */
 function doneSegments(): string[] {
   return env.walFiles(join(env.pg.pgdata, 'pg_wal')).filter((n) => {
-    try { readFileSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${n}.done`)); return true; } catch { return false; }
+    try {
+      readFileSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${n}.done`));
+      return true;
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -39,11 +46,19 @@ async function burst(n: number, during?: (archived: number) => Promise<void> | v
   const t0 = performance.now();
   let fired = false;
   const making = makeSegments(env.pg, n);
-  await waitFor(`${n} more archived segments`, async () => {
-    const s = await env.stats();
-    if (during && !fired && s.archived - before.archived >= 5) { fired = true; await during(s.archived); }
-    return s.archived - before.archived >= n;
-  }, 120_000, 20);
+  await waitFor(
+    `${n} more archived segments`,
+    async () => {
+      const s = await env.stats();
+      if (during && !fired && s.archived - before.archived >= 5) {
+        fired = true;
+        await during(s.archived);
+      }
+      return s.archived - before.archived >= n;
+    },
+    120_000,
+    20,
+  );
   await making;
   const ms = performance.now() - t0;
   const after = await env.stats();
@@ -66,16 +81,23 @@ describe('a burst under PostgreSQL', () => {
     assert.ok(slow.length <= 4, `Node.js started for ${slow.length} of 24 segments: ${slow.join(' ')}`);
     assert.ok(proved.length >= 20, `${proved.length} of 24 proved by cmd_queue`);
     for (const s of env.slaves) assert.deepEqual(env.walFiles(join(env.lArchivedir, s.name)), [], 'nothing queued');
-    console.log(`burst of 24 x 16 MiB to 3 slaves under PostgreSQL: ${ms.toFixed(0)} ms (${(ms / 24).toFixed(0)} ms per segment; `
-      + `${24 - slow.length} answered by the sh front end alone, ${slow.length} by Node.js)`);
+    console.log(
+      `burst of 24 x 16 MiB to 3 slaves under PostgreSQL: ${ms.toFixed(0)} ms (${(ms / 24).toFixed(0)} ms per segment; ` +
+        `${24 - slow.length} answered by the sh front end alone, ${slow.length} by Node.js)`,
+    );
   });
 
   test('cmd_queue killed -9 mid-burst: every segment still archived (no failure), a new cmd_queue takes over', async () => {
     const first = env.daemonPid();
     assert.ok(first !== undefined, 'cmd_queue runs');
-    const { names } = await burst(20, () => { process.kill(first!, 'SIGKILL'); });
+    const { names } = await burst(20, () => {
+      process.kill(first!, 'SIGKILL');
+    });
     assertEverywhere(names);
-    const next = await waitFor('a new cmd_queue', async () => { const p = env.daemonPid(); return p !== undefined && p !== first ? p : undefined; });
+    const next = await waitFor('a new cmd_queue', async () => {
+      const p = env.daemonPid();
+      return p !== undefined && p !== first ? p : undefined;
+    });
     assert.notEqual(next, first);
     const log = readFileSync(env.pg.logFile, 'utf8');
     assert.doesNotMatch(log, /archive command failed/);
@@ -91,14 +113,36 @@ describe('per-segment cost (diagnostic figures; the assertions are about correct
     const pid = env.daemonPid();
     if (pid !== undefined) process.kill(pid, 'SIGTERM');
     await waitFor('cmd_queue gone', async () => env.daemonPid() === undefined);
-    const readyNames = async (): Promise<string[]> => env.walFiles(join(env.pg.pgdata, 'pg_wal'))
-      .filter((n) => { try { readFileSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${n}.ready`)); return true; } catch { return false; } });
+    const readyNames = async (): Promise<string[]> =>
+      env.walFiles(join(env.pg.pgdata, 'pg_wal')).filter((n) => {
+        try {
+          readFileSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${n}.ready`));
+          return true;
+        } catch {
+          return false;
+        }
+      });
     await makeSegments(env.pg, 10);
-    const warmSet = await waitFor('10 .ready files', async () => { const r = await readyNames(); return r.length >= 10 ? r : undefined; });
+    const warmSet = await waitFor('10 .ready files', async () => {
+      const r = await readyNames();
+      return r.length >= 10 ? r : undefined;
+    });
     const started = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.equal(started.code, 0, started.stderr);
-    await waitFor('cmd_queue shipped the ready segments ahead', async () =>
-      env.slaves.every((s) => warmSet.every((n) => { try { return sha256File(join(s.rdir, n)) !== ''; } catch { return false; } })), 60_000);
+    await waitFor(
+      'cmd_queue shipped the ready segments ahead',
+      async () =>
+        env.slaves.every((s) =>
+          warmSet.every((n) => {
+            try {
+              return sha256File(join(s.rdir, n)) !== '';
+            } catch {
+              return false;
+            }
+          }),
+        ),
+      60_000,
+    );
     // Each one twice: the sh front end alone (proof marker), then the Node.js program asking cmd_queue.
     const fast: number[] = [];
     const warm: number[] = [];
@@ -134,10 +178,12 @@ describe('per-segment cost (diagnostic figures; the assertions are about correct
     assertEverywhere(coldSet);
     const base: number[] = [];
     for (let i = 0; i < 5; i++) base.push((await env.run(['0'], { bin: '-e' })).ms);
-    console.log(`cmd_archiver per 16 MiB segment, 3 slaves: sh front end on a proof marker median ${median(fast).toFixed(1)} ms `
-      + `(min ${Math.min(...fast).toFixed(1)}); Node.js asking cmd_queue (shipped ahead) median ${median(warm).toFixed(0)} ms `
-      + `(min ${Math.min(...warm).toFixed(0)}); standalone median ${median(cold).toFixed(0)} ms (min ${Math.min(...cold).toFixed(0)}); `
-      + `bare node start ${median(base).toFixed(0)} ms`);
+    console.log(
+      `cmd_archiver per 16 MiB segment, 3 slaves: sh front end on a proof marker median ${median(fast).toFixed(1)} ms ` +
+        `(min ${Math.min(...fast).toFixed(1)}); Node.js asking cmd_queue (shipped ahead) median ${median(warm).toFixed(0)} ms ` +
+        `(min ${Math.min(...warm).toFixed(0)}); standalone median ${median(cold).toFixed(0)} ms (min ${Math.min(...cold).toFixed(0)}); ` +
+        `bare node start ${median(base).toFixed(0)} ms`,
+    );
     env.writeIni({});
   });
 });

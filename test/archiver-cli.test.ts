@@ -13,8 +13,9 @@ import { waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
 let env: ArchiverEnv;
-before(async () => { env = await startArchiverEnv({ name: 'cli', slaves: 2, init: false }); });
-
+before(async () => {
+  env = await startArchiverEnv({ name: 'cli', slaves: 2, init: false });
+});
 
 describe('-I', () => {
   test('creates l_archivedir and one queue per slave, 0700; reads the settings from the running server; prints archive_command', async () => {
@@ -24,7 +25,10 @@ describe('-I', () => {
     for (const s of env.slaves) assert.equal(statSync(join(env.lArchivedir, s.name)).mode & 0o777, 0o700);
     assert.match(r.stdout, /^INFO: archiving settings from the running server: archive_mode = 'on'/m);
     assert.doesNotMatch(r.stdout, /WARNING/);
-    const line = r.stdout.split('\n').find((l) => l.trim().startsWith('archive_command = '))!.trim();
+    const line = r.stdout
+      .split('\n')
+      .find((l) => l.trim().startsWith('archive_command = '))!
+      .trim();
     assert.equal(line, `archive_command = '${FRONT_END} -C ${env.ini} -F %p'`);
   });
 
@@ -36,8 +40,18 @@ describe('-I', () => {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, new RegExp(`^INFO: using ${env.lArchivedir}, set up by an earlier -I$`, 'm'));
       // The queue's name and the section's, side by side: the logs use the first.
-      for (const sl of env.slaves) assert.match(again.stdout, new RegExp(`^INFO: kept the queue ${join(env.lArchivedir, sl.name)} of slave ${sl.name} \\(\\[${sl.entry}\\] in the ini\\)$`, 'm'));
-      assert.match(again.stdout, new RegExp(`^INFO: created the queue ${join(env.lArchivedir, '127.0.0.1_1')} for slave 127\\.0\\.0\\.1_1 \\(\\[127\\.0\\.0\\.1:1\\] in the ini\\)$`, 'm'));
+      for (const sl of env.slaves)
+        assert.match(
+          again.stdout,
+          new RegExp(`^INFO: kept the queue ${join(env.lArchivedir, sl.name)} of slave ${sl.name} \\(\\[${sl.entry}\\] in the ini\\)$`, 'm'),
+        );
+      assert.match(
+        again.stdout,
+        new RegExp(
+          `^INFO: created the queue ${join(env.lArchivedir, '127.0.0.1_1')} for slave 127\\.0\\.0\\.1_1 \\(\\[127\\.0\\.0\\.1:1\\] in the ini\\)$`,
+          'm',
+        ),
+      );
       assert.equal(statSync(join(env.lArchivedir, '127.0.0.1_1')).mode & 0o777, 0o700);
       assert.match(again.stdout, /^\s*archive_command = '/m);
     } finally {
@@ -73,7 +87,9 @@ describe('-I', () => {
     writeFileSync(join(fake, 'postgresql.auto.conf'), "archive_library = 'basic_archive'\n");
     const ini = join(env.dir, 'fake.ini');
     mkdirSync(join(env.dir, 'q2'), { mode: 0o755 }); // an existing empty directory is fine (and made 0700)
-    const text = readFileSync(env.ini, 'utf8').replace(/^pgdata: .*$/m, `pgdata: ${fake}`).replace(/^l_archivedir: .*$/m, `l_archivedir: ${join(env.dir, 'q2')}`);
+    const text = readFileSync(env.ini, 'utf8')
+      .replace(/^pgdata: .*$/m, `pgdata: ${fake}`)
+      .replace(/^l_archivedir: .*$/m, `l_archivedir: ${join(env.dir, 'q2')}`);
     writeFileSync(ini, text);
     const r = await env.run(['-C', ini, '-I']);
     assert.equal(r.code, 0, r.stderr);
@@ -98,8 +114,20 @@ describe('no -F: Config OK and reachability', () => {
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.split('\n');
       assert.equal(lines[0], `Config OK: ${env.ini}`);
-      assert.match(r.stdout, new RegExp(`^INFO: slave ${env.slaves[0]!.name} \\(\\[${env.slaves[0]!.entry}\\] in the ini, .*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there and writable$`, 'm'));
-      assert.match(r.stdout, new RegExp(`^WARNING: slave ${down.name} \\(.*\\): unreachable: connection to 127\\.0\\.0\\.1:${down.sshd.port} refused.*segments would be queued for it$`, 'm'));
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^INFO: slave ${env.slaves[0]!.name} \\(\\[${env.slaves[0]!.entry}\\] in the ini, .*\\): reachable; r_archivedir ${env.slaves[0]!.rdir} is there and writable$`,
+          'm',
+        ),
+      );
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^WARNING: slave ${down.name} \\(.*\\): unreachable: connection to 127\\.0\\.0\\.1:${down.sshd.port} refused.*segments would be queued for it$`,
+          'm',
+        ),
+      );
       assert.match(r.stdout, /^INFO: cmd_queue is not running/m);
     } finally {
       await down.sshd.start();
@@ -113,7 +141,10 @@ describe('no -F: Config OK and reachability', () => {
     try {
       const r = await env.run(['-C', env.ini]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^WARNING: slave ${s.name} \\(.*\\): reachable; r_archivedir ${s.rdir} is there but \\S+ cannot write in it: .*permission denied`, 'mi'));
+      assert.match(
+        r.stdout,
+        new RegExp(`^WARNING: slave ${s.name} \\(.*\\): reachable; r_archivedir ${s.rdir} is there but \\S+ cannot write in it: .*permission denied`, 'mi'),
+      );
       assert.match(r.stdout, new RegExp(`^HINT: on the slave, give \\S+ the directory: chown \\S+ ${s.rdir}; chmod 0700 ${s.rdir}$`, 'm'));
     } finally {
       chmodSync(s.rdir, 0o700);
@@ -136,8 +167,17 @@ describe('no -F: Config OK and reachability', () => {
     try {
       const r = await env.run(['-C', env.ini]);
       assert.equal(r.code, 0);
-      assert.match(r.stdout, new RegExp(`^WARNING: slave ${s.name} .*unreachable: host \\[127\\.0\\.0\\.1\\]:${s.sshd.port} is not in ${s.knownHostsFile}; it offered ssh-ed25519 SHA256:`, 'm'));
-      assert.match(r.stdout, new RegExp(`^HINT: .*ssh-keyscan -p ${s.sshd.port} 127\\.0\\.0\\.1 >> ${s.knownHostsFile}; or set ssh_host_key_check: accept-new$`, 'm'));
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^WARNING: slave ${s.name} .*unreachable: host \\[127\\.0\\.0\\.1\\]:${s.sshd.port} is not in ${s.knownHostsFile}; it offered ssh-ed25519 SHA256:`,
+          'm',
+        ),
+      );
+      assert.match(
+        r.stdout,
+        new RegExp(`^HINT: .*ssh-keyscan -p ${s.sshd.port} 127\\.0\\.0\\.1 >> ${s.knownHostsFile}; or set ssh_host_key_check: accept-new$`, 'm'),
+      );
       // Archiving queues it: nothing sent there, the alert names the host key and says how to trust it.
       const onSlave = fileTree(s.rdir);
       const a = await env.run(['-C', env.ini, '-F', `pg_wal/${seg}`]);
@@ -160,7 +200,9 @@ describe('no -F: Config OK and reachability', () => {
 describe('-n, --install-helpers, --help, usage errors', () => {
   test('-n says what would go where and changes nothing', async () => {
     await env.run(['-C', env.ini, '--check']); // nothing to compare: --check is read-only too
-    const seg = readdirSync(join(env.pg.pgdata, 'pg_wal')).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort()[0]!;
+    const seg = readdirSync(join(env.pg.pgdata, 'pg_wal'))
+      .filter((n) => /^[0-9A-F]{24}$/.test(n))
+      .sort()[0]!;
     const before = [fileTree(env.lArchivedir), ...env.slaves.map((s) => fileTree(s.rdir))];
     const alerts = env.alerts().length;
     const r = await env.run(['-C', env.ini, '-n', '-F', `pg_wal/${seg}`]);
@@ -183,7 +225,20 @@ describe('-n, --install-helpers, --help, usage errors', () => {
   test('--help lists every option, the exit codes and where the docs are', async () => {
     const r = await env.run(['--help']);
     assert.equal(r.code, 0);
-    for (const o of ['--config', '--file', '--init', '--dry-run', '--check', '--json', '--warn-age', '--crit-age', '--reset-slave', '--install-helpers', '--verbose', '--version']) {
+    for (const o of [
+      '--config',
+      '--file',
+      '--init',
+      '--dry-run',
+      '--check',
+      '--json',
+      '--warn-age',
+      '--crit-age',
+      '--reset-slave',
+      '--install-helpers',
+      '--verbose',
+      '--version',
+    ]) {
       assert.ok(r.stdout.includes(o), o);
     }
     assert.match(r.stdout, /Exit codes/);
@@ -209,7 +264,10 @@ describe('-n, --install-helpers, --help, usage errors', () => {
       assert.match(r.stderr, msg);
       assert.match(r.stderr, /^cmd_archiver: ERROR: /);
     }
-    for (const args of [['-C', env.ini, '--check', '-w', 'soon'], ['-C', join(env.dir, 'missing.ini'), '--check']]) {
+    for (const args of [
+      ['-C', env.ini, '--check', '-w', 'soon'],
+      ['-C', join(env.dir, 'missing.ini'), '--check'],
+    ]) {
       const r = await env.run(args);
       assert.equal(r.code, 3, r.stdout + r.stderr);
       assert.match(r.stdout, /^PITR_ARCHIVER UNKNOWN - /);
@@ -228,26 +286,42 @@ describe('-n, --install-helpers, --help, usage errors', () => {
     writeFileSync(join(env.lArchivedir, '.cmd_queue.pid'), `${postmaster}\n`);
     const d1 = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.match(d1.stdout, /cmd_queue started in the background \(pid \d+\)/);
-    const pid = await waitFor('cmd_queue up', async () => { const p = env.daemonPid(); return p !== undefined && String(p) !== postmaster ? p : undefined; });
+    const pid = await waitFor('cmd_queue up', async () => {
+      const p = env.daemonPid();
+      return p !== undefined && String(p) !== postmaster ? p : undefined;
+    });
     const d2 = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.match(d2.stdout, new RegExp(`already running \\(pid ${pid}\\)`));
     process.kill(pid, 'SIGTERM');
     await waitFor('cmd_queue stopped cleanly', async () => env.daemonPid() === undefined);
     assert.match(readFileSync(join(env.lArchivedir, 'cmd_queue.log'), 'utf8'), /cmd_queue stopping/);
-    assert.deepEqual(readdirSync(env.lArchivedir).filter((n) => n.startsWith('.cmd_queue')), [], 'pid file and socket removed');
+    assert.deepEqual(
+      readdirSync(env.lArchivedir).filter((n) => n.startsWith('.cmd_queue')),
+      [],
+      'pid file and socket removed',
+    );
   });
 
   test('an l_archivedir too long for a socket path: the socket lives in a private dir under XDG_RUNTIME_DIR, and it is used', async () => {
     const long = join(env.dir, 'q'.repeat(60), 'r'.repeat(60));
     mkdirSync(long, { recursive: true, mode: 0o700 });
     const ini = join(env.dir, 'long.ini');
-    writeFileSync(ini, `${readFileSync(env.ini, 'utf8').replace(/^l_archivedir: .*$/m, `l_archivedir: ${long}`).replace('[DEFAULT]\n', '[DEFAULT]\ndebug: on\n')}`);
+    writeFileSync(
+      ini,
+      `${readFileSync(env.ini, 'utf8')
+        .replace(/^l_archivedir: .*$/m, `l_archivedir: ${long}`)
+        .replace('[DEFAULT]\n', '[DEFAULT]\ndebug: on\n')}`,
+    );
     const xdg = join(env.dir, 'xdg');
     mkdirSync(xdg, { mode: 0o700 });
     const started = await env.run(['-C', ini, '--daemon'], { bin: CMD_QUEUE, env: { XDG_RUNTIME_DIR: xdg } });
     assert.equal(started.code, 0, started.stderr);
     const sock = await waitFor('socket in XDG_RUNTIME_DIR/pitrtools', async () => {
-      try { return readdirSync(join(xdg, 'pitrtools')).find((n) => n.endsWith('.sock')); } catch { return undefined; }
+      try {
+        return readdirSync(join(xdg, 'pitrtools')).find((n) => n.endsWith('.sock'));
+      } catch {
+        return undefined;
+      }
     });
     assert.equal(statSync(join(xdg, 'pitrtools')).mode & 0o777, 0o700);
     // A complete segment (PostgreSQL archives it too, through the other ini: the result is identical).

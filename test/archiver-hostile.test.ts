@@ -14,8 +14,9 @@ import { cleanupAll } from './rig/cleanup.js';
 
 after(cleanupAll);
 let env: ArchiverEnv;
-before(async () => { env = await startArchiverEnv({ name: 'hostile', slaves: 1 }); });
-
+before(async () => {
+  env = await startArchiverEnv({ name: 'hostile', slaves: 1 });
+});
 
 test('hostile -F values: refused with a clear message, nothing written anywhere, nothing run', async () => {
   const wal = join(env.pg.pgdata, 'pg_wal');
@@ -47,7 +48,10 @@ test('hostile -F values: refused with a clear message, nothing written anywhere,
     assert.match(r.stderr, msg, JSON.stringify(file));
     assert.equal(r.stdout, '');
     const errorLines = r.stderr.split('\n').filter(Boolean);
-    assert.ok(errorLines.every((l) => /^cmd_archiver: (ERROR|HINT): /.test(l)), `every stderr line is ours: ${r.stderr}`);
+    assert.ok(
+      errorLines.every((l) => /^cmd_archiver: (ERROR|HINT): /.test(l)),
+      `every stderr line is ours: ${r.stderr}`,
+    );
   }
   assert.deepEqual([fileTree(env.lArchivedir), fileTree(env.slaves[0]!.rdir)], before, 'nothing written to the queues or the slave');
   assert.equal(env.daemonPid(), undefined, 'not even cmd_queue was started');
@@ -78,7 +82,10 @@ test('a hostile alert message reaches the hook as one argument, unexpanded', asy
 });
 
 test('root is refused before anything else (exit 2)', () => {
-  assert.throws(() => assertNotRoot('cmd_archiver', 0), (e: Error & { code?: string; exitCode?: number }) =>
-    e.code === 'RUNNING_AS_ROOT' && e.exitCode === 2 && /cmd_archiver must not run as root/.test(e.message));
+  assert.throws(
+    () => assertNotRoot('cmd_archiver', 0),
+    (e: Error & { code?: string; exitCode?: number }) =>
+      e.code === 'RUNNING_AS_ROOT' && e.exitCode === 2 && /cmd_archiver must not run as root/.test(e.message),
+  );
   assert.doesNotThrow(() => assertNotRoot('cmd_archiver', 1001));
 });

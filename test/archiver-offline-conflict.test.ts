@@ -15,11 +15,13 @@ import { waitFor } from './rig/postgres.js';
 after(cleanupAll);
 
 let env: ArchiverEnv;
-before(async () => { env = await startArchiverEnv({ name: 'refusals', slaves: 2 }); });
+before(async () => {
+  env = await startArchiverEnv({ name: 'refusals', slaves: 2 });
+});
 
 /** Switches to a new segment; returns the name of the one that became ready to archive. */
 async function switchWal(): Promise<string> {
-  const name = await env.pg.scalar<string>("SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
+  const name = await env.pg.scalar<string>('SELECT pg_walfile_name(pg_current_wal_insert_lsn())');
   await env.pg.query("CREATE TABLE IF NOT EXISTS t (x text); INSERT INTO t VALUES ('x')");
   await env.pg.query('SELECT pg_switch_wal()');
   return name;
@@ -56,14 +58,14 @@ test('state: offline: failed_count grows, the segment stays .ready in pg_wal, on
 });
 
 test('a different file under the next name on a slave: not overwritten, non-zero, one critical alert; moved away: archiving resumes', async () => {
-  const [a, b] = env.slaves as [typeof env.slaves[0], typeof env.slaves[0]];
-  const next = await env.pg.scalar<string>("SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
+  const [a, b] = env.slaves as [(typeof env.slaves)[0], (typeof env.slaves)[0]];
+  const next = await env.pg.scalar<string>('SELECT pg_walfile_name(pg_current_wal_insert_lsn())');
   const impostor = join(a.rdir, next);
-  writeFileSync(impostor, 'not this cluster\'s WAL\n');
+  writeFileSync(impostor, "not this cluster's WAL\n");
   const base = await env.stats();
   assert.equal(await switchWal(), next);
   await waitFor('three failed attempts', async () => (await env.stats()).failed >= base.failed + 3, 30_000);
-  assert.equal(readFileSync(impostor, 'utf8'), 'not this cluster\'s WAL\n', 'the slave\'s file is untouched');
+  assert.equal(readFileSync(impostor, 'utf8'), "not this cluster's WAL\n", "the slave's file is untouched");
   assert.ok(ready(next));
   assert.match(readFileSync(env.pg.logFile, 'utf8'), /archive command failed with exit code 4/);
   const conflicts = env.alerts().filter((x) => x.event === 'archive_conflict');

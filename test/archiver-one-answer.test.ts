@@ -38,11 +38,28 @@ function segment(n: number): string {
 
 function writeIni(over: Record<string, string>, dead = false): void {
   const all = dead ? [...slaves.map((s) => s.entry), deadEntry] : slaves.map((s) => s.entry);
-  const lines = ['[DEFAULT]', `pgdata: ${pgdata}`, `l_archivedir: ${queue}`, 'r_archivedir: /nonexistent/set-per-slave',
-    `slaves: ${all.join(', ')}`, 'ssh_timeout: 5', 'queue_wait: 1', 'slave_deadline: 20',
-    ...Object.entries(over).map(([k, v]) => `${k}: ${v}`), ''];
-  for (const s of slaves) lines.push(`[${s.entry}]`, `r_archivedir: ${s.rdir}`, `ssh_identity: ${s.sshd.clientKey}`, `ssh_known_hosts: ${s.sshd.knownHostsFile}`, '');
-  if (dead) lines.push(`[${deadEntry}]`, `r_archivedir: ${join(dir, 'dead')}`, `ssh_identity: ${slaves[0]!.sshd.clientKey}`, `ssh_known_hosts: ${slaves[0]!.sshd.knownHostsFile}`, '');
+  const lines = [
+    '[DEFAULT]',
+    `pgdata: ${pgdata}`,
+    `l_archivedir: ${queue}`,
+    'r_archivedir: /nonexistent/set-per-slave',
+    `slaves: ${all.join(', ')}`,
+    'ssh_timeout: 5',
+    'queue_wait: 1',
+    'slave_deadline: 20',
+    ...Object.entries(over).map(([k, v]) => `${k}: ${v}`),
+    '',
+  ];
+  for (const s of slaves)
+    lines.push(`[${s.entry}]`, `r_archivedir: ${s.rdir}`, `ssh_identity: ${s.sshd.clientKey}`, `ssh_known_hosts: ${s.sshd.knownHostsFile}`, '');
+  if (dead)
+    lines.push(
+      `[${deadEntry}]`,
+      `r_archivedir: ${join(dir, 'dead')}`,
+      `ssh_identity: ${slaves[0]!.sshd.clientKey}`,
+      `ssh_known_hosts: ${slaves[0]!.sshd.knownHostsFile}`,
+      '',
+    );
   writeFileSync(ini, lines.join('\n'), { mode: 0o600 });
 }
 
@@ -52,19 +69,27 @@ function runCmd(argv: string[], opts: { cwd?: string } = {}): Promise<{ code: nu
     const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
 /** What a person (or PostgreSQL's log) sees of an answer: the exit code and the ERROR/WARNING/HINT lines. */
-interface Answer { code: number | null; words: string[] }
+interface Answer {
+  code: number | null;
+  words: string[];
+}
 
 async function archive(name: string, how: 'node' | 'front end'): Promise<Answer> {
-  const r = how === 'front end'
-    ? await runCmd([FRONT_END, '-C', ini, '-F', `pg_wal/${name}`], { cwd: pgdata })
-    : await runCmd([process.execPath, CMD_ARCHIVER, '-C', ini, '-F', `pg_wal/${name}`], { cwd: pgdata });
+  const r =
+    how === 'front end'
+      ? await runCmd([FRONT_END, '-C', ini, '-F', `pg_wal/${name}`], { cwd: pgdata })
+      : await runCmd([process.execPath, CMD_ARCHIVER, '-C', ini, '-F', `pg_wal/${name}`], { cwd: pgdata });
   return { code: r.code, words: r.stderr.split('\n').filter((l) => /^cmd_archiver: (ERROR|WARNING|HINT):/.test(l)) };
 }
 
@@ -133,7 +158,7 @@ before(async () => {
   assert.equal(init.code, 0, init.stderr);
 });
 
-test('a conflict: exit 4, the same ARCHIVE_CONFLICT words and hint on every path; the slave\'s file untouched', async () => {
+test("a conflict: exit 4, the same ARCHIVE_CONFLICT words and hint on every path; the slave's file untouched", async () => {
   const name = segment(1);
   writeFileSync(join(slaves[0]!.rdir, name), 'another file under the same name');
   assert.ok(!existsSync(join(queue, '.archived', `${name}.ask`)));
@@ -154,7 +179,7 @@ test('state: offline: exit 3, the same WARNING and hint on every path; nothing s
   for (const s of slaves) assert.ok(!existsSync(join(s.rdir, name)));
 });
 
-test('a dead slave: exit 0 and no error on every path; the segment is on the live slaves and in the dead one\'s queue', async () => {
+test("a dead slave: exit 0 and no error on every path; the segment is on the live slaves and in the dead one's queue", async () => {
   const name = segment(3);
   const a = sameEverywhere(await everyPath(name, {}, true), 0);
   assert.deepEqual(a.words, []);

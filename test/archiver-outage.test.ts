@@ -14,11 +14,12 @@ import { waitFor } from './rig/postgres.js';
 after(cleanupAll);
 
 let env: ArchiverEnv;
-before(async () => { env = await startArchiverEnv({ name: 'outage', slaves: 2 }); });
-
+before(async () => {
+  env = await startArchiverEnv({ name: 'outage', slaves: 2 });
+});
 
 test('slave down during a burst: success for PostgreSQL, queued in WAL order, one alert; back: drained, notify_ok', async () => {
-  const [live, dead] = env.slaves as [typeof env.slaves[0], typeof env.slaves[0]];
+  const [live, dead] = env.slaves as [(typeof env.slaves)[0], (typeof env.slaves)[0]];
   await env.archiveMore(2); // cmd_queue is up and connected to both
   await dead.sshd.stop();
   const names = await env.archiveMore(10);
@@ -27,7 +28,10 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
     assert.equal(sha256File(join(live.rdir, n)), want, `live slave has ${n}`);
     assert.equal(sha256File(join(env.lArchivedir, dead.name, n)), want, `${n} waits in the dead slave's queue`);
   }
-  assert.deepEqual(env.walFiles(dead.rdir).filter((n) => names.includes(n)), []);
+  assert.deepEqual(
+    env.walFiles(dead.rdir).filter((n) => names.includes(n)),
+    [],
+  );
   assert.deepEqual(env.walFiles(join(env.lArchivedir, live.name)), [], 'nothing queued for the live slave');
   const critical = await waitFor('the outage alert', async () => {
     const a = env.alerts().filter((x) => x.level === 'CRITICAL');
@@ -45,7 +49,10 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   assert.ok(queued >= 10);
   const ok = await env.run(['-C', env.ini, '--check']);
   assert.equal(ok.code, 0, ok.stdout);
-  assert.match(ok.stdout, new RegExp(`^PITR_ARCHIVER OK - ${dead.name}: ${queued} queued \\(${queued * 16}MB\\), oldest \\d+s \\| .*'queue_files_${dead.name}'=${queued};;;0`));
+  assert.match(
+    ok.stdout,
+    new RegExp(`^PITR_ARCHIVER OK - ${dead.name}: ${queued} queued \\(${queued * 16}MB\\), oldest \\d+s \\| .*'queue_files_${dead.name}'=${queued};;;0`),
+  );
   const warn = await env.run(['-C', env.ini, '--check', '-w', '0']);
   assert.equal(warn.code, 1, warn.stdout);
   assert.match(warn.stdout, /^PITR_ARCHIVER WARNING - /);
@@ -54,7 +61,13 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   assert.equal(report.state, 'OK');
   assert.equal(report.service, 'PITR_ARCHIVER', 'the one Nagios JSON shape of both programs');
   assert.match(report.perfdata, /'queue_bytes_/);
-  assert.deepEqual(report.slaves.map((s) => [s.name, s.files, s.bytes]), [[live.name, 0, 0], [dead.name, queued, queued * 16 * 1024 * 1024]]);
+  assert.deepEqual(
+    report.slaves.map((s) => [s.name, s.files, s.bytes]),
+    [
+      [live.name, 0, 0],
+      [dead.name, queued, queued * 16 * 1024 * 1024],
+    ],
+  );
 
   await dead.sshd.start();
   await waitFor('the queue drained', async () => env.walFiles(join(env.lArchivedir, dead.name)).length === 0, 60_000);
@@ -64,11 +77,18 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   assert.match(ok1.message, new RegExp(`slave ${dead.name} \\(.*\\) recovered, ${queued} segments delivered`));
   // WAL order: the drain went oldest first, one at a time, so each file appeared (ctime) after the one before.
   const appeared = names.map((n) => statSync(join(dead.rdir, n)).ctimeMs);
-  assert.deepEqual(appeared, [...appeared].sort((a, b) => a - b), 'delivered in WAL order');
+  assert.deepEqual(
+    appeared,
+    [...appeared].sort((a, b) => a - b),
+    'delivered in WAL order',
+  );
   // Afterwards both slaves get each new segment directly again, and no further alert fires.
   const more = await env.archiveMore(2);
   for (const s of env.slaves) for (const n of more) assert.equal(sha256File(join(s.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)));
-  assert.deepEqual(env.alerts().map((a) => a.event), ['slave_unreachable', 'slave_recovered']);
+  assert.deepEqual(
+    env.alerts().map((a) => a.event),
+    ['slave_unreachable', 'slave_recovered'],
+  );
   assert.equal((await env.stats()).failed, 0);
 
   // cmd_queue lives as long as the postmaster: stopping PostgreSQL ends it, pid file and socket gone.

@@ -63,11 +63,17 @@ describe('a directory others can write to', () => {
     for (const mode of [0o777, 0o770]) {
       chmodSync(env.lArchivedir, mode);
       try {
-        await assertAllRefuse(new RegExp(`ERROR: refusing to write in l_archivedir ${env.lArchivedir}: it is writable by others \\(.*mode 0${mode.toString(8)}\\)`),
-          new RegExp(`HINT: chmod 0700 ${env.lArchivedir}\\n`));
+        await assertAllRefuse(
+          new RegExp(`ERROR: refusing to write in l_archivedir ${env.lArchivedir}: it is writable by others \\(.*mode 0${mode.toString(8)}\\)`),
+          new RegExp(`HINT: chmod 0700 ${env.lArchivedir}\\n`),
+        );
         // The read-only "Config OK" run says what -F would refuse.
         const v = await env.run(['-C', env.ini]);
-        assert.match(v.stdout, new RegExp(`^WARNING: refusing to write in l_archivedir ${env.lArchivedir}: .*every archive_command call fails \\(exit 2\\)`, 'm'), v.stdout);
+        assert.match(
+          v.stdout,
+          new RegExp(`^WARNING: refusing to write in l_archivedir ${env.lArchivedir}: .*every archive_command call fails \\(exit 2\\)`, 'm'),
+          v.stdout,
+        );
       } finally {
         chmodSync(env.lArchivedir, 0o700);
       }
@@ -77,7 +83,7 @@ describe('a directory others can write to', () => {
     assert.ok(existsSync(join(env.slaves[0]!.rdir, seg)), 'archived once the directory is ours alone');
   });
 
-  test('a slave\'s queue directory others can write to: refused, naming that queue; a running cmd_queue stops', async () => {
+  test("a slave's queue directory others can write to: refused, naming that queue; a running cmd_queue stops", async () => {
     assert.ok(env.daemonPid() !== undefined, 'the -F before started cmd_queue');
     chmodSync(queueOf(), 0o777);
     try {
@@ -85,8 +91,10 @@ describe('a directory others can write to', () => {
       assert.match(readFileSync(join(env.lArchivedir, 'cmd_queue.log'), 'utf8'), /ERROR: refusing to write in the queue of slave .*; cmd_queue exits/);
       // Its marker proves that segment was shipped once, as it says; the front end may answer it.
       rmSync(join(env.lArchivedir, '.archived', seg), { force: true });
-      await assertAllRefuse(new RegExp(`ERROR: refusing to write in the queue of slave ${env.slaves[0]!.name} ${queueOf()}: it is writable by others`),
-        new RegExp(`HINT: chmod 0700 ${queueOf()}\\n`));
+      await assertAllRefuse(
+        new RegExp(`ERROR: refusing to write in the queue of slave ${env.slaves[0]!.name} ${queueOf()}: it is writable by others`),
+        new RegExp(`HINT: chmod 0700 ${queueOf()}\\n`),
+      );
     } finally {
       chmodSync(queueOf(), 0o700);
     }
@@ -96,22 +104,33 @@ describe('a directory others can write to', () => {
 describe('a directory another user owns', () => {
   test(`l_archivedir ${ROOT_OWNED} (root, 1777, like /tmp): -F, -I and cmd_queue refuse it with chown as the fix`, async () => {
     const st = statSync(ROOT_OWNED, { throwIfNoEntry: false });
-    assert.ok(st?.isDirectory() && st.uid === 0 && (st.mode & 0o1777) === 0o1777,
-      `${ROOT_OWNED} must exist as root:root 1777: run scripts/setup.sh as root (npm test and CI do)`);
+    assert.ok(
+      st?.isDirectory() && st.uid === 0 && (st.mode & 0o1777) === 0o1777,
+      `${ROOT_OWNED} must exist as root:root 1777: run scripts/setup.sh as root (npm test and CI do)`,
+    );
     const mine = new Set(readdirSync(ROOT_OWNED));
     env.writeIni({ l_archivedir: ROOT_OWNED });
     try {
-      for (const [args, bin] of [[['-C', env.ini, '-F', `pg_wal/${seg}`], undefined], [['-C', env.ini, '-I'], undefined], [['-C', env.ini, '--once'], CMD_QUEUE],
-        [['-C', env.ini, '--log-file', join(env.dir, 'queue.log')], CMD_QUEUE]] as const) {
+      for (const [args, bin] of [
+        [['-C', env.ini, '-F', `pg_wal/${seg}`], undefined],
+        [['-C', env.ini, '-I'], undefined],
+        [['-C', env.ini, '--once'], CMD_QUEUE],
+        [['-C', env.ini, '--log-file', join(env.dir, 'queue.log')], CMD_QUEUE],
+      ] as const) {
         const r = await env.run([...args], { cwd: env.pg.pgdata, ...(bin !== undefined ? { bin } : {}) });
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr, new RegExp(`ERROR: refusing to write in l_archivedir ${ROOT_OWNED}: it belongs to uid 0 \\(mode 1777\\), not to this user`));
         assert.match(r.stderr, new RegExp(`HINT: as root: chown \\S+ ${ROOT_OWNED} && chmod 0700 ${ROOT_OWNED}`));
       }
-      assert.deepEqual(readdirSync(ROOT_OWNED).filter((n) => !mine.has(n)), [], 'nothing written there');
+      assert.deepEqual(
+        readdirSync(ROOT_OWNED).filter((n) => !mine.has(n)),
+        [],
+        'nothing written there',
+      );
     } finally {
       // Whatever a run of older code left there is ours to take away (the directory is sticky).
-      for (const n of readdirSync(ROOT_OWNED)) if (!mine.has(n) && lstatSync(join(ROOT_OWNED, n)).uid === process.getuid?.()) rmSync(join(ROOT_OWNED, n), { recursive: true, force: true });
+      for (const n of readdirSync(ROOT_OWNED))
+        if (!mine.has(n) && lstatSync(join(ROOT_OWNED, n)).uid === process.getuid?.()) rmSync(join(ROOT_OWNED, n), { recursive: true, force: true });
       env.writeIni();
     }
   });

@@ -20,15 +20,16 @@ const N = 1000;
 let env: ArchiverEnv;
 before(async () => {
   env = await startArchiverEnv({
-    name: 'drain', slaves: 2, initdbArgs: ['--wal-segsize=1'],
+    name: 'drain',
+    slaves: 2,
+    initdbArgs: ['--wal-segsize=1'],
     // Keep every segment of the test in pg_wal, to compare bytes with the originals.
     pgConf: { wal_keep_size: "'3GB'", max_wal_size: "'4GB'", min_wal_size: "'32MB'" },
   });
 });
 
-
 test(`a slave down while ${N} small segments are archived, then back: all drain byte-identical, in WAL order, the queue ends empty`, async () => {
-  const [live, dead] = env.slaves as [typeof env.slaves[0], typeof env.slaves[0]];
+  const [live, dead] = env.slaves as [(typeof env.slaves)[0], (typeof env.slaves)[0]];
   assert.equal(await env.pg.scalar('SHOW wal_segment_size'), '1MB');
   await env.archiveMore(2, 600_000);
   await dead.sshd.stop();
@@ -37,7 +38,11 @@ test(`a slave down while ${N} small segments are archived, then back: all drain 
   const queue = join(env.lArchivedir, dead.name);
   const queued = env.walFiles(queue);
   for (const n of names) assert.ok(queued.includes(n), `${n} waits in the dead slave's queue`);
-  assert.deepEqual(env.walFiles(dead.rdir).filter((n) => names.includes(n)), [], 'nothing reached the dead slave');
+  assert.deepEqual(
+    env.walFiles(dead.rdir).filter((n) => names.includes(n)),
+    [],
+    'nothing reached the dead slave',
+  );
   for (const n of names) assert.equal(sha256File(join(live.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)), `live slave has ${n}`);
   // The summary the per-segment path reads agrees with the directory.
   const summary = JSON.parse(readFileSync(join(queue, '.queue-summary'), 'utf8')) as { count: number; bytes: number };
@@ -53,6 +58,9 @@ test(`a slave down while ${N} small segments are archived, then back: all drain 
   assert.deepEqual([after.count, after.bytes], [0, 0], 'the summary says empty');
   const ok = await waitFor('notify_ok', async () => env.alerts().find((a) => a.level === 'OK'));
   assert.match(ok.message, new RegExp(`slave ${dead.name} \\(.*\\) recovered, ${queued.length} segments delivered`));
-  assert.deepEqual(env.alerts().map((a) => a.event), ['slave_unreachable', 'slave_recovered']);
+  assert.deepEqual(
+    env.alerts().map((a) => a.event),
+    ['slave_unreachable', 'slave_recovered'],
+  );
   assert.equal((await env.stats()).failed, 0);
 });

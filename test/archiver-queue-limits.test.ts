@@ -16,7 +16,8 @@ after(cleanupAll);
 let env: ArchiverEnv;
 before(async () => {
   env = await startArchiverEnv({
-    name: 'limits', slaves: 2,
+    name: 'limits',
+    slaves: 2,
     ini: { queue_warn_bytes: '10MB', queue_critical_bytes: '20MB', queue_max_bytes: '40MB' },
   });
 });
@@ -25,13 +26,21 @@ before(async () => {
 async function one(): Promise<string> {
   const before = await env.stats();
   await makeSegments(env.pg, 1);
-  const s = await waitFor('archived', async () => { const x = await env.stats(); return x.archived > before.archived ? x : undefined; }, 60_000, 20);
+  const s = await waitFor(
+    'archived',
+    async () => {
+      const x = await env.stats();
+      return x.archived > before.archived ? x : undefined;
+    },
+    60_000,
+    20,
+  );
   assert.equal(s.failed, before.failed);
   return s.last!;
 }
 
 test('warn and critical once each on the way up; past queue_max_bytes: dropped, marker, one alert, detached; --reset-slave', async () => {
-  const [live, dead] = env.slaves as [typeof env.slaves[0], typeof env.slaves[0]];
+  const [live, dead] = env.slaves as [(typeof env.slaves)[0], (typeof env.slaves)[0]];
   await one();
   await dead.sshd.stop();
   const names: string[] = [];
@@ -40,9 +49,14 @@ test('warn and critical once each on the way up; past queue_max_bytes: dropped, 
   assert.deepEqual(events, ['CRITICAL:slave_unreachable', 'WARNING:queue_over_warn', 'CRITICAL:queue_over_critical', 'CRITICAL:slave_dropped']);
   const dropped = env.alerts().at(-1)!;
   assert.equal(dropped.slave, dead.name);
-  assert.match(dropped.message, new RegExp(`slave ${dead.name} dropped: its queue would pass queue_max_bytes \\(40MB\\); 2 queued segments deleted `
-    + `and ${env.lArchivedir}/${dead.name}/NEEDS_BASE_BACKUP written\\. It needs a new base backup: `
-    + `run cmd_archiver -C ${env.ini} --reset-slave ${dead.name}, then cmd_standby -B on the slave`));
+  assert.match(
+    dropped.message,
+    new RegExp(
+      `slave ${dead.name} dropped: its queue would pass queue_max_bytes \\(40MB\\); 2 queued segments deleted ` +
+        `and ${env.lArchivedir}/${dead.name}/NEEDS_BASE_BACKUP written\\. It needs a new base backup: ` +
+        `run cmd_archiver -C ${env.ini} --reset-slave ${dead.name}, then cmd_standby -B on the slave`,
+    ),
+  );
   assert.deepEqual(env.walFiles(join(env.lArchivedir, dead.name)), [], 'nothing queued while detached');
   assert.match(readFileSync(join(env.lArchivedir, dead.name, 'NEEDS_BASE_BACKUP'), 'utf8'), /would pass queue_max_bytes \(40MB\): 32MB already queued/);
   for (const n of names) assert.equal(sha256File(join(live.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)), `live slave has ${n}`);

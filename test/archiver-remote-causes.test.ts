@@ -46,7 +46,10 @@ async function stopDaemon(q: string): Promise<void> {
  * Runs `-F segment` (standalone unless warm_path: on is passed), by default with a fresh
  * l_archivedir (a new outage each time), then stops the cmd_queue it may have started.
  */
-async function archiveOnce(over: Record<string, string> = {}, queue?: string): Promise<{ code: number | null; out: string; queued: string[]; alerts: RecordedAlert[]; queue: string }> {
+async function archiveOnce(
+  over: Record<string, string> = {},
+  queue?: string,
+): Promise<{ code: number | null; out: string; queued: string[]; alerts: RecordedAlert[]; queue: string }> {
   const q = queue ?? join(env.dir, `queue-${++n}`);
   mkdirSync(q, { recursive: true, mode: 0o700 });
   const seen = env.alerts().length;
@@ -80,7 +83,10 @@ function oneAlert(alerts: RecordedAlert[], event: string, message: RegExp): void
 function withRdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const saved = s.rdir;
   s.rdir = dir;
-  return fn().finally(() => { s.rdir = saved; env.writeIni(); });
+  return fn().finally(() => {
+    s.rdir = saved;
+    env.writeIni();
+  });
 }
 
 test('connection refused (sshd stopped): queued, slave_unreachable names the refusal', async () => {
@@ -133,13 +139,19 @@ test('permission denied (r_archivedir 0500): queued, slave_write_failed says per
     const r = await archiveOnce();
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(r.queued, [segment]);
-    oneAlert(r.alerts, 'slave_write_failed', new RegExp(`^slave ${s.name} \\(.*\\) cannot store segments in ${dir} \\(permission denied\\): .*permission denied`));
+    oneAlert(
+      r.alerts,
+      'slave_write_failed',
+      new RegExp(`^slave ${s.name} \\(.*\\) cannot store segments in ${dir} \\(permission denied\\): .*permission denied`),
+    );
   });
 });
 
 test('disk full (r_archivedir on an 8 MiB filesystem): queued, slave_write_failed says disk full', async () => {
   // Never skipped: without the filesystem this test fails and says how to get it.
-  const mounted = readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === SMALL_FS);
+  const mounted = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[1] === SMALL_FS);
   assert.ok(mounted, `${SMALL_FS} is not a mount point: run scripts/setup.sh as root (it mounts an 8 MiB tmpfs there)`);
   const st = statfsSync(SMALL_FS);
   assert.ok(st.blocks * st.bsize < 16 * 1024 * 1024, `${SMALL_FS} must be smaller than one WAL segment`);
@@ -149,7 +161,11 @@ test('disk full (r_archivedir on an 8 MiB filesystem): queued, slave_write_faile
       const r = await archiveOnce();
       assert.equal(r.code, 0, r.out);
       assert.deepEqual(r.queued, [segment]);
-      oneAlert(r.alerts, 'slave_write_failed', new RegExp(`^slave ${s.name} \\(.*\\) cannot store segments in ${dir} \\(disk full\\): SFTP write .*: disk full`));
+      oneAlert(
+        r.alerts,
+        'slave_write_failed',
+        new RegExp(`^slave ${s.name} \\(.*\\) cannot store segments in ${dir} \\(disk full\\): SFTP write .*: disk full`),
+      );
       // (A dot-temp may stay behind when the test stops the cmd_queue that was retrying: cmd_queue removes those after an hour.)
       assert.deepEqual(env.walFiles(dir), [], 'nothing under a final name');
     });
@@ -212,7 +228,10 @@ test('a cause that changes during an outage is alerted once; the same cause agai
     chmodSync(dir, 0o700);
     const back = await archiveOnce({}, first.queue);
     assert.deepEqual(back.queued, []);
-    assert.deepEqual(back.alerts.map((a) => `${a.level}:${a.event}`), ['OK:slave_recovered']);
+    assert.deepEqual(
+      back.alerts.map((a) => `${a.level}:${a.event}`),
+      ['OK:slave_recovered'],
+    );
     assert.equal(sha256File(join(dir, segment)), sha256File(join(env.pg.pgdata, 'pg_wal', segment)));
   });
 });

@@ -43,7 +43,10 @@ describe('--setup', () => {
     assert.match(r.stdout, /^HINT: .*pg_ctl -D .* restart -m fast\), or run cmd_archiver --setup --restart$/m);
     assert.equal(postmasterPid(), pid, 'not restarted without --restart');
     assert.equal(await env.pg.scalar('SHOW archive_mode'), 'off');
-    assert.equal(await env.pg.scalar("SELECT setting FROM pg_file_settings WHERE name = 'archive_command' ORDER BY seqno DESC LIMIT 1"), `${FRONT_END} -C ${env.ini} -F %p`);
+    assert.equal(
+      await env.pg.scalar("SELECT setting FROM pg_file_settings WHERE name = 'archive_command' ORDER BY seqno DESC LIMIT 1"),
+      `${FRONT_END} -C ${env.ini} -F %p`,
+    );
 
     const again = await env.run(['-C', env.ini, '--setup', '--restart'], { env: runEnv, timeoutMs: 120_000 });
     assert.equal(again.code, 0, again.stdout + again.stderr);
@@ -62,7 +65,10 @@ describe('--stop', () => {
     const r = await env.run(['-C', env.ini, '--stop']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^INFO: state: offline in .*cmd_archiver\.ini: cmd_archiver refuses every segment \(exit 3\) and PostgreSQL retries it$/m);
-    assert.match(r.stdout, /^WARNING: archiving is stopped: PostgreSQL keeps every segment in pg_wal \(pg_wal grows until archiving is back\) and the slaves receive no WAL/m);
+    assert.match(
+      r.stdout,
+      /^WARNING: archiving is stopped: PostgreSQL keeps every segment in pg_wal \(pg_wal grows until archiving is back\) and the slaves receive no WAL/m,
+    );
     assert.match(readFileSync(env.ini, 'utf8'), /^\[DEFAULT\]\nstate: offline\n/);
     const before = await env.stats();
     const seg = await nextSegment();
@@ -79,7 +85,7 @@ describe('--stop', () => {
     assert.equal(sha256File(join(env.slaves[0]!.rdir, seg)), sha256File(join(env.pg.pgdata, 'pg_wal', seg)));
   });
 
-  test("--remove also empties archive_command: PostgreSQL stops calling us and keeps the WAL; flags out of place are usage errors", async () => {
+  test('--remove also empties archive_command: PostgreSQL stops calling us and keeps the WAL; flags out of place are usage errors', async () => {
     const r = await env.run(['-C', env.ini, '--stop', '--remove']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^INFO: ALTER SYSTEM SET archive_command = '' and reloaded/m);
@@ -88,7 +94,11 @@ describe('--stop', () => {
     const seg = await nextSegment();
     assert.ok(existsSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${seg}.ready`)), '.ready stays');
     assert.deepEqual(await env.stats(), before, 'nothing archived, nothing failed: not called at all');
-    for (const [args, msg] of [[['--restart'], /--restart goes with --setup/], [['--remove'], /--remove goes with --stop/], [['--setup', '--stop'], /choose one of --setup, --stop/]] as const) {
+    for (const [args, msg] of [
+      [['--restart'], /--restart goes with --setup/],
+      [['--remove'], /--remove goes with --stop/],
+      [['--setup', '--stop'], /choose one of --setup, --stop/],
+    ] as const) {
       const u = await env.run(['-C', env.ini, ...args]);
       assert.equal(u.code, 2, u.stdout + u.stderr);
       assert.match(u.stderr, msg);

@@ -42,7 +42,19 @@ test('SIGKILL mid-upload: no file under the final name, PostgreSQL retries, the 
   const final = join(slave.rdir, name);
   const temps = (): string[] => readdirSync(slave.rdir).filter((f) => f.startsWith(`.${name}.`) && f.endsWith('.tmp'));
   // Mid-upload: a temp file of a few MiB exists.
-  await waitFor('an upload in progress', async () => temps().some((t) => { try { return statSync(join(slave.rdir, t)).size > 2 * 1024 * 1024; } catch { return false; } }), 30_000, 20);
+  await waitFor(
+    'an upload in progress',
+    async () =>
+      temps().some((t) => {
+        try {
+          return statSync(join(slave.rdir, t)).size > 2 * 1024 * 1024;
+        } catch {
+          return false;
+        }
+      }),
+    30_000,
+    20,
+  );
   const pids = archiverPids(env.ini, name);
   assert.equal(pids.length, 1, `one cmd_archiver uploading ${name}`);
   process.kill(pids[0]!, 'SIGKILL');

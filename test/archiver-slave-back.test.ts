@@ -20,8 +20,9 @@ after(cleanupAll);
 const QUEUE_WAIT_S = 300;
 
 let env: ArchiverEnv;
-before(async () => { env = await startArchiverEnv({ name: 'back', slaves: 1, ini: { queue_wait: String(QUEUE_WAIT_S) } }); });
-
+before(async () => {
+  env = await startArchiverEnv({ name: 'back', slaves: 1, ini: { queue_wait: String(QUEUE_WAIT_S) } });
+});
 
 test(`a slave back after an outage gets its queue within seconds of the next segment (queue_wait ${QUEUE_WAIT_S} s)`, async (t) => {
   const slave = env.slaves[0] as TestSlave;

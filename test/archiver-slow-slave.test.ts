@@ -41,7 +41,10 @@ before(async () => {
   // Fails (never skips) with the command to run when the slow link is missing.
   requireSlowLink();
   env = await startArchiverEnv({
-    name: 'slow', slaves: 2, slowSlaves: [1], initdbArgs: ['--wal-segsize=8'],
+    name: 'slow',
+    slaves: 2,
+    slowSlaves: [1],
+    initdbArgs: ['--wal-segsize=8'],
     // ssh_timeout 30: keepalives every 5 s, 3 missed allowed, so the slow-but-alive connection is
     // never declared dead (an answer can wait behind ~2 MiB of queued writes: 8 s at 2 Mbit/s).
     ini: { slave_deadline: String(DEADLINE_S), warm_path: 'off', queue_wait: '1', ssh_timeout: '30' },
@@ -55,8 +58,8 @@ before(async () => {
 });
 
 const walPath = (n: string): string => join(env.pg.pgdata, 'pg_wal', n);
-const ready = (): string[] => env.walFiles(join(env.pg.pgdata, 'pg_wal'))
-  .filter((n) => existsSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${n}.ready`)));
+const ready = (): string[] =>
+  env.walFiles(join(env.pg.pgdata, 'pg_wal')).filter((n) => existsSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${n}.ready`)));
 
 /** Makes one segment and returns its name (the one .ready file not seen before). */
 async function newSegment(): Promise<string> {
@@ -91,11 +94,18 @@ test('standalone cmd_archiver -F: exit 0 within slave_deadline + margin; fast sl
   assertSame(join(env.lArchivedir, slow.name, name), name, "slow slave's queue");
   assert.deepEqual(env.walFiles(join(env.lArchivedir, fast.name)), [], 'nothing queued for the fast slave');
   // cmd_queue (started by the run because something was queued) ships it at the link's pace.
-  await waitFor('cmd_queue delivered the segment to the slow slave', async () =>
-    env.walFiles(join(env.lArchivedir, slow.name)).length === 0 && existsSync(join(slow.rdir, name)), DELIVERY_MS, 500);
+  await waitFor(
+    'cmd_queue delivered the segment to the slow slave',
+    async () => env.walFiles(join(env.lArchivedir, slow.name)).length === 0 && existsSync(join(slow.rdir, name)),
+    DELIVERY_MS,
+    500,
+  );
   assertSame(join(slow.rdir, name), name, 'slow slave, delivered by cmd_queue');
   // A cut of our own making is no outage: no alert at all.
-  assert.deepEqual(env.alerts().map((a) => a.event), []);
+  assert.deepEqual(
+    env.alerts().map((a) => a.event),
+    [],
+  );
   markDone([name]);
 });
 
@@ -109,12 +119,13 @@ test('warm path (sh front end asking cmd_queue): answered within slave_deadline 
   const startQueue = () => {
     const child = spawn(process.execPath, [CMD_QUEUE, '-C', env.ini, '--log-file', queueLog], { stdio: 'ignore' });
     const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
-    onCleanup('cmd_queue (foreground)', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    onCleanup('cmd_queue (foreground)', () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     return { child, exited };
   };
   const q = startQueue();
-  await waitFor('cmd_queue connected to both slaves', async () =>
-    (readFileSync(queueLog, 'utf8').match(/connected to slave/g) ?? []).length >= 2, 30_000);
+  await waitFor('cmd_queue connected to both slaves', async () => (readFileSync(queueLog, 'utf8').match(/connected to slave/g) ?? []).length >= 2, 30_000);
 
   const name = await newSegment();
   const r = await env.run(['-C', env.ini, '-F', `pg_wal/${name}`], { bin: FRONT_END, cwd: env.pg.pgdata, timeoutMs: 180_000 });
@@ -127,8 +138,7 @@ test('warm path (sh front end asking cmd_queue): answered within slave_deadline 
   await waitFor('the queue warning hook runs (and goes on for 20 s)', async () => existsSync(hookStarted), 15_000);
 
   // The upload goes on in cmd_queue (its temp file grows on the slow slave): stop it now.
-  await waitFor('an upload in flight to the slow slave', async () =>
-    uploadTemps(slow.rdir).length > 0, 15_000);
+  await waitFor('an upload in flight to the slow slave', async () => uploadTemps(slow.rdir).length > 0, 15_000);
   assert.equal(q.child.exitCode, null, 'cmd_queue still running');
   const t0 = Date.now();
   q.child.kill('SIGTERM');
@@ -141,10 +151,21 @@ test('warm path (sh front end asking cmd_queue): answered within slave_deadline 
 
   // Started again, cmd_queue ships the queue to the slow slave at the link's pace.
   startQueue();
-  await waitFor('cmd_queue delivered the segment to the slow slave', async () =>
-    env.walFiles(join(env.lArchivedir, slow.name)).length === 0 && existsSync(join(slow.rdir, name)), DELIVERY_MS, 500);
+  await waitFor(
+    'cmd_queue delivered the segment to the slow slave',
+    async () => env.walFiles(join(env.lArchivedir, slow.name)).length === 0 && existsSync(join(slow.rdir, name)),
+    DELIVERY_MS,
+    500,
+  );
   assertSame(join(slow.rdir, name), name, 'slow slave, delivered by cmd_queue');
-  assert.deepEqual(env.alerts().filter((a) => a.level === 'CRITICAL').map((a) => a.event), [], 'no outage alert for a slow slave');
+  assert.deepEqual(
+    env
+      .alerts()
+      .filter((a) => a.level === 'CRITICAL')
+      .map((a) => a.event),
+    [],
+    'no outage alert for a slow slave',
+  );
   markDone([name]);
 });
 

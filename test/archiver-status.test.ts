@@ -22,7 +22,11 @@ let last: string;
 before(async () => {
   env = await startArchiverEnv({ name: 'status', slaves: 3, ini: { queue_wait: '600' } });
   const standbyIni = join(env.dir, 'slave0-cmd_standby.ini');
-  writeFileSync(standbyIni, `[DEFAULT]\nmaster_public_ip: 127.0.0.1\nuser: ${env.pg.user}\npgdata: ${join(env.dir, 'slave0-data')}\narchivedir: ${env.slaves[0]!.rdir}\n`, { mode: 0o600 });
+  writeFileSync(
+    standbyIni,
+    `[DEFAULT]\nmaster_public_ip: 127.0.0.1\nuser: ${env.pg.user}\npgdata: ${join(env.dir, 'slave0-data')}\narchivedir: ${env.slaves[0]!.rdir}\n`,
+    { mode: 0o600 },
+  );
   env.writeIni({ slave_config: standbyIni, slave_cmd_standby: CMD_STANDBY });
   const archive = async (n: number): Promise<void> => {
     const before = await env.stats();
@@ -39,7 +43,7 @@ before(async () => {
   await env.pg.query('SELECT pg_switch_wal()');
 });
 
-test('--status --json: healthy, lagging and dead slaves, the standby\'s own check, the slot', async () => {
+test("--status --json: healthy, lagging and dead slaves, the standby's own check, the slot", async () => {
   const r = await env.run(['-C', env.ini, '--status', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout) as ClusterStatus;
@@ -72,7 +76,12 @@ test('--status for people and --status --nagios for the whole cluster', async ()
   assert.match(t.stdout, /^standby_x +physical +NO +[0-9A-F]+\/[0-9A-F]+ +\d+\.\d MiB +\w+/m);
   const n = await env.run(['-C', env.ini, '--status', '--nagios']);
   assert.equal(n.code, 2, n.stdout + n.stderr);
-  assert.match(n.stdout, new RegExp(`^PITR_CLUSTER CRITICAL - .*${env.slaves[2]!.name} unreachable.* \\| .*'reachable_${env.slaves[2]!.name}'=0;;;0;1 .*'slot_held_standby_x'=\\d+B;;;0\\n$`));
+  assert.match(
+    n.stdout,
+    new RegExp(
+      `^PITR_CLUSTER CRITICAL - .*${env.slaves[2]!.name} unreachable.* \\| .*'reachable_${env.slaves[2]!.name}'=0;;;0;1 .*'slot_held_standby_x'=\\d+B;;;0\\n$`,
+    ),
+  );
   const bad = await env.run(['-C', env.ini, '--nagios']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--nagios goes with --status/);

@@ -31,45 +31,74 @@ const PATH = `${bin}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`;
 let sshd: SshdHandle;
 let pg: PgCluster;
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: o.cwd ?? tmp.path, env: { ...process.env, PATH, NO_COLOR: '1', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 // npm as a user with no npm set-up: its cache and config in the test's directory.
-const npm = (args: string[], timeoutMs = 300_000): Promise<Run> => run('npm', [...args, '--cache', join(tmp.path, 'npm-cache'), '--no-audit', '--no-fund', '--no-update-notifier'], {
-  timeoutMs, env: { npm_config_userconfig: join(tmp.path, 'npmrc'), HOME: tmp.path },
-});
+const npm = (args: string[], timeoutMs = 300_000): Promise<Run> =>
+  run('npm', [...args, '--cache', join(tmp.path, 'npm-cache'), '--no-audit', '--no-fund', '--no-update-notifier'], {
+    timeoutMs,
+    env: { npm_config_userconfig: join(tmp.path, 'npmrc'), HOME: tmp.path },
+  });
 
 before(async () => {
   onCleanup('install test dir', () => tmp.remove());
   sshd = await startSshd();
 });
-after(async () => { await cleanupAll(); });
+after(async () => {
+  await cleanupAll();
+});
 
 test('npm run tarball gives one tarball with the built programs and their dependencies bundled; no build at install time', async () => {
   const packed = await run(process.execPath, [join(repo, 'scripts/pack.mjs'), tmp.path, '--json'], {
-    timeoutMs: 120_000, env: { npm_config_userconfig: join(tmp.path, 'npmrc'), npm_config_cache: join(tmp.path, 'npm-cache'), HOME: tmp.path },
+    timeoutMs: 120_000,
+    env: { npm_config_userconfig: join(tmp.path, 'npmrc'), npm_config_cache: join(tmp.path, 'npm-cache'), HOME: tmp.path },
   });
   assert.equal(packed.code, 0, packed.stderr);
   const info = (JSON.parse(packed.stdout) as { filename: string; size: number; files: { path: string }[]; bundled: string[] }[])[0]!;
   const files = new Set(info.files.map((f) => f.path));
-  for (const f of ['node_modules/@pitrtools/archiver/bin/cmd_archiver', 'node_modules/@pitrtools/archiver/dist/bin/cmd_archiver.js',
-    'node_modules/@pitrtools/standby/dist/main.js', 'node_modules/@pitrtools/core/dist/index.js', 'sql/cmd_standby.sql', 'etc/cmd_archiver.ini.sample']) {
+  for (const f of [
+    'node_modules/@pitrtools/archiver/bin/cmd_archiver',
+    'node_modules/@pitrtools/archiver/dist/bin/cmd_archiver.js',
+    'node_modules/@pitrtools/standby/dist/main.js',
+    'node_modules/@pitrtools/core/dist/index.js',
+    'sql/cmd_standby.sql',
+    'etc/cmd_archiver.ini.sample',
+  ]) {
     assert.ok(files.has(f), `${f} is not in the tarball`);
   }
   const ours = [...files].filter((f) => !f.startsWith('node_modules/') || f.startsWith('node_modules/@pitrtools/'));
-  assert.deepEqual(ours.filter((f) => /\/(src|test)\/|tsconfig|\.tsbuildinfo$/.test(f)), [], 'our sources, tests or build files are shipped');
+  assert.deepEqual(
+    ours.filter((f) => /\/(src|test)\/|tsconfig|\.tsbuildinfo$/.test(f)),
+    [],
+    'our sources, tests or build files are shipped',
+  );
   for (const dep of ['ssh2', 'pg', 'yargs', 'chalk']) assert.ok(info.bundled.includes(dep), `${dep} is not bundled`);
   // Nothing built for this machine, nothing whose failing build would fail an offline install (pack.mjs says why).
-  assert.deepEqual([...files].filter((f) => f.startsWith('node_modules/cpu-features/') || f.endsWith('.node')), []);
+  assert.deepEqual(
+    [...files].filter((f) => f.startsWith('node_modules/cpu-features/') || f.endsWith('.node')),
+    [],
+  );
   assert.ok(info.size < 4 * 1024 * 1024, `tarball of ${info.size} bytes`);
 
   const tgz = join(tmp.path, info.filename);
@@ -107,13 +136,31 @@ test('archive and restore through the installed copy: PostgreSQL runs the printe
   pg = await startPostgres({ name: 'install', parent: join(tmp.path, 'pg'), conf: { archive_mode: 'on', archive_command: "''", wal_keep_size: "'1GB'" } });
   // The installed cmd_archiver starts the installed cmd_queue by itself; it goes before PostgreSQL does.
   const queue = join(tmp.path, 'queue');
-  onCleanup('installed cmd_queue', () => { const pid = queueRunnerPid(queue); if (pid !== undefined) process.kill(pid, 'SIGKILL'); });
+  onCleanup('installed cmd_queue', () => {
+    const pid = queueRunnerPid(queue);
+    if (pid !== undefined) process.kill(pid, 'SIGKILL');
+  });
   const rdir = join(tmp.path, 'slave', 'archive');
   mkdirSync(rdir, { recursive: true, mode: 0o700 });
   const ini = join(tmp.path, 'cmd_archiver.ini');
-  writeFileSync(ini, ['[DEFAULT]', `pgdata: ${pg.pgdata}`, `l_archivedir: ${queue}`, 'r_archivedir: /nonexistent',
-    `slaves: ${sshd.host}:${sshd.port}`, 'ssh_timeout: 10', '', `[${sshd.host}:${sshd.port}]`, `r_archivedir: ${rdir}`,
-    `ssh_identity: ${sshd.clientKey}`, `ssh_known_hosts: ${sshd.knownHostsFile}`, ''].join('\n'), { mode: 0o600 });
+  writeFileSync(
+    ini,
+    [
+      '[DEFAULT]',
+      `pgdata: ${pg.pgdata}`,
+      `l_archivedir: ${queue}`,
+      'r_archivedir: /nonexistent',
+      `slaves: ${sshd.host}:${sshd.port}`,
+      'ssh_timeout: 10',
+      '',
+      `[${sshd.host}:${sshd.port}]`,
+      `r_archivedir: ${rdir}`,
+      `ssh_identity: ${sshd.clientKey}`,
+      `ssh_known_hosts: ${sshd.knownHostsFile}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   const init = await run(join(bin, 'cmd_archiver'), ['-C', ini, '-I']);
   assert.equal(init.code, 0, init.stdout + init.stderr);
   assert.doesNotMatch(init.stderr, /source checkout/);
@@ -126,11 +173,15 @@ test('archive and restore through the installed copy: PostgreSQL runs the printe
   await pg.query('CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g');
   const seg = await pg.scalar<string>('SELECT pg_walfile_name(pg_current_wal_lsn())');
   await pg.query('SELECT pg_switch_wal()');
-  await waitFor(`${seg} archived by PostgreSQL`, async () => {
-    const r = await pg.query<{ last_archived_wal: string | null; failed_count: string }>('SELECT last_archived_wal, failed_count FROM pg_stat_archiver');
-    assert.equal(r[0]!.failed_count, '0', `archive_command failed; server log: ${pg.logFile}`);
-    return r[0]!.last_archived_wal !== null && r[0]!.last_archived_wal >= seg;
-  }, 90_000);
+  await waitFor(
+    `${seg} archived by PostgreSQL`,
+    async () => {
+      const r = await pg.query<{ last_archived_wal: string | null; failed_count: string }>('SELECT last_archived_wal, failed_count FROM pg_stat_archiver');
+      assert.equal(r[0]!.failed_count, '0', `archive_command failed; server log: ${pg.logFile}`);
+      return r[0]!.last_archived_wal !== null && r[0]!.last_archived_wal >= seg;
+    },
+    90_000,
+  );
   assert.equal(sha256File(join(rdir, seg)), sha256File(join(pg.pgdata, 'pg_wal', seg)));
 
   // The standby side, from the same prefix: restore_command's --restore into a standby's pg_wal.

@@ -21,8 +21,21 @@ const CMD_ARCHIVER = new URL('../packages/archiver/bin/cmd_archiver.js', import.
 
 /** Values that broke or silently changed the old quoting, and their neighbours. */
 const HOSTILE = [
-  "it's", 'back\\slash', 'ends in a backslash\\', '\\\\server\\share', "\\'", "''", 'a\\nb (not a newline)', '\\101 octal',
-  'sp ace', '$HOME `id` $(id)', '100% %p %f %%', 'ÄÖÜ 日本 ✓', '# not a comment', ' leading and trailing ', '',
+  "it's",
+  'back\\slash',
+  'ends in a backslash\\',
+  '\\\\server\\share',
+  "\\'",
+  "''",
+  'a\\nb (not a newline)',
+  '\\101 octal',
+  'sp ace',
+  '$HOME `id` $(id)',
+  '100% %p %f %%',
+  'ÄÖÜ 日本 ✓',
+  '# not a comment',
+  ' leading and trailing ',
+  '',
 ];
 
 let pg: PgCluster;
@@ -34,7 +47,10 @@ before(async () => {
   conf = join(pg.pgdata, 'postgresql.conf');
   original = readFileSync(conf, 'utf8');
 });
-after(async () => { await tmp.remove(); await cleanupAll(); });
+after(async () => {
+  await tmp.remove();
+  await cleanupAll();
+});
 
 const show = (name: string): Promise<string> => showSetting(join(pg.bindir, 'postgres'), pg.pgdata, name);
 const withConf = (extra: string): void => writeFileSync(conf, `${original}\n${extra}\n`);
@@ -50,14 +66,27 @@ test('confQuote: each hostile value reads back unchanged through postgres -C', a
 
 test('a line break or NUL is refused with an error naming the key', () => {
   for (const bad of ['a\nb', 'a\rb', 'a\0b']) {
-    assert.throws(() => confLine('restore_command', bad), (e: Error & { code?: string }) => e.code === 'BAD_CONF_VALUE' && /restore_command/.test(e.message));
+    assert.throws(
+      () => confLine('restore_command', bad),
+      (e: Error & { code?: string }) => e.code === 'BAD_CONF_VALUE' && /restore_command/.test(e.message),
+    );
   }
 });
 
 test('pitrtools.conf: restore_command, archive_cleanup_command and primary_conninfo from hostile paths read back as written', async () => {
   const self = { node: '/usr/bin/node', script: "/opt/it's \\ tools/cmd_standby.js", ini: "/etc/a'b\\c $x 100% ü/ends\\" };
-  const streaming = { host: "db'1\\x", port: 5432, user: "re pl'\\", sslmode: 'prefer', applicationName: 'pitrtools_s1', passfile: "/d/it's\\/pitrtools.pgpass" };
-  for (const mode of [{ kind: 'standby' as const, self, streaming }, { kind: 'pitr' as const, self, targetTime: '2026-05-28 11:00:38+02' }]) {
+  const streaming = {
+    host: "db'1\\x",
+    port: 5432,
+    user: "re pl'\\",
+    sslmode: 'prefer',
+    applicationName: 'pitrtools_s1',
+    passfile: "/d/it's\\/pitrtools.pgpass",
+  };
+  for (const mode of [
+    { kind: 'standby' as const, self, streaming },
+    { kind: 'pitr' as const, self, targetTime: '2026-05-28 11:00:38+02' },
+  ]) {
     writeFileSync(join(pg.pgdata, SETTINGS_FILE), renderSettings(mode, 'now'));
     withConf(withIncludeLine(''));
     const want = settingsFor(mode);

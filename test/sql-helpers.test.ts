@@ -13,8 +13,11 @@ test('sql/cmd_standby.sql installs idempotently and its backup functions work on
   const s = await connectPg({ host: pg.socketDir, port: pg.port, user: pg.user, database: 'postgres' });
   try {
     assert.equal(await installedHelpersVersion(s), undefined);
-    await assert.rejects(requireHelpers(s, 'the master'), (e: Error & { code?: string; hint?: string }) =>
-      e.code === 'HELPERS_MISSING' && /--install-helpers/.test(e.hint ?? '') && (e.hint ?? '').includes(HELPERS_SQL_PATH));
+    await assert.rejects(
+      requireHelpers(s, 'the master'),
+      (e: Error & { code?: string; hint?: string }) =>
+        e.code === 'HELPERS_MISSING' && /--install-helpers/.test(e.hint ?? '') && (e.hint ?? '').includes(HELPERS_SQL_PATH),
+    );
     assert.equal(await installHelpers(s), HELPERS_VERSION);
     assert.equal(await installHelpers(s), HELPERS_VERSION, 'a second install must succeed (idempotent)');
     // psql -f, as the docs say, works too (Debian's psql is a client for every major).
@@ -22,7 +25,10 @@ test('sql/cmd_standby.sql installs idempotently and its backup functions work on
     await requireHelpers(s, 'the master');
 
     const dirs = await s.query<{ d: string }>('SELECT d FROM cmd_get_data_dirs() d');
-    assert.deepEqual(dirs.map((r) => r.d), [pg.pgdata]);
+    assert.deepEqual(
+      dirs.map((r) => r.d),
+      [pg.pgdata],
+    );
     assert.equal(await s.scalar('SELECT cmd_get_pgdata()'), pg.pgdata);
     const info = (await s.query('SELECT * FROM cmd_server_info()'))[0]!;
     assert.equal(Math.floor(Number(info.version_num) / 10000), pg.major);

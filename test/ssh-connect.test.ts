@@ -18,8 +18,13 @@ import { makeTempDir } from './rig/tmp.js';
 let sshd: SshdHandle | undefined;
 const scratchDir = makeTempDir('pitr-ssh-connect-');
 const scratch = scratchDir.path;
-before(async () => { sshd = await startSshd(); });
-after(async () => { await sshd?.dispose(); await scratchDir.remove(); });
+before(async () => {
+  sshd = await startSshd();
+});
+after(async () => {
+  await sshd?.dispose();
+  await scratchDir.remove();
+});
 
 function target(over: Partial<SshTarget> = {}): SshTarget {
   return sshTargetFor(sshd!, over);
@@ -140,9 +145,14 @@ describe('connection failures', () => {
 
   test('a listener that accepts TCP but never speaks → SSH_TIMEOUT within ssh_timeout', async () => {
     const socks: Socket[] = [];
-    const srv = createServer((c) => { socks.push(c); }); // accept and say nothing
+    const srv = createServer((c) => {
+      socks.push(c);
+    }); // accept and say nothing
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    after(() => { for (const c of socks) c.destroy(); srv.close(); });
+    after(() => {
+      for (const c of socks) c.destroy();
+      srv.close();
+    });
     const port = (srv.address() as { port: number }).port;
     const timeout = 1000;
     const { err, ms } = await connectFails(target({ port, connectTimeoutMs: timeout }));
@@ -154,21 +164,38 @@ describe('connection failures', () => {
   test('a TCP connect that hangs (listener stopped, accept queue full: SYNs dropped) → SSH_TIMEOUT within ssh_timeout', async (t) => {
     // A stopped process's listening socket with backlog 1: the kernel completes two handshakes
     // into the accept queue, then drops further SYNs, so the next connect() just waits.
-    const child = spawn(process.execPath, ['-e',
-      "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>console.log(s.address().port))"],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-    after(() => { child.kill('SIGKILL'); });
+    const child = spawn(
+      process.execPath,
+      ['-e', "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>console.log(s.address().port))"],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    after(() => {
+      child.kill('SIGKILL');
+    });
     const port = await new Promise<number>((resolve) => child.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim()))));
     child.kill('SIGSTOP');
     const fillers: Socket[] = [];
-    after(() => { for (const f of fillers) f.destroy(); });
-    for (let i = 0; i < 4; i++) fillers.push(connect({ host: '127.0.0.1', port }).on('error', () => undefined));
-    const probe = (): Promise<boolean> => new Promise((resolve) => {
-      const p = connect({ host: '127.0.0.1', port });
-      const t = setTimeout(() => { p.destroy(); resolve(false); }, 300);
-      p.once('connect', () => { clearTimeout(t); p.destroy(); resolve(true); });
-      p.once('error', () => { clearTimeout(t); resolve(true); });
+    after(() => {
+      for (const f of fillers) f.destroy();
     });
+    for (let i = 0; i < 4; i++) fillers.push(connect({ host: '127.0.0.1', port }).on('error', () => undefined));
+    const probe = (): Promise<boolean> =>
+      new Promise((resolve) => {
+        const p = connect({ host: '127.0.0.1', port });
+        const t = setTimeout(() => {
+          p.destroy();
+          resolve(false);
+        }, 300);
+        p.once('connect', () => {
+          clearTimeout(t);
+          p.destroy();
+          resolve(true);
+        });
+        p.once('error', () => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
     // Once probes stop connecting, the queue is full: connect() hangs.
     const end = Date.now() + 5000;
     let hangs = false;
@@ -217,7 +244,9 @@ describe('connection failures', () => {
   test('ssh-agent: with no key file, the agent at SSH_AUTH_SOCK logs us in', async () => {
     const sock = join(scratch, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-    after(() => { agent.kill('SIGTERM'); });
+    after(() => {
+      agent.kill('SIGTERM');
+    });
     const end = Date.now() + 5000;
     while (!existsSync(sock) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     const add = spawnSync('ssh-add', [sshd!.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: 'utf8' });

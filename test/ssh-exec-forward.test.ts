@@ -40,8 +40,27 @@ describe('exec', () => {
   test('hostile arguments arrive byte for byte and nothing runs', async () => {
     const pwned = join(work.path, 'PWNED');
     const hostile = [
-      "it's", `$(touch ${pwned})`, `\`touch ${pwned}\``, `; touch ${pwned}`, `a\nb; touch ${pwned}`, '"double"', '\\',
-      '  spaced  ', '', '*', '~', '$HOME', '!!', "''", "'\\''", '#', '&', '|', '>x', 'ümlaut €', '-n',
+      "it's",
+      `$(touch ${pwned})`,
+      `\`touch ${pwned}\``,
+      `; touch ${pwned}`,
+      `a\nb; touch ${pwned}`,
+      '"double"',
+      '\\',
+      '  spaced  ',
+      '',
+      '*',
+      '~',
+      '$HOME',
+      '!!',
+      "''",
+      "'\\''",
+      '#',
+      '&',
+      '|',
+      '>x',
+      'ümlaut €',
+      '-n',
     ];
     const r = await s().exec(['printf', '%s\\n', ...hostile]);
     assert.equal(r.code, 0, r.stderr.toString());
@@ -68,13 +87,14 @@ describe('exec', () => {
     await assert.rejects(s().exec(['sleep', marker], { timeoutMs: 300 }), (e: unknown) => e instanceof SshError && e.code === 'SSH_EXEC_TIMEOUT');
     const ms = performance.now() - t0;
     assert.ok(ms < 1500, `${ms} ms`);
-    const sleeping = (): boolean => readdirSync('/proc').some((p) => {
-      try {
-        return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
-      } catch {
-        return false;
-      }
-    });
+    const sleeping = (): boolean =>
+      readdirSync('/proc').some((p) => {
+        try {
+          return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+        } catch {
+          return false;
+        }
+      });
     assert.ok(await until(() => !sleeping(), 3000), 'remote sleep still running');
   });
 });
@@ -94,7 +114,10 @@ async function roundTrip(stream: NodeJS.ReadWriteStream & { end(): void }, paylo
     stream.on('data', (c: Buffer) => {
       parts.push(c);
       n += c.length;
-      if (n >= payload.length) { stream.end(); resolve(Buffer.concat(parts)); }
+      if (n >= payload.length) {
+        stream.end();
+        resolve(Buffer.concat(parts));
+      }
     });
     stream.on('error', reject);
     stream.write(payload);
@@ -128,7 +151,9 @@ describe('forwards', () => {
 
 describe('node-postgres through SSH (pgStreamFactory)', () => {
   let cluster: PgCluster | undefined;
-  before(async () => { cluster = await startPostgres({ name: 'ssh-fwd' }); });
+  before(async () => {
+    cluster = await startPostgres({ name: 'ssh-fwd' });
+  });
   after(() => cluster?.destroy());
 
   for (const via of ['tcp', 'unix socket'] as const) {
@@ -139,7 +164,9 @@ describe('node-postgres through SSH (pgStreamFactory)', () => {
       await client.connect();
       try {
         const r = await client.query<{ port: string; n: number; big: string }>(
-          "select current_setting('port') as port, $1::int + 1 as n, repeat('x', 1000000) as big", [41]);
+          "select current_setting('port') as port, $1::int + 1 as n, repeat('x', 1000000) as big",
+          [41],
+        );
         assert.equal(r.rows[0]!.port, String(c.port));
         assert.equal(r.rows[0]!.n, 42);
         assert.equal(r.rows[0]!.big.length, 1_000_000);

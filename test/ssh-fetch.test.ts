@@ -17,14 +17,19 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 const CHUNK = 1000;
 
 /** A channel whose one file is `content()`, read through `hook` before each answer. */
-function scriptedChannel(content: () => Buffer, o: { maxPerRead?: number; beforeRead?: (n: number, pos: number) => void | Promise<void> } = {}): SftpChannel & { reads: number; closed: number } {
+function scriptedChannel(
+  content: () => Buffer,
+  o: { maxPerRead?: number; beforeRead?: (n: number, pos: number) => void | Promise<void> } = {},
+): SftpChannel & { reads: number; closed: number } {
   let reads = 0;
   const ch = {
     maxRead: CHUNK,
     reads: 0,
     closed: 0,
     open: async () => Buffer.from('h'),
-    close: async () => { ch.closed++; },
+    close: async () => {
+      ch.closed++;
+    },
     read: async (_h: Buffer, buf: Buffer, off: number, len: number, pos: number) => {
       const n = ++reads;
       ch.reads = n;
@@ -55,7 +60,11 @@ function checkingSink(o: { failAt?: number; seen?: Set<ArrayBufferLike> } = {}):
       await new Promise((r) => setImmediate(r));
       busy = false;
       if (o.failAt !== undefined && pos >= o.failAt) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      for (const c of chunks) { o.seen?.add(c.buffer); parts.push(Buffer.from(c)); end += c.length; }
+      for (const c of chunks) {
+        o.seen?.add(c.buffer);
+        parts.push(Buffer.from(c));
+        end += c.length;
+      }
     },
   };
   return sink;
@@ -82,7 +91,15 @@ describe('fetchFile against a scripted channel', () => {
     const data = randomBytes(5 * CHUNK + 300);
     const sink = checkingSink();
     const pool = new BufferPool(CHUNK, 3);
-    assert.equal(await fetchFile(scriptedChannel(() => data), '/f', sink, { pool, sizeHint: 2 * CHUNK }), data.length);
+    assert.equal(
+      await fetchFile(
+        scriptedChannel(() => data),
+        '/f',
+        sink,
+        { pool, sizeHint: 2 * CHUNK },
+      ),
+      data.length,
+    );
     assert.ok(sink.bytes().equals(data));
     assert.equal(pool.available, 3);
   });
@@ -92,7 +109,11 @@ describe('fetchFile against a scripted channel', () => {
     const sink = checkingSink();
     const pool = new BufferPool(CHUNK, 4);
     // After the third answer the file is cut to 2.5 chunks: chunks already read beyond are dropped.
-    const ch = scriptedChannel(() => data, { beforeRead: (n) => { if (n === 3) data = data.subarray(0, 2.5 * CHUNK); } });
+    const ch = scriptedChannel(() => data, {
+      beforeRead: (n) => {
+        if (n === 3) data = data.subarray(0, 2.5 * CHUNK);
+      },
+    });
     const n = await fetchFile(ch, '/f', sink, { pool, sizeHint: 8 * CHUNK });
     assert.equal(n, 2.5 * CHUNK);
     assert.ok(sink.bytes().equals(data));
@@ -103,7 +124,15 @@ describe('fetchFile against a scripted channel', () => {
     const data = randomBytes(4 * CHUNK + 1);
     const sink = checkingSink();
     const pool = new BufferPool(CHUNK, 2);
-    assert.equal(await fetchFile(scriptedChannel(() => data, { maxPerRead: 300 }), '/f', sink, { pool, sizeHint: data.length }), data.length);
+    assert.equal(
+      await fetchFile(
+        scriptedChannel(() => data, { maxPerRead: 300 }),
+        '/f',
+        sink,
+        { pool, sizeHint: data.length },
+      ),
+      data.length,
+    );
     assert.ok(sink.bytes().equals(data));
   });
 
@@ -111,7 +140,11 @@ describe('fetchFile against a scripted channel', () => {
     const data = randomBytes(10 * CHUNK);
     const sink = checkingSink();
     const pool = new BufferPool(CHUNK, 4);
-    const ch = scriptedChannel(() => data, { beforeRead: (n) => { if (n === 5) throw new SshError('SSH_DISCONNECTED', 'lost the SSH connection'); } });
+    const ch = scriptedChannel(() => data, {
+      beforeRead: (n) => {
+        if (n === 5) throw new SshError('SSH_DISCONNECTED', 'lost the SSH connection');
+      },
+    });
     await assert.rejects(fetchFile(ch, '/f', sink, { pool, sizeHint: data.length }), (e: unknown) => e instanceof SshError && e.code === 'SSH_DISCONNECTED');
     assert.ok(sink.bytes().length < data.length);
     assert.equal(pool.available, 4);
@@ -121,8 +154,15 @@ describe('fetchFile against a scripted channel', () => {
     const data = randomBytes(10 * CHUNK);
     const sink = checkingSink({ failAt: 3 * CHUNK });
     const pool = new BufferPool(CHUNK, 4);
-    await assert.rejects(fetchFile(scriptedChannel(() => data), '/f', sink, { pool, sizeHint: data.length, maxBatch: 1 }),
-      (e: unknown) => (e as { code?: string }).code === 'ENOSPC');
+    await assert.rejects(
+      fetchFile(
+        scriptedChannel(() => data),
+        '/f',
+        sink,
+        { pool, sizeHint: data.length, maxBatch: 1 },
+      ),
+      (e: unknown) => (e as { code?: string }).code === 'ENOSPC',
+    );
     assert.equal(pool.available, 4);
   });
 
@@ -131,7 +171,16 @@ describe('fetchFile against a scripted channel', () => {
     const pool = new BufferPool(CHUNK, 5);
     const seen = new Set<ArrayBufferLike>();
     const sinks = files.map(() => checkingSink({ seen }));
-    await Promise.all(files.map((f, i) => fetchFile(scriptedChannel(() => f), `/f${i}`, sinks[i]!, { pool, sizeHint: f.length })));
+    await Promise.all(
+      files.map((f, i) =>
+        fetchFile(
+          scriptedChannel(() => f),
+          `/f${i}`,
+          sinks[i]!,
+          { pool, sizeHint: f.length },
+        ),
+      ),
+    );
     files.forEach((f, i) => assert.ok(sinks[i]!.bytes().equals(f), `file ${i}`));
     // 65 KB went through 5 buffers of 1000 bytes: no other memory ever held file data.
     assert.equal(seen.size, 5);
@@ -159,8 +208,10 @@ describe('fetchFile against a real sshd', () => {
     files.forEach((f, i) => assert.equal(sha256(sinks[i]!.bytes()), sha256(f), `f${i}`));
     assert.equal(pool.available, 6);
     // A file the listing had but the master dropped since: the OPEN fails with no such file.
-    await assert.rejects(fetchFile(ch, join(dir, 'gone'), checkingSink(), { pool, sizeHint: 10 }),
-      (e: unknown) => e instanceof SshError && e.code === 'SFTP_NO_SUCH_FILE');
+    await assert.rejects(
+      fetchFile(ch, join(dir, 'gone'), checkingSink(), { pool, sizeHint: 10 }),
+      (e: unknown) => e instanceof SshError && e.code === 'SFTP_NO_SUCH_FILE',
+    );
     ch.end();
   });
 });

@@ -12,8 +12,12 @@ import { waitFor } from './rig/postgres.js';
 import { sshTargetFor, startSshd, type SshdHandle } from './rig/sshd.js';
 
 let sshd: SshdHandle | undefined;
-before(async () => { sshd = await startSshd({ logLevel: 'DEBUG3' }); });
-after(async () => { await sshd?.dispose(); });
+before(async () => {
+  sshd = await startSshd({ logLevel: 'DEBUG3' });
+});
+after(async () => {
+  await sshd?.dispose();
+});
 
 test('after login: no host-key proof is requested, and the notices get an IGNORE back', async () => {
   const lines: string[] = [];

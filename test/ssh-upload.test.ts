@@ -86,7 +86,9 @@ function defineTests(): void {
         }
         times.sort((a, b) => a - b);
         const med = times[times.length >> 1]!;
-        console.log(`16 MiB durable upload from a ${kind} over SSH/SFTP (loopback): median ${med.toFixed(0)} ms = ${(16 / (med / 1000)).toFixed(0)} MiB/s (best ${times[0]!.toFixed(0)}, worst ${times[times.length - 1]!.toFixed(0)} ms)`);
+        console.log(
+          `16 MiB durable upload from a ${kind} over SSH/SFTP (loopback): median ${med.toFixed(0)} ms = ${(16 / (med / 1000)).toFixed(0)} MiB/s (best ${times[0]!.toFixed(0)}, worst ${times[times.length - 1]!.toFixed(0)} ms)`,
+        );
         medians.push(med);
       }
       // The floor, side by side: the same durable write done locally (write, fsync, link, dir fsync).
@@ -122,7 +124,8 @@ function defineTests(): void {
 
     test('different content under the same name → conflict, remote file untouched, no temp left', async () => {
       const other = randomBytes(16 * MiB);
-      for (const variant of [other, other.subarray(0, 1000)]) { // same size, then another size
+      for (const variant of [other, other.subarray(0, 1000)]) {
+        // same size, then another size
         const res = await s().uploadAtomic({ data: variant }, dir, segName(1));
         assert.equal(res.status, 'conflict');
         assert.equal(sha256(readFileSync(join(dir, segName(1)))), sha256(seg));
@@ -142,7 +145,10 @@ function defineTests(): void {
         const ch = Object.create(real) as SftpChannel;
         ch.has = (ext: string): boolean => ext !== 'hardlink@openssh.com' && real.has(ext);
         ch.link = () => assert.fail('link must not be used when the server lacks it');
-        ch.renameNoReplace = (a: string, b: string): Promise<void> => { renames.push(b); return real.renameNoReplace(a, b); };
+        ch.renameNoReplace = (a: string, b: string): Promise<void> => {
+          renames.push(b);
+          return real.renameNoReplace(a, b);
+        };
         const a = seg.subarray(0, 3 * MiB);
         assert.equal((await uploadAtomic(ch, { data: a }, d, 'f')).status, 'created');
         assert.equal((await uploadAtomic(ch, { data: a }, d, 'f')).status, 'identical');
@@ -162,7 +168,9 @@ function defineTests(): void {
         let writes = 0;
         const ch = Object.create(real) as SftpChannel;
         ch.write = (...args: Parameters<SftpChannel['write']>): Promise<void> =>
-          ++writes === 3 ? Promise.reject(new SshError('SFTP_FAILURE', `SFTP write ${args[5]}: disk full (injected)`, { remotePath: args[5] })) : real.write(...args);
+          ++writes === 3
+            ? Promise.reject(new SshError('SFTP_FAILURE', `SFTP write ${args[5]}: disk full (injected)`, { remotePath: args[5] }))
+            : real.write(...args);
         await assert.rejects(uploadAtomic(ch, { data: seg }, d, 'g'), (e: unknown) => e instanceof SshError && /injected/.test(e.message));
         assert.deepEqual(entries(d), []);
       } finally {
@@ -174,8 +182,10 @@ function defineTests(): void {
       const d = freshDir('empty');
       assert.equal((await s().uploadAtomic({ data: Buffer.alloc(0) }, d, 'x.history')).status, 'created');
       assert.equal(statSync(join(d, 'x.history')).size, 0);
-      await assert.rejects(s().uploadAtomic({ data: seg.subarray(0, 10) }, join(d, 'nope'), 'y'), (e: unknown) =>
-        e instanceof SshError && e.code === 'SFTP_NO_SUCH_FILE' && e.remotePath !== undefined && e.message.includes(join(d, 'nope')));
+      await assert.rejects(
+        s().uploadAtomic({ data: seg.subarray(0, 10) }, join(d, 'nope'), 'y'),
+        (e: unknown) => e instanceof SshError && e.code === 'SFTP_NO_SUCH_FILE' && e.remotePath !== undefined && e.message.includes(join(d, 'nope')),
+      );
     });
   });
 
@@ -189,7 +199,9 @@ function defineTests(): void {
       const t0 = performance.now();
       const r = await s().download(join(d, 'big'), local, { inFlight: 8 });
       const ms = performance.now() - t0;
-      console.log(`${(big.length / MiB).toFixed(0)} MiB pipelined download to a file (fsynced): ${ms.toFixed(0)} ms = ${(big.length / MiB / (ms / 1000)).toFixed(0)} MiB/s`);
+      console.log(
+        `${(big.length / MiB).toFixed(0)} MiB pipelined download to a file (fsynced): ${ms.toFixed(0)} ms = ${(big.length / MiB / (ms / 1000)).toFixed(0)} MiB/s`,
+      );
       assert.equal(r.bytes, big.length);
       assert.equal(sha256(readFileSync(local)), sha256(big));
       assert.equal(statSync(local).mode & 0o777, 0o600);
@@ -233,7 +245,9 @@ function defineTests(): void {
       let killed: Promise<void> | undefined;
       await assert.rejects(
         own.uploadAtomic({ data: big }, d, segName(7), {
-          onProgress: (done) => { if (!killed && done >= 8 * MiB) killed = sshd().kill(); },
+          onProgress: (done) => {
+            if (!killed && done >= 8 * MiB) killed = sshd().kill();
+          },
         }),
         (e: unknown) => e instanceof SshError && e.code === 'SSH_DISCONNECTED',
       );
@@ -262,7 +276,12 @@ function defineTests(): void {
       let cut = false;
       await assert.rejects(
         own.uploadAtomic({ data: big }, d, segName(8), {
-          onProgress: (done) => { if (!cut && done >= 8 * MiB) { cut = true; own.destroy(); } },
+          onProgress: (done) => {
+            if (!cut && done >= 8 * MiB) {
+              cut = true;
+              own.destroy();
+            }
+          },
         }),
         (e: unknown) => e instanceof SshError && e.code === 'SSH_DISCONNECTED',
       );
@@ -277,7 +296,12 @@ function defineTests(): void {
       try {
         await assert.rejects(
           own.uploadAtomic({ data: big }, d, segName(10), {
-            onProgress: (done) => { if (!frozenAt && done >= 8 * MiB) { frozenAt = performance.now(); sshd().freeze(); } },
+            onProgress: (done) => {
+              if (!frozenAt && done >= 8 * MiB) {
+                frozenAt = performance.now();
+                sshd().freeze();
+              }
+            },
           }),
           (e: unknown) => e instanceof SshError && e.code === 'SSH_DISCONNECTED' && /keepalive/i.test(e.message),
         );
@@ -305,7 +329,10 @@ function defineTests(): void {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (b: Buffer) => {
           out += b.toString();
-          if (out.includes('MIDWAY')) { child.kill('SIGKILL'); resolve(); }
+          if (out.includes('MIDWAY')) {
+            child.kill('SIGKILL');
+            resolve();
+          }
         });
         child.once('exit', () => reject(new Error(`child ended before midway: ${out}`)));
       });

@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * The backup catalogue end to end (issue 13, parts 1, 3, 4): --backup adds sets to full_backup
  * from the real master over the real sshd; with keep_backups 2 the third set removes the first and
@@ -72,11 +73,14 @@ test('three backups with keep_backups 2: the first set and the WAL only it neede
   await env.master.query("INSERT INTO t VALUES ('after T1')");
   await switchAndWaitArchived(env.master);
   const firstWal = readdirSync(env.archivedir).filter((n) => /^[0-9A-F]{24}$/.test(n) && n < second.meta.start_wal);
-  assert.ok(firstWal.includes(first.meta.start_wal), 'the first set\'s WAL is archived before the third backup');
+  assert.ok(firstWal.includes(first.meta.start_wal), "the first set's WAL is archived before the third backup");
   const third = await backupSet(ctx);
   assert.deepEqual(third.removedSets, [first.meta.label]);
   assert.ok(!existsSync(join(full, first.meta.label)), 'the oldest set is gone');
-  assert.deepEqual((await listSets(full)).map((s) => s.label), [second.meta.label, third.meta.label]);
+  assert.deepEqual(
+    (await listSets(full)).map((s) => s.label),
+    [second.meta.label, third.meta.label],
+  );
   const left = readdirSync(env.archivedir);
   for (const n of firstWal) assert.ok(!left.includes(n), `${n} (needed only by the removed set) is gone`);
   assert.deepEqual(third.removedWal.filter((n) => /^[0-9A-F]{24}$/.test(n)).sort(), firstWal.sort());
@@ -95,7 +99,10 @@ test('--list-backups (--json): both sets from the master, not yet verified, reco
   assert.equal(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
   const sets = await listSets(full);
-  assert.deepEqual(rows.map((x) => x.label), sets.map((s) => s.label));
+  assert.deepEqual(
+    rows.map((x) => x.label),
+    sets.map((s) => s.label),
+  );
   for (const [i, row] of rows.entries()) {
     assert.equal(row.source, 'master');
     assert.equal(row.verified, null);
@@ -106,8 +113,14 @@ test('--list-backups (--json): both sets from the master, not yet verified, reco
   }
   // The pg_control layout retention reads for the copy in pgdata, against this major's own answer.
   await env.master.query('CHECKPOINT');
-  assert.equal(await copyNeedsFrom(env.master.pgdata, sets[0]!.wal_segment_size), String(await env.master.scalar('SELECT redo_wal_file FROM pg_control_checkpoint()')));
-  for (const [args, said] of [[['--list-backups', '--backup'], /choose one action, not --list-backups and --backup/], [['--into', '/tmp/x'], /--into goes with --restore-backup/]] as const) {
+  assert.equal(
+    await copyNeedsFrom(env.master.pgdata, sets[0]!.wal_segment_size),
+    String(await env.master.scalar('SELECT redo_wal_file FROM pg_control_checkpoint()')),
+  );
+  for (const [args, said] of [
+    [['--list-backups', '--backup'], /choose one action, not --list-backups and --backup/],
+    [['--into', '/tmp/x'], /--into goes with --restore-backup/],
+  ] as const) {
     const u = await runCmd(['-C', env.ini, ...args]);
     assert.equal(u.code, 2, u.stderr);
     assert.match(u.stderr, said);
@@ -121,14 +134,29 @@ test('a backup that fails half way (sshd killed) adds no set and removes neither
   const before = { sets: readdirSync(full).sort(), wal: readdirSync(env.archivedir).sort() };
   let killed = false;
   try {
-    await assert.rejects(backupSet(ctxFor(env), { onFile: async () => { if (!killed) { killed = true; await env.sshd.kill(); } } }),
-      (e: Error & { code?: string; hint?: string }) => e.code === 'BACKUP_FAILED' && /none was removed/.test(e.hint ?? ''));
+    await assert.rejects(
+      backupSet(ctxFor(env), {
+        onFile: async () => {
+          if (!killed) {
+            killed = true;
+            await env.sshd.kill();
+          }
+        },
+      }),
+      (e: Error & { code?: string; hint?: string }) => e.code === 'BACKUP_FAILED' && /none was removed/.test(e.hint ?? ''),
+    );
   } finally {
     await env.sshd.start();
   }
   assert.ok(killed);
   assert.deepEqual(readdirSync(full).sort(), before.sets, 'the catalogue is as it was (no .partial left)');
-  assert.deepEqual(readdirSync(env.archivedir).filter((n) => before.wal.includes(n)).sort(), before.wal, 'no archived WAL removed');
+  assert.deepEqual(
+    readdirSync(env.archivedir)
+      .filter((n) => before.wal.includes(n))
+      .sort(),
+    before.wal,
+    'no archived WAL removed',
+  );
 });
 
 test('restore the older set into a new directory and recover to T1, the newer to T2: exactly the rows before each', async () => {
@@ -136,11 +164,18 @@ test('restore the older set into a new directory and recover to T1, the newer to
   // The newer set into pgdata; T1 lies before it: refused, naming the older set.
   const ctx = ctxFor(env);
   await restoreBackup(ctx, { label: newer!.label });
-  await assert.rejects(pointInTimeRecovery(ctx, { iniPath: env.ini, target: target(t1) }),
-    (e: Error & { code?: string; hint?: string }) => e.code === 'TARGET_BEFORE_COPY'
-      && e.message.includes(`the kept backup set ${older!.label}`) && (e.hint ?? '').includes(`--restore-backup ${older!.label}`));
+  await assert.rejects(
+    pointInTimeRecovery(ctx, { iniPath: env.ini, target: target(t1) }),
+    (e: Error & { code?: string; hint?: string }) =>
+      e.code === 'TARGET_BEFORE_COPY' &&
+      e.message.includes(`the kept backup set ${older!.label}`) &&
+      (e.hint ?? '').includes(`--restore-backup ${older!.label}`),
+  );
   await pointInTimeRecovery(ctx, { iniPath: env.ini, target: target(t2) });
-  assert.deepEqual((await standbyQuery<{ what: string }>(env, 'SELECT what FROM t ORDER BY what')).map((r) => r.what), ['after T1', 'before T1', 'before T2']);
+  assert.deepEqual(
+    (await standbyQuery<{ what: string }>(env, 'SELECT what FROM t ORDER BY what')).map((r) => r.what),
+    ['after T1', 'before T1', 'before T2'],
+  );
   await runAction(ctx, 'stop');
   // The older set into a directory of its own (an ini whose pgdata is that directory), through the binary.
   const dir = join(env.dir, 'restored-older');
@@ -151,7 +186,10 @@ test('restore the older set into a new directory and recover to T1, the newer to
   assert.match(r.stdout, new RegExp(`^Restored backup set ${older!.label} into ${dir}: `, 'm'));
   const pitr = await runCmd(['-C', envOlder.ini, '-F999', '-R', t1]);
   assert.equal(pitr.code, 0, pitr.stderr);
-  assert.deepEqual((await standbyQuery<{ what: string }>(envOlder, 'SELECT what FROM t ORDER BY what')).map((x) => x.what), ['before T1']);
+  assert.deepEqual(
+    (await standbyQuery<{ what: string }>(envOlder, 'SELECT what FROM t ORDER BY what')).map((x) => x.what),
+    ['before T1'],
+  );
   // Each copy's tablespace where its tablespace_mapping put it, none in the master's location.
   const oid = String((await standbyQuery<{ oid: string }>(envOlder, "SELECT oid::text FROM pg_tablespace WHERE spcname = 'ts1'"))[0]!.oid);
   assert.equal(readlinkSync(join(dir, 'pg_tblspc', oid)), join(env.dir, 'ts-older'));
@@ -159,6 +197,9 @@ test('restore the older set into a new directory and recover to T1, the newer to
   assert.ok(existsSync(join(full, older!.label, 'data', 'pg_tblspc', oid)), 'the set keeps its tablespace inside');
   await runAction(ctxFor(envOlder), 'stop');
   // The sets themselves are untouched by restoring and recovering their copies.
-  assert.deepEqual((await listSets(full)).map((s) => s.label), [older!.label, newer!.label]);
+  assert.deepEqual(
+    (await listSets(full)).map((s) => s.label),
+    [older!.label, newer!.label],
+  );
   assert.ok(existsSync(join(full, older!.label, 'data', 'backup_label')));
 });

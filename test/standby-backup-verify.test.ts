@@ -35,8 +35,11 @@ before(async () => {
   ts = join(env.dir, 'ts-master');
   mkdirSync(ts, { mode: 0o700 });
   // A tablespace too: the set keeps it as pg_tblspc/<oid>/, where pg_verifybackup looks for it.
-  await prepareMaster(env, `CREATE TABLESPACE ts1 LOCATION '${ts}'`,
-    'CREATE TABLE t TABLESPACE ts1 AS SELECT g AS id, repeat(\'x\', 100) AS pad FROM generate_series(1, 1000) g');
+  await prepareMaster(
+    env,
+    `CREATE TABLESPACE ts1 LOCATION '${ts}'`,
+    "CREATE TABLE t TABLESPACE ts1 AS SELECT g AS id, repeat('x', 100) AS pad FROM generate_series(1, 1000) g",
+  );
 });
 after(cleanupAll);
 
@@ -49,24 +52,53 @@ interface PgManifest {
 
 test("our manifest writer gives pg_basebackup 15's backup_manifest byte for byte from the same entries", () => {
   const dir = join(makeTempDir('pitr-pgbb-').path, 'copy');
-  const r = spawnSync(join(BIN15, 'pg_basebackup'), ['-h', env.master.socketDir, '-p', String(env.master.port), '-U', env.master.user,
-    '-D', dir, '-T', `${ts}=${dir}-ts`, '-X', 'none', '--no-sync', '--manifest-checksums=SHA256', '--checkpoint=fast'], { encoding: 'utf8' });
+  const r = spawnSync(
+    join(BIN15, 'pg_basebackup'),
+    [
+      '-h',
+      env.master.socketDir,
+      '-p',
+      String(env.master.port),
+      '-U',
+      env.master.user,
+      '-D',
+      dir,
+      '-T',
+      `${ts}=${dir}-ts`,
+      '-X',
+      'none',
+      '--no-sync',
+      '--manifest-checksums=SHA256',
+      '--checkpoint=fast',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   const theirs = readFileSync(join(dir, 'backup_manifest'));
   const m = JSON.parse(theirs.toString('utf8')) as PgManifest;
   assert.equal(m['PostgreSQL-Backup-Manifest-Version'], 1);
   assert.ok(m.Files.length > 500);
   const files: ManifestFile[] = m.Files.map((f) => ({
-    path: Buffer.from(f.Path), size: f.Size, sha256: f.Checksum, mtimeS: Date.parse(f['Last-Modified'].replace(' GMT', 'Z').replace(' ', 'T')) / 1000,
+    path: Buffer.from(f.Path),
+    size: f.Size,
+    sha256: f.Checksum,
+    mtimeS: Date.parse(f['Last-Modified'].replace(' GMT', 'Z').replace(' ', 'T')) / 1000,
   }));
-  const ours = manifestText({ versionNum: 150000, systemIdentifier: '0', walRanges: m['WAL-Ranges'].map((w) => ({ timeline: w.Timeline, startLsn: w['Start-LSN'], endLsn: w['End-LSN'] })) }, files);
+  const ours = manifestText(
+    {
+      versionNum: 150000,
+      systemIdentifier: '0',
+      walRanges: m['WAL-Ranges'].map((w) => ({ timeline: w.Timeline, startLsn: w['Start-LSN'], endLsn: w['End-LSN'] })),
+    },
+    files,
+  );
   assert.equal(ours.toString('utf8'), theirs.toString('utf8'));
 });
 
 test('pg_verifybackup passes on every set and is recorded; one changed byte of a relation file or a missing WAL segment fails it', async () => {
   const ctx = ctxFor(env);
   await backupSet(ctx);
-  await env.master.query('INSERT INTO t SELECT g, \'y\' FROM generate_series(1, 100) g');
+  await env.master.query("INSERT INTO t SELECT g, 'y' FROM generate_series(1, 100) g");
   await switchAndWaitArchived(env.master);
   await backupSet(ctx);
   const sets = await listSets(full);
@@ -78,7 +110,10 @@ test('pg_verifybackup passes on every set and is recorded; one changed byte of a
     assert.equal((await readMeta(full, s.label))?.verified?.ok, true);
   }
   const listed = JSON.parse((await runCmd(['-C', env.ini, '--list-backups', '--json'])).stdout) as Array<{ verified: boolean }>;
-  assert.deepEqual(listed.map((x) => x.verified), [true, true]);
+  assert.deepEqual(
+    listed.map((x) => x.verified),
+    [true, true],
+  );
 
   // One byte of table t's first relation file in the older set.
   const [older, newer] = sets;

@@ -18,7 +18,17 @@ let env: StandbyEnv;
 const hba = (): string => join(env.master.pgdata, 'pg_hba.conf');
 let hbaOriginal: string;
 
-interface CheckJson { status: string; code: number; text: string; lagSource?: string; lagBytes?: number; masterLsn?: string; receiver?: { status: string }; replicationError?: string; removedSegment?: string }
+interface CheckJson {
+  status: string;
+  code: number;
+  text: string;
+  lagSource?: string;
+  lagBytes?: number;
+  masterLsn?: string;
+  receiver?: { status: string };
+  replicationError?: string;
+  removedSegment?: string;
+}
 async function check(): Promise<CheckJson & { line: string }> {
   const j = await runCmd(['-C', env.ini, '--check', '--json']);
   // The one Nagios JSON shape (core/nagios.ts): state and summary.
@@ -30,9 +40,13 @@ async function check(): Promise<CheckJson & { line: string }> {
 before(async () => {
   env = await standbyEnv({ archiver: 'cp', masterConf: { wal_keep_size: 0 } });
   writeIni(env, {
-    pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
-    use_streaming_replication: 'on', repl_db_user: env.master.user, sslmode: 'disable',
-    check_receiver_critical_seconds: '4', check_master_critical_seconds: '4',
+    pg_conf: join(env.dir, 'conf', 'postgresql.conf'),
+    pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
+    use_streaming_replication: 'on',
+    repl_db_user: env.master.user,
+    sslmode: 'disable',
+    check_receiver_critical_seconds: '4',
+    check_master_critical_seconds: '4',
   });
   await prepareMaster(env, 'CREATE TABLE t (i int)');
   await startStandby(await initAndCopy(env), { iniPath: env.ini });
@@ -45,14 +59,25 @@ describe('--check against the master', () => {
   test('streaming and caught up: OK, the lag measured against the master', async () => {
     await env.master.query('INSERT INTO t VALUES (1)');
     await waitOnStandby(env, 'the row', 'SELECT count(*)::int FROM t', 1);
-    const o = await waitFor('an OK check', async () => { const c = await check(); return c.status === 'OK' ? c : undefined; }, 30_000, 500);
+    const o = await waitFor(
+      'an OK check',
+      async () => {
+        const c = await check();
+        return c.status === 'OK' ? c : undefined;
+      },
+      30_000,
+      500,
+    );
     assert.equal(o.lagSource, 'master');
     assert.match(o.masterLsn ?? '', /^[0-9A-F]+\/[0-9A-F]+$/);
     assert.equal(o.receiver?.status, 'streaming');
     const st = await runCmd(['-C', env.ini, '--status']);
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, /^OK: in recovery/);
-    assert.match(st.stdout, new RegExp(`^master: {2}PostgreSQL 127\\.0\\.0\\.1:${env.master.port} via ssh \\S+@127\\.0\\.0\\.1:${env.sshd.port}: WAL at [0-9A-F]+/[0-9A-F]+$`, 'm'));
+    assert.match(
+      st.stdout,
+      new RegExp(`^master: {2}PostgreSQL 127\\.0\\.0\\.1:${env.master.port} via ssh \\S+@127\\.0\\.0\\.1:${env.sshd.port}: WAL at [0-9A-F]+/[0-9A-F]+$`, 'm'),
+    );
     assert.match(st.stdout, /^standby: in recovery; replayed up to [0-9A-F]+\/[0-9A-F]+ \(lag \d+ B.*\); received up to .*; WAL receiver streaming$/m);
   });
 
@@ -64,22 +89,48 @@ describe('--check against the master', () => {
       assert.match(w.text, /master unreachable for \d+ s \(.*refused.*\): lag unknown/);
       const st = await runCmd(['-C', env.ini, '--status']);
       assert.match(st.stdout, /^master: .*: UNREACHABLE for \d+ s: .*refused/m);
-      const c = await waitFor('CRITICAL', async () => { const r = await check(); return r.status === 'CRITICAL' ? r : undefined; }, 60_000, 1000);
+      const c = await waitFor(
+        'CRITICAL',
+        async () => {
+          const r = await check();
+          return r.status === 'CRITICAL' ? r : undefined;
+        },
+        60_000,
+        1000,
+      );
       assert.match(c.text, /master unreachable for ([4-9]|\d\d+) s/);
-    } finally { await env.sshd.start(); }
+    } finally {
+      await env.sshd.start();
+    }
     await waitFor('OK again', async () => (await check()).status === 'OK', 30_000, 500);
   });
 
-  test('replication cut while the master writes: WARNING at once, CRITICAL past check_receiver_critical_seconds, with the server log\'s reason', async () => {
+  test("replication cut while the master writes: WARNING at once, CRITICAL past check_receiver_critical_seconds, with the server log's reason", async () => {
     writeFileSync(hba(), `host replication all 127.0.0.1/32 reject\n${hbaOriginal}`);
     await env.master.reload();
-    await env.master.query("SELECT pg_terminate_backend(pid) FROM pg_stat_replication");
+    await env.master.query('SELECT pg_terminate_backend(pid) FROM pg_stat_replication');
     try {
       await env.master.query('INSERT INTO t SELECT generate_series(1, 1000)');
-      const w = await waitFor('WARNING', async () => { const r = await check(); return r.status === 'WARNING' ? r : undefined; }, 30_000, 250);
+      const w = await waitFor(
+        'WARNING',
+        async () => {
+          const r = await check();
+          return r.status === 'WARNING' ? r : undefined;
+        },
+        30_000,
+        250,
+      );
       assert.match(w.text, /WAL receiver \w+ for \d+ s/);
       assert.equal(w.lagSource, 'master');
-      const c = await waitFor('CRITICAL', async () => { const r = await check(); return r.status === 'CRITICAL' ? r : undefined; }, 60_000, 1000);
+      const c = await waitFor(
+        'CRITICAL',
+        async () => {
+          const r = await check();
+          return r.status === 'CRITICAL' ? r : undefined;
+        },
+        60_000,
+        1000,
+      );
       assert.match(c.text, /WAL receiver \w+ for ([4-9]|\d\d+) s/);
       assert.match(c.replicationError ?? '', /could not connect to the primary server|could not receive data from WAL stream|terminating walreceiver/, c.line);
     } finally {
@@ -98,14 +149,26 @@ describe('--check against the master', () => {
       await env.master.query('INSERT INTO t SELECT generate_series(1, 100)');
       await env.master.query('SELECT pg_switch_wal()');
     }
-    await waitFor('archiving', async () => Number(await env.master.scalar("SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'")) === 0, 60_000);
+    await waitFor(
+      'archiving',
+      async () => Number(await env.master.scalar("SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'")) === 0,
+      60_000,
+    );
     await env.master.query('CHECKPOINT');
     await env.master.query('CHECKPOINT');
     // The archive lost them too (say, cleaned by hand): nothing can bring them back.
     for (const n of readdirSync(env.archivedir)) if (/^[0-9A-F]{24}$/.test(n)) rmSync(join(env.archivedir, n));
     const start = await runCmd(['-C', env.ini, '-A', 'start']);
     assert.equal(start.code, 0, start.stderr);
-    const c = await waitFor('CRITICAL naming the segment', async () => { const r = await check(); return r.removedSegment ? r : undefined; }, 90_000, 1000);
+    const c = await waitFor(
+      'CRITICAL naming the segment',
+      async () => {
+        const r = await check();
+        return r.removedSegment ? r : undefined;
+      },
+      90_000,
+      1000,
+    );
     assert.equal(c.status, 'CRITICAL', c.line);
     assert.match(c.text, new RegExp(`the master removed ${c.removedSegment}, which this standby still needs`));
     assert.ok(!existsSync(join(env.master.pgdata, 'pg_wal', c.removedSegment!)), 'really gone from the master');

@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * Life after a failover on three "hosts" (issue 11, parts 1, 2 and 6): M fails; -F999 on S1 ships
  * timeline 2 (its .history and segments) to S2 and S3 with no manual step (archiver_config);
@@ -20,7 +21,10 @@ before(async () => {
 });
 after(cleanupAll);
 
-const lsn = (l: string): bigint => { const [h, x] = l.split('/'); return (BigInt(`0x${h}`) << 32n) | BigInt(`0x${x}`); };
+const lsn = (l: string): bigint => {
+  const [h, x] = l.split('/');
+  return (BigInt(`0x${h}`) << 32n) | BigInt(`0x${x}`);
+};
 
 describe('after M fails', () => {
   test('-F999 on S1 archives timeline 2 (.history and segments) to S2 and S3 with no manual step', async () => {
@@ -31,7 +35,12 @@ describe('after M fails', () => {
     // Both streaming standbys have replayed all M wrote, so neither is past the point S1 forks at.
     const end = String(await env.master.scalar('SELECT pg_current_wal_insert_lsn()'));
     for (const n of [s1, s2]) {
-      await waitFor(`${n.name} to replay ${end}`, async () => lsn(String((await env.query<{ l: string }>(n, 'SELECT pg_last_wal_replay_lsn()::text AS l'))[0]!.l)) >= lsn(end), 60_000, 100);
+      await waitFor(
+        `${n.name} to replay ${end}`,
+        async () => lsn(String((await env.query<{ l: string }>(n, 'SELECT pg_last_wal_replay_lsn()::text AS l'))[0]!.l)) >= lsn(end),
+        60_000,
+        100,
+      );
     }
     await env.master.stop('immediate');
     const r = await runCmd(['-C', s1.ini, '-F999']);
@@ -44,7 +53,10 @@ describe('after M fails', () => {
     for (const n of [s2, s3]) {
       const files = await waitArchived(n, `00000002.history and ${seg}`, (f) => f.includes('00000002.history') && f.includes(seg));
       assert.equal(readFileSync(`${n.archivedir}/00000002.history`, 'utf8'), readFileSync(`${s1.pgdata}/pg_wal/00000002.history`, 'utf8'));
-      assert.ok(files.some((f) => f.startsWith('00000001')), files.join(' '));
+      assert.ok(
+        files.some((f) => f.startsWith('00000001')),
+        files.join(' '),
+      );
     }
   });
 
@@ -53,8 +65,17 @@ describe('after M fails', () => {
     const s2 = env.node('s2');
     const r = await runCmd(['-C', s2.ini, '--follow', '--master', `${s1.host}:${env.sshd.port}`, '--master-port', String(s1.port)]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^Following the new master \\(master PostgreSQL 127\\.0\\.0\\.1:${s1.port} via ssh .*@${s1.host.replace(/\./g, '\\.')}:${env.sshd.port}\\) on timeline 2, streaming\\.$`, 'm'));
-    const rows = await env.query<{ status: string; sender_host: string; sender_port: number }>(s2, 'SELECT status, sender_host, sender_port FROM pg_stat_wal_receiver');
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^Following the new master \\(master PostgreSQL 127\\.0\\.0\\.1:${s1.port} via ssh .*@${s1.host.replace(/\./g, '\\.')}:${env.sshd.port}\\) on timeline 2, streaming\\.$`,
+        'm',
+      ),
+    );
+    const rows = await env.query<{ status: string; sender_host: string; sender_port: number }>(
+      s2,
+      'SELECT status, sender_host, sender_port FROM pg_stat_wal_receiver',
+    );
     assert.deepEqual(rows, [{ status: 'streaming', sender_host: s1.host, sender_port: s1.port }]);
     await env.writeAndWait(s1, [s2], 3);
     const ini = readFileSync(s2.ini, 'utf8');
@@ -101,7 +122,10 @@ describe('a standby that replayed past the fork', () => {
     const iniBefore = readFileSync(s2.ini, 'utf8');
     const r = await runCmd(['-C', s2.ini, '--follow', '--master', `${s3.host}:${env.sshd.port}`, '--master-port', String(s3.port)]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /ERROR: a rejoin is needed: this standby has replayed timeline 2 up to [0-9A-F]+\/[0-9A-F]+, past [0-9A-F]+\/[0-9A-F]+, where the new master's timeline forked off it/);
+    assert.match(
+      r.stderr,
+      /ERROR: a rejoin is needed: this standby has replayed timeline 2 up to [0-9A-F]+\/[0-9A-F]+, past [0-9A-F]+\/[0-9A-F]+, where the new master's timeline forked off it/,
+    );
     assert.ok(r.stderr.includes(`cmd_standby -C ${s2.ini} --rejoin`), r.stderr);
     assert.equal(readFileSync(s2.ini, 'utf8'), iniBefore, 'the ini still names S1');
     assert.deepEqual(await env.query(s2, 'SELECT pg_is_in_recovery() AS r, count(*)::int AS n FROM t WHERE i = 4'), [{ r: true, n: 1 }]);
@@ -111,10 +135,16 @@ describe('a standby that replayed past the fork', () => {
     const again = await runCmd(['-C', s2.ini, '--follow', '--master', `${s3.host}:${env.sshd.port}`, '--master-port', String(s3.port)]);
     assert.equal(again.code, 1, again.stdout + again.stderr);
     // PostgreSQL refuses to start on timeline 3 from a minimum recovery point past its fork: --follow says what that means.
-    assert.match(again.stderr, /ERROR: a rejoin is needed: this standby has replayed timeline 2 up to [0-9A-F]+\/[0-9A-F]+ \(its minimum recovery point\), which timeline 3 of the new master does not contain/);
+    assert.match(
+      again.stderr,
+      /ERROR: a rejoin is needed: this standby has replayed timeline 2 up to [0-9A-F]+\/[0-9A-F]+ \(its minimum recovery point\), which timeline 3 of the new master does not contain/,
+    );
     assert.ok(again.stderr.includes(`cmd_standby -C ${s2.ini} --rejoin`), again.stderr);
     assert.ok(!existsSync(`${s2.pgdata}/postmaster.pid`), 'stopped again');
-    assert.match(readFileSync(`${s2.pgdata}/pitrtools.conf`, 'utf8'), new RegExp(`^primary_conninfo = 'host=${s1.host.replace(/\./g, '\\.')} port=${s1.port} `, 'm'));
+    assert.match(
+      readFileSync(`${s2.pgdata}/pitrtools.conf`, 'utf8'),
+      new RegExp(`^primary_conninfo = 'host=${s1.host.replace(/\./g, '\\.')} port=${s1.port} `, 'm'),
+    );
     assert.equal(readFileSync(s2.ini, 'utf8'), iniBefore);
   });
 });
@@ -127,7 +157,10 @@ describe('-F999 with archiver_config refuses before promoting', () => {
     writeFileSync(s2.ini, ini.replace(/^archiver_config: .*$/m, `archiver_config: ${s1.archiverIni}`));
     const wrong = await runCmd(['-C', s2.ini, '-F999']);
     assert.equal(wrong.code, 2, wrong.stderr);
-    assert.match(wrong.stderr, new RegExp(`ERROR: .*cmd_standby\\.ini: archiver_config names ${s1.archiverIni}, whose pgdata is ${s1.pgdata}, not this standby's pgdata ${s2.pgdata}`));
+    assert.match(
+      wrong.stderr,
+      new RegExp(`ERROR: .*cmd_standby\\.ini: archiver_config names ${s1.archiverIni}, whose pgdata is ${s1.pgdata}, not this standby's pgdata ${s2.pgdata}`),
+    );
     writeFileSync(s2.ini, ini);
     const conf = `${s2.dir}/conf/postgresql.conf`;
     writeFileSync(conf, `${readFileSync(conf, 'utf8')}archive_mode = off\n`);

@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * -B whose source is a running standby, and -A pause / -A resume. A master archives with
  * cmd_archiver into this standby's archivedir and streams to a second standby (the source); -B
@@ -18,14 +19,27 @@ import { INCOMPLETE_MARKER } from '../packages/standby/src/state-files.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor, type PgCluster } from './rig/postgres.js';
 import {
-  ctxFor, prepareMaster, runCmd, standbyEnv, standbyQuery, startSourceStandby, switchAndWaitArchived, waitOnStandby, writeIni, type StandbyEnv,
+  ctxFor,
+  prepareMaster,
+  runCmd,
+  standbyEnv,
+  standbyQuery,
+  startSourceStandby,
+  switchAndWaitArchived,
+  waitOnStandby,
+  writeIni,
+  type StandbyEnv,
 } from './rig/standby-env.js';
 
 let env: StandbyEnv;
 let source: PgCluster;
-const iniFor = (extra: Record<string, string>): void => writeIni(env, {
-  pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'), port: String(source.port), ...extra,
-});
+const iniFor = (extra: Record<string, string>): void =>
+  writeIni(env, {
+    pg_conf: join(env.dir, 'conf', 'postgresql.conf'),
+    pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
+    port: String(source.port),
+    ...extra,
+  });
 
 before(async () => {
   // archive_timeout: the segment holding the backup's end must be finished and shipped, and only the
@@ -44,9 +58,20 @@ describe('-B from a running standby', () => {
     const ctx = ctxFor(env);
     await initStandby(ctx);
     const r = await basebackup(ctx);
-    assert.ok(ctx.log.lines.some((l) => /backup started on the source standby at /.test(l)), ctx.log.lines.join('\n'));
-    assert.ok(ctx.log.lines.some((l) => /the source is a standby: its backup \(.* to .*\) needs \d+ WAL segments?, [0-9A-F]{24} to [0-9A-F]{24}, from archivedir/.test(l)), ctx.log.lines.join('\n'));
-    assert.ok(ctx.log.lines.some((l) => /all \d+ WAL segments of the backup are in archivedir/.test(l)), ctx.log.lines.join('\n'));
+    assert.ok(
+      ctx.log.lines.some((l) => /backup started on the source standby at /.test(l)),
+      ctx.log.lines.join('\n'),
+    );
+    assert.ok(
+      ctx.log.lines.some((l) =>
+        /the source is a standby: its backup \(.* to .*\) needs \d+ WAL segments?, [0-9A-F]{24} to [0-9A-F]{24}, from archivedir/.test(l),
+      ),
+      ctx.log.lines.join('\n'),
+    );
+    assert.ok(
+      ctx.log.lines.some((l) => /all \d+ WAL segments of the backup are in archivedir/.test(l)),
+      ctx.log.lines.join('\n'),
+    );
     assert.match(readFileSync(join(env.pgdata, 'backup_label'), 'utf8'), /^BACKUP FROM: standby$/m);
     assert.ok(!existsSync(join(env.pgdata, INCOMPLETE_MARKER)));
     assert.match(r.stopLsn, /^[0-9A-F]+\/[0-9A-F]+$/);
@@ -69,7 +94,10 @@ describe('-A pause and -A resume', () => {
     assert.deepEqual(await standbyQuery(env, 'SELECT count(*)::int AS n FROM t WHERE i = 2'), [{ n: 0 }]);
     const c = await runCmd(['-C', env.ini, '--check']);
     assert.equal(c.code, 1, c.stdout);
-    assert.match(c.stdout, /^PITR_STANDBY WARNING - in recovery, replay PAUSED, .*replay paused \(-A pause\): WAL arrives but is not applied, the lag grows until cmd_standby -A resume/m);
+    assert.match(
+      c.stdout,
+      /^PITR_STANDBY WARNING - in recovery, replay PAUSED, .*replay paused \(-A pause\): WAL arrives but is not applied, the lag grows until cmd_standby -A resume/m,
+    );
     // The "master" of this ini is the source standby: its replay position is what the lag is measured against.
     assert.doesNotMatch(c.stdout, /master unreachable/);
     assert.match(c.stdout, /replay lag \d+ B \(vs master\)/);
@@ -88,8 +116,11 @@ describe('-A pause and -A resume', () => {
   test('refused on a server that is not in recovery, and on a stopped one', async () => {
     const onMaster = { ...ctxFor(env) };
     onMaster.config = { ...onMaster.config, pgdata: env.master.pgdata };
-    await assert.rejects(setReplayPaused(onMaster, true), (e: Error & { code?: string }) =>
-      e.code === 'NOT_A_STANDBY' && /cannot pause replay \(-A pause\): the local server in .* is not in recovery/.test(e.message));
+    await assert.rejects(
+      setReplayPaused(onMaster, true),
+      (e: Error & { code?: string }) =>
+        e.code === 'NOT_A_STANDBY' && /cannot pause replay \(-A pause\): the local server in .* is not in recovery/.test(e.message),
+    );
     await runAction(ctxFor(env), 'stop');
     const r = await runCmd(['-C', env.ini, '-A', 'resume']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -106,19 +137,37 @@ describe('-B from a standby whose WAL does not reach archivedir', () => {
     const failed = Number(await env.master.scalar('SELECT failed_count FROM pg_stat_archiver'));
     await env.master.query('INSERT INTO t VALUES (3)');
     const unshipped = String(await env.master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
-    await waitFor('archiving to fail (offline)', async () => Number(await env.master.scalar('SELECT failed_count FROM pg_stat_archiver')) > failed, 60_000, 200);
+    await waitFor(
+      'archiving to fail (offline)',
+      async () => Number(await env.master.scalar('SELECT failed_count FROM pg_stat_archiver')) > failed,
+      60_000,
+      200,
+    );
     // A checkpoint after that: the source's restartpoint there is the backup's start, in WAL that never reaches archivedir.
     await env.master.query('CHECKPOINT');
     const lsn = String(await env.master.scalar('SELECT pg_current_wal_lsn()'));
-    await waitFor('the source to replay the checkpoint', async () => Boolean(await source.scalar('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn', [lsn])), 60_000, 200);
+    await waitFor(
+      'the source to replay the checkpoint',
+      async () => Boolean(await source.scalar('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn', [lsn])),
+      60_000,
+      200,
+    );
     assert.ok(!existsSync(join(env.archivedir, unshipped)), `${unshipped} must not have been shipped`);
     try {
       iniFor({ backup_wal_timeout: '6' });
       const ctx = ctxFor(env);
       await assert.rejects(basebackup(ctx), (e: Error & { code?: string; hint?: string }) => {
         assert.equal(e.code, 'BASEBACKUP_FAILED');
-        assert.match(e.message, new RegExp(`the source is a standby and the WAL its backup needs \\([0-9A-F]{24} to [0-9A-F]{24}\\) did not all reach archivedir within 6 s \\(backup_wal_timeout\\): [0-9A-F]{24} is not in ${env.archivedir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-        assert.match(e.hint ?? '', /master's cmd_archiver must ship to this host's archivedir.*pg_switch_wal\(\).*incomplete \(pitrtools_basebackup\.incomplete\)/);
+        assert.match(
+          e.message,
+          new RegExp(
+            `the source is a standby and the WAL its backup needs \\([0-9A-F]{24} to [0-9A-F]{24}\\) did not all reach archivedir within 6 s \\(backup_wal_timeout\\): [0-9A-F]{24} is not in ${env.archivedir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+          ),
+        );
+        assert.match(
+          e.hint ?? '',
+          /master's cmd_archiver must ship to this host's archivedir.*pg_switch_wal\(\).*incomplete \(pitrtools_basebackup\.incomplete\)/,
+        );
         return true;
       });
       assert.ok(existsSync(join(env.pgdata, INCOMPLETE_MARKER)));

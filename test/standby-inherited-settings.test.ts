@@ -27,11 +27,14 @@ let env: StandbyEnv;
 before(async () => {
   // No autovacuum: no commit between the backup's start and end (a target there would be a FATAL, not a promote).
   env = await standbyEnv({ nest: NEST, masterConf: { autovacuum: 'off' } });
-  await prepareMaster(env, 'CREATE TABLE t (i int)',
+  await prepareMaster(
+    env,
+    'CREATE TABLE t (i int)',
     "ALTER SYSTEM SET recovery_target_time = '2000-01-01 00:00:00+00'",
     "ALTER SYSTEM SET recovery_target_action = 'promote'",
     "ALTER SYSTEM SET primary_slot_name = 'no_such_slot'",
-    "ALTER SYSTEM SET restore_command = 'false'");
+    "ALTER SYSTEM SET restore_command = 'false'",
+  );
 });
 after(cleanupAll);
 
@@ -40,13 +43,23 @@ test('-S on a copy that brought ALTER SYSTEM recovery settings: they are comment
   const ctx = ctxFor(env);
   await initStandby(ctx);
   await basebackup(ctx);
-  assert.match(readFileSync(join(env.pgdata, 'postgresql.auto.conf'), 'utf8'), /^recovery_target_action = 'promote'$/m, 'the copy brought the master\'s line');
+  assert.match(readFileSync(join(env.pgdata, 'postgresql.auto.conf'), 'utf8'), /^recovery_target_action = 'promote'$/m, "the copy brought the master's line");
   await startStandby(ctx, { iniPath: env.ini, waitMs: 180_000 });
   const auto = readFileSync(join(env.pgdata, 'postgresql.auto.conf'), 'utf8');
   for (const key of ['recovery_target_time', 'recovery_target_action', 'primary_slot_name', 'restore_command']) {
     assert.doesNotMatch(auto, new RegExp(`^\\s*${key}\\s*=`, 'm'), `${key} is still active:\n${auto}`);
-    assert.match(auto, new RegExp(`^# disabled by cmd_standby -S on \\d{4}-\\d\\d-\\d\\dT[^:]+:\\d\\d:[\\d.]+Z: set on the master by ALTER SYSTEM; it would .+\\n# ${key} = `, 'm'), auto);
-    assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && m.includes(`sets ${key} (ALTER SYSTEM on the master): commented it out`)), ctx.log.lines.join('\n'));
+    assert.match(
+      auto,
+      new RegExp(
+        `^# disabled by cmd_standby -S on \\d{4}-\\d\\d-\\d\\dT[^:]+:\\d\\d:[\\d.]+Z: set on the master by ALTER SYSTEM; it would .+\\n# ${key} = `,
+        'm',
+      ),
+      auto,
+    );
+    assert.ok(
+      ctx.log.messages.some(([l, m]) => l === 'WARNING' && m.includes(`sets ${key} (ALTER SYSTEM on the master): commented it out`)),
+      ctx.log.lines.join('\n'),
+    );
   }
   // The master keeps writing; every commit would be a stop point for the inherited target.
   for (let i = 1; i <= 3; i++) {
@@ -55,9 +68,15 @@ test('-S on a copy that brought ALTER SYSTEM recovery settings: they are comment
     await waitOnStandby(env, `row ${i} restored from the archive`, 'SELECT count(*)::int FROM t', i, 120_000);
     assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }], 'the standby left recovery by itself');
   }
-  const shown = await standbyQuery<{ name: string; setting: string }>(env,
-    "SELECT name, setting FROM pg_settings WHERE name IN ('recovery_target_time', 'recovery_target_action', 'primary_slot_name') ORDER BY name");
-  assert.deepEqual(shown, [{ name: 'primary_slot_name', setting: '' }, { name: 'recovery_target_action', setting: 'pause' }, { name: 'recovery_target_time', setting: '' }]);
+  const shown = await standbyQuery<{ name: string; setting: string }>(
+    env,
+    "SELECT name, setting FROM pg_settings WHERE name IN ('recovery_target_time', 'recovery_target_action', 'primary_slot_name') ORDER BY name",
+  );
+  assert.deepEqual(shown, [
+    { name: 'primary_slot_name', setting: '' },
+    { name: 'recovery_target_action', setting: 'pause' },
+    { name: 'recovery_target_time', setting: '' },
+  ]);
   assert.ok(existsSync(join(env.pgdata, 'standby.signal')));
 });
 
@@ -86,8 +105,16 @@ test('-F999 comments out an inherited archive_command and says loudly what the n
   const ctx = ctxFor(env);
   const r = await failover(ctx, { iniPath: env.ini, force: true, waitMs: 180_000 });
   assert.ok(r.timeline >= 2);
-  assert.match(readFileSync(autoConf, 'utf8'), /^# disabled by cmd_standby -F999 on .*: set on the master by ALTER SYSTEM; it would make this server, once promoted by -F999 or -R, archive with the old master's command .*\n# archive_command = 'old-master-archiver -F %p'$/m);
-  assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && /^after the promotion this server archives nothing \(archive_mode = off\)/.test(m)), ctx.log.lines.join('\n'));
+  assert.match(
+    readFileSync(autoConf, 'utf8'),
+    /^# disabled by cmd_standby -F999 on .*: set on the master by ALTER SYSTEM; it would make this server, once promoted by -F999 or -R, archive with the old master's command .*\n# archive_command = 'old-master-archiver -F %p'$/m,
+  );
+  assert.ok(
+    ctx.log.messages.some(([l, m]) => l === 'WARNING' && /^after the promotion this server archives nothing \(archive_mode = off\)/.test(m)),
+    ctx.log.lines.join('\n'),
+  );
   // SHOW says '(disabled)' while archive_mode is off: ask where the value came from instead.
-  assert.deepEqual(await standbyQuery(env, "SELECT pg_is_in_recovery() AS r, source FROM pg_settings WHERE name = 'archive_command'"), [{ r: false, source: 'default' }]);
+  assert.deepEqual(await standbyQuery(env, "SELECT pg_is_in_recovery() AS r, source FROM pg_settings WHERE name = 'archive_command'"), [
+    { r: false, source: 'default' },
+  ]);
 });

@@ -42,8 +42,10 @@ test('a malformed -R exits 2 with an example', async () => {
 
 test('a target before the copy started is refused before anything starts', async () => {
   const ctx = ctxFor(env);
-  await assert.rejects(pointInTimeRecovery(ctx, { iniPath: env.ini, target: target('2001-01-01 00:00:00+00') }),
-    (e: Error & { code?: string }) => e.code === 'TARGET_BEFORE_COPY' && /this copy starts at .*needs an older base backup/.test(e.message));
+  await assert.rejects(
+    pointInTimeRecovery(ctx, { iniPath: env.ini, target: target('2001-01-01 00:00:00+00') }),
+    (e: Error & { code?: string }) => e.code === 'TARGET_BEFORE_COPY' && /this copy starts at .*needs an older base backup/.test(e.message),
+  );
   assert.ok(!existsSync(join(env.pgdata, 'postmaster.pid')));
   assert.ok(existsSync(join(env.pgdata, 'backup_label')), 'the copy is untouched');
 });
@@ -56,13 +58,22 @@ test('-F999 -R T keeps the rows committed before T and not those after', async (
   const ctx = ctxFor(env);
   const res = await pointInTimeRecovery(ctx, { iniPath: env.ini, target: target(t) });
   const rows = await standbyQuery<{ what: string }>(env, 'SELECT what FROM t ORDER BY what');
-  assert.deepEqual(rows.map((r) => r.what), ['before 1', 'before 2']);
+  assert.deepEqual(
+    rows.map((r) => r.what),
+    ['before 1', 'before 2'],
+  );
   assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: false }]);
   await standbyQuery(env, "INSERT INTO t VALUES ('written after recovery')");
   assert.ok(res.lastReplayed !== null && res.lastReplayed.getTime() <= resolveTarget(target(t)).epochMs, `reached ${res.lastReplayed?.toISOString()}`);
   assert.ok(res.stoppedBefore !== undefined, 'the log names the first transaction after T');
-  assert.match(ctx.lines.join('\n'), /^Recovered to .*: last replayed transaction committed at .* \(stopped before a transaction committed at .*\); the server is read-write$/m);
-  assert.ok(ctx.log.messages.some(([level, m]) => level === 'WARNING' && /diverging master/.test(m)), 'warned that the master is up');
+  assert.match(
+    ctx.lines.join('\n'),
+    /^Recovered to .*: last replayed transaction committed at .* \(stopped before a transaction committed at .*\); the server is read-write$/m,
+  );
+  assert.ok(
+    ctx.log.messages.some(([level, m]) => level === 'WARNING' && /diverging master/.test(m)),
+    'warned that the master is up',
+  );
 });
 
 test('a target the archive cannot reach: "target not reached", exit 1', async () => {
@@ -105,7 +116,10 @@ test("a zone-less -R is read in the server's timezone, not in cmd_standby's TZ",
     // Tokyo is 13-14 hours away from New York: read there, T would lie before the copy.
     const r = await runCmd(['-C', env.ini, '-F999', '-R', t], { env: { TZ: 'Asia/Tokyo' } });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await standbyQuery<{ what: string }>(env, 'SELECT what FROM tz_server')).map((x) => x.what), ['before']);
+    assert.deepEqual(
+      (await standbyQuery<{ what: string }>(env, 'SELECT what FROM tz_server')).map((x) => x.what),
+      ['before'],
+    );
     // pitrtools.conf is emptied after the promotion; stdout names the recovery_target_time written.
     assert.match(r.stdout, new RegExp(`^Recovered to ${t.replace(/[.]/g, '\\.')}-0[45]: `, 'm'));
   } finally {
@@ -119,7 +133,10 @@ test("-R '...T...Z' is written as a numeric offset that PostgreSQL accepts", asy
   const t = await rowsAround('tz_zulu', `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
   const r = await runCmd(['-C', env.ini, '-F999', '-R', t]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual((await standbyQuery<{ what: string }>(env, 'SELECT what FROM tz_zulu')).map((x) => x.what), ['before']);
+  assert.deepEqual(
+    (await standbyQuery<{ what: string }>(env, 'SELECT what FROM tz_zulu')).map((x) => x.what),
+    ['before'],
+  );
   assert.match(r.stdout, new RegExp(`^Recovered to ${t.replace('T', ' ').replace(/Z$/, '').replace(/[.]/g, '\\.')}\\+00: `, 'm'));
   // Abbreviations, which PostgreSQL refuses at start-up, are refused before anything starts.
   const abbr = await runCmd(['-C', env.ini, '-F999', '-R', '2026-05-28 11:00:38 CEST']);
@@ -148,7 +165,10 @@ test("the copy's start is -B's record, not backup_label's ambiguous abbreviation
     rmSync(`${record}.saved`);
     const r = await runCmd(['-C', env.ini, '-F999', '-R', t]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await standbyQuery<{ what: string }>(env, 'SELECT what FROM tz_label')).map((x) => x.what), ['before']);
+    assert.deepEqual(
+      (await standbyQuery<{ what: string }>(env, 'SELECT what FROM tz_label')).map((x) => x.what),
+      ['before'],
+    );
   } finally {
     await env.master.setConf({ log_timezone: "'UTC'" });
     await env.master.reload();

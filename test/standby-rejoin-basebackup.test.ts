@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * --rejoin when pg_rewind cannot be used (wal_log_hints off and no data checksums; on majors
  * without a pg_rewind here, because there is none): after a split (S promoted with -F999 --force
@@ -42,22 +43,36 @@ test('--rejoin --force after a split: falls back to the delta -B, says why, M fo
   const { connectPg } = await import('../packages/core/src/pg/client.js');
   const { installHelpers } = await import('../packages/core/src/pg/helpers.js');
   const c = await connectPg({ host: other.socketDir, port: other.port, user: other.user, database: 'postgres' });
-  try { await installHelpers(c); } finally { await c.end(); }
+  try {
+    await installHelpers(c);
+  } finally {
+    await c.end();
+  }
   const otherIni = join(env.dir, 'other.ini');
   writeFileSync(otherIni, readFileSync(m.ini, 'utf8').replace(/^port: \d+$/m, `port: ${other.port}`), { mode: 0o600 });
   const o = await runCmd(['-C', otherIni, '--rejoin', '--force']);
   assert.equal(o.code, 1, o.stdout + o.stderr);
-  assert.match(o.stderr, /refusing to rejoin: the master named in .*other\.ini \(.*\) is another cluster \(system identifier \d+, this one \d+\); a rejoin would replace this data directory with a copy of it/);
+  assert.match(
+    o.stderr,
+    /refusing to rejoin: the master named in .*other\.ini \(.*\) is another cluster \(system identifier \d+, this one \d+\); a rejoin would replace this data directory with a copy of it/,
+  );
   assert.equal(await env.master.scalar('SELECT count(*)::int FROM t'), 2, 'M runs on untouched');
   await other.destroy();
 
   const r = await runCmd(['-C', m.ini, '--rejoin', '--force']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stderr, /--force: stopping the local PostgreSQL \(pid \d+\), which runs as a master and accepts writes from clients: every write it took after the new master's timeline forked will be lost/);
-  const why = testPgMajor() === 15
-    ? /the old master ran with wal_log_hints = off and without data checksums \(pg_control of .*\), which pg_rewind needs; for next time set wal_log_hints = on in its postgresql\.conf \(takes a restart\), or enable checksums on the stopped cluster: pg_checksums --enable -D /
-    : /(the old master ran with wal_log_hints = off and without data checksums|no pg_rewind of PostgreSQL \d+ was found)/;
-  assert.match(r.stdout, new RegExp(`^Rejoin finished: re-synced with the delta base backup \\(-B\\): ${why.source}.*; started as a standby of 127\\.0\\.0\\.1$`, 'm'));
+  assert.match(
+    r.stderr,
+    /--force: stopping the local PostgreSQL \(pid \d+\), which runs as a master and accepts writes from clients: every write it took after the new master's timeline forked will be lost/,
+  );
+  const why =
+    testPgMajor() === 15
+      ? /the old master ran with wal_log_hints = off and without data checksums \(pg_control of .*\), which pg_rewind needs; for next time set wal_log_hints = on in its postgresql\.conf \(takes a restart\), or enable checksums on the stopped cluster: pg_checksums --enable -D /
+      : /(the old master ran with wal_log_hints = off and without data checksums|no pg_rewind of PostgreSQL \d+ was found)/;
+  assert.match(
+    r.stdout,
+    new RegExp(`^Rejoin finished: re-synced with the delta base backup \\(-B\\): ${why.source}.*; started as a standby of 127\\.0\\.0\\.1$`, 'm'),
+  );
   assert.match(r.stdout, /^Base backup finished: /m);
   assert.doesNotMatch(r.stdout, /rewound with pg_rewind/);
 

@@ -30,7 +30,7 @@ import { ctxFor, initAndCopy, prepareMaster, runCmd, standbyEnv, standbyQuery, w
 
 after(cleanupAll);
 
-test('--rejoin after a failover: M diverged, pg_rewind brings it onto S\'s timeline, S\'s rows reach it', async () => {
+test("--rejoin after a failover: M diverged, pg_rewind brings it onto S's timeline, S's rows reach it", async () => {
   const env = await standbyEnv({ archiver: 'cp', masterConf: { archive_mode: 'off', wal_log_hints: 'on', wal_keep_size: "'128MB'" } });
   const m = roleSwapInis(env);
   // big: enough pages that S's spread checkpoint after promotion has buffers to pace over the hour.
@@ -66,7 +66,11 @@ test('--rejoin after a failover: M diverged, pg_rewind brings it onto S\'s timel
   assert.equal(await env.master.scalar('SELECT pg_is_in_recovery()'), true);
   await standbyQuery(env, 'INSERT INTO t VALUES (4)');
   await waitFor('row 4 on M', async () => Number(await env.master.scalar('SELECT count(*) FROM t WHERE i = 4')) === 1, 60_000, 200);
-  assert.deepEqual(await env.master.query('SELECT i, count(*)::int AS n FROM t GROUP BY i ORDER BY i'), [{ i: 1, n: 1 }, { i: 3, n: 1 }, { i: 4, n: 1 }]);
+  assert.deepEqual(await env.master.query('SELECT i, count(*)::int AS n FROM t GROUP BY i ORDER BY i'), [
+    { i: 1, n: 1 },
+    { i: 3, n: 1 },
+    { i: 4, n: 1 },
+  ]);
   assert.equal(await env.master.scalar('SELECT status FROM pg_stat_wal_receiver'), 'streaming');
   assert.ok(m.events().includes('rejoin_done'), m.events().join(','));
 });

@@ -32,8 +32,10 @@ before(async () => {
   writeFileSync(action, `#!/bin/sh\necho "$PITR_EVENT" > '${actionDone}'\n`, { mode: 0o700 });
   // The master's tablespace path is taken on this machine, so the standby maps it elsewhere.
   writeIni(env, {
-    pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
-    tablespace_mapping: `${tsMaster}=${tsLocal}`, action_failover: action,
+    pg_conf: join(env.dir, 'conf', 'postgresql.conf'),
+    pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
+    tablespace_mapping: `${tsMaster}=${tsLocal}`,
+    action_failover: action,
   });
   await env.master.query(`CREATE TABLESPACE ts1 LOCATION '${tsMaster}'`);
   await env.master.query('CREATE TABLE static_t (i int); INSERT INTO static_t SELECT generate_series(1, 1000)');
@@ -42,7 +44,11 @@ before(async () => {
   await env.master.query('CREATE UNLOGGED TABLE u AS SELECT generate_series(1, 1000) AS i');
   // SFTP mtimes have whole seconds: -B never trusts files modified within a second of its start.
   // Let initdb's files age past that, so the second -B has untouched files to skip.
-  await waitFor('initdb files to be 2 s old', async () => env.master.scalar<boolean>("SELECT clock_timestamp() > pg_postmaster_start_time() + interval '2 s'"), 10_000);
+  await waitFor(
+    'initdb files to be 2 s old',
+    async () => env.master.scalar<boolean>("SELECT clock_timestamp() > pg_postmaster_start_time() + interval '2 s'"),
+    10_000,
+  );
 });
 after(cleanupAll);
 
@@ -79,7 +85,10 @@ describe('-I, -B, -S and replay from the archive', () => {
     const oid = String(await env.master.scalar("SELECT oid FROM pg_tablespace WHERE spcname = 'ts1'"));
     assert.equal(readlinkSync(join(env.pgdata, 'pg_tblspc', oid)), tsLocal);
     assert.match(readFileSync(join(env.pgdata, 'tablespace_map'), 'utf8'), new RegExp(`^${oid} ${tsLocal}$`, 'm'));
-    assert.ok(readdir(tsLocal).some((n) => n.startsWith('PG_')), 'tablespace contents copied');
+    assert.ok(
+      readdir(tsLocal).some((n) => n.startsWith('PG_')),
+      'tablespace contents copied',
+    );
     // An unlogged table: only its init fork is copied, as pg_basebackup does.
     const u = String(await env.master.scalar("SELECT pg_relation_filepath('u')"));
     assert.ok(existsSync(join(env.master.pgdata, u)) && !existsSync(join(env.pgdata, u)), `${u} copied`);
@@ -96,7 +105,7 @@ describe('-I, -B, -S and replay from the archive', () => {
     assert.match(settings, /^restore_command = '.*--restore %f %p'$/m);
     assert.match(readFileSync(join(env.pgdata, 'postgresql.conf'), 'utf8'), /^include_if_exists 'pitrtools.conf'$/m);
     assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
-    await env.master.query("INSERT INTO t VALUES (42); INSERT INTO in_ts VALUES (-1)");
+    await env.master.query('INSERT INTO t VALUES (42); INSERT INTO in_ts VALUES (-1)');
     await switchAndWaitArchived(env.master);
     await waitOnStandby(env, 'the row from the master', 'SELECT count(*)::int FROM t WHERE i = 42', 1);
     // The tablespace outside pgdata works on the standby.
@@ -124,7 +133,9 @@ describe('-I, -B, -S and replay from the archive', () => {
       const d = await runCmd(['-C', env.ini, '-F999']);
       assert.equal(d.code, 1, d.stderr);
       assert.match(d.stderr, /SSH failed .* but PostgreSQL at 127\.0\.0\.1:\d+ answered directly.*split brain/);
-    } finally { await env.sshd.start(); }
+    } finally {
+      await env.sshd.start();
+    }
     // action_failover is checked before anything is promoted.
     const badIni = join(env.dir, 'bad-action.ini');
     writeFileSync(join(env.dir, 'not-executable.sh'), '#!/bin/sh\n', { mode: 0o600 });
@@ -158,7 +169,11 @@ describe('a second -B over the copy', () => {
     }
     assert.ok(before.size > 100, `only ${before.size} unchanged files`);
     const copied = new Set<string>();
-    const r = await basebackup(ctx, { onFile: (job) => { if (job.local.startsWith(env.pgdata)) copied.add(job.local.slice(env.pgdata.length + 1)); } });
+    const r = await basebackup(ctx, {
+      onFile: (job) => {
+        if (job.local.startsWith(env.pgdata)) copied.add(job.local.slice(env.pgdata.length + 1));
+      },
+    });
     assert.ok(copied.has(newFile), `${newFile} (new table) was not transferred`);
     for (const [rel, b] of before) {
       assert.ok(!copied.has(rel), `${rel} was unchanged but transferred again`);
@@ -177,8 +192,9 @@ describe('a second -B over the copy', () => {
 describe('-B --checksum', () => {
   test('finds a file whose content differs although size and mtime match, and copies only such files', async () => {
     const ctx = ctxFor(env);
-    const rel = walkFiles(env.pgdata).find((r) => r.startsWith('base/1/') && /^\d+$/.test(r.slice(7)) && statSync(join(env.pgdata, r)).size >= 8192
-      && statSync(join(env.pgdata, r)).mtimeMs !== 0)!;
+    const rel = walkFiles(env.pgdata).find(
+      (r) => r.startsWith('base/1/') && /^\d+$/.test(r.slice(7)) && statSync(join(env.pgdata, r)).size >= 8192 && statSync(join(env.pgdata, r)).mtimeMs !== 0,
+    )!;
     assert.ok(rel, 'an unchanged relation file of template1');
     const path = join(env.pgdata, rel);
     const st = statSync(path);
@@ -186,10 +202,19 @@ describe('-B --checksum', () => {
     bytes[100] = bytes[100]! ^ 0xff;
     writeFileSync(path, bytes);
     utimesSync(path, st.atime, st.mtime);
-    const quick = await basebackup(ctx, { onFile: (job) => { assert.notEqual(job.local, path, 'the quick check cannot see the change'); } });
+    const quick = await basebackup(ctx, {
+      onFile: (job) => {
+        assert.notEqual(job.local, path, 'the quick check cannot see the change');
+      },
+    });
     assert.ok(!readFileSync(path).equals(readFileSync(join(env.master.pgdata, rel))), 'still different after a plain -B');
     const copied: string[] = [];
-    const r = await basebackup(ctx, { checksum: true, onFile: (job) => { copied.push(job.local); } });
+    const r = await basebackup(ctx, {
+      checksum: true,
+      onFile: (job) => {
+        copied.push(job.local);
+      },
+    });
     assert.ok(readFileSync(path).equals(readFileSync(join(env.master.pgdata, rel))), '--checksum repaired it');
     assert.ok(r.skipped > quick.skipped / 2, `--checksum found ${r.skipped} files identical`);
     assert.ok(r.copied < r.skipped, `copied ${r.copied}, skipped ${r.skipped}`);
@@ -202,7 +227,10 @@ describe('-B failures leave no copy that looks complete', () => {
     try {
       const r = await runCmd(['-C', env.ini, '-B']);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /^cmd_standby: ERROR: base backup failed: the master's PostgreSQL does not accept connections at 127\.0\.0\.1:\d+ .*Connection refused$/m);
+      assert.match(
+        r.stderr,
+        /^cmd_standby: ERROR: base backup failed: the master's PostgreSQL does not accept connections at 127\.0\.0\.1:\d+ .*Connection refused$/m,
+      );
       assert.match(r.stderr, /nothing was changed/);
       assert.ok(existsSync(join(env.pgdata, 'global', 'pg_control')));
       assert.ok(!existsSync(join(env.pgdata, 'pitrtools_basebackup.incomplete')));
@@ -225,9 +253,17 @@ describe('-B failures leave no copy that looks complete', () => {
   test('sshd killed half way: marker left, no pg_control, no backup_label; -S refuses and names -B', async () => {
     const ctx = ctxFor(env);
     let killed = false;
-    await assert.rejects(basebackup(ctx, {
-      onFile: async () => { if (!killed) { killed = true; await env.sshd.kill(); } },
-    }), (e: Error & { code?: string }) => e.code === 'BASEBACKUP_FAILED' && /incomplete/.test((e as { hint?: string }).hint ?? ''));
+    await assert.rejects(
+      basebackup(ctx, {
+        onFile: async () => {
+          if (!killed) {
+            killed = true;
+            await env.sshd.kill();
+          }
+        },
+      }),
+      (e: Error & { code?: string }) => e.code === 'BASEBACKUP_FAILED' && /incomplete/.test((e as { hint?: string }).hint ?? ''),
+    );
     await env.sshd.start();
     assert.ok(killed);
     assert.ok(existsSync(join(env.pgdata, 'pitrtools_basebackup.incomplete')));
@@ -243,9 +279,18 @@ describe('-B failures leave no copy that looks complete', () => {
     const ctx = ctxFor(env);
     let stopped = false;
     try {
-      await assert.rejects(basebackup(ctx, {
-        onFile: async () => { if (!stopped) { stopped = true; await env.master.stop('immediate'); } },
-      }), (e: Error & { code?: string }) => e.code === 'BASEBACKUP_FAILED' && /base backup failed: (lost the backup's database session on the master|.*Connection terminated)/.test(e.message));
+      await assert.rejects(
+        basebackup(ctx, {
+          onFile: async () => {
+            if (!stopped) {
+              stopped = true;
+              await env.master.stop('immediate');
+            }
+          },
+        }),
+        (e: Error & { code?: string }) =>
+          e.code === 'BASEBACKUP_FAILED' && /base backup failed: (lost the backup's database session on the master|.*Connection terminated)/.test(e.message),
+      );
     } finally {
       await env.master.start();
     }
@@ -256,14 +301,29 @@ describe('-B failures leave no copy that looks complete', () => {
   });
 
   test('-A stop_basebackup ends a backup session left on the master, and only that one', async () => {
-    const stale = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres', applicationName: 'pitrtools basebackup' });
-    const other = await connectPg({ host: env.master.socketDir, port: env.master.port, user: env.master.user, database: 'postgres', applicationName: 'bystander' });
+    const stale = await connectPg({
+      host: env.master.socketDir,
+      port: env.master.port,
+      user: env.master.user,
+      database: 'postgres',
+      applicationName: 'pitrtools basebackup',
+    });
+    const other = await connectPg({
+      host: env.master.socketDir,
+      port: env.master.port,
+      user: env.master.user,
+      database: 'postgres',
+      applicationName: 'bystander',
+    });
     try {
       await stale.query("SELECT cmd_backup_start('left behind', true)");
       const s = await runCmd(['-C', env.ini, '-Astop_basebackup']);
       assert.equal(s.code, 0, s.stderr);
       assert.match(s.stdout, /^Ended 1 base backup session on the master$/m);
-      await waitFor('the stale session to end', async () => (await Promise.race([stale.lost.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))])));
+      await waitFor(
+        'the stale session to end',
+        async () => await Promise.race([stale.lost.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))]),
+      );
       assert.equal(await other.scalar('SELECT 1'), 1, 'another session survived');
       const again = await runCmd(['-C', env.ini, '-Astop_basebackup']);
       assert.match(again.stdout, /No base backup session was left on the master/);
@@ -287,9 +347,15 @@ describe('-F999 with the master stopped', () => {
     assert.equal(readFileSync(join(env.dir, 'failover-happened'), 'utf8'), 'failover\n');
     assert.doesNotMatch(readFileSync(join(env.pgdata, 'pitrtools.conf'), 'utf8'), /restore_command|primary_conninfo/);
     assert.ok(!existsSync(join(env.pgdata, 'standby.signal')));
-    assert.ok(ctx.lines.some((l) => /^Failover finished: read-write on timeline \d+/.test(l)), ctx.lines.join('\n'));
-    await waitFor('the checkpoint after promotion', async () =>
-      Number((await standbyQuery<{ t: number }>(env, 'SELECT timeline_id AS t FROM pg_control_checkpoint()'))[0]!.t) === res.timeline, 30_000);
+    assert.ok(
+      ctx.lines.some((l) => /^Failover finished: read-write on timeline \d+/.test(l)),
+      ctx.lines.join('\n'),
+    );
+    await waitFor(
+      'the checkpoint after promotion',
+      async () => Number((await standbyQuery<{ t: number }>(env, 'SELECT timeline_id AS t FROM pg_control_checkpoint()'))[0]!.t) === res.timeline,
+      30_000,
+    );
   });
 });
 
@@ -339,5 +405,9 @@ function walkFiles(root: string, rel = ''): string[] {
 }
 
 function statIfExists(p: string): import('node:fs').Stats | undefined {
-  try { return statSync(p); } catch { return undefined; }
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
 }

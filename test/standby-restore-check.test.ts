@@ -25,7 +25,12 @@ before(async () => {
 after(cleanupAll);
 
 const recorded = (): Array<{ args: string[]; env: Record<string, string> }> =>
-  existsSync(alerts) ? readFileSync(alerts, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { args: string[]; env: Record<string, string> }) : [];
+  existsSync(alerts)
+    ? readFileSync(alerts, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { args: string[]; env: Record<string, string> })
+    : [];
 
 test('a truncated segment and a garbled .history never reach PostgreSQL; the complete segment is replayed once it is there', async () => {
   await env.master.query("INSERT INTO t VALUES ('in the truncated segment')");
@@ -40,8 +45,17 @@ test('a truncated segment and a garbled .history never reach PostgreSQL; the com
   writeFileSync(env.ini, `${ini}notify_critical: ${process.execPath} ${RECORDER} ${alerts}\n`, { mode: 0o600 });
 
   const s = await runCmd(['-C', env.ini, '-S']);
-  assert.equal(s.code, 0, `-S must start the standby (a bad .history handed over stops it with FATAL): ${s.stderr}\n${readFileSync(env.logfile, 'utf8').slice(-3000)}`);
-  const alert = await waitFor('the restore_rejected alert', async () => recorded().find((a) => a.env.PITR_EVENT === 'restore_rejected' && a.env.PITR_SEGMENT === seg), 120_000, 250);
+  assert.equal(
+    s.code,
+    0,
+    `-S must start the standby (a bad .history handed over stops it with FATAL): ${s.stderr}\n${readFileSync(env.logfile, 'utf8').slice(-3000)}`,
+  );
+  const alert = await waitFor(
+    'the restore_rejected alert',
+    async () => recorded().find((a) => a.env.PITR_EVENT === 'restore_rejected' && a.env.PITR_SEGMENT === seg),
+    120_000,
+    250,
+  );
   assert.equal(alert.env.PITR_LEVEL, 'CRITICAL');
   assert.match(alert.args.at(-1)!, new RegExp(`not restoring ${seg} .*3145728 bytes where a segment of this cluster has 16777216.*refused 3 times`));
   assert.match(readFileSync(env.logfile, 'utf8'), new RegExp(`not restoring ${seg}`), 'the reason is in the server log');
@@ -51,8 +65,12 @@ test('a truncated segment and a garbled .history never reach PostgreSQL; the com
   assert.equal(recorded().filter((a) => a.env.PITR_EVENT === 'restore_rejected' && a.env.PITR_SEGMENT === seg).length, 1, 'alerted once, not on every retry');
 
   renameSync(complete, path);
-  await waitFor('the row of the complete segment on the standby', async () =>
-    (await standbyQuery<{ n: number }>(env, 'SELECT count(*)::int AS n FROM t'))[0]!.n === 1, 120_000, 250);
+  await waitFor(
+    'the row of the complete segment on the standby',
+    async () => (await standbyQuery<{ n: number }>(env, 'SELECT count(*)::int AS n FROM t'))[0]!.n === 1,
+    120_000,
+    250,
+  );
   await waitFor(`${seg} recorded as restored`, async () => readFileSync(join(env.pgdata, 'pitrtools.restored'), 'utf8').trim() >= seg, 30_000);
   assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }], 'the garbled .history changed no timeline');
 });

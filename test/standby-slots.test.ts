@@ -24,8 +24,19 @@ let env: StandbyEnv;
 let slot: string;
 let base: Record<string, string>;
 
-interface SlotJson { name: string; active: boolean; retainedBytes: number | null; restartLsn: string | null }
-interface CheckJson { status: string; code: number; text: string; slots?: SlotJson[]; ownSlot?: string }
+interface SlotJson {
+  name: string;
+  active: boolean;
+  retainedBytes: number | null;
+  restartLsn: string | null;
+}
+interface CheckJson {
+  status: string;
+  code: number;
+  text: string;
+  slots?: SlotJson[];
+  ownSlot?: string;
+}
 async function check(extra: Record<string, string> = {}): Promise<CheckJson & { out: string }> {
   writeIni(env, { ...base, ...extra });
   try {
@@ -34,17 +45,30 @@ async function check(extra: Record<string, string> = {}): Promise<CheckJson & { 
     const o = JSON.parse(j.stdout) as Omit<CheckJson, 'status' | 'text'> & { state: string; summary: string };
     assert.equal(j.code, o.code, j.stdout + j.stderr);
     return { ...o, status: o.state, text: o.summary, out: j.stdout };
-  } finally { writeIni(env, base); }
+  } finally {
+    writeIni(env, base);
+  }
 }
-const masterSlot = async (name: string): Promise<{ active: boolean; active_pid: number | null; restart_lsn: string | null; held: string; slot_type: string } | undefined> =>
-  (await env.master.query(`SELECT active, active_pid, restart_lsn::text, slot_type,
-      pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS held FROM pg_replication_slots WHERE slot_name = $1`, [name]))[0] as never;
+const masterSlot = async (
+  name: string,
+): Promise<{ active: boolean; active_pid: number | null; restart_lsn: string | null; held: string; slot_type: string } | undefined> =>
+  (
+    await env.master.query(
+      `SELECT active, active_pid, restart_lsn::text, slot_type,
+      pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS held FROM pg_replication_slots WHERE slot_name = $1`,
+      [name],
+    )
+  )[0] as never;
 
 before(async () => {
   env = await standbyEnv({ archiver: 'cp', masterConf: { wal_keep_size: 0 } });
   base = {
-    pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
-    use_streaming_replication: 'on', repl_db_user: env.master.user, sslmode: 'disable', use_replication_slots: 'on',
+    pg_conf: join(env.dir, 'conf', 'postgresql.conf'),
+    pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
+    use_streaming_replication: 'on',
+    repl_db_user: env.master.user,
+    sslmode: 'disable',
+    use_replication_slots: 'on',
   };
   writeIni(env, base);
   await prepareMaster(env, 'CREATE TABLE t (i int)');
@@ -64,26 +88,41 @@ describe('use_replication_slots', () => {
     assert.deepEqual(await standbyQuery(env, 'SHOW primary_slot_name'), [{ primary_slot_name: slot }]);
     assert.match(readFileSync(join(env.pgdata, 'pitrtools.conf'), 'utf8'), new RegExp(`^primary_slot_name = '${slot}'$`, 'm'));
     // The walsender streaming to this standby is the process holding the slot.
-    await waitFor('the slot held by the walsender', async () => {
-      const rows = await env.master.query(`SELECT r.pid FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid
-         WHERE s.slot_name = $1 AND r.state = 'streaming'`, [slot]);
-      return rows.length === 1;
-    }, 60_000, 200);
+    await waitFor(
+      'the slot held by the walsender',
+      async () => {
+        const rows = await env.master.query(
+          `SELECT r.pid FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid
+         WHERE s.slot_name = $1 AND r.state = 'streaming'`,
+          [slot],
+        );
+        return rows.length === 1;
+      },
+      60_000,
+      200,
+    );
     await env.master.query('INSERT INTO t VALUES (1)');
     await waitOnStandby(env, 'the streamed row', 'SELECT count(*)::int FROM t WHERE i = 1', 1, 30_000);
   });
 
   test('a slot another connection streams through is refused (two standbys, one slot_name); an unreachable master is a warning', async () => {
     // The running standby holds the slot: a second standby with the same name would be refused.
-    await assert.rejects(ensureStandbySlot(ctxFor(env), { releaseWaitMs: 1000 }),
-      (e: Error & { code?: string; hint?: string }) => e.code === 'SLOT_IN_USE' && new RegExp(`"${slot}" .* is in use by another connection`).test(e.message)
-        && /own slot_name/.test(e.hint ?? ''));
+    await assert.rejects(
+      ensureStandbySlot(ctxFor(env), { releaseWaitMs: 1000 }),
+      (e: Error & { code?: string; hint?: string }) =>
+        e.code === 'SLOT_IN_USE' && new RegExp(`"${slot}" .* is in use by another connection`).test(e.message) && /own slot_name/.test(e.hint ?? ''),
+    );
     await env.sshd.stop();
     try {
       const ctx = ctxFor(env);
       assert.deepEqual(await ensureStandbySlot(ctx), { name: slot });
-      assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && m.startsWith(`cannot reach the master to create the replication slot "${slot}"`)), ctx.log.lines.join('\n'));
-    } finally { await env.sshd.start(); }
+      assert.ok(
+        ctx.log.messages.some(([l, m]) => l === 'WARNING' && m.startsWith(`cannot reach the master to create the replication slot "${slot}"`)),
+        ctx.log.lines.join('\n'),
+      );
+    } finally {
+      await env.sshd.start();
+    }
   });
 
   test('--check names an abandoned slot on the master (CRITICAL past check_slot_warn_bytes) and an active one past it (WARNING)', async () => {
@@ -99,7 +138,15 @@ describe('use_replication_slots', () => {
       assert.match(c.text, new RegExp(`own slot ${slot} active, holds \\d+ B`));
       assert.equal(c.slots?.find((x) => x.name === 'dead_standby')?.active, false);
       // Under the limits the same slots are no problem (wait out any lag the writes caused).
-      const ok = await waitFor('an OK check', async () => { const r = await check(); return r.status === 'OK' ? r : undefined; }, 60_000, 500);
+      const ok = await waitFor(
+        'an OK check',
+        async () => {
+          const r = await check();
+          return r.status === 'OK' ? r : undefined;
+        },
+        60_000,
+        500,
+      );
       assert.match(ok.text, /2 slots on the master within limits/);
       // An active slot past the warning limit is a WARNING (0 bytes: ours always reaches it).
       const w = await check({ check_slot_warn_bytes: '0', check_slot_critical_bytes: '1TB' });
@@ -109,14 +156,30 @@ describe('use_replication_slots', () => {
     } finally {
       await env.master.query("SELECT pg_drop_replication_slot('dead_standby')");
     }
-    const w = await waitFor('a WARNING check', async () => { const r = await check({ check_slot_warn_bytes: '0', check_slot_critical_bytes: '1TB' }); return r.status === 'WARNING' ? r : undefined; }, 60_000, 500);
+    const w = await waitFor(
+      'a WARNING check',
+      async () => {
+        const r = await check({ check_slot_warn_bytes: '0', check_slot_critical_bytes: '1TB' });
+        return r.status === 'WARNING' ? r : undefined;
+      },
+      60_000,
+      500,
+    );
     assert.match(w.text, new RegExp(`slot ${slot} \\(active\\) holds \\d+ B of WAL \\(warning at 0 B\\)`));
   });
 
   let stoppedAt: string;
   test('with the standby stopped the master keeps its WAL, and --check reports the slot inactive with what it holds', async () => {
     await runAction(ctxFor(env), 'stop');
-    const before = await waitFor('the slot released', async () => { const s = await masterSlot(slot); return s && !s.active ? s : undefined; }, 30_000, 200);
+    const before = await waitFor(
+      'the slot released',
+      async () => {
+        const s = await masterSlot(slot);
+        return s && !s.active ? s : undefined;
+      },
+      30_000,
+      200,
+    );
     stoppedAt = before.restart_lsn!;
     await env.master.query('INSERT INTO t VALUES (-2)');
     await env.master.query('INSERT INTO t SELECT generate_series(1, 20000)');
@@ -145,10 +208,19 @@ describe('use_replication_slots', () => {
   test('-S again uses the slot it finds (WAL kept since the stop) and catches up through it', async () => {
     const ctx = ctxFor(env);
     await startStandby(ctx, { iniPath: env.ini });
-    assert.ok(ctx.log.messages.some(([, m]) => m === `replication slot "${slot}" on the master: exists, keeping WAL from ${stoppedAt}`), ctx.log.lines.join('\n'));
+    assert.ok(
+      ctx.log.messages.some(([, m]) => m === `replication slot "${slot}" on the master: exists, keeping WAL from ${stoppedAt}`),
+      ctx.log.lines.join('\n'),
+    );
     await waitOnStandby(env, 'the row written while stopped', 'SELECT count(*)::int FROM t WHERE i = -2', 1, 60_000);
     await waitFor('the slot active again', async () => (await masterSlot(slot))?.active === true, 30_000, 200);
-    await waitOnStandby(env, 'the WAL receiver streaming through the slot', "SELECT slot_name FROM pg_stat_wal_receiver WHERE status = 'streaming'", slot, 30_000);
+    await waitOnStandby(
+      env,
+      'the WAL receiver streaming through the slot',
+      "SELECT slot_name FROM pg_stat_wal_receiver WHERE status = 'streaming'",
+      slot,
+      30_000,
+    );
   });
 
   test('past max_slot_wal_keep_size the slot is lost: --check says CRITICAL, -S makes it anew and the archive fills the gap', async () => {
@@ -158,18 +230,26 @@ describe('use_replication_slots', () => {
     await env.master.reload();
     try {
       await env.master.query('INSERT INTO t VALUES (-3)');
-      await waitFor('the slot lost', async () => {
-        await env.master.query('INSERT INTO t SELECT generate_series(1, 1000)');
-        await env.master.query('SELECT pg_switch_wal()');
-        await env.master.query('CHECKPOINT');
-        return String(await env.master.scalar('SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1', [slot])) === 'lost';
-      }, 60_000, 100);
+      await waitFor(
+        'the slot lost',
+        async () => {
+          await env.master.query('INSERT INTO t SELECT generate_series(1, 1000)');
+          await env.master.query('SELECT pg_switch_wal()');
+          await env.master.query('CHECKPOINT');
+          return String(await env.master.scalar('SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1', [slot])) === 'lost';
+        },
+        60_000,
+        100,
+      );
       const c = await check();
       assert.equal(c.status, 'CRITICAL', c.out);
       assert.match(c.text, new RegExp(`slot ${slot} \\(inactive\\) has lost WAL its consumer needed \\(wal_status lost`));
       const ctx = ctxFor(env);
       await startStandby(ctx, { iniPath: env.ini });
-      assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && m.startsWith(`the replication slot "${slot}" on the master had lost WAL`)), ctx.log.lines.join('\n'));
+      assert.ok(
+        ctx.log.messages.some(([l, m]) => l === 'WARNING' && m.startsWith(`the replication slot "${slot}" on the master had lost WAL`)),
+        ctx.log.lines.join('\n'),
+      );
       assert.match((await masterSlot(slot))?.restart_lsn ?? '', /^[0-9A-F]+\/[0-9A-F]+$/, 'WAL reserved again');
       await waitOnStandby(env, 'the row written before the slot was lost', 'SELECT count(*)::int FROM t WHERE i = -3', 1, 60_000);
     } finally {
@@ -190,6 +270,9 @@ describe('use_replication_slots', () => {
     assert.deepEqual(await standbyQuery(env, 'SHOW primary_conninfo'), [{ primary_conninfo: '' }]);
     assert.doesNotMatch(readFileSync(join(env.pgdata, 'pitrtools.conf'), 'utf8'), /primary_slot_name|primary_conninfo/);
     assert.deepEqual(await standbyQuery(env, 'SELECT slot_name FROM pg_replication_slots'), []);
-    assert.ok(ctx.log.messages.some(([, m]) => m.startsWith(`dropped the replication slot "${slot}" on this server`)), ctx.log.lines.join('\n'));
+    assert.ok(
+      ctx.log.messages.some(([, m]) => m.startsWith(`dropped the replication slot "${slot}" on this server`)),
+      ctx.log.lines.join('\n'),
+    );
   });
 });

@@ -22,8 +22,12 @@ let env: StandbyEnv;
 before(async () => {
   env = await standbyEnv({ archiver: 'cp' });
   writeIni(env, {
-    pg_conf: join(env.dir, 'conf', 'postgresql.conf'), pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
-    use_streaming_replication: 'on', repl_db_user: 'replicator', repl_db_password: PASSWORD, sslmode: 'disable',
+    pg_conf: join(env.dir, 'conf', 'postgresql.conf'),
+    pg_hba_conf: join(env.dir, 'conf', 'pg_hba.conf'),
+    use_streaming_replication: 'on',
+    repl_db_user: 'replicator',
+    repl_db_password: PASSWORD,
+    sslmode: 'disable',
     // The files stay where they are (the other standby tests copy them into pgdata).
     no_copy_conf: 'on',
   });
@@ -36,10 +40,15 @@ describe('streaming replication', () => {
     const ctx = ctxFor(env);
     await initStandby(ctx);
     // A master's ALTER SYSTEM value would override ours on the standby: -S says so.
-    await env.master.query("ALTER SYSTEM SET hot_standby = on");
+    await env.master.query('ALTER SYSTEM SET hot_standby = on');
     await basebackup(ctx);
     await startStandby(ctx, { iniPath: env.ini });
-    assert.ok(ctx.log.messages.some(([l, m]) => l === 'WARNING' && /postgresql\.auto\.conf line \d+ sets hot_standby \(ALTER SYSTEM on the master\): commented it out/.test(m)), ctx.log.lines.join('\n'));
+    assert.ok(
+      ctx.log.messages.some(
+        ([l, m]) => l === 'WARNING' && /postgresql\.auto\.conf line \d+ sets hot_standby \(ALTER SYSTEM on the master\): commented it out/.test(m),
+      ),
+      ctx.log.lines.join('\n'),
+    );
     await waitOnStandby(env, 'the WAL receiver to stream', 'SELECT status FROM pg_stat_wal_receiver', 'streaming');
     const archived = String(await env.master.scalar('SELECT last_archived_wal FROM pg_stat_archiver'));
     await env.master.query('INSERT INTO t VALUES (7)');
@@ -47,7 +56,7 @@ describe('streaming replication', () => {
     assert.equal(String(await env.master.scalar('SELECT last_archived_wal FROM pg_stat_archiver')), archived, 'no segment was archived meanwhile');
   });
 
-  test('no_copy_conf: pgdata\'s postgresql.conf only points at the configured files, and the server runs on them', async () => {
+  test("no_copy_conf: pgdata's postgresql.conf only points at the configured files, and the server runs on them", async () => {
     const conf = join(env.dir, 'conf', 'postgresql.conf');
     const hba = join(env.dir, 'conf', 'pg_hba.conf');
     const stub = readFileSync(join(env.pgdata, 'postgresql.conf'), 'utf8');
@@ -64,7 +73,13 @@ describe('streaming replication', () => {
     assert.equal(statSync(passfile).mode & 0o777, 0o600);
     assert.equal(readFileSync(passfile, 'utf8'), `127.0.0.1:${env.master.port}:*:replicator:s3cr\\:et'pw\\\\x\n`);
     const conf = readFileSync(join(env.pgdata, 'pitrtools.conf'), 'utf8');
-    assert.match(conf, new RegExp(`^primary_conninfo = 'host=127.0.0.1 port=${env.master.port} user=replicator sslmode=disable application_name=\\w+ passfile=${passfile}'$`, 'm'));
+    assert.match(
+      conf,
+      new RegExp(
+        `^primary_conninfo = 'host=127.0.0.1 port=${env.master.port} user=replicator sslmode=disable application_name=\\w+ passfile=${passfile}'$`,
+        'm',
+      ),
+    );
     assert.ok(!conf.includes('s3cr'), conf);
     assert.ok(!readFileSync(env.logfile, 'utf8').includes('s3cr'));
     const rows = await standbyQuery<{ c: string }>(env, 'SELECT conninfo AS c FROM pg_stat_wal_receiver');
@@ -76,9 +91,21 @@ describe('--check', () => {
   test('OK while streaming: Nagios line with perfdata, and --json', async () => {
     const r = await runCmd(['-C', env.ini, '--check']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^PITR_STANDBY OK - in recovery, WAL receiver streaming, receive lag \d+ B, replay lag \d+ B \(vs master\).* \| 'lag_bytes'=\d+B;16777216;268435456;0 'lag_seconds'=\d+s;300;1800;0 'receive_lag_bytes'=\d+B;;;0 'replay_stuck'=\d+s;300;900;0 'restored_age'=(\d+s|U);;;0 'archivedir'=\d+B;;;0 'slot_retained_max'=U;1073741824;4294967296;0$/m);
+    assert.match(
+      r.stdout,
+      /^PITR_STANDBY OK - in recovery, WAL receiver streaming, receive lag \d+ B, replay lag \d+ B \(vs master\).* \| 'lag_bytes'=\d+B;16777216;268435456;0 'lag_seconds'=\d+s;300;1800;0 'receive_lag_bytes'=\d+B;;;0 'replay_stuck'=\d+s;300;900;0 'restored_age'=(\d+s|U);;;0 'archivedir'=\d+B;;;0 'slot_retained_max'=U;1073741824;4294967296;0$/m,
+    );
     const j = await runCmd(['-C', env.ini, '--check', '--json']);
-    const o = JSON.parse(j.stdout) as { service: string; state: string; code: number; summary: string; perfdata: string; running: boolean; inRecovery: boolean; lagBytes: number };
+    const o = JSON.parse(j.stdout) as {
+      service: string;
+      state: string;
+      code: number;
+      summary: string;
+      perfdata: string;
+      running: boolean;
+      inRecovery: boolean;
+      lagBytes: number;
+    };
     // The one Nagios JSON shape of both programs (core/nagios.ts).
     assert.deepEqual([o.service, o.state, o.code], ['PITR_STANDBY', 'OK', 0]);
     assert.match(o.summary, /^in recovery/);
@@ -120,19 +147,27 @@ describe('-P', () => {
       const r = await runCmd(['-C', env.ini, '-P']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^cmd_standby: ERROR: no response from the master: connection to 127\.0\.0\.1:\d+ refused: is sshd running/m);
-    } finally { await env.sshd.start(); }
+    } finally {
+      await env.sshd.start();
+    }
     await env.master.stop();
     try {
       const r = await runCmd(['-C', env.ini, '-P']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^cmd_standby: ERROR: no response from the master: the master's PostgreSQL does not accept connections/m);
-    } finally { await env.master.start(); }
+    } finally {
+      await env.master.start();
+    }
   });
 });
 
 describe('a running standby', () => {
   test('-I, -B and -S refuse to touch it (exit 1)', async () => {
-    for (const [flag, what] of [['-I', 'prepare the standby'], ['-B', 'take a base backup'], ['-S', 'start the standby']] as const) {
+    for (const [flag, what] of [
+      ['-I', 'prepare the standby'],
+      ['-B', 'take a base backup'],
+      ['-S', 'start the standby'],
+    ] as const) {
       const r = await runCmd(['-C', env.ini, flag]);
       assert.equal(r.code, 1, `${flag}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`cannot ${what} \\(${flag}\\) while the local PostgreSQL runs`));
@@ -150,8 +185,10 @@ function parsedTarget(text: string): TargetInput {
 describe('-R on a standby that has replayed past the target', () => {
   test('is refused and the standby keeps running', async () => {
     const ctx = ctxFor(env);
-    await assert.rejects(pointInTimeRecovery(ctx, { iniPath: env.ini, target: parsedTarget('2001-01-01 00:00:00+00') }),
-      (e: Error & { code?: string }) => e.code === 'PAST_TARGET' && /already replayed past .*fresh base backup/.test(e.message));
+    await assert.rejects(
+      pointInTimeRecovery(ctx, { iniPath: env.ini, target: parsedTarget('2001-01-01 00:00:00+00') }),
+      (e: Error & { code?: string }) => e.code === 'PAST_TARGET' && /already replayed past .*fresh base backup/.test(e.message),
+    );
     assert.deepEqual(await standbyQuery(env, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
   });
 });

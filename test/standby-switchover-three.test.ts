@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * --switchover on three "hosts" (issue 11): M, S1, S2 all streaming, every ini with
  * use_replication_slots and its own slot_name. --switchover on S1 makes M a standby of S1 without
@@ -31,8 +32,14 @@ const rows = async (on: 'M' | ClusterNode): Promise<number[]> => (await env.quer
 /** Waits until `on` holds exactly these slots, all active (each standby streams through its own). */
 const waitSlots = (on: 'M' | ClusterNode, names: string[]): Promise<unknown> => {
   const want = JSON.stringify(names.map((slot_name) => ({ slot_name, active: true })));
-  return waitFor(`exactly the active slots ${names.join(', ')} on ${on === 'M' ? 'M' : on.name}`, async () => JSON.stringify(await slots(on)) === want || undefined, 60_000, 200)
-    .catch(async (err: Error) => { throw new Error(`${err.message}; it holds ${JSON.stringify(await slots(on))}`); });
+  return waitFor(
+    `exactly the active slots ${names.join(', ')} on ${on === 'M' ? 'M' : on.name}`,
+    async () => JSON.stringify(await slots(on)) === want || undefined,
+    60_000,
+    200,
+  ).catch(async (err: Error) => {
+    throw new Error(`${err.message}; it holds ${JSON.stringify(await slots(on))}`);
+  });
 };
 
 test('at the start M holds the active slots of S1 and S2', async () => {
@@ -75,7 +82,10 @@ test('--switchover back S1 -> M: S1 becomes a standby of M, S2 follows M; M hold
   await waitSlots('M', ['pitrtools_s1', 'pitrtools_s2']);
   assert.deepEqual(await slots(s1), [], 'the old master S1 kept no slot');
   assert.deepEqual(await slots(s2), [], 'S2 holds no slot');
-  const events = env.alerts().map((a) => a.env.PITR_EVENT).filter((e) => /_done$/.test(String(e)));
+  const events = env
+    .alerts()
+    .map((a) => a.env.PITR_EVENT)
+    .filter((e) => /_done$/.test(String(e)));
   assert.deepEqual(events.filter((e) => e === 'switchover_done').length, 2, events.join(', '));
   assert.deepEqual(events.filter((e) => e === 'follow_done').length, 2, events.join(', '));
 });

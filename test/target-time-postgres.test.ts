@@ -13,7 +13,9 @@ import { cleanupAll } from './rig/cleanup.js';
 import { startPostgres, type PgCluster } from './rig/postgres.js';
 
 let pg: PgCluster;
-before(async () => { pg = await startPostgres({ name: 'tz' }); });
+before(async () => {
+  pg = await startPostgres({ name: 'tz' });
+});
 after(cleanupAll);
 
 /** `postgres -C name -c k=v ...` on the cluster's data directory: stdout, or the refusal. */
@@ -30,7 +32,9 @@ async function pgInstant(text: string, zone: string): Promise<number> {
     await c.query("SELECT set_config('timezone', $1, false)", [zone]);
     const r = await c.query<{ ms: string }>('SELECT (extract(epoch FROM $1::timestamptz) * 1000)::numeric(20, 3)::text AS ms', [text]);
     return Number(r.rows[0]!.ms);
-  } finally { await c.end(); }
+  } finally {
+    await c.end();
+  }
 }
 
 const written = new Set<string>();
@@ -82,10 +86,22 @@ test('a zone-less target: read in the server timezone exactly as PostgreSQL read
 
 test('a target with a zone: every accepted form means to PostgreSQL what it means to us', async () => {
   const forms = [
-    '2026-05-28 11:00:38+02', '2026-05-28 11:00:38.059389+02:00', '2026-05-28 11:00:38+0200', '2026-05-28 11:00:38 +02',
-    '2026-05-28 11:00:38.5-05:30', '2026-05-28 11:00:38+00:53:28', '2026-05-28 11:00:38 UTC', '2026-05-28 11:00:38 utc',
-    '2026-05-28 11:00:38 GMT', '2026-05-28T11:00:38Z', '2026-05-28 11:00:38 z', '2026-05-28 11:00 Europe/Berlin',
-    '2026-10-25 02:30:00 Europe/Berlin', '2026-03-08 02:30 America/New_York', '2026-05-28 11:00:38 Etc/GMT+5', '0001-01-01 00:00:00+00',
+    '2026-05-28 11:00:38+02',
+    '2026-05-28 11:00:38.059389+02:00',
+    '2026-05-28 11:00:38+0200',
+    '2026-05-28 11:00:38 +02',
+    '2026-05-28 11:00:38.5-05:30',
+    '2026-05-28 11:00:38+00:53:28',
+    '2026-05-28 11:00:38 UTC',
+    '2026-05-28 11:00:38 utc',
+    '2026-05-28 11:00:38 GMT',
+    '2026-05-28T11:00:38Z',
+    '2026-05-28 11:00:38 z',
+    '2026-05-28 11:00 Europe/Berlin',
+    '2026-10-25 02:30:00 Europe/Berlin',
+    '2026-03-08 02:30 America/New_York',
+    '2026-05-28 11:00:38 Etc/GMT+5',
+    '0001-01-01 00:00:00+00',
   ];
   for (const form of forms) {
     const input = parseTargetTime(form);
@@ -96,7 +112,7 @@ test('a target with a zone: every accepted form means to PostgreSQL what it mean
   }
 });
 
-test('every recovery_target_time we write passes PostgreSQL\'s start-up check', () => {
+test("every recovery_target_time we write passes PostgreSQL's start-up check", () => {
   assert.ok(written.size > 20, `${written.size} values`);
   for (const text of written) {
     const r = postgresC('recovery_target_time', { recovery_target_time: text });
@@ -110,7 +126,14 @@ test('what we refuse, PostgreSQL refuses at start-up or reads otherwise than SQL
   for (const form of ['2026-05-28T11:00:38Z', '2026-05-28 11:00:38 CEST', '2026-05-28 11:00:38 JST']) {
     assert.equal(postgresC('recovery_target_time', { recovery_target_time: form }).ok, false, form);
   }
-  for (const form of ['2026-05-28 11:00:38 CEST', '2026-05-28 11:00:38 JST', '2026-05-28 11:00:38 CST', '2026-07-01 12:00:00 CET', '2026-05-28 11:00:38 Mars/Olympus', '2026-05-28 11:00:38+16']) {
+  for (const form of [
+    '2026-05-28 11:00:38 CEST',
+    '2026-05-28 11:00:38 JST',
+    '2026-05-28 11:00:38 CST',
+    '2026-07-01 12:00:00 CET',
+    '2026-05-28 11:00:38 Mars/Olympus',
+    '2026-05-28 11:00:38+16',
+  ]) {
     const t = parseTargetTime(form);
     assert.ok('error' in t, form);
   }

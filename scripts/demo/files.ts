@@ -19,8 +19,17 @@ export interface StandbyHost {
 
 /** Writes an ini file from ordered key/value pairs, plus extra sections. */
 export function writeIni(path: string, keys: Record<string, string | number>, sections: Record<string, Record<string, string>> = {}): void {
-  const body = Object.entries(keys).map(([k, v]) => `${k}: ${v}`).join('\n');
-  const extra = Object.entries(sections).map(([name, kv]) => `\n[${name}]\n${Object.entries(kv).map(([k, v]) => `${k}: ${v}`).join('\n')}`).join('\n');
+  const body = Object.entries(keys)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
+  const extra = Object.entries(sections)
+    .map(
+      ([name, kv]) =>
+        `\n[${name}]\n${Object.entries(kv)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n')}`,
+    )
+    .join('\n');
   writeFileSync(path, `[DEFAULT]\n${body}\n${extra}\n`, { mode: 0o600 });
 }
 
@@ -30,13 +39,30 @@ export function standbyHost(root: string, name: string, port: number): StandbyHo
   const socketDir = join(dir, 'run');
   const conf = join(dir, 'conf');
   for (const d of [dir, socketDir, conf]) mkdirSync(d, { recursive: true, mode: 0o700 });
-  writeFileSync(join(conf, 'postgresql.conf'), [
-    `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${socketDir}'`,
-    'shared_buffers = 32MB', 'hot_standby = on', 'wal_level = replica', "log_line_prefix = '%m [%p] '", '',
-  ].join('\n'), { mode: 0o600 });
-  writeFileSync(join(conf, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n', { mode: 0o600 });
+  writeFileSync(
+    join(conf, 'postgresql.conf'),
+    [
+      `port = ${port}`,
+      "listen_addresses = '127.0.0.1'",
+      `unix_socket_directories = '${socketDir}'`,
+      'shared_buffers = 32MB',
+      'hot_standby = on',
+      'wal_level = replica',
+      "log_line_prefix = '%m [%p] '",
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    join(conf, 'pg_hba.conf'),
+    'local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n',
+    { mode: 0o600 },
+  );
   return {
-    name, dir, port, socketDir,
+    name,
+    dir,
+    port,
+    socketDir,
     pgdata: join(dir, 'data'),
     archivedir: join(dir, 'archive'),
     logfile: join(dir, 'postgresql.log'),
@@ -59,7 +85,6 @@ export function writeScript(path: string, body: string): string {
 /** A notify hook that appends `LEVEL EVENT: message` to a log, using only PITR_* variables. */
 export function alertHook(root: string): { hook: string; log: string } {
   const log = join(root, 'alerts.log');
-  const hook = writeScript(join(root, 'alert-hook.sh'),
-    `printf '%s %s %s: %s\\n' "$(date +%H:%M:%S)" "$PITR_LEVEL" "$PITR_EVENT" "$PITR_MESSAGE" >> '${log}'`);
+  const hook = writeScript(join(root, 'alert-hook.sh'), `printf '%s %s %s: %s\\n' "$(date +%H:%M:%S)" "$PITR_LEVEL" "$PITR_EVENT" "$PITR_MESSAGE" >> '${log}'`);
   return { hook, log };
 }

@@ -19,10 +19,16 @@ import { bold, green, note, run, setStepCount, step, type Command } from './runn
 const repo = new URL('../..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
-const argValue = (flag: string): string | undefined => { const i = args.indexOf(flag); return i >= 0 ? args[i + 1] : undefined; };
+const argValue = (flag: string): string | undefined => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 if (argValue('--pg')) process.env.PITR_PG_VERSION = argValue('--pg');
 const scale = Number(argValue('--scale') ?? '10');
-if (process.getuid?.() === 0) { console.error('demo: run it through `npm run demo` (it switches to an unprivileged user)'); process.exit(2); }
+if (process.getuid?.() === 0) {
+  console.error('demo: run it through `npm run demo` (it switches to an unprivileged user)');
+  process.exit(2);
+}
 
 const root = mkdtempSync(join(tmpdir(), 'pitrtools-demo-'));
 process.env.TMPDIR = root; // the rig's own temp dirs (sshd keys and config) land inside the demo dir
@@ -37,7 +43,11 @@ async function sql(pg: { host: string; port: number; user: string }, text: strin
   const { default: pgLib } = await import('pg');
   const c = new pgLib.Client({ host: pg.host, port: pg.port, user: pg.user, database: 'postgres' });
   await c.connect();
-  try { return (await c.query(text)).rows; } finally { await c.end(); }
+  try {
+    return (await c.query(text)).rows;
+  } finally {
+    await c.end();
+  }
 }
 const at = (h: StandbyHost, user: string) => ({ host: h.socketDir, port: h.port, user });
 
@@ -60,7 +70,11 @@ async function main(): Promise<void> {
 
   const master: PgCluster = await step(`Create the master and load pgbench data (scale ${scale})`, async () => {
     // wal_log_hints: the old master can be rewound with pg_rewind when it rejoins (step 16).
-    const m = await startPostgres({ name: 'master', parent: join(root, 'master'), conf: { archive_mode: 'on', archive_command: "''", wal_log_hints: 'on', wal_keep_size: "'128MB'" } });
+    const m = await startPostgres({
+      name: 'master',
+      parent: join(root, 'master'),
+      conf: { archive_mode: 'on', archive_command: "''", wal_log_hints: 'on', wal_keep_size: "'128MB'" },
+    });
     note(`PostgreSQL ${m.major} on port ${m.port}, data in ${m.pgdata}`);
     execFileSync(PGBENCH, ['-i', '-q', '-s', String(scale), '-h', m.socketDir, '-p', String(m.port), 'postgres'], { stdio: 'ignore' });
     return m;
@@ -70,10 +84,23 @@ async function main(): Promise<void> {
   const cold = standbyHost(root, 'cold', await freePort());
   const warm = standbyHost(root, 'warm', await freePort());
   const common = (h: StandbyHost, sshd: typeof sshA) => ({
-    master_public_ip: '127.0.0.1', ssh_port: sshd.port, user: master.user, port: master.port, master_local_ip: '127.0.0.1',
-    ssh_identity: sshA.clientKey, ssh_known_hosts: sshA.knownHostsFile, pgdata: h.pgdata, archivedir: h.archivedir,
-    pg_ctl: join(master.bindir, 'pg_ctl'), logfile: h.logfile, ...confFiles(h), rsync_threads: 4,
-    notify_ok: hook, notify_warning: hook, notify_critical: hook, action_failover: failoverAction,
+    master_public_ip: '127.0.0.1',
+    ssh_port: sshd.port,
+    user: master.user,
+    port: master.port,
+    master_local_ip: '127.0.0.1',
+    ssh_identity: sshA.clientKey,
+    ssh_known_hosts: sshA.knownHostsFile,
+    pgdata: h.pgdata,
+    archivedir: h.archivedir,
+    pg_ctl: join(master.bindir, 'pg_ctl'),
+    logfile: h.logfile,
+    ...confFiles(h),
+    rsync_threads: 4,
+    notify_ok: hook,
+    notify_warning: hook,
+    notify_critical: hook,
+    action_failover: failoverAction,
   });
   writeIni(hot.ini, { ...common(hot, sshA), use_streaming_replication: 'on', repl_db_user: master.user, sslmode: 'disable' });
   writeIni(cold.ini, common(cold, sshA));
@@ -82,14 +109,25 @@ async function main(): Promise<void> {
   const slaveA = `127.0.0.1:${sshA.port}`;
   const slaveB = `127.0.0.1:${sshB.port}`;
   const slaveC = `127.0.0.1:${sshC.port}`;
-  writeIni(archIni, {
-    pgdata: master.pgdata, l_archivedir: join(root, 'master', 'queue'), r_archivedir: hot.archivedir,
-    slaves: `${slaveA}, ${slaveB}, ${slaveC}`, user: master.user, ssh_timeout: 5, notify_ok: hook, notify_warning: hook, notify_critical: hook,
-  }, {
-    [slaveA]: { ssh_identity: sshA.clientKey, ssh_known_hosts: sshA.knownHostsFile },
-    [slaveB]: { r_archivedir: cold.archivedir, ssh_identity: sshB.clientKey, ssh_known_hosts: sshB.knownHostsFile },
-    [slaveC]: { r_archivedir: warm.archivedir, ssh_identity: sshC.clientKey, ssh_known_hosts: sshC.knownHostsFile },
-  });
+  writeIni(
+    archIni,
+    {
+      pgdata: master.pgdata,
+      l_archivedir: join(root, 'master', 'queue'),
+      r_archivedir: hot.archivedir,
+      slaves: `${slaveA}, ${slaveB}, ${slaveC}`,
+      user: master.user,
+      ssh_timeout: 5,
+      notify_ok: hook,
+      notify_warning: hook,
+      notify_critical: hook,
+    },
+    {
+      [slaveA]: { ssh_identity: sshA.clientKey, ssh_known_hosts: sshA.knownHostsFile },
+      [slaveB]: { r_archivedir: cold.archivedir, ssh_identity: sshB.clientKey, ssh_known_hosts: sshB.knownHostsFile },
+      [slaveC]: { r_archivedir: warm.archivedir, ssh_identity: sshC.clientKey, ssh_known_hosts: sshC.knownHostsFile },
+    },
+  );
 
   await step('Install the helper functions on the master (through SSH, from the standby)', async () => {
     await run(tool('standby', `-C ${hot.ini} --install-helpers`, ['-C', hot.ini, '--install-helpers']));
@@ -99,7 +137,7 @@ async function main(): Promise<void> {
     for (const h of [hot, warm, cold]) await run(tool('standby', `-C ${h.ini} -I`, ['-C', h.ini, '-I']));
   });
 
-  await step('Initialise the master\'s queues (cmd_archiver -I) and switch archiving on', async () => {
+  await step("Initialise the master's queues (cmd_archiver -I) and switch archiving on", async () => {
     const init = await run(tool('archiver', `-C ${archIni} -I`, ['-C', archIni, '-I']));
     // Use exactly the line -I prints, as a DBA would paste it into postgresql.conf.
     const printed = /archive_command = '(.+)'\s*$/m.exec(init.stdout)?.[1];
@@ -113,11 +151,21 @@ async function main(): Promise<void> {
   await step('A burst of WAL: pgbench for 5 seconds, then every segment shipped to the three hosts', async () => {
     execFileSync(PGBENCH, ['-c', '2', '-T', '5', '-n', '-h', master.socketDir, '-p', String(master.port), 'postgres'], { stdio: 'ignore' });
     const seg = String(await master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
-    const st = await waitFor('the archiver to catch up', async () => {
-      const r = (await master.query<{ archived_count: string; failed_count: string; last_archived_wal: string | null }>('SELECT * FROM pg_stat_archiver'))[0]!;
-      return (r.last_archived_wal ?? '') >= seg ? r : undefined;
-    }, 120_000, 200);
-    const count = (dir: string): number => execFileSync('ls', [dir], { encoding: 'utf8' }).split('\n').filter((n) => /^[0-9A-F]{24}$/.test(n)).length;
+    const st = await waitFor(
+      'the archiver to catch up',
+      async () => {
+        const r = (
+          await master.query<{ archived_count: string; failed_count: string; last_archived_wal: string | null }>('SELECT * FROM pg_stat_archiver')
+        )[0]!;
+        return (r.last_archived_wal ?? '') >= seg ? r : undefined;
+      },
+      120_000,
+      200,
+    );
+    const count = (dir: string): number =>
+      execFileSync('ls', [dir], { encoding: 'utf8' })
+        .split('\n')
+        .filter((n) => /^[0-9A-F]{24}$/.test(n)).length;
     note(`pg_stat_archiver: archived ${st.archived_count}, failed ${st.failed_count}; last ${st.last_archived_wal}`);
     note(`segments on "hot": ${count(hot.archivedir)}, on "warm": ${count(warm.archivedir)}, on "cold": ${count(cold.archivedir)}`);
   });
@@ -132,9 +180,19 @@ async function main(): Promise<void> {
 
   await step('Start the hot and warm standbys (cmd_standby -S: archive replay + streaming)', async () => {
     for (const h of [hot, warm, cold]) {
-      onCleanup(`standby ${h.name}`, () => { execFileSync(join(master.bindir, 'pg_ctl'), ['-D', h.pgdata, '-m', 'immediate', 'stop'], { stdio: 'ignore' }); }, () => {
-        try { execFileSync(join(master.bindir, 'pg_ctl'), ['-D', h.pgdata, '-m', 'immediate', 'stop'], { stdio: 'ignore' }); } catch { /* not running */ }
-      });
+      onCleanup(
+        `standby ${h.name}`,
+        () => {
+          execFileSync(join(master.bindir, 'pg_ctl'), ['-D', h.pgdata, '-m', 'immediate', 'stop'], { stdio: 'ignore' });
+        },
+        () => {
+          try {
+            execFileSync(join(master.bindir, 'pg_ctl'), ['-D', h.pgdata, '-m', 'immediate', 'stop'], { stdio: 'ignore' });
+          } catch {
+            /* not running */
+          }
+        },
+      );
     }
     for (const h of [hot, warm]) await run(tool('standby', `-C ${h.ini} -S`, ['-C', h.ini, '-S']));
   });
@@ -144,10 +202,17 @@ async function main(): Promise<void> {
     await sql(m, 'CREATE TABLE demo (msg text, at timestamptz DEFAULT clock_timestamp())');
     await sql(m, "INSERT INTO demo (msg) VALUES ('hello from the master')");
     for (const h of [hot, warm]) {
-      const row = await waitFor(`the row on ${h.name}`, async () => {
-        const rows = await sql(at(h, master.user), "SELECT msg, pg_is_in_recovery() AS standby FROM demo WHERE msg = 'hello from the master'").catch(() => []);
-        return rows[0];
-      }, 60_000, 200);
+      const row = await waitFor(
+        `the row on ${h.name}`,
+        async () => {
+          const rows = await sql(at(h, master.user), "SELECT msg, pg_is_in_recovery() AS standby FROM demo WHERE msg = 'hello from the master'").catch(
+            () => [],
+          );
+          return rows[0];
+        },
+        60_000,
+        200,
+      );
       note(`"${h.name}" (in recovery: ${String(row.standby)}) reads: "${String(row.msg)}"`);
     }
   });
@@ -158,7 +223,12 @@ async function main(): Promise<void> {
     const t = String((await sql(m, 'SELECT clock_timestamp()::text AS t'))[0]!.t);
     await sql(m, "INSERT INTO demo (msg) VALUES ('written after T')");
     const seg = String(await master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
-    await waitFor('archiving of the last segment', async () => String(await master.scalar('SELECT last_archived_wal FROM pg_stat_archiver')) >= seg, 60_000, 100);
+    await waitFor(
+      'archiving of the last segment',
+      async () => String(await master.scalar('SELECT last_archived_wal FROM pg_stat_archiver')) >= seg,
+      60_000,
+      100,
+    );
     note(`T = ${t}`);
     return t;
   });
@@ -170,7 +240,12 @@ async function main(): Promise<void> {
     await master.query("SELECT pg_logical_emit_message(false, 'pitrtools-demo', 'before the crash')");
     const end = String(await master.scalar('SELECT pg_current_wal_insert_lsn()'));
     for (const h of [hot, warm]) {
-      await waitFor(`${h.name} to replay ${end}`, async () => (await sql(at(h, master.user), `SELECT pg_last_wal_replay_lsn() >= '${end}'::pg_lsn AS ok`))[0]!.ok === true || undefined, 60_000, 100);
+      await waitFor(
+        `${h.name} to replay ${end}`,
+        async () => (await sql(at(h, master.user), `SELECT pg_last_wal_replay_lsn() >= '${end}'::pg_lsn AS ok`))[0]!.ok === true || undefined,
+        60_000,
+        100,
+      );
     }
     await master.stop('immediate');
     note('the master is down without a shutdown checkpoint; its queue runner exits with it');
@@ -179,7 +254,10 @@ async function main(): Promise<void> {
   await step('Fail over to the hot standby (cmd_standby -F999)', async () => {
     await run(tool('standby', `-C ${hot.ini} -F999`, ['-C', hot.ini, '-F999']));
     await sql(at(hot, master.user), "INSERT INTO demo (msg) VALUES ('written on the new master')");
-    const rows = await sql(at(hot, master.user), "SELECT pg_is_in_recovery() AS standby, substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli, count(*) AS n FROM demo");
+    const rows = await sql(
+      at(hot, master.user),
+      'SELECT pg_is_in_recovery() AS standby, substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli, count(*) AS n FROM demo',
+    );
     note(`new master: in recovery ${String(rows[0]!.standby)}, timeline ${parseInt(String(rows[0]!.tli), 16)}, ${String(rows[0]!.n)} rows in demo`);
     note(`action_failover ran: ${existsSync(failoverMark) ? 'yes' : 'NO'}`);
   });
@@ -187,10 +265,18 @@ async function main(): Promise<void> {
   await step('The warm standby follows the new master (cmd_standby --follow)', async () => {
     const shown = `-C ${warm.ini} --follow --master 127.0.0.1:${sshA.port} --master-port ${hot.port}`;
     await run(tool('standby', shown, ['-C', warm.ini, '--follow', '--master', `127.0.0.1:${sshA.port}`, '--master-port', String(hot.port)]));
-    const row = await waitFor('the new master\'s row on warm', async () => {
-      const rows = await sql(at(warm, master.user), "SELECT msg, (SELECT sender_port FROM pg_stat_wal_receiver) AS port FROM demo WHERE msg = 'written on the new master'").catch(() => []);
-      return rows[0];
-    }, 60_000, 200);
+    const row = await waitFor(
+      "the new master's row on warm",
+      async () => {
+        const rows = await sql(
+          at(warm, master.user),
+          "SELECT msg, (SELECT sender_port FROM pg_stat_wal_receiver) AS port FROM demo WHERE msg = 'written on the new master'",
+        ).catch(() => []);
+        return rows[0];
+      },
+      60_000,
+      200,
+    );
     note(`"warm" streams from port ${String(row.port)} (the new master) and reads: "${String(row.msg)}"`);
   });
 
@@ -198,7 +284,8 @@ async function main(): Promise<void> {
     await run(tool('standby', `-C ${cold.ini} -F999 -R '${target}'`, ['-C', cold.ini, '-F999', '-R', target]));
     const rows = await sql(at(cold, master.user), 'SELECT msg FROM demo ORDER BY at');
     note(`rows on the recovered copy: ${rows.map((r) => `"${String(r.msg)}"`).join(', ')}`);
-    if (rows.some((r) => r.msg === 'written after T') || !rows.some((r) => r.msg === 'written before T')) throw new Error('the recovered copy does not stop at T');
+    if (rows.some((r) => r.msg === 'written after T') || !rows.some((r) => r.msg === 'written before T'))
+      throw new Error('the recovered copy does not stop at T');
   });
 
   const rejoinIni = join(root, 'master', 'cmd_standby.ini');
@@ -206,30 +293,56 @@ async function main(): Promise<void> {
     // The ini a DBA writes on the old master's host: its own data directory, the new master as master.
     mkdirSync(join(root, 'master', 'archive'), { mode: 0o700 });
     writeIni(rejoinIni, {
-      master_public_ip: '127.0.0.1', ssh_port: sshA.port, user: master.user, port: hot.port, master_local_ip: '127.0.0.1',
-      ssh_identity: sshA.clientKey, ssh_known_hosts: sshA.knownHostsFile, pgdata: master.pgdata, archivedir: join(root, 'master', 'archive'),
-      pg_ctl: join(master.bindir, 'pg_ctl'), logfile: master.logFile, use_streaming_replication: 'on', repl_db_user: master.user, sslmode: 'disable',
-      notify_ok: hook, notify_warning: hook, notify_critical: hook,
+      master_public_ip: '127.0.0.1',
+      ssh_port: sshA.port,
+      user: master.user,
+      port: hot.port,
+      master_local_ip: '127.0.0.1',
+      ssh_identity: sshA.clientKey,
+      ssh_known_hosts: sshA.knownHostsFile,
+      pgdata: master.pgdata,
+      archivedir: join(root, 'master', 'archive'),
+      pg_ctl: join(master.bindir, 'pg_ctl'),
+      logfile: master.logFile,
+      use_streaming_replication: 'on',
+      repl_db_user: master.user,
+      sslmode: 'disable',
+      notify_ok: hook,
+      notify_warning: hook,
+      notify_critical: hook,
     });
     const r = await run(tool('standby', `-C ${rejoinIni} --rejoin`, ['-C', rejoinIni, '--rejoin']));
     // pg_rewind is there only for PostgreSQL 15 on this machine: on other majors --rejoin says why it took the delta -B.
     if (!/rewound with pg_rewind/.test(r.stdout)) note('no pg_rewind of this major here: --rejoin fell back to the delta base backup (-B), see above');
     await sql(at(hot, master.user), "INSERT INTO demo (msg) VALUES ('written on the new master after the rejoin')");
-    const row = await waitFor('the row on the old master', async () => {
-      const rows = await sql({ host: master.socketDir, port: master.port, user: master.user }, "SELECT msg, pg_is_in_recovery() AS standby FROM demo WHERE msg = 'written on the new master after the rejoin'").catch(() => []);
-      return rows[0];
-    }, 60_000, 200);
+    const row = await waitFor(
+      'the row on the old master',
+      async () => {
+        const rows = await sql(
+          { host: master.socketDir, port: master.port, user: master.user },
+          "SELECT msg, pg_is_in_recovery() AS standby FROM demo WHERE msg = 'written on the new master after the rejoin'",
+        ).catch(() => []);
+        return rows[0];
+      },
+      60_000,
+      200,
+    );
     note(`old master (in recovery: ${String(row.standby)}) reads: "${String(row.msg)}"`);
   });
 
   console.log(`\n${bold('Alerts the hooks received')} (${alertLog}):`);
   console.log(existsSync(alertLog) ? readFileSync(alertLog, 'utf8').trimEnd().replace(/^/gm, '  ') : '  (none)');
-  console.log(`\n${green(bold('Demo complete:'))} WAL shipped to three hosts, standbys built, streamed, failed over, a standby following the new master, a cold copy recovered to T, and the old master back as a standby.`);
+  console.log(
+    `\n${green(bold('Demo complete:'))} WAL shipped to three hosts, standbys built, streamed, failed over, a standby following the new master, a cold copy recovered to T, and the old master back as a standby.`,
+  );
 
   if (keep) {
     detachAll();
     const pgCtl = join(master.bindir, 'pg_ctl');
-    writeFileSync(join(root, 'demo.json'), JSON.stringify({ pgCtl, pgdata: [hot.pgdata, warm.pgdata, cold.pgdata, master.pgdata], sshd: [sshA.dir, sshB.dir, sshC.dir] }, null, 2));
+    writeFileSync(
+      join(root, 'demo.json'),
+      JSON.stringify({ pgCtl, pgdata: [hot.pgdata, warm.pgdata, cold.pgdata, master.pgdata], sshd: [sshA.dir, sshB.dir, sshC.dir] }, null, 2),
+    );
     console.log(`\n${bold('--keep: left running')}`);
     console.log(`  new master (was the hot standby): psql -h ${hot.socketDir} -p ${hot.port} postgres`);
     console.log(`  warm standby (follows it):        psql -h ${warm.socketDir} -p ${warm.port} postgres`);
@@ -240,13 +353,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(async () => {
-  if (!keep) await cleanupAll();
-  if (!keep) execFileSync('rm', ['-rf', root]);
-  process.exit(0);
-}, async (err: unknown) => {
-  console.error(`\ndemo failed: ${(err as Error).message}`);
-  if (!keep) console.error(`stopping everything the demo started (logs were in ${root})`);
-  await cleanupAll();
-  process.exit(1);
-});
+main().then(
+  async () => {
+    if (!keep) await cleanupAll();
+    if (!keep) execFileSync('rm', ['-rf', root]);
+    process.exit(0);
+  },
+  async (err: unknown) => {
+    console.error(`\ndemo failed: ${(err as Error).message}`);
+    if (!keep) console.error(`stopping everything the demo started (logs were in ${root})`);
+    await cleanupAll();
+    process.exit(1);
+  },
+);

@@ -20,7 +20,12 @@ export interface Command {
 }
 
 /** Result of a command. */
-export interface CommandResult { code: number | null; signal?: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface CommandResult {
+  code: number | null;
+  signal?: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 let stepNo = 0;
 let stepCount = 0;
@@ -52,7 +57,12 @@ export function note(text: string): void {
 }
 
 function indent(text: string): string {
-  return text.replace(/\r/g, '\n').split('\n').filter((l) => l.trim() !== '').map((l) => `    ${l}`).join('\n');
+  return text
+    .replace(/\r/g, '\n')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 /**
@@ -69,8 +79,12 @@ export async function run(cmd: Command, opts: { live?: boolean; allowFail?: bool
     });
     let stdout = '';
     let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', (err) => resolve({ code: null, stdout, stderr: `${stderr}${err.message}` }));
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });

@@ -74,7 +74,10 @@ export interface ArchiverEnv {
   writeIni(over?: Record<string, string>): void;
   alerts(): RecordedAlert[];
   /** Runs cmd_archiver (or cmd_queue, or with bin FRONT_END the sh front end) as a child process. */
-  run(args: string[], opts?: { bin?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>;
+  run(
+    args: string[],
+    opts?: { bin?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
+  ): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>;
   stats(): Promise<{ archived: number; failed: number; last: string | null }>;
   /** pid of the running cmd_queue, if any. */
   daemonPid(): number | undefined;
@@ -141,12 +144,14 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
   mkdirSync(stubDir);
   writeFileSync(join(stubDir, 'node'), `#!/bin/sh\nprintf '%s\\n' "$*" >>'${startsFile}'\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
   const pg = await startPostgres({
-    name: o.name, parent: join(dir, 'pg'),
+    name: o.name,
+    parent: join(dir, 'pg'),
     conf: {
       archive_mode: 'on',
       archive_command: `'${FRONT_END} -C ${ini.replace(/'/g, "''")} -F %p'`,
       // Keep archived segments in pg_wal so that tests can compare bytes with the originals.
-      wal_keep_size: "'2GB'", max_wal_size: "'4GB'",
+      wal_keep_size: "'2GB'",
+      max_wal_size: "'4GB'",
       ...o.pgConf,
     },
     noStart: true,
@@ -155,10 +160,17 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
   const hook = (level: string): string => `${process.execPath} ${RECORDER} ${alertsFile} ${level}`;
   const writeIni = (over: Record<string, string> = {}): void => {
     const keys: Record<string, string> = {
-      pgdata: pg.pgdata, l_archivedir: lArchivedir, r_archivedir: '/nonexistent/set-per-slave',
-      slaves: slaves.map((s) => s.entry).join(', '), ssh_timeout: '5', queue_wait: '1',
-      notify_ok: hook('OK'), notify_warning: hook('WARNING'), notify_critical: hook('CRITICAL'),
-      ...o.ini, ...over,
+      pgdata: pg.pgdata,
+      l_archivedir: lArchivedir,
+      r_archivedir: '/nonexistent/set-per-slave',
+      slaves: slaves.map((s) => s.entry).join(', '),
+      ssh_timeout: '5',
+      queue_wait: '1',
+      notify_ok: hook('OK'),
+      notify_warning: hook('WARNING'),
+      notify_critical: hook('CRITICAL'),
+      ...o.ini,
+      ...over,
     };
     const lines = ['[DEFAULT]', ...Object.entries(keys).map(([k, v]) => `${k}: ${v}`), ''];
     for (const s of slaves) {
@@ -168,31 +180,45 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
   };
   writeIni();
 
-  const run: ArchiverEnv['run'] = (args, ro = {}) => new Promise((resolve) => {
-    const t0 = performance.now();
-    // The front end is run as PostgreSQL runs it: directly, with the counting `node` first on PATH.
-    const front = ro.bin === FRONT_END;
-    const env = { ...process.env, ...(front ? { PATH: `${stubDir}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}` } : {}), ...ro.env };
-    const child = spawn(front ? FRONT_END : process.execPath, front ? args : [ro.bin ?? CMD_ARCHIVER, ...args], {
-      env, stdio: ['ignore', 'pipe', 'pipe'], ...(ro.cwd !== undefined ? { cwd: ro.cwd } : {}),
+  const run: ArchiverEnv['run'] = (args, ro = {}) =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      // The front end is run as PostgreSQL runs it: directly, with the counting `node` first on PATH.
+      const front = ro.bin === FRONT_END;
+      const env = { ...process.env, ...(front ? { PATH: `${stubDir}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}` } : {}), ...ro.env };
+      const child = spawn(front ? FRONT_END : process.execPath, front ? args : [ro.bin ?? CMD_ARCHIVER, ...args], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(ro.cwd !== undefined ? { cwd: ro.cwd } : {}),
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+      });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), ro.timeoutMs ?? 60_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr, ms: performance.now() - t0 });
+      });
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ro.timeoutMs ?? 60_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: performance.now() - t0 }); });
-  });
 
   const daemonPid = (): number | undefined => queueRunnerPid(lArchivedir);
   // Runs before PostgreSQL is stopped (cleanups run newest first); the daemon would exit by itself soon after.
-  onCleanup(`cmd_queue of ${o.name}`, () => {
-    const pid = daemonPid();
-    if (pid !== undefined) process.kill(pid, 'SIGKILL');
-  }, () => {
-    const pid = daemonPid();
-    if (pid !== undefined) process.kill(pid, 'SIGKILL');
-  });
+  onCleanup(
+    `cmd_queue of ${o.name}`,
+    () => {
+      const pid = daemonPid();
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    },
+    () => {
+      const pid = daemonPid();
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    },
+  );
 
   // PostgreSQL (and so archive_command) inherits the environment pg_ctl starts with.
   const path = process.env.PATH;
@@ -203,27 +229,56 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
     process.env.PATH = path;
   }
   const env: ArchiverEnv = {
-    dir, ini, lArchivedir, pg, slaves, writeIni, run, daemonPid,
+    dir,
+    ini,
+    lArchivedir,
+    pg,
+    slaves,
+    writeIni,
+    run,
+    daemonPid,
     alerts: () => {
       if (!existsSync(alertsFile)) return [];
-      return readFileSync(alertsFile, 'utf8').split('\n').filter(Boolean).map((l) => {
-        const r = JSON.parse(l) as { args: string[]; env: Record<string, string> };
-        return {
-          level: r.env.PITR_LEVEL!, event: r.env.PITR_EVENT!, message: r.env.PITR_MESSAGE!, args: r.args,
-          ...(r.env.PITR_SLAVE !== undefined ? { slave: r.env.PITR_SLAVE } : {}),
-        };
-      });
+      return readFileSync(alertsFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const r = JSON.parse(l) as { args: string[]; env: Record<string, string> };
+          return {
+            level: r.env.PITR_LEVEL!,
+            event: r.env.PITR_EVENT!,
+            message: r.env.PITR_MESSAGE!,
+            args: r.args,
+            ...(r.env.PITR_SLAVE !== undefined ? { slave: r.env.PITR_SLAVE } : {}),
+          };
+        });
     },
     stats: async () => {
-      const r = (await pg.query<{ a: string; f: string; l: string | null }>(
-        'SELECT archived_count AS a, failed_count AS f, last_archived_wal AS l FROM pg_stat_archiver'))[0]!;
+      const r = (
+        await pg.query<{ a: string; f: string; l: string | null }>(
+          'SELECT archived_count AS a, failed_count AS f, last_archived_wal AS l FROM pg_stat_archiver',
+        )
+      )[0]!;
       return { archived: Number(r.a), failed: Number(r.f), last: r.l };
     },
-    walFiles: (d) => (existsSync(d) ? readdirSync(d).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort() : []),
+    walFiles: (d) =>
+      existsSync(d)
+        ? readdirSync(d)
+            .filter((n) => /^[0-9A-F]{24}$/.test(n))
+            .sort()
+        : [],
     archiveMore: async (n, timeoutMs = 120_000) => {
       const before = await env.stats();
       await makeSegments(pg, n);
-      const st = await waitFor(`${n} archived`, async () => { const x = await env.stats(); return x.archived - before.archived >= n ? x : undefined; }, timeoutMs, 20);
+      const st = await waitFor(
+        `${n} archived`,
+        async () => {
+          const x = await env.stats();
+          return x.archived - before.archived >= n ? x : undefined;
+        },
+        timeoutMs,
+        20,
+      );
       if (st.failed !== before.failed) throw new Error(`archive_command failed ${st.failed - before.failed} times`);
       const wal = env.walFiles(join(pg.pgdata, 'pg_wal'));
       return wal.slice(0, wal.indexOf(st.last!) + 1).slice(-n);

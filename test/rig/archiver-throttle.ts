@@ -33,7 +33,12 @@ export async function startThrottle(targetPort: number, bytesPerSec: number | nu
       }
     });
     upstream.pipe(client);
-    const end = (): void => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
   });
@@ -44,5 +49,11 @@ export async function startThrottle(targetPort: number, bytesPerSec: number | nu
     await new Promise<void>((r) => server.close(() => r()));
   };
   onCleanup(`throttle :${port}`, close);
-  return { port, setRate: (r) => { rate = r; }, close };
+  return {
+    port,
+    setRate: (r) => {
+      rate = r;
+    },
+    close,
+  };
 }

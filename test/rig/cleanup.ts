@@ -14,15 +14,26 @@ export function onCleanup(name: string, run: () => Promise<void> | void, sync?: 
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
-      for (const c of stack.reverse()) { try { c.sync?.(); } catch { /* best effort */ } }
+      for (const c of stack.reverse()) {
+        try {
+          c.sync?.();
+        } catch {
+          /* best effort */
+        }
+      }
     });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(sig, () => { void cleanupAll().finally(() => process.exit(130)); });
+      process.once(sig, () => {
+        void cleanupAll().finally(() => process.exit(130));
+      });
     }
   }
   return async () => {
     const i = stack.indexOf(entry);
-    if (i >= 0) { stack.splice(i, 1); await entry.run(); }
+    if (i >= 0) {
+      stack.splice(i, 1);
+      await entry.run();
+    }
   };
 }
 
@@ -30,7 +41,11 @@ export function onCleanup(name: string, run: () => Promise<void> | void, sync?: 
 export async function cleanupAll(): Promise<void> {
   while (stack.length) {
     const c = stack.pop()!;
-    try { await c.run(); } catch (err) { console.error(`cleanup ${c.name} failed:`, err); }
+    try {
+      await c.run();
+    } catch (err) {
+      console.error(`cleanup ${c.name} failed:`, err);
+    }
   }
 }
 

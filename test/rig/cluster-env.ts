@@ -17,9 +17,7 @@ import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { freeTcpPort, startPostgres, waitFor, type PgCluster } from './postgres.js';
 import { startSshd, type SshdHandle } from './sshd.js';
-import {
-  ctxFor, killQueue, onCleanupStandby, prepareMaster, standbyQuery, waitOnStandby, writeStandbyConfFiles,
-} from './standby-env.js';
+import { ctxFor, killQueue, onCleanupStandby, prepareMaster, standbyQuery, waitOnStandby, writeStandbyConfFiles } from './standby-env.js';
 import { makeTempDir } from './tmp.js';
 
 const FRONT_END = new URL('../../packages/archiver/bin/cmd_archiver', import.meta.url).pathname;
@@ -94,15 +92,32 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
     mkdirSync(join(ndir, 'archive'), { recursive: true, mode: 0o700 });
     mkdirSync(join(ndir, 'sock'), { mode: 0o700 });
     nodes.push({
-      name: s.name, host: hosts[i]!, dir: ndir, pgdata: join(ndir, 'data'), archivedir: join(ndir, 'archive'), ini: join(ndir, 'cmd_standby.ini'),
-      archiverIni: join(ndir, 'cmd_archiver.ini'), queue: join(ndir, 'queue'), port: await freeTcpPort(), socketDir: join(ndir, 'sock'),
-      logfile: join(ndir, 'standby.log'), streaming: s.streaming ?? true,
+      name: s.name,
+      host: hosts[i]!,
+      dir: ndir,
+      pgdata: join(ndir, 'data'),
+      archivedir: join(ndir, 'archive'),
+      ini: join(ndir, 'cmd_standby.ini'),
+      archiverIni: join(ndir, 'cmd_archiver.ini'),
+      queue: join(ndir, 'queue'),
+      port: await freeTcpPort(),
+      socketDir: join(ndir, 'sock'),
+      logfile: join(ndir, 'standby.log'),
+      streaming: s.streaming ?? true,
     });
   }
   // An archiver ini shipping to `to`, for the cluster in `pgdata`.
   const archiverIni = (file: string, pgdata: string, queue: string, to: typeof nodes): void => {
-    const lines = ['[DEFAULT]', `pgdata: ${pgdata}`, `l_archivedir: ${queue}`, 'r_archivedir: /nonexistent/set-per-slave',
-      `slaves: ${to.map((n) => `${n.host}:${sshd.port}`).join(', ')}`, ...Object.entries(ssh).map(([k, v]) => `${k}: ${v}`), 'queue_wait: 1', ''];
+    const lines = [
+      '[DEFAULT]',
+      `pgdata: ${pgdata}`,
+      `l_archivedir: ${queue}`,
+      'r_archivedir: /nonexistent/set-per-slave',
+      `slaves: ${to.map((n) => `${n.host}:${sshd.port}`).join(', ')}`,
+      ...Object.entries(ssh).map(([k, v]) => `${k}: ${v}`),
+      'queue_wait: 1',
+      '',
+    ];
     for (const n of to) lines.push(`[${n.host}:${sshd.port}]`, `r_archivedir: ${n.archivedir}`, '');
     writeFileSync(file, lines.join('\n'), { mode: 0o600 });
   };
@@ -110,10 +125,15 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
   const mQueue = join(dir, 'master-queue');
   archiverIni(mIni, join(dir, 'master', 'data'), mQueue, nodes);
   const master = await startPostgres({
-    name: 'master', parent: join(dir, 'master'),
+    name: 'master',
+    parent: join(dir, 'master'),
     conf: { archive_mode: 'on', archive_command: `'${FRONT_END} -C ${mIni} -F %p'`, max_wal_senders: 10 },
   });
-  onCleanup('cmd_queue of the master', () => killQueue(mQueue), () => killQueue(mQueue));
+  onCleanup(
+    'cmd_queue of the master',
+    () => killQueue(mQueue),
+    () => killQueue(mQueue),
+  );
   const init = spawnSync(process.execPath, [CMD_ARCHIVER, '-C', mIni, '-I'], { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`cmd_archiver -I failed: ${init.stdout}${init.stderr}`);
   await prepareMaster({ master }, 'CREATE TABLE t (i int)');
@@ -131,46 +151,113 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
     writeStandbyConfFiles(mConf, master.port, master.socketDir, { archive_mode: 'on', wal_retrieve_retry_interval: "'1s'" });
     masterIni = join(mDir, 'cmd_standby.ini');
     const ini: Record<string, string> = {
-      master_public_ip: s1.host, user: sshd.user, port: String(s1.port), master_local_ip: '127.0.0.1', ssh_port: String(sshd.port), ...ssh,
-      pgdata: master.pgdata, archivedir: join(mDir, 'archive'), pg_ctl: join(master.bindir, 'pg_ctl'), logfile: master.logFile, rsync_threads: '3',
-      pg_conf: join(mConf, 'postgresql.conf'), pg_hba_conf: join(mConf, 'pg_hba.conf'),
-      use_streaming_replication: 'on', repl_db_user: master.user, sslmode: 'disable', archiver_config: mIni,
-      master_cmd_standby: `${process.execPath} ${CMD_STANDBY}`, master_standby_config: s1.ini,
-      notify_ok: hook('OK'), notify_warning: hook('WARNING'), notify_critical: hook('CRITICAL'), ...slotKeys('m'),
+      master_public_ip: s1.host,
+      user: sshd.user,
+      port: String(s1.port),
+      master_local_ip: '127.0.0.1',
+      ssh_port: String(sshd.port),
+      ...ssh,
+      pgdata: master.pgdata,
+      archivedir: join(mDir, 'archive'),
+      pg_ctl: join(master.bindir, 'pg_ctl'),
+      logfile: master.logFile,
+      rsync_threads: '3',
+      pg_conf: join(mConf, 'postgresql.conf'),
+      pg_hba_conf: join(mConf, 'pg_hba.conf'),
+      use_streaming_replication: 'on',
+      repl_db_user: master.user,
+      sslmode: 'disable',
+      archiver_config: mIni,
+      master_cmd_standby: `${process.execPath} ${CMD_STANDBY}`,
+      master_standby_config: s1.ini,
+      notify_ok: hook('OK'),
+      notify_warning: hook('WARNING'),
+      notify_critical: hook('CRITICAL'),
+      ...slotKeys('m'),
     };
-    writeFileSync(masterIni, `[DEFAULT]\n${Object.entries(ini).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`, { mode: 0o600 });
+    writeFileSync(
+      masterIni,
+      `[DEFAULT]\n${Object.entries(ini)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\n')}\n`,
+      { mode: 0o600 },
+    );
     Object.assign(switchoverKeys, { master_cmd_standby: `${process.execPath} ${CMD_STANDBY}`, master_standby_config: masterIni });
   }
   const full: ClusterNode[] = nodes.map((n) => ({ ...n, master }));
   const [{ initStandby }, { basebackup }, { startStandby }] = await Promise.all([
-    import('../../packages/standby/src/commands/init.js'), import('../../packages/standby/src/commands/basebackup.js'),
-    import('../../packages/standby/src/commands/standby.js')]);
+    import('../../packages/standby/src/commands/init.js'),
+    import('../../packages/standby/src/commands/basebackup.js'),
+    import('../../packages/standby/src/commands/standby.js'),
+  ]);
   // The standbys are independent hosts: made side by side (concurrent base backups are fine for PostgreSQL).
-  await Promise.all(full.map(async (n) => {
-    const confDir = join(n.dir, 'conf');
-    mkdirSync(confDir, { mode: 0o700 });
-    // archive_mode = on: a standby does not archive until promoted; then -F999 sets archive_command.
-    writeStandbyConfFiles(confDir, n.port, n.socketDir, { listen_addresses: `'127.0.0.1,${n.host}'`, archive_mode: 'on', wal_retrieve_retry_interval: "'1s'" });
-    archiverIni(n.archiverIni, n.pgdata, n.queue, nodes.filter((o2) => o2.name !== n.name));
-    onCleanupStandby(n.pgdata, n.archivedir, master.bindir);
-    onCleanup(`cmd_queue of ${n.name}`, () => killQueue(n.queue), () => killQueue(n.queue));
-    const ini: Record<string, string> = {
-      master_public_ip: '127.0.0.1', user: sshd.user, port: String(master.port), master_local_ip: '127.0.0.1', ssh_port: String(sshd.port), ...ssh,
-      pgdata: n.pgdata, archivedir: n.archivedir, pg_ctl: join(master.bindir, 'pg_ctl'), logfile: n.logfile, rsync_threads: '3',
-      pg_conf: join(confDir, 'postgresql.conf'), pg_hba_conf: join(confDir, 'pg_hba.conf'),
-      use_streaming_replication: n.streaming ? 'on' : 'off', repl_db_user: master.user, sslmode: 'disable',
-      archiver_config: n.archiverIni, notify_ok: hook('OK'), notify_warning: hook('WARNING'), notify_critical: hook('CRITICAL'),
-      ...switchoverKeys, ...(n.streaming ? slotKeys(n.name) : {}),
-    };
-    writeFileSync(n.ini, `[DEFAULT]\n${Object.entries(ini).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`, { mode: 0o600 });
-    const ctx = ctxFor(n);
-    await initStandby(ctx);
-    await basebackup(ctx);
-    await startStandby(ctx, { iniPath: n.ini });
-  }));
+  await Promise.all(
+    full.map(async (n) => {
+      const confDir = join(n.dir, 'conf');
+      mkdirSync(confDir, { mode: 0o700 });
+      // archive_mode = on: a standby does not archive until promoted; then -F999 sets archive_command.
+      writeStandbyConfFiles(confDir, n.port, n.socketDir, {
+        listen_addresses: `'127.0.0.1,${n.host}'`,
+        archive_mode: 'on',
+        wal_retrieve_retry_interval: "'1s'",
+      });
+      archiverIni(
+        n.archiverIni,
+        n.pgdata,
+        n.queue,
+        nodes.filter((o2) => o2.name !== n.name),
+      );
+      onCleanupStandby(n.pgdata, n.archivedir, master.bindir);
+      onCleanup(
+        `cmd_queue of ${n.name}`,
+        () => killQueue(n.queue),
+        () => killQueue(n.queue),
+      );
+      const ini: Record<string, string> = {
+        master_public_ip: '127.0.0.1',
+        user: sshd.user,
+        port: String(master.port),
+        master_local_ip: '127.0.0.1',
+        ssh_port: String(sshd.port),
+        ...ssh,
+        pgdata: n.pgdata,
+        archivedir: n.archivedir,
+        pg_ctl: join(master.bindir, 'pg_ctl'),
+        logfile: n.logfile,
+        rsync_threads: '3',
+        pg_conf: join(confDir, 'postgresql.conf'),
+        pg_hba_conf: join(confDir, 'pg_hba.conf'),
+        use_streaming_replication: n.streaming ? 'on' : 'off',
+        repl_db_user: master.user,
+        sslmode: 'disable',
+        archiver_config: n.archiverIni,
+        notify_ok: hook('OK'),
+        notify_warning: hook('WARNING'),
+        notify_critical: hook('CRITICAL'),
+        ...switchoverKeys,
+        ...(n.streaming ? slotKeys(n.name) : {}),
+      };
+      writeFileSync(
+        n.ini,
+        `[DEFAULT]\n${Object.entries(ini)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n')}\n`,
+        { mode: 0o600 },
+      );
+      const ctx = ctxFor(n);
+      await initStandby(ctx);
+      await basebackup(ctx);
+      await startStandby(ctx, { iniPath: n.ini });
+    }),
+  );
   const query: ClusterEnv['query'] = (on, sql) => (on === 'M' ? master.query(sql) : standbyQuery(on, sql)) as never;
   return {
-    master, sshd, dir, nodes: full, query, ...(masterIni ? { masterIni } : {}),
+    master,
+    sshd,
+    dir,
+    nodes: full,
+    query,
+    ...(masterIni ? { masterIni } : {}),
     writeAndWait: async (from, to, value, ms) => {
       await query(from, `INSERT INTO t VALUES (${Number(value)})`);
       for (const n of to) await waitOnStandby(n, `row ${value} on ${n.name}`, `SELECT count(*)::int FROM t WHERE i = ${Number(value)}`, 1, ms ?? 60_000);
@@ -182,8 +269,15 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
     },
     alerts: () => {
       let text = '';
-      try { text = readFileSync(alertsFile, 'utf8'); } catch { /* none yet */ }
-      return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { args: string[]; env: Record<string, string> });
+      try {
+        text = readFileSync(alertsFile, 'utf8');
+      } catch {
+        /* none yet */
+      }
+      return text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { args: string[]; env: Record<string, string> });
     },
     waitFor: (node, what, sql, want, ms) => waitOnStandby(node, `${what} on ${node.name}`, sql, want, ms),
     crash: (node) => {
@@ -195,8 +289,15 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
 /** Waits until `node`'s archivedir holds a file for which `pred` holds; returns the listing. */
 export async function waitArchived(node: ClusterNode, what: string, pred: (files: string[]) => boolean, ms = 60_000): Promise<string[]> {
   const { readdirSync } = await import('node:fs');
-  return waitFor(`${what} in ${node.name}'s archivedir`, async () => {
-    const files = readdirSync(node.archivedir).filter((f) => !f.startsWith('.')).sort();
-    return pred(files) ? files : undefined;
-  }, ms, 200);
+  return waitFor(
+    `${what} in ${node.name}'s archivedir`,
+    async () => {
+      const files = readdirSync(node.archivedir)
+        .filter((f) => !f.startsWith('.'))
+        .sort();
+      return pred(files) ? files : undefined;
+    },
+    ms,
+    200,
+  );
 }

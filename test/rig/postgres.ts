@@ -58,7 +58,9 @@ export interface PgCluster {
 
 /** postgresql.conf lines from a settings map. */
 export function confLines(conf: Record<string, string | number>): string {
-  return Object.entries(conf).map(([k, v]) => `${k} = ${v}\n`).join('');
+  return Object.entries(conf)
+    .map(([k, v]) => `${k} = ${v}\n`)
+    .join('');
 }
 
 /** Creates (initdb) and starts a cluster; registered for teardown. */
@@ -74,22 +76,35 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
   await fsp.mkdir(socketDir, { recursive: true, mode: 0o700 });
   const port = await freePort();
   if (!opts.pgdata) {
-    await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N', ...(opts.initdbArgs ?? [])], { env: { ...process.env, LANG: 'C' } });
+    await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N', ...(opts.initdbArgs ?? [])], {
+      env: { ...process.env, LANG: 'C' },
+    });
   }
-  await fsp.appendFile(join(pgdata, 'postgresql.conf'), `\n# pitrtools test rig\n${confLines({
-    port,
-    listen_addresses: "'127.0.0.1'",
-    unix_socket_directories: `'${socketDir}'`,
-    wal_level: 'replica',
-    max_wal_senders: 10,
-    shared_buffers: '32MB',
-    logging_collector: 'off',
-    log_line_prefix: "'%m [%p] '",
-    ...opts.conf,
-  })}`);
+  await fsp.appendFile(
+    join(pgdata, 'postgresql.conf'),
+    `\n# pitrtools test rig\n${confLines({
+      port,
+      listen_addresses: "'127.0.0.1'",
+      unix_socket_directories: `'${socketDir}'`,
+      wal_level: 'replica',
+      max_wal_senders: 10,
+      shared_buffers: '32MB',
+      logging_collector: 'off',
+      log_line_prefix: "'%m [%p] '",
+      ...opts.conf,
+    })}`,
+  );
   const pgCtl = join(bindir, 'pg_ctl');
   const cluster: PgCluster = {
-    name, major, bindir, dir, pgdata, port, socketDir, logFile, user,
+    name,
+    major,
+    bindir,
+    dir,
+    pgdata,
+    port,
+    socketDir,
+    logFile,
+    user,
     async start() {
       await run(pgCtl, ['-D', pgdata, '-l', logFile, '-w', '-t', '60', 'start']);
     },
@@ -107,7 +122,11 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
     },
     async query(sql, params) {
       const c = await cluster.client();
-      try { return (await c.query(sql, params)).rows; } finally { await c.end(); }
+      try {
+        return (await c.query(sql, params)).rows;
+      } finally {
+        await c.end();
+      }
     },
     async scalar(sql, params) {
       const rows = await cluster.query<Record<string, unknown>>(sql, params);
@@ -124,10 +143,14 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
       if (!process.env.PITR_TEST_KEEP && !opts.parent) await fsp.rm(dir, { recursive: true, force: true });
     },
   };
-  onCleanup(`postgres ${name}`, () => cluster.destroy(), () => {
-    spawnSync(pgCtl, ['-D', pgdata, '-m', 'immediate', 'stop']);
-    if (!process.env.PITR_TEST_KEEP && !opts.parent) rmSync(dir, { recursive: true, force: true });
-  });
+  onCleanup(
+    `postgres ${name}`,
+    () => cluster.destroy(),
+    () => {
+      spawnSync(pgCtl, ['-D', pgdata, '-m', 'immediate', 'stop']);
+      if (!process.env.PITR_TEST_KEEP && !opts.parent) rmSync(dir, { recursive: true, force: true });
+    },
+  );
   if (!opts.noStart) await cluster.start();
   return cluster;
 }
@@ -154,7 +177,9 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     try {
       const v = await fn();
       if (v) return v;
-    } catch (err) { last = err; }
+    } catch (err) {
+      last = err;
+    }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }

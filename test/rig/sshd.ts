@@ -43,7 +43,9 @@ export function requireSlowLink(): void {
     try {
       accessSync(p, p === SLOW_LINK.nsenter ? fsConstants.X_OK : fsConstants.F_OK);
     } catch {
-      throw new Error(`the slow link is missing (${p}): run \`bash scripts/setup.sh\` as root (it builds netns pitr-slow with a 2 Mbit/s tbf and ${SLOW_LINK.nsenter})`);
+      throw new Error(
+        `the slow link is missing (${p}): run \`bash scripts/setup.sh\` as root (it builds netns pitr-slow with a 2 Mbit/s tbf and ${SLOW_LINK.nsenter})`,
+      );
     }
   }
 }
@@ -80,7 +82,6 @@ export interface SshdHandle {
   /** The sshd log so far (for failure messages). */
   log(): string;
 }
-
 
 /** Pids of every process below `root` (sshd's session children call setsid, so process groups do not help). */
 function descendants(root: number): number[] {
@@ -126,9 +127,19 @@ async function waitForBanner(host: string, port: number, child: ChildProcess, de
     if (child.exitCode !== null || child.signalCode !== null) return 'exited';
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect({ host, port });
-      const t = setTimeout(() => { s.destroy(); resolve(false); }, 1000);
-      s.once('data', (d: Buffer) => { clearTimeout(t); s.destroy(); resolve(d.toString('latin1').startsWith('SSH-')); });
-      s.once('error', () => { clearTimeout(t); resolve(false); });
+      const t = setTimeout(() => {
+        s.destroy();
+        resolve(false);
+      }, 1000);
+      s.once('data', (d: Buffer) => {
+        clearTimeout(t);
+        s.destroy();
+        resolve(d.toString('latin1').startsWith('SSH-'));
+      });
+      s.once('error', () => {
+        clearTimeout(t);
+        resolve(false);
+      });
     });
     if (ok) return 'ready';
     await new Promise((r) => setTimeout(r, 50));
@@ -162,14 +173,28 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
   let child: ChildProcess | undefined;
 
   const writeConfig = (): void => {
-    writeFileSync(configFile, [
-      `ListenAddress ${host}`, `Port ${port}`, `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
-      'UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'StrictModes no', // the temp dir's parent /tmp is world-writable
-      'Subsystem sftp internal-sftp', 'AllowTcpForwarding yes', 'AllowStreamLocalForwarding yes',
-      `LogLevel ${opts.logLevel ?? 'VERBOSE'}`, ...(opts.extraConfig ?? []), '',
-    ].join('\n'), { mode: 0o600 });
+    writeFileSync(
+      configFile,
+      [
+        `ListenAddress ${host}`,
+        `Port ${port}`,
+        `HostKey ${hostKey}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        'UsePAM no',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PubkeyAuthentication yes',
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'StrictModes no', // the temp dir's parent /tmp is world-writable
+        'Subsystem sftp internal-sftp',
+        'AllowTcpForwarding yes',
+        'AllowStreamLocalForwarding yes',
+        `LogLevel ${opts.logLevel ?? 'VERBOSE'}`,
+        ...(opts.extraConfig ?? []),
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
   };
 
   const launch = async (): Promise<'ready' | 'exited' | 'timeout'> => {
@@ -191,7 +216,10 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
     if (c.exitCode !== null || c.signalCode !== null) return true;
     return new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), ms);
-      c.once('exit', () => { clearTimeout(t); resolve(true); });
+      c.once('exit', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
     });
   };
 
@@ -207,8 +235,22 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
   };
 
   const handle: SshdHandle = {
-    host, port: 0, user: userInfo().username, clientKey, knownHostsFile, hostPublicKey, hostKeyBlob, dir, logFile,
-    log: () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } },
+    host,
+    port: 0,
+    user: userInfo().username,
+    clientKey,
+    knownHostsFile,
+    hostPublicKey,
+    hostKeyBlob,
+    dir,
+    logFile,
+    log: () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
     async start() {
       if (child && child.exitCode === null && child.signalCode === null) throw new Error('sshd is already running');
       const state = await launch();
@@ -244,13 +286,17 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
   handle.port = port;
   writeFileSync(knownHostsFile, `[${host}]:${port} ${hostPublicKey}\n`, { mode: 0o600 });
 
-  const release = onCleanup(`sshd :${port}`, async () => {
-    await stopTree();
-    await tmp.remove();
-  }, () => {
-    if (child) signalTree(child, 'SIGKILL');
-    if (process.env.PITR_TEST_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
-  });
+  const release = onCleanup(
+    `sshd :${port}`,
+    async () => {
+      await stopTree();
+      await tmp.remove();
+    },
+    () => {
+      if (child) signalTree(child, 'SIGKILL');
+      if (process.env.PITR_TEST_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+    },
+  );
   handle.dispose = release;
   return handle;
 }
@@ -258,7 +304,13 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
 /** Connection settings for this sshd in the shape of core's SshTarget (ssh_timeout 5 s, strict host keys). */
 export function sshTargetFor(s: SshdHandle, over: Partial<SshTarget> = {}): SshTarget {
   return {
-    host: s.host, port: s.port, user: s.user, identityFiles: [s.clientKey], knownHostsFile: s.knownHostsFile,
-    hostKeyCheck: 'yes', connectTimeoutMs: 5000, ...over,
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    identityFiles: [s.clientKey],
+    knownHostsFile: s.knownHostsFile,
+    hostKeyCheck: 'yes',
+    connectTimeoutMs: 5000,
+    ...over,
   };
 }

@@ -63,25 +63,44 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
   const viaArchiver = (o.archiver ?? 'cmd_archiver') === 'cmd_archiver';
   if (viaArchiver) {
     // One machine: the "slave" the archiver ships to is this host, through the same sshd.
-    writeFileSync(archiverIni, ['[DEFAULT]', `pgdata: ${join(parent, 'data')}`, `l_archivedir: ${queue}`, `r_archivedir: ${archivedir}`,
-      `slaves: 127.0.0.1:${sshd.port}`, `ssh_identity: ${sshd.clientKey}`, `ssh_known_hosts: ${sshd.knownHostsFile}`,
-      'ssh_timeout: 5', 'queue_wait: 1', ''].join('\n'), { mode: 0o600 });
+    writeFileSync(
+      archiverIni,
+      [
+        '[DEFAULT]',
+        `pgdata: ${join(parent, 'data')}`,
+        `l_archivedir: ${queue}`,
+        `r_archivedir: ${archivedir}`,
+        `slaves: 127.0.0.1:${sshd.port}`,
+        `ssh_identity: ${sshd.clientKey}`,
+        `ssh_known_hosts: ${sshd.knownHostsFile}`,
+        'ssh_timeout: 5',
+        'queue_wait: 1',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
   }
   const master = await startPostgres({
-    name: 'master', parent, ...(o.initdbArgs ? { initdbArgs: o.initdbArgs } : {}),
+    name: 'master',
+    parent,
+    ...(o.initdbArgs ? { initdbArgs: o.initdbArgs } : {}),
     conf: {
       archive_mode: 'on',
       archive_command: viaArchiver
         ? `'${ARCHIVE_COMMAND} -C ${archiverIni} -F %p'`
-        // Atomic, so the standby never restores a half-written segment.
-        : `'test ! -f ${archivedir}/%f && cp %p ${archivedir}/.%f.tmp && mv ${archivedir}/.%f.tmp ${archivedir}/%f'`,
+        : // Atomic, so the standby never restores a half-written segment.
+          `'test ! -f ${archivedir}/%f && cp %p ${archivedir}/.%f.tmp && mv ${archivedir}/.%f.tmp ${archivedir}/%f'`,
       max_wal_senders: 10,
       ...o.masterConf,
     },
   });
   if (viaArchiver) {
     // cmd_archiver starts a cmd_queue daemon; it ends with the postmaster, but do not wait for that.
-    onCleanup('cmd_queue of the master', () => killQueue(queue), () => killQueue(queue));
+    onCleanup(
+      'cmd_queue of the master',
+      () => killQueue(queue),
+      () => killQueue(queue),
+    );
     const init = spawnSync(process.execPath, [CMD_ARCHIVER, '-C', archiverIni, '-I'], { encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`cmd_archiver -I failed: ${init.stdout}${init.stderr}`);
   }
@@ -99,7 +118,9 @@ export async function standbyEnv(o: EnvOptions = {}): Promise<StandbyEnv> {
   // stop whatever runs in pgdata before its directory goes.
   onCleanupStandby(pgdata, archivedir, master.bindir);
   writeIni(env, {
-    pg_conf: join(confDir, 'postgresql.conf'), pg_hba_conf: join(confDir, 'pg_hba.conf'), ...o.ini,
+    pg_conf: join(confDir, 'postgresql.conf'),
+    pg_hba_conf: join(confDir, 'pg_hba.conf'),
+    ...o.ini,
   });
   return env;
 }
@@ -116,11 +137,26 @@ export function killQueue(queue: string): void {
 /** The standby's pg_conf and pg_hba_conf in `confDir`: `port`, the socket in `socketDir`, `conf` lines added (e.g. listen_addresses). */
 export function writeStandbyConfFiles(confDir: string, port: number, socketDir: string, conf: Record<string, string> = {}): void {
   const settings: Record<string, string> = {
-    port: String(port), listen_addresses: "'127.0.0.1'", unix_socket_directories: `'${socketDir}'`, shared_buffers: '32MB',
-    log_line_prefix: "'%m [%p] '", logging_collector: 'off', wal_level: 'replica', max_wal_senders: '10', ...conf,
+    port: String(port),
+    listen_addresses: "'127.0.0.1'",
+    unix_socket_directories: `'${socketDir}'`,
+    shared_buffers: '32MB',
+    log_line_prefix: "'%m [%p] '",
+    logging_collector: 'off',
+    wal_level: 'replica',
+    max_wal_senders: '10',
+    ...conf,
   };
-  writeFileSync(join(confDir, 'postgresql.conf'), `${Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
-  writeFileSync(join(confDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.0/8 trust\nlocal replication all trust\nhost replication all 127.0.0.0/8 trust\n');
+  writeFileSync(
+    join(confDir, 'postgresql.conf'),
+    `${Object.entries(settings)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n')}\n`,
+  );
+  writeFileSync(
+    join(confDir, 'pg_hba.conf'),
+    'local all all trust\nhost all all 127.0.0.0/8 trust\nlocal replication all trust\nhost replication all 127.0.0.0/8 trust\n',
+  );
 }
 
 /**
@@ -130,7 +166,11 @@ export function writeStandbyConfFiles(confDir: string, port: number, socketDir: 
 export function onCleanupStandby(pgdata: string, archivedir: string, bindir: string): void {
   const stop = (): void => {
     // The WAL receiver (wal_receiver: on) runs detached with pg_receivewal in its process group.
-    try { process.kill(-Number(readFileSync(join(archivedir, '.receivewal', 'supervisor.pid'), 'utf8').trim()), 'SIGKILL'); } catch { /* none */ }
+    try {
+      process.kill(-Number(readFileSync(join(archivedir, '.receivewal', 'supervisor.pid'), 'utf8').trim()), 'SIGKILL');
+    } catch {
+      /* none */
+    }
     if (existsSync(join(pgdata, 'postmaster.pid'))) spawnSync(join(bindir, 'pg_ctl'), ['-D', pgdata, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
   };
   onCleanup('the standby server', stop, stop);
@@ -140,12 +180,28 @@ export function onCleanupStandby(pgdata: string, archivedir: string, bindir: str
 export function writeIni(env: StandbyEnv, extra: Record<string, string> = {}): void {
   const { master, sshd } = env;
   const lines = {
-    master_public_ip: '127.0.0.1', user: sshd.user, port: String(master.port), master_local_ip: '127.0.0.1',
-    ssh_port: String(sshd.port), ssh_identity: sshd.clientKey, ssh_known_hosts: sshd.knownHostsFile, ssh_timeout: '5',
-    pgdata: env.pgdata, archivedir: env.archivedir, pg_ctl: join(master.bindir, 'pg_ctl'), logfile: env.logfile,
-    rsync_threads: '3', ...extra,
+    master_public_ip: '127.0.0.1',
+    user: sshd.user,
+    port: String(master.port),
+    master_local_ip: '127.0.0.1',
+    ssh_port: String(sshd.port),
+    ssh_identity: sshd.clientKey,
+    ssh_known_hosts: sshd.knownHostsFile,
+    ssh_timeout: '5',
+    pgdata: env.pgdata,
+    archivedir: env.archivedir,
+    pg_ctl: join(master.bindir, 'pg_ctl'),
+    logfile: env.logfile,
+    rsync_threads: '3',
+    ...extra,
   };
-  writeFileSync(env.ini, `[DEFAULT]\n${Object.entries(lines).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(
+    env.ini,
+    `[DEFAULT]\n${Object.entries(lines)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n')}\n`,
+    { mode: 0o600 },
+  );
 }
 
 /** A context for calling commands directly; `lines` collects stdout, `log` stderr. */
@@ -153,11 +209,22 @@ export function ctxFor(env: Pick<StandbyEnv, 'ini'>): Ctx & { lines: string[]; l
   const { config } = loadConfig(env.ini, 'standby');
   const lines: string[] = [];
   const log = memoryLogger(true);
-  return { config, log, lines, out: (l: string) => { lines.push(l); } };
+  return {
+    config,
+    log,
+    lines,
+    out: (l: string) => {
+      lines.push(l);
+    },
+  };
 }
 
 /** Result of running the real binary. */
-export interface CmdResult { code: number | null; stdout: string; stderr: string }
+export interface CmdResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs packages/standby/bin/cmd_standby.js with args (as PostgreSQL or a person would). */
 export function runCmd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CmdResult> {
@@ -165,8 +232,12 @@ export function runCmd(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1', ...opts.env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -179,13 +250,17 @@ export async function prepareMaster(env: { master: PgCluster }, ...sql: string[]
   try {
     await installHelpers(s);
     for (const q of sql) await s.query(q);
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
 }
 
 /** -I and -B of the standby, called as functions; returns the context they ran with. */
 export async function initAndCopy(env: StandbyEnv): Promise<ReturnType<typeof ctxFor>> {
   const [{ initStandby }, { basebackup }] = await Promise.all([
-    import('../../packages/standby/src/commands/init.js'), import('../../packages/standby/src/commands/basebackup.js')]);
+    import('../../packages/standby/src/commands/init.js'),
+    import('../../packages/standby/src/commands/basebackup.js'),
+  ]);
   const ctx = ctxFor(env);
   await initStandby(ctx);
   await basebackup(ctx);
@@ -200,24 +275,38 @@ export async function standbyQuery<T = Record<string, unknown>>(env: StandbyTarg
   const pg = (await import('pg')).default;
   const c = new pg.Client({ host: env.socketDir, port: env.port, user: env.master.user, database: 'postgres' });
   await c.connect();
-  try { return (await c.query(sql, params)).rows as T[]; } finally { await c.end(); }
+  try {
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
 }
 
 /** Waits until `sql` on the standby returns a first column equal to `want`. */
 export async function waitOnStandby(env: StandbyTarget, what: string, sql: string, want: unknown, ms = 60_000): Promise<void> {
-  await waitFor(what, async () => {
-    const rows = await standbyQuery(env, sql);
-    return rows.length > 0 && Object.values(rows[0]!)[0] === want;
-  }, ms, 200);
+  await waitFor(
+    what,
+    async () => {
+      const rows = await standbyQuery(env, sql);
+      return rows.length > 0 && Object.values(rows[0]!)[0] === want;
+    },
+    ms,
+    200,
+  );
 }
 
 /** Waits until the master's archiver has archived everything up to the current segment. */
 export async function switchAndWaitArchived(master: PgCluster): Promise<string> {
-  const seg = String(await master.scalar("SELECT pg_walfile_name(pg_switch_wal())"));
-  await waitFor(`archiving of ${seg}`, async () => {
-    const last = String(await master.scalar('SELECT last_archived_wal FROM pg_stat_archiver'));
-    return last >= seg;
-  }, 60_000, 100);
+  const seg = String(await master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
+  await waitFor(
+    `archiving of ${seg}`,
+    async () => {
+      const last = String(await master.scalar('SELECT last_archived_wal FROM pg_stat_archiver'));
+      return last >= seg;
+    },
+    60_000,
+    100,
+  );
   return seg;
 }
 
@@ -237,10 +326,14 @@ export async function startSourceStandby(env: StandbyEnv): Promise<PgCluster> {
     mkdirSync(join(data, 'pg_wal', 'archive_status'), { recursive: true, mode: 0o700 });
     const stop = (await c.query<{ labelfile: string }>('SELECT labelfile FROM cmd_backup_stop(false)')).rows[0]!;
     writeFileSync(join(data, 'backup_label'), stop.labelfile);
-  } finally { await c.end(); }
+  } finally {
+    await c.end();
+  }
   writeFileSync(join(data, 'standby.signal'), '');
   return startPostgres({
-    name: 'source-standby', parent: dir, pgdata: data,
+    name: 'source-standby',
+    parent: dir,
+    pgdata: data,
     conf: { hot_standby: 'on', primary_conninfo: `'host=${env.master.socketDir} port=${env.master.port} user=${env.master.user} application_name=source'` },
   });
 }

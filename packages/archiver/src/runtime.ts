@@ -45,12 +45,22 @@ export function archiverRuntime(config: ArchiverConfig, log: Logger): ArchiverRu
   const limits = queueLimits(config, configFile);
   const hooks = hookAlerts(config, log);
   return {
-    config, configFile, slaves: resolveSlaves(config), store, limits, log,
+    config,
+    configFile,
+    slaves: resolveSlaves(config),
+    store,
+    limits,
+    log,
     alert: hooks.alert,
     alertsSettled: () => hooks.settled(),
     contextFor: (slave, link) => ({
       slave: { name: slave.name, endpoint: `${slave.user}@${slave.host}:${slave.port}`, r_archivedir: slave.r_archivedir },
-      store, link, alert: hooks.alert, now: Date.now, log, limits,
+      store,
+      link,
+      alert: hooks.alert,
+      now: Date.now,
+      log,
+      limits,
     }),
   };
 }

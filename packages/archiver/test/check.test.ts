@@ -12,9 +12,13 @@ const dir = mkdtempSync(join(tmpdir(), 'pitr-check-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const q = join(dir, 'q');
 const env = { home: '/home/pg', username: 'pg' };
-const config = (extra = '') => parseConfig(
-  `pgdata: /pg\nl_archivedir: ${q}\nr_archivedir: /a\nslaves: s1, s2\nqueue_warn_bytes: 20\nqueue_critical_bytes: 40\n${extra}`,
-  join(dir, 'a.ini'), 'archiver', env).config;
+const config = (extra = '') =>
+  parseConfig(
+    `pgdata: /pg\nl_archivedir: ${q}\nr_archivedir: /a\nslaves: s1, s2\nqueue_warn_bytes: 20\nqueue_critical_bytes: 40\n${extra}`,
+    join(dir, 'a.ini'),
+    'archiver',
+    env,
+  ).config;
 const NOW = 2_000_000_000_000;
 const queue = (slave: string, n: number, ageS: number, size = 10): void => {
   mkdirSync(join(q, slave), { recursive: true });
@@ -35,8 +39,11 @@ describe('--check', () => {
     mkdirSync(join(q, 's1'), { recursive: true });
     const r = await checkCommand({ config: config(), now: NOW });
     assert.equal(r.code, 0);
-    assert.equal(formatNagios(r), "PITR_ARCHIVER OK - 2 slaves, all queues empty | 'queue_bytes_s1'=0B;20;40;0 'queue_files_s1'=0;;;0 "
-      + "'oldest_age_s1'=0s;300;1800;0 'queue_bytes_s2'=0B;20;40;0 'queue_files_s2'=0;;;0 'oldest_age_s2'=0s;300;1800;0");
+    assert.equal(
+      formatNagios(r),
+      "PITR_ARCHIVER OK - 2 slaves, all queues empty | 'queue_bytes_s1'=0B;20;40;0 'queue_files_s1'=0;;;0 " +
+        "'oldest_age_s1'=0s;300;1800;0 'queue_bytes_s2'=0B;20;40;0 'queue_files_s2'=0;;;0 'oldest_age_s2'=0s;300;1800;0",
+    );
   });
 
   it('a young small queue is OK; age past the thresholds WARNING then CRITICAL; -w/-c override the keys', async () => {
@@ -80,8 +87,13 @@ describe('--check', () => {
     assert.equal(r.state, 'CRITICAL');
     assert.match(r.summary, new RegExp(`s1 holds a different ${seg(7)}.*s2 dropped, needs a new base backup and --reset-slave`));
     const j = JSON.parse(JSON.stringify(r)) as typeof r;
-    assert.deepEqual(j.slaves.map((s) => [s.name, s.state, s.conflicts, s.detached]),
-      [['s1', 'CRITICAL', [seg(7)], null], ['s2', 'CRITICAL', [], 'dropped at some time\n']]);
+    assert.deepEqual(
+      j.slaves.map((s) => [s.name, s.state, s.conflicts, s.detached]),
+      [
+        ['s1', 'CRITICAL', [seg(7)], null],
+        ['s2', 'CRITICAL', [], 'dropped at some time\n'],
+      ],
+    );
     assert.equal(j.daemonPid, null);
   });
 
@@ -90,7 +102,12 @@ describe('--check', () => {
     try {
       const r = await checkCommand({ config: config(), now: NOW });
       assert.equal(r.state, 'CRITICAL');
-      assert.match(formatNagios(r), new RegExp(`^PITR_ARCHIVER CRITICAL - refusing to write in the queue of slave s2 ${join(q, 's2')}: it is writable by others .*\\(chmod 0700 ${join(q, 's2')}\\)`));
+      assert.match(
+        formatNagios(r),
+        new RegExp(
+          `^PITR_ARCHIVER CRITICAL - refusing to write in the queue of slave s2 ${join(q, 's2')}: it is writable by others .*\\(chmod 0700 ${join(q, 's2')}\\)`,
+        ),
+      );
     } finally {
       chmodSync(join(q, 's2'), 0o700);
     }

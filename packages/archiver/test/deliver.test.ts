@@ -37,7 +37,10 @@ describe('deliverSegment', () => {
     }
     assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable']);
     assert.match(w.alerts[0]!.message, /slave s1 \(pg@s1:22\) unreachable: connection to 127\.0\.0\.1:22 refused/);
-    assert.deepEqual((await w.store.scan('s1')).files.map((f) => f.name), [seg(1), seg(2), seg(3)]);
+    assert.deepEqual(
+      (await w.store.scan('s1')).files.map((f) => f.name),
+      [seg(1), seg(2), seg(3)],
+    );
     w.fs.now += 40_000; // 70 s into the outage
     await deliverSegment(w.ctx, w.wal(4));
     await deliverSegment(w.ctx, w.wal(5));
@@ -67,11 +70,16 @@ describe('deliverSegment', () => {
     w.slave.up = false;
     for (let i = 1; i <= 5; i++) await deliverSegment(w.ctx, w.wal(i));
     w.slave.up = true;
-    w.slave.onUpload = () => { w.fs.now += 1_000; }; // each upload takes a second
+    w.slave.onUpload = () => {
+      w.fs.now += 1_000;
+    }; // each upload takes a second
     const o = await deliverSegment(w.ctx, w.wal(6));
     assert.equal(o.kind, 'queued');
     assert.deepEqual(w.slave.uploads, [seg(1), seg(2), seg(3)]);
-    assert.deepEqual((await w.store.scan('s1')).files.map((f) => f.name), [seg(4), seg(5), seg(6)]);
+    assert.deepEqual(
+      (await w.store.scan('s1')).files.map((f) => f.name),
+      [seg(4), seg(5), seg(6)],
+    );
     assert.equal(w.alerts.filter((a) => a.event === 'slave_unreachable').length, 1, 'a budget stop is no new outage');
     const r = await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY);
     assert.equal(r.delivered, 3);
@@ -105,7 +113,10 @@ describe('deliverSegment', () => {
     const o = await deliverSegment(w.ctx, w.wal(5));
     assert.equal(o.kind, 'queued');
     assert.deepEqual(w.slave.uploads, [seg(1), seg(2), `${seg(3)}!`]);
-    assert.deepEqual((await w.store.scan('s1')).files.map((f) => f.name), [seg(3), seg(4), seg(5)]);
+    assert.deepEqual(
+      (await w.store.scan('s1')).files.map((f) => f.name),
+      [seg(3), seg(4), seg(5)],
+    );
     assert.ok(!w.slave.files.has(seg(3)));
   });
 
@@ -198,7 +209,10 @@ describe('deliverSegment', () => {
     assert.match((o as { reason: string }).reason, /cannot queue .* disk full \(injected\)/);
     assert.equal(exitCodeFor([o]), 1);
     assert.equal(exitCodeFor([{ kind: 'delivered', status: 'created' }, o, { kind: 'conflict', where: 'slave' }]), 4);
-    assert.deepEqual((await w.store.scan('s1')).files.map((f) => f.name), [seg(1), seg(2)]);
+    assert.deepEqual(
+      (await w.store.scan('s1')).files.map((f) => f.name),
+      [seg(1), seg(2)],
+    );
   });
 
   it('a queued file delivered by another process meanwhile (gone from the queue) is skipped', async () => {

@@ -4,7 +4,16 @@ import { memoryLogger } from '@pitrtools/core/log';
 import { PitrError } from '@pitrtools/core/errors';
 import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import type {
-  AlertRequest, LinkProvider, PlaceStatus, QueueLimits, QueueLook, QueueScan, QueueStore, Segment, SlaveContext, SlaveLink,
+  AlertRequest,
+  LinkProvider,
+  PlaceStatus,
+  QueueLimits,
+  QueueLook,
+  QueueScan,
+  QueueStore,
+  Segment,
+  SlaveContext,
+  SlaveLink,
 } from '../src/archive/ports.js';
 import type { SlaveOutcome } from '../src/archive/outcome.js';
 import { verdictError, verdictFor } from '../src/archive/verdict.js';
@@ -13,8 +22,12 @@ import { verdictError, verdictFor } from '../src/archive/verdict.js';
 export class MemFs {
   files = new Map<string, { data: string; mtimeMs: number }>();
   now = 1_000_000;
-  put(path: string, data: string): void { this.files.set(path, { data, mtimeMs: this.now }); }
-  get(path: string): string | undefined { return this.files.get(path)?.data; }
+  put(path: string, data: string): void {
+    this.files.set(path, { data, mtimeMs: this.now });
+  }
+  get(path: string): string | undefined {
+    return this.files.get(path)?.data;
+  }
 }
 
 /** A QueueStore over MemFs; `failEnqueueAt` makes the n-th enqueue throw (1-based). */
@@ -23,24 +36,36 @@ export class MemStore implements QueueStore {
   enqueues = 0;
   failEnqueueAt: number | undefined;
   constructor(readonly fs: MemFs) {}
-  path(slave: string, name: string): string { return `${this.root}/${slave}/${name}`; }
+  path(slave: string, name: string): string {
+    return `${this.root}/${slave}/${name}`;
+  }
   /** Names in a queue directory (for assertions). */
-  entriesOf(slave: string): string[] { return this.entries(slave); }
+  entriesOf(slave: string): string[] {
+    return this.entries(slave);
+  }
   private entries(slave: string): string[] {
     const prefix = `${this.root}/${slave}/`;
     return [...this.fs.files.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
   }
   async scan(slave: string): Promise<QueueScan> {
     const names = this.entries(slave);
-    const files = names.filter(isWalName).sort(compareWalNames).map((name) => {
-      const f = this.fs.files.get(this.path(slave, name))!;
-      return { name, size: f.data.length, mtimeMs: f.mtimeMs };
-    });
+    const files = names
+      .filter(isWalName)
+      .sort(compareWalNames)
+      .map((name) => {
+        const f = this.fs.files.get(this.path(slave, name))!;
+        return { name, size: f.data.length, mtimeMs: f.mtimeMs };
+      });
     return { files, detached: this.fs.get(this.path(slave, 'NEEDS_BASE_BACKUP')), claims: new Set(names.filter((n) => n.startsWith('.'))) };
   }
   async look(slave: string, claims: readonly string[]): Promise<QueueLook> {
     const { files, detached } = await this.scan(slave);
-    return { count: files.length, bytes: files.reduce((n, f) => n + f.size, 0), detached, claims: new Set(claims.filter((c) => this.fs.files.has(this.path(slave, c)))) };
+    return {
+      count: files.length,
+      bytes: files.reduce((n, f) => n + f.size, 0),
+      detached,
+      claims: new Set(claims.filter((c) => this.fs.files.has(this.path(slave, c)))),
+    };
   }
   async enqueue(slave: string, src: string, name: string): Promise<PlaceStatus> {
     if (++this.enqueues === this.failEnqueueAt) throw new Error('disk full (injected)');
@@ -51,15 +76,21 @@ export class MemStore implements QueueStore {
     this.fs.put(this.path(slave, name), data);
     return 'created';
   }
-  async remove(slave: string, name: string): Promise<void> { this.fs.files.delete(this.path(slave, name)); }
+  async remove(slave: string, name: string): Promise<void> {
+    this.fs.files.delete(this.path(slave, name));
+  }
   async drop(slave: string, marker: string): Promise<{ created: boolean; deleted: number }> {
     const created = await this.claim(slave, 'NEEDS_BASE_BACKUP', marker);
     const wal = this.entries(slave).filter(isWalName);
     for (const n of wal) this.fs.files.delete(this.path(slave, n));
     return { created, deleted: wal.length };
   }
-  async resetMarker(slave: string): Promise<boolean> { return this.fs.files.delete(this.path(slave, 'NEEDS_BASE_BACKUP')); }
-  private p(scope: string, claim: string): string { return scope === '' ? `${this.root}/${claim}` : this.path(scope, claim); }
+  async resetMarker(slave: string): Promise<boolean> {
+    return this.fs.files.delete(this.path(slave, 'NEEDS_BASE_BACKUP'));
+  }
+  private p(scope: string, claim: string): string {
+    return scope === '' ? `${this.root}/${claim}` : this.path(scope, claim);
+  }
   async claim(scope: string, claim: string, content: string): Promise<boolean> {
     if (this.fs.files.has(this.p(scope, claim))) return false;
     this.fs.put(this.p(scope, claim), content);
@@ -128,8 +159,13 @@ export const seg = (n: number): string => `00000001000000000000${n.toString(16).
 
 /** A world with one slave: fs, store, slave, recorded alerts and a settable clock. */
 export function world(limits: Partial<QueueLimits> = {}): {
-  fs: MemFs; store: MemStore; slave: FakeSlave; alerts: AlertRequest[]; log: Logger & { lines: string[] };
-  ctx: SlaveContext; wal(n: number, data?: string): Segment;
+  fs: MemFs;
+  store: MemStore;
+  slave: FakeSlave;
+  alerts: AlertRequest[];
+  log: Logger & { lines: string[] };
+  ctx: SlaveContext;
+  wal(n: number, data?: string): Segment;
 } {
   const fs = new MemFs();
   const store = new MemStore(fs);
@@ -138,7 +174,11 @@ export function world(limits: Partial<QueueLimits> = {}): {
   const log = memoryLogger();
   const ctx: SlaveContext = {
     slave: { name: 's1', endpoint: 'pg@s1:22', r_archivedir: '/archive' },
-    store, link: slave, alert: (a) => alerts.push(a), now: () => fs.now, log,
+    store,
+    link: slave,
+    alert: (a) => alerts.push(a),
+    now: () => fs.now,
+    log,
     limits: { warnBytes: null, criticalBytes: null, maxBytes: null, alertRepeatMs: 3_600_000, drainBudgetMs: 10_000, configFile: '/etc/a.ini', ...limits },
   };
   const wal = (n: number, data = `wal-${n}`): Segment => {

@@ -15,9 +15,18 @@ describe('fastArchiveArgs', () => {
     it(`reads ${argv.join(' ')}`, () => assert.deepEqual(fastArchiveArgs(argv), want));
   }
   for (const argv of [
-    [], ['-C', 'a.ini'], ['-C', 'a.ini', '-F', 'x', '-v'], ['-C', 'a.ini', '-I'], ['-C', 'a.ini', '-F', 'x', '-n'],
-    ['-C', 'a.ini', '-C', 'b.ini', '-F', 'x'], ['-C', 'a.ini', '-F'], ['-C', 'a.ini', '-F', '--check'],
-    ['-C', 'a.ini', '-F', ''], ['--help'], ['-C', 'a.ini', '--check'], ['x', '-C', 'a.ini', '-F', 'y'],
+    [],
+    ['-C', 'a.ini'],
+    ['-C', 'a.ini', '-F', 'x', '-v'],
+    ['-C', 'a.ini', '-I'],
+    ['-C', 'a.ini', '-F', 'x', '-n'],
+    ['-C', 'a.ini', '-C', 'b.ini', '-F', 'x'],
+    ['-C', 'a.ini', '-F'],
+    ['-C', 'a.ini', '-F', '--check'],
+    ['-C', 'a.ini', '-F', ''],
+    ['--help'],
+    ['-C', 'a.ini', '--check'],
+    ['x', '-C', 'a.ini', '-F', 'y'],
   ]) {
     it(`leaves ${JSON.stringify(argv)} to the full parser`, () => assert.equal(fastArchiveArgs(argv), undefined));
   }

@@ -8,8 +8,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
-  appendFileSync, chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync,
-  utimesSync, writeFileSync,
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,9 +83,15 @@ function run(o: { command?: string; argv?: string[]; cwd?: string } = {}): Promi
     const t0 = performance.now();
     const child = o.argv
       ? spawn(FRONT_END, o.argv, { cwd: o.cwd ?? t.pgdata, env: { PATH }, stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn('/bin/sh', ['-c', o.command ?? `${FRONT_END} -C ${t.ini} -F pg_wal/${SEG}`], { cwd: o.cwd ?? t.pgdata, env: { PATH }, stdio: ['ignore', 'ignore', 'pipe'] });
+      : spawn('/bin/sh', ['-c', o.command ?? `${FRONT_END} -C ${t.ini} -F pg_wal/${SEG}`], {
+          cwd: o.cwd ?? t.pgdata,
+          env: { PATH },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('close', (code) => {
       const node = existsSync(nodeLog) ? readFileSync(nodeLog, 'utf8').split('\n').filter(Boolean) : [];
       resolve({ code, ms: performance.now() - t0, node, stderr });
@@ -100,7 +118,9 @@ describe('identity lines', () => {
       const out = await new Promise<string>((resolve) => {
         const c = spawn('stat', ['-c', IDENTITY_FORMAT, '--', p], { stdio: ['ignore', 'pipe', 'inherit'] });
         let s = '';
-        c.stdout.setEncoding('utf8').on('data', (d: string) => { s += d; });
+        c.stdout.setEncoding('utf8').on('data', (d: string) => {
+          s += d;
+        });
         c.on('close', () => resolve(s.trim()));
       });
       assert.equal((await fileIdentity(p))!.line, out);
@@ -109,7 +129,7 @@ describe('identity lines', () => {
 });
 
 describe('the fast path answers only for a marker that matches', () => {
-  it('marker present and matching: exit 0 without starting node (relative and absolute %p, through a symlink like npm\'s)', async () => {
+  it("marker present and matching: exit 0 without starting node (relative and absolute %p, through a symlink like npm's)", async () => {
     await prove();
     await assertFast();
     await assertFast({ command: `${FRONT_END} -C ${t.ini} -F ${t.wal}` });
@@ -252,8 +272,14 @@ describe('anything unusual goes to node', () => {
   it('other command lines', async () => {
     await prove();
     for (const argv of [
-      ['-F', `pg_wal/${SEG}`, '-C', t.ini], ['-C', t.ini, '-F', `pg_wal/${SEG}`, '-v'], ['-C', t.ini], ['--config', t.ini, '--file', `pg_wal/${SEG}`],
-      [`-C${t.ini}`, '-F', `pg_wal/${SEG}`], ['-C', t.ini, '-n', `pg_wal/${SEG}`], [], ['-I'],
+      ['-F', `pg_wal/${SEG}`, '-C', t.ini],
+      ['-C', t.ini, '-F', `pg_wal/${SEG}`, '-v'],
+      ['-C', t.ini],
+      ['--config', t.ini, '--file', `pg_wal/${SEG}`],
+      [`-C${t.ini}`, '-F', `pg_wal/${SEG}`],
+      ['-C', t.ini, '-n', `pg_wal/${SEG}`],
+      [],
+      ['-I'],
     ]) {
       const r = await run({ argv });
       assert.equal(r.code, 99, argv.join(' '));
@@ -265,9 +291,28 @@ describe('anything unusual goes to node', () => {
   it('hostile -F values: nothing evaluated, node (which refuses them)', async () => {
     await prove();
     const pwned = join(t.dir, 'pwned');
-    for (const f of ['../x', `pg_wal/../pg_wal/${SEG}`, `pg_wal//${SEG}`, `./pg_wal/${SEG}`, `pg_wal/./${SEG}`, `pg_wal/sub/${SEG}`,
-      `pg_wal/${SEG} `, `pg_wal/${SEG}\n`, `pg_wal/a b`, `pg_wal/$(touch ${pwned})`, `pg_wal/\`touch ${pwned}\``, `pg_wal/${SEG.toLowerCase()}`,
-      `pg_wal/${SEG}0`, `pg_wal/*`, `pg_wal/${SEG.slice(0, 23)}?`, `pg_wal/[0-9A-F]*`, '-x', '', `${t.pgdata}/../data/pg_wal/${SEG}`, `/pg_wal/${SEG}x`]) {
+    for (const f of [
+      '../x',
+      `pg_wal/../pg_wal/${SEG}`,
+      `pg_wal//${SEG}`,
+      `./pg_wal/${SEG}`,
+      `pg_wal/./${SEG}`,
+      `pg_wal/sub/${SEG}`,
+      `pg_wal/${SEG} `,
+      `pg_wal/${SEG}\n`,
+      `pg_wal/a b`,
+      `pg_wal/$(touch ${pwned})`,
+      `pg_wal/\`touch ${pwned}\``,
+      `pg_wal/${SEG.toLowerCase()}`,
+      `pg_wal/${SEG}0`,
+      `pg_wal/*`,
+      `pg_wal/${SEG.slice(0, 23)}?`,
+      `pg_wal/[0-9A-F]*`,
+      '-x',
+      '',
+      `${t.pgdata}/../data/pg_wal/${SEG}`,
+      `/pg_wal/${SEG}x`,
+    ]) {
       const r = await run({ argv: ['-C', t.ini, '-F', f] });
       assert.equal(r.code, 99, `${JSON.stringify(f)}: ${r.stderr}`);
     }

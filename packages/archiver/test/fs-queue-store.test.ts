@@ -21,8 +21,10 @@ describe('fsQueueStore', () => {
   };
 
   it('refuses to queue without l_archivedir, with the -I hint', async () => {
-    await assert.rejects(store.enqueue('s1', src('a', 'x'), seg(1)), (e: Error & { code?: string; hint?: string }) =>
-      e.code === 'QUEUE_MISSING' && /-I/.test(e.hint ?? ''));
+    await assert.rejects(
+      store.enqueue('s1', src('a', 'x'), seg(1)),
+      (e: Error & { code?: string; hint?: string }) => e.code === 'QUEUE_MISSING' && /-I/.test(e.hint ?? ''),
+    );
   });
 
   it('enqueue creates the slave dir 0700, files 0600, never overwrites; scan lists WAL files in WAL order', async () => {
@@ -37,7 +39,13 @@ describe('fsQueueStore', () => {
     writeFileSync(join(root, 's1', `.${seg(3)}.123.abcd.tmp`), 'partial copy of a killed writer');
     writeFileSync(join(root, 's1', 'README'), 'not a segment');
     const scan = await store.scan('s1');
-    assert.deepEqual(scan.files.map((f) => [f.name, f.size]), [[seg(1), 1], [seg(2), 2]]);
+    assert.deepEqual(
+      scan.files.map((f) => [f.name, f.size]),
+      [
+        [seg(1), 1],
+        [seg(2), 2],
+      ],
+    );
     assert.equal(scan.detached, undefined);
     assert.deepEqual([...scan.claims], []);
     assert.deepEqual((await store.scan('nobody')).files, []);
@@ -69,7 +77,10 @@ describe('fsQueueStore', () => {
     assert.deepEqual(await store.drop('s1', 'why\n'), { created: true, deleted: 2 });
     assert.deepEqual(await store.drop('s1', 'again\n'), { created: false, deleted: 0 });
     const left = readdirSync(join(root, 's1')).sort();
-    assert.deepEqual(left.filter((f) => !f.startsWith('.')), ['NEEDS_BASE_BACKUP', 'README']);
+    assert.deepEqual(
+      left.filter((f) => !f.startsWith('.')),
+      ['NEEDS_BASE_BACKUP', 'README'],
+    );
     assert.equal((await store.scan('s1')).detached, 'why\n');
     assert.equal(await store.resetMarker('s1'), true);
     assert.equal(await store.resetMarker('s1'), false);
@@ -93,12 +104,24 @@ describe('fsQueueStore: a failed durability step is not a queued segment', () =>
     const link = fsp.link;
     let linked = false;
     let failed = 0;
-    const l = mock.method(fsp, 'link', async (a: string, b: string) => { linked = true; return link(a, b); });
+    const l = mock.method(fsp, 'link', async (a: string, b: string) => {
+      linked = true;
+      return link(a, b);
+    });
     const m = mock.method(proto, 'sync', async function (this: unknown) {
-      if (!afterLink || linked) { failed++; throw eio('fsync'); }
+      if (!afterLink || linked) {
+        failed++;
+        throw eio('fsync');
+      }
       return sync.call(this);
     });
-    return { calls: () => failed, restore: () => { m.mock.restore(); l.mock.restore(); } };
+    return {
+      calls: () => failed,
+      restore: () => {
+        m.mock.restore();
+        l.mock.restore();
+      },
+    };
   };
   const temps = (): string[] => readdirSync(join(root, 's1')).filter((n) => n.endsWith('.tmp'));
 
@@ -109,7 +132,9 @@ describe('fsQueueStore: a failed durability step is not a queued segment', () =>
     const f = await failSync(true);
     try {
       await assert.rejects(store.enqueue('s1', src, seg(1)), /EIO: i\/o error, fsync/);
-    } finally { f.restore(); }
+    } finally {
+      f.restore();
+    }
     assert.deepEqual(temps(), []);
   });
 
@@ -120,7 +145,9 @@ describe('fsQueueStore: a failed durability step is not a queued segment', () =>
     try {
       await assert.rejects(store.enqueue('s1', src, seg(2)), /EIO/);
       assert.equal(f.calls(), 1, 'the existing copy was fsynced (and the failure stopped there)');
-    } finally { f.restore(); }
+    } finally {
+      f.restore();
+    }
     assert.equal(await store.enqueue('s1', src, seg(2)), 'identical', 'and without the fault it is identical');
     assert.deepEqual(temps(), []);
   });
@@ -129,11 +156,17 @@ describe('fsQueueStore: a failed durability step is not a queued segment', () =>
     const f = await failSync(false);
     try {
       await assert.rejects(store.enqueue('s1', src, seg(3)), /EIO/);
-    } finally { f.restore(); }
-    const link = mock.method(fsp, 'link', async () => { throw eio('link'); });
+    } finally {
+      f.restore();
+    }
+    const link = mock.method(fsp, 'link', async () => {
+      throw eio('link');
+    });
     try {
       await assert.rejects(store.enqueue('s1', src, seg(4)), /EIO: i\/o error, link/);
-    } finally { link.mock.restore(); }
+    } finally {
+      link.mock.restore();
+    }
     const names = readdirSync(join(root, 's1'));
     assert.ok(!names.includes(seg(3)) && !names.includes(seg(4)), names.join(' '));
     assert.deepEqual(temps(), []);

@@ -18,7 +18,7 @@ describe('inFlightPerUpload', () => {
     assert.equal(inFlightPerUpload(3, 3), 2);
     assert.equal(inFlightPerUpload(16, 20), 2);
   });
-  it('never goes over a standalone upload\'s UPLOAD_IN_FLIGHT', () => {
+  it("never goes over a standalone upload's UPLOAD_IN_FLIGHT", () => {
     assert.equal(inFlightPerUpload(1, 1), UPLOAD_IN_FLIGHT);
     assert.equal(inFlightPerUpload(0, 0), UPLOAD_IN_FLIGHT);
   });

@@ -43,10 +43,20 @@ test('one scan of a long backlog of .ready files ships all of it, never more tha
   const log = memoryLogger();
   const slave = new SlowSlave(fs);
   const ctx: SlaveContext = {
-    slave: { name: 's0', endpoint: 'pg@s0:22', r_archivedir: '/archive' }, store, link: slave, alert: () => undefined, now: () => fs.now, log,
+    slave: { name: 's0', endpoint: 'pg@s0:22', r_archivedir: '/archive' },
+    store,
+    link: slave,
+    alert: () => undefined,
+    now: () => fs.now,
+    log,
     limits: { warnBytes: null, criticalBytes: null, maxBytes: null, alertRepeatMs: 3_600_000, drainBudgetMs: 0, configFile: ini },
   };
-  const worker = { ctx, target: { name: 's0', deadlineMs: 60_000 }, drain: async () => ({ delivered: 0, remaining: [] }), nudge: () => undefined } as unknown as SlaveWorker;
+  const worker = {
+    ctx,
+    target: { name: 's0', deadlineMs: 60_000 },
+    drain: async () => ({ delivered: 0, remaining: [] }),
+    nudge: () => undefined,
+  } as unknown as SlaveWorker;
   const warm = new WarmArchiver({ pgdata, configFile: ini, offline: false, workers: [worker], store, alert: () => undefined, log, maxAhead: 4 });
   const names: string[] = [];
   for (let i = 1; i <= 60; i++) {
@@ -79,10 +89,20 @@ test('a list of only the oldest .ready names (a horizon) forgets nothing after i
   const log = memoryLogger();
   const slave = new FakeSlave(fs);
   const ctx: SlaveContext = {
-    slave: { name: 's0', endpoint: 'pg@s0:22', r_archivedir: '/archive' }, store, link: slave, alert: () => undefined, now: () => fs.now, log,
+    slave: { name: 's0', endpoint: 'pg@s0:22', r_archivedir: '/archive' },
+    store,
+    link: slave,
+    alert: () => undefined,
+    now: () => fs.now,
+    log,
     limits: { warnBytes: null, criticalBytes: null, maxBytes: null, alertRepeatMs: 3_600_000, drainBudgetMs: 0, configFile: ini },
   };
-  const worker = { ctx, target: { name: 's0', deadlineMs: 60_000 }, drain: async () => ({ delivered: 0, remaining: [] }), nudge: () => undefined } as unknown as SlaveWorker;
+  const worker = {
+    ctx,
+    target: { name: 's0', deadlineMs: 60_000 },
+    drain: async () => ({ delivered: 0, remaining: [] }),
+    nudge: () => undefined,
+  } as unknown as SlaveWorker;
   // maxAhead 0: the look-ahead ships nothing; only requests do.
   const warm = new WarmArchiver({ pgdata, configFile: ini, offline: false, workers: [worker], store, alert: () => undefined, log, maxAhead: 0 });
   for (let i = 1; i <= 10; i++) {

@@ -32,20 +32,35 @@ it('with 4 000 .done and 2 000 .ready files, each new .ready and each .done cost
   // The set is built here from the names, so the test reads the same on any watcher.
   // scanMs far beyond the test: only the first read and the events count.
   // A window wider than archive_status: this test is about the cost of one change.
-  const w = watchReady(dir, 3_600_000, memoryLogger(), (names) => { last = { names: [...names], ready: new Set(names) }; }, 10_000);
+  const w = watchReady(
+    dir,
+    3_600_000,
+    memoryLogger(),
+    (names) => {
+      last = { names: [...names], ready: new Set(names) };
+    },
+    10_000,
+  );
   try {
     await until('the first read', () => last.names.length === 2000);
     assert.equal(last.names[0], seg(4001));
     const api = fsp as unknown as Record<string, (...a: unknown[]) => unknown>;
     const readdir = api.readdir!;
     let reads = 0;
-    api.readdir = (...a: unknown[]) => { reads++; return readdir(...a); };
+    api.readdir = (...a: unknown[]) => {
+      reads++;
+      return readdir(...a);
+    };
     try {
       for (let i = 6001; i <= 6020; i++) {
         writeFileSync(join(status, `${seg(i)}.ready`), '');
         await until(`${seg(i)} seen`, () => last.ready.has(seg(i)));
       }
-      assert.deepEqual(last.names.slice(-21), Array.from({ length: 21 }, (_, k) => seg(6000 + k)), 'kept in WAL order');
+      assert.deepEqual(
+        last.names.slice(-21),
+        Array.from({ length: 21 }, (_, k) => seg(6000 + k)),
+        'kept in WAL order',
+      );
       for (let i = 4001; i <= 4010; i++) {
         renameSync(join(status, `${seg(i)}.ready`), join(status, `${seg(i)}.done`));
         await until(`${seg(i)} archived`, () => !last.ready.has(seg(i)));
@@ -66,7 +81,9 @@ it('a full read every scanMs still catches what events missed', async () => {
   const status = join(root, 'pg_wal', 'archive_status');
   mkdirSync(status, { recursive: true });
   let names: string[] = [];
-  const w = watchReady(root, 50, memoryLogger(), (n) => { names = [...n]; });
+  const w = watchReady(root, 50, memoryLogger(), (n) => {
+    names = [...n];
+  });
   try {
     writeFileSync(join(status, `${seg(2)}.ready`), '');
     writeFileSync(join(status, `${seg(1)}.ready`), '');
@@ -85,20 +102,33 @@ it('with 5 000 .ready files only the oldest 64 are held, in WAL order; as Postgr
   for (let i = 5000; i >= 1; i--) writeFileSync(join(status, `${seg(i)}.ready`), '');
   let last: { names: string[]; horizon: string | undefined } = { names: [], horizon: undefined };
   let most = 0;
-  const w = watchReady(root, 3_600_000, memoryLogger(), (names, _at, _ready, horizon) => {
-    most = Math.max(most, names.length);
-    last = { names: [...names], horizon };
-  }, 64);
+  const w = watchReady(
+    root,
+    3_600_000,
+    memoryLogger(),
+    (names, _at, _ready, horizon) => {
+      most = Math.max(most, names.length);
+      last = { names: [...names], horizon };
+    },
+    64,
+  );
   try {
     await until('the first read', () => last.names.length > 0);
     assert.equal(last.names.length, 64, `${last.names.length} names held of 5 000 .ready`);
-    assert.deepEqual(last.names, Array.from({ length: 64 }, (_, k) => seg(k + 1)), 'the oldest, in WAL order');
+    assert.deepEqual(
+      last.names,
+      Array.from({ length: 64 }, (_, k) => seg(k + 1)),
+      'the oldest, in WAL order',
+    );
     assert.equal(last.horizon, seg(64), 'the newest held: what comes after it is not known');
     writeFileSync(join(status, `${seg(6000)}.ready`), '');
     // PostgreSQL archives the oldest 40: once half the window is gone, a read refills it.
     for (let i = 1; i <= 40; i++) renameSync(join(status, `${seg(i)}.ready`), join(status, `${seg(i)}.done`));
     await until('the window moved on', () => last.names[0] === seg(41) && last.names.length === 64);
-    assert.deepEqual(last.names, Array.from({ length: 64 }, (_, k) => seg(k + 41)));
+    assert.deepEqual(
+      last.names,
+      Array.from({ length: 64 }, (_, k) => seg(k + 41)),
+    );
     assert.ok(!last.names.includes(seg(6000)));
     assert.equal(most, 64, 'never more than 64 names held');
   } finally {

@@ -32,8 +32,10 @@ function place(): { q: string; target: string } {
   return { q: join(d, 'queue'), target };
 }
 
-const isCode = (code: string, path?: string) => (e: unknown): boolean =>
-  e instanceof PitrError && e.code === code && e.exitCode === 2 && (path === undefined || e.message.includes(path));
+const isCode =
+  (code: string, path?: string) =>
+  (e: unknown): boolean =>
+    e instanceof PitrError && e.code === code && e.exitCode === 2 && (path === undefined || e.message.includes(path));
 
 describe('queue directories', () => {
   it('l_archivedir or a queue others can write: refused (exit 2) with chmod as the fix, nothing queued', async () => {
@@ -48,8 +50,13 @@ describe('queue directories', () => {
     chmodSync(q, 0o700);
     mkdirSync(join(q, 's1'), { mode: 0o700 });
     chmodSync(join(q, 's1'), 0o770);
-    await assert.rejects(checkQueueDirs(q, ['s1']), (e: unknown) => isCode('DIR_NOT_PRIVATE', join(q, 's1'))(e) && /the queue of slave s1/.test((e as Error).message)
-      && (e as PitrError).hint === `chmod 0700 ${join(q, 's1')}`);
+    await assert.rejects(
+      checkQueueDirs(q, ['s1']),
+      (e: unknown) =>
+        isCode('DIR_NOT_PRIVATE', join(q, 's1'))(e) &&
+        /the queue of slave s1/.test((e as Error).message) &&
+        (e as PitrError).hint === `chmod 0700 ${join(q, 's1')}`,
+    );
     await assert.rejects(fsQueueStore(q).enqueue('s1', src, seg(1)), isCode('DIR_NOT_PRIVATE'));
     await assert.rejects(fsQueueStore(q).scan('s1'), isCode('DIR_NOT_PRIVATE'));
     assert.deepEqual(readdirSync(join(q, 's1')), [], 'nothing queued in it');
@@ -98,8 +105,12 @@ describe('cmd_queue files', () => {
     const { q, target } = place();
     const sock = join(q, '.cmd_queue.sock');
     symlinkSync(target, sock);
-    const listening = serveSocket({ path: sock, config: 'x', deadlineMs: 1000, log: memoryLogger(), handle: async () => ({ status: 'ok' }) })
-      .then(async (s) => { await s.close(0); return s; });
+    const listening = serveSocket({ path: sock, config: 'x', deadlineMs: 1000, log: memoryLogger(), handle: async () => ({ status: 'ok' }) }).then(
+      async (s) => {
+        await s.close(0);
+        return s;
+      },
+    );
     await assert.rejects(listening, isCode('SYMLINK_REFUSED', sock));
     assert.ok(lstatSync(sock).isSymbolicLink());
     assert.equal(readFileSync(target, 'utf8'), 'precious\n');
@@ -132,7 +143,10 @@ describe('cmd_queue files', () => {
     assert.equal(await m.prove(seg(1), wal, (await fileIdentity(wal))!.line), false);
     assert.ok(lstatSync(join(c.q, MARKER_DIR, seg(1))).isSymbolicLink(), 'the link is not silently replaced');
     assert.equal(readFileSync(c.target, 'utf8'), 'precious\n');
-    assert.ok(log.lines.some((l) => /WARNING: .*symbolic link/.test(l)), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => /WARNING: .*symbolic link/.test(l)),
+      log.lines.join('\n'),
+    );
     assert.ok(!existsSync(join(c.q, MARKER_DIR, `${seg(1)}.tmp`)));
   });
 });

@@ -50,22 +50,52 @@ async function world(o: { slaves?: number; iniIdentity?: string | null; off?: st
   const slaves = Array.from({ length: o.slaves ?? 2 }, () => new FakeSlave(fs));
   const workers = slaves.map((link, i) => {
     const ctx: SlaveContext = {
-      slave: { name: `s${i}`, endpoint: `pg@s${i}:22`, r_archivedir: '/archive' }, store, link, alert: () => undefined, now: () => fs.now, log,
+      slave: { name: `s${i}`, endpoint: `pg@s${i}:22`, r_archivedir: '/archive' },
+      store,
+      link,
+      alert: () => undefined,
+      now: () => fs.now,
+      log,
       limits: { warnBytes: null, criticalBytes: null, maxBytes: null, alertRepeatMs: 3_600_000, drainBudgetMs: 0, configFile: ini },
     };
-    return { ctx, target: { name: `s${i}`, deadlineMs: 60_000 }, drain: async () => ({ delivered: 0, remaining: [] }), nudge: () => undefined } as unknown as SlaveWorker;
+    return {
+      ctx,
+      target: { name: `s${i}`, deadlineMs: 60_000 },
+      drain: async () => ({ delivered: 0, remaining: [] }),
+      nudge: () => undefined,
+    } as unknown as SlaveWorker;
   });
   const w = { iniOk: true } as World;
-  const iniIdentity = o.iniIdentity === null ? undefined : o.iniIdentity ?? (await fileIdentity(ini))!.line;
+  const iniIdentity = o.iniIdentity === null ? undefined : (o.iniIdentity ?? (await fileIdentity(ini))!.line);
   const markers = new ProofMarkers({
-    lArchivedir: queue, iniIdentity, log, iniUnchanged: async () => w.iniOk, ...(o.off !== undefined ? { off: o.off } : {}),
+    lArchivedir: queue,
+    iniIdentity,
+    log,
+    iniUnchanged: async () => w.iniOk,
+    ...(o.off !== undefined ? { off: o.off } : {}),
   });
   await markers.open();
   const warm = new WarmArchiver({
-    pgdata, configFile: ini, offline: false, workers, store, alert: () => undefined, log, maxAhead: 6, markers, mayShipAhead: async () => w.iniOk,
+    pgdata,
+    configFile: ini,
+    offline: false,
+    workers,
+    store,
+    alert: () => undefined,
+    log,
+    maxAhead: 6,
+    markers,
+    mayShipAhead: async () => w.iniOk,
   });
   return Object.assign(w, {
-    pgdata, queue, ini, fs, slaves, store, markers, warm,
+    pgdata,
+    queue,
+    ini,
+    fs,
+    slaves,
+    store,
+    markers,
+    warm,
     wal: (i: number, data = `wal-${i}`) => {
       const path = join(pgdata, 'pg_wal', seg(i));
       writeFileSync(path, data);
@@ -84,9 +114,11 @@ const asked = (w: World, name: string): boolean => existsSync(join(markerDir(w),
 
 describe('a proof marker only for what is safe on every slave', () => {
   let w: World;
-  beforeEach(async () => { w = await world(); });
+  beforeEach(async () => {
+    w = await world();
+  });
 
-  it('delivered everywhere: the marker holds the file\'s and the ini\'s identity, in a 0700 directory', async () => {
+  it("delivered everywhere: the marker holds the file's and the ini's identity, in a 0700 directory", async () => {
     const name = w.wal(1);
     assert.deepEqual(await w.warm.archive(`pg_wal/${name}`), { status: 'ok' });
     const text = marker(w, name);

@@ -38,7 +38,15 @@ function counting(store: QueueStore): { store: QueueStore; calls: Map<string, nu
       };
     },
   });
-  return { store: wrapped, calls, filesSeen: () => seen, reset: () => { calls.clear(); seen = 0; } };
+  return {
+    store: wrapped,
+    calls,
+    filesSeen: () => seen,
+    reset: () => {
+      calls.clear();
+      seen = 0;
+    },
+  };
 }
 
 const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
@@ -78,16 +86,28 @@ describe('per-segment work through the QueueStore interface', () => {
     const c = counting(w.store);
     // The worker's own connection is replaced by the fake slave (down): what is tested is its drain.
     class DownWorker extends SlaveWorker {
-      override async get(): Promise<SlaveLink> { return w.slave.get(); }
+      override async get(): Promise<SlaveLink> {
+        return w.slave.get();
+      }
     }
-    const worker = new DownWorker({ entry: 's1', name: 's1', r_archivedir: '/archive' } as SlaveTarget,
-      { lanes: 1, inFlight: 2, retryMs: 60_000, promptRetryMs: 3000, sshDebug: false, log: w.log, onConnected: () => undefined });
+    const worker = new DownWorker({ entry: 's1', name: 's1', r_archivedir: '/archive' } as SlaveTarget, {
+      lanes: 1,
+      inFlight: 2,
+      retryMs: 60_000,
+      promptRetryMs: 3000,
+      sshDebug: false,
+      log: w.log,
+      onConnected: () => undefined,
+    });
     worker.ctx = { ...w.ctx, store: c.store, link: worker };
     const r = await worker.drain();
     assert.equal(r.stopped?.why, 'unreachable');
     assert.equal(c.calls.get('scan') ?? 0, 0, `the queue was listed: ${JSON.stringify([...c.calls])}`);
     assert.ok(total(c.calls) <= 4, `bounded: ${JSON.stringify([...c.calls])}`);
-    assert.deepEqual(w.alerts.map((a) => a.event), ['slave_unreachable']);
+    assert.deepEqual(
+      w.alerts.map((a) => a.event),
+      ['slave_unreachable'],
+    );
     assert.equal(w.store.entriesOf('s1').filter((n) => n.startsWith('0')).length, 10_000, 'every file still queued');
   });
 
@@ -98,7 +118,11 @@ describe('per-segment work through the QueueStore interface', () => {
     const c = counting(w.store);
     const o = await deliverSegment({ ...w.ctx, store: c.store }, w.wal(n + 1));
     assert.deepEqual(o, { kind: 'delivered', status: 'created' });
-    assert.deepEqual(w.slave.uploads, Array.from({ length: n + 1 }, (_, i) => seg(i + 1)), 'WAL order, the new one last');
+    assert.deepEqual(
+      w.slave.uploads,
+      Array.from({ length: n + 1 }, (_, i) => seg(i + 1)),
+      'WAL order, the new one last',
+    );
     assert.equal(c.calls.get('scan'), 1, 'listed once for the whole drain');
     assert.ok(total(c.calls) <= 2 * n + 10, `calls per delivered file stay bounded: ${JSON.stringify([...c.calls])}`);
   });
@@ -118,9 +142,16 @@ describe('the real store: system calls per segment and the summary', () => {
     for (const [k, v] of Object.entries(api)) {
       if (typeof v !== 'function' || k === 'constants') continue;
       saved.set(k, v);
-      api[k] = (...a: unknown[]) => { counts.set(k, (counts.get(k) ?? 0) + 1); return (v as (...x: unknown[]) => unknown)(...a); };
+      api[k] = (...a: unknown[]) => {
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+        return (v as (...x: unknown[]) => unknown)(...a);
+      };
     }
-    try { await fn(); } finally { for (const [k, v] of saved) api[k] = v; }
+    try {
+      await fn();
+    } finally {
+      for (const [k, v] of saved) api[k] = v;
+    }
     return counts;
   }
 
@@ -172,7 +203,10 @@ describe('the real store: system calls per segment and the summary', () => {
     writeFileSync(join(root, 's1', seg(7)), 'z'.repeat(10));
     unlinkSync(join(root, 's1', seg(2)));
     writeFileSync(join(root, 's1', seg(8)), 'z'.repeat(10));
-    assert.deepEqual((await store.scan('s1')).files.map((f) => f.name), [seg(1), seg(3), seg(7), seg(8)]);
+    assert.deepEqual(
+      (await store.scan('s1')).files.map((f) => f.name),
+      [seg(1), seg(3), seg(7), seg(8)],
+    );
     assert.deepEqual(await store.look('s1', []), { count: 4, bytes: 40, detached: undefined, claims: new Set() });
     assert.ok(!(await store.scan('s1')).claims.has(SUMMARY_FILE), 'the summary is not a claim');
   });

@@ -16,24 +16,64 @@ const err = (code: ErrorCodeName, message: string): PitrError => new PitrError(c
 describe('remoteCause', () => {
   it('sorts the SSH layer codes into four kinds', () => {
     const codes: ErrorCodeName[] = [
-      'SSH_REFUSED', 'SSH_TIMEOUT', 'SSH_UNREACHABLE', 'SSH_DISCONNECTED', 'SSH_AUTH_FAILED', 'SSH_NO_IDENTITY',
-      'SSH_HOSTKEY_UNKNOWN', 'SSH_HOSTKEY_CHANGED', 'SFTP_NO_SPACE', 'SFTP_PERMISSION_DENIED', 'SFTP_FAILURE',
+      'SSH_REFUSED',
+      'SSH_TIMEOUT',
+      'SSH_UNREACHABLE',
+      'SSH_DISCONNECTED',
+      'SSH_AUTH_FAILED',
+      'SSH_NO_IDENTITY',
+      'SSH_HOSTKEY_UNKNOWN',
+      'SSH_HOSTKEY_CHANGED',
+      'SFTP_NO_SPACE',
+      'SFTP_PERMISSION_DENIED',
+      'SFTP_FAILURE',
     ];
-    const kinds = codes.map((c) => { const k = remoteCause(err(c, 'x'), 'x'); return `${c}:${k.kind}:${k.key}`; });
+    const kinds = codes.map((c) => {
+      const k = remoteCause(err(c, 'x'), 'x');
+      return `${c}:${k.kind}:${k.key}`;
+    });
     assert.deepEqual(kinds, [
-      'SSH_REFUSED:connect:connect', 'SSH_TIMEOUT:connect:connect', 'SSH_UNREACHABLE:connect:connect', 'SSH_DISCONNECTED:connect:connect',
-      'SSH_AUTH_FAILED:auth:auth', 'SSH_NO_IDENTITY:auth:auth', 'SSH_HOSTKEY_UNKNOWN:host_key:host_key', 'SSH_HOSTKEY_CHANGED:host_key:host_key',
-      'SFTP_NO_SPACE:write:disk_full', 'SFTP_PERMISSION_DENIED:write:permission_denied', 'SFTP_FAILURE:write:write_failed',
+      'SSH_REFUSED:connect:connect',
+      'SSH_TIMEOUT:connect:connect',
+      'SSH_UNREACHABLE:connect:connect',
+      'SSH_DISCONNECTED:connect:connect',
+      'SSH_AUTH_FAILED:auth:auth',
+      'SSH_NO_IDENTITY:auth:auth',
+      'SSH_HOSTKEY_UNKNOWN:host_key:host_key',
+      'SSH_HOSTKEY_CHANGED:host_key:host_key',
+      'SFTP_NO_SPACE:write:disk_full',
+      'SFTP_PERMISSION_DENIED:write:permission_denied',
+      'SFTP_FAILURE:write:write_failed',
     ]);
   });
 });
 
 describe('deliverSegment: the alert names the cause', () => {
   const cases = [
-    { name: 'login refused', set: { connectError: err('SSH_AUTH_FAILED', 'pg@s1:22 refused our key (fake)') }, event: 'slave_auth_failed', text: /refuses our SSH login: pg@s1:22 refused our key/ },
-    { name: 'host key', set: { connectError: err('SSH_HOSTKEY_CHANGED', 'the host key of s1 changed (fake)') }, event: 'slave_host_key_rejected', text: /host key not accepted: the host key of s1 changed/ },
-    { name: 'disk full', set: { uploadError: err('SFTP_NO_SPACE', 'SFTP write /archive/x on pg@s1:22: failure: disk full (0 bytes free)') }, event: 'slave_write_failed', text: /cannot store segments in \/archive \(disk full\): SFTP write/ },
-    { name: 'directory fsync', set: { uploadError: err('SFTP_PERMISSION_DENIED', 'fsync of directory /archive on pg@s1:22 failed: permission denied') }, event: 'slave_write_failed', text: /\(permission denied\): fsync of directory \/archive on pg@s1:22 failed/ },
+    {
+      name: 'login refused',
+      set: { connectError: err('SSH_AUTH_FAILED', 'pg@s1:22 refused our key (fake)') },
+      event: 'slave_auth_failed',
+      text: /refuses our SSH login: pg@s1:22 refused our key/,
+    },
+    {
+      name: 'host key',
+      set: { connectError: err('SSH_HOSTKEY_CHANGED', 'the host key of s1 changed (fake)') },
+      event: 'slave_host_key_rejected',
+      text: /host key not accepted: the host key of s1 changed/,
+    },
+    {
+      name: 'disk full',
+      set: { uploadError: err('SFTP_NO_SPACE', 'SFTP write /archive/x on pg@s1:22: failure: disk full (0 bytes free)') },
+      event: 'slave_write_failed',
+      text: /cannot store segments in \/archive \(disk full\): SFTP write/,
+    },
+    {
+      name: 'directory fsync',
+      set: { uploadError: err('SFTP_PERMISSION_DENIED', 'fsync of directory /archive on pg@s1:22 failed: permission denied') },
+      event: 'slave_write_failed',
+      text: /\(permission denied\): fsync of directory \/archive on pg@s1:22 failed/,
+    },
   ];
   for (const c of cases) {
     it(`${c.name}: queued (exit 0), one ${c.event} alert per outage, never slave_unreachable`, async () => {
@@ -47,7 +87,10 @@ describe('deliverSegment: the alert names the cause', () => {
       assert.deepEqual(events(w.alerts), [`CRITICAL:${c.event}`]);
       assert.match(w.alerts[0]!.message, c.text);
       assert.match(w.alerts[0]!.message, /^slave s1 \(pg@s1:22\) /);
-      assert.deepEqual((await w.store.scan('s1')).files.map((f) => f.name), [seg(1), seg(2), seg(3)]);
+      assert.deepEqual(
+        (await w.store.scan('s1')).files.map((f) => f.name),
+        [seg(1), seg(2), seg(3)],
+      );
     });
   }
 

@@ -6,7 +6,10 @@ import { SharedRuns } from '../src/daemon/shared-runs.js';
 function gate<T>() {
   let open!: (v: T) => void;
   let fail!: (e: unknown) => void;
-  const p = new Promise<T>((res, rej) => { open = res; fail = rej; });
+  const p = new Promise<T>((res, rej) => {
+    open = res;
+    fail = rej;
+  });
   return { p, open, fail };
 }
 
@@ -15,8 +18,18 @@ describe('SharedRuns', () => {
     const runs = new SharedRuns<string>();
     const g = gate<string>();
     let started = 0;
-    const first = runs.run('A', () => { started++; return g.p; });
-    const second = runs.run('A', () => { started++; return Promise.resolve('second ran'); }, (r) => `shared ${r}`);
+    const first = runs.run('A', () => {
+      started++;
+      return g.p;
+    });
+    const second = runs.run(
+      'A',
+      () => {
+        started++;
+        return Promise.resolve('second ran');
+      },
+      (r) => `shared ${r}`,
+    );
     g.open('created');
     assert.equal(await first, 'created');
     assert.equal(await second, 'shared created');

@@ -15,7 +15,10 @@ import { seg, world } from './fakes.js';
 function crawlingLink() {
   const pending: Array<{ name: string; resolve(s: PlaceStatus): void; reject(e: unknown): void }> = [];
   const link: SlaveLink = {
-    upload: (_src, name) => new Promise<PlaceStatus>((resolve, reject) => { pending.push({ name, resolve, reject }); }),
+    upload: (_src, name) =>
+      new Promise<PlaceStatus>((resolve, reject) => {
+        pending.push({ name, resolve, reject });
+      }),
     stat: async () => undefined,
   };
   return { provider: { get: async () => link }, pending };
@@ -35,19 +38,30 @@ describe('deliverWithin (slave_deadline)', () => {
     const slow = crawlingLink();
     let cuts = 0;
     const t0 = Date.now();
-    const o = await deliverWithin({ ...w.ctx, link: slow.provider }, w.wal(1), { deadlineMs: 200, abandon: () => { cuts++; } });
+    const o = await deliverWithin({ ...w.ctx, link: slow.provider }, w.wal(1), {
+      deadlineMs: 200,
+      abandon: () => {
+        cuts++;
+      },
+    });
     assert.ok(Date.now() - t0 < 5000, 'the run does not wait for the crawling upload');
     assert.equal(o.kind, 'queued');
     assert.ok((o as { reason: string }).reason.includes(`too slow: ${seg(1)} not delivered within slave_deadline (0.2 s)`), JSON.stringify(o));
     assert.equal(cuts, 1);
     const scan = await w.store.scan('s1');
-    assert.deepEqual(scan.files.map((f) => f.name), [seg(1)]);
+    assert.deepEqual(
+      scan.files.map((f) => f.name),
+      [seg(1)],
+    );
     assert.ok(scan.claims.has(SLOW_CLAIM), 'the next runs queue behind instead of draining');
     // The cut makes the upload fail as a disconnect would: not an outage to alert, and the queue keeps its copy.
     slow.pending[0]!.reject(new PitrError('SSH_DISCONNECTED', 'cut'));
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(w.alerts, []);
-    assert.deepEqual((await w.store.scan('s1')).files.map((f) => f.name), [seg(1)]);
+    assert.deepEqual(
+      (await w.store.scan('s1')).files.map((f) => f.name),
+      [seg(1)],
+    );
   });
 
   it('cmd_queue: the upload goes on past the deadline; when it completes the queued copy goes', async () => {
@@ -55,7 +69,10 @@ describe('deliverWithin (slave_deadline)', () => {
     const slow = crawlingLink();
     const o = await deliverWithin({ ...w.ctx, link: slow.provider }, w.wal(1), { deadlineMs: 100 });
     assert.equal(o.kind, 'queued');
-    assert.deepEqual((await w.store.scan('s1')).files.map((f) => f.name), [seg(1)]);
+    assert.deepEqual(
+      (await w.store.scan('s1')).files.map((f) => f.name),
+      [seg(1)],
+    );
     slow.pending[0]!.resolve('created');
     await until(async () => (await w.store.scan('s1')).files.length === 0);
     assert.deepEqual(w.alerts, []);
@@ -76,7 +93,10 @@ describe('deliverWithin (slave_deadline)', () => {
     assert.equal(o.kind, 'queued');
     assert.deepEqual(w.slave.uploads, [], 'no upload from the run: cmd_queue ships the queue');
     const scan = await w.store.scan('s1');
-    assert.deepEqual(scan.files.map((f) => f.name), [seg(1), seg(2)]);
+    assert.deepEqual(
+      scan.files.map((f) => f.name),
+      [seg(1), seg(2)],
+    );
     const r = await drainQueue(w.ctx, scan, Number.POSITIVE_INFINITY);
     assert.equal(r.delivered, 2);
     assert.ok(!(await w.store.scan('s1')).claims.has(SLOW_CLAIM));

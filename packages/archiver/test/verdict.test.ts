@@ -10,7 +10,13 @@ const of = (...o: SlaveOutcome[]): Map<string, SlaveOutcome> => new Map(o.map((x
 
 describe('verdict', () => {
   it('archived only when every slave is safe (delivered, queued, detached, dropped)', () => {
-    assert.deepEqual(verdictFor(seg, of({ kind: 'delivered', status: 'created' }, { kind: 'queued', reason: 'down' }, { kind: 'detached', delivered: false }, { kind: 'dropped' })), { kind: 'archived' });
+    assert.deepEqual(
+      verdictFor(
+        seg,
+        of({ kind: 'delivered', status: 'created' }, { kind: 'queued', reason: 'down' }, { kind: 'detached', delivered: false }, { kind: 'dropped' }),
+      ),
+      { kind: 'archived' },
+    );
   });
 
   it('a conflict wins over a failure; the detail names every slave that is not safe, on one line', () => {
@@ -34,6 +40,7 @@ describe('verdict', () => {
     for (const v of [offlineVerdict(seg, '/a'), { kind: 'conflict', segment: seg, detail: 'd' }, { kind: 'failed', segment: seg, detail: 'd' }] as const) {
       assert.deepEqual(parseVerdict(JSON.parse(JSON.stringify(v))), v);
     }
-    for (const bad of [null, 'x', { kind: 'archived', segment: seg }, { kind: 'offline', segment: seg }, { kind: 'conflict', detail: 'd' }]) assert.equal(parseVerdict(bad), undefined);
+    for (const bad of [null, 'x', { kind: 'archived', segment: seg }, { kind: 'offline', segment: seg }, { kind: 'conflict', detail: 'd' }])
+      assert.equal(parseVerdict(bad), undefined);
   });
 });

@@ -47,7 +47,10 @@ describe('askDaemon', () => {
     const interp = join(dir, 'interp.ini');
     writeFileSync(interp, `[DEFAULT]\npgdata: ${dir}/pg\nl_archivedir: %(pgdata)s/../q\nslaves: s1\nr_archivedir: /a\n`);
     assert.equal(peekArchiveDir(readFileSync(interp, 'utf8'), interp, '/h'), undefined);
-    const a = await withDaemon((c) => c.write('{"status":"ok"}\n'), () => askDaemon(interp, 'pg_wal/x', t));
+    const a = await withDaemon(
+      (c) => c.write('{"status":"ok"}\n'),
+      () => askDaemon(interp, 'pg_wal/x', t),
+    );
     assert.deepEqual(a, { verdict: { kind: 'archived' } });
   });
 
@@ -60,16 +63,22 @@ describe('askDaemon', () => {
     const seg = '000000010000000000000001';
     const answers: Array<[unknown, unknown]> = [
       [{ status: 'ok' }, { verdict: { kind: 'archived' } }],
-      [{ status: 'verdict', verdict: { kind: 'conflict', segment: seg, detail: 's1: CONFLICT' } }, { verdict: { kind: 'conflict', segment: seg, detail: 's1: CONFLICT' } }],
+      [
+        { status: 'verdict', verdict: { kind: 'conflict', segment: seg, detail: 's1: CONFLICT' } },
+        { verdict: { kind: 'conflict', segment: seg, detail: 's1: CONFLICT' } },
+      ],
       [{ status: 'verdict', verdict: { kind: 'offline', segment: seg, configFile: ini } }, { verdict: { kind: 'offline', segment: seg, configFile: ini } }],
     ];
     for (const [reply, want] of answers) {
       let got: unknown;
-      const a = await withDaemon((c, line) => {
-        got = parseRequest(line);
-        c.write('{"status":"working","deadlineMs":2000}\n');
-        setTimeout(() => c.write(`${JSON.stringify(reply)}\n`), 50);
-      }, () => askDaemon(ini, `pg_wal/${seg}`, t));
+      const a = await withDaemon(
+        (c, line) => {
+          got = parseRequest(line);
+          c.write('{"status":"working","deadlineMs":2000}\n');
+          setTimeout(() => c.write(`${JSON.stringify(reply)}\n`), 50);
+        },
+        () => askDaemon(ini, `pg_wal/${seg}`, t),
+      );
       assert.deepEqual(got, { v: 2, op: 'archive', config: ini, file: `pg_wal/${seg}` });
       assert.deepEqual(a, want);
     }
@@ -83,12 +92,22 @@ describe('askDaemon', () => {
   for (const [what, behave, reason] of [
     ['garbage', (c: Socket) => c.write('HTTP/1.1 200 OK\n'), /not an answer/],
     ['silence', () => undefined, /no answer from cmd_queue within 300 ms/],
-    ['a hang-up after working', (c: Socket) => { c.write('{"status":"working","deadlineMs":5000}\n'); c.end(); }, /closed the connection/],
+    [
+      'a hang-up after working',
+      (c: Socket) => {
+        c.write('{"status":"working","deadlineMs":5000}\n');
+        c.end();
+      },
+      /closed the connection/,
+    ],
     ['working, then nothing within its deadline', (c: Socket) => c.write('{"status":"working","deadlineMs":200}\n'), /no verdict from cmd_queue within 200 ms/],
     ['a fallback answer', (c: Socket) => c.write('{"status":"fallback","message":"not mine"}\n'), /cmd_queue: not mine/],
   ] as const) {
     it(`${what} → fallback`, async () => {
-      const a = await withDaemon((c) => behave(c), () => askDaemon(ini, 'pg_wal/x', t));
+      const a = await withDaemon(
+        (c) => behave(c),
+        () => askDaemon(ini, 'pg_wal/x', t),
+      );
       assert.ok('fallback' in a, JSON.stringify(a));
       assert.match(a.fallback, reason);
     });
@@ -97,7 +116,10 @@ describe('askDaemon', () => {
   it('a socket directory that others can write to is not trusted', async () => {
     chmodSync(qdir, 0o777);
     try {
-      const a = await withDaemon((c) => c.write('{"status":"ok"}\n'), () => askDaemon(ini, 'pg_wal/x', t));
+      const a = await withDaemon(
+        (c) => c.write('{"status":"ok"}\n'),
+        () => askDaemon(ini, 'pg_wal/x', t),
+      );
       assert.ok('fallback' in a && /writable by others/.test(a.fallback), JSON.stringify(a));
     } finally {
       chmodSync(qdir, 0o700);

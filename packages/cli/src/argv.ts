@@ -9,7 +9,10 @@ export function splitGluedShortOptions(argv: readonly string[], valueFlags: stri
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') { out.push(...argv.slice(i)); break; }
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
     if (/^-[A-Za-z]./.test(a) && !a.startsWith('--') && valueFlags.includes(a[1]!) && !a.includes('=')) {
       out.push(a.slice(0, 2), a.slice(2));
     } else {

@@ -87,7 +87,8 @@ export async function raiseAlert(hooks: HookConfig, alert: Alert, log: Logger): 
   const name = argv[0];
   if (result.spawnError) log.error(`notify hook ${name} could not start: ${result.spawnError.message}`);
   else if (result.timedOut) log.error(`notify hook ${name} did not finish within ${timeoutMs / 1000}s and was killed`);
-  else if (result.code !== 0) log.error(`notify hook ${name} failed (${result.signal ?? `exit ${result.code}`})${result.stderr ? `: ${result.stderr.trim().split('\n')[0]}` : ''}`);
+  else if (result.code !== 0)
+    log.error(`notify hook ${name} failed (${result.signal ?? `exit ${result.code}`})${result.stderr ? `: ${result.stderr.trim().split('\n')[0]}` : ''}`);
   else log.debug(`notify hook ${name} ran (${result.durationMs} ms)`);
   return { ran: true, argv, result };
 }

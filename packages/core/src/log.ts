@@ -23,17 +23,15 @@ const pad = (n: number): string => String(n).padStart(2, '0');
 
 /** `YYYY-MM-DD HH:MM:SS TZ` in local time, the way PostgreSQL's own log_line_prefix %t looks. */
 export function logTimestamp(d: Date = new Date()): string {
-  const tz = Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
-    .formatToParts(d)
-    .find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
+  const tz =
+    Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
+      .formatToParts(d)
+      .find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${tz}`;
 }
 
 // key=value / key: value pairs whose key says "password", and URL user:pass@ parts.
-const SECRET_PATTERNS: RegExp[] = [
-  /((?:password|passwd|pwd|repl_db_password)\s*[=:]\s*)('[^']*'|"[^"]*"|\S+)/gi,
-  /(\/\/[^/:@\s]+:)([^@\s]+)(@)/g,
-];
+const SECRET_PATTERNS: RegExp[] = [/((?:password|passwd|pwd|repl_db_password)\s*[=:]\s*)('[^']*'|"[^"]*"|\S+)/gi, /(\/\/[^/:@\s]+:)([^@\s]+)(@)/g];
 
 /** Removes anything that looks like a password from a message before it is logged. */
 export function redact(message: string, secrets: readonly string[] = []): string {
@@ -59,7 +57,9 @@ export function createLogger(sink: LogSink, opts: { debug?: boolean; secrets?: r
   const debugEnabled = opts.debug ?? false;
   return {
     debugEnabled,
-    debug: (m) => { if (debugEnabled) emit('DEBUG', m); },
+    debug: (m) => {
+      if (debugEnabled) emit('DEBUG', m);
+    },
     info: (m) => emit('INFO', m),
     notice: (m) => emit('NOTICE', m),
     warning: (m) => emit('WARNING', m),
@@ -72,7 +72,13 @@ export function createLogger(sink: LogSink, opts: { debug?: boolean; secrets?: r
 export function memoryLogger(debug = true): Logger & { lines: string[]; messages: Array<[LogLevel, string]> } {
   const lines: string[] = [];
   const messages: Array<[LogLevel, string]> = [];
-  const l = createLogger((level, line, message) => { lines.push(line); messages.push([level, message]); }, { debug });
+  const l = createLogger(
+    (level, line, message) => {
+      lines.push(line);
+      messages.push([level, message]);
+    },
+    { debug },
+  );
   return Object.assign(l, { lines, messages });
 }
 

@@ -33,7 +33,13 @@ export function worseState(a: NagiosState, b: NagiosState): NagiosState {
 }
 
 /** A result from its parts; the code follows from the state. */
-export function nagiosResult(service: NagiosService, state: NagiosState, summary: string, perfdata: readonly string[] = [], details: readonly string[] = []): NagiosResult {
+export function nagiosResult(
+  service: NagiosService,
+  state: NagiosState,
+  summary: string,
+  perfdata: readonly string[] = [],
+  details: readonly string[] = [],
+): NagiosResult {
   return { service, state, code: NAGIOS[state], summary, perfdata: perfdata.join(' '), details: [...details] };
 }
 

@@ -51,7 +51,11 @@ export function runProcess(argv: readonly string[], opts: ProcOptions = {}): Pro
       resolve({ ...r, stdout, stderr, timedOut, durationMs: Date.now() - started });
     };
     const killGroup = (sig: NodeJS.Signals): void => {
-      try { if (child.pid) process.kill(-child.pid, sig); } catch { /* already gone */ }
+      try {
+        if (child.pid) process.kill(-child.pid, sig);
+      } catch {
+        /* already gone */
+      }
     };
     const timer = opts.timeoutMs
       ? setTimeout(() => {

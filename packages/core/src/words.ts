@@ -12,7 +12,11 @@ export function splitWords(line: string): string[] {
   while (i < line.length) {
     const c = line[i]!;
     if (c === ' ' || c === '\t' || c === '\n') {
-      if (inWord) { words.push(cur); cur = ''; inWord = false; }
+      if (inWord) {
+        words.push(cur);
+        cur = '';
+        inWord = false;
+      }
       i++;
     } else if (c === "'") {
       const end = line.indexOf("'", i + 1);
@@ -26,9 +30,16 @@ export function splitWords(line: string): string[] {
       for (;;) {
         if (i >= line.length) throw new Error(`unterminated double quote in: ${line}`);
         const d = line[i]!;
-        if (d === '"') { i++; break; }
+        if (d === '"') {
+          i++;
+          break;
+        }
         // Inside double quotes a backslash only escapes these, as in sh.
-        if (d === '\\' && i + 1 < line.length && '"\\$`\n'.includes(line[i + 1]!)) { cur += line[i + 1]; i += 2; continue; }
+        if (d === '\\' && i + 1 < line.length && '"\\$`\n'.includes(line[i + 1]!)) {
+          cur += line[i + 1];
+          i += 2;
+          continue;
+        }
         cur += d;
         i++;
       }

@@ -51,7 +51,10 @@ test('a hook that hangs is killed at the time limit, with its children, and the 
   const took = Date.now() - started;
   assert.equal(r.result?.timedOut, true);
   assert.ok(took < 5000, `took ${took} ms`);
-  assert.ok(log.lines.some((l) => /did not finish within 1s/.test(l)), log.lines.join('\n'));
+  assert.ok(
+    log.lines.some((l) => /did not finish within 1s/.test(l)),
+    log.lines.join('\n'),
+  );
 });
 
 test('a missing or failing hook is logged and does not throw', async () => {
@@ -82,9 +85,13 @@ test('the example Nagios passive hook writes a valid external command line from 
     const r = await raiseAlert({ notify_critical: hook }, alert('slave db2 unreachable; queued\n000000010000000000000007'), log);
     assert.equal(r.result?.code, 0, r.result?.stderr);
   } finally {
-    if (prev === undefined) delete process.env.NAGIOS_CMD; else process.env.NAGIOS_CMD = prev;
+    if (prev === undefined) delete process.env.NAGIOS_CMD;
+    else process.env.NAGIOS_CMD = prev;
     delete process.env.NAGIOS_HOST;
   }
   const line = readFileSync(cmdFile, 'utf8');
-  assert.match(line, /^\[\d+\] PROCESS_SERVICE_CHECK_RESULT;db1;pitrtools-archiver;2;PITR CRITICAL - slave_unreachable: slave db2 unreachable  queued 000000010000000000000007\n$/);
+  assert.match(
+    line,
+    /^\[\d+\] PROCESS_SERVICE_CHECK_RESULT;db1;pitrtools-archiver;2;PITR CRITICAL - slave_unreachable: slave db2 unreachable  queued 000000010000000000000007\n$/,
+  );
 });

@@ -9,7 +9,10 @@ test('confQuote doubles the quote and the backslash (as ALTER SYSTEM writes them
   assert.equal(confQuote('', 'k'), "''");
   assert.equal(confLine('restore_command', "cp '%f'"), "restore_command = 'cp ''%f'''");
   for (const bad of ['a\nb', 'a\rb', 'a\0b']) {
-    assert.throws(() => confQuote(bad, 'hba_file'), (e: Error & { code?: string; exitCode?: number }) => e.code === 'BAD_CONF_VALUE' && e.exitCode === 2 && /hba_file/.test(e.message));
+    assert.throws(
+      () => confQuote(bad, 'hba_file'),
+      (e: Error & { code?: string; exitCode?: number }) => e.code === 'BAD_CONF_VALUE' && e.exitCode === 2 && /hba_file/.test(e.message),
+    );
   }
 });
 

@@ -5,10 +5,8 @@ import { DEFAULT_SECTION, parseIni, type IniDocument } from '../src/config/ini.j
 import { expectConfigError } from './fixtures/config/expect-config-error.js';
 
 const F = '/etc/pitr/test.ini';
-const value = (doc: IniDocument, key: string, section = DEFAULT_SECTION): string | undefined =>
-  doc.sections.get(section)?.entries.get(key)?.value;
-const line = (doc: IniDocument, key: string, section = DEFAULT_SECTION): number | undefined =>
-  doc.sections.get(section)?.entries.get(key)?.line;
+const value = (doc: IniDocument, key: string, section = DEFAULT_SECTION): string | undefined => doc.sections.get(section)?.entries.get(key)?.value;
+const line = (doc: IniDocument, key: string, section = DEFAULT_SECTION): number | undefined => doc.sections.get(section)?.entries.get(key)?.line;
 
 describe('ini parser', () => {
   it('reads `key: value` and `key = value`, splitting at the first : or =', () => {
@@ -109,7 +107,11 @@ describe('ini parser', () => {
 
   it('rejects a line that is neither section, key, comment nor blank, naming file and line', () => {
     expectConfigError(() => parseIni('[DEFAULT]\na: 1\njust some words\n', F), {
-      code: ConfigCode.SYNTAX, file: F, line: 3, key: undefined, message: /just some words/,
+      code: ConfigCode.SYNTAX,
+      file: F,
+      line: 3,
+      key: undefined,
+      message: /just some words/,
     });
     expectConfigError(() => parseIni('[DEFAULT\n', F), { code: ConfigCode.SYNTAX, file: F, line: 1 });
     expectConfigError(() => parseIni(': no key\n', F), { code: ConfigCode.SYNTAX, file: F, line: 1 });

@@ -6,11 +6,10 @@ import { interpolatedValue, MAX_INTERPOLATION_DEPTH } from '../src/config/interp
 import { expectConfigError } from './fixtures/config/expect-config-error.js';
 
 const F = '/etc/pitr/i.ini';
-const get = (text: string, key: string, section = DEFAULT_SECTION): string | undefined =>
-  interpolatedValue(parseIni(text, F), section, key);
+const get = (text: string, key: string, section = DEFAULT_SECTION): string | undefined => interpolatedValue(parseIni(text, F), section, key);
 
 describe('%(name)s interpolation', () => {
-  it('replaces a reference with the other key\'s value, recursively', () => {
+  it("replaces a reference with the other key's value, recursively", () => {
     const text = 'base: /var/lib/postgresql\nver: 15\npgdata: %(base)s/%(ver)s/main\nlog: %(pgdata)s/log\n';
     assert.equal(get(text, 'pgdata'), '/var/lib/postgresql/15/main');
     assert.equal(get(text, 'log'), '/var/lib/postgresql/15/main/log');
@@ -35,7 +34,7 @@ describe('%(name)s interpolation', () => {
     assert.equal(get('a: x\n', 'missing'), undefined);
   });
 
-  it('reads through a section first, then DEFAULT; a DEFAULT value sees the section\'s keys', () => {
+  it("reads through a section first, then DEFAULT; a DEFAULT value sees the section's keys", () => {
     const text = '[DEFAULT]\nuser: postgres\nr_archivedir: /srv/%(user)s/archive\n[s2]\nuser: bob\n';
     assert.equal(get(text, 'r_archivedir'), '/srv/postgres/archive');
     assert.equal(get(text, 'r_archivedir', 's2'), '/srv/bob/archive');
@@ -49,22 +48,30 @@ describe('%(name)s interpolation', () => {
 
   it('rejects an unknown name, naming file, line and key, with a did-you-mean', () => {
     const err = expectConfigError(() => get('pgdata: /d\n\nlog: %(pgdtaa)s/log\n', 'log'), {
-      code: ConfigCode.INTERPOLATION, file: F, line: 3, key: 'log', message: /%\(pgdtaa\)s names no key/,
+      code: ConfigCode.INTERPOLATION,
+      file: F,
+      line: 3,
+      key: 'log',
+      message: /%\(pgdtaa\)s names no key/,
     });
     assert.match(err.message, /did you mean 'pgdata'\?/);
   });
 
   it('names the entry that holds the bad reference when reached through another key', () => {
     const err = expectConfigError(() => get('a: %(b)s\nb: %(nope)s\n', 'a'), {
-      code: ConfigCode.INTERPOLATION, line: 2, key: 'b',
+      code: ConfigCode.INTERPOLATION,
+      line: 2,
+      key: 'b',
     });
     assert.match(err.message, /reached from key 'a' via a -> b/);
   });
 
   it('rejects a loop as too deep', () => {
     expectConfigError(() => get('a: %(b)s\nb: %(a)s\n', 'a'), {
-      code: ConfigCode.INTERPOLATION, message: new RegExp(`more than ${MAX_INTERPOLATION_DEPTH} levels`),
-      line: 2, key: 'b',
+      code: ConfigCode.INTERPOLATION,
+      message: new RegExp(`more than ${MAX_INTERPOLATION_DEPTH} levels`),
+      line: 2,
+      key: 'b',
     });
     expectConfigError(() => get('a: x%(a)s\n', 'a'), { code: ConfigCode.INTERPOLATION, line: 1, key: 'a' });
   });
@@ -74,17 +81,27 @@ describe('%(name)s interpolation', () => {
     for (let i = 1; i <= MAX_INTERPOLATION_DEPTH; i++) lines.push(`k${i}: %(k${i - 1})s`);
     // k1 (line 2) holds the reference that would open an 11th value needing expansion.
     expectConfigError(() => get(lines.join('\n'), `k${MAX_INTERPOLATION_DEPTH}`), {
-      code: ConfigCode.INTERPOLATION, line: 2, key: 'k1', message: /nests more than 10 levels/,
+      code: ConfigCode.INTERPOLATION,
+      line: 2,
+      key: 'k1',
+      message: /nests more than 10 levels/,
     });
   });
 
   it('rejects a lone % in a value that interpolates, as Python does, and a malformed reference', () => {
     expectConfigError(() => get('x: 1\ncmd: mail -s "%(x)s: disk 90% full"\n', 'cmd'), {
-      code: ConfigCode.INTERPOLATION, file: F, line: 2, key: 'cmd', message: /'%' must be followed by '%' or '\('.*write %% for a literal %/,
+      code: ConfigCode.INTERPOLATION,
+      file: F,
+      line: 2,
+      key: 'cmd',
+      message: /'%' must be followed by '%' or '\('.*write %% for a literal %/,
     });
     expectConfigError(() => get('x: 1\ncmd: %(x)s trailing %\n', 'cmd'), { code: ConfigCode.INTERPOLATION, line: 2, key: 'cmd' });
     expectConfigError(() => get('cmd: %(name)d\nname: 1\n', 'cmd'), {
-      code: ConfigCode.INTERPOLATION, line: 1, key: 'cmd', message: /bad interpolation syntax/,
+      code: ConfigCode.INTERPOLATION,
+      line: 1,
+      key: 'cmd',
+      message: /bad interpolation syntax/,
     });
   });
 });

@@ -39,7 +39,10 @@ describe('the how-to files load unchanged', () => {
     assert.equal(config.queue_max_bytes, null);
     assert.deepEqual(config.sections, {});
     assert.equal('rsync_version' in config, false, 'keys without effect are not in the typed config');
-    assert.deepEqual(notices.map((n) => n.level), ['debug', 'debug', 'debug', 'debug']);
+    assert.deepEqual(
+      notices.map((n) => n.level),
+      ['debug', 'debug', 'debug', 'debug'],
+    );
     const text = notices.map((n) => n.message).join('\n');
     for (const k of ['ssh', 'rsync_bin', 'rsync_flags', 'rsync_version']) {
       assert.match(text, new RegExp(`^key ${k} has no effect since the TypeScript rewrite: `, 'm'));
@@ -69,8 +72,7 @@ describe('the how-to files load unchanged', () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!.message, /^key recovery_conf has no effect since PostgreSQL 12: recovery\.conf is gone/);
     const debug = notices.filter((n) => n.level === 'debug').map((n) => n.message.split(' ')[1]);
-    assert.deepEqual(debug, ['pgversion', 'numarchives', 'trigger_file', 'ssh', 'rsync', 'rsync_flags', 'pg_standby',
-      'pg_archivecleanup', 'r_psql']);
+    assert.deepEqual(debug, ['pgversion', 'numarchives', 'trigger_file', 'ssh', 'rsync', 'rsync_flags', 'pg_standby', 'pg_archivecleanup', 'r_psql']);
   });
 });
 
@@ -90,8 +92,10 @@ describe('values and defaults', () => {
   });
 
   it('parses typed values and Python 2 inline comments', () => {
-    const { config } = archiver('state: OFFLINE ; maintenance\nssh_timeout: 2min\nqueue_max_bytes: 32GB\n'
-      + 'queue_warn_bytes: 1GB\ndebug: yes\nssh_identity: ~/.ssh/a, /keys/b\nnotify_ok:\n');
+    const { config } = archiver(
+      'state: OFFLINE ; maintenance\nssh_timeout: 2min\nqueue_max_bytes: 32GB\n' +
+        'queue_warn_bytes: 1GB\ndebug: yes\nssh_identity: ~/.ssh/a, /keys/b\nnotify_ok:\n',
+    );
     assert.equal(config.state, 'offline');
     assert.equal(config.ssh_timeout, 120);
     assert.equal(config.queue_max_bytes, 32 * 1024 ** 3);
@@ -102,8 +106,10 @@ describe('values and defaults', () => {
   });
 
   it('interpolates %(name)s between keys (only schema keys: any other name is an unknown key)', () => {
-    const { config } = archiver('', '[DEFAULT]\nuser: pgship\npgdata: /srv/%(user)s/data\n'
-      + 'l_archivedir: %(pgdata)s/../queue\nr_archivedir: /archive/%(user)s\nslaves: s1\n');
+    const { config } = archiver(
+      '',
+      '[DEFAULT]\nuser: pgship\npgdata: /srv/%(user)s/data\n' + 'l_archivedir: %(pgdata)s/../queue\nr_archivedir: /archive/%(user)s\nslaves: s1\n',
+    );
     assert.equal(config.pgdata, '/srv/pgship/data');
     assert.equal(config.l_archivedir, '/srv/pgship/queue');
     assert.equal(config.r_archivedir, '/archive/pgship');
@@ -145,9 +151,15 @@ describe('values and defaults', () => {
     assert.equal(a.notices[0]!.level, 'warning');
     assert.match(a.notices[0]!.message, /ssh_host_key_check' is 'no': any host key is accepted/);
     const b = archiver('ssh: /usr/bin/ssh -p 2222\n');
-    assert.deepEqual(b.notices.map((n) => n.level), ['warning']);
+    assert.deepEqual(
+      b.notices.map((n) => n.level),
+      ['warning'],
+    );
     assert.match(b.notices[0]!.message, /flags in '\/usr\/bin\/ssh -p 2222' are no longer applied.*set ssh_port: 2222/);
-    assert.deepEqual(archiver('ssh: /usr/bin/ssh\n').notices.map((n) => n.level), ['debug']);
+    assert.deepEqual(
+      archiver('ssh: /usr/bin/ssh\n').notices.map((n) => n.level),
+      ['debug'],
+    );
   });
 });
 
@@ -164,14 +176,20 @@ describe('reading the file', () => {
   it('names a missing file', () => {
     const file = join(dir, 'nope.ini');
     const err = expectConfigError(() => loadConfig(file, 'archiver', { env }), {
-      code: ConfigCode.UNREADABLE, file, line: undefined, key: undefined,
+      code: ConfigCode.UNREADABLE,
+      file,
+      line: undefined,
+      key: undefined,
     });
     assert.equal(err.message, `${file}: cannot read the configuration file: no such file (check the path given with -C)`);
   });
 
   it('names a directory given instead of a file', () => {
     expectConfigError(() => loadConfig(dir, 'standby', { env }), {
-      code: ConfigCode.UNREADABLE, file: dir, line: undefined, message: /is a directory, not a file/,
+      code: ConfigCode.UNREADABLE,
+      file: dir,
+      line: undefined,
+      message: /is a directory, not a file/,
     });
   });
 
@@ -182,7 +200,10 @@ describe('reading the file', () => {
     writeFileSync(file, ARCH);
     chmodSync(file, 0o000);
     expectConfigError(() => loadConfig(file, 'archiver', { env }), {
-      code: ConfigCode.UNREADABLE, file, line: undefined, message: /permission denied \(it must be readable by /,
+      code: ConfigCode.UNREADABLE,
+      file,
+      line: undefined,
+      message: /permission denied \(it must be readable by /,
     });
   });
 });

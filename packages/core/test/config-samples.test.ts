@@ -37,7 +37,10 @@ describe('sample files', () => {
       }
       const compat = text.indexOf('; ==== Kept for compatibility ====');
       assert.ok(compat > last, 'the compatibility group comes after every other key');
-      assert.ok(text.split('\n').every((l) => l.length <= 78), 'lines fit in 78 columns');
+      assert.ok(
+        text.split('\n').every((l) => l.length <= 78),
+        'lines fit in 78 columns',
+      );
       assert.ok(text.includes('\n[DEFAULT]\n'));
     });
 
@@ -77,13 +80,15 @@ describe('the schema', () => {
 
   it('the original keys of both files are all known', () => {
     const original = {
-      archiver: 'state pgdata r_archivedir l_archivedir includepath rsync_flags rsync_version slaves user ssh_timeout '
-        + 'queue_user queue_wait max_queue_workers notify_ok notify_warning notify_critical debug ssh_debug ssh rsync_bin',
-      standby: 'pgversion use_streaming_replication trigger_file repl_db_user repl_db_password sslmode includepath '
-        + 'rsync_flags rsync_threads port master_public_ip master_local_ip user debug ssh_debug ssh_timeout archivedir '
-        + 'pgdata pg_conf pg_hba_conf pg_conf_failover pg_hba_conf_failover no_copy_conf recovery_conf logfile '
-        + 'notify_ok notify_warning notify_critical action_failover numarchives ssh rsync pg_standby pg_ctl '
-        + 'pg_archivecleanup r_psql',
+      archiver:
+        'state pgdata r_archivedir l_archivedir includepath rsync_flags rsync_version slaves user ssh_timeout ' +
+        'queue_user queue_wait max_queue_workers notify_ok notify_warning notify_critical debug ssh_debug ssh rsync_bin',
+      standby:
+        'pgversion use_streaming_replication trigger_file repl_db_user repl_db_password sslmode includepath ' +
+        'rsync_flags rsync_threads port master_public_ip master_local_ip user debug ssh_debug ssh_timeout archivedir ' +
+        'pgdata pg_conf pg_hba_conf pg_conf_failover pg_hba_conf_failover no_copy_conf recovery_conf logfile ' +
+        'notify_ok notify_warning notify_critical action_failover numarchives ssh rsync pg_standby pg_ctl ' +
+        'pg_archivecleanup r_psql',
     };
     for (const role of ROLES) {
       const names = new Set(listSchema(role).map((k) => k.name));

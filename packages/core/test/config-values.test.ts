@@ -4,9 +4,7 @@ import type { KeySpec } from '../src/config/schema.js';
 import { parseSlaveEntry, slaveQueueName } from '../src/config/slaves.js';
 import { didYouMean, editDistance } from '../src/config/suggest.js';
 import { parseTablespaceMapping } from '../src/config/tablespace-mapping.js';
-import {
-  formatBytes, parseBool, parseBytes, parseInteger, parseList, parsePath, parseSeconds, parseValue, type Parsed,
-} from '../src/config/values.js';
+import { formatBytes, parseBool, parseBytes, parseInteger, parseList, parsePath, parseSeconds, parseValue, type Parsed } from '../src/config/values.js';
 
 const ok = <T>(r: Parsed<T>): T => {
   assert.ok('value' in r, `expected a value, got ${JSON.stringify(r)}`);
@@ -76,8 +74,10 @@ describe('value types', () => {
     assert.equal(ok(parsePath('~', '/home/pg')), '/home/pg');
     assert.equal(ok(parsePath('~/.ssh/id_rsa', '/home/pg')), '/home/pg/.ssh/id_rsa');
     assert.equal(ok(parsePath('/', '/h')), '/');
-    assert.match(err(parsePath('data/main', '/h', '/var/lib/postgresql/15/main')),
-      /'data\/main' is not an absolute path \(write it from \/, e\.g\. \/var\/lib\/postgresql\/15\/main\)/);
+    assert.match(
+      err(parsePath('data/main', '/h', '/var/lib/postgresql/15/main')),
+      /'data\/main' is not an absolute path \(write it from \/, e\.g\. \/var\/lib\/postgresql\/15\/main\)/,
+    );
     assert.match(err(parsePath('~postgres/x', '/h')), /only ~\/ is expanded/);
   });
 
@@ -106,20 +106,16 @@ describe('value types', () => {
 
 describe('slave entries', () => {
   it('host alone keeps its name as the queue directory (as 1.3)', () => {
-    assert.deepEqual(ok(parseSlaveEntry(' bitarena-clone ')),
-      { entry: 'bitarena-clone', host: 'bitarena-clone', port: undefined, name: 'bitarena-clone' });
-    assert.deepEqual(ok(parseSlaveEntry('192.168.1.201')),
-      { entry: '192.168.1.201', host: '192.168.1.201', port: undefined, name: '192.168.1.201' });
+    assert.deepEqual(ok(parseSlaveEntry(' bitarena-clone ')), { entry: 'bitarena-clone', host: 'bitarena-clone', port: undefined, name: 'bitarena-clone' });
+    assert.deepEqual(ok(parseSlaveEntry('192.168.1.201')), { entry: '192.168.1.201', host: '192.168.1.201', port: undefined, name: '192.168.1.201' });
   });
 
   it('host:port joins host and port with _', () => {
-    assert.deepEqual(ok(parseSlaveEntry('standby2:2222')),
-      { entry: 'standby2:2222', host: 'standby2', port: 2222, name: 'standby2_2222' });
+    assert.deepEqual(ok(parseSlaveEntry('standby2:2222')), { entry: 'standby2:2222', host: 'standby2', port: 2222, name: 'standby2_2222' });
   });
 
   it('[IPv6]:port and bare IPv6 addresses', () => {
-    assert.deepEqual(ok(parseSlaveEntry('[2001:db8::7]:2222')),
-      { entry: '[2001:db8::7]:2222', host: '2001:db8::7', port: 2222, name: '2001_db8__7_2222' });
+    assert.deepEqual(ok(parseSlaveEntry('[2001:db8::7]:2222')), { entry: '[2001:db8::7]:2222', host: '2001:db8::7', port: 2222, name: '2001_db8__7_2222' });
     assert.deepEqual(ok(parseSlaveEntry('[::1]')), { entry: '[::1]', host: '::1', port: undefined, name: '::1' });
     assert.deepEqual(ok(parseSlaveEntry('fe80::1')), { entry: 'fe80::1', host: 'fe80::1', port: undefined, name: 'fe80::1' });
   });

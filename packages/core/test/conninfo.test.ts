@@ -3,8 +3,12 @@ import { test } from 'node:test';
 import { conninfoServer, parseConninfo } from '@pitrtools/core/pg/conninfo';
 
 test('keyword/value as Patroni formats it (format_dsn escapes space, quote and backslash with a backslash)', () => {
-  assert.deepEqual(parseConninfo("dbname=postgres user=re\\ pl\\'i\\\\ca host=10.0.0.7 port=5433"),
-    { dbname: 'postgres', user: "re pl'i\\ca", host: '10.0.0.7', port: '5433' });
+  assert.deepEqual(parseConninfo("dbname=postgres user=re\\ pl\\'i\\\\ca host=10.0.0.7 port=5433"), {
+    dbname: 'postgres',
+    user: "re pl'i\\ca",
+    host: '10.0.0.7',
+    port: '5433',
+  });
   assert.deepEqual(conninfoServer('dbname=postgres user=r host=10.0.0.7 port=5433'), { host: '10.0.0.7', port: 5433 });
 });
 
@@ -19,8 +23,11 @@ test('URI form', () => {
 });
 
 test('what names no single TCP server is refused (exit 2, BAD_CONNINFO)', () => {
-  const refused = (s: string, re: RegExp): void => assert.throws(() => conninfoServer(s), (e: Error & { code?: string; exitCode?: number }) =>
-    e.code === 'BAD_CONNINFO' && e.exitCode === 2 && re.test(e.message));
+  const refused = (s: string, re: RegExp): void =>
+    assert.throws(
+      () => conninfoServer(s),
+      (e: Error & { code?: string; exitCode?: number }) => e.code === 'BAD_CONNINFO' && e.exitCode === 2 && re.test(e.message),
+    );
   refused('dbname=postgres port=5432', /names no host/);
   refused('host=a,b port=5432', /several hosts/);
   refused('host=/var/run/postgresql', /Unix socket/);

@@ -19,7 +19,14 @@ describe('error-code registry', () => {
   });
 
   it('a PitrError exits as the registry says, whoever throws it', () => {
-    const cases: Array<[ErrorCodeName, number]> = [['USAGE', 2], ['ARCHIVE_CONFLICT', 4], ['ARCHIVING_OFFLINE', 3], ['ARCHIVE_FAILED', 1], ['CONFIG_BAD_VALUE', 2], ['SSH_TIMEOUT', 1]];
+    const cases: Array<[ErrorCodeName, number]> = [
+      ['USAGE', 2],
+      ['ARCHIVE_CONFLICT', 4],
+      ['ARCHIVING_OFFLINE', 3],
+      ['ARCHIVE_FAILED', 1],
+      ['CONFIG_BAD_VALUE', 2],
+      ['SSH_TIMEOUT', 1],
+    ];
     for (const [code, exit] of cases) {
       assert.equal(new PitrError(code, 'm').exitCode, exit, code);
       assert.equal(exitCodeOf(code), exit);

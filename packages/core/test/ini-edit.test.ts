@@ -9,7 +9,7 @@ test('setIniKeys replaces DEFAULT keys in place and keeps everything else', () =
   assert.equal(out, '# the master\n[DEFAULT]\nmaster_public_ip: 10.0.0.2\nPort = 5433\nuser: postgres\n\n[other]\nport: 1\n');
 });
 
-test('setIniKeys adds a missing key at the end of DEFAULT, drops a replaced value\'s continuation lines, refuses line breaks', () => {
+test("setIniKeys adds a missing key at the end of DEFAULT, drops a replaced value's continuation lines, refuses line breaks", () => {
   const out = setIniKeys('master_public_ip: a\n  continued\nuser: u\n\n[s]\nx: 1\n', { master_public_ip: 'b', ssh_port: '2222' });
   assert.equal(out, 'master_public_ip: b\nuser: u\nssh_port: 2222\n\n[s]\nx: 1\n');
   const doc = parseIni(out, 'x.ini');

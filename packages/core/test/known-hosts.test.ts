@@ -12,8 +12,15 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { appendKnownHostLine, readKnownHosts } from '../src/ssh/known-hosts-file.js';
 import {
-  fingerprintSha256, formatKnownHostLine, hostFieldMatches, keyBlobType, knownHostName, knownKeyTypes,
-  orderHostKeyAlgorithms, parseKnownHosts, verifyHostKey,
+  fingerprintSha256,
+  formatKnownHostLine,
+  hostFieldMatches,
+  keyBlobType,
+  knownHostName,
+  knownKeyTypes,
+  orderHostKeyAlgorithms,
+  parseKnownHosts,
+  verifyHostKey,
 } from '../src/ssh/known-hosts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pitr-kh-'));
@@ -44,18 +51,29 @@ test('knownHostName: bare host on port 22, [host]:port otherwise, lower case', (
 
 test('parse: key types, markers, comments, blank and malformed lines', () => {
   const text = [
-    '# comment', '', `master ${ed.line} some comment`, `[standby]:2222,10.1.1.1 ${ec.line}`, `@revoked old ${rsa.line}`,
-    `@cert-authority *.example ${ed.line}`, '@weird x ssh-ed25519 AAAA', 'onlyhost', `bad ssh-rsa ${ed.line.split(' ')[1]}`,
-    `broken ssh-ed25519 !!!notbase64`, `   indented ${rsa.line}`,
+    '# comment',
+    '',
+    `master ${ed.line} some comment`,
+    `[standby]:2222,10.1.1.1 ${ec.line}`,
+    `@revoked old ${rsa.line}`,
+    `@cert-authority *.example ${ed.line}`,
+    '@weird x ssh-ed25519 AAAA',
+    'onlyhost',
+    `bad ssh-rsa ${ed.line.split(' ')[1]}`,
+    `broken ssh-ed25519 !!!notbase64`,
+    `   indented ${rsa.line}`,
   ].join('\n');
   const e = parseKnownHosts(text);
-  assert.deepEqual(e.map((x) => [x.line, x.marker, x.hosts, x.keyType]), [
-    [3, undefined, 'master', 'ssh-ed25519'],
-    [4, undefined, '[standby]:2222,10.1.1.1', 'ecdsa-sha2-nistp256'],
-    [5, 'revoked', 'old', 'ssh-rsa'],
-    [6, 'cert-authority', '*.example', 'ssh-ed25519'],
-    [11, undefined, 'indented', 'ssh-rsa'],
-  ]);
+  assert.deepEqual(
+    e.map((x) => [x.line, x.marker, x.hosts, x.keyType]),
+    [
+      [3, undefined, 'master', 'ssh-ed25519'],
+      [4, undefined, '[standby]:2222,10.1.1.1', 'ecdsa-sha2-nistp256'],
+      [5, 'revoked', 'old', 'ssh-rsa'],
+      [6, 'cert-authority', '*.example', 'ssh-ed25519'],
+      [11, undefined, 'indented', 'ssh-rsa'],
+    ],
+  );
   assert.ok(e[0]!.key.equals(ed.blob));
   assert.equal(keyBlobType(rsa.blob), 'ssh-rsa');
 });
@@ -87,10 +105,16 @@ test('hashed entries written by ssh-keygen -H match', () => {
 });
 
 test('verdicts: known, unknown, changed (with lines), revoked beats valid, cert-authority ignored', () => {
-  const e = parseKnownHosts([
-    `master ${ed.line}`, `master ${rsa.line}`, `[standby]:2222 ${ec.line}`, `@revoked * ${other.line}`,
-    `@cert-authority * ${ec.line}`, `compromised ${other.line}`,
-  ].join('\n'));
+  const e = parseKnownHosts(
+    [
+      `master ${ed.line}`,
+      `master ${rsa.line}`,
+      `[standby]:2222 ${ec.line}`,
+      `@revoked * ${other.line}`,
+      `@cert-authority * ${ec.line}`,
+      `compromised ${other.line}`,
+    ].join('\n'),
+  );
   assert.deepEqual(verifyHostKey(e, 'master', 22, rsa.blob), { status: 'known', line: 2 });
   assert.deepEqual(verifyHostKey(e, 'nobody', 22, ec.blob), { status: 'unknown' });
   assert.deepEqual(verifyHostKey(e, 'master', 22, ec.blob), { status: 'changed', lines: [1, 2], knownTypes: ['ssh-ed25519', 'ssh-rsa'] });
@@ -103,7 +127,12 @@ test('host-key algorithms: types on file come first', () => {
   const defaults = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256'];
   assert.deepEqual(orderHostKeyAlgorithms(defaults, []), defaults);
   assert.deepEqual(orderHostKeyAlgorithms(defaults, ['ssh-rsa']), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-ed25519', 'ecdsa-sha2-nistp256']);
-  assert.deepEqual(orderHostKeyAlgorithms(defaults, ['ecdsa-sha2-nistp256', 'ssh-dss']), ['ecdsa-sha2-nistp256', 'ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256']);
+  assert.deepEqual(orderHostKeyAlgorithms(defaults, ['ecdsa-sha2-nistp256', 'ssh-dss']), [
+    'ecdsa-sha2-nistp256',
+    'ssh-ed25519',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+  ]);
 });
 
 test('fingerprints equal ssh-keygen -l for ed25519, ecdsa and rsa', () => {
@@ -133,5 +162,8 @@ test('appendKnownHostLine: creates dir 0700 and file 0600, keeps old lines and m
   await appendKnownHostLine(f, 'b ' + ec.line);
   assert.equal(readFileSync(f, 'utf8'), `a ${ed.line}\nb ${ec.line}\n`);
   assert.deepEqual(readdirSync(sub), ['known_hosts']);
-  assert.deepEqual((await readKnownHosts(f)).map((e) => e.hosts), ['a', 'b']);
+  assert.deepEqual(
+    (await readKnownHosts(f)).map((e) => e.hosts),
+    ['a', 'b'],
+  );
 });

@@ -23,14 +23,16 @@ const fresh = (mode = 0o700): string => {
   return d;
 };
 
-const refused = (code: string, message: RegExp, hint: RegExp) => (e: unknown): boolean => {
-  assert.ok(e instanceof PitrError, String(e));
-  assert.equal(e.code, code);
-  assert.equal(e.exitCode, 2);
-  assert.match(e.message, message);
-  assert.match(e.hint ?? '', hint);
-  return true;
-};
+const refused =
+  (code: string, message: RegExp, hint: RegExp) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof PitrError, String(e));
+    assert.equal(e.code, code);
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, message);
+    assert.match(e.hint ?? '', hint);
+    return true;
+  };
 
 describe('checkOwnDir', () => {
   it('accepts a directory of ours that others cannot write (0700, 0750, 0755); says false for a missing one', async () => {
@@ -40,10 +42,21 @@ describe('checkOwnDir', () => {
   });
 
   it('refuses one writable by group or others, naming the path, the mode and chmod', async () => {
-    for (const [mode, who] of [[0o777, 'its group and every user'], [0o770, 'its group'], [0o702, 'every user'], [0o1777, 'its group and every user']] as const) {
+    for (const [mode, who] of [
+      [0o777, 'its group and every user'],
+      [0o770, 'its group'],
+      [0o702, 'every user'],
+      [0o1777, 'its group and every user'],
+    ] as const) {
       const d = fresh(mode);
-      await assert.rejects(checkOwnDir(d, 'l_archivedir'), refused('DIR_NOT_PRIVATE',
-        new RegExp(`refusing to write in l_archivedir ${d}: it is writable by others \\(${who}; mode ${mode.toString(8).padStart(4, '0')}\\)`), new RegExp(`^chmod 0700 ${d}$`)));
+      await assert.rejects(
+        checkOwnDir(d, 'l_archivedir'),
+        refused(
+          'DIR_NOT_PRIVATE',
+          new RegExp(`refusing to write in l_archivedir ${d}: it is writable by others \\(${who}; mode ${mode.toString(8).padStart(4, '0')}\\)`),
+          new RegExp(`^chmod 0700 ${d}$`),
+        ),
+      );
     }
   });
 
@@ -57,8 +70,11 @@ describe('checkOwnDir', () => {
     await assert.rejects(checkOwnDir(file, 'l_archivedir'), refused('DIR_NOT_PRIVATE', /is not a directory/, /move/));
   });
 
-  it('refuses another user\'s directory (root\'s /), with chown as the fix', async () => {
-    await assert.rejects(checkOwnDir('/', 'l_archivedir'), refused('DIR_NOT_PRIVATE', /belongs to uid 0 \(mode \d{4}\), not to this user/, /^as root: chown \S+ \/ && chmod 0700 \/$/));
+  it("refuses another user's directory (root's /), with chown as the fix", async () => {
+    await assert.rejects(
+      checkOwnDir('/', 'l_archivedir'),
+      refused('DIR_NOT_PRIVATE', /belongs to uid 0 \(mode \d{4}\), not to this user/, /^as root: chown \S+ \/ && chmod 0700 \/$/),
+    );
   });
 });
 

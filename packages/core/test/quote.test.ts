@@ -14,7 +14,7 @@ test('shellQuote wraps in single quotes and escapes single quotes only', () => {
   assert.equal(shellQuote(''), "''");
   assert.equal(shellQuote("it's"), "'it'\\''s'");
   assert.equal(shellQuote("''"), "''\\'''\\'''");
-  assert.equal(shellQuote('$(id) `id` "x" \\ \n;'), "'$(id) `id` \"x\" \\ \n;'");
+  assert.equal(shellQuote('$(id) `id` "x" \\ \n;'), '\'$(id) `id` "x" \\ \n;\'');
 });
 
 test('NUL bytes and an empty argv are refused', () => {
@@ -27,7 +27,7 @@ test('shellJoin quotes every argument', () => {
 });
 
 const shells = ['/bin/sh', '/bin/bash', '/bin/dash', '/usr/bin/zsh'].filter((s) => existsSync(s));
-const ALPHABET = "abc XYZ 019 '\"`$\\!*?[]{}()<>|&;#~%^=+,.:-_/\n\t€ü";
+const ALPHABET = 'abc XYZ 019 \'"`$\\!*?[]{}()<>|&;#~%^=+,.:-_/\n\t€ü';
 function randomArg(): string {
   let s = '';
   for (let i = randomInt(0, 12); i > 0; i--) s += ALPHABET[randomInt(0, ALPHABET.length)];

@@ -9,7 +9,8 @@ import { SshError, SshErrorCode } from '../src/ssh/errors.js';
 import type { SftpChannel } from '../src/ssh/sftp-channel.js';
 import { explainWriteFailure, fsyncRemoteDir } from '../src/ssh/sftp-upload.js';
 
-const failure = (): SshError => new SshError(SshErrorCode.SFTP_FAILURE, 'SFTP write /a/.x.tmp on u@h:22: failure', { endpoint: 'u@h:22', remotePath: '/a/.x.tmp' });
+const failure = (): SshError =>
+  new SshError(SshErrorCode.SFTP_FAILURE, 'SFTP write /a/.x.tmp on u@h:22: failure', { endpoint: 'u@h:22', remotePath: '/a/.x.tmp' });
 function fakeChannel(o: { exts?: string[]; bytes?: number; inodes?: number; open?: () => Promise<Buffer>; fsync?: () => Promise<void> }): SftpChannel {
   const exts = o.exts ?? ['fsync@openssh.com', 'statvfs@openssh.com'];
   return {
@@ -25,13 +26,13 @@ function fakeChannel(o: { exts?: string[]; bytes?: number; inodes?: number; open
 describe('explainWriteFailure', () => {
   it('no room for the file, or no inode: SFTP_NO_SPACE "disk full"', async () => {
     for (const fs of [{ bytes: 4096 }, { bytes: 1 << 30, inodes: 0 }]) {
-      const e = await explainWriteFailure(fakeChannel(fs), '/a', failure(), 16 << 20) as SshError;
+      const e = (await explainWriteFailure(fakeChannel(fs), '/a', failure(), 16 << 20)) as SshError;
       assert.equal(e.code, SshErrorCode.SFTP_NO_SPACE);
       assert.match(e.message, /^SFTP write \/a\/\.x\.tmp on u@h:22: failure: disk full \(\d+ bytes, \d+ inodes free on the filesystem of \/a/);
     }
   });
   it('space left: "write failed (not for lack of space: quota or I/O error?)", the code unchanged', async () => {
-    const e = await explainWriteFailure(fakeChannel({ bytes: 1 << 30 }), '/a', failure(), 16 << 20) as SshError;
+    const e = (await explainWriteFailure(fakeChannel({ bytes: 1 << 30 }), '/a', failure(), 16 << 20)) as SshError;
     assert.equal(e.code, SshErrorCode.SFTP_FAILURE);
     assert.match(e.message, /: write failed \(not for lack of space: 1073741824 bytes free on the filesystem of \/a; quota or I\/O error\?\)$/);
   });
@@ -45,18 +46,34 @@ describe('explainWriteFailure', () => {
 
 describe('fsyncRemoteDir', () => {
   it('a directory that cannot be opened: throws, naming the step, the directory, and the fix', async () => {
-    const ch = fakeChannel({ open: async () => { throw new SshError(SshErrorCode.SFTP_PERMISSION_DENIED, 'SFTP open /x/archive on u@h:22: permission denied'); } });
-    await assert.rejects(fsyncRemoteDir(ch, '/x/archive'), (e: SshError) =>
-      e.code === SshErrorCode.SFTP_PERMISSION_DENIED
-      && e.message === 'fsync of directory /x/archive on u@h:22 failed: permission denied'
-      && /chmod u\+r.*remote_dir_fsync: off/.test(e.hint ?? ''));
+    const ch = fakeChannel({
+      open: async () => {
+        throw new SshError(SshErrorCode.SFTP_PERMISSION_DENIED, 'SFTP open /x/archive on u@h:22: permission denied');
+      },
+    });
+    await assert.rejects(
+      fsyncRemoteDir(ch, '/x/archive'),
+      (e: SshError) =>
+        e.code === SshErrorCode.SFTP_PERMISSION_DENIED &&
+        e.message === 'fsync of directory /x/archive on u@h:22 failed: permission denied' &&
+        /chmod u\+r.*remote_dir_fsync: off/.test(e.hint ?? ''),
+    );
   });
   it('the fsync itself fails, or the server has no fsync@openssh.com: throws too', async () => {
-    const ch = fakeChannel({ fsync: async () => { throw new SshError(SshErrorCode.SFTP_FAILURE, 'SFTP fsync /x on u@h:22: failure'); } });
+    const ch = fakeChannel({
+      fsync: async () => {
+        throw new SshError(SshErrorCode.SFTP_FAILURE, 'SFTP fsync /x on u@h:22: failure');
+      },
+    });
     await assert.rejects(fsyncRemoteDir(ch, '/x'), (e: SshError) => e.message === 'fsync of directory /x on u@h:22 failed: failure');
     const real = { ...fakeChannel({ exts: [] }) } as unknown as SftpChannel;
     // The real SftpChannel refuses fsync without the extension; the fake does what it would.
-    (real as unknown as { fsync: () => Promise<void> }).fsync = async () => { throw new SshError(SshErrorCode.SFTP_UNSUPPORTED, 'SFTP server on u@h:22 does not offer fsync@openssh.com (needed for /x)'); };
-    await assert.rejects(fsyncRemoteDir(real, '/x'), (e: SshError) => e.code === SshErrorCode.SFTP_UNSUPPORTED && /^fsync of directory \/x on u@h:22 failed: SFTP server/.test(e.message));
+    (real as unknown as { fsync: () => Promise<void> }).fsync = async () => {
+      throw new SshError(SshErrorCode.SFTP_UNSUPPORTED, 'SFTP server on u@h:22 does not offer fsync@openssh.com (needed for /x)');
+    };
+    await assert.rejects(
+      fsyncRemoteDir(real, '/x'),
+      (e: SshError) => e.code === SshErrorCode.SFTP_UNSUPPORTED && /^fsync of directory \/x on u@h:22 failed: SFTP server/.test(e.message),
+    );
   });
 });

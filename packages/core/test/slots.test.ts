@@ -28,7 +28,15 @@ test('slot_name and wal_receiver_slot are checked when the ini is loaded, naming
 });
 
 const slot = (o: Partial<SlotInfo>): SlotInfo => ({
-  name: 's', type: 'physical', active: true, activePid: 1, restartLsn: '0/1000000', retainedBytes: 0, walStatus: 'reserved', safeWalSize: null, ...o,
+  name: 's',
+  type: 'physical',
+  active: true,
+  activePid: 1,
+  restartLsn: '0/1000000',
+  retainedBytes: 0,
+  walStatus: 'reserved',
+  safeWalSize: null,
+  ...o,
 });
 const L = { warnBytes: 1000, critBytes: 5000 };
 
@@ -50,10 +58,16 @@ test('what a slot holds back: WARNING while active past warn, CRITICAL while ina
 });
 
 test('all slots: the worst state, problems worst first, and our own slot missing is CRITICAL', () => {
-  const j = judgeSlots([slot({ name: 'a', retainedBytes: 2000 }), slot({ name: 'b', active: false, retainedBytes: 2000 }), slot({ name: 'c' })], { limits: L, own: 'c' });
+  const j = judgeSlots([slot({ name: 'a', retainedBytes: 2000 }), slot({ name: 'b', active: false, retainedBytes: 2000 }), slot({ name: 'c' })], {
+    limits: L,
+    own: 'c',
+  });
   assert.equal(j.state, 2);
   assert.equal(j.ownMissing, false);
-  assert.deepEqual(j.problems.map((p) => p.split(' ')[1]), ['b', 'a']);
+  assert.deepEqual(
+    j.problems.map((p) => p.split(' ')[1]),
+    ['b', 'a'],
+  );
   const m = judgeSlots([slot({ name: 'a' })], { limits: L, own: 'mine' });
   assert.equal(m.state, 2);
   assert.equal(m.ownMissing, true);
@@ -64,12 +78,27 @@ test('all slots: the worst state, problems worst first, and our own slot missing
 /** A fake server holding slots in a map; `race` makes the next create fail as if another session created it first. */
 function fakePg(slots: Map<string, SlotInfo>, race = false): PgSession & { calls: string[] } {
   const calls: string[] = [];
-  const fail = (code: string): never => { throw Object.assign(new Error(code), { sqlState: code }); };
-  const row = (s: SlotInfo): Record<string, unknown> => ({ n: s.name, t: s.type, a: s.active, p: s.activePid, r: s.restartLsn, h: s.retainedBytes === null ? null : String(s.retainedBytes), w: s.walStatus, s: null });
+  const fail = (code: string): never => {
+    throw Object.assign(new Error(code), { sqlState: code });
+  };
+  const row = (s: SlotInfo): Record<string, unknown> => ({
+    n: s.name,
+    t: s.type,
+    a: s.active,
+    p: s.activePid,
+    r: s.restartLsn,
+    h: s.retainedBytes === null ? null : String(s.retainedBytes),
+    w: s.walStatus,
+    s: null,
+  });
   return {
-    versionNum: 150000, major: 15, calls, lost: new Promise(() => undefined), end: async () => undefined,
+    versionNum: 150000,
+    major: 15,
+    calls,
+    lost: new Promise(() => undefined),
+    end: async () => undefined,
     scalar: async () => undefined,
-    query: async <T,>(sql: string, params?: unknown[]): Promise<T[]> => {
+    query: async <T>(sql: string, params?: unknown[]): Promise<T[]> => {
       const name = params?.[0] as string;
       if (sql.includes('pg_create_physical_replication_slot')) {
         calls.push(`create ${name}`);
@@ -78,7 +107,11 @@ function fakePg(slots: Map<string, SlotInfo>, race = false): PgSession & { calls
         if (race) fail('42710');
         return [];
       }
-      if (sql.includes('pg_drop_replication_slot')) { calls.push(`drop ${name}`); slots.delete(name); return []; }
+      if (sql.includes('pg_drop_replication_slot')) {
+        calls.push(`drop ${name}`);
+        slots.delete(name);
+        return [];
+      }
       if (sql.includes('WHERE slot_name')) return (slots.has(name) ? [row(slots.get(name)!)] : []) as T[];
       return [...slots.values()].map(row) as T[];
     },
@@ -94,13 +127,18 @@ test('ensurePhysicalSlot: creates once, then finds it; a lost slot is made anew;
   slots.set('s1', slot({ name: 's1', active: false, walStatus: 'lost', restartLsn: null, retainedBytes: null }));
   assert.equal((await ensurePhysicalSlot(pg, 's1', { where: 'm' })).action, 'recreated');
   slots.set('l', slot({ name: 'l', type: 'logical' }));
-  await assert.rejects(ensurePhysicalSlot(pg, 'l', { where: 'the master', key: 'slot_name' }),
-    (e: Error & { code?: string; hint?: string }) => e.code === 'SLOT_IS_LOGICAL' && /set slot_name to another name/.test(e.hint ?? ''));
+  await assert.rejects(
+    ensurePhysicalSlot(pg, 'l', { where: 'the master', key: 'slot_name' }),
+    (e: Error & { code?: string; hint?: string }) => e.code === 'SLOT_IS_LOGICAL' && /set slot_name to another name/.test(e.hint ?? ''),
+  );
   assert.equal((await ensurePhysicalSlot(fakePg(new Map(), true), 's2', { where: 'm' })).action, 'exists');
 });
 
 test('dropSlotIfUnused: drops an idle slot, leaves an active one, absent is fine', async () => {
-  const slots = new Map([['idle', slot({ name: 'idle', active: false })], ['busy', slot({ name: 'busy' })]]);
+  const slots = new Map([
+    ['idle', slot({ name: 'idle', active: false })],
+    ['busy', slot({ name: 'busy' })],
+  ]);
   const pg = fakePg(slots);
   assert.equal(await dropSlotIfUnused(pg, 'idle'), 'dropped');
   assert.equal(await dropSlotIfUnused(pg, 'busy'), 'active');

@@ -27,16 +27,25 @@ before(async () => {
   const hostKey = utils.generateKeyPairSync('ed25519').private;
   server = new Server({ hostKeys: [hostKey], ident: 'OpenSSH_9.2p1' }, (conn) => {
     conn.on('authentication', (ctx) => ctx.accept());
-    conn.on('ready', () => conn.on('session', (accept) => {
-      const session = accept();
-      session.on('sftp', (ok) => { ok(); });
-      session.on('exec', (ok) => { ok(); }); // a channel that stays open until the client closes it
-    }));
+    conn.on('ready', () =>
+      conn.on('session', (accept) => {
+        const session = accept();
+        session.on('sftp', (ok) => {
+          ok();
+        });
+        session.on('exec', (ok) => {
+          ok();
+        }); // a channel that stays open until the client closes it
+      }),
+    );
     conn.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   client = new Client();
-  const ready = new Promise<void>((resolve, reject) => { client.once('ready', resolve); client.once('error', reject); });
+  const ready = new Promise<void>((resolve, reject) => {
+    client.once('ready', resolve);
+    client.once('error', reject);
+  });
   client.connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, username: 'u', password: 'p', hostVerifier: () => true });
   originalGlobalRequest = field(client, '_protocol', '_handlers', 'GLOBAL_REQUEST');
   answerServerNotices(client);

@@ -18,9 +18,13 @@ export function interruptedError(signal: keyof typeof SIGNALS, pgdata: string, i
   const what = marked
     ? `the copy in ${pgdata} is incomplete and stays marked so (${INCOMPLETE_MARKER}): -S and -F999 refuse it`
     : `nothing in ${pgdata} was changed yet`;
-  return new PitrError(signal === 'SIGINT' ? 'INTERRUPTED' : 'TERMINATED', `-B interrupted by ${signal}: ${what}; the master ends its backup when our connection closes`, {
-    hint: `run cmd_standby -C ${ini} -B again: it copies only the files that differ`,
-  });
+  return new PitrError(
+    signal === 'SIGINT' ? 'INTERRUPTED' : 'TERMINATED',
+    `-B interrupted by ${signal}: ${what}; the master ends its backup when our connection closes`,
+    {
+      hint: `run cmd_standby -C ${ini} -B again: it copies only the files that differ`,
+    },
+  );
 }
 
 /** Runs -B with the report above installed for SIGINT and SIGTERM; the handlers go when it ends. */

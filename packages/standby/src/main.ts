@@ -15,7 +15,11 @@ const PROGRAM = 'cmd_standby';
 async function runBasebackup(inv: Extract<FastInvocation, { kind: 'basebackup' }>): Promise<number> {
   assertNotRoot(PROGRAM);
   const [{ basebackup }, { commandContext }, output, { withInterruptReport }] = await Promise.all([
-    import('./commands/basebackup.js'), import('./command-context.js'), import('@pitrtools/cli/output'), import('./basebackup-interrupt.js')]);
+    import('./commands/basebackup.js'),
+    import('./command-context.js'),
+    import('@pitrtools/cli/output'),
+    import('./basebackup-interrupt.js'),
+  ]);
   if (output.wantsColor(process.stderr)) await output.enableColor();
   const ctx = commandContext(inv.config, inv.verbose);
   await withInterruptReport(PROGRAM, ctx.config.pgdata, ctx.config.file, () => basebackup(ctx, { checksum: inv.checksum }));
@@ -34,12 +38,24 @@ async function runFast(inv: Exclude<FastInvocation, { kind: 'basebackup' }>): Pr
     const message = `not restoring ${inv.file} from ${config.archivedir}: ${r.rejected}`;
     if (r.times === REJECTS_BEFORE_ALERT) {
       const [{ raiseAlert }, { createLogger }, { stderrSink }] = await Promise.all([
-        import('@pitrtools/core/alerts'), import('@pitrtools/core/log'), import('@pitrtools/cli/output')]);
-      await raiseAlert(config, { level: 'CRITICAL', event: 'restore_rejected', segment: inv.file, role: 'standby',
-        message: `${message}; refused ${r.times} times in a row, replay waits for it` }, createLogger(stderrSink));
+        import('@pitrtools/core/alerts'),
+        import('@pitrtools/core/log'),
+        import('@pitrtools/cli/output'),
+      ]);
+      await raiseAlert(
+        config,
+        {
+          level: 'CRITICAL',
+          event: 'restore_rejected',
+          segment: inv.file,
+          role: 'standby',
+          message: `${message}; refused ${r.times} times in a row, replay waits for it`,
+        },
+        createLogger(stderrSink),
+      );
     }
     throw new PitrError('RESTORE_REJECTED', message, {
-      hint: 'PostgreSQL asks again; replace the file with the complete one from the master\'s pg_wal or archive',
+      hint: "PostgreSQL asks again; replace the file with the complete one from the master's pg_wal or archive",
     });
   }
   const { cleanupArchive } = await import('./commands/cleanup.js');

@@ -54,14 +54,24 @@ export async function openMasterLink(config: StandbyConfig, log: Logger, o: Link
   try {
     const { connectPg } = await pgClient;
     const pg = await connectPg({
-      host, port: config.port, user: config.master_db_user, database: config.master_db,
-      stream: pgStreamFactory(ssh, host, config.port), applicationName: o.applicationName, describe: where,
+      host,
+      port: config.port,
+      user: config.master_db_user,
+      database: config.master_db,
+      stream: pgStreamFactory(ssh, host, config.port),
+      applicationName: o.applicationName,
+      describe: where,
       ...(o.timeoutMs !== undefined ? { connectTimeoutMs: o.timeoutMs } : {}),
     });
     log.debug(`connected to ${where} (server_version_num ${pg.versionNum})`);
     return {
-      ssh, pg, where,
-      close: async () => { await pg.end(); await ssh.close(); },
+      ssh,
+      pg,
+      where,
+      close: async () => {
+        await pg.end();
+        await ssh.close();
+      },
     };
   } catch (err) {
     await ssh.close();
@@ -75,14 +85,19 @@ function explainForwardFailure(err: unknown, addr: string, endpoint: string): un
   if (!isSshError(cause, SshErrorCode.FORWARD_FAILED)) return err;
   const why = cause.message.split(': ').pop() ?? cause.message;
   return new PitrError('PG_UNREACHABLE', `the master's PostgreSQL does not accept connections at ${addr} (as seen from ${endpoint}): ${why}`, {
-    cause: err, hint: 'is PostgreSQL running on the master, and do port and master_local_ip match its port and listen_addresses?',
+    cause: err,
+    hint: 'is PostgreSQL running on the master, and do port and master_local_ip match its port and listen_addresses?',
   });
 }
 
 /** Runs `fn` with a link that is always closed afterwards. */
 export async function withMasterLink<T>(config: StandbyConfig, log: Logger, o: LinkOptions, fn: (l: MasterLink) => Promise<T>): Promise<T> {
   const link = await openMasterLink(config, log, o);
-  try { return await fn(link); } finally { await link.close(); }
+  try {
+    return await fn(link);
+  } finally {
+    await link.close();
+  }
 }
 
 /** Whether the master's PostgreSQL answers, and how we know. */
@@ -100,8 +115,10 @@ export interface MasterProbe {
 export async function probeMaster(config: StandbyConfig, log: Logger, timeoutMs?: number): Promise<MasterProbe> {
   let sshReason: string;
   try {
-    const detail = await withMasterLink(config, log, { applicationName: 'pitrtools ping', ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
-      async (l) => { await l.pg.query('SELECT 1'); return `${l.where} answered (PostgreSQL ${versionName(l.pg.versionNum)})`; });
+    const detail = await withMasterLink(config, log, { applicationName: 'pitrtools ping', ...(timeoutMs !== undefined ? { timeoutMs } : {}) }, async (l) => {
+      await l.pg.query('SELECT 1');
+      return `${l.where} answered (PostgreSQL ${versionName(l.pg.versionNum)})`;
+    });
     return { answers: true, detail };
   } catch (err) {
     if (serverAnswered(err)) return { answers: true, detail: `${errorMessage(err)} (the server is up)` };
@@ -111,8 +128,15 @@ export async function probeMaster(config: StandbyConfig, log: Logger, timeoutMs?
   const direct = `${config.master_public_ip}:${config.port}`;
   const { connectPg } = await loadPgClient();
   try {
-    const s = await connectPg({ host: config.master_public_ip, port: config.port, user: config.master_db_user, database: config.master_db,
-      applicationName: 'pitrtools ping', connectTimeoutMs: timeoutMs ?? 5000, describe: `PostgreSQL at ${direct}` });
+    const s = await connectPg({
+      host: config.master_public_ip,
+      port: config.port,
+      user: config.master_db_user,
+      database: config.master_db,
+      applicationName: 'pitrtools ping',
+      connectTimeoutMs: timeoutMs ?? 5000,
+      describe: `PostgreSQL at ${direct}`,
+    });
     await s.end();
     return { answers: true, detail: `SSH failed (${sshReason}) but PostgreSQL at ${direct} answered directly` };
   } catch (err) {

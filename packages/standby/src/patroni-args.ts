@@ -42,7 +42,11 @@ export function parsePatroniArgs(argv: readonly string[]): PatroniInvocation {
     }
   }
   if (config === undefined || config === '') throw usage('-C <cmd_standby.ini> is required');
-  const take = (k: string): string | undefined => { const v = kv.get(k); kv.delete(k); return v; };
+  const take = (k: string): string | undefined => {
+    const v = kv.get(k);
+    kv.delete(k);
+    return v;
+  };
   const role = take('role');
   if (role !== undefined && role !== 'replica') throw usage(`--role=${role}: only a replica can be created this way`);
   const datadir = take('datadir');
@@ -53,7 +57,11 @@ export function parsePatroniArgs(argv: readonly string[]): PatroniInvocation {
   const checksum = take('checksum');
   if (checksum !== undefined && !['true', 'false', 'on', 'off'].includes(checksum.toLowerCase())) throw usage(`--checksum=${checksum}: true or false`);
   for (const [k, v] of kv) ignored.push(`--${k}=${v}`);
-  const options: PatroniReplicaOptions = { datadir, connstring, ...(scope !== undefined ? { scope } : {}),
-    ...(checksum !== undefined ? { checksum: ['true', 'on'].includes(checksum.toLowerCase()) } : {}) };
+  const options: PatroniReplicaOptions = {
+    datadir,
+    connstring,
+    ...(scope !== undefined ? { scope } : {}),
+    ...(checksum !== undefined ? { checksum: ['true', 'on'].includes(checksum.toLowerCase()) } : {}),
+  };
   return { config, verbose, options, ignored };
 }

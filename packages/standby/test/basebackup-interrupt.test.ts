@@ -22,8 +22,12 @@ function interrupt(pgdata: string, sig: 'SIGINT' | 'SIGTERM'): Promise<{ code: n
       () => { process.stdout.write('copying\\n'); return new Promise(() => { setInterval(() => undefined, 1000); }); });`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { if (d.includes('copying')) child.kill(sig); });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    if (d.includes('copying')) child.kill(sig);
+  });
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
 }
 
@@ -33,9 +37,12 @@ it('SIGINT with the copy under way: exit 130, the copy stays marked incomplete, 
   writeFileSync(join(pgdata, INCOMPLETE_MARKER), 'x');
   const r = await interrupt(pgdata, 'SIGINT');
   assert.equal(r.code, 130, r.stderr);
-  assert.equal(r.stderr, `cmd_standby: ERROR: -B interrupted by SIGINT: the copy in ${pgdata} is incomplete and stays marked so (${INCOMPLETE_MARKER}): `
-    + '-S and -F999 refuse it; the master ends its backup when our connection closes\n'
-    + 'cmd_standby: HINT: run cmd_standby -C /etc/pitrtools/cmd_standby.ini -B again: it copies only the files that differ\n');
+  assert.equal(
+    r.stderr,
+    `cmd_standby: ERROR: -B interrupted by SIGINT: the copy in ${pgdata} is incomplete and stays marked so (${INCOMPLETE_MARKER}): ` +
+      '-S and -F999 refuse it; the master ends its backup when our connection closes\n' +
+      'cmd_standby: HINT: run cmd_standby -C /etc/pitrtools/cmd_standby.ini -B again: it copies only the files that differ\n',
+  );
   assert.ok(existsSync(join(pgdata, INCOMPLETE_MARKER)));
 });
 

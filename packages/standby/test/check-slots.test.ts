@@ -4,10 +4,28 @@ import type { SlotInfo } from '@pitrtools/core/pg/slots';
 import { evaluateCheck, renderNagios, renderStatus } from '../src/recovery/check-report.js';
 
 const off = { warn: null, crit: null };
-const t = { warnBytes: null, critBytes: null, warnSeconds: 60, critSeconds: 600, stuck: off, receiver: off, master: off, restored: off, allowPrimary: false,
-  slots: { warnBytes: 1000, critBytes: 100000 } };
+const t = {
+  warnBytes: null,
+  critBytes: null,
+  warnSeconds: 60,
+  critSeconds: 600,
+  stuck: off,
+  receiver: off,
+  master: off,
+  restored: off,
+  allowPrimary: false,
+  slots: { warnBytes: 1000, critBytes: 100000 },
+};
 const slot = (o: Partial<SlotInfo>): SlotInfo => ({
-  name: 's', type: 'physical', active: true, activePid: 7, restartLsn: '0/3000000', retainedBytes: 10, walStatus: 'reserved', safeWalSize: null, ...o,
+  name: 's',
+  type: 'physical',
+  active: true,
+  activePid: 7,
+  restartLsn: '0/3000000',
+  retainedBytes: 10,
+  walStatus: 'reserved',
+  safeWalSize: null,
+  ...o,
 });
 const base = { running: true, inRecovery: true, lagBytes: 0, lagSource: 'master', notes: [] };
 

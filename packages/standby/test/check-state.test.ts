@@ -4,8 +4,14 @@ import { evaluateCheck, renderNagios, type CheckThresholds } from '../src/recove
 import { lastReplicationError, nextCheckState, parseCheckState } from '../src/recovery/check-state.js';
 
 const t: CheckThresholds = {
-  warnBytes: 16 << 20, critBytes: 256 << 20, warnSeconds: 300, critSeconds: 1800,
-  stuck: { warn: 300, crit: 900 }, receiver: { warn: 0, crit: 300 }, master: { warn: 0, crit: 300 }, restored: { warn: null, crit: null },
+  warnBytes: 16 << 20,
+  critBytes: 256 << 20,
+  warnSeconds: 300,
+  critSeconds: 1800,
+  stuck: { warn: 300, crit: 900 },
+  receiver: { warn: 0, crit: 300 },
+  master: { warn: 0, crit: 300 },
+  restored: { warn: null, crit: null },
   allowPrimary: false,
 };
 const standby = { running: true, inRecovery: true, notes: [] as string[] };
@@ -39,10 +45,20 @@ test('what fooled the old check is never OK: receiver down, master unreachable, 
   assert.equal(paused.status, 'WARNING');
   assert.match(paused.text, /replay paused \(-A pause\): WAL arrives but is not applied, the lag grows until cmd_standby -A resume/);
   assert.equal(evaluateCheck({ ...standby, lagBytes: 300 << 20, replayPaused: true }, t).status, 'CRITICAL', 'the lag limits still count');
-  const removed = evaluateCheck({ ...standby, receiver: { status: 'stopped', downSeconds: 1 }, removedSegment: '00000001000000000000000A',
-    replicationError: 'FATAL:  could not receive data from WAL stream: ERROR:  requested WAL segment 00000001000000000000000A has already been removed' }, t);
+  const removed = evaluateCheck(
+    {
+      ...standby,
+      receiver: { status: 'stopped', downSeconds: 1 },
+      removedSegment: '00000001000000000000000A',
+      replicationError: 'FATAL:  could not receive data from WAL stream: ERROR:  requested WAL segment 00000001000000000000000A has already been removed',
+    },
+    t,
+  );
   assert.equal(removed.status, 'CRITICAL');
-  assert.match(renderNagios(removed), /the master removed 00000001000000000000000A, which this standby still needs.*\nlast replication error in the server log: FATAL: {2}could not receive/s);
+  assert.match(
+    renderNagios(removed),
+    /the master removed 00000001000000000000000A, which this standby still needs.*\nlast replication error in the server log: FATAL: {2}could not receive/s,
+  );
   assert.equal(evaluateCheck({ ...standby, receiver: { status: 'streaming' }, lagBytes: 0, receiveLagBytes: 0 }, t).status, 'OK');
 });
 

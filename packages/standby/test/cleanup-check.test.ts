@@ -8,9 +8,21 @@ import { Progress, humanBytes, progressLine } from '../src/basebackup/progress.j
 test('cleanup: pg_archivecleanup order, ignoring the timeline; never .history', () => {
   const cut = cleanupCutoff('000000020000000100000004')!;
   assert.equal(cut, '0000000100000004');
-  assert.deepEqual(cleanupVictims(['000000010000000100000003', '000000030000000100000003.partial', '000000010000000100000004',
-    '000000010000000000000099.00000028.backup', '00000002.history', 'RECOVERYXLOG', '000000020000000100000005'], cut),
-  ['000000010000000100000003', '000000030000000100000003.partial', '000000010000000000000099.00000028.backup']);
+  assert.deepEqual(
+    cleanupVictims(
+      [
+        '000000010000000100000003',
+        '000000030000000100000003.partial',
+        '000000010000000100000004',
+        '000000010000000000000099.00000028.backup',
+        '00000002.history',
+        'RECOVERYXLOG',
+        '000000020000000100000005',
+      ],
+      cut,
+    ),
+    ['000000010000000100000003', '000000030000000100000003.partial', '000000010000000000000099.00000028.backup'],
+  );
   assert.equal(cleanupCutoff('00000002.history'), undefined);
   assert.equal(cleanupCutoff('junk'), undefined);
 });
@@ -22,7 +34,14 @@ test('fast path: only --restore/--cleanup or a plain -B with -C, in the spelling
   assert.deepEqual(parseFastPath(['-C', 'x', '-B']), { kind: 'basebackup', config: 'x', checksum: false, verbose: false });
   assert.deepEqual(parseFastPath(['--basebackup', '--checksum', '-v', '--config=x']), { kind: 'basebackup', config: 'x', checksum: true, verbose: true });
   // Everything else goes to yargs, which checks it (and says what is wrong).
-  for (const argv of [['-C', 'x', '-Bv'], ['-C', 'x', '-B', '-S'], ['-C', 'x', '-B', '--restore', 'F', 'P'], ['-C', 'x', '--checksum'], ['-B'], ['-C', 'x', '-B', '--force']]) {
+  for (const argv of [
+    ['-C', 'x', '-Bv'],
+    ['-C', 'x', '-B', '-S'],
+    ['-C', 'x', '-B', '--restore', 'F', 'P'],
+    ['-C', 'x', '--checksum'],
+    ['-B'],
+    ['-C', 'x', '-B', '--force'],
+  ]) {
     assert.equal(parseFastPath(argv), undefined, argv.join(' '));
   }
   assert.equal(parseFastPath(['--restore', 'F', 'P']), undefined);
@@ -36,7 +55,10 @@ const t = { warnBytes: 100, critBytes: 1000, warnSeconds: 60, critSeconds: 600, 
 test('--check verdicts', () => {
   const ok = evaluateCheck({ running: true, inRecovery: true, lagBytes: 0, lagSource: 'master', lagSeconds: 3, archivedirBytes: 10, notes: [] }, t);
   assert.equal(ok.code, 0);
-  assert.equal(renderNagios(ok), "PITR_STANDBY OK - in recovery, replay lag 0 B (vs master), 3 s since the last replayed transaction, archivedir 10 B | 'lag_bytes'=0B;100;1000;0 'lag_seconds'=3s;60;600;0 'receive_lag_bytes'=U;;;0 'replay_stuck'=U;;;0 'restored_age'=U;;;0 'archivedir'=10B;;;0");
+  assert.equal(
+    renderNagios(ok),
+    "PITR_STANDBY OK - in recovery, replay lag 0 B (vs master), 3 s since the last replayed transaction, archivedir 10 B | 'lag_bytes'=0B;100;1000;0 'lag_seconds'=3s;60;600;0 'receive_lag_bytes'=U;;;0 'replay_stuck'=U;;;0 'restored_age'=U;;;0 'archivedir'=10B;;;0",
+  );
   assert.equal(evaluateCheck({ running: true, inRecovery: true, lagBytes: 100, notes: [] }, t).code, 1);
   assert.equal(evaluateCheck({ running: true, inRecovery: true, lagBytes: 5000, notes: [] }, t).code, 2);
   assert.equal(evaluateCheck({ running: true, inRecovery: true, lagSeconds: 61, notes: [] }, t).code, 1);
@@ -59,14 +81,30 @@ test('LSN arithmetic and progress formatting', () => {
 test('-B progress: redrawn on a TTY, silent otherwise', (t) => {
   t.mock.timers.enable({ apis: ['setInterval'] });
   const written: string[] = [];
-  const tty = new Progress({ isTTY: true, write: (s) => { written.push(s); } }, 4096);
+  const tty = new Progress(
+    {
+      isTTY: true,
+      write: (s) => {
+        written.push(s);
+      },
+    },
+    4096,
+  );
   tty.add(2048);
   t.mock.timers.tick(250);
   tty.end();
   assert.match(written[0]!, /^\r\x1b\[K-B: 2\.0 kB of 4\.0 kB \(50%\), /);
   assert.equal(written[written.length - 1], '\r\x1b[K');
   const quiet: string[] = [];
-  const pipe = new Progress({ isTTY: false, write: (s) => { quiet.push(s); } }, 4096);
+  const pipe = new Progress(
+    {
+      isTTY: false,
+      write: (s) => {
+        quiet.push(s);
+      },
+    },
+    4096,
+  );
   pipe.add(4096);
   t.mock.timers.tick(1000);
   pipe.end();

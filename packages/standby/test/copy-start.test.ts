@@ -28,7 +28,12 @@ test('without a matching record: backup_label START TIME, one instant only when 
   writeFileSync(join(dir, 'backup_label'), label('0/2000028', 'UTC'));
   assert.deepEqual(await copyStart(dir), { text: '2026-05-28 11:00:38 UTC', earliestMs: wall, latestMs: wall, source: 'backup_label' });
   writeFileSync(join(dir, 'backup_label'), label('0/2000028', 'CST'));
-  assert.deepEqual(await copyStart(dir), { text: '2026-05-28 11:00:38 CST', earliestMs: wall - 14 * 3600_000, latestMs: wall + 12 * 3600_000, source: 'backup_label' });
+  assert.deepEqual(await copyStart(dir), {
+    text: '2026-05-28 11:00:38 CST',
+    earliestMs: wall - 14 * 3600_000,
+    latestMs: wall + 12 * 3600_000,
+    source: 'backup_label',
+  });
   writeFileSync(join(dir, 'pitrtools.backup'), 'not json');
   assert.equal((await copyStart(dir))?.source, 'backup_label');
 });

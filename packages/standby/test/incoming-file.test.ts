@@ -22,7 +22,10 @@ test('a received file exists under its name only once complete, with the given m
   assert.equal(readFileSync(dest, 'utf8'), 'hello world');
   assert.equal(statSync(dest).mtimeMs, 1_700_000_000_000);
   assert.equal(statSync(dest).mode & 0o777, 0o600);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('a directory where the master now has a file is replaced; mtime 0 marks a file to copy again', async () => {

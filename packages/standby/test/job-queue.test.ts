@@ -9,7 +9,16 @@ import { JobQueue } from '../src/basebackup/job-queue.js';
 import { emptyPlan, planTree, type FileJob } from '../src/basebackup/plan.js';
 
 const file = (name: string, size: number): RemoteDirEntry => ({
-  name, size, mode: 0o100600, uid: 1, gid: 1, mtime: 1, atime: 1, isFile: true, isDirectory: false, isSymbolicLink: false,
+  name,
+  size,
+  mode: 0o100600,
+  uid: 1,
+  gid: 1,
+  mtime: 1,
+  atime: 1,
+  isFile: true,
+  isDirectory: false,
+  isSymbolicLink: false,
 });
 
 test('a full queue makes push wait; take hands out the largest job held; close ends the takers', async () => {
@@ -17,7 +26,9 @@ test('a full queue makes push wait; take hands out the largest job held; close e
   await q.push({ size: 1 });
   await q.push({ size: 5 });
   let third = false;
-  const p = q.push({ size: 3 }).then(() => { third = true; });
+  const p = q.push({ size: 3 }).then(() => {
+    third = true;
+  });
   await new Promise((r) => setImmediate(r));
   assert.equal(third, false, 'a third push waits while 2 jobs are held');
   assert.equal((await q.take())?.size, 5);
@@ -38,7 +49,7 @@ test('abort wakes a waiting push with the reason and drops what is held', async 
   assert.equal(await q.take(), undefined);
 });
 
-test('the walk of a 10 000-file directory holds at most the queue\'s capacity while the copy is slow', async () => {
+test("the walk of a 10 000-file directory holds at most the queue's capacity while the copy is slow", async () => {
   const local = mkdtempSync(join(tmpdir(), 'pitr-jobqueue-'));
   try {
     const names = Array.from({ length: 10_000 }, (_, i) => file(String(16384 + i), (i % 7) * 8192));

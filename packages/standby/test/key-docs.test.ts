@@ -45,7 +45,11 @@ describe('no_copy_conf says what -S writes', () => {
     assert.doesNotMatch(doc('no_copy_conf'), /config_file/);
     // The sample carries the same words (wrapped): one source.
     const sample = readFileSync(new URL('../../../etc/cmd_standby.ini.sample', import.meta.url), 'utf8');
-    const para = /((?:; .*\n)+);no_copy_conf:/.exec(sample)?.[1]?.replace(/\n; |\n/g, ' ').replace(/^; /, '') ?? '';
+    const para =
+      /((?:; .*\n)+);no_copy_conf:/
+        .exec(sample)?.[1]
+        ?.replace(/\n; |\n/g, ' ')
+        .replace(/^; /, '') ?? '';
     assert.ok(para.startsWith(doc('no_copy_conf')), para);
   });
 });

@@ -23,8 +23,10 @@ const root = mkdtempSync(join(tmpdir(), 'pitr-standby-own-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const SEG = '000000010000000000000005';
 
-const refused = (code: string, path: string) => (e: unknown): boolean =>
-  e instanceof PitrError && e.code === code && e.exitCode === 2 && e.message.includes(path);
+const refused =
+  (code: string, path: string) =>
+  (e: unknown): boolean =>
+    e instanceof PitrError && e.code === code && e.exitCode === 2 && e.message.includes(path);
 
 test('--restore and --cleanup refuse an archivedir others can write to (exit 2, chmod as the fix), touching nothing', async () => {
   const archivedir = join(root, 'archive');
@@ -35,8 +37,13 @@ test('--restore and --cleanup refuse an archivedir others can write to (exit 2, 
   writeFileSync(join(archivedir, '000000010000000000000001'), 'old');
   for (const mode of [0o777, 0o770]) {
     chmodSync(archivedir, mode);
-    await assert.rejects(restoreWal({ archivedir, pgdata, file: SEG, dest: 'pg_wal/RECOVERYXLOG', cwd: pgdata }),
-      (e: unknown) => refused('DIR_NOT_PRIVATE', archivedir)(e) && /archivedir .* is writable by others/.test((e as Error).message) && (e as PitrError).hint === `chmod 0700 ${archivedir}`);
+    await assert.rejects(
+      restoreWal({ archivedir, pgdata, file: SEG, dest: 'pg_wal/RECOVERYXLOG', cwd: pgdata }),
+      (e: unknown) =>
+        refused('DIR_NOT_PRIVATE', archivedir)(e) &&
+        /archivedir .* is writable by others/.test((e as Error).message) &&
+        (e as PitrError).hint === `chmod 0700 ${archivedir}`,
+    );
     await assert.rejects(cleanupArchive({ archivedir, restartFile: SEG }), refused('DIR_NOT_PRIVATE', archivedir));
   }
   assert.ok(!existsSync(join(pgdata, 'pg_wal', 'RECOVERYXLOG')), 'nothing restored');

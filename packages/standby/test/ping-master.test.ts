@@ -20,8 +20,18 @@ function ctx(): Ctx & { log: ReturnType<typeof memoryLogger> } {
 function fakeLink(query: () => Promise<unknown>, versionNum = 150018): { link: typeof withMasterLink; closed: () => number } {
   let closed = 0;
   const link = (async (_c: unknown, _l: unknown, _o: unknown, fn: (l: MasterLink) => Promise<unknown>) => {
-    const l = { pg: { versionNum, query }, where: 'fake master', close: async () => { closed++; } } as unknown as MasterLink;
-    try { return await fn(l); } finally { await l.close(); }
+    const l = {
+      pg: { versionNum, query },
+      where: 'fake master',
+      close: async () => {
+        closed++;
+      },
+    } as unknown as MasterLink;
+    try {
+      return await fn(l);
+    } finally {
+      await l.close();
+    }
   }) as typeof withMasterLink;
   return { link, closed: () => closed };
 }
@@ -33,7 +43,9 @@ test('a master that answers: its version as PostgreSQL names it, nothing printed
 });
 
 test('a master that drops the session mid-query: MASTER_NO_RESPONSE (exit 1) with the reason, one CRITICAL, the link closed', async () => {
-  const f = fakeLink(async () => { throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }); });
+  const f = fakeLink(async () => {
+    throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+  });
   const c = ctx();
   await assert.rejects(pingMaster(c, f.link), (e: PitrError) => {
     assert.equal(e.code, 'MASTER_NO_RESPONSE');
@@ -42,13 +54,18 @@ test('a master that drops the session mid-query: MASTER_NO_RESPONSE (exit 1) wit
     return true;
   });
   assert.equal(f.closed(), 1, 'the link is closed after the drop');
-  assert.deepEqual(c.log.messages.filter(([lvl]) => lvl === 'CRITICAL').map(([, m]) => m), ['no response from the master: Connection terminated unexpectedly']);
+  assert.deepEqual(
+    c.log.messages.filter(([lvl]) => lvl === 'CRITICAL').map(([, m]) => m),
+    ['no response from the master: Connection terminated unexpectedly'],
+  );
 });
 
 test('SSH refused before any session: the reason and its hint are kept', async () => {
   const refused = (async () => {
     throw new PitrError('SSH_REFUSED', 'connection to 127.0.0.1:1 refused', { hint: 'is sshd running on the master?' });
   }) as typeof withMasterLink;
-  await assert.rejects(pingMaster(ctx(), refused), (e: PitrError) => e.code === 'MASTER_NO_RESPONSE' && e.hint === 'is sshd running on the master?'
-    && /refused/.test(e.message));
+  await assert.rejects(
+    pingMaster(ctx(), refused),
+    (e: PitrError) => e.code === 'MASTER_NO_RESPONSE' && e.hint === 'is sshd running on the master?' && /refused/.test(e.message),
+  );
 });

@@ -24,20 +24,36 @@ const gc = runInNewContext('gc') as () => void;
 const FILES = 50_000;
 
 function entry(name: string, isDirectory = false): RemoteDirEntry {
-  return { name, size: 8192, mode: isDirectory ? 0o40700 : 0o100600, uid: 1, gid: 1, mtime: 1_764_500_000, atime: 1_764_500_000, isFile: !isDirectory, isDirectory, isSymbolicLink: false } as RemoteDirEntry;
+  return {
+    name,
+    size: 8192,
+    mode: isDirectory ? 0o40700 : 0o100600,
+    uid: 1,
+    gid: 1,
+    mtime: 1_764_500_000,
+    atime: 1_764_500_000,
+    isFile: !isDirectory,
+    isDirectory,
+    isSymbolicLink: false,
+  } as RemoteDirEntry;
 }
 
 /** The master: /m holds `db`, a directory of FILES relation files and one unlogged relation's forks. */
 class FakeMaster implements WalkChannel {
   lstats = 0;
   async *readdirBatches(path: string): AsyncGenerator<RemoteDirEntry[]> {
-    if (path === '/m') { yield [entry('db', true)]; return; }
+    if (path === '/m') {
+      yield [entry('db', true)];
+      return;
+    }
     if (path !== '/m/db') throw new Error(`no ${path}`);
     yield [entry('20000000_init'), entry('20000000'), entry('20000000_fsm')];
     // Fresh entries on every read, as ssh2 makes them: only what the walk keeps stays alive.
     for (let i = 0; i < FILES; i += 100) yield Array.from({ length: 100 }, (_, k) => entry(String(16_384 + i + k)));
   }
-  async stat(): Promise<never> { throw new Error('no symlinks here'); }
+  async stat(): Promise<never> {
+    throw new Error('no symlinks here');
+  }
   async lstat(path: string): Promise<never> {
     this.lstats++;
     throw new SshError(SshErrorCode.SFTP_NO_SUCH_FILE, `no such file: ${path}`);
@@ -77,18 +93,28 @@ test(`the walk of one directory of ${FILES} files holds at most ${LIST_HOLD} of 
   assert.equal(master.lstats, LIST_HOLD + 200, 'the master asked about each local name once');
 });
 
-test('an unlogged relation\'s forks are left out even when its init fork comes last in a big directory', async () => {
+test("an unlogged relation's forks are left out even when its init fork comes last in a big directory", async () => {
   class InitLast extends FakeMaster {
     override async *readdirBatches(path: string): AsyncGenerator<RemoteDirEntry[]> {
-      if (path === '/m') { yield [entry('db', true)]; return; }
+      if (path === '/m') {
+        yield [entry('db', true)];
+        return;
+      }
       yield [entry('30000'), entry('30000_fsm'), entry('30000.1')];
       for (let i = 0; i < 3 * LIST_HOLD; i += 100) yield Array.from({ length: 100 }, (_, k) => entry(String(40_000 + i + k)));
       yield [entry('30000_vm'), entry('30000_init')];
     }
   }
   const names: string[] = [];
-  const plan = emptyPlan({ push: async (job: FileJob) => { names.push(job.rel); } });
+  const plan = emptyPlan({
+    push: async (job: FileJob) => {
+      names.push(job.rel);
+    },
+  });
   await planTree(new InitLast(), { remoteRoot: '/m', localRoot: join(root, 'copy2'), rule: () => 'copy' }, plan, true);
   assert.equal(names.length, 3 * LIST_HOLD + 1);
-  assert.deepEqual(names.filter((n) => n.startsWith('db/30000')), ['db/30000_init']);
+  assert.deepEqual(
+    names.filter((n) => n.startsWith('db/30000')),
+    ['db/30000_init'],
+  );
 });

@@ -13,7 +13,10 @@ function parseHistory(name: string, text: string): ReturnType<typeof parse> {
 const HIST3 = '1\t0/3000158\tno recovery target specified\n\n2\t0/5000000\tno recovery target specified\n';
 
 test('parseHistory reads every parent timeline with its switchpoint', () => {
-  assert.deepEqual(parseHistory('00000003.history', HIST3), [{ tli: 1, switchpoint: '0/3000158' }, { tli: 2, switchpoint: '0/5000000' }]);
+  assert.deepEqual(parseHistory('00000003.history', HIST3), [
+    { tli: 1, switchpoint: '0/3000158' },
+    { tli: 2, switchpoint: '0/5000000' },
+  ]);
   assert.throws(() => parseHistory('00000002.history', '1\t0/3000158'), /cut short/);
 });
 

@@ -3,16 +3,25 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { confUnquote } from '@pitrtools/core/pg/conf-value';
 import {
-  commandArg, conninfoValue, passfileLine, primaryConninfo, renderSettings, renderStubConf, selfCommand, withIncludeLine,
+  commandArg,
+  conninfoValue,
+  passfileLine,
+  primaryConninfo,
+  renderSettings,
+  renderStubConf,
+  selfCommand,
+  withIncludeLine,
 } from '../src/recovery/render.js';
 
-const self = { node: '/usr/bin/node', script: "/opt/pitr tools/bin/cmd_standby.js", ini: "/etc/it's 100%/cmd_standby.ini" };
+const self = { node: '/usr/bin/node', script: '/opt/pitr tools/bin/cmd_standby.js', ini: "/etc/it's 100%/cmd_standby.ini" };
 
 test('restore_command: shell-quoted paths, % doubled, placeholders left for PostgreSQL', () => {
   assert.equal(commandArg("it's"), "'it'\\''s'");
   assert.equal(commandArg('100%'), "'100%%'");
-  assert.equal(selfCommand(self, '--restore %f %p'),
-    "'/usr/bin/node' '/opt/pitr tools/bin/cmd_standby.js' -C '/etc/it'\\''s 100%%/cmd_standby.ini' --restore %f %p");
+  assert.equal(
+    selfCommand(self, '--restore %f %p'),
+    "'/usr/bin/node' '/opt/pitr tools/bin/cmd_standby.js' -C '/etc/it'\\''s 100%%/cmd_standby.ini' --restore %f %p",
+  );
   assert.throws(() => commandArg('a\nb'));
 });
 
@@ -25,8 +34,18 @@ test('the settings file for a standby, with and without streaming', () => {
   assert.doesNotMatch(warm, /primary_conninfo/);
   // The shell quote inside the conf string: ' becomes '' there.
   assert.ok(warm.includes("-C ''/etc/it''\\\\''''s 100%%/cmd_standby.ini''"), warm);
-  const streaming = renderSettings({ kind: 'standby', self, streaming: { host: 'db 1', port: 5432, user: 'repl', sslmode: 'prefer', applicationName: 'pitrtools_s1', passfile: '/d/pitrtools.pgpass' } }, 'now');
-  assert.match(streaming, /^primary_conninfo = 'host=''db 1'' port=5432 user=repl sslmode=prefer application_name=pitrtools_s1 passfile=\/d\/pitrtools.pgpass'$/m);
+  const streaming = renderSettings(
+    {
+      kind: 'standby',
+      self,
+      streaming: { host: 'db 1', port: 5432, user: 'repl', sslmode: 'prefer', applicationName: 'pitrtools_s1', passfile: '/d/pitrtools.pgpass' },
+    },
+    'now',
+  );
+  assert.match(
+    streaming,
+    /^primary_conninfo = 'host=''db 1'' port=5432 user=repl sslmode=prefer application_name=pitrtools_s1 passfile=\/d\/pitrtools.pgpass'$/m,
+  );
 });
 
 test('restore_command survives both quotings: PostgreSQL unquotes, substitutes, sh runs it', () => {
@@ -53,7 +72,10 @@ test('conninfo values and .pgpass fields are escaped as libpq reads them', () =>
   assert.equal(conninfoValue(''), "''");
   assert.equal(passfileLine('h', 5432, '*', 'u:x', 'p\\w:d'), 'h:5432:*:u\\:x:p\\\\w\\:d\n');
   assert.throws(() => passfileLine('h', 1, '*', 'u', 'a\nb'));
-  assert.equal(primaryConninfo({ host: 'h', port: 1, user: 'u', sslmode: 'require', applicationName: 'a' }), 'host=h port=1 user=u sslmode=require application_name=a');
+  assert.equal(
+    primaryConninfo({ host: 'h', port: 1, user: 'u', sslmode: 'require', applicationName: 'a' }),
+    'host=h port=1 user=u sslmode=require application_name=a',
+  );
 });
 
 test('the include line is added once, at the end; the no_copy_conf stub points at the files', () => {
@@ -61,8 +83,10 @@ test('the include line is added once, at the end; the no_copy_conf stub points a
   assert.match(once, /^port = 5433\n\n# Added by cmd_standby.*\ninclude_if_exists 'pitrtools.conf'\n$/);
   assert.equal(withIncludeLine(once), once);
   assert.notEqual(withIncludeLine("#include_if_exists 'pitrtools.conf'\n"), "#include_if_exists 'pitrtools.conf'\n");
-  assert.equal(renderStubConf('/etc/pg/pg.conf', '/etc/pg/hba.conf', 'now').split('\n').slice(1).join('\n'),
-    "include '/etc/pg/pg.conf'\nhba_file = '/etc/pg/hba.conf'\ninclude_if_exists 'pitrtools.conf'\n");
+  assert.equal(
+    renderStubConf('/etc/pg/pg.conf', '/etc/pg/hba.conf', 'now').split('\n').slice(1).join('\n'),
+    "include '/etc/pg/pg.conf'\nhba_file = '/etc/pg/hba.conf'\ninclude_if_exists 'pitrtools.conf'\n",
+  );
 });
 
 test('use_replication_slots: primary_slot_name next to primary_conninfo, only with a slot', () => {

@@ -26,10 +26,19 @@ test('the segments from the start LSN to the byte before the stop LSN, on the ti
   assert.equal(segmentName(2, 256n + 3n, 16 * MiB), '000000020000000100000003');
   assert.equal(segmentName(1, 4096n + 7n, MiB), '000000010000000100000007');
   const one = neededSegments({ startLsn: '0/3000028', stopLsn: '0/3000138', startTli: 1, stopTli: 1, segSize: 16 * MiB });
-  assert.deepEqual(one.map((s) => s.names), [['000000010000000000000003']]);
+  assert.deepEqual(
+    one.map((s) => s.names),
+    [['000000010000000000000003']],
+  );
   // A stop exactly at a segment boundary needs nothing of the segment that starts there.
   const edge = neededSegments({ startLsn: '0/3000028', stopLsn: '0/5000000', startTli: 1, stopTli: 2, segSize: 16 * MiB });
-  assert.deepEqual(edge.map((s) => s.names), [['000000020000000000000003', '000000010000000000000003'], ['000000020000000000000004', '000000010000000000000004']]);
+  assert.deepEqual(
+    edge.map((s) => s.names),
+    [
+      ['000000020000000000000003', '000000010000000000000003'],
+      ['000000020000000000000004', '000000010000000000000004'],
+    ],
+  );
   assert.equal(labelStartTimeline('START WAL LOCATION: 0/3000028 (file 000000010000000000000003)\nBACKUP FROM: standby\nSTART TIMELINE: 3\n'), 3);
   assert.throws(() => labelStartTimeline('LABEL: x\n'), /no START TIMELINE/);
 });
@@ -52,7 +61,9 @@ test('a missing, truncated or foreign segment is named; whole segments of this c
     assert.deepEqual(await firstMissing(dir, tli2), { name: '00000002.history', problem: 'missing', have: 3, need: 4 });
     writeFileSync(join(dir, '00000002.history'), '1\t0/280000\tno recovery target specified\n');
     assert.equal(await firstMissing(dir, tli2), undefined);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('waiting ends at the deadline with the missing segment, where it was looked for, and what to do', async () => {
@@ -60,10 +71,18 @@ test('waiting ends at the deadline with the missing segment, where it was looked
   try {
     const log = memoryLogger(true);
     const w = { startLsn: '0/100028', stopLsn: '0/100100', startTli: 1, stopTli: 1, segSize: MiB, sysid: SYSID };
-    await assert.rejects(awaitStandbySourceWal(dir, w, log, { timeoutMs: 300, pollMs: 50, reportMs: 100 }), (e: Error & { code?: string; hint?: string }) =>
-      e.code === 'STANDBY_SOURCE_WAL_MISSING' && e.message.includes(`000000010000000000000001 is not in ${dir}`) && /pg_switch_wal\(\)/.test(e.hint ?? ''));
-    assert.ok(log.lines.some((l) => /waiting for the backup's WAL in archivedir: 0 of 1 there, next 000000010000000000000001/.test(l)), log.lines.join('\n'));
+    await assert.rejects(
+      awaitStandbySourceWal(dir, w, log, { timeoutMs: 300, pollMs: 50, reportMs: 100 }),
+      (e: Error & { code?: string; hint?: string }) =>
+        e.code === 'STANDBY_SOURCE_WAL_MISSING' && e.message.includes(`000000010000000000000001 is not in ${dir}`) && /pg_switch_wal\(\)/.test(e.hint ?? ''),
+    );
+    assert.ok(
+      log.lines.some((l) => /waiting for the backup's WAL in archivedir: 0 of 1 there, next 000000010000000000000001/.test(l)),
+      log.lines.join('\n'),
+    );
     setTimeout(() => writeFileSync(join(dir, '000000010000000000000001'), segment('000000010000000000000001')), 100);
     await awaitStandbySourceWal(dir, w, log, { timeoutMs: 30_000, pollMs: 50 });
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -41,7 +41,10 @@ describe('rewriteTablespaceMap', () => {
 
 describe('readTablespaceMap', () => {
   it('reads each OID with its real location (escapes undone, an escaped newline inside the location)', () => {
-    assert.deepEqual(readTablespaceMap(FROM_POSTGRES), [{ oid: '16384', location: '/m/ts\\back' }, { oid: '16385', location: '/m/ts\nnl' }]);
+    assert.deepEqual(readTablespaceMap(FROM_POSTGRES), [
+      { oid: '16384', location: '/m/ts\\back' },
+      { oid: '16385', location: '/m/ts\nnl' },
+    ]);
     assert.deepEqual(readTablespaceMap(''), []);
   });
 });

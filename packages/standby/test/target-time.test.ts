@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  backupLabelStart, backupLabelStartLsn, formatOffset, parseTargetTime, resolveTarget, serverZone, type TargetInput, type Zone,
+  backupLabelStart,
+  backupLabelStartLsn,
+  formatOffset,
+  parseTargetTime,
+  resolveTarget,
+  serverZone,
+  type TargetInput,
+  type Zone,
 } from '../src/recovery/target-time.js';
 
 function parsed(s: string): TargetInput {
@@ -63,8 +70,19 @@ test('the server timezone in every form postgres -C prints it', () => {
 });
 
 test('bad timestamps and zones PostgreSQL would refuse or read otherwise say what is wrong and show an example', () => {
-  for (const bad of ['yesterday', '2026-02-30 10:00:00', '2026-05-28 24:00:00', '0000-01-01 00:00:00+00', '2026-05-28 11:00:38 Mars/Olympus',
-    '2026-05-28 11:00:38 +16', '28.05.2026', '2026-05-28 11:00:38 CEST', '2026-05-28 11:00:38 JST', '2026-07-01 12:00:00 CET', '2026-05-28 11:00:38 zulu']) {
+  for (const bad of [
+    'yesterday',
+    '2026-02-30 10:00:00',
+    '2026-05-28 24:00:00',
+    '0000-01-01 00:00:00+00',
+    '2026-05-28 11:00:38 Mars/Olympus',
+    '2026-05-28 11:00:38 +16',
+    '28.05.2026',
+    '2026-05-28 11:00:38 CEST',
+    '2026-05-28 11:00:38 JST',
+    '2026-07-01 12:00:00 CET',
+    '2026-05-28 11:00:38 zulu',
+  ]) {
     const t = parseTargetTime(bad);
     assert.ok('error' in t, bad);
     if ('error' in t) assert.match(t.error, /write it like '2026-05-28 11:00:38\.059389\+02'/, bad);
@@ -83,8 +101,11 @@ test('backup_label START TIME: one instant when its zone is unambiguous, else th
   assert.deepEqual(backupLabelStart(label), { text: '2026-05-28 11:00:38 UTC', earliestMs: at, latestMs: at });
   assert.equal(backupLabelStart('START TIME: 2026-05-28 11:00:38 +03\n')?.latestMs, Date.UTC(2026, 4, 28, 8, 0, 38));
   // CST is -06 in Chicago and +08 in Shanghai: no guess, the instant lies between +14 and -12.
-  assert.deepEqual(backupLabelStart('START TIME: 2026-05-28 11:00:38 CST\n'),
-    { text: '2026-05-28 11:00:38 CST', earliestMs: at - 14 * 3600_000, latestMs: at + 12 * 3600_000 });
+  assert.deepEqual(backupLabelStart('START TIME: 2026-05-28 11:00:38 CST\n'), {
+    text: '2026-05-28 11:00:38 CST',
+    earliestMs: at - 14 * 3600_000,
+    latestMs: at + 12 * 3600_000,
+  });
   assert.equal(backupLabelStart('nothing'), undefined);
   assert.equal(backupLabelStartLsn(label), '0/2000028');
 });

@@ -6,7 +6,10 @@ import { forkVerdict, parseHistory } from '../src/recovery/timeline-history.js';
 const TL3 = '1\t0/6000060\tno recovery target specified\n\n2\t0/8000000\tno recovery target specified\n';
 
 test('parseHistory reads each line, skips blank and comment lines, refuses garbage', () => {
-  assert.deepEqual(parseHistory(TL3), [{ tli: 1, switchpoint: '0/6000060' }, { tli: 2, switchpoint: '0/8000000' }]);
+  assert.deepEqual(parseHistory(TL3), [
+    { tli: 1, switchpoint: '0/6000060' },
+    { tli: 2, switchpoint: '0/8000000' },
+  ]);
   assert.deepEqual(parseHistory('# comment\n1\t0/3000000\tbefore 2026-11-30\n'), [{ tli: 1, switchpoint: '0/3000000' }]);
   assert.throws(() => parseHistory('one\t0/1\n'), /not a timeline history line/);
 });
@@ -30,10 +33,12 @@ test('forkVerdict: a timeline the new master never had is refused', () => {
   assert.match(!v.follow ? v.reason : '', /timeline 4, which is not in the history/);
 });
 
-test('forkRefusal turns PostgreSQL\'s start-up refusals past a fork into the reason, and nothing else', async () => {
+test("forkRefusal turns PostgreSQL's start-up refusals past a fork into the reason, and nothing else", async () => {
   const { forkRefusal } = await import('../src/commands/follow.js');
-  assert.match(forkRefusal('the local server did not start: requested timeline 3 does not contain minimum recovery point 0/80000C8 on timeline 2') ?? '',
-    /^this standby has replayed timeline 2 up to 0\/80000C8 \(its minimum recovery point\), which timeline 3 of the new master does not contain/);
+  assert.match(
+    forkRefusal('the local server did not start: requested timeline 3 does not contain minimum recovery point 0/80000C8 on timeline 2') ?? '',
+    /^this standby has replayed timeline 2 up to 0\/80000C8 \(its minimum recovery point\), which timeline 3 of the new master does not contain/,
+  );
   assert.match(forkRefusal("requested timeline 3 is not a child of this server's history") ?? '', /last checkpoint is past where timeline 3/);
   assert.equal(forkRefusal('the local server did not start: could not bind IPv4 address'), undefined);
 });

@@ -27,7 +27,10 @@ const churn = (pin: boolean): number => {
       if (i % 1000 === 0) max = Math.max(max, size());
     }
     console.log(max / start);`;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, PITR_GC_PACING: '' } });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    env: { ...process.env, PITR_GC_PACING: '' },
+  });
   return Number(out.trim());
 };
 

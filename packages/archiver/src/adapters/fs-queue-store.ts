@@ -14,8 +14,17 @@ import { compareWalNames, isWalName } from '@pitrtools/core/wal';
 import { DETACHED_MARKER } from '../archive/claims.js';
 import type { PlaceStatus, QueuedFile, QueueScan, QueueStore } from '../archive/ports.js';
 import {
-  changeQueue, EMPTY_SUMMARY, LOCK_FILE, lockIsStale, readSummary, rebuildSummary, sameSummary, summaryOf, SUMMARY_FILE,
-  withQueueLock, type Summary,
+  changeQueue,
+  EMPTY_SUMMARY,
+  LOCK_FILE,
+  lockIsStale,
+  readSummary,
+  rebuildSummary,
+  sameSummary,
+  summaryOf,
+  SUMMARY_FILE,
+  withQueueLock,
+  type Summary,
 } from './queue-summary.js';
 
 const ignoreMissing = (err: unknown): undefined => {
@@ -75,7 +84,10 @@ export function fsQueueStore(root: string): QueueStore {
   const exists = async (path: string): Promise<boolean> => (await fsp.lstat(path).catch(ignoreMissing)) !== undefined;
   // A missing queue directory is an empty queue: nothing to lock, nothing to change.
   const unlessMissing = async <T>(run: () => Promise<T>, otherwise: T): Promise<T> =>
-    run().catch((err: unknown) => { if (errorCode(err) === 'ENOENT') return otherwise; throw err; });
+    run().catch((err: unknown) => {
+      if (errorCode(err) === 'ENOENT') return otherwise;
+      throw err;
+    });
   const rebuild = (dir: string): Promise<Summary> => unlessMissing(() => withQueueLock(dir, () => rebuildSummary(dir)), EMPTY_SUMMARY);
 
   // The summary, trusted unless it is missing, names an oldest file that is gone (a manual change
@@ -83,11 +95,11 @@ export function fsQueueStore(root: string): QueueStore {
   // summary): then rebuilt from the directory. A constant number of system calls otherwise.
   const summary = async (dir: string): Promise<Summary> => {
     let s = await readSummary(dir);
-    if (s?.oldest && !await exists(join(dir, s.oldest.name))) {
+    if (s?.oldest && !(await exists(join(dir, s.oldest.name)))) {
       const again = await readSummary(dir); // delivered meanwhile by another process?
       s = again?.oldest?.name === s.oldest.name ? undefined : again;
     }
-    if (s && await lockIsStale(dir)) s = undefined;
+    if (s && (await lockIsStale(dir))) s = undefined;
     return s ?? rebuild(dir);
   };
 
@@ -148,13 +160,17 @@ export function fsQueueStore(root: string): QueueStore {
 
     async remove(slave, name) {
       const dir = dirOf(slave);
-      await unlessMissing(() => changeQueue(dir, async (s) => {
-        const path = join(dir, name);
-        const st = await fsp.lstat(path).catch(ignoreMissing);
-        if (!st || !await fsp.unlink(path).then(() => true, ignoreMissing)) return { summary: s, result: undefined };
-        const oldest = s.oldest?.name === name ? undefined : s.oldest;
-        return { summary: { count: Math.max(0, s.count - 1), bytes: Math.max(0, s.bytes - st.size), oldest }, result: undefined };
-      }), undefined);
+      await unlessMissing(
+        () =>
+          changeQueue(dir, async (s) => {
+            const path = join(dir, name);
+            const st = await fsp.lstat(path).catch(ignoreMissing);
+            if (!st || !(await fsp.unlink(path).then(() => true, ignoreMissing))) return { summary: s, result: undefined };
+            const oldest = s.oldest?.name === name ? undefined : s.oldest;
+            return { summary: { count: Math.max(0, s.count - 1), bytes: Math.max(0, s.bytes - st.size), oldest }, result: undefined };
+          }),
+        undefined,
+      );
     },
 
     async drop(slave, marker) {
@@ -163,7 +179,12 @@ export function fsQueueStore(root: string): QueueStore {
       let created = true;
       try {
         const fh = await fsp.open(tmp, 'wx', 0o600);
-        try { await fh.writeFile(marker); await fh.sync(); } finally { await fh.close(); }
+        try {
+          await fh.writeFile(marker);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
         await fsp.link(tmp, join(dir, DETACHED_MARKER));
       } catch (err) {
         if (errorCode(err) !== 'EEXIST') throw err;
@@ -234,9 +255,15 @@ export function fsQueueStore(root: string): QueueStore {
     async append(scope, claim, text) {
       // No O_CREAT: appending must never start an episode nobody claimed.
       const path = join(dirOf(scope), claim);
-      const fh = await fsp.open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW).catch((err: unknown) => ignoreMissing(refusedLink(path, err)));
+      const fh = await fsp
+        .open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW)
+        .catch((err: unknown) => ignoreMissing(refusedLink(path, err)));
       if (!fh) return;
-      try { await fh.write(text); } finally { await fh.close(); }
+      try {
+        await fh.write(text);
+      } finally {
+        await fh.close();
+      }
     },
 
     async read(scope, claim, maxBytes) {

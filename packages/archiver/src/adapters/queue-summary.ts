@@ -38,7 +38,11 @@ export async function readSummary(dir: string): Promise<Summary | undefined> {
   let text: string;
   try {
     const fh = await fsp.open(join(dir, SUMMARY_FILE), constants.O_RDONLY | constants.O_NOFOLLOW);
-    try { text = await fh.readFile('utf8'); } finally { await fh.close(); }
+    try {
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ELOOP') return undefined;
     throw err;
@@ -47,8 +51,10 @@ export async function readSummary(dir: string): Promise<Summary | undefined> {
     const s = JSON.parse(text) as Partial<Summary>;
     if (!Number.isSafeInteger(s.count) || !Number.isSafeInteger(s.bytes) || s.count! < 0 || s.bytes! < 0) return undefined;
     const o = s.oldest;
-    const oldest = o && typeof o.name === 'string' && isWalName(o.name) && typeof o.size === 'number' && typeof o.mtimeMs === 'number'
-      ? { name: o.name, size: o.size, mtimeMs: o.mtimeMs } : undefined;
+    const oldest =
+      o && typeof o.name === 'string' && isWalName(o.name) && typeof o.size === 'number' && typeof o.mtimeMs === 'number'
+        ? { name: o.name, size: o.size, mtimeMs: o.mtimeMs }
+        : undefined;
     return { count: s.count!, bytes: s.bytes!, oldest: s.count === 0 ? undefined : oldest };
   } catch {
     return undefined;
@@ -86,8 +92,14 @@ export async function listQueue(dir: string): Promise<{ files: QueuedFile[]; oth
   const files: QueuedFile[] = [];
   const others: string[] = [];
   for (const name of names) {
-    if (!isWalName(name)) { others.push(name); continue; }
-    const st = await fsp.lstat(join(dir, name)).catch((err: unknown) => { if (errorCode(err) === 'ENOENT') return undefined; throw err; });
+    if (!isWalName(name)) {
+      others.push(name);
+      continue;
+    }
+    const st = await fsp.lstat(join(dir, name)).catch((err: unknown) => {
+      if (errorCode(err) === 'ENOENT') return undefined;
+      throw err;
+    });
     if (st?.isFile()) files.push({ name, size: st.size, mtimeMs: st.mtimeMs });
   }
   files.sort((a, b) => compareWalNames(a.name, b.name));
@@ -101,12 +113,16 @@ export function summaryOf(files: readonly QueuedFile[]): Summary {
 
 /** Whether two summaries say the same (count, bytes and, when both know it, the oldest name). */
 export function sameSummary(a: Summary, b: Summary): boolean {
-  return a.count === b.count && a.bytes === b.bytes
-    && (a.oldest === undefined || b.oldest === undefined || a.oldest.name === b.oldest.name);
+  return a.count === b.count && a.bytes === b.bytes && (a.oldest === undefined || b.oldest === undefined || a.oldest.name === b.oldest.name);
 }
 
 const alive = (pid: number): boolean => {
-  try { process.kill(pid, 0); return true; } catch (err) { return errorCode(err) === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errorCode(err) === 'EPERM';
+  }
 };
 
 /** True when the lock in `dir` was left by a process that is gone (or held for longer than any change takes). */
@@ -114,7 +130,11 @@ export async function lockIsStale(dir: string, now = Date.now()): Promise<boolea
   let text: string;
   try {
     const fh = await fsp.open(join(dir, LOCK_FILE), constants.O_RDONLY | constants.O_NOFOLLOW);
-    try { text = await fh.readFile('utf8'); } finally { await fh.close(); }
+    try {
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return false;
     throw err;
@@ -153,7 +173,12 @@ export async function withQueueLock<T>(dir: string, fn: (previousHolderDied: boo
     if (await lockIsStale(dir)) {
       // rename(2) to a private name: of several processes breaking it, one wins.
       const mine = join(dir, `${LOCK_FILE}.broken.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-      if (await fsp.rename(lock, mine).then(() => true, () => false)) {
+      if (
+        await fsp.rename(lock, mine).then(
+          () => true,
+          () => false,
+        )
+      ) {
         await fsp.rm(mine, { force: true });
         died = true;
       }
@@ -188,7 +213,7 @@ export async function rebuildSummary(dir: string): Promise<Summary> {
 export async function changeQueue<T>(dir: string, change: (s: Summary) => Promise<{ summary: Summary; result: T }>): Promise<T> {
   return withQueueLock(dir, async (died) => {
     const before = died ? undefined : await readSummary(dir);
-    const current = before ?? await rebuildSummary(dir);
+    const current = before ?? (await rebuildSummary(dir));
     const { summary, result } = await change(current);
     if (summary !== current) await writeSummary(dir, summary);
     return result;

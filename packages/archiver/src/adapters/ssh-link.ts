@@ -23,8 +23,10 @@ export const UPLOAD_IN_FLIGHT = 8;
 /** remote_dir_fsync: off is an exception someone chose: say so in the log of every run (or daemon start) that uses it. */
 export function warnNoDirFsync(t: SlaveTarget, log: Logger): void {
   if (!t.remoteDirFsync) {
-    log.warning(`remote_dir_fsync is off for slave ${t.name}: ${t.r_archivedir} is not fsynced after a rename, `
-      + 'so a crash of the slave may lose a segment this run reports as delivered');
+    log.warning(
+      `remote_dir_fsync is off for slave ${t.name}: ${t.r_archivedir} is not fsynced after a rename, ` +
+        'so a crash of the slave may lose a segment this run reports as delivered',
+    );
   }
 }
 
@@ -61,7 +63,10 @@ export function oneShotLink(t: SlaveTarget, sshDebug: boolean, log: Logger): Lin
     },
     cut: () => {
       cut = true;
-      void session?.then((s) => s.destroy(), () => undefined);
+      void session?.then(
+        (s) => s.destroy(),
+        () => undefined,
+      );
     },
   };
 }

@@ -66,8 +66,7 @@ function outageText(ctx: SlaveContext, c: RemoteCause, where: string): string {
  * `queued`: what the queue holds with this segment; `seen`: the claims this run already looked at
  * (they must include CAUSE_CLAIMS), else they are looked up by name, never by listing the queue.
  */
-export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: QueueTotals, segment?: string,
-  seen?: ReadonlySet<string>): Promise<void> {
+export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: QueueTotals, segment?: string, seen?: ReadonlySet<string>): Promise<void> {
   const s = ctx.slave;
   const now = ctx.now();
   const where = `${ctx.store.root}/${s.name}`;
@@ -75,7 +74,7 @@ export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: 
   const events = CAUSE_EVENTS[cause.kind];
   if (await claimed(ctx, s.name, Claim.OUTAGE, `${JSON.stringify({ since: now, reason: cause.reason, cause: cause.key })}\n`)) {
     // Claims left by an episode that ended without recovery (a dropped queue, --reset-slave).
-    const stale = [...(seen ?? await claimsOf(ctx))];
+    const stale = [...(seen ?? (await claimsOf(ctx)))];
     for (const c of stale) if (c.startsWith(Claim.CAUSE) && c !== causeClaim(cause.key)) await released(ctx, s.name, c);
     await claimed(ctx, s.name, causeClaim(cause.key), '');
     ctx.alert({ level: 'CRITICAL', event: events.start, slave: s.name, ...seg, message: outageText(ctx, cause, where) });
@@ -84,18 +83,28 @@ export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: 
   // Only the first line: `.outage` grows by a line per segment queued during the outage.
   const outage = await ctx.store.read(s.name, Claim.OUTAGE, OUTAGE_HEAD_BYTES).catch(() => undefined);
   if (await causeChanged(ctx, cause, outage, seen)) {
-    ctx.alert({ level: 'CRITICAL', event: events.start, slave: s.name, ...seg, message: `${outageText(ctx, cause, where)} (the cause changed during the outage)` });
+    ctx.alert({
+      level: 'CRITICAL',
+      event: events.start,
+      slave: s.name,
+      ...seg,
+      message: `${outageText(ctx, cause, where)} (the cause changed during the outage)`,
+    });
     return;
   }
   const since = outageStart(outage);
   const periods = since === undefined ? 0 : Math.floor((now - since) / ctx.limits.alertRepeatMs);
-  if (periods >= 1 && await claimed(ctx, s.name, `${Claim.OUTAGE}.${periods}`, '')) {
+  if (periods >= 1 && (await claimed(ctx, s.name, `${Claim.OUTAGE}.${periods}`, ''))) {
     const mins = Math.round((now - since!) / 60_000);
-    const still = cause.kind === 'write'
-      ? `slave ${s.name} (${s.endpoint}) still cannot store segments in ${s.r_archivedir} (${cause.what}) after ${mins} min`
-      : `slave ${s.name} (${s.endpoint}) still ${cause.what} after ${mins} min`;
+    const still =
+      cause.kind === 'write'
+        ? `slave ${s.name} (${s.endpoint}) still cannot store segments in ${s.r_archivedir} (${cause.what}) after ${mins} min`
+        : `slave ${s.name} (${s.endpoint}) still ${cause.what} after ${mins} min`;
     ctx.alert({
-      level: 'CRITICAL', event: events.repeat, slave: s.name, ...seg,
+      level: 'CRITICAL',
+      event: events.repeat,
+      slave: s.name,
+      ...seg,
       message: `${still}: ${cause.reason}; ${queued.count} segments (${formatBytes(queued.bytes)}) wait in ${where}`,
     });
   }
@@ -104,13 +113,13 @@ export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: 
 // The current cause is the one `.cause-KEY` claim: a new cause takes the old claims away (rename:
 // one taker) and claims its own (link: one creator), so racing processes alert a change once.
 async function causeChanged(ctx: SlaveContext, cause: RemoteCause, outage: string | undefined, seen?: ReadonlySet<string>): Promise<boolean> {
-  const claims = seen ?? await claimsOf(ctx);
+  const claims = seen ?? (await claimsOf(ctx));
   const current = [...claims].filter((c) => c.startsWith(Claim.CAUSE));
   if (current.includes(causeClaim(cause.key))) return false;
   // An outage begun by an older version (no `.cause-` claim) was "unreachable".
-  const was = current.length > 0 ? undefined : outageCause(outage) ?? 'connect';
+  const was = current.length > 0 ? undefined : (outageCause(outage) ?? 'connect');
   for (const c of current) await released(ctx, ctx.slave.name, c);
-  return await claimed(ctx, ctx.slave.name, causeClaim(cause.key), '') && was !== cause.key;
+  return (await claimed(ctx, ctx.slave.name, causeClaim(cause.key), '')) && was !== cause.key;
 }
 
 // The cause claims of the slave's queue, looked up by name when the caller has not this run.
@@ -152,9 +161,16 @@ export async function noteRecovered(ctx: SlaveContext): Promise<void> {
   if (text === undefined) return;
   const scan = await ctx.store.scan(ctx.slave.name).catch(() => undefined);
   for (const c of scan?.claims ?? []) if (c.startsWith(Claim.CAUSE)) await released(ctx, ctx.slave.name, c);
-  const names = new Set(text.split('\n').slice(1).filter((l) => l !== ''));
+  const names = new Set(
+    text
+      .split('\n')
+      .slice(1)
+      .filter((l) => l !== ''),
+  );
   ctx.alert({
-    level: 'OK', event: 'slave_recovered', slave: ctx.slave.name,
+    level: 'OK',
+    event: 'slave_recovered',
+    slave: ctx.slave.name,
     message: `slave ${ctx.slave.name} (${ctx.slave.endpoint}) recovered, ${names.size} segments delivered`,
   });
   for (const c of [Claim.OVER_WARN, Claim.OVER_CRITICAL]) await released(ctx, ctx.slave.name, c);
@@ -176,7 +192,9 @@ export async function noteQueueSize(ctx: SlaveContext, bytes: number, files: num
     if (bytes >= l.limit) {
       if (await claimed(ctx, ctx.slave.name, l.claim, `${new Date(ctx.now()).toISOString()} ${bytes}\n`)) {
         ctx.alert({
-          level: l.level, event: l.level === 'WARNING' ? 'queue_over_warn' : 'queue_over_critical', slave: ctx.slave.name,
+          level: l.level,
+          event: l.level === 'WARNING' ? 'queue_over_warn' : 'queue_over_critical',
+          slave: ctx.slave.name,
           message: `queue of slave ${ctx.slave.name} holds ${formatBytes(bytes)} in ${files} files, reached ${l.key} (${formatBytes(l.limit)})`,
         });
       }
@@ -189,13 +207,14 @@ export async function noteQueueSize(ctx: SlaveContext, bytes: number, files: num
 /** The slave (or the queue) holds a different file under this name: one critical alert per slave and name. */
 export async function noteConflict(ctx: SlaveContext, name: string, where: 'slave' | 'queue'): Promise<void> {
   const s = ctx.slave;
-  if (!await claimed(ctx, s.name, Claim.conflict(name), `${new Date(ctx.now()).toISOString()} ${where}\n`)) return;
-  const message = where === 'slave'
-    ? `slave ${s.name} (${s.endpoint}) already has a different ${name} in ${s.r_archivedir}; it was NOT overwritten. `
-      + 'Find out why (another master archiving there? a reused timeline?), then move that file away on the slave; '
-      + 'PostgreSQL keeps retrying until then'
-    : `the queue ${ctx.store.root}/${s.name} already holds a different ${name}; it was NOT overwritten. `
-      + 'Find out why, then move that file away; PostgreSQL keeps retrying until then';
+  if (!(await claimed(ctx, s.name, Claim.conflict(name), `${new Date(ctx.now()).toISOString()} ${where}\n`))) return;
+  const message =
+    where === 'slave'
+      ? `slave ${s.name} (${s.endpoint}) already has a different ${name} in ${s.r_archivedir}; it was NOT overwritten. ` +
+        'Find out why (another master archiving there? a reused timeline?), then move that file away on the slave; ' +
+        'PostgreSQL keeps retrying until then'
+      : `the queue ${ctx.store.root}/${s.name} already holds a different ${name}; it was NOT overwritten. ` +
+        'Find out why, then move that file away; PostgreSQL keeps retrying until then';
   ctx.alert({ level: 'CRITICAL', event: 'archive_conflict', slave: s.name, segment: name, message });
 }
 
@@ -209,14 +228,14 @@ export async function noteState(ctx: StoreAndLog & { alert: AlertFn }, offline: 
   if (offline) {
     if (await claimed(ctx, '', Claim.OFFLINE, `${new Date().toISOString()}\n`)) {
       ctx.alert({
-        level: 'WARNING', event: 'archiving_offline',
-        message: `archiving is offline (state: offline in ${configFile}): PostgreSQL keeps the WAL in pg_wal and retries; `
-          + 'set state: online to resume',
+        level: 'WARNING',
+        event: 'archiving_offline',
+        message: `archiving is offline (state: offline in ${configFile}): PostgreSQL keeps the WAL in pg_wal and retries; ` + 'set state: online to resume',
       });
     }
     return false;
   }
-  if (await released(ctx, '', Claim.OFFLINE) !== undefined) {
+  if ((await released(ctx, '', Claim.OFFLINE)) !== undefined) {
     ctx.alert({ level: 'OK', event: 'archiving_online', message: `archiving is online again (${configFile})` });
   }
   return true;

@@ -41,10 +41,12 @@ export async function scanQueue(ctx: SlaveContext): Promise<QueueScan> {
 
 /** Count and bytes of the slave's queue and the claims a new segment needs, without listing the queue; unreadable counts as empty, as in scanQueue. */
 export async function lookQueue(ctx: SlaveContext, segment: string): Promise<QueueLook> {
-  return ctx.store.look(ctx.slave.name, [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL, SLOW_CLAIM, Claim.conflict(segment), ...CAUSE_CLAIMS]).catch((err: unknown) => {
-    ctx.log.warning(`cannot read the queue of ${ctx.slave.name} in ${ctx.store.root}: ${errorMessage(err)}`);
-    return { count: 0, bytes: 0, detached: undefined, claims: new Set<string>() };
-  });
+  return ctx.store
+    .look(ctx.slave.name, [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL, SLOW_CLAIM, Claim.conflict(segment), ...CAUSE_CLAIMS])
+    .catch((err: unknown) => {
+      ctx.log.warning(`cannot read the queue of ${ctx.slave.name} in ${ctx.store.root}: ${errorMessage(err)}`);
+      return { count: 0, bytes: 0, detached: undefined, claims: new Set<string>() };
+    });
 }
 
 /** Result of delivering queued segments. */
@@ -63,8 +65,11 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
   let link: SlaveLink | undefined;
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
-    const rest = (why: NonNullable<DrainResult['stopped']>['why'], reason: string): DrainResult =>
-      ({ delivered, remaining: files.slice(i), stopped: { why, reason } });
+    const rest = (why: NonNullable<DrainResult['stopped']>['why'], reason: string): DrainResult => ({
+      delivered,
+      remaining: files.slice(i),
+      stopped: { why, reason },
+    });
     if (ctx.now() >= deadline) return rest('budget', `${files.length - i} older segments still wait (queue_drain_budget)`);
     let status;
     try {
@@ -101,7 +106,10 @@ export async function deliverSegment(ctx: SlaveContext, seg: Segment): Promise<S
     return enqueue(ctx, seg, look, claims, `slave ${ctx.slave.name} is slow (slave_deadline); cmd_queue ships its queue`, undefined);
   }
   if (look.count > 0) {
-    const down = await ctx.link.get().then(() => undefined, (err: unknown) => (isRemoteError(err) ? remoteCause(err, remoteReason(err)) : undefined));
+    const down = await ctx.link.get().then(
+      () => undefined,
+      (err: unknown) => (isRemoteError(err) ? remoteCause(err, remoteReason(err)) : undefined),
+    );
     if (down !== undefined) return enqueue(ctx, seg, look, claims, down.reason, down);
     // No time to drain (cmd_queue's warm path): behind the queue at once, without listing it.
     if (ctx.limits.drainBudgetMs <= 0) return enqueue(ctx, seg, look, claims, `${look.count} older segments still wait (queue_drain_budget)`, undefined);
@@ -137,8 +145,14 @@ export async function queueSegment(ctx: SlaveContext, seg: Segment, reason: stri
 }
 
 /** Queues `seg` behind `queued`, minding queue_max_bytes and the size alerts; `cause` set when the slave failed just now (noted as an outage). */
-async function enqueue(ctx: SlaveContext, seg: Segment, queued: QueueTotals, claims: ReadonlySet<string>,
-  reason: string, cause: RemoteCause | undefined): Promise<SlaveOutcome> {
+async function enqueue(
+  ctx: SlaveContext,
+  seg: Segment,
+  queued: QueueTotals,
+  claims: ReadonlySet<string>,
+  reason: string,
+  cause: RemoteCause | undefined,
+): Promise<SlaveOutcome> {
   const bytes = queued.bytes;
   const max = ctx.limits.maxBytes;
   if (max !== null && bytes + seg.size > max) return drop(ctx, seg, bytes, reason);
@@ -168,8 +182,8 @@ async function drop(ctx: SlaveContext, seg: Segment, bytes: number, reason: stri
   const s = ctx.slave;
   const max = formatBytes(ctx.limits.maxBytes);
   const when = new Date(ctx.now()).toISOString();
-  const why = `${when}: queueing ${seg.name} would pass queue_max_bytes (${max}): ${formatBytes(bytes)} already queued; `
-    + `slave not delivered to: ${reason}\n`;
+  const why =
+    `${when}: queueing ${seg.name} would pass queue_max_bytes (${max}): ${formatBytes(bytes)} already queued; ` + `slave not delivered to: ${reason}\n`;
   let dropped;
   try {
     dropped = await ctx.store.drop(s.name, why);
@@ -181,10 +195,14 @@ async function drop(ctx: SlaveContext, seg: Segment, bytes: number, reason: stri
   // Another process that got there first (cmd_queue and cmd_archiver at once) sent the alert.
   if (dropped.created) {
     ctx.alert({
-      level: 'CRITICAL', event: 'slave_dropped', slave: s.name, segment: seg.name,
-      message: `slave ${s.name} dropped: its queue would pass queue_max_bytes (${max}); ${deleted} queued segments deleted `
-        + `and ${ctx.store.root}/${s.name}/${DETACHED_MARKER} written. It needs a new base backup: `
-        + `run cmd_archiver -C ${ctx.limits.configFile} --reset-slave ${s.name}, then cmd_standby -B on the slave`,
+      level: 'CRITICAL',
+      event: 'slave_dropped',
+      slave: s.name,
+      segment: seg.name,
+      message:
+        `slave ${s.name} dropped: its queue would pass queue_max_bytes (${max}); ${deleted} queued segments deleted ` +
+        `and ${ctx.store.root}/${s.name}/${DETACHED_MARKER} written. It needs a new base backup: ` +
+        `run cmd_archiver -C ${ctx.limits.configFile} --reset-slave ${s.name}, then cmd_standby -B on the slave`,
     });
   }
   return { kind: 'dropped' };

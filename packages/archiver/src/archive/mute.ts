@@ -27,13 +27,32 @@ export function muteable(ctx: SlaveContext): { ctx: SlaveContext; mute(): void }
     append: (scope, claim, text) => (muted ? refuse() : s.append(scope, claim, text)),
   };
   const l = ctx.log;
-  const quiet = (f: (m: string) => void) => (m: string): void => (muted ? l.debug(`(abandoned) ${m}`) : f.call(l, m));
+  const quiet =
+    (f: (m: string) => void) =>
+    (m: string): void =>
+      muted ? l.debug(`(abandoned) ${m}`) : f.call(l, m);
   const log: Logger = {
-    debug: (m) => l.debug(m), info: quiet(l.info), notice: quiet(l.notice), warning: quiet(l.warning),
-    error: quiet(l.error), critical: quiet(l.critical), get debugEnabled() { return l.debugEnabled; },
+    debug: (m) => l.debug(m),
+    info: quiet(l.info),
+    notice: quiet(l.notice),
+    warning: quiet(l.warning),
+    error: quiet(l.error),
+    critical: quiet(l.critical),
+    get debugEnabled() {
+      return l.debugEnabled;
+    },
   };
   return {
-    ctx: { ...ctx, store, log, alert: (a) => { if (!muted) ctx.alert(a); } },
-    mute: () => { muted = true; },
+    ctx: {
+      ...ctx,
+      store,
+      log,
+      alert: (a) => {
+        if (!muted) ctx.alert(a);
+      },
+    },
+    mute: () => {
+      muted = true;
+    },
   };
 }

@@ -23,11 +23,17 @@ export function isSafe(o: SlaveOutcome): boolean {
 /** One line per slave for logs and --dry-run. */
 export function describeOutcome(slave: string, o: SlaveOutcome): string {
   switch (o.kind) {
-    case 'delivered': return `${slave}: ${o.status === 'created' ? 'delivered' : 'already there, identical'}`;
-    case 'queued': return `${slave}: queued (${o.reason})`;
-    case 'detached': return `${slave}: detached (needs a new base backup); ${o.delivered ? 'delivered anyway' : 'not delivered'}`;
-    case 'dropped': return `${slave}: queue dropped, slave detached`;
-    case 'conflict': return `${slave}: CONFLICT, a different file of that name is already ${o.where === 'slave' ? 'on the slave' : 'in its queue'}`;
-    case 'failed': return `${slave}: FAILED: ${o.reason}`;
+    case 'delivered':
+      return `${slave}: ${o.status === 'created' ? 'delivered' : 'already there, identical'}`;
+    case 'queued':
+      return `${slave}: queued (${o.reason})`;
+    case 'detached':
+      return `${slave}: detached (needs a new base backup); ${o.delivered ? 'delivered anyway' : 'not delivered'}`;
+    case 'dropped':
+      return `${slave}: queue dropped, slave detached`;
+    case 'conflict':
+      return `${slave}: CONFLICT, a different file of that name is already ${o.where === 'slave' ? 'on the slave' : 'in its queue'}`;
+    case 'failed':
+      return `${slave}: FAILED: ${o.reason}`;
   }
 }

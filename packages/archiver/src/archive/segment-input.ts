@@ -37,8 +37,10 @@ export async function resolveSegment(file: string, pgdata: string, fs: PathFs): 
   if (file.split('/').includes('..')) throw refuse('BAD_WAL_PATH', `-F ${show(file)} contains '..'`);
   const name = basename(file);
   if (walKind(name) === undefined) {
-    throw refuse('BAD_WAL_NAME', `-F ${show(file)}: ${show(name)} is not a WAL file name PostgreSQL archives `
-      + '(24 hex digits, or a .history, .backup or .partial file)');
+    throw refuse(
+      'BAD_WAL_NAME',
+      `-F ${show(file)}: ${show(name)} is not a WAL file name PostgreSQL archives ` + '(24 hex digits, or a .history, .backup or .partial file)',
+    );
   }
   const abs = isAbsolute(file) ? file : join(pgdata, file);
   let walDir: string;

@@ -28,7 +28,12 @@ export async function deliverWithin(ctx: SlaveContext, seg: Segment, o: Deadline
   const work = deliverSegment(m?.ctx ?? ctx, seg);
   const late = Symbol('late');
   let timer: NodeJS.Timeout | undefined;
-  const first = await Promise.race([work, new Promise<typeof late>((r) => { timer = setTimeout(() => r(late), o.deadlineMs); })]);
+  const first = await Promise.race([
+    work,
+    new Promise<typeof late>((r) => {
+      timer = setTimeout(() => r(late), o.deadlineMs);
+    }),
+  ]);
   clearTimeout(timer);
   if (first !== late) return first;
   if (m) {
@@ -43,10 +48,12 @@ export async function deliverWithin(ctx: SlaveContext, seg: Segment, o: Deadline
   // The next runs queue behind at once instead of sending the same queued segments as cmd_queue.
   await ctx.store.claim(ctx.slave.name, SLOW_CLAIM, `${JSON.stringify({ since: ctx.now(), segment: seg.name })}\n`).catch(() => false);
   if (!m) {
-    void work.then(async (w) => {
-      // Delivered after all: the queued copy is not needed (drainQueue tolerates it going).
-      if (w.kind === 'delivered') await ctx.store.remove(ctx.slave.name, seg.name);
-    }).catch((err: unknown) => ctx.log.debug(`${seg.name} for ${ctx.slave.name}: ${errorMessage(err)}`));
+    void work
+      .then(async (w) => {
+        // Delivered after all: the queued copy is not needed (drainQueue tolerates it going).
+        if (w.kind === 'delivered') await ctx.store.remove(ctx.slave.name, seg.name);
+      })
+      .catch((err: unknown) => ctx.log.debug(`${seg.name} for ${ctx.slave.name}: ${errorMessage(err)}`));
   }
   return queued;
 }

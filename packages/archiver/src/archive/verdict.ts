@@ -24,7 +24,10 @@ export function verdictFor(segment: string, outcomes: ReadonlyMap<string, SlaveO
   const bad = [...outcomes].filter(([, o]) => !isSafe(o));
   if (bad.length === 0) return { kind: 'archived' };
   // One line: it ends up in PostgreSQL's log, where a line break would forge a line.
-  const detail = bad.map(([n, o]) => describeOutcome(n, o)).join('; ').replace(/[\r\n]+/g, ' ');
+  const detail = bad
+    .map(([n, o]) => describeOutcome(n, o))
+    .join('; ')
+    .replace(/[\r\n]+/g, ' ');
   return { kind: bad.some(([, o]) => o.kind === 'conflict') ? 'conflict' : 'failed', segment, detail };
 }
 

@@ -20,7 +20,9 @@ if (fast !== undefined) {
       if (answer.verdict.kind === 'archived') process.exit(0);
       const [{ verdictError }, { runMain }] = await Promise.all([import('../archive/verdict.js'), import('@pitrtools/cli/exit')]);
       const { verdict } = answer;
-      await runMain('cmd_archiver', () => { throw verdictError(verdict); });
+      await runMain('cmd_archiver', () => {
+        throw verdictError(verdict);
+      });
     } else {
       warmTried = answer.fallback;
       noDaemon = answer.absent === true;

@@ -65,7 +65,10 @@ export async function runArchive(a: ArchiveRunArgs): Promise<number> {
   const { config, log } = loadForCommand('cmd_archiver', a.config, a.verbose ?? false);
   if (a.warmTried !== undefined) log.debug(`warm path not used: ${a.warmTried}`);
   // Not ours (or writable by others): exit 2 before a cmd_queue is started or anything written.
-  await checkQueueDirs(config.l_archivedir, resolveSlaves(config).map((s) => s.name));
+  await checkQueueDirs(
+    config.l_archivedir,
+    resolveSlaves(config).map((s) => s.name),
+  );
   if (a.noDaemon && config.warm_path && config.state === 'online') {
     // Bad input starts nothing at all: refused here exactly as the standalone run would.
     await resolveSegment(a.file, config.pgdata, fsp);

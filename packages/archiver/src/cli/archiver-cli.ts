@@ -31,34 +31,71 @@ Docs: docs/cmd_archiver.md, docs/queue.md; every ini key: etc/cmd_archiver.ini.s
 function parser(argv: string[]) {
   return yargs(argv)
     .scriptName('cmd_archiver')
-    .usage('Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --setup [--restart] | --stop [--remove] | --check | --status | --reset-slave NAME | --install-helpers]\n\n'
-      + 'PostgreSQL\'s archive_command: ships each WAL file to every standby (slave) over SSH, durably and never '
-      + 'overwriting, and queues it for a slave that cannot be reached. With no action: checks the ini ("Config OK") '
-      + 'and reports whether each slave can be reached.')
+    .usage(
+      'Usage: cmd_archiver -C cmd_archiver.ini [-F %p | -I | --setup [--restart] | --stop [--remove] | --check | --status | --reset-slave NAME | --install-helpers]\n\n' +
+        "PostgreSQL's archive_command: ships each WAL file to every standby (slave) over SSH, durably and never " +
+        'overwriting, and queues it for a slave that cannot be reached. With no action: checks the ini ("Config OK") ' +
+        'and reports whether each slave can be reached.',
+    )
     .option('config', { alias: 'C', type: 'string', demandOption: 'give the ini file with -C', describe: 'cmd_archiver.ini', requiresArg: true })
-    .option('file', { alias: 'F', type: 'string', describe: 'archive this WAL file: %p in archive_command (relative to pgdata, or absolute)', requiresArg: true })
-    .option('init', { alias: 'I', type: 'boolean', describe: 'create l_archivedir and one queue per slave, check the archiving settings, print archive_command' })
-    .option('setup', { type: 'boolean', describe: 'set archive_mode = on, archive_command (as -I prints it) and wal_level = replica on the local master by ALTER SYSTEM and reload; says what waits for a restart' })
+    .option('file', {
+      alias: 'F',
+      type: 'string',
+      describe: 'archive this WAL file: %p in archive_command (relative to pgdata, or absolute)',
+      requiresArg: true,
+    })
+    .option('init', {
+      alias: 'I',
+      type: 'boolean',
+      describe: 'create l_archivedir and one queue per slave, check the archiving settings, print archive_command',
+    })
+    .option('setup', {
+      type: 'boolean',
+      describe:
+        'set archive_mode = on, archive_command (as -I prints it) and wal_level = replica on the local master by ALTER SYSTEM and reload; says what waits for a restart',
+    })
     .option('restart', { type: 'boolean', describe: 'with --setup: restart PostgreSQL (pg_ctl restart -m fast) when a setting waits for it' })
     .option('stop', { type: 'boolean', describe: 'stop archiving: state: offline in the ini (PostgreSQL keeps the WAL and retries; the slaves get nothing)' })
     .option('remove', { type: 'boolean', describe: "with --stop: also ALTER SYSTEM SET archive_command = '' and reload" })
     .option('dry-run', { alias: 'n', type: 'boolean', describe: 'with -F: say what would go where; upload, queue and alert nothing' })
     .option('check', { type: 'boolean', describe: 'Nagios plugin: queue sizes and ages, offline, dropped slaves (read-only, no SSH)' })
-    .option('status', { type: 'boolean', describe: 'the whole cluster from here: each slave reachable or not, its newest archived segment, its queue, its own --check (slave_config); streaming and slots (read-only)' })
+    .option('status', {
+      type: 'boolean',
+      describe:
+        'the whole cluster from here: each slave reachable or not, its newest archived segment, its queue, its own --check (slave_config); streaming and slots (read-only)',
+    })
     .option('json', { type: 'boolean', describe: 'with --check or --status: print the same facts as JSON' })
     .option('nagios', { type: 'boolean', describe: 'with --status: one Nagios plugin line for the whole cluster, exit 0-3' })
-    .option('warn-age', { alias: 'w', type: 'string', describe: 'with --check: WARNING when the oldest queued segment is older (default: check_queue_warn_age)', requiresArg: true })
-    .option('crit-age', { alias: 'c', type: 'string', describe: 'with --check: CRITICAL when the oldest queued segment is older (default: check_queue_critical_age)', requiresArg: true })
-    .option('reset-slave', { type: 'string', describe: 'reattach a slave whose queue was dropped (queue_max_bytes), before its new base backup', requiresArg: true })
+    .option('warn-age', {
+      alias: 'w',
+      type: 'string',
+      describe: 'with --check: WARNING when the oldest queued segment is older (default: check_queue_warn_age)',
+      requiresArg: true,
+    })
+    .option('crit-age', {
+      alias: 'c',
+      type: 'string',
+      describe: 'with --check: CRITICAL when the oldest queued segment is older (default: check_queue_critical_age)',
+      requiresArg: true,
+    })
+    .option('reset-slave', {
+      type: 'string',
+      describe: 'reattach a slave whose queue was dropped (queue_max_bytes), before its new base backup',
+      requiresArg: true,
+    })
     .option('install-helpers', { type: 'boolean', describe: 'install the SQL helper functions cmd_standby needs into the local PostgreSQL' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'log each step (DEBUG lines on stderr)' })
-    .help('help').alias('help', 'h')
-    .version('version', 'show the version', archiverVersion()).alias('version', 'V')
+    .help('help')
+    .alias('help', 'h')
+    .version('version', 'show the version', archiverVersion())
+    .alias('version', 'V')
     .epilog(EPILOG)
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
-    .fail((msg, err) => { throw new PitrError('USAGE', msg ?? errorMessage(err), { hint: 'cmd_archiver --help' }); });
+    .fail((msg, err) => {
+      throw new PitrError('USAGE', msg ?? errorMessage(err), { hint: 'cmd_archiver --help' });
+    });
 }
 
 type Args = Awaited<ReturnType<ReturnType<typeof parser>['parse']>>;
@@ -141,7 +178,11 @@ export async function main(raw: string[]): Promise<never> {
   const argv = splitGluedShortOptions(raw, 'CFwc');
   if (argv.includes('--check') || (argv.includes('--status') && argv.includes('--nagios'))) {
     const { runCheckMain } = await import('./check-cli.js');
-    return runCheckMain(() => parser(argv).parseAsync().then((a) => (a.help || a.version ? ExitCode.OK : run(a))));
+    return runCheckMain(() =>
+      parser(argv)
+        .parseAsync()
+        .then((a) => (a.help || a.version ? ExitCode.OK : run(a))),
+    );
   }
   return runMain('cmd_archiver', async () => {
     const a = await parser(argv).parseAsync();

@@ -14,7 +14,9 @@ export async function runCheck(configFile: string, o: { json: boolean; warnAge?:
   assertNotRoot('cmd_archiver');
   const { config } = loadConfig(configFile, 'archiver');
   const r = await checkCommand({
-    config, ...(o.warnAge !== undefined ? { warnAge: o.warnAge } : {}), ...(o.critAge !== undefined ? { critAge: o.critAge } : {}),
+    config,
+    ...(o.warnAge !== undefined ? { warnAge: o.warnAge } : {}),
+    ...(o.critAge !== undefined ? { critAge: o.critAge } : {}),
   });
   process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(checkResult(r), r), null, 2) : nagiosText(checkResult(r))}\n`);
   return r.code;

@@ -28,37 +28,50 @@ export async function main(raw: string[]): Promise<never> {
   return runMain('cmd_queue', async () => {
     const a = await yargs(argv)
       .scriptName('cmd_queue')
-      .usage('Usage: cmd_queue -C cmd_archiver.ini [--daemon | --once] [--log-file FILE] [-v]\n\n'
-        + "Delivers cmd_archiver's queues to the slaves that are back, every queue_wait seconds, and is cmd_archiver's warm shipper.")
+      .usage(
+        'Usage: cmd_queue -C cmd_archiver.ini [--daemon | --once] [--log-file FILE] [-v]\n\n' +
+          "Delivers cmd_archiver's queues to the slaves that are back, every queue_wait seconds, and is cmd_archiver's warm shipper.",
+      )
       .wrap(Math.min(110, process.stdout.columns || 100))
       .option('config', { alias: 'C', type: 'string', demandOption: 'give the ini file with -C', describe: 'cmd_archiver.ini', requiresArg: true })
       .option('daemon', { alias: 'd', type: 'boolean', describe: 'start in the background (own session), logging to l_archivedir/cmd_queue.log' })
       .option('once', { type: 'boolean', describe: 'deliver every queue once, then exit' })
       .option('log-file', { type: 'string', describe: 'log there instead of on stderr', requiresArg: true })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'DEBUG lines' })
-      .help('help').alias('help', 'h')
-      .version('version', 'show the version', archiverVersion()).alias('version', 'V')
+      .help('help')
+      .alias('help', 'h')
+      .version('version', 'show the version', archiverVersion())
+      .alias('version', 'V')
       .epilog(EPILOG)
       .strict()
       .exitProcess(false)
-      .fail((msg, err) => { throw new PitrError('USAGE', msg ?? errorMessage(err), { hint: 'cmd_queue --help' }); })
+      .fail((msg, err) => {
+        throw new PitrError('USAGE', msg ?? errorMessage(err), { hint: 'cmd_queue --help' });
+      })
       .parseAsync();
     if (a.help || a.version) return ExitCode.OK;
     if (a.daemon && a.once) throw new PitrError('USAGE', 'choose --daemon or --once');
-    if (!a.daemon && !a.once) return runForeground({ config: a.config, verbose: a.verbose === true, ...(a['log-file'] !== undefined ? { logFile: a['log-file'] } : {}) });
+    if (!a.daemon && !a.once)
+      return runForeground({ config: a.config, verbose: a.verbose === true, ...(a['log-file'] !== undefined ? { logFile: a['log-file'] } : {}) });
     const file = a['log-file'] !== undefined ? fileSink(a['log-file']) : undefined;
     const { config, log } = loadForCommand('cmd_queue', a.config, a.verbose === true, file?.sink);
     if (a.daemon) {
       const { checkQueueDirs } = await import('../adapters/fs-queue-store.js');
       const { resolveSlaves } = await import('@pitrtools/core/config/ssh-targets');
-      await checkQueueDirs(config.l_archivedir, resolveSlaves(config).map((s) => s.name));
+      await checkQueueDirs(
+        config.l_archivedir,
+        resolveSlaves(config).map((s) => s.name),
+      );
       const { startDaemon, QUEUE_LOG } = await import('../daemon/spawn.js');
       const { runningDaemon } = await import('../daemon/pidfile.js');
       const running = await runningDaemon(config.l_archivedir);
       if (running !== undefined) say(`cmd_queue is already running (pid ${running})`);
       else {
         const pid = await startDaemon(resolve(config.file), config.l_archivedir);
-        if (pid === undefined) throw new PitrError('QUEUE_MISSING', `cannot start cmd_queue: is l_archivedir ${config.l_archivedir} there?`, { hint: `cmd_archiver -C ${config.file} -I` });
+        if (pid === undefined)
+          throw new PitrError('QUEUE_MISSING', `cannot start cmd_queue: is l_archivedir ${config.l_archivedir} there?`, {
+            hint: `cmd_archiver -C ${config.file} -I`,
+          });
         say(`cmd_queue started in the background (pid ${pid}), logging to ${config.l_archivedir}/${QUEUE_LOG}`);
       }
       return ExitCode.OK;

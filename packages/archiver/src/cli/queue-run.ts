@@ -29,7 +29,10 @@ export async function runForeground(a: ForegroundArgs): Promise<number> {
   const { runDaemon } = await import('../daemon/daemon.js');
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop.abort());
-  process.on('uncaughtException', (err) => { log.critical(`cmd_queue crashed: ${err.stack ?? err.message}`); process.exit(ExitCode.FAILED); });
+  process.on('uncaughtException', (err) => {
+    log.critical(`cmd_queue crashed: ${err.stack ?? err.message}`);
+    process.exit(ExitCode.FAILED);
+  });
   try {
     return await runDaemon({ config, log, signal: stop.signal, configStamp, ...(configIdentity !== undefined ? { configIdentity } : {}) });
   } finally {

@@ -46,7 +46,13 @@ export function fileSink(path: string): { sink: LogSink; close(): void } {
     throw refusedLink(path, err);
   }
   return {
-    sink: (_level, line) => { try { writeSync(fd, `${line}\n`); } catch { /* disk full: nothing better to do */ } },
+    sink: (_level, line) => {
+      try {
+        writeSync(fd, `${line}\n`);
+      } catch {
+        /* disk full: nothing better to do */
+      }
+    },
     close: () => closeSync(fd),
   };
 }

@@ -16,16 +16,15 @@ export async function runStatus(configFile: string, o: { json: boolean; nagios: 
   const log = createLogger(stderrSink, { debug: o.verbose || config.debug });
   const { statusCommand } = await import('../commands/status.js');
   const r = await statusCommand({ config, log });
-  process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(clusterResult(r), r), null, 2) : o.nagios ? nagiosText(clusterResult(r)) : formatStatusTable(r)}\n`);
+  process.stdout.write(
+    `${o.json ? JSON.stringify(nagiosJson(clusterResult(r), r), null, 2) : o.nagios ? nagiosText(clusterResult(r)) : formatStatusTable(r)}\n`,
+  );
   return o.nagios ? r.code : 0;
 }
 
 /** The whole cluster as core's one Nagios shape (service PITR_CLUSTER). */
 export function clusterResult(r: ClusterStatus): NagiosResult {
-  const perf = r.slaves.flatMap((s) => [
-    `'reachable_${s.name}'=${s.reachable ? 1 : 0};;;0;1`,
-    `'queue_bytes_${s.name}'=${s.queue.bytes}B;;;0`,
-  ]);
+  const perf = r.slaves.flatMap((s) => [`'reachable_${s.name}'=${s.reachable ? 1 : 0};;;0;1`, `'queue_bytes_${s.name}'=${s.queue.bytes}B;;;0`]);
   for (const x of r.replication) if (x.replayLagBytes !== null) perf.push(`'replay_lag_${x.applicationName}'=${x.replayLagBytes}B;;;0`);
   for (const x of r.slots) if (x.heldBytes !== null) perf.push(`'slot_held_${x.slotName}'=${x.heldBytes}B;;;0`);
   return nagiosResult('PITR_CLUSTER', r.state, r.summary, perf);
@@ -37,34 +36,66 @@ const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 /** Columns padded to their widest cell. */
 function table(head: string[], rows: string[][]): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ').trimEnd());
+  return [head, ...rows].map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** The view for people. */
 export function formatStatusTable(r: ClusterStatus): string {
   const lines = [
     `${r.state}: ${r.summary}`,
-    `master: ${r.master.lsn !== undefined ? `WAL at ${r.master.lsn}` : `not asked: ${r.master.error}`}; archiving ${r.offline ? 'OFFLINE' : 'online'}; `
-      + `cmd_queue ${r.daemonPid !== null ? `running (pid ${r.daemonPid})` : 'not running'}; ${r.configFile}`,
+    `master: ${r.master.lsn !== undefined ? `WAL at ${r.master.lsn}` : `not asked: ${r.master.error}`}; archiving ${r.offline ? 'OFFLINE' : 'online'}; ` +
+      `cmd_queue ${r.daemonPid !== null ? `running (pid ${r.daemonPid})` : 'not running'}; ${r.configFile}`,
     '',
-    ...table(['SLAVE', 'SSH', 'NEWEST SEGMENT', 'QUEUE', 'STANDBY CHECK'], r.slaves.map((s) => [
-      `${s.name} (${s.endpoint})`,
-      s.reachable ? 'up' : `DOWN: ${s.error ?? ''}`,
-      s.newestSegment ?? '-',
-      s.queue.detached !== null ? 'DROPPED (needs -B)' : s.queue.files === 0 ? 'empty' : `${s.queue.files} files, ${mib(s.queue.bytes)}, oldest ${s.queue.oldestAgeS} s`,
-      s.standby ? `${s.standby.status}${s.standby.text ? ` - ${s.standby.text}` : ''}` : '-',
-    ])),
+    ...table(
+      ['SLAVE', 'SSH', 'NEWEST SEGMENT', 'QUEUE', 'STANDBY CHECK'],
+      r.slaves.map((s) => [
+        `${s.name} (${s.endpoint})`,
+        s.reachable ? 'up' : `DOWN: ${s.error ?? ''}`,
+        s.newestSegment ?? '-',
+        s.queue.detached !== null
+          ? 'DROPPED (needs -B)'
+          : s.queue.files === 0
+            ? 'empty'
+            : `${s.queue.files} files, ${mib(s.queue.bytes)}, oldest ${s.queue.oldestAgeS} s`,
+        s.standby ? `${s.standby.status}${s.standby.text ? ` - ${s.standby.text}` : ''}` : '-',
+      ]),
+    ),
   ];
   if (r.replication.length > 0) {
-    lines.push('', ...table(['STREAMING (pg_stat_replication)', 'CLIENT', 'STATE', 'REPLAYED', 'REPLAY LAG'], r.replication.map((x) => [
-      x.applicationName, x.clientAddr ?? 'local', x.state, x.replayLsn ?? '-',
-      `${x.replayLagBytes ?? '?'} B${x.replayLagSeconds !== null ? `, ${x.replayLagSeconds.toFixed(1)} s` : ''}`,
-    ])));
+    lines.push(
+      '',
+      ...table(
+        ['STREAMING (pg_stat_replication)', 'CLIENT', 'STATE', 'REPLAYED', 'REPLAY LAG'],
+        r.replication.map((x) => [
+          x.applicationName,
+          x.clientAddr ?? 'local',
+          x.state,
+          x.replayLsn ?? '-',
+          `${x.replayLagBytes ?? '?'} B${x.replayLagSeconds !== null ? `, ${x.replayLagSeconds.toFixed(1)} s` : ''}`,
+        ]),
+      ),
+    );
   }
   if (r.slots.length > 0) {
-    lines.push('', ...table(['SLOT', 'TYPE', 'ACTIVE', 'RESTART LSN', 'WAL HELD', 'WAL STATUS'], r.slots.map((x) => [
-      x.slotName, x.slotType, x.active ? 'yes' : 'NO', x.restartLsn ?? '-', x.heldBytes === null ? '-' : mib(x.heldBytes), x.walStatus ?? '-',
-    ])));
+    lines.push(
+      '',
+      ...table(
+        ['SLOT', 'TYPE', 'ACTIVE', 'RESTART LSN', 'WAL HELD', 'WAL STATUS'],
+        r.slots.map((x) => [
+          x.slotName,
+          x.slotType,
+          x.active ? 'yes' : 'NO',
+          x.restartLsn ?? '-',
+          x.heldBytes === null ? '-' : mib(x.heldBytes),
+          x.walStatus ?? '-',
+        ]),
+      ),
+    );
   }
   return lines.join('\n');
 }

@@ -39,19 +39,25 @@ export async function archiveCommand(opts: ArchiveOptions): Promise<ArchiveResul
   const rt = archiverRuntime(opts.config, opts.log);
   const seg = await resolveSegment(opts.file, opts.config.pgdata, fsp);
   // Before anything is written there (the offline claim, a queued segment): exit 2 if not ours.
-  if (!opts.dirsChecked) await checkQueueDirs(opts.config.l_archivedir, rt.slaves.map((s) => s.name));
-  if (!await noteState(rt, opts.config.state === 'offline', rt.configFile)) {
+  if (!opts.dirsChecked)
+    await checkQueueDirs(
+      opts.config.l_archivedir,
+      rt.slaves.map((s) => s.name),
+    );
+  if (!(await noteState(rt, opts.config.state === 'offline', rt.configFile))) {
     await rt.alertsSettled();
     throw verdictError(offlineVerdict(seg.name, rt.configFile));
   }
   const links = rt.slaves.map((s) => oneShotLink(s, opts.config.ssh_debug, opts.log));
   const outcomes = new Map<string, SlaveOutcome>();
   try {
-    await Promise.all(rt.slaves.map(async (s, i) => {
-      // Past the deadline this process queues and exits: the upload is cut (its temp file on the
-      // slave is removed later by cmd_queue's removeStaleTemps) and cmd_queue ships from the queue.
-      outcomes.set(s.name, await deliverWithin(rt.contextFor(s, links[i]!), seg, { deadlineMs: s.deadlineMs, abandon: () => links[i]!.cut() }));
-    }));
+    await Promise.all(
+      rt.slaves.map(async (s, i) => {
+        // Past the deadline this process queues and exits: the upload is cut (its temp file on the
+        // slave is removed later by cmd_queue's removeStaleTemps) and cmd_queue ships from the queue.
+        outcomes.set(s.name, await deliverWithin(rt.contextFor(s, links[i]!), seg, { deadlineMs: s.deadlineMs, abandon: () => links[i]!.cut() }));
+      }),
+    );
   } finally {
     await Promise.all(links.map((l) => l.close()));
     await rt.alertsSettled();

@@ -60,19 +60,37 @@ export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
   const now = o.now ?? Date.now();
   const store = o.store ?? fsQueueStore(c.l_archivedir);
   const thresholds = {
-    warnBytes: c.queue_warn_bytes, criticalBytes: c.queue_critical_bytes,
-    warnAgeS: o.warnAge ?? c.check_queue_warn_age, critAgeS: o.critAge ?? c.check_queue_critical_age,
+    warnBytes: c.queue_warn_bytes,
+    criticalBytes: c.queue_critical_bytes,
+    warnAgeS: o.warnAge ?? c.check_queue_warn_age,
+    critAgeS: o.critAge ?? c.check_queue_critical_age,
   };
   const offline = c.state === 'offline';
   const base = { offline, thresholds, daemonPid: null, slaves: [] as SlaveCheck[] };
-  if (!(await fsp.stat(c.l_archivedir).then((s) => s.isDirectory(), () => false))) {
-    return { ...base, state: 'UNKNOWN', code: NAGIOS.UNKNOWN, summary: `l_archivedir ${c.l_archivedir} does not exist (cmd_archiver -C ${c.file} -I creates it)` };
+  if (
+    !(await fsp.stat(c.l_archivedir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    return {
+      ...base,
+      state: 'UNKNOWN',
+      code: NAGIOS.UNKNOWN,
+      summary: `l_archivedir ${c.l_archivedir} does not exist (cmd_archiver -C ${c.file} -I creates it)`,
+    };
   }
   // What -F and cmd_queue refuse (exit 2) stops archiving: CRITICAL, with the fix.
-  const refused = await checkQueueDirs(c.l_archivedir, resolveSlaves(c, () => true).map((s) => s.name)).then(() => undefined, (e: unknown) => {
-    if (e instanceof PitrError && e.code === DIR_NOT_PRIVATE) return e;
-    throw e;
-  });
+  const refused = await checkQueueDirs(
+    c.l_archivedir,
+    resolveSlaves(c, () => true).map((s) => s.name),
+  ).then(
+    () => undefined,
+    (e: unknown) => {
+      if (e instanceof PitrError && e.code === DIR_NOT_PRIVATE) return e;
+      throw e;
+    },
+  );
   if (refused) return { ...base, state: 'CRITICAL', code: NAGIOS.CRITICAL, summary: `${refused.message}; archiving fails until then (${refused.hint ?? ''})` };
   const slaves: SlaveCheck[] = [];
   for (const s of resolveSlaves(c, () => true)) {
@@ -82,7 +100,10 @@ export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
     const oldestAgeS = Math.max(0, Math.round((now - oldest) / 1000));
     const conflicts = [...scan.claims].filter((n) => n.startsWith(Claim.conflict(''))).map((n) => n.slice(Claim.conflict('').length));
     const sc: SlaveCheck = { name: s.name, state: 'OK', files: scan.files.length, bytes, oldestAgeS, detached: scan.detached ?? null, conflicts, problems: [] };
-    const flag = (state: NagiosState, text: string): void => { sc.state = worse(sc.state, state); sc.problems.push(text); };
+    const flag = (state: NagiosState, text: string): void => {
+      sc.state = worse(sc.state, state);
+      sc.problems.push(text);
+    };
     if (scan.detached !== undefined) flag('CRITICAL', `${s.name} dropped, needs a new base backup and --reset-slave`);
     for (const name of conflicts) flag('CRITICAL', `${s.name} holds a different ${name}`);
     if (scan.files.length > 0) {

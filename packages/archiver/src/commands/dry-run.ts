@@ -33,31 +33,36 @@ export async function dryRunCommand(o: DryRunOptions): Promise<string[]> {
   }
   const store = fsQueueStore(c.l_archivedir);
   const slaves = resolveSlaves(c);
-  const perSlave = await Promise.all(slaves.map(async (s) => {
-    const scan = await store.scan(s.name).catch(() => undefined);
-    const out: string[] = [];
-    const head = `slave ${s.name} (${s.user}@${s.host}:${s.port}):`;
-    if (scan?.detached !== undefined) out.push(`${head} detached (queue dropped); would try to deliver, best effort, not counted`);
-    const queued = scan?.files ?? [];
-    const bytes = queued.reduce((n, f) => n + f.size, 0);
-    if (queued.length > 0) out.push(`${head} ${queued.length} queued segments (${formatBytes(bytes)}) would go first, for at most ${c.queue_drain_budget}s`);
-    const link = (o.link ?? ((t) => oneShotLink(t, c.ssh_debug, o.log)))(s);
-    try {
-      const there = await (await link.get()).stat(seg.name);
-      const target = posix.join(s.r_archivedir, seg.name);
-      if (there === undefined) out.push(`${head} reachable; would upload to ${target}`);
-      else if (there.size === seg.size) out.push(`${head} reachable; ${target} exists with the same size: success if the bytes match, else a conflict (exit 4)`);
-      else out.push(`${head} reachable; ${target} exists with another size (${there.size}): the real run would refuse to overwrite it (exit 4) and alert`);
-    } catch (err) {
-      const into = posix.join(c.l_archivedir, s.name, seg.name);
-      const max = c.queue_max_bytes;
-      out.push(max !== null && bytes + seg.size > max
-        ? `${head} unreachable (${remoteReason(err)}); queueing would pass queue_max_bytes (${formatBytes(max)}): the queue would be dropped`
-        : `${head} unreachable (${remoteReason(err)}); would queue ${into}`);
-    } finally {
-      await link.close();
-    }
-    return out;
-  }));
+  const perSlave = await Promise.all(
+    slaves.map(async (s) => {
+      const scan = await store.scan(s.name).catch(() => undefined);
+      const out: string[] = [];
+      const head = `slave ${s.name} (${s.user}@${s.host}:${s.port}):`;
+      if (scan?.detached !== undefined) out.push(`${head} detached (queue dropped); would try to deliver, best effort, not counted`);
+      const queued = scan?.files ?? [];
+      const bytes = queued.reduce((n, f) => n + f.size, 0);
+      if (queued.length > 0) out.push(`${head} ${queued.length} queued segments (${formatBytes(bytes)}) would go first, for at most ${c.queue_drain_budget}s`);
+      const link = (o.link ?? ((t) => oneShotLink(t, c.ssh_debug, o.log)))(s);
+      try {
+        const there = await (await link.get()).stat(seg.name);
+        const target = posix.join(s.r_archivedir, seg.name);
+        if (there === undefined) out.push(`${head} reachable; would upload to ${target}`);
+        else if (there.size === seg.size)
+          out.push(`${head} reachable; ${target} exists with the same size: success if the bytes match, else a conflict (exit 4)`);
+        else out.push(`${head} reachable; ${target} exists with another size (${there.size}): the real run would refuse to overwrite it (exit 4) and alert`);
+      } catch (err) {
+        const into = posix.join(c.l_archivedir, s.name, seg.name);
+        const max = c.queue_max_bytes;
+        out.push(
+          max !== null && bytes + seg.size > max
+            ? `${head} unreachable (${remoteReason(err)}); queueing would pass queue_max_bytes (${formatBytes(max)}): the queue would be dropped`
+            : `${head} unreachable (${remoteReason(err)}); would queue ${into}`,
+        );
+      } finally {
+        await link.close();
+      }
+      return out;
+    }),
+  );
   return [...lines, ...perSlave.flat(), 'dry run: nothing was written, uploaded or alerted'];
 }

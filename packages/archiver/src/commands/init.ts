@@ -58,10 +58,18 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
     // slave, so it is ours; the new slaves get their queues below and the others are kept.
     const known = slaves.filter((sl) => entries.includes(sl.name));
     if (entries.length > 0 && known.length === 0) {
-      throw fail(`l_archivedir ${dir} is not empty and holds no queue of the slaves in ${c.file} (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''}); -I sets up a new one or adds queues to one it set up`,
-        'name an empty or new directory in l_archivedir, or move this one away first');
+      throw fail(
+        `l_archivedir ${dir} is not empty and holds no queue of the slaves in ${c.file} (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''}); -I sets up a new one or adds queues to one it set up`,
+        'name an empty or new directory in l_archivedir, or move this one away first',
+      );
     }
-    if (!(await fsp.access(dir, constants.W_OK | constants.X_OK).then(() => true, () => false))) throw fail(`l_archivedir ${dir} is not writable by this user`);
+    if (
+      !(await fsp.access(dir, constants.W_OK | constants.X_OK).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw fail(`l_archivedir ${dir} is not writable by this user`);
     lines.push({ level: 'INFO', text: known.length > 0 ? `using ${dir}, set up by an earlier -I` : `using the empty directory ${dir}` });
   } else {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -72,13 +80,16 @@ export async function initCommand(o: InitOptions): Promise<InitReport> {
   await checkOwnDir(dir, 'l_archivedir');
   for (const s of slaves) {
     const q = join(dir, s.name);
-    const made = await fsp.mkdir(q, { mode: 0o700 }).then(() => true, (err: unknown) => (errorCode(err) === 'EEXIST' ? false : Promise.reject(err)));
+    const made = await fsp.mkdir(q, { mode: 0o700 }).then(
+      () => true,
+      (err: unknown) => (errorCode(err) === 'EEXIST' ? false : Promise.reject(err)),
+    );
     if (!made) await checkOwnDir(q, `the queue of slave ${s.name}`);
     lines.push({ level: 'INFO', text: made ? `created the queue ${q} for slave ${slaveLabel(s)}` : `kept the queue ${q} of slave ${slaveLabel(s)}` });
   }
   await fsyncDir(dir);
   lines.push(...settingsWarnings(await (o.settings ?? readArchiveSettings)(c.pgdata)));
-  lines.push(...await frontEndNotes(resolve(c.file), o.searchPath ?? process.env.PATH ?? ''));
+  lines.push(...(await frontEndNotes(resolve(c.file), o.searchPath ?? process.env.PATH ?? '')));
   return { lines, archiveCommandLine: confLine('archive_command', archiveCommandValue(o.cmdArchiver, resolve(c.file))) };
 }
 
@@ -87,14 +98,26 @@ async function frontEndNotes(ini: string, searchPath: string): Promise<ReportLin
   const out: ReportLine[] = [];
   if ((await fsp.lstat(ini)).isSymbolicLink()) {
     out.push({
-      level: 'WARNING', text: `${ini} is a symbolic link: cmd_archiver then starts Node.js for every segment`,
+      level: 'WARNING',
+      text: `${ini} is a symbolic link: cmd_archiver then starts Node.js for every segment`,
       hint: `name the file itself in archive_command: ${await fsp.realpath(ini)}`,
     });
   }
   const dirs = searchPath.split(delimiter).filter((d) => d.startsWith('/'));
-  const found = await Promise.all(dirs.map((d) => fsp.access(join(d, 'node'), constants.X_OK).then(() => true, () => false)));
+  const found = await Promise.all(
+    dirs.map((d) =>
+      fsp.access(join(d, 'node'), constants.X_OK).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   if (!found.includes(true)) {
-    out.push({ level: 'WARNING', text: 'node is not on PATH: archive_command runs `node` from the PATH PostgreSQL was started with', hint: 'link node into /usr/local/bin or /usr/bin' });
+    out.push({
+      level: 'WARNING',
+      text: 'node is not on PATH: archive_command runs `node` from the PATH PostgreSQL was started with',
+      hint: 'link node into /usr/local/bin or /usr/bin',
+    });
   }
   return out;
 }
@@ -108,13 +131,22 @@ export function settingsWarnings(s: ArchiveSettings): ReportLine[] {
   }
   const mode = s.archive_mode ?? 'off';
   const shown = (['archive_mode', 'archive_library', 'archive_command'] as const)
-    .map((k) => `${k} = '${s[k] ?? (k === 'archive_mode' ? 'off' : '')}'`).join(', ');
+    .map((k) => `${k} = '${s[k] ?? (k === 'archive_mode' ? 'off' : '')}'`)
+    .join(', ');
   out.push({ level: 'INFO', text: `archiving settings from ${s.source}: ${shown}` });
   if (mode === 'off') {
-    out.push({ level: 'WARNING', text: `archive_mode is off (${s.source}): PostgreSQL archives nothing`, hint: 'set archive_mode = on in postgresql.conf (takes a restart)' });
+    out.push({
+      level: 'WARNING',
+      text: `archive_mode is off (${s.source}): PostgreSQL archives nothing`,
+      hint: 'set archive_mode = on in postgresql.conf (takes a restart)',
+    });
   }
   if (s.archive_library) {
-    out.push({ level: 'WARNING', text: `archive_library is set to '${s.archive_library}' (${s.source}): PostgreSQL then uses that module, not archive_command`, hint: "set archive_library = '' (PostgreSQL 16+ refuses both at once)" });
+    out.push({
+      level: 'WARNING',
+      text: `archive_library is set to '${s.archive_library}' (${s.source}): PostgreSQL then uses that module, not archive_command`,
+      hint: "set archive_library = '' (PostgreSQL 16+ refuses both at once)",
+    });
   }
   return out;
 }

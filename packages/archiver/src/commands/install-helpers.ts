@@ -18,9 +18,15 @@ export async function installHelpersCommand(o: { config: ArchiverConfig; databas
     });
   }
   const database = o.database ?? 'postgres';
-  const version = await withPg({
-    ...(server.socketDir !== undefined ? { host: server.socketDir } : {}), port: server.port,
-    user: userInfo().username, database, applicationName: 'cmd_archiver --install-helpers',
-  }, installHelpers);
+  const version = await withPg(
+    {
+      ...(server.socketDir !== undefined ? { host: server.socketDir } : {}),
+      port: server.port,
+      user: userInfo().username,
+      database,
+      applicationName: 'cmd_archiver --install-helpers',
+    },
+    installHelpers,
+  );
   return `installed the pitrtools helper functions (version ${version}) into database ${database} from ${HELPERS_SQL_PATH}`;
 }

@@ -20,27 +20,37 @@ export interface OnceResult {
 /** Delivers every queue once; exit code 1 when something is still queued for an attached slave; throws DIR_NOT_PRIVATE (exit 2) for a queue directory not ours. */
 export async function queueOnce(o: { config: ArchiverConfig; log: Logger }): Promise<OnceResult> {
   const rt = archiverRuntime(o.config, o.log);
-  await checkQueueDirs(o.config.l_archivedir, rt.slaves.map((s) => s.name));
+  await checkQueueDirs(
+    o.config.l_archivedir,
+    rt.slaves.map((s) => s.name),
+  );
   const slaves: OnceResult['slaves'] = [];
   const limit = pLimit(Math.max(1, o.config.max_queue_workers));
-  await Promise.all(rt.slaves.map((s) => limit(async () => {
-    const link = oneShotLink(s, o.config.ssh_debug, o.log);
-    try {
-      const ctx = rt.contextFor(s, link);
-      const scan = await scanQueue(ctx);
-      if (scan.detached !== undefined) {
-        slaves.push({ name: s.name, delivered: 0, remaining: scan.files.length, detached: true });
-        return;
-      }
-      const r = scan.files.length > 0 ? await drainQueue(ctx, scan, Number.POSITIVE_INFINITY) : { delivered: 0, remaining: [] };
-      slaves.push({
-        name: s.name, delivered: r.delivered, remaining: r.remaining.length, detached: false,
-        ...('stopped' in r && r.stopped ? { stopped: r.stopped.reason } : {}),
-      });
-    } finally {
-      await link.close();
-    }
-  })));
+  await Promise.all(
+    rt.slaves.map((s) =>
+      limit(async () => {
+        const link = oneShotLink(s, o.config.ssh_debug, o.log);
+        try {
+          const ctx = rt.contextFor(s, link);
+          const scan = await scanQueue(ctx);
+          if (scan.detached !== undefined) {
+            slaves.push({ name: s.name, delivered: 0, remaining: scan.files.length, detached: true });
+            return;
+          }
+          const r = scan.files.length > 0 ? await drainQueue(ctx, scan, Number.POSITIVE_INFINITY) : { delivered: 0, remaining: [] };
+          slaves.push({
+            name: s.name,
+            delivered: r.delivered,
+            remaining: r.remaining.length,
+            detached: false,
+            ...('stopped' in r && r.stopped ? { stopped: r.stopped.reason } : {}),
+          });
+        } finally {
+          await link.close();
+        }
+      }),
+    ),
+  );
   await rt.alertsSettled();
   const stuck = slaves.some((s) => !s.detached && s.remaining > 0);
   return { code: stuck ? ExitCode.FAILED : ExitCode.OK, slaves };

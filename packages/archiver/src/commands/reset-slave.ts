@@ -23,6 +23,8 @@ export async function resetSlaveCommand(o: { config: ArchiverConfig; log: Logger
   for (const c of [Claim.OUTAGE, Claim.OVER_WARN, Claim.OVER_CRITICAL]) await rt.store.release(slave.name, c).catch(() => undefined);
   if (!had) return `slave ${slave.name} was not detached; nothing to do`;
   o.log.info(`slave ${slave.name} reattached by --reset-slave`);
-  return `slave ${slave.name} reattached: every new segment is again delivered to it or queued for it. `
-    + 'If it has not had a new base backup since it was dropped, take one now (cmd_standby -B on the slave).';
+  return (
+    `slave ${slave.name} reattached: every new segment is again delivered to it or queued for it. ` +
+    'If it has not had a new base backup since it was dropped, take one now (cmd_standby -B on the slave).'
+  );
 }

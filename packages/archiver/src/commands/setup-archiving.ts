@@ -45,10 +45,17 @@ async function connectMaster<T>(c: ArchiverConfig, what: string, fn: (s: PgSessi
       hint: `start it, then run ${what} again`,
     });
   }
-  return withPg({
-    ...(server.socketDir !== undefined ? { host: server.socketDir } : {}), port: server.port,
-    user: userInfo().username, database: 'postgres', connectTimeoutMs: 5000, applicationName: `cmd_archiver ${what}`,
-  }, (s) => fn(s, server.pid!));
+  return withPg(
+    {
+      ...(server.socketDir !== undefined ? { host: server.socketDir } : {}),
+      port: server.port,
+      user: userInfo().username,
+      database: 'postgres',
+      connectTimeoutMs: 5000,
+      applicationName: `cmd_archiver ${what}`,
+    },
+    (s) => fn(s, server.pid!),
+  );
 }
 
 /**
@@ -59,18 +66,26 @@ async function settings(s: PgSession): Promise<Map<string, Setting>> {
   const rows = await s.query<{ name: string; setting: string; pending_restart: boolean; context: string; source: string; file: string | null }>(
     `SELECT s.name, s.setting, s.pending_restart, s.context, s.source,
             (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name ORDER BY f.seqno DESC LIMIT 1) AS file
-       FROM pg_settings s WHERE s.name = ANY($1)`, [NAMES]);
-  return new Map(rows.map((r) => {
-    const disabled = r.name === 'archive_command' && r.setting === '(disabled)';
-    // The files' last line, applied or not (a postmaster setting waiting for a restart has error 'setting could not be
-    // applied'); as written (archive_mode may say true or 1); a command-line -c wins over them.
-    const file = r.file === null || r.source === 'command line' ? undefined
-      : r.name === 'archive_mode' && ['true', 'yes', '1'].includes(r.file.toLowerCase()) ? 'on' : r.file;
-    const setting = file ?? (disabled ? '' : r.setting);
-    // pending_restart is set only in a backend that took part in the reload: compare as well.
-    const pending = r.pending_restart || (r.context === 'postmaster' && setting !== r.setting);
-    return [r.name, { name: r.name, setting, running: r.setting, pending_restart: pending }];
-  }));
+       FROM pg_settings s WHERE s.name = ANY($1)`,
+    [NAMES],
+  );
+  return new Map(
+    rows.map((r) => {
+      const disabled = r.name === 'archive_command' && r.setting === '(disabled)';
+      // The files' last line, applied or not (a postmaster setting waiting for a restart has error 'setting could not be
+      // applied'); as written (archive_mode may say true or 1); a command-line -c wins over them.
+      const file =
+        r.file === null || r.source === 'command line'
+          ? undefined
+          : r.name === 'archive_mode' && ['true', 'yes', '1'].includes(r.file.toLowerCase())
+            ? 'on'
+            : r.file;
+      const setting = file ?? (disabled ? '' : r.setting);
+      // pending_restart is set only in a backend that took part in the reload: compare as well.
+      const pending = r.pending_restart || (r.context === 'postmaster' && setting !== r.setting);
+      return [r.name, { name: r.name, setting, running: r.setting, pending_restart: pending }];
+    }),
+  );
 }
 
 /** ALTER SYSTEM takes no parameters: the server quotes the value itself (quote_literal), for its own parser. */
@@ -90,7 +105,10 @@ async function reloadAndRead(c: ArchiverConfig, s: PgSession): Promise<Map<strin
   const deadline = Date.now() + 10_000;
   for (;;) {
     // A new backend starts from the postmaster's settings; this one reloads only between commands.
-    const { m, at } = await connectMaster(c, '--setup', async (n) => ({ m: await settings(n), at: String(await n.scalar('SELECT pg_conf_load_time()::text')) }));
+    const { m, at } = await connectMaster(c, '--setup', async (n) => ({
+      m: await settings(n),
+      at: String(await n.scalar('SELECT pg_conf_load_time()::text')),
+    }));
     if (at !== loaded || Date.now() > deadline) return m;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -129,7 +147,8 @@ export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
     }
     for (const n of ['archive_mode', 'archive_command', 'wal_level']) {
       const b = before.get(n)!;
-      if (!want.some(([w]) => w === n)) lines.push({ level: 'INFO', text: `${n} is already '${b.setting}'${b.pending_restart ? ' (waiting for a restart)' : ''}` });
+      if (!want.some(([w]) => w === n))
+        lines.push({ level: 'INFO', text: `${n} is already '${b.setting}'${b.pending_restart ? ' (waiting for a restart)' : ''}` });
     }
     return { after: await reloadAndRead(c, s), pid };
   });
@@ -145,7 +164,8 @@ export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
   const pgCtl = join(dirname(await fsp.readlink(`/proc/${pid}/exe`).catch(() => '/usr/bin/postgres')), 'pg_ctl');
   if (!o.restart) {
     lines.push({
-      level: 'WARNING', text: `reloaded, but ${pendingRestart.join(' and ')} take${pendingRestart.length === 1 ? 's' : ''} effect only after a restart of PostgreSQL: until then it archives ${after.get('archive_mode')!.running === 'off' ? 'nothing' : 'as before'}`,
+      level: 'WARNING',
+      text: `reloaded, but ${pendingRestart.join(' and ')} take${pendingRestart.length === 1 ? 's' : ''} effect only after a restart of PostgreSQL: until then it archives ${after.get('archive_mode')!.running === 'off' ? 'nothing' : 'as before'}`,
       hint: `restart it when convenient (e.g. systemctl restart postgresql@..., or ${pgCtl} -D ${c.pgdata} restart -m fast), or run cmd_archiver --setup --restart`,
     });
     return { lines, pendingRestart };
@@ -155,13 +175,20 @@ export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
   const logfile = log.startsWith('/') && !log.startsWith('/dev/') ? log : '/dev/null';
   const r = await runProcess([pgCtl, '-D', c.pgdata, '-l', logfile, '-m', 'fast', '-w', '-t', '300', 'restart'], { timeoutMs: 330_000 });
   if (r.code !== 0) {
-    throw new PitrError('RESTART_FAILED', `${pgCtl} restart failed (${r.spawnError?.message ?? `exit ${r.code}`}): ${(r.stderr || r.stdout).trim().slice(-400)}`, {
-      hint: `the settings are in ${join(c.pgdata, 'postgresql.auto.conf')}; restart PostgreSQL yourself`,
-    });
+    throw new PitrError(
+      'RESTART_FAILED',
+      `${pgCtl} restart failed (${r.spawnError?.message ?? `exit ${r.code}`}): ${(r.stderr || r.stdout).trim().slice(-400)}`,
+      {
+        hint: `the settings are in ${join(c.pgdata, 'postgresql.auto.conf')}; restart PostgreSQL yourself`,
+      },
+    );
   }
   const now = await connectMaster(c, '--setup', settings);
   const still = NAMES.filter((n) => now.get(n)?.pending_restart === true);
-  lines.push({ level: still.length ? 'WARNING' : 'INFO', text: `restarted PostgreSQL (pg_ctl restart -m fast): archive_mode = '${now.get('archive_mode')!.running}', wal_level = '${now.get('wal_level')!.running}'${still.length ? `; still pending: ${still.join(', ')}` : ''}` });
+  lines.push({
+    level: still.length ? 'WARNING' : 'INFO',
+    text: `restarted PostgreSQL (pg_ctl restart -m fast): archive_mode = '${now.get('archive_mode')!.running}', wal_level = '${now.get('wal_level')!.running}'${still.length ? `; still pending: ${still.join(', ')}` : ''}`,
+  });
   return { lines, pendingRestart: still };
 }
 
@@ -169,8 +196,9 @@ export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
 export async function stopArchiving(o: { config: ArchiverConfig; remove?: boolean }): Promise<SetupReport> {
   const c = o.config;
   const lines: ReportLine[] = [];
-  const consequence = 'PostgreSQL keeps every segment in pg_wal (pg_wal grows until archiving is back) and the slaves receive no WAL: '
-    + 'their replay and any failover or point-in-time recovery stop at the last segment shipped';
+  const consequence =
+    'PostgreSQL keeps every segment in pg_wal (pg_wal grows until archiving is back) and the slaves receive no WAL: ' +
+    'their replay and any failover or point-in-time recovery stop at the last segment shipped';
   if (c.state === 'offline') {
     lines.push({ level: 'INFO', text: `state is already offline in ${c.file}` });
   } else {
@@ -182,8 +210,15 @@ export async function stopArchiving(o: { config: ArchiverConfig; remove?: boolea
       await alterSystem(s, 'archive_command', '');
       await s.query('SELECT pg_reload_conf()');
     });
-    lines.push({ level: 'INFO', text: "ALTER SYSTEM SET archive_command = '' and reloaded: PostgreSQL no longer calls cmd_archiver (archive_mode stays on, so it keeps the WAL)" });
+    lines.push({
+      level: 'INFO',
+      text: "ALTER SYSTEM SET archive_command = '' and reloaded: PostgreSQL no longer calls cmd_archiver (archive_mode stays on, so it keeps the WAL)",
+    });
   }
-  lines.push({ level: 'WARNING', text: `archiving is stopped: ${consequence}`, hint: 'cmd_archiver --setup starts it again; set archive_mode = off (restart) only if no standby needs this WAL' });
+  lines.push({
+    level: 'WARNING',
+    text: `archiving is stopped: ${consequence}`,
+    hint: 'cmd_archiver --setup starts it again; set archive_mode = off (restart) only if no standby needs this WAL',
+  });
   return { lines, pendingRestart: [] };
 }

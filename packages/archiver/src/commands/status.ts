@@ -91,7 +91,16 @@ export async function statusCommand(o: StatusOptions): Promise<ClusterStatus> {
   const queues = await checkCommand({ config });
   const targets = resolveSlaves(config);
   const [slaves, local] = await Promise.all([
-    Promise.all(targets.map((t) => slaveStatus(config, t, queues.slaves.find((q) => q.name === t.name)!, log))),
+    Promise.all(
+      targets.map((t) =>
+        slaveStatus(
+          config,
+          t,
+          queues.slaves.find((q) => q.name === t.name)!,
+          log,
+        ),
+      ),
+    ),
     localFacts(config),
   ]);
   let state: NagiosState = queues.offline ? 'WARNING' : 'OK';
@@ -104,21 +113,39 @@ export async function statusCommand(o: StatusOptions): Promise<ClusterStatus> {
   ];
   const up = slaves.filter((s) => s.reachable).length;
   return {
-    state, code: NAGIOS[state], configFile: config.file, offline: queues.offline, daemonPid: queues.daemonPid,
+    state,
+    code: NAGIOS[state],
+    configFile: config.file,
+    offline: queues.offline,
+    daemonPid: queues.daemonPid,
     summary: problems.length > 0 ? problems.join('; ') : `${slaves.length} slaves, ${up} reachable, queues empty`,
-    slaves, ...local,
+    slaves,
+    ...local,
   };
 }
 
 async function slaveStatus(config: ArchiverConfig, t: SlaveTarget, queue: SlaveCheck, log: Logger): Promise<SlaveStatus> {
-  const s: SlaveStatus = { name: t.name, endpoint: `${t.user}@${t.host}:${t.port}`, reachable: false, queue, state: queue.state, problems: [...queue.problems] };
-  const flag = (state: NagiosState, text: string): void => { s.state = worse(s.state, state); s.problems.push(text); };
+  const s: SlaveStatus = {
+    name: t.name,
+    endpoint: `${t.user}@${t.host}:${t.port}`,
+    reachable: false,
+    queue,
+    state: queue.state,
+    problems: [...queue.problems],
+  };
+  const flag = (state: NagiosState, text: string): void => {
+    s.state = worse(s.state, state);
+    s.problems.push(text);
+  };
   const v = config.sections[t.entry]?.values ?? config;
   let session: SshSession | undefined;
   try {
     session = await connectSsh(sshTargetOf(t, config.ssh_debug, log), log);
     s.reachable = true;
-    const names = (await session.readdir(t.r_archivedir)).map((e) => e.name).filter((n) => walKind(n) === 'segment').sort();
+    const names = (await session.readdir(t.r_archivedir))
+      .map((e) => e.name)
+      .filter((n) => walKind(n) === 'segment')
+      .sort();
     if (names.length > 0) s.newestSegment = names[names.length - 1]!;
     if (v.slave_config !== undefined) s.standby = await standbyCheck(session, v.slave_cmd_standby, v.slave_config, t.connectTimeoutMs);
   } catch (err) {
@@ -140,7 +167,7 @@ async function standbyCheck(session: SshSession, program: string, ini: string, t
     const r = await session.exec([program, '-C', ini, '--check', '--json'], { timeoutMs: 2 * timeoutMs + 15_000, maxBuffer: 1 << 20 });
     const facts = JSON.parse(r.stdout.toString('utf8')) as Record<string, unknown>;
     // The one Nagios JSON shape of both programs (core/nagios.ts): state and summary.
-    const status = typeof facts.state === 'string' && facts.state in NAGIOS ? facts.state as NagiosState : 'UNKNOWN';
+    const status = typeof facts.state === 'string' && facts.state in NAGIOS ? (facts.state as NagiosState) : 'UNKNOWN';
     return { status, text: typeof facts.summary === 'string' ? facts.summary : '', facts };
   } catch (err) {
     return { status: 'UNKNOWN', text: `${program} -C ${ini} --check --json did not answer: ${errorMessage(err)}` };
@@ -151,24 +178,45 @@ async function localFacts(config: ArchiverConfig): Promise<Pick<ClusterStatus, '
   const server = await localServer(config.pgdata);
   if (!server.running || server.port === undefined) return { master: { error: `PostgreSQL is not running in ${config.pgdata}` }, replication: [], slots: [] };
   try {
-    return await withPg({
-      ...(server.socketDir !== undefined ? { host: server.socketDir } : {}), port: server.port,
-      user: userInfo().username, database: 'postgres', applicationName: 'cmd_archiver --status',
-    }, async (pg) => {
-      const lsn = (await pg.query<{ lsn: string }>(
-        'SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text AS lsn'))[0]!.lsn;
-      const replication = (await pg.query<{ a: string; c: string | null; s: string; r: string | null; b: string | null; l: number | null }>(
-        `SELECT application_name AS a, client_addr::text AS c, state AS s, replay_lsn::text AS r,
+    return await withPg(
+      {
+        ...(server.socketDir !== undefined ? { host: server.socketDir } : {}),
+        port: server.port,
+        user: userInfo().username,
+        database: 'postgres',
+        applicationName: 'cmd_archiver --status',
+      },
+      async (pg) => {
+        const lsn = (
+          await pg.query<{ lsn: string }>('SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text AS lsn')
+        )[0]!.lsn;
+        const replication = (
+          await pg.query<{ a: string; c: string | null; s: string; r: string | null; b: string | null; l: number | null }>(
+            `SELECT application_name AS a, client_addr::text AS c, state AS s, replay_lsn::text AS r,
                 pg_wal_lsn_diff($1::pg_lsn, replay_lsn)::bigint::text AS b, extract(epoch FROM replay_lag)::float8 AS l
-           FROM pg_stat_replication ORDER BY application_name`, [lsn])).map((x) => ({
-        applicationName: x.a, clientAddr: x.c, state: x.s, replayLsn: x.r, replayLagBytes: x.b === null ? null : Number(x.b), replayLagSeconds: x.l,
-      }));
-      // core's query, the one cmd_standby --check judges slots with.
-      const slots = (await listSlots(pg)).map((x) => ({
-        slotName: x.name, slotType: x.type, active: x.active, restartLsn: x.restartLsn, heldBytes: x.retainedBytes, walStatus: x.walStatus,
-      }));
-      return { master: { lsn }, replication, slots };
-    });
+           FROM pg_stat_replication ORDER BY application_name`,
+            [lsn],
+          )
+        ).map((x) => ({
+          applicationName: x.a,
+          clientAddr: x.c,
+          state: x.s,
+          replayLsn: x.r,
+          replayLagBytes: x.b === null ? null : Number(x.b),
+          replayLagSeconds: x.l,
+        }));
+        // core's query, the one cmd_standby --check judges slots with.
+        const slots = (await listSlots(pg)).map((x) => ({
+          slotName: x.name,
+          slotType: x.type,
+          active: x.active,
+          restartLsn: x.restartLsn,
+          heldBytes: x.retainedBytes,
+          walStatus: x.walStatus,
+        }));
+        return { master: { lsn }, replication, slots };
+      },
+    );
   } catch (err) {
     return { master: { error: errorMessage(err) }, replication: [], slots: [] };
   }

@@ -45,7 +45,8 @@ export function sshProbe(log: Logger, sshDebug: boolean): SlaveProbe {
     const dir = t.r_archivedir;
     try {
       const st = await s.statIfExists(dir);
-      if (st === undefined) return { ok: false, text: `r_archivedir ${dir} does not exist there`, hint: `create it on the slave as ${t.user}: install -d -m 0700 ${dir}` };
+      if (st === undefined)
+        return { ok: false, text: `r_archivedir ${dir} does not exist there`, hint: `create it on the slave as ${t.user}: install -d -m 0700 ${dir}` };
       if (!st.isDirectory) return { ok: false, text: `r_archivedir ${dir} is not a directory` };
       const ch = await s.openSftp();
       const probe = posix.join(dir, `.pitrtools-check.${randomBytes(8).toString('hex')}.tmp`);
@@ -54,7 +55,8 @@ export function sshProbe(log: Logger, sshDebug: boolean): SlaveProbe {
         await ch.unlink(probe);
       } catch (err) {
         return {
-          ok: false, text: `r_archivedir ${dir} is there but ${t.user} cannot write in it: ${errorMessage(err)}`,
+          ok: false,
+          text: `r_archivedir ${dir} is there but ${t.user} cannot write in it: ${errorMessage(err)}`,
           hint: `on the slave, give ${t.user} the directory: chown ${t.user} ${dir}; chmod 0700 ${dir}`,
         };
       } finally {
@@ -74,41 +76,69 @@ export async function validateCommand(o: { config: ArchiverConfig; log: Logger; 
   const slaves = resolveSlaves(c);
   const lines: ReportLine[] = [];
   if (c.state === 'offline') lines.push({ level: 'WARNING', text: 'state is offline: every archive_command call fails (exit 3) until it is online' });
-  const probed = await Promise.all(slaves.map(async (t): Promise<ReportLine> => {
-    const who = `slave ${t.name} (${t.entry !== t.name ? `[${t.entry}] in the ini, ` : ''}${t.user}@${t.host}:${t.port})`;
-    try {
-      const dir = await probe(t);
-      return { level: dir.ok ? 'INFO' : 'WARNING', text: `${who}: reachable; ${dir.text}`, ...(dir.hint !== undefined ? { hint: dir.hint } : {}) };
-    } catch (err) {
-      return {
-        level: 'WARNING', text: `${who}: unreachable: ${errorMessage(err)}; segments would be queued for it`,
-        ...(err instanceof PitrError && err.hint ? { hint: err.hint } : {}),
-      };
-    }
-  }));
+  const probed = await Promise.all(
+    slaves.map(async (t): Promise<ReportLine> => {
+      const who = `slave ${t.name} (${t.entry !== t.name ? `[${t.entry}] in the ini, ` : ''}${t.user}@${t.host}:${t.port})`;
+      try {
+        const dir = await probe(t);
+        return { level: dir.ok ? 'INFO' : 'WARNING', text: `${who}: reachable; ${dir.text}`, ...(dir.hint !== undefined ? { hint: dir.hint } : {}) };
+      } catch (err) {
+        return {
+          level: 'WARNING',
+          text: `${who}: unreachable: ${errorMessage(err)}; segments would be queued for it`,
+          ...(err instanceof PitrError && err.hint ? { hint: err.hint } : {}),
+        };
+      }
+    }),
+  );
   lines.push(...probed);
-  const exists = await fsp.stat(c.l_archivedir).then((s) => s.isDirectory(), () => false);
+  const exists = await fsp.stat(c.l_archivedir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!exists) {
     lines.push({ level: 'WARNING', text: `l_archivedir ${c.l_archivedir} does not exist: nothing can be queued`, hint: `cmd_archiver -C ${c.file} -I` });
     return lines;
   }
   // What -F and cmd_queue would refuse (exit 2): say it here, with the fix.
-  const refused = await checkQueueDirs(c.l_archivedir, slaves.map((t) => t.name)).then(() => undefined, (e: unknown) => {
-    if (e instanceof PitrError && e.code === DIR_NOT_PRIVATE) return e;
-    throw e;
-  });
+  const refused = await checkQueueDirs(
+    c.l_archivedir,
+    slaves.map((t) => t.name),
+  ).then(
+    () => undefined,
+    (e: unknown) => {
+      if (e instanceof PitrError && e.code === DIR_NOT_PRIVATE) return e;
+      throw e;
+    },
+  );
   if (refused) {
-    lines.push({ level: 'WARNING', text: `${refused.message}: every archive_command call fails (exit 2) until it is fixed`, ...(refused.hint ? { hint: refused.hint } : {}) });
+    lines.push({
+      level: 'WARNING',
+      text: `${refused.message}: every archive_command call fails (exit 2) until it is fixed`,
+      ...(refused.hint ? { hint: refused.hint } : {}),
+    });
     return lines;
   }
   const store = fsQueueStore(c.l_archivedir);
   for (const t of slaves) {
     const scan = await store.scan(t.name);
     const bytes = scan.files.reduce((n, f) => n + f.size, 0);
-    if (scan.detached !== undefined) lines.push({ level: 'WARNING', text: `slave ${t.name} is detached (queue dropped): ${scan.detached.trim()}`, hint: `cmd_archiver -C ${c.file} --reset-slave ${t.name}` });
-    else lines.push({ level: 'INFO', text: `queue ${c.l_archivedir}/${t.name}: ${scan.files.length === 0 ? 'empty' : `${scan.files.length} segments (${formatBytes(bytes)})`}` });
+    if (scan.detached !== undefined)
+      lines.push({
+        level: 'WARNING',
+        text: `slave ${t.name} is detached (queue dropped): ${scan.detached.trim()}`,
+        hint: `cmd_archiver -C ${c.file} --reset-slave ${t.name}`,
+      });
+    else
+      lines.push({
+        level: 'INFO',
+        text: `queue ${c.l_archivedir}/${t.name}: ${scan.files.length === 0 ? 'empty' : `${scan.files.length} segments (${formatBytes(bytes)})`}`,
+      });
   }
   const pid = await runningDaemon(c.l_archivedir);
-  lines.push({ level: 'INFO', text: pid !== undefined ? `cmd_queue is running (pid ${pid})` : 'cmd_queue is not running (cmd_archiver starts it when needed)' });
+  lines.push({
+    level: 'INFO',
+    text: pid !== undefined ? `cmd_queue is running (pid ${pid})` : 'cmd_queue is not running (cmd_archiver starts it when needed)',
+  });
   return lines;
 }

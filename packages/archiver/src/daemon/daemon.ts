@@ -47,14 +47,20 @@ export interface DaemonOptions {
 export async function runDaemon(o: DaemonOptions): Promise<number> {
   const { config, log } = o;
   const rt = archiverRuntime(config, log);
-  const isDir = await fsp.stat(config.l_archivedir).then((s) => s.isDirectory(), () => false);
+  const isDir = await fsp.stat(config.l_archivedir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) {
     throw new PitrError('QUEUE_MISSING', `l_archivedir ${config.l_archivedir} does not exist`, {
       hint: `create it with: cmd_archiver -C ${rt.configFile} -I`,
     });
   }
   // Exit 2 before the pid file, the socket or a marker is written there.
-  await checkQueueDirs(config.l_archivedir, rt.slaves.map((s) => s.name));
+  await checkQueueDirs(
+    config.l_archivedir,
+    rt.slaves.map((s) => s.name),
+  );
   if (!(await localServer(config.pgdata)).running) {
     log.info(`PostgreSQL is not running in ${config.pgdata}; nothing to do (cmd_queue --once delivers the queues now)`);
     return ExitCode.OK;
@@ -76,14 +82,19 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const { workers, muteAll } = makeWorkers(rt);
   // Connect now: the SSH handshakes are the slowest part of starting, and a burst waits on them.
   if (config.warm_path) for (const w of workers) void w.get().catch(() => undefined);
-  const stamp = o.configStamp ?? await iniStamp(rt.configFile);
+  const stamp = o.configStamp ?? (await iniStamp(rt.configFile));
   // A directory opened to others while we run (chmod 0777 on a queue): stop, and let every
   // cmd_archiver take the slow path, which refuses it with exit 2 and the fix.
   let refused: PitrError | undefined;
   const dirsRefused = async (): Promise<PitrError | undefined> => {
     if (refused) return refused;
-    refused = await checkQueueDirs(config.l_archivedir, rt.slaves.map((s) => s.name))
-      .then(() => undefined, (e: unknown) => (e instanceof PitrError ? e : undefined));
+    refused = await checkQueueDirs(
+      config.l_archivedir,
+      rt.slaves.map((s) => s.name),
+    ).then(
+      () => undefined,
+      (e: unknown) => (e instanceof PitrError ? e : undefined),
+    );
     if (refused) {
       log.error(`${refused.message}; cmd_queue exits (${refused.hint ?? ''})`);
       stop.abort();
@@ -93,7 +104,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   // An answer is only true for the ini it was worked out with: check it before and after.
   const iniChanged = async (): Promise<boolean> => {
     if (stop.signal.aborted) return true;
-    if (await iniStamp(rt.configFile) === stamp) return false;
+    if ((await iniStamp(rt.configFile)) === stamp) return false;
     log.info(`${rt.configFile} changed; cmd_queue exits (the next cmd_archiver starts it again)`);
     stop.abort();
     return true;
@@ -105,20 +116,36 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       if (place.ownDir) await ensurePrivateDir(place.dir);
       const offline = config.state === 'offline';
       markers = new ProofMarkers({
-        lArchivedir: config.l_archivedir, iniIdentity: o.configIdentity, log,
-        ...(offline ? { off: `state is offline in ${rt.configFile}` } : o.configIdentity === undefined ? { off: `${rt.configFile} is a symbolic link or was not identified; point archive_command at the file itself` } : {}),
+        lArchivedir: config.l_archivedir,
+        iniIdentity: o.configIdentity,
+        log,
+        ...(offline
+          ? { off: `state is offline in ${rt.configFile}` }
+          : o.configIdentity === undefined
+            ? { off: `${rt.configFile} is a symbolic link or was not identified; point archive_command at the file itself` }
+            : {}),
         // The marker says "true for the ini as loaded": the loaded one must still be there.
         iniUnchanged: async () => !(await iniChanged()) && (await fileIdentity(rt.configFile))?.line === o.configIdentity,
       });
       await markers.open();
       const warm = new WarmArchiver({
-        pgdata: config.pgdata, configFile: rt.configFile, offline, workers,
-        store: rt.store, alert: rt.alert, log, maxAhead: config.upload_lanes * 2, markers,
+        pgdata: config.pgdata,
+        configFile: rt.configFile,
+        offline,
+        workers,
+        store: rt.store,
+        alert: rt.alert,
+        log,
+        maxAhead: config.upload_lanes * 2,
+        markers,
         mayShipAhead: async () => !(await iniChanged()),
       });
       const maxTimeout = Math.max(...rt.slaves.map((s) => s.connectTimeoutMs));
       server = await serveSocket({
-        path: place.path, config: await fsp.realpath(rt.configFile), deadlineMs: 2 * maxTimeout + 60_000, log,
+        path: place.path,
+        config: await fsp.realpath(rt.configFile),
+        deadlineMs: 2 * maxTimeout + 60_000,
+        log,
         handle: async (req) => {
           const changed = { status: 'fallback', message: 'the ini changed; cmd_queue restarts with it' } as const;
           if (await iniChanged()) return changed;
@@ -139,11 +166,17 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     };
     const every = (ms: number, fn: () => Promise<void>): void => {
       let running = false;
-      timers.push(setInterval(() => {
-        if (running) return;
-        running = true;
-        void fn().catch((e: unknown) => log.error(errorMessage(e))).finally(() => { running = false; });
-      }, ms));
+      timers.push(
+        setInterval(() => {
+          if (running) return;
+          running = true;
+          void fn()
+            .catch((e: unknown) => log.error(errorMessage(e)))
+            .finally(() => {
+              running = false;
+            });
+        }, ms),
+      );
     };
     void drainAll();
     every(config.queue_wait * 1000, drainAll);
@@ -194,8 +227,12 @@ function makeWorkers(rt: ArchiverRuntime): { workers: SlaveWorker[]; muteAll(): 
   const workers = rt.slaves.map((s) => {
     const retryMs = rt.config.queue_wait * 1000;
     const w = new SlaveWorker(s, {
-      lanes: rt.config.upload_lanes, inFlight: inFlightPerUpload(rt.config.upload_lanes, rt.slaves.length), retryMs,
-      promptRetryMs: Math.min(retryMs, PROMPT_RETRY_MS), sshDebug: rt.config.ssh_debug, log: rt.log,
+      lanes: rt.config.upload_lanes,
+      inFlight: inFlightPerUpload(rt.config.upload_lanes, rt.slaves.length),
+      retryMs,
+      promptRetryMs: Math.min(retryMs, PROMPT_RETRY_MS),
+      sshDebug: rt.config.ssh_debug,
+      log: rt.log,
       onConnected: (worker) => {
         void worker.drain().catch(() => undefined);
         void worker.removeStaleTemps();
@@ -206,7 +243,12 @@ function makeWorkers(rt: ArchiverRuntime): { workers: SlaveWorker[]; muteAll(): 
     mutes.push(m.mute);
     return w;
   });
-  return { workers, muteAll: () => { for (const mute of mutes) mute(); } };
+  return {
+    workers,
+    muteAll: () => {
+      for (const mute of mutes) mute();
+    },
+  };
 }
 
 async function housekeeping(rt: ArchiverRuntime, workers: SlaveWorker[]): Promise<void> {

@@ -4,5 +4,8 @@ import { formatIdentity } from './file-identity.js';
 
 /** Device, inode, size, mtime and ctime of `file` (following a symbolic link), or 'missing'. */
 export async function iniStamp(file: string): Promise<string> {
-  return fsp.stat(file, { bigint: true }).then((s) => formatIdentity(s) ?? 'unknown', () => 'missing');
+  return fsp.stat(file, { bigint: true }).then(
+    (s) => formatIdentity(s) ?? 'unknown',
+    () => 'missing',
+  );
 }

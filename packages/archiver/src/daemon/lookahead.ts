@@ -42,7 +42,9 @@ export async function oldestReady(dir: string, hold: number): Promise<{ names: s
   // A max-heap by WAL order: its top is the newest name held, the first to go for an older one.
   const heap: string[] = [];
   let more = false;
-  const swap = (i: number, j: number): void => { [heap[i], heap[j]] = [heap[j]!, heap[i]!]; };
+  const swap = (i: number, j: number): void => {
+    [heap[i], heap[j]] = [heap[j]!, heap[i]!];
+  };
   const newer = (i: number, j: number): boolean => compareWalNames(heap[i]!, heap[j]!) > 0;
   const down = (i: number): void => {
     for (;;) {
@@ -81,9 +83,13 @@ export async function oldestReady(dir: string, hold: number): Promise<{ names: s
  * `.ready` names than `hold` (undefined: the list is complete). The array and the set are the
  * watcher's own: read them, do not keep or change them.
  */
-export function watchReady(pgdata: string, scanMs: number, log: Logger,
+export function watchReady(
+  pgdata: string,
+  scanMs: number,
+  log: Logger,
   onReady: (names: readonly string[], scannedAt: number, ready: ReadonlySet<string>, horizon: string | undefined) => void,
-  hold: number = LOOKAHEAD_HOLD): ReadyWatcher {
+  hold: number = LOOKAHEAD_HOLD,
+): ReadyWatcher {
   const dir = join(pgdata, 'pg_wal', 'archive_status');
   const ready = new Set<string>();
   let sorted: string[] = [];
@@ -111,7 +117,10 @@ export function watchReady(pgdata: string, scanMs: number, log: Logger,
     const names = [...changed];
     changed.clear();
     for (const name of names) {
-      const there = await fsp.lstat(join(dir, `${name}.ready`)).then(() => true, () => false);
+      const there = await fsp.lstat(join(dir, `${name}.ready`)).then(
+        () => true,
+        () => false,
+      );
       if (there && !ready.has(name)) {
         // Beyond what is held: the read that refills the window finds it in its turn.
         if (horizon !== undefined && compareWalNames(name, horizon) > 0) continue;
@@ -139,14 +148,22 @@ export function watchReady(pgdata: string, scanMs: number, log: Logger,
       fullWanted = false;
       if (full) changed.clear();
       let failed = false;
-      (full ? readAll() : readChanged()).then(
-        () => { if (!stopped) onReady(sorted, scannedAt, ready, horizon); },
-        (err: Error) => { failed = true; fullWanted = true; log.debug(`cannot read ${dir}: ${err.message}`); },
-      ).finally(() => {
-        pending = false;
-        // What changed meanwhile; after a failure, the next event or scanMs tries again.
-        if (!failed && (changed.size > 0 || fullWanted)) schedule();
-      });
+      (full ? readAll() : readChanged())
+        .then(
+          () => {
+            if (!stopped) onReady(sorted, scannedAt, ready, horizon);
+          },
+          (err: Error) => {
+            failed = true;
+            fullWanted = true;
+            log.debug(`cannot read ${dir}: ${err.message}`);
+          },
+        )
+        .finally(() => {
+          pending = false;
+          // What changed meanwhile; after a failure, the next event or scanMs tries again.
+          if (!failed && (changed.size > 0 || fullWanted)) schedule();
+        });
     }, 5).unref();
   };
   const scan = (): void => {

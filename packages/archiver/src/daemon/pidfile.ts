@@ -22,7 +22,10 @@ export async function isQueueProcess(pid: number): Promise<boolean> {
     return (await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('cmd_queue');
   } catch {
     // No /proc (not Linux): a live pid has to do. With /proc, the process just ended.
-    return !(await fsp.stat('/proc/self').then(() => true, () => false));
+    return !(await fsp.stat('/proc/self').then(
+      () => true,
+      () => false,
+    ));
   }
 }
 
@@ -60,7 +63,7 @@ export async function acquirePidFile(lArchivedir: string): Promise<{ release(): 
       return '';
     });
     const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && await isQueueProcess(pid)) return { running: pid };
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && (await isQueueProcess(pid))) return { running: pid };
     // Stale: remove it unless someone replaced it meanwhile, then try again.
     if ((await readOwnFile(file).catch(() => '')) === text) await fsp.rm(file, { force: true });
   }

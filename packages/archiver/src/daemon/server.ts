@@ -32,7 +32,10 @@ async function clearStaleSocket(path: string): Promise<void> {
   if ((await fsp.lstat(path).catch(() => undefined))?.isSymbolicLink()) throw linkRefused(path);
   const live = await new Promise<boolean>((resolve) => {
     const s = createConnection(path);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
   if (live) throw new Error(`another cmd_queue already listens on ${path}`);
@@ -47,7 +50,9 @@ export async function serveSocket(o: ServeOptions): Promise<SocketServer> {
   const serveOne = async (conn: Socket): Promise<void> => {
     const line = await readLine(conn, 5000);
     const req = line === undefined ? undefined : parseRequest(line);
-    const send = (r: Reply): void => { if (!conn.destroyed) conn.write(`${JSON.stringify(r)}\n`); };
+    const send = (r: Reply): void => {
+      if (!conn.destroyed) conn.write(`${JSON.stringify(r)}\n`);
+    };
     if (req === undefined) {
       send({ status: 'fallback', message: 'not a request' });
     } else if (req.config !== o.config) {
@@ -62,17 +67,24 @@ export async function serveSocket(o: ServeOptions): Promise<SocketServer> {
   };
   const server: Server = createServer((conn) => {
     conn.on('error', () => undefined); // a client that went away
-    const p = serveOne(conn).catch((err: unknown) => o.log.debug(`socket request: ${String(err)}`)).finally(() => open.delete(p));
+    const p = serveOne(conn)
+      .catch((err: unknown) => o.log.debug(`socket request: ${String(err)}`))
+      .finally(() => open.delete(p));
     open.add(p);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.path, () => { server.off('error', reject); resolve(); });
+    server.listen(o.path, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   await fsp.chmod(o.path, 0o600);
   server.on('error', (err) => o.log.error(`socket ${o.path}: ${err.message}`));
   return {
-    get served() { return served; },
+    get served() {
+      return served;
+    },
     close: async (graceMs) => {
       server.close();
       await Promise.race([Promise.allSettled([...open]), new Promise((r) => setTimeout(r, graceMs).unref())]);

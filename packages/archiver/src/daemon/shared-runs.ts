@@ -13,7 +13,10 @@ export class SharedRuns<T> {
   async run(key: string, fn: () => Promise<T>, shared: (r: T) => T = (r) => r): Promise<T> {
     const before = this.running.get(key);
     if (before) {
-      const r = await before.then((v) => ({ v }), () => undefined);
+      const r = await before.then(
+        (v) => ({ v }),
+        () => undefined,
+      );
       if (r !== undefined) return shared(r.v);
     }
     const p = fn();

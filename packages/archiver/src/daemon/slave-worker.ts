@@ -64,7 +64,10 @@ export class SlaveWorker implements LinkProvider {
   ctx!: SlaveContext;
   private closed = false;
 
-  constructor(readonly target: SlaveTarget, private readonly opts: WorkerOptions) {
+  constructor(
+    readonly target: SlaveTarget,
+    private readonly opts: WorkerOptions,
+  ) {
     warnNoDirFsync(target, opts.log);
   }
 
@@ -86,27 +89,35 @@ export class SlaveWorker implements LinkProvider {
     if (this.connected) return this.session!;
     this.session = undefined;
     if (this.failure && Date.now() - this.failure.at < this.opts.retryMs) throw this.failure.err;
-    this.connecting ??= connectSsh(sshTargetOf(this.target, this.opts.sshDebug, this.opts.log), this.opts.log).then(
-      (s) => {
-        this.session = s;
-        this.failure = undefined;
-        this.opts.log.info(`connected to slave ${this.target.name} (${s.endpoint})`);
-        this.opts.onConnected(this);
-        return s;
-      },
-      (err: unknown) => {
-        if (!this.failure) this.opts.log.warning(`slave ${this.target.name}: ${errorMessage(err)}`);
-        this.failure = { at: Date.now(), err };
-        throw err;
-      },
-    ).finally(() => { this.connecting = undefined; });
+    this.connecting ??= connectSsh(sshTargetOf(this.target, this.opts.sshDebug, this.opts.log), this.opts.log)
+      .then(
+        (s) => {
+          this.session = s;
+          this.failure = undefined;
+          this.opts.log.info(`connected to slave ${this.target.name} (${s.endpoint})`);
+          this.opts.onConnected(this);
+          return s;
+        },
+        (err: unknown) => {
+          if (!this.failure) this.opts.log.warning(`slave ${this.target.name}: ${errorMessage(err)}`);
+          this.failure = { at: Date.now(), err };
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.connecting = undefined;
+      });
     return this.connecting;
   }
 
   // The queued copy of a segment whose upload went on past slave_deadline waits for that upload
   // instead of sending the same bytes again over a slow link; it is sent only if that one failed.
   private upload(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
-    return this.uploading.run(name, () => this.uploadNow(s, src, name), (r) => (r === 'created' ? 'identical' : r));
+    return this.uploading.run(
+      name,
+      () => this.uploadNow(s, src, name),
+      (r) => (r === 'created' ? 'identical' : r),
+    );
   }
 
   private async uploadNow(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
@@ -123,9 +134,13 @@ export class SlaveWorker implements LinkProvider {
     let healthy = true;
     const stopGc = paceGc();
     try {
-      return (await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, {
-        log: this.uploadLog(), inFlight: this.opts.inFlight, dirFsync: this.target.remoteDirFsync,
-      })).status;
+      return (
+        await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, {
+          log: this.uploadLog(),
+          inFlight: this.opts.inFlight,
+          dirFsync: this.target.remoteDirFsync,
+        })
+      ).status;
     } catch (err) {
       healthy = ch.live.error === undefined;
       throw err;
@@ -138,10 +153,20 @@ export class SlaveWorker implements LinkProvider {
   // Once cmd_queue stops, what a cut upload reports (its temp file left behind) is of our own making.
   private uploadLog(): Logger {
     const l = this.opts.log;
-    const quiet = (f: (m: string) => void) => (m: string): void => (this.stopped ? l.debug(m) : f.call(l, m));
+    const quiet =
+      (f: (m: string) => void) =>
+      (m: string): void =>
+        this.stopped ? l.debug(m) : f.call(l, m);
     return {
-      debug: (m) => l.debug(m), info: quiet(l.info), notice: quiet(l.notice), warning: quiet(l.warning),
-      error: quiet(l.error), critical: quiet(l.critical), get debugEnabled() { return l.debugEnabled; },
+      debug: (m) => l.debug(m),
+      info: quiet(l.info),
+      notice: quiet(l.notice),
+      warning: quiet(l.warning),
+      error: quiet(l.error),
+      critical: quiet(l.critical),
+      get debugEnabled() {
+        return l.debugEnabled;
+      },
     };
   }
 
@@ -190,7 +215,10 @@ export class SlaveWorker implements LinkProvider {
         // the same whatever the queue holds; the outage is noted from the queue's summary.
         const look = await this.ctx.store.look(this.target.name, []).catch(() => undefined);
         if (look !== undefined && look.count > 0 && look.detached === undefined) {
-          const down = await this.get().then(() => undefined, (err: unknown) => err);
+          const down = await this.get().then(
+            () => undefined,
+            (err: unknown) => err,
+          );
           if (down !== undefined && isRemoteError(down)) {
             await noteOutage(this.ctx, remoteCause(down, remoteReason(down)), look);
             // `remaining` stays unlisted (empty): all of the queue still waits, in its directory.
@@ -205,7 +233,9 @@ export class SlaveWorker implements LinkProvider {
         // New segments may have been queued meanwhile: go round again until empty or stuck.
         if (r.remaining.length > 0 || r.delivered === 0) return { ...r, delivered: total };
       }
-    })().finally(() => { this.draining = undefined; });
+    })().finally(() => {
+      this.draining = undefined;
+    });
     return this.draining;
   }
 
@@ -220,7 +250,10 @@ export class SlaveWorker implements LinkProvider {
       const wait = this.failure.at + this.opts.promptRetryMs - Date.now();
       if (wait > 0) {
         // Too soon after the last attempt: try once it is allowed, not only at the next segment.
-        this.nudgeTimer ??= setTimeout(() => { this.nudgeTimer = undefined; this.nudge(); }, wait).unref();
+        this.nudgeTimer ??= setTimeout(() => {
+          this.nudgeTimer = undefined;
+          this.nudge();
+        }, wait).unref();
         return;
       }
       this.failure = undefined;
@@ -245,7 +278,10 @@ export class SlaveWorker implements LinkProvider {
     const s = this.session;
     this.session = undefined;
     s?.destroy();
-    void this.connecting?.then((c) => c.destroy(), () => undefined);
+    void this.connecting?.then(
+      (c) => c.destroy(),
+      () => undefined,
+    );
   }
 
   /** Closes the connection. */

@@ -29,15 +29,23 @@ export function cmdQueueBin(): string {
  * symbolic link (cmd_queue would refuse it where nobody reads its stderr).
  */
 export async function startDaemon(configFile: string, lArchivedir: string): Promise<number | undefined> {
-  if (!(await fsp.lstat(lArchivedir).then((s) => s.isDirectory(), () => false))) return undefined;
-  if (await runningDaemon(lArchivedir) !== undefined) return undefined;
+  if (
+    !(await fsp.lstat(lArchivedir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return undefined;
+  if ((await runningDaemon(lArchivedir)) !== undefined) return undefined;
   const logFile = join(lArchivedir, QUEUE_LOG);
   if ((await fsp.lstat(logFile).catch(() => undefined))?.isSymbolicLink()) throw linkRefused(logFile);
   // --expose-gc: gc-pacer.ts frees ssh2's per-packet buffers while segments are uploaded.
   // --max-semi-space-size=2 (MiB): with those minor GCs every few ms a larger young generation
   // only grows the heap (41 MB instead of 13 MB during a 3-slave burst), never saves time.
   const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', cmdQueueBin(), '-C', configFile, '--log-file', logFile], {
-    detached: true, stdio: 'ignore', cwd: '/',
+    detached: true,
+    stdio: 'ignore',
+    cwd: '/',
   });
   child.on('error', () => undefined); // reported by the next run, which finds no daemon
   child.unref();

@@ -82,16 +82,21 @@ export class WarmArchiver {
 
   private start(seg: ResolvedSegment, identity: string): Entry {
     const entry: Entry = {
-      seg, identity, settled: false, settledAt: 0,
+      seg,
+      identity,
+      settled: false,
+      settledAt: 0,
       outcomes: (async () => {
         const out = new Map<string, SlaveOutcome>();
-        await Promise.all(this.d.workers.map(async (w) => {
-          // Bounded by slave_deadline: past it the segment is queued and the upload goes on here.
-          const o = await deliverWithin(w.ctx, seg, { deadlineMs: w.target.deadlineMs });
-          out.set(w.target.name, o);
-          // A new segment is the moment to retry a slave that was down, not queue_wait later.
-          if (o.kind === 'queued') w.nudge();
-        }));
+        await Promise.all(
+          this.d.workers.map(async (w) => {
+            // Bounded by slave_deadline: past it the segment is queued and the upload goes on here.
+            const o = await deliverWithin(w.ctx, seg, { deadlineMs: w.target.deadlineMs });
+            out.set(w.target.name, o);
+            // A new segment is the moment to retry a slave that was down, not queue_wait later.
+            if (o.kind === 'queued') w.nudge();
+          }),
+        );
         const m = this.d.markers;
         if (m) {
           if (!provesArchived(out.values())) await m.ask(seg.name);
@@ -138,7 +143,11 @@ export class WarmArchiver {
       busy++;
       // A placeholder keeps the next scan from starting the same name while it is being checked.
       const placeholder: Entry = {
-        seg: { name, path: '', size: 0, ino: 0, mtimeMs: 0 }, identity: '', outcomes: Promise.resolve(new Map<string, SlaveOutcome>()), settled: false, settledAt: 0,
+        seg: { name, path: '', size: 0, ino: 0, mtimeMs: 0 },
+        identity: '',
+        outcomes: Promise.resolve(new Map<string, SlaveOutcome>()),
+        settled: false,
+        settledAt: 0,
       };
       this.entries.set(name, placeholder);
       picked.push([name, placeholder]);
@@ -148,7 +157,7 @@ export class WarmArchiver {
     void (async () => {
       for (const [name, placeholder] of picked) {
         try {
-          if (!await (this.d.mayShipAhead ?? (() => Promise.resolve(true)))()) throw new Error('the ini changed; not shipping ahead');
+          if (!(await (this.d.mayShipAhead ?? (() => Promise.resolve(true)))())) throw new Error('the ini changed; not shipping ahead');
           const { seg, identity } = await identify(`pg_wal/${name}`, this.d.pgdata);
           this.busy--; // the placeholder's count passes to the entry start() makes
           if (this.entries.get(name) === placeholder) this.start(seg, identity);
@@ -170,7 +179,7 @@ export class WarmArchiver {
     } catch (err) {
       return { status: 'fallback', message: errorMessage(err) };
     }
-    if (!await noteState(this.d, this.d.offline, this.d.configFile)) {
+    if (!(await noteState(this.d, this.d.offline, this.d.configFile))) {
       return { status: 'verdict', verdict: offlineVerdict(seg.name, this.d.configFile) };
     }
     const t0 = Date.now();

@@ -30,10 +30,17 @@ export async function readArchiveSettings(pgdata: string): Promise<ArchiveSettin
   const server = await localServer(pgdata).catch((): Awaited<ReturnType<typeof localServer>> => ({ running: false }));
   if (server.running && server.port !== undefined) {
     try {
-      const rows = await withPg({
-        ...(server.socketDir !== undefined ? { host: server.socketDir } : {}), port: server.port,
-        user: userInfo().username, database: 'postgres', connectTimeoutMs: 5000, applicationName: 'cmd_archiver -I',
-      }, (s) => s.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1)', [NAMES]));
+      const rows = await withPg(
+        {
+          ...(server.socketDir !== undefined ? { host: server.socketDir } : {}),
+          port: server.port,
+          user: userInfo().username,
+          database: 'postgres',
+          connectTimeoutMs: 5000,
+          applicationName: 'cmd_archiver -I',
+        },
+        (s) => s.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1)', [NAMES]),
+      );
       const out: ArchiveSettings = { source: 'the running server' };
       for (const r of rows) out[r.name as (typeof NAMES)[number]] = r.setting;
       return out;
@@ -46,7 +53,10 @@ export async function readArchiveSettings(pgdata: string): Promise<ArchiveSettin
     read: (p) => fsp.readFile(p, 'utf8').catch(() => undefined),
     list: (d) => fsp.readdir(d).catch(() => []),
   });
-  const hasConf = await fsp.access(files[0]!).then(() => true, () => false);
+  const hasConf = await fsp.access(files[0]!).then(
+    () => true,
+    () => false,
+  );
   const out: ArchiveSettings = { source: hasConf ? files.join(' and ') : 'unknown', ...(note !== undefined ? { note } : {}) };
   for (const n of NAMES) {
     const e = found.get(n);

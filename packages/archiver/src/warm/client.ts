@@ -78,10 +78,12 @@ export async function askDaemon(configFile: string, file: string, t: WarmTimeout
       wait(t.firstReplyMs, 'no answer from cmd_queue');
       sock.write(`${JSON.stringify(request)}\n`);
     });
-    sock.on('error', (err: NodeJS.ErrnoException) => done({
-      fallback: `cmd_queue socket: ${err.code ?? err.message}`,
-      ...(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? { absent: true as const } : {}),
-    }));
+    sock.on('error', (err: NodeJS.ErrnoException) =>
+      done({
+        fallback: `cmd_queue socket: ${err.code ?? err.message}`,
+        ...(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? { absent: true as const } : {}),
+      }),
+    );
     sock.on('close', () => done({ fallback: 'cmd_queue closed the connection without an answer' }));
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {

@@ -15,8 +15,11 @@ export const SOCKET_NAME = '.cmd_queue.sock';
 export const MAX_SOCKET_PATH = 100;
 
 /** The socket of the cmd_queue serving `lArchivedir`, and the directory that must be private. */
-export function socketPlace(lArchivedir: string, env: NodeJS.ProcessEnv = process.env,
-  uid: number = process.getuid?.() ?? 0): { dir: string; path: string; ownDir: boolean } {
+export function socketPlace(
+  lArchivedir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  uid: number = process.getuid?.() ?? 0,
+): { dir: string; path: string; ownDir: boolean } {
   const direct = join(lArchivedir, SOCKET_NAME);
   if (Buffer.byteLength(direct) <= MAX_SOCKET_PATH) return { dir: lArchivedir, path: direct, ownDir: false };
   const xdg = env.XDG_RUNTIME_DIR;

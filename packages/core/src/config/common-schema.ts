@@ -9,41 +9,68 @@ export function sshKeySpecs(peer: 'slave' | 'master', timeout: string) {
   const whose = peer === 'slave' ? "the slaves'" : "the master's";
   return [
     {
-      name: 'ssh_port', type: 'int', group: 'SSH', default: '22', min: 1, max: 65535, perSlave: true,
-      doc: peer === 'slave'
-        ? 'SSH port of the slaves, unless an entry of slaves names its own (host:port).'
-        : 'SSH port of the master.',
+      name: 'ssh_port',
+      type: 'int',
+      group: 'SSH',
+      default: '22',
+      min: 1,
+      max: 65535,
+      perSlave: true,
+      doc: peer === 'slave' ? 'SSH port of the slaves, unless an entry of slaves names its own (host:port).' : 'SSH port of the master.',
     },
     {
-      name: 'ssh_identity', type: 'paths', group: 'SSH', perSlave: true,
+      name: 'ssh_identity',
+      type: 'paths',
+      group: 'SSH',
+      perSlave: true,
       default: '~/.ssh/id_ed25519, ~/.ssh/id_ecdsa, ~/.ssh/id_rsa',
       defaultText: '~/.ssh/id_ed25519, ~/.ssh/id_ecdsa, ~/.ssh/id_rsa, whichever exist',
       example: '~/.ssh/pitr_ed25519',
-      doc: 'Private key files to authenticate with, comma separated, tried in order; a key named here must exist. '
-        + 'A running ssh-agent (SSH_AUTH_SOCK) is offered as well.',
+      doc:
+        'Private key files to authenticate with, comma separated, tried in order; a key named here must exist. ' +
+        'A running ssh-agent (SSH_AUTH_SOCK) is offered as well.',
     },
     {
-      name: 'ssh_known_hosts', type: 'path', group: 'SSH', default: '~/.ssh/known_hosts', perSlave: true,
+      name: 'ssh_known_hosts',
+      type: 'path',
+      group: 'SSH',
+      default: '~/.ssh/known_hosts',
+      perSlave: true,
       example: '/var/lib/postgresql/.ssh/known_hosts',
       doc: `OpenSSH known_hosts file that holds ${whose} host keys.`,
     },
     {
-      name: 'ssh_host_key_check', type: 'enum', group: 'SSH', values: ['yes', 'accept-new', 'no'], default: 'yes',
+      name: 'ssh_host_key_check',
+      type: 'enum',
+      group: 'SSH',
+      values: ['yes', 'accept-new', 'no'],
+      default: 'yes',
       perSlave: true,
-      doc: `yes: ${whose} host key must already be in ssh_known_hosts. accept-new: an unknown host's key is `
-        + 'added on first contact, a changed key is refused. no: any key is accepted (unsafe).',
-      check: (v: string): CheckResult => v === 'no'
-        ? { warning: `key 'ssh_host_key_check' is 'no': any host key is accepted, so whoever answers at ${whose} address gets the connection` }
-        : undefined,
+      doc:
+        `yes: ${whose} host key must already be in ssh_known_hosts. accept-new: an unknown host's key is ` +
+        'added on first contact, a changed key is refused. no: any key is accepted (unsafe).',
+      check: (v: string): CheckResult =>
+        v === 'no'
+          ? { warning: `key 'ssh_host_key_check' is 'no': any host key is accepted, so whoever answers at ${whose} address gets the connection` }
+          : undefined,
     },
     {
-      name: 'ssh_timeout', type: 'seconds', group: 'SSH', default: timeout, min: 1, perSlave: true,
-      doc: peer === 'slave'
-        ? 'How long to wait for a slave to answer over SSH before it counts as down (the segment is then queued for it).'
-        : 'How long to wait for the master to answer over SSH before giving up.',
+      name: 'ssh_timeout',
+      type: 'seconds',
+      group: 'SSH',
+      default: timeout,
+      min: 1,
+      perSlave: true,
+      doc:
+        peer === 'slave'
+          ? 'How long to wait for a slave to answer over SSH before it counts as down (the segment is then queued for it).'
+          : 'How long to wait for the master to answer over SSH before giving up.',
     },
     {
-      name: 'ssh_debug', type: 'bool', group: 'SSH', default: 'off',
+      name: 'ssh_debug',
+      type: 'bool',
+      group: 'SSH',
+      default: 'off',
       doc: 'Log the SSH protocol exchange as DEBUG lines (very noisy).',
     },
   ] as const satisfies readonly KeySpec[];
@@ -58,23 +85,37 @@ export interface AlertExamples {
 
 /** notify_ok / notify_warning / notify_critical and hook_timeout. */
 export function alertKeySpecs(when: AlertExamples) {
-  const how = 'Split into words as a shell would (quotes honoured, nothing expanded, no shell), the message '
-    + 'appended as the last argument, the details in PITR_* environment variables.';
+  const how =
+    'Split into words as a shell would (quotes honoured, nothing expanded, no shell), the message ' +
+    'appended as the last argument, the details in PITR_* environment variables.';
   return [
     {
-      name: 'notify_ok', type: 'command', group: 'Alerts', example: '/usr/local/bin/pitr-alert OK',
+      name: 'notify_ok',
+      type: 'command',
+      group: 'Alerts',
+      example: '/usr/local/bin/pitr-alert OK',
       doc: `Command run when ${when.ok}. ${how}`,
     },
     {
-      name: 'notify_warning', type: 'command', group: 'Alerts', example: '/usr/local/bin/pitr-alert WARNING',
+      name: 'notify_warning',
+      type: 'command',
+      group: 'Alerts',
+      example: '/usr/local/bin/pitr-alert WARNING',
       doc: `Command run when ${when.warning}; run like notify_ok.`,
     },
     {
-      name: 'notify_critical', type: 'command', group: 'Alerts', example: '/usr/local/bin/pitr-alert CRITICAL',
+      name: 'notify_critical',
+      type: 'command',
+      group: 'Alerts',
+      example: '/usr/local/bin/pitr-alert CRITICAL',
       doc: `Command run when ${when.critical}; run like notify_ok.`,
     },
     {
-      name: 'hook_timeout', type: 'seconds', group: 'Alerts', default: '30', min: 1,
+      name: 'hook_timeout',
+      type: 'seconds',
+      group: 'Alerts',
+      default: '30',
+      min: 1,
       doc: 'How long a notify_* command (or action_failover) may run before it is killed.',
     },
   ] as const satisfies readonly KeySpec[];
@@ -82,16 +123,23 @@ export function alertKeySpecs(when: AlertExamples) {
 
 /** The `debug` switch. */
 export const debugKey = {
-  name: 'debug', type: 'bool', group: 'Logging', default: 'off',
+  name: 'debug',
+  type: 'bool',
+  group: 'Logging',
+  default: 'off',
   doc: 'Log each step as DEBUG lines on stderr.',
 } as const satisfies KeySpec;
 
 /** The legacy `ssh` key: warns when its value carries flags that used to matter. */
 export const legacySshKey = {
-  name: 'ssh', type: 'string', group: 'Kept for compatibility', example: '/usr/bin/ssh',
+  name: 'ssh',
+  type: 'string',
+  group: 'Kept for compatibility',
+  example: '/usr/bin/ssh',
   doc: 'Path of the ssh program, with optional flags.',
   legacy: {
-    kind: 'ignored', since: 'the TypeScript rewrite',
+    kind: 'ignored',
+    since: 'the TypeScript rewrite',
     reason: 'SSH is built in and no ssh program is run; use ssh_port, ssh_identity and ssh_known_hosts',
     warn: (value: string): string | undefined => {
       if (!/\s-/.test(value)) return undefined;

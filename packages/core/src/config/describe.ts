@@ -12,16 +12,26 @@ export function listSchema(role: Role): readonly KeySpec[] {
 export function typeLabel(spec: KeySpec): string {
   const range = spec.min !== undefined && spec.max !== undefined ? ` ${spec.min}-${spec.max}` : '';
   switch (spec.type) {
-    case 'string': return 'text';
-    case 'command': return 'command line';
-    case 'path': return 'absolute path';
-    case 'paths': return `${spec.separator === ':' ? 'colon' : 'comma'}-separated absolute paths`;
-    case 'bool': return 'on/off';
-    case 'int': return `whole number${range}`;
-    case 'bytes': return 'size (e.g. 512kB, 16MB, 1GB, or unlimited)';
-    case 'seconds': return 'duration (e.g. 10, 30s, 2min, 1h)';
-    case 'list': return 'comma-separated list';
-    case 'enum': return (spec.values ?? []).join(' | ');
+    case 'string':
+      return 'text';
+    case 'command':
+      return 'command line';
+    case 'path':
+      return 'absolute path';
+    case 'paths':
+      return `${spec.separator === ':' ? 'colon' : 'comma'}-separated absolute paths`;
+    case 'bool':
+      return 'on/off';
+    case 'int':
+      return `whole number${range}`;
+    case 'bytes':
+      return 'size (e.g. 512kB, 16MB, 1GB, or unlimited)';
+    case 'seconds':
+      return 'duration (e.g. 10, 30s, 2min, 1h)';
+    case 'list':
+      return 'comma-separated list';
+    case 'enum':
+      return (spec.values ?? []).join(' | ');
   }
 }
 

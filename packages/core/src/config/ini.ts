@@ -82,9 +82,9 @@ export function parseIni(text: string, file: string): IniDocument {
     const opt = OPTION_RE.exec(trimmed);
     if (!opt) {
       const shown = trimmed.length > 40 ? `${trimmed.slice(0, 40)}...` : trimmed;
-      throw new ConfigError(ConfigCode.SYNTAX, file,
-        `cannot read '${shown}': expected \`key: value\`, \`key = value\`, a [section] or a ; comment`,
-        { line: lineNo });
+      throw new ConfigError(ConfigCode.SYNTAX, file, `cannot read '${shown}': expected \`key: value\`, \`key = value\`, a [section] or a ; comment`, {
+        line: lineNo,
+      });
     }
     const key = opt[1]!.trim().toLowerCase();
     const entry: IniEntry = { section: current.name, key, value: stripInlineComment(opt[3]!), line: lineNo };

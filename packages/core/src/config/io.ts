@@ -14,10 +14,14 @@ export function readConfigText(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const code = errorCode(err);
-    const why = code === 'ENOENT' ? 'no such file (check the path given with -C)'
-      : code === 'EACCES' || code === 'EPERM' ? `permission denied (it must be readable by ${currentEnv().username})`
-        : code === 'EISDIR' ? 'is a directory, not a file (give the path of the .ini file with -C)'
-          : errorMessage(err);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file (check the path given with -C)'
+        : code === 'EACCES' || code === 'EPERM'
+          ? `permission denied (it must be readable by ${currentEnv().username})`
+          : code === 'EISDIR'
+            ? 'is a directory, not a file (give the path of the .ini file with -C)'
+            : errorMessage(err);
     throw new ConfigError(ConfigCode.UNREADABLE, file, `cannot read the configuration file: ${why}`);
   }
 }

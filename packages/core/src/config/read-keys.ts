@@ -24,8 +24,7 @@ export const inSection = (section: string): string => (section === DEFAULT_SECTI
  * Reads `specs` through `section` (own value, else DEFAULT's, interpolated in this section).
  * An empty value counts as not set, as 1.3 treated an empty notify_* as "no hook".
  */
-export function readKeys(doc: IniDocument, section: string, specs: readonly KeySpec[], env: ConfigEnv,
-  notices: Notice[]): SectionValues {
+export function readKeys(doc: IniDocument, section: string, specs: readonly KeySpec[], env: ConfigEnv, notices: Notice[]): SectionValues {
   const values: Record<string, unknown> = {};
   const sources: Record<string, number> = {};
   const headerLine = doc.sections.get(section)?.line;
@@ -40,15 +39,16 @@ export function readKeys(doc: IniDocument, section: string, specs: readonly KeyS
     if (text === undefined || text.trim() === '') {
       if (spec.required) {
         const eg = spec.example !== undefined ? `add e.g. \`${spec.name}: ${spec.example}\` to [${section}]` : `set it in [${section}]`;
-        throw new ConfigError(ConfigCode.MISSING_KEY, doc.file, `required but ${entry ? 'empty' : 'not set'} (${eg})`,
-          { key: spec.name, ...(entry ? { line: entry.line } : headerLine !== undefined ? { line: headerLine } : {}) });
+        throw new ConfigError(ConfigCode.MISSING_KEY, doc.file, `required but ${entry ? 'empty' : 'not set'} (${eg})`, {
+          key: spec.name,
+          ...(entry ? { line: entry.line } : headerLine !== undefined ? { line: headerLine } : {}),
+        });
       }
       values[spec.name] = defaultValue(spec, env);
       continue;
     }
     const fail = (message: string): never => {
-      throw new ConfigError(ConfigCode.BAD_VALUE, doc.file, `${inSection(entry!.section)}${message}`,
-        { line: entry!.line, key: spec.name });
+      throw new ConfigError(ConfigCode.BAD_VALUE, doc.file, `${inSection(entry!.section)}${message}`, { line: entry!.line, key: spec.name });
     };
     const parsed = parseValue(spec, text, env);
     if ('error' in parsed) fail(parsed.error);
@@ -83,7 +83,8 @@ function legacyNotice(spec: KeySpec, value: string): Notice {
   const warning = legacy.warn?.(value);
   if (warning !== undefined) return { level: 'warning', message: warning }; // a value that changes behaviour: every run
   return {
-    level: legacy.level ?? 'debug', ignoredKey: spec.name,
+    level: legacy.level ?? 'debug',
+    ignoredKey: spec.name,
     message: `key ${spec.name} has no effect${legacy.since !== undefined ? ` since ${legacy.since}` : ''}: ${legacy.reason}`,
   };
 }

@@ -12,7 +12,7 @@ const COMPAT_GROUP = 'Kept for compatibility';
 
 const INTRO: Record<Role, string[]> = {
   archiver: [
-    'cmd_archiver.ini: settings of cmd_archiver, the master\'s archive_command.',
+    "cmd_archiver.ini: settings of cmd_archiver, the master's archive_command.",
     '',
     'In postgresql.conf:',
     '  archive_mode = on',
@@ -27,20 +27,32 @@ const INTRO: Record<Role, string[]> = {
   ],
 };
 
-const SYNTAX = wrap('Syntax: `key: value` or `key = value` under [DEFAULT]. Lines starting with ; or # '
-  + 'are comments, and so is the rest of a line from a ; that follows a blank. An empty value means '
-  + '"not set". %(key)s inserts the value of another key; in a value that does, write %% for a literal %. '
-  + 'Keys shown commented out are at their default.');
+const SYNTAX = wrap(
+  'Syntax: `key: value` or `key = value` under [DEFAULT]. Lines starting with ; or # ' +
+    'are comments, and so is the rest of a line from a ; that follows a blank. An empty value means ' +
+    '"not set". %(key)s inserts the value of another key; in a value that does, write %% for a literal %. ' +
+    'Keys shown commented out are at their default.',
+);
 
-const PER_SLAVE_EXAMPLE = wrap('A section named exactly like an entry of slaves overrides, for that slave only: '
-  + `${PER_SLAVE_KEYS.map((k) => k.name).join(', ')}. Everything it does not set comes from [DEFAULT]. `
-  + 'Keep such sections at the end of the file.');
+const PER_SLAVE_EXAMPLE = wrap(
+  'A section named exactly like an entry of slaves overrides, for that slave only: ' +
+    `${PER_SLAVE_KEYS.map((k) => k.name).join(', ')}. Everything it does not set comes from [DEFAULT]. ` +
+    'Keep such sections at the end of the file.',
+);
 
 /** The sample file of a role, every key with its doc, grouped, legacy keys last. */
 export function renderSample(role: Role): string {
   const schema = roleSchema(role);
-  const out: string[] = [...comment(INTRO[role]), ';', ...comment(SYNTAX), ';',
-    '; Generated from the schema by scripts/gen-samples.mjs: edit', `; packages/core/src/config/${role}-schema.ts, not this file.`, '', '[DEFAULT]'];
+  const out: string[] = [
+    ...comment(INTRO[role]),
+    ';',
+    ...comment(SYNTAX),
+    ';',
+    '; Generated from the schema by scripts/gen-samples.mjs: edit',
+    `; packages/core/src/config/${role}-schema.ts, not this file.`,
+    '',
+    '[DEFAULT]',
+  ];
   const groups = [...new Set(schema.keys.map((k) => k.group))].sort((a, b) => Number(a === COMPAT_GROUP) - Number(b === COMPAT_GROUP));
   for (const group of groups) {
     out.push('', `; ==== ${group} ====`);
@@ -50,8 +62,15 @@ export function renderSample(role: Role): string {
     for (const spec of schema.keys.filter((k) => k.group === group)) out.push('', ...renderKey(role, spec));
   }
   if (role === 'archiver') {
-    out.push('', '; ==== Per-slave settings ====', ...comment(PER_SLAVE_EXAMPLE),
-      ';', ';[standby2:2222]', ';user: walreceiver', ';r_archivedir: /srv/standby2/archive');
+    out.push(
+      '',
+      '; ==== Per-slave settings ====',
+      ...comment(PER_SLAVE_EXAMPLE),
+      ';',
+      ';[standby2:2222]',
+      ';user: walreceiver',
+      ';r_archivedir: /srv/standby2/archive',
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -63,7 +82,7 @@ function renderKey(role: Role, spec: KeySpec): string[] {
   if (legacy !== undefined) notes.push(legacy);
   const lines = wrap(notes.join(' '));
   if (spec.legacy === undefined) lines.push(...wrap(`${typeLabel(spec)}; ${spec.required ? 'required' : `default: ${defaultLabel(spec)}`}`));
-  const value = spec.secret ? '' : spec.required ? spec.example ?? '' : spec.default ?? spec.example ?? '';
+  const value = spec.secret ? '' : spec.required ? (spec.example ?? '') : (spec.default ?? spec.example ?? '');
   const setting = `${spec.name}: ${value}`.trimEnd();
   return [...comment(lines), spec.required ? setting : `;${setting}`];
 }

@@ -20,12 +20,24 @@ export interface RoleSchema {
 
 const SCHEMAS: Record<Role, RoleSchema> = {
   archiver: {
-    role: 'archiver', program: 'cmd_archiver', fileName: 'cmd_archiver.ini', keys: ARCHIVER_KEYS,
-    ordered: [['queue_warn_bytes', 'queue_critical_bytes', 'queue_max_bytes'], ['check_queue_warn_age', 'check_queue_critical_age']],
+    role: 'archiver',
+    program: 'cmd_archiver',
+    fileName: 'cmd_archiver.ini',
+    keys: ARCHIVER_KEYS,
+    ordered: [
+      ['queue_warn_bytes', 'queue_critical_bytes', 'queue_max_bytes'],
+      ['check_queue_warn_age', 'check_queue_critical_age'],
+    ],
   },
   standby: {
-    role: 'standby', program: 'cmd_standby', fileName: 'cmd_standby.ini', keys: STANDBY_KEYS,
-    ordered: [['check_lag_warn_bytes', 'check_lag_critical_bytes'], ['check_lag_warn_seconds', 'check_lag_critical_seconds']],
+    role: 'standby',
+    program: 'cmd_standby',
+    fileName: 'cmd_standby.ini',
+    keys: STANDBY_KEYS,
+    ordered: [
+      ['check_lag_warn_bytes', 'check_lag_critical_bytes'],
+      ['check_lag_warn_seconds', 'check_lag_critical_seconds'],
+    ],
   },
 };
 

@@ -87,9 +87,7 @@ type BaseValue<S> = S extends { type: 'enum'; values: readonly (infer V)[] }
           : string;
 
 /** Keys that always have a value after loading: required, or with a default. */
-type Value<S> = S extends { required: true } | { default: string } | { defaultFrom: DynamicDefault }
-  ? BaseValue<S>
-  : BaseValue<S> | undefined;
+type Value<S> = S extends { required: true } | { default: string } | { defaultFrom: DynamicDefault } ? BaseValue<S> : BaseValue<S> | undefined;
 
 /** The typed values of a key list; keys that have no effect are left out. */
 export type ConfigValues<Specs extends readonly KeySpec[]> = {

@@ -51,24 +51,26 @@ export function resolveMaster(config: StandbyConfig, exists: (path: string) => b
 
 // Default key files are candidates (use those that exist, like ssh does); a key file the user
 // named must exist, or authentication would fail later with a far less helpful message.
-function target(file: string, host: string, port: number, v: SshValues, explicitLine: number | undefined,
-  exists: (path: string) => boolean): SshTarget {
+function target(file: string, host: string, port: number, v: SshValues, explicitLine: number | undefined, exists: (path: string) => boolean): SshTarget {
   if (explicitLine !== undefined) {
     const missing = v.ssh_identity.find((p) => !exists(p));
     if (missing !== undefined) {
-      throw new ConfigError(ConfigCode.BAD_VALUE, file, `key file ${missing} does not exist (or is not a file)`,
-        { line: explicitLine, key: 'ssh_identity' });
+      throw new ConfigError(ConfigCode.BAD_VALUE, file, `key file ${missing} does not exist (or is not a file)`, { line: explicitLine, key: 'ssh_identity' });
     }
   }
   const timeoutMs = Math.round(v.ssh_timeout * 1000);
   return {
-    host, port, user: v.user,
+    host,
+    port,
+    user: v.user,
     // Only key files that exist are offered; the ssh-agent's keys too, when SSH_AUTH_SOCK is set.
-    identityFiles: v.ssh_identity.filter((p) => exists(p)), useAgent: true,
+    identityFiles: v.ssh_identity.filter((p) => exists(p)),
+    useAgent: true,
     knownHostsFile: v.ssh_known_hosts,
     hostKeyCheck: v.ssh_host_key_check,
     connectTimeoutMs: timeoutMs,
     // Tight enough that a hung peer is noticed within about ssh_timeout.
-    keepaliveIntervalMs: Math.max(250, Math.min(5000, Math.floor(timeoutMs / 3))), keepaliveCountMax: 3,
+    keepaliveIntervalMs: Math.max(250, Math.min(5000, Math.floor(timeoutMs / 3))),
+    keepaliveCountMax: 3,
   };
 }

@@ -22,8 +22,8 @@ export function parseConfig(text: string, file: string, role: Role, env: ConfigE
   const doc = parseIni(text, file);
   const notices: Notice[] = doc.duplicates.map((d) => ({
     level: 'warning',
-    message: `key ${d.key} set twice${d.section === DEFAULT_SECTION ? '' : ` in [${d.section}]`} `
-      + `(lines ${d.firstLine} and ${d.line}); using line ${d.line}`,
+    message:
+      `key ${d.key} set twice${d.section === DEFAULT_SECTION ? '' : ` in [${d.section}]`} ` + `(lines ${d.firstLine} and ${d.line}); using line ${d.line}`,
   }));
   rejectUnknownKeys(doc, schema);
   const { values, sources } = readKeys(doc, DEFAULT_SECTION, schema.keys, env, notices);
@@ -36,9 +36,12 @@ export function parseConfig(text: string, file: string, role: Role, env: ConfigE
   if (role === 'standby') {
     const extra = [...doc.sections.values()].find((s) => s.name !== DEFAULT_SECTION);
     if (extra) {
-      throw new ConfigError(ConfigCode.UNKNOWN_SECTION, file,
+      throw new ConfigError(
+        ConfigCode.UNKNOWN_SECTION,
+        file,
         `section [${extra.name}]: cmd_standby.ini has no sections besides [DEFAULT]; move its keys to [DEFAULT]`,
-        { ...(extra.line !== undefined ? { line: extra.line } : {}) });
+        { ...(extra.line !== undefined ? { line: extra.line } : {}) },
+      );
     }
     return { config: { ...values, file, sources } as unknown as StandbyConfig, notices: unique(notices) };
   }
@@ -61,15 +64,12 @@ function rejectUnknownKeys(doc: IniDocument, schema: RoleSchema): void {
     if (known.includes(e.key)) continue;
     // A key of the other program is most likely a file mix-up rather than a typo.
     const guess = didYouMean(e.key, known);
-    const why = other.keys.some((k) => k.name === e.key) ? ` (it belongs in ${other.fileName})`
-      : guess !== undefined ? ` (did you mean '${guess}'?)` : '';
-    throw new ConfigError(ConfigCode.UNKNOWN_KEY, doc.file, `not a ${schema.fileName} key${why}`,
-      { line: e.line, key: e.key });
+    const why = other.keys.some((k) => k.name === e.key) ? ` (it belongs in ${other.fileName})` : guess !== undefined ? ` (did you mean '${guess}'?)` : '';
+    throw new ConfigError(ConfigCode.UNKNOWN_KEY, doc.file, `not a ${schema.fileName} key${why}`, { line: e.line, key: e.key });
   }
 }
 
-function checkOrder(doc: IniDocument, schema: RoleSchema, values: Record<string, unknown>,
-  sources: Record<string, number>): void {
+function checkOrder(doc: IniDocument, schema: RoleSchema, values: Record<string, unknown>, sources: Record<string, number>): void {
   for (const chain of schema.ordered) {
     for (let i = 0; i < chain.length; i++) {
       for (let j = i + 1; j < chain.length; j++) {
@@ -79,9 +79,12 @@ function checkOrder(doc: IniDocument, schema: RoleSchema, values: Record<string,
         const spec = schema.keys.find((k) => k.name === lo)!;
         const show = (n: number): string => (spec.type === 'bytes' ? formatBytes(n) : `${n}s`);
         const blame = sources[lo] !== undefined ? lo : hi;
-        throw new ConfigError(ConfigCode.BAD_VALUE, doc.file,
+        throw new ConfigError(
+          ConfigCode.BAD_VALUE,
+          doc.file,
           `${lo} (${show(a)}) is above ${hi} (${show(b)}); each threshold must be at most the next one (${chain.join(' <= ')})`,
-          { key: blame, ...(sources[blame] !== undefined ? { line: sources[blame] } : {}) });
+          { key: blame, ...(sources[blame] !== undefined ? { line: sources[blame] } : {}) },
+        );
       }
     }
   }

@@ -37,8 +37,16 @@ export function parseInteger(text: string): Parsed<number> {
 
 // 1024-based, as PostgreSQL's memory units; the KiB spellings are accepted too.
 const BYTE_UNITS: Record<string, number> = {
-  '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3,
-  tb: 1024 ** 4, tib: 1024 ** 4,
+  '': 1,
+  b: 1,
+  kb: 1024,
+  kib: 1024,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
 };
 
 /** A size: bytes, or a number with kB/MB/GB/TB (1024-based); 'unlimited' or -1 give null (no limit). */
@@ -69,7 +77,10 @@ export function parseSeconds(text: string): Parsed<number> {
  * continuation line) separates items too, so long lists can be wrapped.
  */
 export function parseList(text: string, sep: ',' | ':' = ','): string[] {
-  return text.split(sep === ',' ? /[,\n]/ : /[:\n]/).map((s) => s.trim()).filter((s) => s !== '');
+  return text
+    .split(sep === ',' ? /[,\n]/ : /[:\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** An absolute path with `~` / `~/` expanded to `home`; normalised, no trailing slash. */
@@ -130,7 +141,12 @@ function inRange(spec: KeySpec, text: string, r: Parsed<number | null>, unit: st
 /** A byte count the way people write it: the largest unit that divides it exactly (16MB, 1536kB). */
 export function formatBytes(n: number | null): string {
   if (n === null) return 'unlimited';
-  for (const [unit, f] of [['TB', 1024 ** 4], ['GB', 1024 ** 3], ['MB', 1024 ** 2], ['kB', 1024]] as const) {
+  for (const [unit, f] of [
+    ['TB', 1024 ** 4],
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+    ['kB', 1024],
+  ] as const) {
     if (n >= f && n % f === 0) return `${n / f}${unit}`;
   }
   return String(n);

@@ -19,13 +19,21 @@ export function tempName(dir: string, name: string): string {
 /** fsyncs a directory so a rename or link inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** fsyncs one file by path. */
 export async function fsyncFile(path: string): Promise<void> {
   const fh = await fsp.open(path, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Writes `data` to `path` atomically (temp + fsync + rename + dir fsync), replacing any old file. */
@@ -116,8 +124,13 @@ export async function removeStaleTemps(dir: string, ageMs: number, now = Date.no
     const p = join(dir, entry);
     try {
       const st = await fsp.stat(p);
-      if (now - st.mtimeMs > ageMs) { await fsp.rm(p, { force: true }); removed++; }
-    } catch { /* raced with its owner */ }
+      if (now - st.mtimeMs > ageMs) {
+        await fsp.rm(p, { force: true });
+        removed++;
+      }
+    } catch {
+      /* raced with its owner */
+    }
   }
   return removed;
 }

@@ -17,7 +17,11 @@ export interface InstalledCommand {
 }
 
 const real = (p: string): string | undefined => {
-  try { return realpathSync(p); } catch { return undefined; }
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
 };
 
 /** Resolves `name` on `searchPath` (absolute entries only) against `file` (absolute); never throws. */
@@ -28,7 +32,10 @@ export function installedCommand(name: string, file: string, searchPath: string 
     if (!dir.startsWith('/')) continue; // a relative PATH entry depends on the caller's cwd
     // `npm run` / `npm test` put a checkout's node_modules/.bin first on PATH: not an installation.
     if (/\/node_modules\/\.bin\/?$/.test(dir)) continue;
-    if (real(join(dir, name)) === target) { path = join(dir, name); break; }
+    if (real(join(dir, name)) === target) {
+      path = join(dir, name);
+      break;
+    }
   }
   for (let d = dirname(target); ; d = dirname(d)) {
     if (existsSync(join(d, '.git'))) return { path, sourceTree: d };

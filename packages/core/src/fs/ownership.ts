@@ -30,12 +30,18 @@ export async function ownDirProblem(dir: string, uid: number = euid()): Promise<
   }
   if (st.isSymbolicLink()) {
     const real = await fsp.realpath(dir).catch(() => undefined);
-    return { problem: 'is a symbolic link (it is never followed: whoever can change the link decides where we write)', hint: real !== undefined ? `name the directory itself: ${real}` : 'name the directory itself, not a link' };
+    return {
+      problem: 'is a symbolic link (it is never followed: whoever can change the link decides where we write)',
+      hint: real !== undefined ? `name the directory itself: ${real}` : 'name the directory itself, not a link',
+    };
   }
   if (!st.isDirectory()) return { problem: 'is not a directory', hint: `move ${dir} away, or name another directory` };
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (st.uid !== uid) {
-    return { problem: `belongs to uid ${st.uid} (mode ${mode}), not to this user (uid ${uid})`, hint: `as root: chown ${userName(uid)} ${dir} && chmod 0700 ${dir}` };
+    return {
+      problem: `belongs to uid ${st.uid} (mode ${mode}), not to this user (uid ${uid})`,
+      hint: `as root: chown ${userName(uid)} ${dir} && chmod 0700 ${dir}`,
+    };
   }
   if ((st.mode & 0o022) !== 0) {
     const who = [(st.mode & 0o020) !== 0 ? 'its group' : '', (st.mode & 0o002) !== 0 ? 'every user' : ''].filter(Boolean).join(' and ');
@@ -102,7 +108,11 @@ export async function writeOwnFile(path: string, data: string | Uint8Array, flag
   } catch (err) {
     throw refusedLink(path, err);
   }
-  try { await fh.writeFile(data); } finally { await fh.close(); }
+  try {
+    await fh.writeFile(data);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Reads one of our files as UTF-8, never through a symbolic link (SYMLINK_REFUSED, exit 2); other errors as fs throws them. */
@@ -113,5 +123,9 @@ export async function readOwnFile(path: string): Promise<string> {
   } catch (err) {
     throw refusedLink(path, err);
   }
-  try { return await fh.readFile('utf8'); } finally { await fh.close(); }
+  try {
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
 }

@@ -37,7 +37,12 @@ export interface BinarySearch {
 }
 
 const isExec = (p: string): boolean => {
-  try { accessSync(p, constants.X_OK); return true; } catch { return false; }
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 /** Major version printed by `<bindir>/pg_ctl --version`, e.g. "pg_ctl (PostgreSQL) 15.18" → 15. */
@@ -72,12 +77,18 @@ function candidates(s: BinarySearch): Array<[string, string]> {
   try {
     const d = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     if (d) out.push([d, 'pg_config --bindir']);
-  } catch { /* no pg_config */ }
+  } catch {
+    /* no pg_config */
+  }
   const root = s.distRoot ?? '/usr/lib/postgresql';
   try {
-    const majors = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const majors = readdirSync(root)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     for (const v of majors) out.push([join(root, v, 'bin'), root]);
-  } catch { /* not a Debian layout */ }
+  } catch {
+    /* not a Debian layout */
+  }
   return out;
 }
 

@@ -81,10 +81,16 @@ export async function connectPg(o: PgConnectOptions): Promise<PgSession> {
     connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000,
   });
   let markLost: (e: Error) => void = () => undefined;
-  const lost = new Promise<Error>((resolve) => { markLost = resolve; });
+  const lost = new Promise<Error>((resolve) => {
+    markLost = resolve;
+  });
   let ending = false;
-  client.on('error', (e) => { if (!ending) markLost(e); });
-  client.on('end', () => { if (!ending) markLost(new Error(`connection to ${where} closed`)); });
+  client.on('error', (e) => {
+    if (!ending) markLost(e);
+  });
+  client.on('end', () => {
+    if (!ending) markLost(new Error(`connection to ${where} closed`));
+  });
   try {
     await client.connect();
   } catch (err) {
@@ -97,7 +103,8 @@ export async function connectPg(o: PgConnectOptions): Promise<PgSession> {
     try {
       return (await client.query(sql, params)).rows as T[];
     } catch (err) {
-      if (errorCode(err) && /^[0-9A-Z]{5}$/.test(errorCode(err)!)) throw Object.assign(new PitrError('PG_QUERY_FAILED', `${where}: ${errorMessage(err)}`, { cause: err }), { sqlState: errorCode(err) });
+      if (errorCode(err) && /^[0-9A-Z]{5}$/.test(errorCode(err)!))
+        throw Object.assign(new PitrError('PG_QUERY_FAILED', `${where}: ${errorMessage(err)}`, { cause: err }), { sqlState: errorCode(err) });
       throw translatePgError(err, where, o.user, o.database);
     }
   };
@@ -110,7 +117,10 @@ export async function connectPg(o: PgConnectOptions): Promise<PgSession> {
       const first = rows[0];
       return first === undefined ? undefined : (Object.values(first)[0] as T);
     },
-    end: async () => { ending = true; await client.end().catch(() => undefined); },
+    end: async () => {
+      ending = true;
+      await client.end().catch(() => undefined);
+    },
     lost,
   };
 }
@@ -124,5 +134,9 @@ export function sqlState(err: unknown): string | undefined {
 /** Runs `fn` with a session that is always closed afterwards. */
 export async function withPg<T>(o: PgConnectOptions, fn: (s: PgSession) => Promise<T>): Promise<T> {
   const s = await connectPg(o);
-  try { return await fn(s); } finally { await s.end(); }
+  try {
+    return await fn(s);
+  } finally {
+    await s.end();
+  }
 }

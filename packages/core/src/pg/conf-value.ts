@@ -50,10 +50,7 @@ export function confUnquote(quoted: string): string {
 }
 
 /** One line of a configuration file: nothing (blank, comment), a setting, or what the server refuses. */
-export type ConfLineParse =
-  | { kind: 'empty' }
-  | { kind: 'setting'; name: string; value: string; quoted: boolean }
-  | { kind: 'error'; reason: string };
+export type ConfLineParse = { kind: 'empty' } | { kind: 'setting'; name: string; value: string; quoted: boolean } | { kind: 'error'; reason: string };
 
 // guc-file.l: ID, QUALIFIED_ID, STRING, and the unquoted forms (UNQUOTED_STRING, INTEGER, REAL).
 const NAME = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*(?:\.[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?/;

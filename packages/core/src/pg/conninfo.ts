@@ -40,13 +40,24 @@ export function parseConninfo(connstring: string): Conninfo {
       i++;
       for (;;) {
         if (i >= s.length) throw bad(connstring, `unterminated quoted value of "${key}"`);
-        if (s[i] === '\\' && i + 1 < s.length) { value += s[i + 1]; i += 2; continue; }
-        if (s[i] === "'") { i++; break; }
+        if (s[i] === '\\' && i + 1 < s.length) {
+          value += s[i + 1];
+          i += 2;
+          continue;
+        }
+        if (s[i] === "'") {
+          i++;
+          break;
+        }
         value += s[i++];
       }
     } else {
       while (i < s.length && !space(s[i])) {
-        if (s[i] === '\\' && i + 1 < s.length) { value += s[i + 1]; i += 2; continue; }
+        if (s[i] === '\\' && i + 1 < s.length) {
+          value += s[i + 1];
+          i += 2;
+          continue;
+        }
         value += s[i++];
       }
     }

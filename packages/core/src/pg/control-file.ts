@@ -8,7 +8,15 @@
 import { PitrError } from '../errors.js';
 
 /** DBState of pg_control.h, in its order. */
-export const DB_STATES = ['starting up', 'shut down', 'shut down in recovery', 'shutting down', 'in crash recovery', 'in archive recovery', 'in production'] as const;
+export const DB_STATES = [
+  'starting up',
+  'shut down',
+  'shut down in recovery',
+  'shutting down',
+  'in crash recovery',
+  'in archive recovery',
+  'in production',
+] as const;
 
 /** What the prefix of pg_control says. LSNs are byte positions. */
 export interface ControlPrefix {
@@ -38,8 +46,12 @@ export function parseControlPrefix(buf: Buffer, where: string): ControlPrefix {
   if (state === undefined) throw new PitrError('BAD_PG_CONTROL', `${where} has an unknown cluster state ${stateNo}`);
   // state (int32) at 16, 4 bytes padding, time (int64) at 24, checkPoint at 32, checkPointCopy.redo at 40, .ThisTimeLineID at 48.
   return {
-    systemIdentifier: buf.readBigUInt64LE(0), controlVersion, state,
-    checkpoint: buf.readBigUInt64LE(32), redo: buf.readBigUInt64LE(40), timeline: buf.readUInt32LE(48),
+    systemIdentifier: buf.readBigUInt64LE(0),
+    controlVersion,
+    state,
+    checkpoint: buf.readBigUInt64LE(32),
+    redo: buf.readBigUInt64LE(40),
+    timeline: buf.readUInt32LE(48),
   };
 }
 

@@ -14,8 +14,10 @@ export const HELPERS_VERSION = 3;
 // This file is in packages/core/dist/pg/ in a checkout, in node_modules/@pitrtools/core/dist/pg/
 // of an installed copy, whose sql/ is the top-level package's (the root package.json's files).
 /** Absolute path of sql/cmd_standby.sql in this installation. */
-export const HELPERS_SQL_PATH = ['../../../../sql/cmd_standby.sql', '../../../../../sql/cmd_standby.sql']
-  .map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../../../sql/cmd_standby.sql', import.meta.url));
+export const HELPERS_SQL_PATH =
+  ['../../../../sql/cmd_standby.sql', '../../../../../sql/cmd_standby.sql']
+    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+    .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../../../sql/cmd_standby.sql', import.meta.url));
 
 /** Installed helper version, or undefined when the helpers are missing. */
 export async function installedHelpersVersion(s: PgSession): Promise<number | undefined> {

@@ -16,7 +16,12 @@ export async function showSetting(postgres: string, pgdata: string, name: string
   const r = await runProcess([postgres, '-C', name, '-D', pgdata], { timeoutMs: 60_000, env: { ...process.env, LC_MESSAGES: 'C' } });
   if (r.spawnError) throw new PitrError('SHOW_SETTING_FAILED', `cannot run ${postgres}: ${r.spawnError.message}`);
   if (r.code !== 0) {
-    const why = r.stderr.trim().split('\n').filter((l) => l !== '').join('; ') || `exit ${r.code ?? r.signal}`;
+    const why =
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .join('; ') || `exit ${r.code ?? r.signal}`;
     throw new PitrError('SHOW_SETTING_FAILED', `${postgres} -C ${name} -D ${pgdata} failed: ${why}`, {
       hint: `fix the configuration files of ${pgdata} (postgresql.conf, its includes, postgresql.auto.conf)`,
     });

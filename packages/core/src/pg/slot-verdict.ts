@@ -43,7 +43,10 @@ export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
@@ -56,7 +59,11 @@ export function judgeSlot(s: SlotInfo, l: SlotLimits): SlotVerdict {
   const held = s.retainedBytes;
   const what = `slot ${s.name} (${s.active ? 'active' : 'inactive'})`;
   if (s.walStatus === 'lost') {
-    return { name: s.name, state: 2, why: `${what} has lost WAL its consumer needed (wal_status lost, max_slot_wal_keep_size): that standby needs the archive or a new base backup (-B)` };
+    return {
+      name: s.name,
+      state: 2,
+      why: `${what} has lost WAL its consumer needed (wal_status lost, max_slot_wal_keep_size): that standby needs the archive or a new base backup (-B)`,
+    };
   }
   const amount = held === null ? '' : ` holds ${humanBytes(held)} of WAL`;
   if (held !== null && l.critBytes !== null && held >= l.critBytes) {
@@ -65,7 +72,11 @@ export function judgeSlot(s: SlotInfo, l: SlotLimits): SlotVerdict {
   if (held !== null && l.warnBytes !== null && held >= l.warnBytes) {
     return s.active
       ? { name: s.name, state: 1, why: `${what}${amount} (warning at ${humanBytes(l.warnBytes)})` }
-      : { name: s.name, state: 2, why: `${what}${amount} and nobody consumes it (warning at ${humanBytes(l.warnBytes)}; an inactive slot only grows): start its standby or drop the slot` };
+      : {
+          name: s.name,
+          state: 2,
+          why: `${what}${amount} and nobody consumes it (warning at ${humanBytes(l.warnBytes)}; an inactive slot only grows): start its standby or drop the slot`,
+        };
   }
   if (s.walStatus === 'unreserved') {
     return { name: s.name, state: 1, why: `${what}${amount}: wal_status unreserved, the next checkpoint removes WAL it needs` };
@@ -87,7 +98,10 @@ export function judgeSlots(slots: readonly SlotInfo[], o: JudgeOptions): SlotsJu
     r.ownMissing = !slots.some((s) => s.name === o.own);
     if (r.ownMissing) {
       r.state = 2;
-      problems.push({ state: 2, why: `this standby's slot ${o.own} does not exist on the master: the master keeps no WAL for it (-A stop, then -S creates it)` });
+      problems.push({
+        state: 2,
+        why: `this standby's slot ${o.own} does not exist on the master: the master keeps no WAL for it (-A stop, then -S creates it)`,
+      });
     }
   }
   r.problems = problems.sort((a, b) => b.state - a.state).map((p) => p.why);

@@ -26,7 +26,10 @@ export function slotNameError(name: string): string | undefined {
 
 /** `prefix` + a host name made into a valid slot name (lower case, other characters as _, cut to 63 bytes). */
 export function slotNameFor(prefix: string, host: string): string {
-  const h = host.split('.')[0]!.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const h = host
+    .split('.')[0]!
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
   return `${prefix}${h}`.slice(0, SLOT_NAME_MAX_BYTES);
 }
 
@@ -55,12 +58,27 @@ const SLOT_SQL = `SELECT slot_name AS n, slot_type AS t, active AS a, active_pid
     wal_status AS w, safe_wal_size::text AS s
   FROM pg_replication_slots`;
 
-interface SlotRow extends Record<string, unknown> { n: string; t: string; a: boolean; p: number | null; r: string | null; h: string | null; w: string | null; s: string | null }
+interface SlotRow extends Record<string, unknown> {
+  n: string;
+  t: string;
+  a: boolean;
+  p: number | null;
+  r: string | null;
+  h: string | null;
+  w: string | null;
+  s: string | null;
+}
 
 function toInfo(x: SlotRow): SlotInfo {
   return {
-    name: x.n, type: x.t === 'logical' ? 'logical' : 'physical', active: x.a, activePid: x.p, restartLsn: x.r,
-    retainedBytes: x.h === null ? null : Math.max(0, Number(x.h)), walStatus: x.w, safeWalSize: x.s === null ? null : Number(x.s),
+    name: x.n,
+    type: x.t === 'logical' ? 'logical' : 'physical',
+    active: x.a,
+    activePid: x.p,
+    restartLsn: x.r,
+    retainedBytes: x.h === null ? null : Math.max(0, Number(x.h)),
+    walStatus: x.w,
+    safeWalSize: x.s === null ? null : Number(x.s),
   };
 }
 
@@ -106,7 +124,10 @@ export async function ensurePhysicalSlot(pg: PgSession, name: string, place: Slo
   }
   let action: EnsureAction = 'created';
   if (found?.walStatus === 'lost' && !found.active) {
-    if ((await dropSlotIfUnused(pg, name)) !== 'active') { found = undefined; action = 'recreated'; }
+    if ((await dropSlotIfUnused(pg, name)) !== 'active') {
+      found = undefined;
+      action = 'recreated';
+    }
   }
   if (found !== undefined) return { action: 'exists', slot: found };
   try {
@@ -115,13 +136,17 @@ export async function ensurePhysicalSlot(pg: PgSession, name: string, place: Slo
     // Created by someone else meanwhile (42710 duplicate_object): it exists, which is all we want.
     if (sqlStateOf(err) !== '42710') {
       throw new PitrError('SLOT_CREATE_FAILED', `cannot create the replication slot "${name}" on ${place.where}: ${(err as Error).message}`, {
-        cause: err, hint: 'the master needs max_replication_slots above the number of its slots (a restart), and a user with REPLICATION or superuser (master_db_user)',
+        cause: err,
+        hint: 'the master needs max_replication_slots above the number of its slots (a restart), and a user with REPLICATION or superuser (master_db_user)',
       });
     }
     action = 'exists';
   }
   const slot = await findSlot(pg, name);
-  if (slot === undefined) throw new PitrError('SLOT_CREATE_FAILED', `the replication slot "${name}" was created on ${place.where} but is gone again`, { hint: 'is something dropping slots there?' });
+  if (slot === undefined)
+    throw new PitrError('SLOT_CREATE_FAILED', `the replication slot "${name}" was created on ${place.where} but is gone again`, {
+      hint: 'is something dropping slots there?',
+    });
   return { action, slot };
 }
 

@@ -66,9 +66,14 @@ export async function connectSsh(target: SshTarget, log?: Logger): Promise<SshSe
   const agent = target.useAgent && process.env.SSH_AUTH_SOCK ? process.env.SSH_AUTH_SOCK : undefined;
   if (keys.length === 0 && agent === undefined) {
     const files = skipped.length > 0 ? skipped.join(', ') : 'none configured';
-    throw new SshError(SshErrorCode.NO_IDENTITY, `no SSH key to log in to ${endpoint} with: key files: ${files}; ssh-agent: ${target.useAgent ? 'SSH_AUTH_SOCK is not set' : 'not used'}`, {
-      endpoint, hint: `create a key without passphrase for this user: ssh-keygen -t ed25519 -N '' -f ~/.ssh/id_ed25519, then: ssh-copy-id -i ~/.ssh/id_ed25519.pub -p ${port} ${user}@${host}`,
-    });
+    throw new SshError(
+      SshErrorCode.NO_IDENTITY,
+      `no SSH key to log in to ${endpoint} with: key files: ${files}; ssh-agent: ${target.useAgent ? 'SSH_AUTH_SOCK is not set' : 'not used'}`,
+      {
+        endpoint,
+        hint: `create a key without passphrase for this user: ssh-keygen -t ed25519 -N '' -f ~/.ssh/id_ed25519, then: ssh-copy-id -i ~/.ssh/id_ed25519.pub -p ${port} ${user}@${host}`,
+      },
+    );
   }
   const entries: KnownHostEntry[] = target.hostKeyCheck === 'no' ? [] : await readKnownHosts(target.knownHostsFile);
   const tried: string[] = [];
@@ -91,12 +96,18 @@ export async function connectSsh(target: SshTarget, log?: Logger): Promise<SshSe
     };
     // One deadline for everything, including a TCP connect that never completes (a dropped
     // SYN) and a listener that accepts but never speaks.
-    const timer = setTimeout(() => {
-      if (target.connectTimeoutMs <= 0) return; // no limit configured
-      fail(new SshError(SshErrorCode.TIMEOUT, `no answer from ${host}:${port} within ${target.connectTimeoutMs} ms (ssh_timeout)`, {
-        endpoint, hint: `check that ${host} is up and that a firewall lets port ${port} through; raise ssh_timeout on a slow link`,
-      }));
-    }, Math.max(0, target.connectTimeoutMs));
+    const timer = setTimeout(
+      () => {
+        if (target.connectTimeoutMs <= 0) return; // no limit configured
+        fail(
+          new SshError(SshErrorCode.TIMEOUT, `no answer from ${host}:${port} within ${target.connectTimeoutMs} ms (ssh_timeout)`, {
+            endpoint,
+            hint: `check that ${host} is up and that a firewall lets port ${port} through; raise ssh_timeout on a slow link`,
+          }),
+        );
+      },
+      Math.max(0, target.connectTimeoutMs),
+    );
 
     client.on('error', (err: Error & { level?: string; code?: unknown }) => {
       if (session) {
@@ -108,16 +119,26 @@ export async function connectSsh(target: SshTarget, log?: Logger): Promise<SshSe
       const code = typeof err.code === 'string' ? err.code : undefined;
       if (err.level === 'client-authentication') {
         const what = tried.join(', ') || 'no key (the server offered no publickey method)';
-        return fail(new SshError(SshErrorCode.AUTH_FAILED,
-          `${endpoint} refused our keys: tried ${what}${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}; ssh-agent ${agent ? 'used' : 'not used'}`, {
-            endpoint, cause: err,
-            hint: `add the public key to ~${user}/.ssh/authorized_keys on ${host}, e.g. ssh-copy-id -i ${keys[0]?.file ?? '~/.ssh/id_ed25519'}.pub -p ${port} ${user}@${host}`,
-          }));
+        return fail(
+          new SshError(
+            SshErrorCode.AUTH_FAILED,
+            `${endpoint} refused our keys: tried ${what}${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}; ssh-agent ${agent ? 'used' : 'not used'}`,
+            {
+              endpoint,
+              cause: err,
+              hint: `add the public key to ~${user}/.ssh/authorized_keys on ${host}, e.g. ssh-copy-id -i ${keys[0]?.file ?? '~/.ssh/id_ed25519'}.pub -p ${port} ${user}@${host}`,
+            },
+          ),
+        );
       }
       if (code === 'ECONNREFUSED') {
-        return fail(new SshError(SshErrorCode.REFUSED, `connection to ${host}:${port} refused: is sshd running on ${host}:${port}?`, {
-          endpoint, cause: err, hint: `on ${host}: systemctl status ssh (and check its Port/ListenAddress)`,
-        }));
+        return fail(
+          new SshError(SshErrorCode.REFUSED, `connection to ${host}:${port} refused: is sshd running on ${host}:${port}?`, {
+            endpoint,
+            cause: err,
+            hint: `on ${host}: systemctl status ssh (and check its Port/ListenAddress)`,
+          }),
+        );
       }
       if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
         return fail(new SshError(SshErrorCode.UNREACHABLE, `cannot resolve host name ${host}`, { endpoint, cause: err }));
@@ -129,7 +150,13 @@ export async function connectSsh(target: SshTarget, log?: Logger): Promise<SshSe
     });
     client.on('close', () => {
       if (hostKeyError) return fail(hostKeyError);
-      fail(new SshError(SshErrorCode.CONNECT_FAILED, `${host}:${port} closed the connection before we were logged in (not an SSH server, or MaxStartups reached?)`, { endpoint }));
+      fail(
+        new SshError(
+          SshErrorCode.CONNECT_FAILED,
+          `${host}:${port} closed the connection before we were logged in (not an SSH server, or MaxStartups reached?)`,
+          { endpoint },
+        ),
+      );
     });
     client.on('handshake', (n) => log?.debug(`ssh ${endpoint}: kex ${n.kex}, host key ${n.serverHostKey}, cipher ${n.cs.cipher}`));
     client.on('ready', () => {
@@ -148,15 +175,19 @@ export async function connectSsh(target: SshTarget, log?: Logger): Promise<SshSe
       keepaliveCountMax: target.keepaliveCountMax ?? 3,
       algorithms: {
         cipher: preferredCiphers() as NonNullable<NonNullable<ConnectConfig['algorithms']>['cipher']>,
-        serverHostKey: orderHostKeyAlgorithms(HOST_KEY_ALGORITHMS, knownKeyTypes(entries, host, port)) as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']>,
+        serverHostKey: orderHostKeyAlgorithms(HOST_KEY_ALGORITHMS, knownKeyTypes(entries, host, port)) as NonNullable<
+          NonNullable<ConnectConfig['algorithms']>['serverHostKey']
+        >,
         compress: ['none'],
       },
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void): void => {
-        checkHostKey({ mode: target.hostKeyCheck, host, port, knownHostsFile: target.knownHostsFile, entries, offered: key, endpoint, log })
-          .then(() => verify(true), (err: unknown) => {
+        checkHostKey({ mode: target.hostKeyCheck, host, port, knownHostsFile: target.knownHostsFile, entries, offered: key, endpoint, log }).then(
+          () => verify(true),
+          (err: unknown) => {
             hostKeyError = err instanceof SshError ? err : new SshError(SshErrorCode.KNOWN_HOSTS, String(err), { endpoint });
             verify(false);
-          });
+          },
+        );
       },
       authHandler: (methodsLeft, _partial, next) => {
         // methodsLeft is null on the first call; afterwards skip methods the server stopped offering.

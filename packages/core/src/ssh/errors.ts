@@ -34,11 +34,7 @@ export type SshErrorCodeValue = (typeof SshErrorCode)[keyof typeof SshErrorCode]
 export class SshError extends PitrError {
   readonly endpoint: string | undefined;
   readonly remotePath: string | undefined;
-  constructor(
-    code: SshErrorCodeValue,
-    message: string,
-    opts: { hint?: string; cause?: unknown; endpoint?: string; remotePath?: string } = {},
-  ) {
+  constructor(code: SshErrorCodeValue, message: string, opts: { hint?: string; cause?: unknown; endpoint?: string; remotePath?: string } = {}) {
     super(code, message, {
       ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
       ...(opts.cause !== undefined ? { cause: opts.cause } : {}),

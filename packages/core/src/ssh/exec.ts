@@ -72,12 +72,18 @@ export function execRemote(client: Client, live: Liveness, endpoint: string, arg
         let code: number | null = null;
         let signal: string | null = null;
         ch.on('data', (d: Buffer) => {
-          if (outLen + d.length > max) { truncated = true; d = d.subarray(0, Math.max(0, max - outLen)); }
+          if (outLen + d.length > max) {
+            truncated = true;
+            d = d.subarray(0, Math.max(0, max - outLen));
+          }
           outLen += d.length;
           out.push(d);
         });
         ch.stderr.on('data', (d: Buffer) => {
-          if (errLen + d.length > max) { truncated = true; d = d.subarray(0, Math.max(0, max - errLen)); }
+          if (errLen + d.length > max) {
+            truncated = true;
+            d = d.subarray(0, Math.max(0, max - errLen));
+          }
           errLen += d.length;
           errs.push(d);
         });

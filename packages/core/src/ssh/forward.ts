@@ -9,24 +9,31 @@ import type { Liveness } from './liveness.js';
 
 /** Opens a direct-tcpip channel: the remote sshd connects to dstHost:dstPort for us. */
 export function forwardOutChannel(client: Client, live: Liveness, endpoint: string, dstHost: string, dstPort: number): Promise<ClientChannel> {
-  return live.call<ClientChannel>((cb) => client.forwardOut('127.0.0.1', 0, dstHost, dstPort, cb)).catch((err: unknown) => {
-    if (err instanceof SshError) throw err;
-    throw new SshError(SshErrorCode.FORWARD_FAILED, `sshd on ${endpoint} could not connect to ${dstHost}:${dstPort}: ${(err as Error).message}`, {
-      cause: err, endpoint,
-      hint: `check that something listens on ${dstHost}:${dstPort} as seen from the remote host, and that its sshd_config allows AllowTcpForwarding`,
+  return live
+    .call<ClientChannel>((cb) => client.forwardOut('127.0.0.1', 0, dstHost, dstPort, cb))
+    .catch((err: unknown) => {
+      if (err instanceof SshError) throw err;
+      throw new SshError(SshErrorCode.FORWARD_FAILED, `sshd on ${endpoint} could not connect to ${dstHost}:${dstPort}: ${(err as Error).message}`, {
+        cause: err,
+        endpoint,
+        hint: `check that something listens on ${dstHost}:${dstPort} as seen from the remote host, and that its sshd_config allows AllowTcpForwarding`,
+      });
     });
-  });
 }
 
 /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the remote host. */
 export function streamLocalChannel(client: Client, live: Liveness, endpoint: string, socketPath: string): Promise<ClientChannel> {
-  return live.call<ClientChannel>((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb)).catch((err: unknown) => {
-    if (err instanceof SshError) throw err;
-    throw new SshError(SshErrorCode.FORWARD_FAILED, `sshd on ${endpoint} could not connect to the socket ${socketPath}: ${(err as Error).message}`, {
-      cause: err, endpoint, remotePath: socketPath,
-      hint: 'check the socket path and that the remote sshd_config allows AllowStreamLocalForwarding',
+  return live
+    .call<ClientChannel>((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb))
+    .catch((err: unknown) => {
+      if (err instanceof SshError) throw err;
+      throw new SshError(SshErrorCode.FORWARD_FAILED, `sshd on ${endpoint} could not connect to the socket ${socketPath}: ${(err as Error).message}`, {
+        cause: err,
+        endpoint,
+        remotePath: socketPath,
+        hint: 'check the socket path and that the remote sshd_config allows AllowStreamLocalForwarding',
+      });
     });
-  });
 }
 
 /**

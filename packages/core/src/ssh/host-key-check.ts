@@ -20,8 +20,14 @@ function q(s: string): string {
 
 /** Decides on an offered host key; resolves when accepted, throws the SshError that explains a refusal. */
 export async function checkHostKey(args: {
-  mode: HostKeyCheck; host: string; port: number; knownHostsFile: string;
-  entries: readonly KnownHostEntry[]; offered: Buffer; endpoint: string; log?: Logger | undefined;
+  mode: HostKeyCheck;
+  host: string;
+  port: number;
+  knownHostsFile: string;
+  entries: readonly KnownHostEntry[];
+  offered: Buffer;
+  endpoint: string;
+  log?: Logger | undefined;
 }): Promise<void> {
   const { mode, host, port, knownHostsFile: file, offered, endpoint } = args;
   const fp = fingerprintSha256(offered);
@@ -36,20 +42,26 @@ export async function checkHostKey(args: {
     case 'known':
       return;
     case 'revoked':
-      throw new SshError(SshErrorCode.HOSTKEY_REVOKED,
-        `host key of ${name} (${type} ${fp}) is marked @revoked in ${file}:${verdict.line}; refusing to connect`, { endpoint });
+      throw new SshError(
+        SshErrorCode.HOSTKEY_REVOKED,
+        `host key of ${name} (${type} ${fp}) is marked @revoked in ${file}:${verdict.line}; refusing to connect`,
+        { endpoint },
+      );
     case 'changed':
-      throw new SshError(SshErrorCode.HOSTKEY_CHANGED,
+      throw new SshError(
+        SshErrorCode.HOSTKEY_CHANGED,
         `host key of ${name} has CHANGED: it offered ${type} ${fp}, ${file} line ${verdict.lines.join(', ')} says otherwise (someone may be intercepting, or the host was reinstalled)`,
-        { endpoint, hint: `after verifying the new key on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub): ssh-keygen -R ${q(name)} -f ${q(file)}` });
+        { endpoint, hint: `after verifying the new key on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub): ssh-keygen -R ${q(name)} -f ${q(file)}` },
+      );
     case 'unknown':
       if (mode === 'accept-new') {
         await appendKnownHostLine(file, formatKnownHostLine(host, port, offered));
         args.log?.notice(`added ${name} (${type} ${fp}) to ${file}`);
         return;
       }
-      throw new SshError(SshErrorCode.HOSTKEY_UNKNOWN,
-        `host ${name} is not in ${file}; it offered ${type} ${fp}`,
-        { endpoint, hint: `after checking that fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub): ssh-keyscan -p ${port} ${q(host)} >> ${q(file)}; or set ssh_host_key_check: accept-new` });
+      throw new SshError(SshErrorCode.HOSTKEY_UNKNOWN, `host ${name} is not in ${file}; it offered ${type} ${fp}`, {
+        endpoint,
+        hint: `after checking that fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub): ssh-keyscan -p ${port} ${q(host)} >> ${q(file)}; or set ssh_host_key_check: accept-new`,
+      });
   }
 }

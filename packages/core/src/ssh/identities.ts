@@ -11,7 +11,10 @@ import { errorCode } from '../errors.js';
 const { utils } = ssh2;
 
 /** A usable private key and the file it came from. */
-export interface Identity { file: string; key: ParsedKey }
+export interface Identity {
+  file: string;
+  key: ParsedKey;
+}
 
 /** Loads the identity files; returns usable keys and a reason for each file that is not. */
 export async function loadIdentities(files: readonly string[]): Promise<{ keys: Identity[]; skipped: string[] }> {
@@ -38,4 +41,3 @@ export async function loadIdentities(files: readonly string[]): Promise<{ keys: 
   }
   return { keys, skipped };
 }
-

@@ -9,8 +9,18 @@ export { SshTunnelSocket } from './forward.js';
 export { checkHostKey, type HostKeyCheck } from './host-key-check.js';
 export { appendKnownHostLine, readKnownHosts } from './known-hosts-file.js';
 export {
-  algorithmsForKeyType, fingerprintSha256, formatKnownHostLine, hostFieldMatches, keyBlobType, knownHostName,
-  knownKeyTypes, orderHostKeyAlgorithms, parseKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry,
+  algorithmsForKeyType,
+  fingerprintSha256,
+  formatKnownHostLine,
+  hostFieldMatches,
+  keyBlobType,
+  knownHostName,
+  knownKeyTypes,
+  orderHostKeyAlgorithms,
+  parseKnownHosts,
+  verifyHostKey,
+  type HostKeyVerdict,
+  type KnownHostEntry,
 } from './known-hosts.js';
 export { shellJoin, shellQuote } from './quote.js';
 export { pgStreamFactory, SshSession } from './session.js';

@@ -47,7 +47,10 @@ export function answerServerNotices(client: Client): void {
   const ack = (p: Ssh2Protocol): void => {
     if (scheduled) return;
     scheduled = true;
-    setImmediate(() => { scheduled = false; sendIgnore(p); });
+    setImmediate(() => {
+      scheduled = false;
+      sendIgnore(p);
+    });
   };
   handlers.GLOBAL_REQUEST = (p, name, wantReply, data) => {
     if (name !== 'hostkeys-00@openssh.com') return globalRequest(p, name, wantReply, data);

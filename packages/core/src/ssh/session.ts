@@ -28,9 +28,13 @@ export class SshSession {
     private readonly log: Logger | undefined,
   ) {
     client.on('close', () => {
-      this.live.kill(new SshError(SshErrorCode.DISCONNECTED,
-        this.closing ? `SSH session to ${endpoint} was closed` : `lost the SSH connection to ${endpoint}${this.lastError ? `: ${this.lastError}` : ''}`,
-        { endpoint }));
+      this.live.kill(
+        new SshError(
+          SshErrorCode.DISCONNECTED,
+          this.closing ? `SSH session to ${endpoint} was closed` : `lost the SSH connection to ${endpoint}${this.lastError ? `: ${this.lastError}` : ''}`,
+          { endpoint },
+        ),
+      );
     });
   }
 
@@ -44,22 +48,30 @@ export class SshSession {
 
   /** Opens a new SFTP channel of its own, e.g. one per parallel download worker. */
   async openSftp(): Promise<SftpChannel> {
-    const raw = await this.live.call<SFTPWrapper>((cb) => this.client.sftp(cb)).catch((err: unknown) => {
-      if (err instanceof SshError) throw err;
-      // ssh2 says "Not connected" when the connection went (or we closed it) before its close
-      // event: that is a lost connection, not a server without SFTP.
-      if (this.closing || /not connected|no response/i.test((err as Error).message)) {
-        throw new SshError(SshErrorCode.DISCONNECTED, `cannot start SFTP on ${this.endpoint}: ${(err as Error).message}`, { cause: err, endpoint: this.endpoint });
-      }
-      throw new SshError(SshErrorCode.SFTP_UNSUPPORTED, `cannot start SFTP on ${this.endpoint}: ${(err as Error).message}`, {
-        cause: err, endpoint: this.endpoint,
-        hint: 'the remote sshd_config needs a "Subsystem sftp" line (internal-sftp or sftp-server)',
+    const raw = await this.live
+      .call<SFTPWrapper>((cb) => this.client.sftp(cb))
+      .catch((err: unknown) => {
+        if (err instanceof SshError) throw err;
+        // ssh2 says "Not connected" when the connection went (or we closed it) before its close
+        // event: that is a lost connection, not a server without SFTP.
+        if (this.closing || /not connected|no response/i.test((err as Error).message)) {
+          throw new SshError(SshErrorCode.DISCONNECTED, `cannot start SFTP on ${this.endpoint}: ${(err as Error).message}`, {
+            cause: err,
+            endpoint: this.endpoint,
+          });
+        }
+        throw new SshError(SshErrorCode.SFTP_UNSUPPORTED, `cannot start SFTP on ${this.endpoint}: ${(err as Error).message}`, {
+          cause: err,
+          endpoint: this.endpoint,
+          hint: 'the remote sshd_config needs a "Subsystem sftp" line (internal-sftp or sftp-server)',
+        });
       });
-    });
     const chLive = this.live.child();
     const ch = new SftpChannel(raw, chLive, this.endpoint);
     raw.on('close', () => chLive.kill(new SshError(SshErrorCode.DISCONNECTED, `SFTP channel to ${this.endpoint} closed`, { endpoint: this.endpoint })));
-    raw.on('error', (e: Error) => { this.lastError = e.message; });
+    raw.on('error', (e: Error) => {
+      this.lastError = e.message;
+    });
     return ch;
   }
 
@@ -75,7 +87,9 @@ export class SshSession {
     }
     const p = this.openSftp();
     this.defaultSftp = p;
-    p.catch(() => { if (this.defaultSftp === p) this.defaultSftp = undefined; });
+    p.catch(() => {
+      if (this.defaultSftp === p) this.defaultSftp = undefined;
+    });
     return p;
   }
 
@@ -180,7 +194,8 @@ export class SshSession {
     return new SshTunnelSocket(() =>
       host.startsWith('/')
         ? streamLocalChannel(this.client, this.live, this.endpoint, `${host}/.s.PGSQL.${port}`)
-        : forwardOutChannel(this.client, this.live, this.endpoint, host, port));
+        : forwardOutChannel(this.client, this.live, this.endpoint, host, port),
+    );
   }
 
   /** Closes the connection; pending operations fail with SSH_DISCONNECTED. */
@@ -191,7 +206,10 @@ export class SshSession {
       this.client.once('close', () => resolve());
       this.client.end();
       // A peer that no longer answers would keep end() waiting: cut it after a moment.
-      setTimeout(() => { this.client.destroy(); resolve(); }, 2000).unref();
+      setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000).unref();
     });
   }
 

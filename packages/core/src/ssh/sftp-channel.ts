@@ -37,8 +37,15 @@ const S_IFMT = 0o170000;
 function toStat(a: Attributes): RemoteStat {
   const type = a.mode & S_IFMT;
   return {
-    size: a.size, mode: a.mode, uid: a.uid, gid: a.gid, mtime: a.mtime, atime: a.atime,
-    isFile: type === 0o100000, isDirectory: type === 0o040000, isSymbolicLink: type === 0o120000,
+    size: a.size,
+    mode: a.mode,
+    uid: a.uid,
+    gid: a.gid,
+    mtime: a.mtime,
+    atime: a.atime,
+    isFile: type === 0o100000,
+    isDirectory: type === 0o040000,
+    isSymbolicLink: type === 0o120000,
   };
 }
 
@@ -90,8 +97,7 @@ export class SftpChannel {
 
   /** Opens a remote file; flags as in ssh2 ('r', 'wx', ...), mode applied on creation. */
   open(path: string, flags: string, mode?: number): Promise<Buffer> {
-    return this.op('open', path, (cb) =>
-      mode === undefined ? this.raw.open(path, flags as 'r', cb) : this.raw.open(path, flags as 'r', { mode }, cb));
+    return this.op('open', path, (cb) => (mode === undefined ? this.raw.open(path, flags as 'r', cb) : this.raw.open(path, flags as 'r', { mode }, cb)));
   }
 
   /** Closes a handle. */
@@ -144,9 +150,11 @@ export class SftpChannel {
   /** statvfs(2) of the filesystem holding `path` through statvfs@openssh.com. */
   statvfs(path: string): Promise<RemoteFsStat> {
     if (!this.has('statvfs@openssh.com')) return Promise.reject(this.unsupported('statvfs@openssh.com', path));
-    return this.op<{ f_frsize: number | bigint; f_bavail: number | bigint; f_favail: number | bigint }>('statvfs', path,
-      (cb) => this.raw.ext_openssh_statvfs(path, cb as never)).then((v) => ({
-      bytesAvailable: Number(v.f_frsize) * Number(v.f_bavail), inodesAvailable: Number(v.f_favail),
+    return this.op<{ f_frsize: number | bigint; f_bavail: number | bigint; f_favail: number | bigint }>('statvfs', path, (cb) =>
+      this.raw.ext_openssh_statvfs(path, cb as never),
+    ).then((v) => ({
+      bytesAvailable: Number(v.f_frsize) * Number(v.f_bavail),
+      inodesAvailable: Number(v.f_favail),
     }));
   }
 
@@ -165,11 +173,13 @@ export class SftpChannel {
     const handle = await this.op<Buffer>('readdir', path, (cb) => this.raw.opendir(path, cb));
     try {
       for (;;) {
-        const list = await this.live.call<Array<{ filename: string; attrs: Attributes }>>((cb) => this.raw.readdir(handle, cb)).catch((err: unknown) => {
-          // SSH_FX_EOF (1): no more entries.
-          if ((err as { code?: unknown }).code === 1) return undefined;
-          throw sftpError('readdir', path, err, this.endpoint);
-        });
+        const list = await this.live
+          .call<Array<{ filename: string; attrs: Attributes }>>((cb) => this.raw.readdir(handle, cb))
+          .catch((err: unknown) => {
+            // SSH_FX_EOF (1): no more entries.
+            if ((err as { code?: unknown }).code === 1) return undefined;
+            throw sftpError('readdir', path, err, this.endpoint);
+          });
         if (!list) return;
         yield list.filter((e) => e.filename !== '.' && e.filename !== '..').map((e) => ({ name: e.filename, ...toStat(e.attrs) }));
       }
@@ -204,7 +214,8 @@ export class SftpChannel {
 
   private unsupported(ext: string, path: string): SshError {
     return new SshError(SshErrorCode.SFTP_UNSUPPORTED, `SFTP server on ${this.endpoint} does not offer ${ext} (needed for ${path})`, {
-      endpoint: this.endpoint, remotePath: path,
+      endpoint: this.endpoint,
+      remotePath: path,
       hint: 'use an OpenSSH sshd (5.7 or newer) on the remote side',
     });
   }

@@ -37,22 +37,36 @@ export async function download(ch: SftpChannel, remotePath: string, dest: string
   // One buffer per lane; fetchFile reuses them once a sink write settles.
   const pool = new BufferPool(chunk, lanes);
   let done = 0;
-  const onBytes = opts.onProgress ? (n: number): void => { done += n; opts.onProgress!(done); } : undefined;
+  const onBytes = opts.onProgress
+    ? (n: number): void => {
+        done += n;
+        opts.onProgress!(done);
+      }
+    : undefined;
   // The size lets all lanes read at once; a missing file is reported by fetchFile's OPEN.
-  const sizeHint = await ch.stat(remotePath).then((st) => st.size, () => 0);
+  const sizeHint = await ch.stat(remotePath).then(
+    (st) => st.size,
+    () => 0,
+  );
   const fetch = (sink: FetchSink | Promise<FetchSink>): Promise<number> =>
     fetchFile(ch, remotePath, sink, { pool, sizeHint, lanes, maxBatch: lanes, ...(onBytes ? { onBytes } : {}) });
   if (typeof dest !== 'string') {
     const out = dest;
     const bytes = await fetch({
       // Copies: the pool's buffers are reused as soon as this settles.
-      async write(chunks) { for (const c of chunks) if (!out.write(Buffer.from(c))) await once(out, 'drain'); },
+      async write(chunks) {
+        for (const c of chunks) if (!out.write(Buffer.from(c))) await once(out, 'drain');
+      },
     });
     return { bytes };
   }
   const fh = await fsp.open(dest, 'w', opts.mode ?? 0o600);
   try {
-    const bytes = await fetch({ async write(chunks, pos) { await fh.writev(chunks, pos); } });
+    const bytes = await fetch({
+      async write(chunks, pos) {
+        await fh.writev(chunks, pos);
+      },
+    });
     if (opts.fsync ?? true) await fh.sync();
     return { bytes };
   } finally {
@@ -63,7 +77,12 @@ export async function download(ch: SftpChannel, remotePath: string, dest: string
 /** Reads a whole (small) remote file into memory: configs, labels, history files, pid files. */
 export async function readRemoteFile(ch: SftpChannel, remotePath: string, opts: DownloadOptions = {}): Promise<Buffer> {
   const parts: Buffer[] = [];
-  const sink = { write: (c: Buffer): boolean => { parts.push(c); return true; } } as unknown as Writable;
+  const sink = {
+    write: (c: Buffer): boolean => {
+      parts.push(c);
+      return true;
+    },
+  } as unknown as Writable;
   await download(ch, remotePath, sink, opts);
   return Buffer.concat(parts);
 }

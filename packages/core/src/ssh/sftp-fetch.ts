@@ -190,14 +190,24 @@ class FileFetch {
         if (len > 0) bufs.push(len === c.buf.length ? c.buf : c.buf.subarray(0, len));
         this.writePos += c.len;
       }
-      const release = (): void => { for (const b of held) this.o.pool.release(b); };
+      const release = (): void => {
+        for (const b of held) this.o.pool.release(b);
+      };
       if (bufs.length === 0) {
         release();
         continue;
       }
       this.writing = this.sink.write(bufs, start).then(
-        () => { release(); this.writing = undefined; this.pump(); },
-        (err: unknown) => { release(); this.writing = undefined; this.fail(err); },
+        () => {
+          release();
+          this.writing = undefined;
+          this.pump();
+        },
+        (err: unknown) => {
+          release();
+          this.writing = undefined;
+          this.fail(err);
+        },
       );
     }
   }

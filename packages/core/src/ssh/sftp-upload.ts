@@ -60,7 +60,10 @@ async function sameContent(ch: SftpChannel, remotePath: string, source: Source, 
         let got = 0;
         while (got < len) {
           const n = await ch.read(handle, remote, got, len - got, pos + got, remotePath);
-          if (n === 0) { differs = true; return; } // shrank under us
+          if (n === 0) {
+            differs = true;
+            return;
+          } // shrank under us
           got += n;
         }
         const mine = await source.chunk(local, pos, len);
@@ -92,10 +95,13 @@ export async function fsyncRemoteDir(ch: SftpChannel, dir: string): Promise<void
     if (!(err instanceof SshError) || err.code === SshErrorCode.DISCONNECTED) throw err;
     const why = err.message.replace(/^SFTP \S+ \S.* on \S+: /, '');
     throw new SshError(err.code as SshErrorCodeValue, `fsync of directory ${dir} on ${ch.endpoint} failed: ${why}`, {
-      cause: err, endpoint: ch.endpoint, remotePath: dir,
-      hint: err.code === SshErrorCode.SFTP_PERMISSION_DENIED
-        ? `the SSH user must be able to read ${dir} (chmod u+r); or, for a server that can never fsync a directory, set remote_dir_fsync: off for this slave`
-        : 'for a server that can never fsync a directory, set remote_dir_fsync: off for this slave',
+      cause: err,
+      endpoint: ch.endpoint,
+      remotePath: dir,
+      hint:
+        err.code === SshErrorCode.SFTP_PERMISSION_DENIED
+          ? `the SSH user must be able to read ${dir} (chmod u+r); or, for a server that can never fsync a directory, set remote_dir_fsync: off for this slave`
+          : 'for a server that can never fsync a directory, set remote_dir_fsync: off for this slave',
     });
   }
 }
@@ -112,11 +118,17 @@ export async function explainWriteFailure(ch: SftpChannel, dir: string, err: unk
   if (fs === undefined) return err;
   const opts = { cause: err, endpoint: ch.endpoint, ...(err.remotePath !== undefined ? { remotePath: err.remotePath } : {}) };
   if (fs.bytesAvailable < needBytes || fs.inodesAvailable === 0) {
-    return new SshError(SshErrorCode.SFTP_NO_SPACE, `${err.message}: disk full (${fs.bytesAvailable} bytes, ${fs.inodesAvailable} inodes `
-      + `free on the filesystem of ${dir}, ${needBytes} bytes needed)`, { ...opts, hint: `free space on the filesystem of ${dir} on ${ch.endpoint}` });
+    return new SshError(
+      SshErrorCode.SFTP_NO_SPACE,
+      `${err.message}: disk full (${fs.bytesAvailable} bytes, ${fs.inodesAvailable} inodes ` + `free on the filesystem of ${dir}, ${needBytes} bytes needed)`,
+      { ...opts, hint: `free space on the filesystem of ${dir} on ${ch.endpoint}` },
+    );
   }
-  return new SshError(SshErrorCode.SFTP_FAILURE, `${err.message}: write failed (not for lack of space: `
-    + `${fs.bytesAvailable} bytes free on the filesystem of ${dir}; quota or I/O error?)`, opts);
+  return new SshError(
+    SshErrorCode.SFTP_FAILURE,
+    `${err.message}: write failed (not for lack of space: ` + `${fs.bytesAvailable} bytes free on the filesystem of ${dir}; quota or I/O error?)`,
+    opts,
+  );
 }
 
 /** A fresh temp name in the same directory: hidden, unique, recognisable by removeStaleTemps. */
@@ -142,7 +154,11 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
       tmpExists = true;
       let closed = false;
       try {
-        await pipelinedWrite(ch, handle, tmpPath, source, { inFlight, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+        await pipelinedWrite(ch, handle, tmpPath, source, {
+          inFlight,
+          ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        });
         await ch.fsync(handle, tmpPath);
         // close(2) reports delayed write errors on some filesystems (NFS): its result counts too.
         closed = true;
@@ -203,7 +219,10 @@ export async function removeStaleTemps(ch: SftpChannel, remoteDir: string, minAg
   const gone: string[] = [];
   for (const e of await ch.readdir(remoteDir)) {
     if (!e.isFile || !TEMP_RE.test(e.name) || nowSec - e.mtime < minAgeSec) continue;
-    await ch.unlink(posix.join(remoteDir, e.name)).then(() => gone.push(e.name), () => undefined);
+    await ch.unlink(posix.join(remoteDir, e.name)).then(
+      () => gone.push(e.name),
+      () => undefined,
+    );
   }
   return gone;
 }

@@ -39,7 +39,12 @@ export async function openSource(src: UploadSource): Promise<Source> {
 export async function lanes(n: number, worker: (stop: () => boolean) => Promise<void>): Promise<void> {
   let failed = false;
   const results = await Promise.allSettled(
-    Array.from({ length: n }, () => worker(() => failed).catch((e: unknown) => { failed = true; throw e; })),
+    Array.from({ length: n }, () =>
+      worker(() => failed).catch((e: unknown) => {
+        failed = true;
+        throw e;
+      }),
+    ),
   );
   const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (bad) throw bad.reason;
@@ -47,7 +52,10 @@ export async function lanes(n: number, worker: (stop: () => boolean) => Promise<
 
 /** Writes the whole source to an open remote handle with several WRITE requests in flight. */
 export async function pipelinedWrite(
-  ch: SftpChannel, handle: Buffer, remotePath: string, source: Source,
+  ch: SftpChannel,
+  handle: Buffer,
+  remotePath: string,
+  source: Source,
   opts: { inFlight?: number; chunkSize?: number; onProgress?: (done: number, total: number) => void },
 ): Promise<void> {
   const chunk = Math.max(1, Math.min(opts.chunkSize ?? ch.maxWrite, ch.maxWrite));
@@ -68,4 +76,3 @@ export async function pipelinedWrite(
     }
   });
 }
-

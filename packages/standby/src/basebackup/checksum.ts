@@ -14,7 +14,11 @@ const PIECE = 16 * 1024 * 1024;
 /** sha256 (hex) of each 16 MiB piece of a local file, or undefined when it is missing. */
 export async function localPieceHashes(path: string): Promise<string[] | undefined> {
   let fh: fsp.FileHandle;
-  try { fh = await fsp.open(path, 'r'); } catch { return undefined; }
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch {
+    return undefined;
+  }
   try {
     const out: string[] = [];
     const buf = Buffer.allocUnsafe(PIECE);
@@ -40,7 +44,8 @@ export async function remotePieceHashes(pg: PgSession, path: string, size: numbe
   const rows = await pg.query<{ h: string | null }>(
     `SELECT encode(sha256(pg_read_binary_file($1, off, $2, true)), 'hex') AS h
        FROM generate_series(0::bigint, $3::bigint - 1, $2::bigint) AS off ORDER BY off`,
-    [path, PIECE, size]);
+    [path, PIECE, size],
+  );
   return rows.map((r) => r.h ?? '');
 }
 

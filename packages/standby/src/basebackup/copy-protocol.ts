@@ -34,11 +34,7 @@ export interface WorkerInit {
 
 /** Main thread → worker. */
 export type ToWorker =
-  | { type: 'init'; init: WorkerInit }
-  | { type: 'run' }
-  | { type: 'jobs'; jobs: WireJob[]; end: boolean }
-  | { type: 'abort' }
-  | { type: 'finish' };
+  { type: 'init'; init: WorkerInit } | { type: 'run' } | { type: 'jobs'; jobs: WireJob[]; end: boolean } | { type: 'abort' } | { type: 'finish' };
 
 /** Worker → main thread. */
 export type FromWorker =

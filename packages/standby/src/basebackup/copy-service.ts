@@ -17,7 +17,6 @@ import { connectSsh, type SftpChannel, type SshSession } from '@pitrtools/core/s
 import { toWire, type FromWorker, type ToWorker, type WireJob, type WorkerInit } from './copy-protocol.js';
 import { runStreams, type JobSource } from './stream-copy.js';
 
-
 /**
  * Jobs come from the main thread on request: first one per stream (the largest files, the long
  * poles, must spread over the streams and workers rather than all go to whichever asked
@@ -30,7 +29,10 @@ class BatchSource implements JobSource {
   private started = false;
   private readonly waiting: Array<(j: WireJob | undefined) => void> = [];
 
-  constructor(private readonly ahead: number, private readonly post: (m: FromWorker) => void) {}
+  constructor(
+    private readonly ahead: number,
+    private readonly post: (m: FromWorker) => void,
+  ) {}
 
   next(): Promise<WireJob | undefined> {
     const j = this.queue.shift();
@@ -135,8 +137,13 @@ export function serveCopy(port: MessagePort): void {
     paced = paceGc(init.gcEveryBytes);
     try {
       await runStreams(channels, source, {
-        filesPerStream: init.filesPerStream, buffersPerStream: init.buffersPerStream, onBytes,
-        onFile: (job, outcome) => { flushBytes(); post({ type: 'file', id: job.id, outcome }); },
+        filesPerStream: init.filesPerStream,
+        buffersPerStream: init.buffersPerStream,
+        onBytes,
+        onFile: (job, outcome) => {
+          flushBytes();
+          post({ type: 'file', id: job.id, outcome });
+        },
       });
     } finally {
       paced.stop();
@@ -157,16 +164,24 @@ export function serveCopy(port: MessagePort): void {
 
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
-      case 'init': start(m.init).catch(fail); break;
-      case 'run': run().catch(fail); break;
-      case 'jobs': source?.add(m.jobs, m.end); break;
+      case 'init':
+        start(m.init).catch(fail);
+        break;
+      case 'run':
+        run().catch(fail);
+        break;
+      case 'jobs':
+        source?.add(m.jobs, m.end);
+        break;
       case 'abort':
         // Cutting the connection fails every request in flight; the streams discard their temp files.
         aborted = true;
         session?.destroy();
         port.close();
         break;
-      case 'finish': finish().catch(fail); break;
+      case 'finish':
+        finish().catch(fail);
+        break;
     }
   });
 }

@@ -2,4 +2,9 @@
 import { parentPort } from 'node:worker_threads';
 import { serveCopy } from './copy-service.js';
 
-serveCopy(parentPort ?? ((): never => { throw new Error('copy-worker.js runs as a worker thread of cmd_standby -B'); })());
+serveCopy(
+  parentPort ??
+    ((): never => {
+      throw new Error('copy-worker.js runs as a worker thread of cmd_standby -B');
+    })(),
+);

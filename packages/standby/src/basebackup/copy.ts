@@ -145,8 +145,7 @@ export class CopyEngine {
     for (let i = 0; i < n; i++) {
       // Streams spread as evenly as they go: 4 over 3 workers = 2, 1, 1.
       const streams = Math.floor(o.streams / n) + (i < o.streams % n ? 1 : 0);
-      const worker: CopyThread = inThread ? new InThreadCopy()
-        : new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+      const worker: CopyThread = inThread ? new InThreadCopy() : new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
       const slot: Slot = { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'debug') debug?.(`copy worker ${i + 1}: ${m.line}`);
@@ -154,8 +153,12 @@ export class CopyEngine {
       });
       slots.push(slot);
       const msg: ToWorker = {
-        type: 'init', init: {
-          target, sshDebug: debug !== undefined, streams, filesPerStream: o.filesPerStream ?? 4,
+        type: 'init',
+        init: {
+          target,
+          sshDebug: debug !== undefined,
+          streams,
+          filesPerStream: o.filesPerStream ?? 4,
           // 8 x 255 KiB = the 2 MiB channel window: more reads in flight only wait (part (b) of the
           // bench: the same ratios to pg_basebackup and rsync as with 16, 9 MB less peak RSS).
           buffersPerStream: o.buffersPerStream ?? 8,
@@ -203,53 +206,77 @@ export class CopyEngine {
     let hooks: Promise<void> = Promise.resolve();
     let hookError: unknown;
     let onHookError: (e: unknown) => void = () => undefined;
-    const hookFailed = new Promise<never>((_, reject) => { onHookError = reject; });
+    const hookFailed = new Promise<never>((_, reject) => {
+      onHookError = reject;
+    });
     hookFailed.catch(() => undefined);
     const send = (s: Slot, m: ToWorker): void => s.worker.postMessage(m);
-    const done = this.slots.map((s) => new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
-      const onExit = (): void => reject(this.failure ?? new Error('a copy worker of -B ended unexpectedly'));
-      s.worker.once('error', onError);
-      s.worker.once('exit', onExit);
-      const settle = (f: () => void): void => { s.worker.off('error', onError); s.worker.off('exit', onExit); f(); };
-      s.onMessage = (m) => {
-        switch (m.type) {
-          case 'want': {
-            // At least one job (waiting for the walk if need be), then what is at hand: a worker
-            // never waits for a full batch while it could be copying.
-            const want = m.n;
-            void (async () => {
-              const batch: WireJob[] = [];
-              let j = ended ? undefined : await feed.take();
-              while (j !== undefined) {
-                const id = nextId++;
-                inFlight.set(id, j);
-                batch.push({ id, remote: j.remote, local: j.local, size: j.size, mtime: j.mtime >= o.hotSince ? 0 : j.mtime });
-                j = batch.length < want ? feed.tryTake() : undefined;
+    const done = this.slots.map(
+      (s) =>
+        new Promise<void>((resolve, reject) => {
+          const onError = (e: Error): void => reject(e);
+          const onExit = (): void => reject(this.failure ?? new Error('a copy worker of -B ended unexpectedly'));
+          s.worker.once('error', onError);
+          s.worker.once('exit', onExit);
+          const settle = (f: () => void): void => {
+            s.worker.off('error', onError);
+            s.worker.off('exit', onExit);
+            f();
+          };
+          s.onMessage = (m) => {
+            switch (m.type) {
+              case 'want': {
+                // At least one job (waiting for the walk if need be), then what is at hand: a worker
+                // never waits for a full batch while it could be copying.
+                const want = m.n;
+                void (async () => {
+                  const batch: WireJob[] = [];
+                  let j = ended ? undefined : await feed.take();
+                  while (j !== undefined) {
+                    const id = nextId++;
+                    inFlight.set(id, j);
+                    batch.push({ id, remote: j.remote, local: j.local, size: j.size, mtime: j.mtime >= o.hotSince ? 0 : j.mtime });
+                    j = batch.length < want ? feed.tryTake() : undefined;
+                  }
+                  if (batch.length === 0) ended = true;
+                  send(s, { type: 'jobs', jobs: batch, end: batch.length === 0 });
+                })().catch((e: unknown) => settle(() => reject(e)));
+                break;
               }
-              if (batch.length === 0) ended = true;
-              send(s, { type: 'jobs', jobs: batch, end: batch.length === 0 });
-            })().catch((e: unknown) => settle(() => reject(e)));
-            break;
-          }
-          case 'bytes': o.onBytes?.(m.n); break;
-          case 'file': {
-            const job = inFlight.get(m.id)!;
-            inFlight.delete(m.id);
-            if (m.outcome === 'copied') { result.copied++; result.bytes += job.size; }
-            else if (m.outcome === 'same') result.same++;
-            else result.vanished++;
-            const hook = o.onFile;
-            if (hook) hooks = hooks.then(() => hook(job, m.outcome)).catch((e: unknown) => { hookError ??= e; onHookError(e); });
-            break;
-          }
-          case 'idle': settle(resolve); break;
-          case 'error': settle(() => reject(fromWire(m.error))); break;
-          default: break;
-        }
-      };
-      send(s, { type: 'run' });
-    }));
+              case 'bytes':
+                o.onBytes?.(m.n);
+                break;
+              case 'file': {
+                const job = inFlight.get(m.id)!;
+                inFlight.delete(m.id);
+                if (m.outcome === 'copied') {
+                  result.copied++;
+                  result.bytes += job.size;
+                } else if (m.outcome === 'same') result.same++;
+                else result.vanished++;
+                const hook = o.onFile;
+                if (hook)
+                  hooks = hooks
+                    .then(() => hook(job, m.outcome))
+                    .catch((e: unknown) => {
+                      hookError ??= e;
+                      onHookError(e);
+                    });
+                break;
+              }
+              case 'idle':
+                settle(resolve);
+                break;
+              case 'error':
+                settle(() => reject(fromWire(m.error)));
+                break;
+              default:
+                break;
+            }
+          };
+          send(s, { type: 'run' });
+        }),
+    );
     const all = Promise.all(done).then(() => hooks);
     try {
       await Promise.race([all, hookFailed, ...(o.abort ? [o.abort] : [])]);
@@ -266,12 +293,14 @@ export class CopyEngine {
 
   /** Closes the workers' connections and waits for them to end. */
   async finish(): Promise<void> {
-    await Promise.all(this.slots.map(async (s) => {
-      const p = this.await(s, 'finished');
-      s.worker.postMessage({ type: 'finish' } satisfies ToWorker);
-      await p;
-      await s.exited;
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        const p = this.await(s, 'finished');
+        s.worker.postMessage({ type: 'finish' } satisfies ToWorker);
+        await p;
+        await s.exited;
+      }),
+    );
   }
 
   /** Cuts the workers' connections (their requests fail, their temp files go) and waits for them to end. */
@@ -283,10 +312,7 @@ export class CopyEngine {
       s.worker.postMessage({ type: 'abort' } satisfies ToWorker);
     }
     // A worker stuck in a system call must not keep -B from reporting: give up on it after a while.
-    await Promise.race([
-      Promise.all(this.slots.map((s) => s.exited)),
-      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
-    ]);
+    await Promise.race([Promise.all(this.slots.map((s) => s.exited)), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

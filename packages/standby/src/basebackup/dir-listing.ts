@@ -80,10 +80,13 @@ export async function listRemote(ch: ListChannel, dir: string, hold: number = LI
     },
     async has(name) {
       if (names) return names.has(name);
-      return ch.lstat(`${dir}/${name}`).then((_: RemoteStat) => true, (err: unknown) => {
-        if (isSshError(err, SshErrorCode.SFTP_NO_SUCH_FILE)) return false;
-        throw err;
-      });
+      return ch.lstat(`${dir}/${name}`).then(
+        (_: RemoteStat) => true,
+        (err: unknown) => {
+          if (isSshError(err, SshErrorCode.SFTP_NO_SUCH_FILE)) return false;
+          throw err;
+        },
+      );
     },
   };
 }

@@ -20,14 +20,20 @@ export type Rule =
   | 'last';
 
 /** Directories whose contents a base backup leaves out (the directory itself is kept). */
-export const EMPTY_DIRS = new Set([
-  'pg_wal', 'pg_dynshmem', 'pg_notify', 'pg_replslot', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans',
-]);
+export const EMPTY_DIRS = new Set(['pg_wal', 'pg_dynshmem', 'pg_notify', 'pg_replslot', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans']);
 
 /** Files at the top of the data directory that are never copied. */
 export const EXCLUDED_TOP_FILES = new Set([
-  'postmaster.pid', 'postmaster.opts', 'backup_label', 'tablespace_map', 'backup_manifest',
-  'standby.signal', 'recovery.signal', 'current_logfiles', 'postgresql.auto.conf.tmp', 'backup_label.old',
+  'postmaster.pid',
+  'postmaster.opts',
+  'backup_label',
+  'tablespace_map',
+  'backup_manifest',
+  'standby.signal',
+  'recovery.signal',
+  'current_logfiles',
+  'postgresql.auto.conf.tmp',
+  'backup_label.old',
 ]);
 
 /** The standby's own configuration, as the original kept it (pg_conf / pg_hba_conf replace them at -S). */
@@ -81,8 +87,10 @@ export function unloggedForks(names: readonly string[]): Set<string> {
     if (m) unlogged.add(m[1]!);
   }
   if (unlogged.size === 0) return unlogged;
-  return new Set(names.filter((n) => {
-    const m = /^(\d+)(?:_(?:fsm|vm))?(?:\.\d+)?$/.exec(n);
-    return m !== null && unlogged.has(m[1]!);
-  }));
+  return new Set(
+    names.filter((n) => {
+      const m = /^(\d+)(?:_(?:fsm|vm))?(?:\.\d+)?$/.exec(n);
+      return m !== null && unlogged.has(m[1]!);
+    }),
+  );
 }

@@ -69,7 +69,14 @@ export class IncomingFile {
     // wait for gigabytes of dirty pages on a machine with much memory).
     if (this.unsynced >= WRITE_BEHIND && !this.flushing) {
       this.unsynced = 0;
-      this.flushing = this.fh.datasync().catch((e: unknown) => { this.flushError ??= e; }).finally(() => { this.flushing = undefined; });
+      this.flushing = this.fh
+        .datasync()
+        .catch((e: unknown) => {
+          this.flushError ??= e;
+        })
+        .finally(() => {
+          this.flushing = undefined;
+        });
     }
   }
 
@@ -85,7 +92,10 @@ export class IncomingFile {
       let skip = bytesWritten;
       const rest: Buffer[] = [];
       for (const b of bufs) {
-        if (skip >= b.length) { skip -= b.length; continue; }
+        if (skip >= b.length) {
+          skip -= b.length;
+          continue;
+        }
         rest.push(skip > 0 ? b.subarray(skip) : b);
         skip = 0;
       }

@@ -72,7 +72,10 @@ export async function localView(dir: string, hold: number): Promise<LocalView> {
   let big = false;
   try {
     for await (const e of await fsp.opendir(dir)) {
-      if (names.length >= hold) { big = true; break; }
+      if (names.length >= hold) {
+        big = true;
+        break;
+      }
       names.push(e.name);
     }
   } catch (err) {
@@ -80,8 +83,15 @@ export async function localView(dir: string, hold: number): Promise<LocalView> {
   }
   if (!big) {
     const map = await statAll(dir, names);
-    // eslint-disable-next-line @typescript-eslint/require-await -- the interface is async; this small listing is in memory
-    return { held: map.size, get: async (name) => map.get(name), before: async function* () { yield* map; } };
+    // The interface is async; this small listing is in memory.
+    return {
+      held: map.size,
+      get: (name) => Promise.resolve(map.get(name)),
+      // eslint-disable-next-line @typescript-eslint/require-await -- an async generator over an in-memory map
+      before: async function* () {
+        yield* map;
+      },
+    };
   }
   const one = (name: string): Promise<LocalEntry | undefined> => fsp.lstat(join(dir, name)).then(toEntry, ignoreVanished);
   return {
@@ -155,7 +165,11 @@ export async function fsyncFiles(paths: readonly string[], parallel = 16): Promi
     while (next < paths.length) {
       const fh = await fsp.open(paths[next++]!, 'r').catch(ignoreVanished);
       if (!fh) continue;
-      try { await fh.sync(); } finally { await fh.close(); }
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, paths.length) }, worker));

@@ -40,10 +40,21 @@ interface JobDir {
  * 100 000 files), with these a small object.
  */
 class WalkedJob implements FileJob {
-  constructor(private readonly dir: JobDir, private readonly name: string, readonly size: number, readonly mtime: number) {}
-  get remote(): string { return posix.join(this.dir.remote, this.name); }
-  get local(): string { return posix.join(this.dir.local, this.name); }
-  get rel(): string { return this.dir.rel === '' ? this.name : `${this.dir.rel}/${this.name}`; }
+  constructor(
+    private readonly dir: JobDir,
+    private readonly name: string,
+    readonly size: number,
+    readonly mtime: number,
+  ) {}
+  get remote(): string {
+    return posix.join(this.dir.remote, this.name);
+  }
+  get local(): string {
+    return posix.join(this.dir.local, this.name);
+  }
+  get rel(): string {
+    return this.dir.rel === '' ? this.name : `${this.dir.rel}/${this.name}`;
+  }
 }
 
 /** One tree to mirror. */
@@ -96,14 +107,18 @@ export async function planTree(ch: WalkChannel, spec: TreeSpec, plan: Plan, quic
       while (failure === undefined && active < LIST_PARALLEL && pending.length > 0) {
         const relDir = pending.pop()!;
         active++;
-        visitDir(ch, spec, plan, quick, relDir, (sub) => pending.push(sub), debug).catch((err: unknown) => { failure ??= err; }).finally(() => {
-          active--;
-          // After a failure, the directories in progress finish before it is reported.
-          if (active > 0) pump();
-          else if (failure !== undefined) reject(failure);
-          else if (pending.length === 0) resolve();
-          else pump();
-        });
+        visitDir(ch, spec, plan, quick, relDir, (sub) => pending.push(sub), debug)
+          .catch((err: unknown) => {
+            failure ??= err;
+          })
+          .finally(() => {
+            active--;
+            // After a failure, the directories in progress finish before it is reported.
+            if (active > 0) pump();
+            else if (failure !== undefined) reject(failure);
+            else if (pending.length === 0) resolve();
+            else pump();
+          });
       }
     };
     pump();
@@ -111,7 +126,15 @@ export async function planTree(ch: WalkChannel, spec: TreeSpec, plan: Plan, quic
 }
 
 /** One directory: decide for each entry, queue subdirectories, remove what the master does not have. */
-async function visitDir(ch: WalkChannel, spec: TreeSpec, plan: Plan, quick: boolean, relDir: string, queue: (rel: string) => void, debug?: (m: string) => void): Promise<void> {
+async function visitDir(
+  ch: WalkChannel,
+  spec: TreeSpec,
+  plan: Plan,
+  quick: boolean,
+  relDir: string,
+  queue: (rel: string) => void,
+  debug?: (m: string) => void,
+): Promise<void> {
   const remoteDir = relDir === '' ? spec.remoteRoot : posix.join(spec.remoteRoot, relDir);
   const localDir = relDir === '' ? spec.localRoot : posix.join(spec.localRoot, relDir);
   const dir: JobDir = { remote: remoteDir, local: localDir, rel: relDir };
@@ -159,7 +182,7 @@ async function visitDir(ch: WalkChannel, spec: TreeSpec, plan: Plan, quick: bool
   for await (const [name, entry] of local.before()) {
     const rule = spec.rule(relDir === '' ? name : `${relDir}/${name}`);
     if (rule === 'ours' || rule === 'keep-local') continue;
-    if (rule !== 'exclude' && !listing.unlogged(name) && await listing.has(name)) continue;
+    if (rule !== 'exclude' && !listing.unlogged(name) && (await listing.has(name))) continue;
     debug?.(`removing ${posix.join(localDir, name)}${entry.isDir ? '/' : ''} (not on the master)`);
     await removePath(posix.join(localDir, name));
     plan.removed++;

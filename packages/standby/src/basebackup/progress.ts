@@ -22,7 +22,10 @@ export function humanBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
@@ -42,7 +45,10 @@ export class Progress {
   private timer: NodeJS.Timeout | undefined;
 
   /** `total`: bytes to copy, or a function of what is known so far (it grows while the walk goes on). */
-  constructor(private readonly sink: ProgressSink | undefined, private readonly total: number | (() => number)) {
+  constructor(
+    private readonly sink: ProgressSink | undefined,
+    private readonly total: number | (() => number),
+  ) {
     if (sink?.isTTY) {
       this.timer = setInterval(() => this.draw(), 250);
       this.timer.unref();

@@ -86,11 +86,16 @@ async function fileProblem(dir: string, name: string, sysid: bigint | undefined)
     const head = Buffer.alloc(LONG_HEADER_BYTES);
     const { bytesRead } = await fh.read(head, 0, LONG_HEADER_BYTES, 0);
     return segmentProblem(name, size, head.subarray(0, bytesRead), sysid);
-  } finally { await fh.close(); }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The first needed file that is not there and whole: its name(s) and why; undefined when all are. */
-export async function firstMissing(archivedir: string, w: StandbySourceWal): Promise<{ name: string; problem: string; have: number; need: number } | undefined> {
+export async function firstMissing(
+  archivedir: string,
+  w: StandbySourceWal,
+): Promise<{ name: string; problem: string; have: number; need: number } | undefined> {
   const segs = neededSegments(w);
   const history = w.stopTli > w.startTli ? [`${hex8(w.stopTli)}.history`] : [];
   let have = 0;
@@ -104,7 +109,10 @@ export async function firstMissing(archivedir: string, w: StandbySourceWal): Pro
     let why: { name: string; problem: string } | undefined;
     for (const name of seg.names) {
       const p = await fileProblem(archivedir, name, w.sysid);
-      if (p === undefined) { why = undefined; break; }
+      if (p === undefined) {
+        why = undefined;
+        break;
+      }
       // A damaged file outranks one that has not arrived under another timeline's name.
       if (why === undefined || (why.problem === 'missing' && p !== 'missing')) why = { name, problem: p };
     }
@@ -132,7 +140,9 @@ export interface WaitOptions {
 export async function awaitStandbySourceWal(archivedir: string, w: StandbySourceWal, log: Logger, o: WaitOptions): Promise<void> {
   const segs = neededSegments(w);
   const range = `${segs[0]!.names.at(-1)} to ${segs.at(-1)!.names[0]}`;
-  log.info(`the source is a standby: its backup (${w.startLsn} to ${w.stopLsn}) needs ${segs.length} WAL segment${segs.length === 1 ? '' : 's'}, ${range}, from archivedir (${archivedir})`);
+  log.info(
+    `the source is a standby: its backup (${w.startLsn} to ${w.stopLsn}) needs ${segs.length} WAL segment${segs.length === 1 ? '' : 's'}, ${range}, from archivedir (${archivedir})`,
+  );
   const t0 = Date.now();
   let reported = t0;
   for (;;) {
@@ -144,15 +154,21 @@ export async function awaitStandbySourceWal(archivedir: string, w: StandbySource
     const now = Date.now();
     if (now - t0 >= o.timeoutMs) {
       const what = miss.problem === 'missing' ? `${miss.name} is not in ${archivedir}` : `${join(archivedir, miss.name)} is unusable: ${miss.problem}`;
-      throw new PitrError('STANDBY_SOURCE_WAL_MISSING',
-        `the source is a standby and the WAL its backup needs (${range}) did not all reach archivedir within ${Math.round(o.timeoutMs / 1000)} s (backup_wal_timeout): ${what} (${miss.have} of ${miss.need} there)`, {
-          hint: "the master's cmd_archiver must ship to this host's archivedir (this host among its slaves, state online), and the segment holding the backup's end "
-            + 'must be finished: set archive_timeout on the master or run SELECT pg_switch_wal() there; then run -B again',
-        });
+      throw new PitrError(
+        'STANDBY_SOURCE_WAL_MISSING',
+        `the source is a standby and the WAL its backup needs (${range}) did not all reach archivedir within ${Math.round(o.timeoutMs / 1000)} s (backup_wal_timeout): ${what} (${miss.have} of ${miss.need} there)`,
+        {
+          hint:
+            "the master's cmd_archiver must ship to this host's archivedir (this host among its slaves, state online), and the segment holding the backup's end " +
+            'must be finished: set archive_timeout on the master or run SELECT pg_switch_wal() there; then run -B again',
+        },
+      );
     }
     if (now - reported >= (o.reportMs ?? 10_000)) {
       reported = now;
-      log.info(`waiting for the backup's WAL in archivedir: ${miss.have} of ${miss.need} there, next ${miss.name} (${miss.problem}); ${Math.round((o.timeoutMs - (now - t0)) / 1000)} s left`);
+      log.info(
+        `waiting for the backup's WAL in archivedir: ${miss.have} of ${miss.need} there, next ${miss.name} (${miss.problem}); ${Math.round((o.timeoutMs - (now - t0)) / 1000)} s left`,
+      );
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
   }

@@ -58,12 +58,16 @@ export function normalLsn(lsn: string): string {
 /** The complete backup_manifest text (UTF-8) for `files` in the given order. */
 export function manifestText(h: ManifestHeader, files: readonly ManifestFile[]): Buffer {
   const parts: string[] = [];
-  parts.push(h.versionNum >= 170000
-    ? `{ "PostgreSQL-Backup-Manifest-Version": 2,\n"System-Identifier": ${h.systemIdentifier},\n"Files": [`
-    : '{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [');
+  parts.push(
+    h.versionNum >= 170000
+      ? `{ "PostgreSQL-Backup-Manifest-Version": 2,\n"System-Identifier": ${h.systemIdentifier},\n"Files": [`
+      : '{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [',
+  );
   files.forEach((f, i) => {
-    parts.push(`${i === 0 ? '\n' : ',\n'}{ ${pathField(f.path)}, "Size": ${f.size}, "Last-Modified": "${manifestTime(f.mtimeS)}", `
-      + `"Checksum-Algorithm": "SHA256", "Checksum": "${f.sha256}" }`);
+    parts.push(
+      `${i === 0 ? '\n' : ',\n'}{ ${pathField(f.path)}, "Size": ${f.size}, "Last-Modified": "${manifestTime(f.mtimeS)}", ` +
+        `"Checksum-Algorithm": "SHA256", "Checksum": "${f.sha256}" }`,
+    );
   });
   parts.push('\n],\n"WAL-Ranges": [\n');
   parts.push(h.walRanges.map((r) => `{ "Timeline": ${r.timeline}, "Start-LSN": "${normalLsn(r.startLsn)}", "End-LSN": "${normalLsn(r.endLsn)}" }`).join(',\n'));

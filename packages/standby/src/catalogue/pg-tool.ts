@@ -24,8 +24,11 @@ function versionMajor(path: string): number | undefined {
 /** The path of `tool` of PostgreSQL `major` (pg_bin, pg_ctl's directory, includepath, PATH, /usr/lib/postgresql/<major>/bin); throws PG_BINARIES_NOT_FOUND (exit 1). */
 export function findPgTool(config: StandbyConfig, tool: string, major: number): string {
   const dirs = [
-    ...(config.pg_bin ? [config.pg_bin] : []), ...(config.pg_ctl ? [dirname(config.pg_ctl)] : []), ...(config.includepath ?? []),
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean), `/usr/lib/postgresql/${major}/bin`,
+    ...(config.pg_bin ? [config.pg_bin] : []),
+    ...(config.pg_ctl ? [dirname(config.pg_ctl)] : []),
+    ...(config.includepath ?? []),
+    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
+    `/usr/lib/postgresql/${major}/bin`,
   ];
   const tried: string[] = [];
   for (const d of [...new Set(dirs)]) {

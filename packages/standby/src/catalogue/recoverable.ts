@@ -13,7 +13,10 @@ export function nextSegment(name: string, segmentSize: number): string {
   const perId = 0x100000000 / segmentSize;
   let log = parseInt(name.slice(8, 16), 16);
   let seg = parseInt(name.slice(16, 24), 16) + 1;
-  if (seg >= perId) { log++; seg = 0; }
+  if (seg >= perId) {
+    log++;
+    seg = 0;
+  }
   const hex = (n: number): string => n.toString(16).toUpperCase().padStart(8, '0');
   return `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
 }

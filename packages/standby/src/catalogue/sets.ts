@@ -97,7 +97,14 @@ export async function readMeta(fullBackup: string, label: string): Promise<Backu
 export async function freeLabel(fullBackup: string, base: string): Promise<string> {
   for (let i = 1; ; i++) {
     const label = i === 1 ? base : `${base}_${i}`;
-    const taken = await Promise.all([fsp.access(join(fullBackup, label)), fsp.access(partialDir(fullBackup, label))].map((p) => p.then(() => true, () => false)));
+    const taken = await Promise.all(
+      [fsp.access(join(fullBackup, label)), fsp.access(partialDir(fullBackup, label))].map((p) =>
+        p.then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (!taken.some(Boolean)) return label;
   }
 }

@@ -33,14 +33,23 @@ export async function runAction(ctx: Ctx, action: Action): Promise<ActionResult>
 /** The result lines of -A for people. */
 export function renderAction(r: ActionResult): string[] {
   switch (r.action) {
-    case 'start': return [r.alreadyRunning ? 'The local server is already running' : `Server started${r.standby ? ' (standby)' : ''}`];
-    case 'stop': return [...(r.receiverStopped ? ['WAL receiver stopped'] : []), r.wasRunning ? 'Server stopped' : 'The local server is not running'];
-    case 'stop_basebackup': return [r.ended === 0 ? 'No base backup session was left on the master' : `Ended ${r.ended} base backup session${r.ended === 1 ? '' : 's'} on the master`];
+    case 'start':
+      return [r.alreadyRunning ? 'The local server is already running' : `Server started${r.standby ? ' (standby)' : ''}`];
+    case 'stop':
+      return [...(r.receiverStopped ? ['WAL receiver stopped'] : []), r.wasRunning ? 'Server stopped' : 'The local server is not running'];
+    case 'stop_basebackup':
+      return [
+        r.ended === 0 ? 'No base backup session was left on the master' : `Ended ${r.ended} base backup session${r.ended === 1 ? '' : 's'} on the master`,
+      ];
     default: {
       const at = r.replayLsn !== null ? ` at ${r.replayLsn}` : '';
       if (r.action === 'resume') return [`Replay resumed${at}`];
       // 'pause requested': the startup process pauses at its next record (it may be waiting for WAL).
-      return [r.state === 'paused' ? `Replay paused${at}; WAL keeps arriving but is not applied until -A resume` : `Replay pause requested${at}: it takes effect at the next WAL record; -A resume undoes it`];
+      return [
+        r.state === 'paused'
+          ? `Replay paused${at}; WAL keeps arriving but is not applied until -A resume`
+          : `Replay pause requested${at}: it takes effect at the next WAL record; -A resume undoes it`,
+      ];
     }
   }
 }
@@ -73,7 +82,9 @@ export async function recordReplayTime(ctx: Ctx): Promise<void> {
       const row = (await s.query<{ r: boolean; t: Date | null }>('SELECT pg_is_in_recovery() AS r, pg_last_xact_replay_timestamp() AS t'))[0]!;
       if (row.r && row.t) await recordReplayed(ctx.config.pgdata, row.t);
       else if (!row.r) await recordReplayed(ctx.config.pgdata, null);
-    } finally { await s.end(); }
+    } finally {
+      await s.end();
+    }
   } catch (err) {
     ctx.log.warning(`could not record the last replayed transaction time: ${errorMessage(err)}`);
   }

@@ -64,21 +64,41 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
     const timeline = labelTimeline(r.labelfile);
     let hashed = 0;
     const progress = new Progress(ctx.progress, () => Math.max(r.bytes, hashed));
-    const files = await manifestFiles(dataDir, 4, (n) => { hashed += n; progress.add(n); }).finally(() => progress.end());
-    await writeSynced(join(dataDir, 'backup_manifest'), manifestText({
-      versionNum: r.source.versionNum, systemIdentifier: r.source.systemIdentifier,
-      walRanges: [{ timeline, startLsn: r.startLsn, endLsn: r.stopLsn }],
-    }, files));
+    const files = await manifestFiles(dataDir, 4, (n) => {
+      hashed += n;
+      progress.add(n);
+    }).finally(() => progress.end());
+    await writeSynced(
+      join(dataDir, 'backup_manifest'),
+      manifestText(
+        {
+          versionNum: r.source.versionNum,
+          systemIdentifier: r.source.systemIdentifier,
+          walRanges: [{ timeline, startLsn: r.startLsn, endLsn: r.stopLsn }],
+        },
+        files,
+      ),
+    );
     const bytes = files.reduce((n, f) => n + f.size, 0);
     ctx.log.info(`backup_manifest: ${files.length} files (${humanBytes(bytes)}) hashed in ${formatDuration(Date.now() - t0)}`);
     const label = await freeLabel(full, setLabel(r.startedAt));
     meta = {
-      label, start_lsn: r.startLsn, stop_lsn: r.stopLsn, start_time: r.startedAt, stop_time: r.stoppedAt, timeline,
+      label,
+      start_lsn: r.startLsn,
+      stop_lsn: r.stopLsn,
+      start_time: r.startedAt,
+      stop_time: r.stoppedAt,
+      timeline,
       start_wal: walNameForLsn(r.startLsn, timeline, r.source.walSegmentSize),
       stop_wal: walNameForLsn(r.stopLsn, timeline, r.source.walSegmentSize),
-      wal_segment_size: r.source.walSegmentSize, bytes, files: files.length, duration_ms: r.elapsedMs,
-      source: r.source.inRecovery ? 'standby' : 'master', source_host: ctx.config.master_public_ip,
-      server_version_num: r.source.versionNum, system_identifier: r.source.systemIdentifier,
+      wal_segment_size: r.source.walSegmentSize,
+      bytes,
+      files: files.length,
+      duration_ms: r.elapsedMs,
+      source: r.source.inRecovery ? 'standby' : 'master',
+      source_host: ctx.config.master_public_ip,
+      server_version_num: r.source.versionNum,
+      system_identifier: r.source.systemIdentifier,
     };
     await writeMeta(partial, meta);
     await fsyncDir(dataDir);
@@ -87,10 +107,13 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
   } catch (err) {
     await fsp.rm(partial, { recursive: true, force: true }).catch(() => undefined);
     throw new PitrError('BACKUP_FAILED', `--backup failed: ${errorMessage(err).replace(/^base backup failed: /, '')}`, {
-      cause: err, hint: `no set was added to ${full} and none was removed; run --backup again`,
+      cause: err,
+      hint: `no set was added to ${full} and none was removed; run --backup again`,
     });
   }
-  ctx.out(`Backup set ${meta.label} complete in ${full}: ${meta.files} files, ${humanBytes(meta.bytes)}, WAL ${meta.start_wal} (${meta.start_lsn}) to ${meta.stop_lsn}, from the ${meta.source} ${meta.source_host}`);
+  ctx.out(
+    `Backup set ${meta.label} complete in ${full}: ${meta.files} files, ${humanBytes(meta.bytes)}, WAL ${meta.start_wal} (${meta.start_lsn}) to ${meta.stop_lsn}, from the ${meta.source} ${meta.source_host}`,
+  );
   const { removedSets, removedWal } = await applyRetention(ctx, full);
   return { meta, removedSets, removedWal };
 }

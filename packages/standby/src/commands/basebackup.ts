@@ -76,8 +76,13 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
   let engine: EngineStart | undefined;
   const target = masterSshTarget(config, log);
   const startEngine = (): EngineStart => {
-    const started: EngineStart = { ready: CopyEngine.start({ target, streams: config.rsync_threads, workers: copyWorkers(config.rsync_threads) }), failure: undefined };
-    started.ready.catch((e: unknown) => { started.failure = e; }); // a failure of the link is reported first
+    const started: EngineStart = {
+      ready: CopyEngine.start({ target, streams: config.rsync_threads, workers: copyWorkers(config.rsync_threads) }),
+      failure: undefined,
+    };
+    started.ready.catch((e: unknown) => {
+      started.failure = e;
+    }); // a failure of the link is reported first
     return started;
   };
   try {
@@ -97,7 +102,10 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
     const cause = err instanceof PitrError && err.hint !== undefined ? `${err.hint}; ` : '';
     throw new PitrError('BASEBACKUP_FAILED', message, { cause: err, hint: `${cause}${where}` });
   } finally {
-    await engine?.ready.then((e) => e.abort(), () => undefined);
+    await engine?.ready.then(
+      (e) => e.abort(),
+      () => undefined,
+    );
     await link?.close();
   }
 }
@@ -117,23 +125,40 @@ function copyWorkers(streams: number): number {
   return Math.max(Math.ceil(streams / 8), Math.min(streams, availableParallelism() - 1));
 }
 
-async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, o: BasebackupOptions, state: { invalidated: boolean }): Promise<BasebackupResult> {
+async function backupOver(
+  ctx: Ctx,
+  link: MasterLink,
+  engineStart: EngineStart,
+  o: BasebackupOptions,
+  state: { invalidated: boolean },
+): Promise<BasebackupResult> {
   const { config, log } = ctx;
   const { pg } = link;
   const inside = o.into !== undefined;
   const dataDir = o.into?.dataDir ?? config.pgdata;
   await requireHelpers(pg, link.where);
-  const info = (await pg.query<ServerInfo>(
-    'SELECT archive_mode, data_directory, version_num, in_recovery, system_identifier, wal_segment_size::text AS wal_segment_size FROM cmd_server_info()'))[0]!;
-  const source: SourceInfo = { versionNum: Number(info.version_num), inRecovery: info.in_recovery, systemIdentifier: info.system_identifier, walSegmentSize: Number(info.wal_segment_size) };
-  const tablespaces = (await pg.query<Tablespace>('SELECT oid::text AS oid, spcname AS name, location FROM cmd_get_tablespaces()'));
+  const info = (
+    await pg.query<ServerInfo>(
+      'SELECT archive_mode, data_directory, version_num, in_recovery, system_identifier, wal_segment_size::text AS wal_segment_size FROM cmd_server_info()',
+    )
+  )[0]!;
+  const source: SourceInfo = {
+    versionNum: Number(info.version_num),
+    inRecovery: info.in_recovery,
+    systemIdentifier: info.system_identifier,
+    walSegmentSize: Number(info.wal_segment_size),
+  };
+  const tablespaces = await pg.query<Tablespace>('SELECT oid::text AS oid, spcname AS name, location FROM cmd_get_tablespaces()');
   const mappings = parseMappings(config.tablespace_mapping ?? []);
   // A backup set keeps tablespaces inside itself (pg_tblspc/<oid>/), as pg_verifybackup reads them; restoring maps them.
   const tsDir = (ts: Tablespace): string => (inside ? join(dataDir, 'pg_tblspc', ts.oid) : localLocation(ts.location, mappings));
   for (const ts of inside ? [] : tablespaces.filter(isExternal)) {
     const dest = localLocation(ts.location, mappings);
     if (dest.startsWith(`${config.pgdata}/`) || dest === config.pgdata) {
-      throw new PitrError('BAD_TABLESPACE_MAPPING', `tablespace ${ts.name} would go to ${dest}, inside the data directory; map it elsewhere (tablespace_mapping)`);
+      throw new PitrError(
+        'BAD_TABLESPACE_MAPPING',
+        `tablespace ${ts.name} would go to ${dest}, inside the data directory; map it elsewhere (tablespace_mapping)`,
+      );
     }
   }
   const label = `pitrtools cmd_standby -B ${hostname()} ${new Date().toISOString()}`;
@@ -160,7 +185,9 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   for (const f of ['global/pg_control', 'backup_label', 'tablespace_map', BACKUP_STATE]) await removePath(join(dataDir, f));
   await fsyncDir(dataDir);
 
-  const lost = link.pg.lost.then((e) => { throw new PitrError('MASTER_SESSION_LOST', `lost the backup's database session on the master: ${errorMessage(e)}`); });
+  const lost = link.pg.lost.then((e) => {
+    throw new PitrError('MASTER_SESSION_LOST', `lost the backup's database session on the master: ${errorMessage(e)}`);
+  });
   lost.catch(() => undefined);
   const sftp = await link.ssh.sftp();
   const debug = log.debugEnabled ? (m: string) => log.debug(m) : undefined;
@@ -170,10 +197,18 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   const listed = new JobQueue<FileJob>(QUEUE_JOBS);
   const plan = emptyPlan(listed);
   const walk = (async (): Promise<void> => {
-    await planTree(sftp, {
-      remoteRoot: info.data_directory, localRoot: dataDir, rule: dataDirRule,
-      isTablespaceLink: (rel) => /^pg_tblspc\/\d+$/.test(rel) && external.some((t) => rel === `pg_tblspc/${t.oid}`),
-    }, plan, !o.checksum, debug);
+    await planTree(
+      sftp,
+      {
+        remoteRoot: info.data_directory,
+        localRoot: dataDir,
+        rule: dataDirRule,
+        isTablespaceLink: (rel) => /^pg_tblspc\/\d+$/.test(rel) && external.some((t) => rel === `pg_tblspc/${t.oid}`),
+      },
+      plan,
+      !o.checksum,
+      debug,
+    );
     for (const ts of external) {
       const dest = tsDir(ts);
       log.debug(`tablespace ${ts.name} (${ts.oid}): ${ts.location} -> ${dest}`);
@@ -181,7 +216,9 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
       if (!inside) await ensureSymlink(join(dataDir, 'pg_tblspc', ts.oid), dest);
     }
     listed.close();
-    log.info(`listed the master: ${plan.files} files (${humanBytes(plan.bytes)}) to copy or compare, ${plan.skipped} unchanged, ${plan.removed} local files removed`);
+    log.info(
+      `listed the master: ${plan.files} files (${humanBytes(plan.bytes)}) to copy or compare, ${plan.skipped} unchanged, ${plan.removed} local files removed`,
+    );
   })();
   walk.catch((e: unknown) => listed.abort(e));
   let same = 0;
@@ -197,15 +234,25 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
       await o.onFile?.(job);
       return false;
     });
-    checking.catch((e: unknown) => { differ.abort(e); listed.abort(e); });
+    checking.catch((e: unknown) => {
+      differ.abort(e);
+      listed.abort(e);
+    });
     feed = differ;
   }
-  const stopFeeds = (err: unknown): void => { listed.abort(err); if (feed instanceof JobQueue) feed.abort(err); };
-  const engine = await engineStart.ready.catch((err: unknown) => { stopFeeds(err); throw err; });
+  const stopFeeds = (err: unknown): void => {
+    listed.abort(err);
+    if (feed instanceof JobQueue) feed.abort(err);
+  };
+  const engine = await engineStart.ready.catch((err: unknown) => {
+    stopFeeds(err);
+    throw err;
+  });
   // The total grows while the walk goes on: the progress line's percentage is of what is known.
   const progress = new Progress(ctx.progress, () => plan.bytes);
   const runOpts = {
-    hotSince, abort: lost,
+    hotSince,
+    abort: lost,
     onBytes: (n: number) => progress.add(n),
     onFile: async (job: FileJob, outcome: string) => {
       debug?.(`${outcome}: ${job.rel}`);
@@ -241,12 +288,24 @@ async function backupOver(ctx: Ctx, link: MasterLink, engineStart: EngineStart, 
   await finishCopy(ctx, dataDir, stop, tablespaces.filter(isExternal).map(tsDir), inside ? [] : mappings, record);
   const elapsedMs = progress.elapsedMs();
   const result: BasebackupResult = {
-    ...copied, skipped: plan.skipped + copied.same, skippedBytes: plan.skippedBytes, removed: plan.removed, elapsedMs, startLsn, stopLsn: stop.lsn,
-    startedAt: record.startedAt, stoppedAt, labelfile: stop.labelfile, spcmapfile: stop.spcmapfile, source,
+    ...copied,
+    skipped: plan.skipped + copied.same,
+    skippedBytes: plan.skippedBytes,
+    removed: plan.removed,
+    elapsedMs,
+    startLsn,
+    stopLsn: stop.lsn,
+    startedAt: record.startedAt,
+    stoppedAt,
+    labelfile: stop.labelfile,
+    spcmapfile: stop.spcmapfile,
+    source,
   };
   const rate = elapsedMs > 0 ? humanBytes(Math.round((copied.bytes / elapsedMs) * 1000)) : '-';
-  ctx.out(`Base backup finished: transferred ${copied.copied} files / ${humanBytes(copied.bytes)} in ${formatDuration(elapsedMs)} (${rate}/s), `
-    + `skipped ${result.skipped} unchanged, removed ${plan.removed}; WAL from ${startLsn} to ${stop.lsn}`);
+  ctx.out(
+    `Base backup finished: transferred ${copied.copied} files / ${humanBytes(copied.bytes)} in ${formatDuration(elapsedMs)} (${rate}/s), ` +
+      `skipped ${result.skipped} unchanged, removed ${plan.removed}; WAL from ${startLsn} to ${stop.lsn}`,
+  );
   return result;
 }
 
@@ -263,13 +322,26 @@ async function filterStage(from: JobFeed<FileJob>, to: JobQueue<FileJob>, parall
 }
 
 /** What -B asks the source (cmd_server_info()). */
-type ServerInfo = { archive_mode: string; data_directory: string; version_num: number; in_recovery: boolean; system_identifier: string; wal_segment_size: string };
+type ServerInfo = {
+  archive_mode: string;
+  data_directory: string;
+  version_num: number;
+  in_recovery: boolean;
+  system_identifier: string;
+  wal_segment_size: string;
+};
 
 /** A standby's pg_backup_stop neither waits for nor includes the WAL: wait for it in archivedir (standby-source.ts). */
 async function awaitSourceWal(ctx: Ctx, link: MasterLink, info: ServerInfo, startLsn: string, stop: StopResult): Promise<void> {
   const startTli = labelStartTimeline(stop.labelfile);
-  const w = { startLsn, stopLsn: stop.lsn, startTli, stopTli: await sourceStopTimeline(link.pg, startTli),
-    segSize: Number(info.wal_segment_size), sysid: BigInt(info.system_identifier) };
+  const w = {
+    startLsn,
+    stopLsn: stop.lsn,
+    startTli,
+    stopTli: await sourceStopTimeline(link.pg, startTli),
+    segSize: Number(info.wal_segment_size),
+    sysid: BigInt(info.system_identifier),
+  };
   await awaitStandbySourceWal(ctx.config.archivedir, w, ctx.log, { timeoutMs: ctx.config.backup_wal_timeout * 1000 });
 }
 
@@ -280,14 +352,22 @@ async function stopBackup(link: MasterLink, archiveMode: string): Promise<StopRe
   // standby source never waits (archive_mode on) or waits for its own archive (always): not ours.
   const wait = archiveMode !== 'off';
   const rows = await link.pg.query<Omit<StopResult, 'at'> & { at: number }>(
-    'SELECT lsn::text AS lsn, labelfile, spcmapfile, extract(epoch FROM clock_timestamp()) AS at FROM cmd_backup_stop($1)', [wait]);
+    'SELECT lsn::text AS lsn, labelfile, spcmapfile, extract(epoch FROM clock_timestamp()) AS at FROM cmd_backup_stop($1)',
+    [wait],
+  );
   const r = rows[0]!;
   return { ...r, at: new Date(Number(r.at) * 1000).toISOString() };
 }
 
 /** backup_label, tablespace_map and our record of the start last, then fsync everything, then the marker goes. */
-async function finishCopy(ctx: Ctx, pgdata: string, stop: StopResult, tablespaceDirs: string[], mappings: ReturnType<typeof parseMappings>,
-  record: BackupRecord): Promise<void> {
+async function finishCopy(
+  ctx: Ctx,
+  pgdata: string,
+  stop: StopResult,
+  tablespaceDirs: string[],
+  mappings: ReturnType<typeof parseMappings>,
+  record: BackupRecord,
+): Promise<void> {
   await writeSynced(join(pgdata, 'backup_label'), Buffer.from(stop.labelfile, 'utf8'));
   await writeSynced(join(pgdata, BACKUP_STATE), backupRecordText(record));
   if (stop.spcmapfile !== '') await writeSynced(join(pgdata, 'tablespace_map'), Buffer.from(rewriteTablespaceMap(stop.spcmapfile, mappings), 'utf8'));

@@ -86,17 +86,25 @@ async function measure(ctx: Ctx, f: CheckFacts, masterTimeoutMs: number, now: nu
   if (local.pauseState !== null) f.replayPauseState = local.pauseState;
   const streaming = config.use_streaming_replication;
   if (streaming) {
-    f.receiver = { status: local.receiver?.status ?? 'stopped', ...(local.receiver?.age != null ? { lastMessageAgeSeconds: Math.max(0, local.receiver.age) } : {}) };
+    f.receiver = {
+      status: local.receiver?.status ?? 'stopped',
+      ...(local.receiver?.age != null ? { lastMessageAgeSeconds: Math.max(0, local.receiver.age) } : {}),
+    };
     f.receiveLsn = local.receiver?.flushed ?? local.recv ?? undefined;
   }
   const master = await askMaster(ctx, masterTimeoutMs);
   const prev = parseCheckState(await readCheckState(config.pgdata));
   const state = nextCheckState(prev, {
-    now, replayLsn: f.replayLsn, masterReachable: 'lsn' in master,
+    now,
+    replayLsn: f.replayLsn,
+    masterReachable: 'lsn' in master,
     receiverStreaming: streaming ? f.receiver!.status === 'streaming' : undefined,
   });
   await writeCheckState(config.pgdata, `${JSON.stringify(state)}\n`).catch((err: unknown) =>
-    f.notes.push(`cannot keep state in ${join(config.pgdata, CHECK_STATE)} (${errorMessage(err)}): run --check as the database owner to measure how long replay stands still`));
+    f.notes.push(
+      `cannot keep state in ${join(config.pgdata, CHECK_STATE)} (${errorMessage(err)}): run --check as the database owner to measure how long replay stands still`,
+    ),
+  );
   const secondsSince = (t: number | undefined): number => (t === undefined ? 0 : Math.max(0, (now - t) / 1000));
   if (f.receiver && f.receiver.status !== 'streaming') f.receiver.downSeconds = secondsSince(state.receiverDownSince);
   if ('lsn' in master) {
@@ -118,26 +126,38 @@ async function measure(ctx: Ctx, f: CheckFacts, masterTimeoutMs: number, now: nu
       f.replicationError = err.line;
       // Still needed (replay has not passed it) and not in the archive either: nothing will bring it.
       const seg = err.removedSegment;
-      if (seg !== undefined && f.replayLsn !== undefined
-        && lsnValue(f.replayLsn) < segmentStartLsn(seg, local.segSize) + BigInt(local.segSize)
-        && !existsSync(join(config.archivedir, seg))) f.removedSegment = seg;
+      if (
+        seg !== undefined &&
+        f.replayLsn !== undefined &&
+        lsnValue(f.replayLsn) < segmentStartLsn(seg, local.segSize) + BigInt(local.segSize) &&
+        !existsSync(join(config.archivedir, seg))
+      )
+        f.removedSegment = seg;
     }
   }
 
   async function askLocal(c: Ctx): Promise<LocalFacts> {
     const s = await connectLocal(c.config);
     try {
-      const row = (await s.query<{ r: boolean; recv: string | null; replay: string | null; secs: number | null; pause: ReplayPauseState | null; seg: string }>(
-        `SELECT pg_is_in_recovery() AS r, pg_last_wal_receive_lsn()::text AS recv, pg_last_wal_replay_lsn()::text AS replay,
+      const row = (
+        await s.query<{ r: boolean; recv: string | null; replay: string | null; secs: number | null; pause: ReplayPauseState | null; seg: string }>(
+          `SELECT pg_is_in_recovery() AS r, pg_last_wal_receive_lsn()::text AS recv, pg_last_wal_replay_lsn()::text AS replay,
                 extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS secs,
                 CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END AS pause,
-                current_setting('wal_segment_size') AS seg`))[0]!;
+                current_setting('wal_segment_size') AS seg`,
+        )
+      )[0]!;
       f.inRecovery = row.r;
-      const rec = (await s.query<{ status: string; flushed: string | null; age: number | null }>(
-        `SELECT status, flushed_lsn::text AS flushed, extract(epoch FROM now() - last_msg_receipt_time)::float8 AS age
-           FROM pg_stat_wal_receiver`))[0];
+      const rec = (
+        await s.query<{ status: string; flushed: string | null; age: number | null }>(
+          `SELECT status, flushed_lsn::text AS flushed, extract(epoch FROM now() - last_msg_receipt_time)::float8 AS age
+           FROM pg_stat_wal_receiver`,
+        )
+      )[0];
       return { recv: row.recv, replay: row.replay, secs: row.secs, pauseState: row.pause, segSize: sizeSetting(row.seg), receiver: rec };
-    } finally { await s.end(); }
+    } finally {
+      await s.end();
+    }
   }
 }
 
@@ -157,7 +177,8 @@ async function askMaster(ctx: Ctx, timeoutMs: number): Promise<{ lsn: string; se
   const asked = withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools check', timeoutMs }, async (l) => {
     // A source that is itself a standby (-B from a standby, cascading) has no pg_current_wal_lsn(): its replay position is where its WAL is.
     const rows = await l.pg.query<{ lsn: string; seg: string }>(
-      "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn, current_setting('wal_segment_size') AS seg");
+      "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn, current_setting('wal_segment_size') AS seg",
+    );
     return { lsn: rows[0]!.lsn, segSize: sizeSetting(rows[0]!.seg), slots: await listSlots(l.pg) };
   }).catch((err: unknown) => ({ error: errorMessage(err) }));
   try {

@@ -51,12 +51,16 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   const archiving = loadNewMasterArchiving(config);
   const running = (await localServer(config.pgdata)).running;
   if (!running) await requireCompleteCopy(config.pgdata, 'fail over (-F999)');
-  const probe = o.masterStopped !== undefined ? { answers: false, detail: o.masterStopped }
-    : await probeMaster(config, log, Math.min(config.ssh_timeout * 1000, 10_000));
+  const probe =
+    o.masterStopped !== undefined ? { answers: false, detail: o.masterStopped } : await probeMaster(config, log, Math.min(config.ssh_timeout * 1000, 10_000));
   if (probe.answers && !o.force) {
-    throw new PitrError('MASTER_ALIVE', `refusing to fail over: the master still answers (${probe.detail}); a second master would split the cluster's history (split brain)`, {
-      hint: 'stop the master first; -F999 --force promotes anyway',
-    });
+    throw new PitrError(
+      'MASTER_ALIVE',
+      `refusing to fail over: the master still answers (${probe.detail}); a second master would split the cluster's history (split brain)`,
+      {
+        hint: 'stop the master first; -F999 --force promotes anyway',
+      },
+    );
   }
   if (o.masterStopped !== undefined) log.info(`promoting: the master was ${o.masterStopped}`);
   else log.warning(probe.answers ? `--force: failing over although the master answers (${probe.detail})` : `the master does not answer: ${probe.detail}`);
@@ -68,7 +72,12 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
     await assertInRecovery(ctx);
     change = await installConfFiles(config, 'failover');
     // The running server keeps its archive_mode unless the failover configuration restarts it below.
-    if (archiving) await checkArchiveMode(ctx, change, change.conf ? await showSetting(bins.postgres, config.pgdata, 'archive_mode') : await sessionSetting(ctx, 'archive_mode'));
+    if (archiving)
+      await checkArchiveMode(
+        ctx,
+        change,
+        change.conf ? await showSetting(bins.postgres, config.pgdata, 'archive_mode') : await sessionSetting(ctx, 'archive_mode'),
+      );
     // Read by the promoted server at the reload or restart below (archive_command is reloadable).
     await makeOurSettingsWin(config.pgdata, bins, '-F999', { ours: [], empty: [] }, log);
   } else {
@@ -83,7 +92,9 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   try {
     const ok = await s.scalar<boolean>('SELECT pg_promote(true, 60)');
     if (!ok) throw new PitrError('PROMOTE_FAILED', 'pg_promote() did not finish within 60 s', { hint: 'see the server log' });
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
   await waitForServer(config, 'primary', 0, waitMs, log);
   await writeSettings(config.pgdata, { kind: 'promoted', when: new Date().toISOString() });
   // A new postgresql.conf may change settings that need a restart; a new pg_hba.conf only a reload.
@@ -97,7 +108,11 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
   if (archiving) {
     const printed = await initQueues(archiving, log);
     const l = await connectLocal(config);
-    try { archiveCommand = await enableArchiving(l, archiving, printed); } finally { await l.end(); }
+    try {
+      archiveCommand = await enableArchiving(l, archiving, printed);
+    } finally {
+      await l.end();
+    }
     log.info(`archiving is on: archive_command = '${archiveCommand}' (ALTER SYSTEM, reloaded); timeline ${timeline} ships to the slaves of ${archiving.ini}`);
   }
   const failed = await runFailoverAction(config, log);
@@ -106,7 +121,11 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
     throw new PitrError('FAILOVER_ACTION_FAILED', `promoted to timeline ${timeline}, but ${failed}`);
   }
   if (o.announce === false) return { timeline };
-  await raiseAlert(config, { level: 'OK', event: 'failover_done', message: `successful failover: this server is now the master (timeline ${timeline})`, role: 'standby' }, log);
+  await raiseAlert(
+    config,
+    { level: 'OK', event: 'failover_done', message: `successful failover: this server is now the master (timeline ${timeline})`, role: 'standby' },
+    log,
+  );
   ctx.out(`Failover finished: read-write on timeline ${timeline}. Statistics are not replicated: run ANALYZE on your databases.`);
   return { timeline, ...(archiveCommand !== undefined ? { archiveCommand } : {}) };
 }
@@ -123,7 +142,11 @@ async function checkArchiveMode(ctx: Ctx, change: ConfChange, mode: string): Pro
 
 async function sessionSetting(ctx: Ctx, name: string): Promise<string> {
   const s = await connectLocal(ctx.config);
-  try { return String(await s.scalar('SELECT current_setting($1)', [name])); } finally { await s.end(); }
+  try {
+    return String(await s.scalar('SELECT current_setting($1)', [name]));
+  } finally {
+    await s.end();
+  }
 }
 
 async function assertInRecovery(ctx: Ctx): Promise<void> {
@@ -132,7 +155,9 @@ async function assertInRecovery(ctx: Ctx): Promise<void> {
     if (!(await s.scalar<boolean>('SELECT pg_is_in_recovery()'))) {
       throw new PitrError('NOT_A_STANDBY', 'the local server is not in recovery: it already is a master');
     }
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
 }
 
 // A slot named like our own on this server would hold WAL for a standby that does not exist.
@@ -143,12 +168,18 @@ async function dropStaleOwnSlot(ctx: Ctx): Promise<void> {
     const r = await dropOwnSlotAfterPromotion(ctx.config, s);
     if (r?.result === 'dropped') ctx.log.info(`dropped the replication slot "${r.name}" on this server: it is the master now and streams through no slot`);
     if (r?.result === 'active') ctx.log.warning(`the replication slot "${r.name}" on this server is in use: left alone`);
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
 }
 
 async function reload(ctx: Ctx): Promise<void> {
   const s = await connectLocal(ctx.config);
-  try { await s.query('SELECT pg_reload_conf()'); } finally { await s.end(); }
+  try {
+    await s.query('SELECT pg_reload_conf()');
+  } finally {
+    await s.end();
+  }
 }
 
 /** The timeline the local server writes WAL on now. */
@@ -156,5 +187,7 @@ export async function currentTimeline(ctx: Ctx): Promise<number> {
   const s = await connectLocal(ctx.config);
   try {
     return parseInt(String(await s.scalar('SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)')), 16);
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
 }

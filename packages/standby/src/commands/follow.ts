@@ -71,7 +71,9 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
   const running = (await localServer(target.pgdata)).running;
   if (!running) await requireCompleteCopy(target.pgdata, 'follow a new master (--follow)');
   const m = await askNewMaster(tctx);
-  log.info(`the new master (${m.where}) writes timeline ${m.timeline}${m.history.length ? `; its history: ${m.history.map((e) => `${e.tli} until ${e.switchpoint}`).join(', ')}` : ''}`);
+  log.info(
+    `the new master (${m.where}) writes timeline ${m.timeline}${m.history.length ? `; its history: ${m.history.map((e) => `${e.tli} until ${e.switchpoint}`).join(', ')}` : ''}`,
+  );
   const bins = await localBinaries(target);
   let started = false;
   if (!running) {
@@ -85,9 +87,13 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
       // PostgreSQL checks pg_control against the history itself at start-up (xlogrecovery.c).
       const fork = forkRefusal(errorMessage(err));
       if (started) await stopServer(target, bins, log).catch(() => undefined);
-      await writeFollowSettings(ctx, o.iniPath, bins, { ensureSlot: false }).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
+      await writeFollowSettings(ctx, o.iniPath, bins, { ensureSlot: false }).catch((e: unknown) =>
+        log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`),
+      );
       if (fork === undefined) throw err;
-      throw new PitrError('REJOIN_NEEDED', `a rejoin is needed: ${fork}; it cannot follow ${m.where} (timeline ${m.timeline})`, { hint: REJOIN_HINT(o.iniPath) });
+      throw new PitrError('REJOIN_NEEDED', `a rejoin is needed: ${fork}; it cannot follow ${m.where} (timeline ${m.timeline})`, {
+        hint: REJOIN_HINT(o.iniPath),
+      });
     }
   }
   try {
@@ -96,7 +102,9 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
     if (started) {
       // Back as it was: stopped, with the settings for the master the ini names.
       await stopServer(target, bins, log).catch(() => undefined);
-      await writeFollowSettings(ctx, o.iniPath, bins, { ensureSlot: false }).catch((e: unknown) => log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`));
+      await writeFollowSettings(ctx, o.iniPath, bins, { ensureSlot: false }).catch((e: unknown) =>
+        log.warning(`could not write the settings for ${ctx.config.master_public_ip} back: ${errorMessage(e)}`),
+      );
     }
     throw err;
   }
@@ -104,12 +112,24 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
   if (running) {
     await writeFollowSettings(tctx, o.iniPath, bins);
     const s = await connectLocal(target);
-    try { await s.query('SELECT pg_reload_conf()'); } finally { await s.end(); }
+    try {
+      await s.query('SELECT pg_reload_conf()');
+    } finally {
+      await s.end();
+    }
   }
   const via = target.use_streaming_replication ? 'streaming' : 'archive';
   await waitFollowing(tctx, m.timeline, via, o.waitMs ?? 300_000);
-  await raiseAlert(target, { level: 'OK', event: 'follow_done', role: 'standby',
-    message: `this standby follows the new master ${m.where} on timeline ${m.timeline} (${via === 'streaming' ? 'streaming' : 'restoring from archivedir'})` }, log);
+  await raiseAlert(
+    target,
+    {
+      level: 'OK',
+      event: 'follow_done',
+      role: 'standby',
+      message: `this standby follows the new master ${m.where} on timeline ${m.timeline} (${via === 'streaming' ? 'streaming' : 'restoring from archivedir'})`,
+    },
+    log,
+  );
   ctx.out(`Following the new master (${m.where}) on timeline ${m.timeline}, ${via === 'streaming' ? 'streaming' : 'restoring from archivedir'}.`);
   return { timeline: m.timeline, via, master: m.where };
 }
@@ -119,7 +139,12 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
  * primary_conninfo for `ctx.config`'s master, standby.signal), checked with postgres -C: the
  * -S code. The one place --follow writes the standby's settings for the new master.
  */
-export async function writeFollowSettings(ctx: Ctx, iniPath: string, bins: Awaited<ReturnType<typeof localBinaries>>, o: { ensureSlot: boolean } = { ensureSlot: true }): Promise<void> {
+export async function writeFollowSettings(
+  ctx: Ctx,
+  iniPath: string,
+  bins: Awaited<ReturnType<typeof localBinaries>>,
+  o: { ensureSlot: boolean } = { ensureSlot: true },
+): Promise<void> {
   // use_replication_slots: the slot is made on the master ctx names (the new one), as -S does; when
   // the settings for the old master are only written back, its name is used as it was.
   const slot = o.ensureSlot ? (await ensureStandbySlot(ctx))?.name : ctx.config.use_replication_slots ? standbySlotName(ctx.config) : undefined;
@@ -129,15 +154,22 @@ export async function writeFollowSettings(ctx: Ctx, iniPath: string, bins: Await
 /** The FATAL lines PostgreSQL starts with when pg_control is past the requested timeline's fork, as one reason; else undefined. */
 export function forkRefusal(message: string): string | undefined {
   const min = /requested timeline (\d+) does not contain minimum recovery point ([0-9A-F]+\/[0-9A-F]+) on timeline (\d+)/.exec(message);
-  if (min) return `this standby has replayed timeline ${min[3]} up to ${min[2]} (its minimum recovery point), which timeline ${min[1]} of the new master does not contain (PostgreSQL refused to start: "${min[0]}")`;
+  if (min)
+    return `this standby has replayed timeline ${min[3]} up to ${min[2]} (its minimum recovery point), which timeline ${min[1]} of the new master does not contain (PostgreSQL refused to start: "${min[0]}")`;
   const child = /requested timeline (\d+) is not a child of this server's history/.exec(message);
-  if (child) return `this standby's last checkpoint is past where timeline ${child[1]} of the new master forked off (PostgreSQL refused to start: "${child[0]}")`;
+  if (child)
+    return `this standby's last checkpoint is past where timeline ${child[1]} of the new master forked off (PostgreSQL refused to start: "${child[0]}")`;
   return undefined;
 }
 
 function withNewMaster(config: StandbyConfig, m: NewMaster | undefined): StandbyConfig {
   if (m === undefined) return config;
-  return { ...config, master_public_ip: m.host, ...(m.sshPort !== undefined ? { ssh_port: m.sshPort } : {}), ...(m.port !== undefined ? { port: m.port } : {}) };
+  return {
+    ...config,
+    master_public_ip: m.host,
+    ...(m.sshPort !== undefined ? { ssh_port: m.sshPort } : {}),
+    ...(m.port !== undefined ? { port: m.port } : {}),
+  };
 }
 
 async function askNewMaster(ctx: Ctx): Promise<MasterTimeline> {
@@ -151,19 +183,27 @@ async function askNewMaster(ctx: Ctx): Promise<MasterTimeline> {
     const timeline = parseInt(String(await l.pg.scalar('SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)')), 16);
     if (timeline === 1) return { timeline, history: [], where: l.where };
     const name = `${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
-    let text = await fsp.readFile(join(config.archivedir, name), 'utf8').catch((err: unknown) => (errorCode(err) === 'ENOENT' ? undefined : Promise.reject(err)));
+    let text = await fsp
+      .readFile(join(config.archivedir, name), 'utf8')
+      .catch((err: unknown) => (errorCode(err) === 'ENOENT' ? undefined : Promise.reject(err)));
     if (text === undefined) {
       log.debug(`${name} is not in ${config.archivedir}: reading it from the new master's pg_wal`);
       try {
         text = String(await l.pg.scalar('SELECT pg_read_file($1)', [`pg_wal/${name}`]));
       } catch (err) {
-        throw new PitrError('NO_TIMELINE_HISTORY', `cannot read ${name} of the new master: it is not in ${config.archivedir} and ${l.where} refused it (${errorMessage(err)})`, {
-          hint: `copy ${name} from the new master's pg_wal into ${config.archivedir}, or grant pg_read_server_files to master_db_user there`,
-        });
+        throw new PitrError(
+          'NO_TIMELINE_HISTORY',
+          `cannot read ${name} of the new master: it is not in ${config.archivedir} and ${l.where} refused it (${errorMessage(err)})`,
+          {
+            hint: `copy ${name} from the new master's pg_wal into ${config.archivedir}, or grant pg_read_server_files to master_db_user there`,
+          },
+        );
       }
     }
     let history: HistoryEntry[];
-    try { history = parseHistory(text); } catch (err) {
+    try {
+      history = parseHistory(text);
+    } catch (err) {
       throw new PitrError('NO_TIMELINE_HISTORY', `${name} of the new master cannot be read: ${errorMessage(err)}`);
     }
     return { timeline, history, where: l.where };
@@ -178,22 +218,37 @@ async function checkFork(ctx: Ctx, m: MasterTimeline, iniPath: string): Promise<
   let segSize: number;
   try {
     if (!(await s.scalar<boolean>('SELECT pg_is_in_recovery()'))) {
-      throw new PitrError('REJOIN_NEEDED', 'a rejoin is needed: the local server is not in recovery (it is a master itself), so it cannot follow another master', {
-        hint: REJOIN_HINT(iniPath),
-      });
+      throw new PitrError(
+        'REJOIN_NEEDED',
+        'a rejoin is needed: the local server is not in recovery (it is a master itself), so it cannot follow another master',
+        {
+          hint: REJOIN_HINT(iniPath),
+        },
+      );
     }
-    const row = (await s.query<{ replay: string | null; tli: number; seg: string }>(
-      "SELECT pg_last_wal_replay_lsn()::text AS replay, (SELECT timeline_id FROM pg_control_checkpoint()) AS tli, (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS seg"))[0]!;
+    const row = (
+      await s.query<{ replay: string | null; tli: number; seg: string }>(
+        "SELECT pg_last_wal_replay_lsn()::text AS replay, (SELECT timeline_id FROM pg_control_checkpoint()) AS tli, (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS seg",
+      )
+    )[0]!;
     replay = row.replay ?? '0/0';
     ckptTli = Number(row.tli);
     segSize = Number(row.seg);
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
   // The segment holding the last replayed byte (replay is the end of the last record).
   const last = lsnText(lsnValue(replay) > 0n ? lsnValue(replay) - 1n : 0n);
   const chain = [...new Set([...m.history.map((e) => e.tli), m.timeline])];
   const present: number[] = [];
   for (const t of chain) {
-    if (await fsp.access(join(config.pgdata, 'pg_wal', walNameForLsn(last, t, segSize))).then(() => true, () => false)) present.push(t);
+    if (
+      await fsp.access(join(config.pgdata, 'pg_wal', walNameForLsn(last, t, segSize))).then(
+        () => true,
+        () => false,
+      )
+    )
+      present.push(t);
   }
   const v = forkVerdict({ replayLsn: replay, timelinesWithSegment: present, checkpointTli: ckptTli }, m.timeline, m.history);
   ctx.log.info(`this standby replayed up to ${replay} on timeline ${v.tli}`);
@@ -211,7 +266,11 @@ async function rewriteIni(config: StandbyConfig, m: NewMaster, log: Ctx['log']):
   const st = await fsp.stat(config.file);
   const text = await fsp.readFile(config.file, 'utf8');
   await writeFileAtomic(config.file, setIniKeys(text, values), st.mode & 0o777);
-  log.info(`${config.file}: set ${Object.entries(values).map(([k, v]) => `${k}: ${v}`).join(', ')} (the new master)`);
+  log.info(
+    `${config.file}: set ${Object.entries(values)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')} (the new master)`,
+  );
 }
 
 async function waitFollowing(ctx: Ctx, timeline: number, via: 'streaming' | 'archive', waitMs: number): Promise<void> {
@@ -225,8 +284,11 @@ async function waitFollowing(ctx: Ctx, timeline: number, via: 'streaming' | 'arc
       const s = await connectLocal(config, 2000);
       try {
         if (via === 'streaming') {
-          const r = (await s.query<{ status: string; host: string | null; port: number | null; tli: number | null }>(
-            'SELECT status, sender_host AS host, sender_port AS port, received_tli AS tli FROM pg_stat_wal_receiver'))[0];
+          const r = (
+            await s.query<{ status: string; host: string | null; port: number | null; tli: number | null }>(
+              'SELECT status, sender_host AS host, sender_port AS port, received_tli AS tli FROM pg_stat_wal_receiver',
+            )
+          )[0];
           if (r && r.status === 'streaming' && r.host === config.master_public_ip && Number(r.port) === config.port) return;
           state = r ? `WAL receiver ${r.status} from ${r.host ?? '?'}:${r.port ?? '?'}` : 'no WAL receiver yet';
         } else {
@@ -234,16 +296,25 @@ async function waitFollowing(ctx: Ctx, timeline: number, via: 'streaming' | 'arc
           if (files.some((f) => f.length === 24 && f.startsWith(prefix))) return;
           state = `no segment of timeline ${timeline} restored yet`;
         }
-      } finally { await s.end(); }
+      } finally {
+        await s.end();
+      }
     } catch (err) {
       state = errorMessage(err);
     }
     if (Date.now() > deadline) {
-      throw new PitrError('FOLLOW_TIMEOUT', `the standby does not ${via === 'streaming' ? `stream from ${config.master_public_ip}:${config.port}` : `restore timeline ${timeline} from ${config.archivedir}`} after ${Math.round(waitMs / 1000)} s (${state}); its settings point at the new master`, {
-        hint: `see ${config.logfile ?? join(config.pgdata, 'pitrtools-server.log')}${via === 'archive' ? ' and whether the new master\'s archiver ships to this host (archiver_config)' : ''}`,
-      });
+      throw new PitrError(
+        'FOLLOW_TIMEOUT',
+        `the standby does not ${via === 'streaming' ? `stream from ${config.master_public_ip}:${config.port}` : `restore timeline ${timeline} from ${config.archivedir}`} after ${Math.round(waitMs / 1000)} s (${state}); its settings point at the new master`,
+        {
+          hint: `see ${config.logfile ?? join(config.pgdata, 'pitrtools-server.log')}${via === 'archive' ? " and whether the new master's archiver ships to this host (archiver_config)" : ''}`,
+        },
+      );
     }
-    if (Date.now() - lastSaid >= 10_000) { log.info(`waiting for the standby to follow: ${state}`); lastSaid = Date.now(); }
+    if (Date.now() - lastSaid >= 10_000) {
+      log.info(`waiting for the standby to follow: ${state}`);
+      lastSaid = Date.now();
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }

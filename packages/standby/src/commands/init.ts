@@ -25,7 +25,9 @@ export async function initStandby(ctx: Ctx): Promise<InitResult> {
   await refuseIfRunning(config.pgdata, 'prepare the standby (-I)');
   const { major, tablespaces, archiveLibrary, archiveMode } = await withMasterLink(config, log, { applicationName: 'pitrtools init' }, async (l) => {
     await requireHelpers(l.pg, l.where);
-    const info = (await l.pg.query<{ archive_mode: string; archive_library: string | null }>('SELECT archive_mode, archive_library FROM cmd_server_info()'))[0]!;
+    const info = (
+      await l.pg.query<{ archive_mode: string; archive_library: string | null }>('SELECT archive_mode, archive_library FROM cmd_server_info()')
+    )[0]!;
     const ts = await l.pg.query<Tablespace>('SELECT oid::text AS oid, spcname AS name, location FROM cmd_get_tablespaces()');
     return { major: l.pg.major, tablespaces: ts, archiveLibrary: info.archive_library, archiveMode: info.archive_mode };
   });
@@ -39,9 +41,11 @@ export async function initStandby(ctx: Ctx): Promise<InitResult> {
     log.warning(`${errorMessage(err)}: -S will need them`);
   }
   const mappings = parseMappings(config.tablespace_mapping ?? []);
-  const dirs: Array<[string, string]> = [['pgdata', config.pgdata],
+  const dirs: Array<[string, string]> = [
+    ['pgdata', config.pgdata],
     ...tablespaces.filter(isExternal).map((t): [string, string] => [`the directory of tablespace ${t.name}`, localLocation(t.location, mappings)]),
-    ['archivedir', config.archivedir]];
+    ['archivedir', config.archivedir],
+  ];
   // All or nothing: a directory that cannot be made takes back the ones made before it.
   const { lines, created } = await createPrivateDirs(dirs, (w) => log.warning(w));
   for (const l of lines) ctx.out(l);

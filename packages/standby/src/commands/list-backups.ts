@@ -46,12 +46,30 @@ export async function listBackups(ctx: Ctx): Promise<BackupListing[]> {
 async function listing(ctx: Ctx, full: string, s: BackupSetMeta, archived: ReadonlySet<string>): Promise<BackupListing> {
   const complete = hasNeededWal(s, archived);
   const last = complete ? lastOfRun(s, archived) : undefined;
-  const lastAt = last === undefined ? undefined : await fsp.stat(join(ctx.config.archivedir, last)).then((st) => st.mtime.toISOString(), () => undefined);
+  const lastAt =
+    last === undefined
+      ? undefined
+      : await fsp.stat(join(ctx.config.archivedir, last)).then(
+          (st) => st.mtime.toISOString(),
+          () => undefined,
+        );
   return {
-    label: s.label, start_lsn: s.start_lsn, stop_lsn: s.stop_lsn, start_time: s.start_time, stop_time: s.stop_time, timeline: s.timeline,
-    bytes: s.bytes, duration_ms: s.duration_ms, source: s.source, source_host: s.source_host,
-    verified: s.verified ? s.verified.ok : null, verified_at: s.verified?.at ?? null,
-    wal_complete: complete, recoverable_from: complete ? s.stop_time : null, recoverable_to: lastAt ?? null, path: join(full, s.label),
+    label: s.label,
+    start_lsn: s.start_lsn,
+    stop_lsn: s.stop_lsn,
+    start_time: s.start_time,
+    stop_time: s.stop_time,
+    timeline: s.timeline,
+    bytes: s.bytes,
+    duration_ms: s.duration_ms,
+    source: s.source,
+    source_host: s.source_host,
+    verified: s.verified ? s.verified.ok : null,
+    verified_at: s.verified?.at ?? null,
+    wal_complete: complete,
+    recoverable_from: complete ? s.stop_time : null,
+    recoverable_to: lastAt ?? null,
+    path: join(full, s.label),
   };
 }
 
@@ -61,8 +79,14 @@ export function renderBackups(rows: readonly BackupListing[], full: string): str
   const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
   const t = (iso: string | null): string => (iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
   const lines = rows.map((r) => [
-    r.label, `${r.timeline}`, `${r.start_lsn}-${r.stop_lsn}`, mb(r.bytes), `${(r.duration_ms / 1000).toFixed(0)}s`, r.source,
-    r.verified === null ? 'no' : r.verified ? 'yes' : 'FAILED', r.wal_complete ? `${t(r.recoverable_from)} .. ${t(r.recoverable_to)}` : 'WAL missing',
+    r.label,
+    `${r.timeline}`,
+    `${r.start_lsn}-${r.stop_lsn}`,
+    mb(r.bytes),
+    `${(r.duration_ms / 1000).toFixed(0)}s`,
+    r.source,
+    r.verified === null ? 'no' : r.verified ? 'yes' : 'FAILED',
+    r.wal_complete ? `${t(r.recoverable_from)} .. ${t(r.recoverable_to)}` : 'WAL missing',
   ]);
   const head = ['LABEL', 'TLI', 'LSN START-STOP', 'SIZE', 'TOOK', 'SOURCE', 'VERIFIED', 'RECOVERABLE (UTC)'];
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));

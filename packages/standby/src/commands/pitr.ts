@@ -84,10 +84,14 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
   let reachedText: string | null;
   try {
     // Also as text, so it is shown the way PostgreSQL shows T (microseconds, the server's zone).
-    const row = (await s.query<{ t: Date | null; txt: string | null }>('SELECT pg_last_xact_replay_timestamp() AS t, pg_last_xact_replay_timestamp()::text AS txt'))[0];
+    const row = (
+      await s.query<{ t: Date | null; txt: string | null }>('SELECT pg_last_xact_replay_timestamp() AS t, pg_last_xact_replay_timestamp()::text AS txt')
+    )[0];
     lastReplayed = row?.t ?? null;
     reachedText = row?.txt ?? null;
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
   await writeSettings(config.pgdata, { kind: 'promoted', when: new Date().toISOString() });
   await recordReplayed(config.pgdata, null);
   const stoppedBefore = /recovery stopping before (?:commit|abort) of transaction \d+, time (.+)/.exec(await readLogSince(logfile, offset))?.[1]?.trim();
@@ -107,10 +111,15 @@ async function refuseIfReplayedPast(ctx: Ctx, t: TargetTime, older: OlderBackup)
     const row = (await s.query<{ r: boolean; ts: Date | null }>('SELECT pg_is_in_recovery() AS r, pg_last_xact_replay_timestamp() AS ts'))[0]!;
     if (!row.r) throw new PitrError('NOT_A_STANDBY', 'the local server is not in recovery: it is a master already; -R needs a standby or a stopped copy');
     if (row.ts && row.ts.getTime() > t.epochMs) {
-      throw new PitrError('PAST_TARGET', `this standby has already replayed past ${t.text} (last replayed transaction ${row.ts.toISOString()}); ${fresh()}${older.words}`,
-        older.hint !== undefined ? { hint: older.hint } : {});
+      throw new PitrError(
+        'PAST_TARGET',
+        `this standby has already replayed past ${t.text} (last replayed transaction ${row.ts.toISOString()}); ${fresh()}${older.words}`,
+        older.hint !== undefined ? { hint: older.hint } : {},
+      );
     }
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
 }
 
 /**
@@ -146,7 +155,10 @@ async function resolveForServer(ctx: Ctx, bins: PgBinaries, input: TargetInput):
 }
 
 /** The words that end a "needs an older base backup" refusal, and its hint: the kept backup set that can reach the target, if any. */
-interface OlderBackup { words: string; hint?: string }
+interface OlderBackup {
+  words: string;
+  hint?: string;
+}
 
 /** The newest kept set of the catalogue (full_backup) that is consistent at or before the target: its stop time <= target. */
 async function olderBackup(ctx: Ctx, t: TargetTime): Promise<OlderBackup> {
@@ -154,7 +166,12 @@ async function olderBackup(ctx: Ctx, t: TargetTime): Promise<OlderBackup> {
   if (full === undefined || full === '') return { words: '' };
   const sets = await listSets(full).catch(() => []);
   const fit = sets.filter((s) => Date.parse(s.stop_time) <= t.epochMs).pop();
-  if (!fit) return { words: sets.length ? `; no kept backup set reaches it (the oldest, ${sets[0]!.label}, is consistent from ${sets[0]!.stop_time})` : '; the catalogue (full_backup) holds no set' };
+  if (!fit)
+    return {
+      words: sets.length
+        ? `; no kept backup set reaches it (the oldest, ${sets[0]!.label}, is consistent from ${sets[0]!.stop_time})`
+        : '; the catalogue (full_backup) holds no set',
+    };
   return {
     words: `; the kept backup set ${fit.label} (consistent from ${fit.stop_time}) can reach it`,
     hint: `restore it into an empty directory: cmd_standby -C <ini> --restore-backup ${fit.label} --into DIR (or into pgdata once moved aside), then -F999 -R with that directory as pgdata`,
@@ -165,33 +182,51 @@ async function refuseIfCopyPast(ctx: Ctx, t: TargetTime, older: OlderBackup): Pr
   const label = await readBackupLabel(ctx.config.pgdata);
   const start = await copyStart(ctx.config.pgdata);
   if (start && t.epochMs < start.earliestMs) {
-    throw new PitrError('TARGET_BEFORE_COPY', `this copy starts at ${start.text} (${start.source}); a recovery target before that (${t.text}) needs an older base backup${older.words}`,
-      older.hint !== undefined ? { hint: older.hint } : {});
+    throw new PitrError(
+      'TARGET_BEFORE_COPY',
+      `this copy starts at ${start.text} (${start.source}); a recovery target before that (${t.text}) needs an older base backup${older.words}`,
+      older.hint !== undefined ? { hint: older.hint } : {},
+    );
   }
   // PostgreSQL itself only refuses a target before the copy is consistent when a commit lies in
   // between; otherwise it silently recovers past the target. So an unknown start is refused.
   if (start && t.epochMs < start.latestMs) {
-    throw new PitrError('COPY_START_AMBIGUOUS', `cannot tell whether ${t.text} is after this copy's start: backup_label says START TIME ${start.text}, `
-      + `and that abbreviation can name several offsets (the copy has no ${BACKUP_STATE} recording the start as an instant: it was not taken by this version's -B)`, {
-      hint: `any target from ${new Date(start.latestMs).toISOString()} on is certainly after it; for an earlier one take a new base backup with -B, which records its start`,
-    });
+    throw new PitrError(
+      'COPY_START_AMBIGUOUS',
+      `cannot tell whether ${t.text} is after this copy's start: backup_label says START TIME ${start.text}, ` +
+        `and that abbreviation can name several offsets (the copy has no ${BACKUP_STATE} recording the start as an instant: it was not taken by this version's -B)`,
+      {
+        hint: `any target from ${new Date(start.latestMs).toISOString()} on is certainly after it; for an earlier one take a new base backup with -B, which records its start`,
+      },
+    );
   }
   if (label !== undefined) return;
   const replayed = await readReplayed(ctx.config.pgdata);
   if (replayed && replayed.epochMs > t.epochMs) {
-    throw new PitrError('PAST_TARGET', `this copy has already replayed past ${t.text} (up to ${replayed.text}); ${fresh()}${older.words}`, older.hint !== undefined ? { hint: older.hint } : {});
+    throw new PitrError(
+      'PAST_TARGET',
+      `this copy has already replayed past ${t.text} (up to ${replayed.text}); ${fresh()}${older.words}`,
+      older.hint !== undefined ? { hint: older.hint } : {},
+    );
   }
 }
 
 function translate(err: unknown, log: string, t: TargetTime, older: OlderBackup): PitrError {
   if (TOO_EARLY.test(log)) {
-    return new PitrError('TARGET_BEFORE_COPY', `${t.text} is before the point at which this copy becomes consistent; a recovery target before that needs an older base backup${older.words}`,
-      older.hint !== undefined ? { hint: older.hint } : {});
+    return new PitrError(
+      'TARGET_BEFORE_COPY',
+      `${t.text} is before the point at which this copy becomes consistent; a recovery target before that needs an older base backup${older.words}`,
+      older.hint !== undefined ? { hint: older.hint } : {},
+    );
   }
   if (NOT_REACHED.test(log)) {
-    return new PitrError('TARGET_NOT_REACHED', `target not reached: recovery ended before configured recovery target was reached (${t.text}); the archive holds no WAL up to that time`, {
-      hint: 'ship the missing WAL to archivedir (or choose an earlier time), then run -F999 -R again',
-    });
+    return new PitrError(
+      'TARGET_NOT_REACHED',
+      `target not reached: recovery ended before configured recovery target was reached (${t.text}); the archive holds no WAL up to that time`,
+      {
+        hint: 'ship the missing WAL to archivedir (or choose an earlier time), then run -F999 -R again',
+      },
+    );
   }
   return err instanceof PitrError ? err : new PitrError('PITR_FAILED', errorMessage(err));
 }

@@ -61,15 +61,21 @@ export async function rejoin(ctx: Ctx, o: RejoinOptions): Promise<RejoinResult> 
   await stopIfRunning(ctx, bins, o.force === true, 'stop');
   const verdict = await judgeFork(ctx, theirs);
   let result: RejoinResult;
-  const incomplete = await fsp.access(join(pgdata, INCOMPLETE_MARKER)).then(() => true, () => false);
+  const incomplete = await fsp.access(join(pgdata, INCOMPLETE_MARKER)).then(
+    () => true,
+    () => false,
+  );
   if (incomplete) result = await viaBasebackup(ctx, `an earlier -B did not finish (${INCOMPLETE_MARKER})`);
   else if (verdict.kind === 'no-rewind') {
     result = { method: 'none', reason: `it stopped cleanly${verdict.switchpoint !== undefined ? ` before the fork at ${lsnText(verdict.switchpoint)}` : ''}` };
   } else result = await rewindOrCopy(ctx, bins, verdict.why);
   await startAsStandbyOfNewMaster(ctx, o, bins);
-  const how = result.method === 'pg_rewind' ? 'rewound with pg_rewind'
-    : result.method === 'basebackup' ? `re-synced with the delta base backup (-B): ${result.reason}`
-      : `no rewind needed: ${result.reason}`;
+  const how =
+    result.method === 'pg_rewind'
+      ? 'rewound with pg_rewind'
+      : result.method === 'basebackup'
+        ? `re-synced with the delta base backup (-B): ${result.reason}`
+        : `no rewind needed: ${result.reason}`;
   await raiseAlert(config, { level: 'OK', event: 'rejoin_done', message: `rejoined as a standby of the new master (${how})`, role: 'standby' }, log);
   ctx.out(`Rejoin finished: ${how}; started as a standby of ${config.master_public_ip}`);
   return result;
@@ -81,19 +87,31 @@ async function stopIfRunning(ctx: Ctx, bins: PgBinaries, force: boolean, step: '
   const s = await localServer(config.pgdata);
   if (!s.running) return;
   if (!force) {
-    throw new PitrError('SERVER_RUNNING', `refusing to rejoin: the local PostgreSQL runs (pid ${s.pid}, ${config.pgdata}); as the old master it accepts writes from clients, and every write after the new master's timeline forked would be lost by the rejoin`, {
-      hint: `move the clients to the new master and stop it (cmd_standby -C ${config.file} -A stop), or let --rejoin --force stop it`,
-    });
+    throw new PitrError(
+      'SERVER_RUNNING',
+      `refusing to rejoin: the local PostgreSQL runs (pid ${s.pid}, ${config.pgdata}); as the old master it accepts writes from clients, and every write after the new master's timeline forked would be lost by the rejoin`,
+      {
+        hint: `move the clients to the new master and stop it (cmd_standby -C ${config.file} -A stop), or let --rejoin --force stop it`,
+      },
+    );
   }
   if (step === 'check') return;
   let master = true;
   try {
     const c = await connectLocal(config);
-    try { master = !(await c.scalar<boolean>('SELECT pg_is_in_recovery()')); } finally { await c.end(); }
-  } catch (err) { log.debug(`could not ask the local server whether it is in recovery: ${errorMessage(err)}`); }
-  log.warning(master
-    ? `--force: stopping the local PostgreSQL (pid ${s.pid}), which runs as a master and accepts writes from clients: every write it took after the new master's timeline forked will be lost`
-    : `--force: stopping the local PostgreSQL (pid ${s.pid}, in recovery)`);
+    try {
+      master = !(await c.scalar<boolean>('SELECT pg_is_in_recovery()'));
+    } finally {
+      await c.end();
+    }
+  } catch (err) {
+    log.debug(`could not ask the local server whether it is in recovery: ${errorMessage(err)}`);
+  }
+  log.warning(
+    master
+      ? `--force: stopping the local PostgreSQL (pid ${s.pid}), which runs as a master and accepts writes from clients: every write it took after the new master's timeline forked will be lost`
+      : `--force: stopping the local PostgreSQL (pid ${s.pid}, in recovery)`,
+  );
   await stopServer(config, bins, log);
 }
 
@@ -110,8 +128,11 @@ async function readNewMaster(ctx: Ctx): Promise<NewMaster> {
   const { config, log } = ctx;
   return withMasterLink(config, log, { applicationName: 'pitrtools rejoin' }, async (l) => {
     await requireHelpers(l.pg, l.where);
-    const info = (await l.pg.query<{ in_recovery: boolean; data_directory: string; tli: string; system_identifier: string }>(
-      "SELECT in_recovery, data_directory, system_identifier, CASE WHEN in_recovery THEN '' ELSE substr(pg_walfile_name(current_lsn), 1, 8) END AS tli FROM cmd_server_info()"))[0]!;
+    const info = (
+      await l.pg.query<{ in_recovery: boolean; data_directory: string; tli: string; system_identifier: string }>(
+        "SELECT in_recovery, data_directory, system_identifier, CASE WHEN in_recovery THEN '' ELSE substr(pg_walfile_name(current_lsn), 1, 8) END AS tli FROM cmd_server_info()",
+      )
+    )[0]!;
     if (info.in_recovery) {
       throw new PitrError('NEW_MASTER_IN_RECOVERY', `refusing to rejoin: the server named in ${config.file} (${l.where}) is in recovery, not the new master`, {
         hint: 'set master_public_ip (and port) to the promoted server, then run --rejoin again',
@@ -135,9 +156,13 @@ async function requireSameCluster(ctx: Ctx, theirs: NewMaster): Promise<void> {
   const controlPath = join(ctx.config.pgdata, 'global', 'pg_control');
   const ours = parseControlPrefix(await fsp.readFile(controlPath), controlPath);
   if (String(ours.systemIdentifier) !== theirs.systemIdentifier) {
-    throw new PitrError('OTHER_CLUSTER', `refusing to rejoin: the master named in ${ctx.config.file} (${theirs.where}) is another cluster (system identifier ${theirs.systemIdentifier}, this one ${ours.systemIdentifier}); a rejoin would replace this data directory with a copy of it`, {
-      hint: 'check master_public_ip and port; to make this host a new standby of that cluster anyway, use -B and -S',
-    });
+    throw new PitrError(
+      'OTHER_CLUSTER',
+      `refusing to rejoin: the master named in ${ctx.config.file} (${theirs.where}) is another cluster (system identifier ${theirs.systemIdentifier}, this one ${ours.systemIdentifier}); a rejoin would replace this data directory with a copy of it`,
+      {
+        hint: 'check master_public_ip and port; to make this host a new standby of that cluster anyway, use -B and -S',
+      },
+    );
   }
 }
 
@@ -146,8 +171,10 @@ async function judgeFork(ctx: Ctx, theirs: NewMaster): Promise<RejoinVerdict> {
   const controlPath = join(ctx.config.pgdata, 'global', 'pg_control');
   const ours = parseControlPrefix(await fsp.readFile(controlPath), controlPath);
   const v = rejoinVerdict(ours.timeline, ours.checkpoint, cleanlyShutDown(ours), theirs.tli, theirs.history);
-  ctx.log.info(`this server: timeline ${ours.timeline}, ${ours.state}, last checkpoint at ${lsnText(ours.checkpoint)}; the new master: timeline ${theirs.tli}`
-    + `${v.kind !== 'unrelated' && v.switchpoint !== undefined ? `, forked from timeline ${ours.timeline} at ${lsnText(v.switchpoint)}` : ''}`);
+  ctx.log.info(
+    `this server: timeline ${ours.timeline}, ${ours.state}, last checkpoint at ${lsnText(ours.checkpoint)}; the new master: timeline ${theirs.tli}` +
+      `${v.kind !== 'unrelated' && v.switchpoint !== undefined ? `, forked from timeline ${ours.timeline} at ${lsnText(v.switchpoint)}` : ''}`,
+  );
   return v;
 }
 
@@ -164,7 +191,11 @@ async function rewindOrCopy(ctx: Ctx, bins: PgBinaries, why: string): Promise<Re
   await withMasterLink(config, log, { applicationName: 'pitrtools rejoin' }, async (l) => {
     log.info(`CHECKPOINT on the new master (${l.where}), so that its pg_control names its timeline for pg_rewind`);
     // Needs superuser or pg_checkpoint (15+); without it pg_rewind may find nothing to do, and then the delta -B runs.
-    await l.pg.query('CHECKPOINT').catch((err: Error) => log.warning(`CHECKPOINT on the new master failed (${err.message}): pg_rewind may see its old timeline and change nothing; then the delta -B runs`));
+    await l.pg
+      .query('CHECKPOINT')
+      .catch((err: Error) =>
+        log.warning(`CHECKPOINT on the new master failed (${err.message}): pg_rewind may see its old timeline and change nothing; then the delta -B runs`),
+      );
   });
   const kept = await keepOwnFiles(config.pgdata, log);
   let run;
@@ -198,6 +229,10 @@ async function startAsStandbyOfNewMaster(ctx: Ctx, o: RejoinOptions, bins: PgBin
   const offset = await startServer(config, bins, log);
   await waitForServer(config, 'standby', offset, o.waitMs ?? 600_000, log);
   const local = await connectLocal(config);
-  try { await dropFormerMasterSlots(local, log); } finally { await local.end(); }
+  try {
+    await dropFormerMasterSlots(local, log);
+  } finally {
+    await local.end();
+  }
   await startReceiver(ctx, o.iniPath);
 }

@@ -26,19 +26,28 @@ export async function setReplayPaused(ctx: Ctx, pause: boolean): Promise<ReplayP
   const { config } = ctx;
   const what = pause ? 'pause replay (-A pause)' : 'resume replay (-A resume)';
   if (!(await localServer(config.pgdata)).running) {
-    throw new PitrError('SERVER_NOT_RUNNING', `cannot ${what}: the local PostgreSQL is not running (${config.pgdata})`, { hint: 'start it: cmd_standby -C <ini> -A start' });
+    throw new PitrError('SERVER_NOT_RUNNING', `cannot ${what}: the local PostgreSQL is not running (${config.pgdata})`, {
+      hint: 'start it: cmd_standby -C <ini> -A start',
+    });
   }
   const s = await connectLocal(config);
   try {
     // pg_wal_replay_pause() raises "recovery is not in progress" on a master; say it in our words first.
     if (!(await s.scalar<boolean>('SELECT pg_is_in_recovery()'))) {
-      throw new PitrError('NOT_A_STANDBY', `cannot ${what}: the local server in ${config.pgdata} is not in recovery (it is a master, e.g. after -F999), so there is no replay`, {
-        hint: 'pause and resume apply to a standby only',
-      });
+      throw new PitrError(
+        'NOT_A_STANDBY',
+        `cannot ${what}: the local server in ${config.pgdata} is not in recovery (it is a master, e.g. after -F999), so there is no replay`,
+        {
+          hint: 'pause and resume apply to a standby only',
+        },
+      );
     }
     await s.query(pause ? 'SELECT pg_wal_replay_pause()' : 'SELECT pg_wal_replay_resume()');
-    const row = (await s.query<{ state: ReplayPauseState; lsn: string | null }>(
-      'SELECT pg_get_wal_replay_pause_state() AS state, pg_last_wal_replay_lsn()::text AS lsn'))[0]!;
+    const row = (
+      await s.query<{ state: ReplayPauseState; lsn: string | null }>('SELECT pg_get_wal_replay_pause_state() AS state, pg_last_wal_replay_lsn()::text AS lsn')
+    )[0]!;
     return { state: row.state, replayLsn: row.lsn };
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
 }

@@ -85,8 +85,10 @@ export async function restoreBackup(ctx: Ctx, o: RestoreBackupOptions): Promise<
   await removePath(join(dir, INCOMPLETE_MARKER));
   await fsyncDir(dir);
   const elapsedMs = Date.now() - t0;
-  ctx.out(`Restored backup set ${set.label} into ${dir}: ${count.files} files, ${humanBytes(count.bytes)} in ${formatDuration(elapsedMs)}; `
-    + 'start it with -S, or recover it to a time with -F999 -R (its pgdata in the ini)');
+  ctx.out(
+    `Restored backup set ${set.label} into ${dir}: ${count.files} files, ${humanBytes(count.bytes)} in ${formatDuration(elapsedMs)}; ` +
+      'start it with -S, or recover it to a time with -F999 -R (its pgdata in the ini)',
+  );
   return { set, dir, files: count.files, bytes: count.bytes, elapsedMs };
 }
 
@@ -108,7 +110,13 @@ async function requireEmpty(dir: string): Promise<void> {
  * filesystem has them), with the set's mtimes (so a later -B over the copy skips unchanged files),
  * files 0600 and directories 0700. Symlinks are not followed.
  */
-async function copyTree(from: string, to: string, skip: (rel: string) => boolean, count: { files: number; bytes: number; progress: Progress }, rel = ''): Promise<void> {
+async function copyTree(
+  from: string,
+  to: string,
+  skip: (rel: string) => boolean,
+  count: { files: number; bytes: number; progress: Progress },
+  rel = '',
+): Promise<void> {
   for (const e of await fsp.readdir(from, { withFileTypes: true })) {
     const r = rel === '' ? e.name : `${rel}/${e.name}`;
     if (skip(r)) continue;

@@ -101,7 +101,14 @@ async function readRejected(fs: RestoreFs, pgdata: string): Promise<Map<string, 
 async function writeRejected(fs: RestoreFs, pgdata: string, m: Map<string, number>): Promise<void> {
   const path = join(pgdata, REJECTED_STATE);
   if (m.size === 0) await fs.remove(path);
-  else await fs.writeAtomic(path, [...m].slice(-MAX_REJECTED_NAMES).map(([k, v]) => `${k} ${v}\n`).join(''));
+  else
+    await fs.writeAtomic(
+      path,
+      [...m]
+        .slice(-MAX_REJECTED_NAMES)
+        .map(([k, v]) => `${k} ${v}\n`)
+        .join(''),
+    );
 }
 
 async function noteRejected(fs: RestoreFs, pgdata: string, name: string): Promise<number> {

@@ -38,13 +38,17 @@ export async function prepareStandby(ctx: Ctx, iniPath: string, bins: PgBinaries
   const mode: SettingsMode = { kind: 'standby', self: selfInvocation(iniPath), streaming };
   const tree = selfSourceTree();
   if (tree !== undefined) {
-    ctx.log.warning(`restore_command runs ${mode.self.script}, inside the source checkout ${tree}: removing or moving it stops recovery; `
-      + 'install a copy instead (npm run tarball, then npm install -g of the tarball: README, Quick start)');
+    ctx.log.warning(
+      `restore_command runs ${mode.self.script}, inside the source checkout ${tree}: removing or moving it stops recovery; ` +
+        'install a copy instead (npm run tarball, then npm install -g of the tarball: README, Quick start)',
+    );
   }
   await writeSettings(config.pgdata, mode);
   await setSignal(config.pgdata, 'standby');
   await makeOurSettingsWin(config.pgdata, bins, command, { ours: settingsFor(mode), empty: STANDBY_NO_TARGET }, ctx.log);
-  ctx.log.debug(`wrote standby settings (${streaming ? `streaming from ${streaming.host}:${streaming.port}${streaming.slotName !== undefined ? ` through slot ${streaming.slotName}` : ''}` : 'archive replay only'})`);
+  ctx.log.debug(
+    `wrote standby settings (${streaming ? `streaming from ${streaming.host}:${streaming.port}${streaming.slotName !== undefined ? ` through slot ${streaming.slotName}` : ''}` : 'archive replay only'})`,
+  );
 }
 
 /** Runs -S. */

@@ -44,9 +44,13 @@ export async function switchover(ctx: Ctx, o: SwitchoverOptions): Promise<Switch
   const { config, log } = ctx;
   const remoteIni = config.master_standby_config;
   if (remoteIni === undefined) {
-    throw new PitrError('USAGE', `--switchover needs master_standby_config in ${config.file}: the path, on the master host, of the cmd_standby ini that makes the master a standby of this host`, {
-      hint: 'see docs/after-failover.md, "Planned switchover (--switchover)"',
-    });
+    throw new PitrError(
+      'USAGE',
+      `--switchover needs master_standby_config in ${config.file}: the path, on the master host, of the cmd_standby ini that makes the master a standby of this host`,
+      {
+        hint: 'see docs/after-failover.md, "Planned switchover (--switchover)"',
+      },
+    );
   }
   const remote = (...args: string[]): string[] => [...splitWords(config.master_cmd_standby), '-C', remoteIni, ...args];
   await checkFailoverAction(config);
@@ -64,7 +68,11 @@ export async function switchover(ctx: Ctx, o: SwitchoverOptions): Promise<Switch
       await link.pg.query('SELECT pg_switch_wal()');
       const target = String(await link.pg.scalar('SELECT pg_current_wal_lsn()'));
       const got = await waitForReplay(ctx, lsnValue(target), false, waitMs);
-      if (got.short) refuse(`this standby is not caught up: it replayed up to ${got.replayed}, the master is at ${target} after a WAL switch (waited ${waitMs / 1000} s)`, 'wait for it to catch up (cmd_standby --status shows the lag), then try again');
+      if (got.short)
+        refuse(
+          `this standby is not caught up: it replayed up to ${got.replayed}, the master is at ${target} after a WAL switch (waited ${waitMs / 1000} s)`,
+          'wait for it to catch up (cmd_standby --status shows the lag), then try again',
+        );
       log.info(`caught up: replayed ${got.replayed}, the master is at ${target}`);
     } finally {
       await link.pg.end();
@@ -77,19 +85,28 @@ export async function switchover(ctx: Ctx, o: SwitchoverOptions): Promise<Switch
     const shutdownCheckpoint = lsnText(control.checkpoint);
     if (control.state !== 'shut down') {
       await restartMaster(ssh, remote, log);
-      refuse(`the master's pg_control says "${control.state}", not "shut down", after the stop`, `see the master's server log; ${shutdownCheckpoint} is its last checkpoint`);
+      refuse(
+        `the master's pg_control says "${control.state}", not "shut down", after the stop`,
+        `see the master's server log; ${shutdownCheckpoint} is its last checkpoint`,
+      );
     }
     // Replayed past the start of the shutdown checkpoint record = replayed that record (it is the last one).
     const got = await waitForReplay(ctx, control.checkpoint, true, waitMs);
     if (got.short) {
       await restartMaster(ssh, remote, log);
-      refuse(`this standby replayed up to ${got.replayed}, not past the master's shutdown checkpoint at ${shutdownCheckpoint}: the master was started again, nothing was promoted`,
-        'check that this standby streams from the master (cmd_standby --status), then try again');
+      refuse(
+        `this standby replayed up to ${got.replayed}, not past the master's shutdown checkpoint at ${shutdownCheckpoint}: the master was started again, nothing was promoted`,
+        'check that this standby streams from the master (cmd_standby --status), then try again',
+      );
     }
     log.info(`this standby replayed ${got.replayed}, past the master's shutdown checkpoint at ${shutdownCheckpoint}`);
     let timeline: number;
     try {
-      ({ timeline } = await failover(ctx, { iniPath: o.iniPath, masterStopped: `stopped cleanly by --switchover (shutdown checkpoint ${shutdownCheckpoint})`, announce: false }));
+      ({ timeline } = await failover(ctx, {
+        iniPath: o.iniPath,
+        masterStopped: `stopped cleanly by --switchover (shutdown checkpoint ${shutdownCheckpoint})`,
+        announce: false,
+      }));
     } catch (err) {
       // Not promoted after all: the cluster needs its master back. Only when this server is known to
       // be still in recovery; a promoted one plus a restarted old master would be two masters.
@@ -110,10 +127,14 @@ export async function switchover(ctx: Ctx, o: SwitchoverOptions): Promise<Switch
         throw rejoinFailed(errorMessage(err), config.master_public_ip, remote('--rejoin'));
       });
       for (const line of out.split('\n').filter((l) => l.trim() !== '')) log.info(`old master: ${line}`);
-    } finally { await again.close(); }
+    } finally {
+      await again.close();
+    }
     const message = `switchover done: this server is the master (timeline ${timeline}); the old master ${config.master_public_ip} follows it`;
     await raiseAlert(config, { level: 'OK', event: 'switchover_done', message, role: 'standby' }, log);
-    ctx.out(`Switchover finished: read-write on timeline ${timeline} after replaying past the old master's shutdown checkpoint ${shutdownCheckpoint}; the old master ${config.master_public_ip} rejoined as a standby.`);
+    ctx.out(
+      `Switchover finished: read-write on timeline ${timeline} after replaying past the old master's shutdown checkpoint ${shutdownCheckpoint}; the old master ${config.master_public_ip} rejoined as a standby.`,
+    );
     return { shutdownCheckpoint, replayed: got.replayed, timeline };
   } finally {
     await ssh?.close();
@@ -134,19 +155,30 @@ function rejoinFailed(why: string, host: string, argv: string[]): PitrError {
 async function requireStreaming(ctx: Ctx): Promise<void> {
   const s = await connectLocal(ctx.config);
   try {
-    const row = (await s.query<{ r: boolean; status: string | null }>('SELECT pg_is_in_recovery() AS r, (SELECT status FROM pg_stat_wal_receiver) AS status'))[0]!;
+    const row = (
+      await s.query<{ r: boolean; status: string | null }>('SELECT pg_is_in_recovery() AS r, (SELECT status FROM pg_stat_wal_receiver) AS status')
+    )[0]!;
     if (!row.r) refuse('the local server is not in recovery: it already is a master', 'run --switchover on the standby that should become the master');
     if (row.status !== 'streaming') {
-      refuse(`this standby does not stream from the master (WAL receiver: ${row.status ?? 'none'})`, 'set use_streaming_replication: on and start it with -S; --check shows the receiver');
+      refuse(
+        `this standby does not stream from the master (WAL receiver: ${row.status ?? 'none'})`,
+        'set use_streaming_replication: on and start it with -S; --check shows the receiver',
+      );
     }
-  } finally { await s.end(); }
+  } finally {
+    await s.end();
+  }
 }
 
 /** True only when the local server answers and is in recovery. */
 async function stillInRecovery(ctx: Ctx): Promise<boolean> {
   try {
     const s = await connectLocal(ctx.config);
-    try { return (await s.scalar<boolean>('SELECT pg_is_in_recovery()')) === true; } finally { await s.end(); }
+    try {
+      return (await s.scalar<boolean>('SELECT pg_is_in_recovery()')) === true;
+    } finally {
+      await s.end();
+    }
   } catch {
     return false;
   }
@@ -158,7 +190,11 @@ async function waitForReplay(ctx: Ctx, lsn: bigint, past: boolean, ms: number): 
   for (;;) {
     const s = await connectLocal(ctx.config);
     let replayed: string;
-    try { replayed = String(await s.scalar('SELECT pg_last_wal_replay_lsn()')); } finally { await s.end(); }
+    try {
+      replayed = String(await s.scalar('SELECT pg_last_wal_replay_lsn()'));
+    } finally {
+      await s.end();
+    }
     const v = replayed === 'null' ? 0n : lsnValue(replayed);
     if (past ? v > lsn : v >= lsn) return { short: false, replayed };
     if (Date.now() > deadline) return { short: true, replayed };
@@ -171,9 +207,13 @@ async function runRemote(ssh: SshSession, argv: string[], what: string): Promise
   const r = await ssh.exec(argv, { timeoutMs: 900_000 });
   if (r.code !== 0) {
     const last = (r.stderr.toString('utf8').trim() || r.stdout.toString('utf8').trim()).split('\n').pop() ?? '';
-    throw new PitrError('REMOTE_COMMAND_FAILED', `could not ${what}: ${argv.join(' ')} on the master host ended with ${r.signal ?? `exit ${r.code}`}${last ? `: ${last}` : ''}`, {
-      hint: 'set master_cmd_standby and master_standby_config to cmd_standby and its ini on the master host',
-    });
+    throw new PitrError(
+      'REMOTE_COMMAND_FAILED',
+      `could not ${what}: ${argv.join(' ')} on the master host ended with ${r.signal ?? `exit ${r.code}`}${last ? `: ${last}` : ''}`,
+      {
+        hint: 'set master_cmd_standby and master_standby_config to cmd_standby and its ini on the master host',
+      },
+    );
   }
   return r.stdout.toString('utf8');
 }

@@ -32,7 +32,11 @@ export async function verifyBackups(ctx: Ctx, label?: string): Promise<VerifyOut
     const r = await runProcess([tool, '--wal-directory', ctx.config.archivedir, setDataDir(full, set.label)], { timeoutMs: 6 * 3600_000 });
     const output = `${r.stdout}${r.stderr}`.trim();
     const ok = r.code === 0;
-    const detail = output.split('\n').filter((l) => l.trim() !== '').slice(ok ? -1 : 0)[0] ?? (r.spawnError ? String(r.spawnError.message) : `exit ${r.code}`);
+    const detail =
+      output
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .slice(ok ? -1 : 0)[0] ?? (r.spawnError ? String(r.spawnError.message) : `exit ${r.code}`);
     await writeMeta(join(full, set.label), { ...set, verified: { at: new Date().toISOString(), ok, detail } });
     ctx.out(`${set.label}: ${ok ? 'verified' : 'FAILED'}: ${detail}`);
     out.push({ label: set.label, ok, detail, output });

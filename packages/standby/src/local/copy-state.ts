@@ -9,7 +9,12 @@ import { BACKUP_STATE, INCOMPLETE_MARKER } from '../state-files.js';
 /** Refuses (exit 1) when -B did not finish or never ran; `what` names the action, e.g. "start the standby (-S)". */
 export async function requireCompleteCopy(pgdata: string, what: string): Promise<void> {
   const marker = join(pgdata, INCOMPLETE_MARKER);
-  if (await fsp.access(marker).then(() => true, () => false)) {
+  if (
+    await fsp.access(marker).then(
+      () => true,
+      () => false,
+    )
+  ) {
     throw new PitrError('COPY_INCOMPLETE', `cannot ${what}: the base backup in ${pgdata} did not finish (${INCOMPLETE_MARKER} is there)`, {
       hint: 'run cmd_standby -C <ini> -B again until it reports "Base backup finished"',
     });
@@ -49,7 +54,7 @@ export interface CopyStart extends StartBounds {
  */
 export async function copyStart(pgdata: string): Promise<CopyStart | undefined> {
   const label = await readBackupLabel(pgdata);
-  const labelLsn = backupLabelStartLsn(label ?? await fsp.readFile(join(pgdata, 'backup_label.old'), 'utf8').catch(() => ''));
+  const labelLsn = backupLabelStartLsn(label ?? (await fsp.readFile(join(pgdata, 'backup_label.old'), 'utf8').catch(() => '')));
   const record = parseRecord(await fsp.readFile(join(pgdata, BACKUP_STATE), 'utf8').catch(() => ''));
   if (record && labelLsn !== undefined && record.startLsn.toUpperCase() === labelLsn) {
     const at = Date.parse(record.startedAt);

@@ -33,15 +33,21 @@ export async function makeOurSettingsWin(pgdata: string, bins: PgBinaries, comma
   for (const [name, value] of want.ours) {
     const got = await showSetting(bins.postgres, pgdata, name);
     if (got !== value) {
-      throw new PitrError('INHERITED_SETTING', `refusing ${command}: the server would start with ${name} = '${got}', not the value cmd_standby wrote into pitrtools.conf ('${value}')`,
-        { hint: fix });
+      throw new PitrError(
+        'INHERITED_SETTING',
+        `refusing ${command}: the server would start with ${name} = '${got}', not the value cmd_standby wrote into pitrtools.conf ('${value}')`,
+        { hint: fix },
+      );
     }
   }
   for (const name of want.empty) {
     const got = await showSetting(bins.postgres, pgdata, name);
     if (got !== '') {
-      throw new PitrError('INHERITED_SETTING', `refusing ${command}: the server would start with ${name} = '${got}': it would leave recovery at that target by itself`,
-        { hint: fix });
+      throw new PitrError(
+        'INHERITED_SETTING',
+        `refusing ${command}: the server would start with ${name} = '${got}': it would leave recovery at that target by itself`,
+        { hint: fix },
+      );
     }
   }
   return disabled;
@@ -51,14 +57,20 @@ export async function makeOurSettingsWin(pgdata: string, bins: PgBinaries, comma
 export async function warnArchivingAfterPromotion(pgdata: string, bins: PgBinaries, log: Logger): Promise<void> {
   const mode = await showSetting(bins.postgres, pgdata, 'archive_mode');
   if (mode === 'off') {
-    log.warning('after the promotion this server archives nothing (archive_mode = off): its standbys get WAL only by streaming; set archive_mode and archive_command in pg_conf_failover to ship it');
+    log.warning(
+      'after the promotion this server archives nothing (archive_mode = off): its standbys get WAL only by streaming; set archive_mode and archive_command in pg_conf_failover to ship it',
+    );
     return;
   }
   const command = await showSetting(bins.postgres, pgdata, 'archive_command');
   const library = await showSetting(bins.postgres, pgdata, 'archive_library').catch(() => ''); // PostgreSQL 15+
   if (command === '' && library === '') {
-    log.warning(`after the promotion archive_mode = ${mode} but neither archive_command nor archive_library is set: WAL piles up in pg_wal until one is; set it in pg_conf_failover`);
+    log.warning(
+      `after the promotion archive_mode = ${mode} but neither archive_command nor archive_library is set: WAL piles up in pg_wal until one is; set it in pg_conf_failover`,
+    );
   } else {
-    log.warning(`after the promotion this server archives with ${library !== '' ? `archive_library = '${library}'` : `archive_command = '${command}'`} (archive_mode = ${mode}): make sure it ships the NEW master's WAL where its standbys expect it (pg_conf_failover)`);
+    log.warning(
+      `after the promotion this server archives with ${library !== '' ? `archive_library = '${library}'` : `archive_command = '${command}'`} (archive_mode = ${mode}): make sure it ships the NEW master's WAL where its standbys expect it (pg_conf_failover)`,
+    );
   }
 }

@@ -10,7 +10,12 @@ export async function checkFailoverAction(config: StandbyConfig): Promise<void> 
   const path = config.action_failover;
   if (path === undefined) return;
   const st = await fsp.stat(path).catch(() => undefined);
-  const exec = st?.isFile() ? await fsp.access(path, constants.X_OK).then(() => true, () => false) : false;
+  const exec = st?.isFile()
+    ? await fsp.access(path, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    : false;
   if (!exec) {
     throw new PitrError('FAILOVER_ACTION_MISSING', `action_failover ${path} ${st ? 'is not an executable file' : 'does not exist'}; nothing was promoted`, {
       hint: `chmod u+x ${path} (or remove action_failover from the ini file)`,

@@ -40,7 +40,10 @@ export async function readReplayed(pgdata: string): Promise<{ text: string; epoc
 
 /** True when pgdata holds `<which>.signal`. */
 export async function hasSignal(pgdata: string, which: 'standby' | 'recovery'): Promise<boolean> {
-  return fsp.access(join(pgdata, `${which}.signal`)).then(() => true, () => false);
+  return fsp.access(join(pgdata, `${which}.signal`)).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Names in archivedir. */
@@ -83,7 +86,10 @@ export async function makePrivateDir(dir: string, what: string): Promise<{ exist
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const mode = (await fsp.stat(dir)).mode & 0o777;
   if (mode !== 0o700) {
-    const fixed = await fsp.chmod(dir, 0o700).then(() => true, () => false);
+    const fixed = await fsp.chmod(dir, 0o700).then(
+      () => true,
+      () => false,
+    );
     if (!fixed) return { existed, warning: `${dir} has mode ${mode.toString(8)} and cannot be changed to 0700 by this user` };
   }
   await checkOwnDir(dir, what);

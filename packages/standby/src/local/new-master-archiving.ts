@@ -34,11 +34,23 @@ function configError(config: StandbyConfig, key: string, message: string, hint: 
 
 /** The cmd_archiver key, else the sibling install, else `cmd_archiver` on PATH; its real path. Throws ARCHIVER_CONFIG (exit 2) when none exists. */
 export function findCmdArchiver(config: StandbyConfig): string {
-  const candidates = config.cmd_archiver !== undefined ? [config.cmd_archiver]
-    : [SIBLING, ...(process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/')).map((d) => join(d, 'cmd_archiver'))];
+  const candidates =
+    config.cmd_archiver !== undefined
+      ? [config.cmd_archiver]
+      : [
+          SIBLING,
+          ...(process.env.PATH ?? '')
+            .split(delimiter)
+            .filter((d) => d.startsWith('/'))
+            .map((d) => join(d, 'cmd_archiver')),
+        ];
   for (const c of candidates) if (existsSync(c)) return realpathSync(c);
-  throw configError(config, 'cmd_archiver', `${config.cmd_archiver !== undefined ? `${config.cmd_archiver} does not exist` : 'is not set and no cmd_archiver is installed beside cmd_standby or on PATH'}`,
-    'install pitrtools on this host (npm install -g .) or set cmd_archiver to the path of the cmd_archiver front end');
+  throw configError(
+    config,
+    'cmd_archiver',
+    `${config.cmd_archiver !== undefined ? `${config.cmd_archiver} does not exist` : 'is not set and no cmd_archiver is installed beside cmd_standby or on PATH'}`,
+    'install pitrtools on this host (npm install -g .) or set cmd_archiver to the path of the cmd_archiver front end',
+  );
 }
 
 /**
@@ -52,12 +64,20 @@ export function loadNewMasterArchiving(config: StandbyConfig): NewMasterArchivin
   try {
     archiver = loadConfig(ini, 'archiver').config;
   } catch (err) {
-    throw configError(config, 'archiver_config', `names ${ini}, which cmd_archiver cannot use: ${errorMessage(err)}`,
-      `fix ${ini} (cmd_archiver -C ${ini} checks it) or remove archiver_config`);
+    throw configError(
+      config,
+      'archiver_config',
+      `names ${ini}, which cmd_archiver cannot use: ${errorMessage(err)}`,
+      `fix ${ini} (cmd_archiver -C ${ini} checks it) or remove archiver_config`,
+    );
   }
   if (resolve(archiver.pgdata) !== resolve(config.pgdata)) {
-    throw configError(config, 'archiver_config', `names ${ini}, whose pgdata is ${archiver.pgdata}, not this standby's pgdata ${config.pgdata}`,
-      `set pgdata: ${config.pgdata} in ${ini}`);
+    throw configError(
+      config,
+      'archiver_config',
+      `names ${ini}, whose pgdata is ${archiver.pgdata}, not this standby's pgdata ${config.pgdata}`,
+      `set pgdata: ${config.pgdata} in ${ini}`,
+    );
   }
   if (resolveSlaves(archiver, () => true).length === 0) {
     throw configError(config, 'archiver_config', `names ${ini}, which lists no slaves`, `list the other standbys in the slaves key of ${ini}`);
@@ -69,9 +89,13 @@ export function loadNewMasterArchiving(config: StandbyConfig): NewMasterArchivin
 export function requireArchiveMode(config: StandbyConfig, mode: string): void {
   if (mode !== 'off') return;
   const file = config.pg_conf_failover !== undefined ? 'pg_conf_failover' : config.pg_conf !== undefined ? 'pg_conf' : `${config.pgdata}/postgresql.conf`;
-  throw new PitrError('ARCHIVE_MODE_OFF', `refusing to fail over: archiver_config is set but archive_mode is off in this server's configuration, and it changes only with a restart; nothing was promoted`, {
-    hint: `set archive_mode = on in ${file} (a standby does not archive until it is promoted), restart the standby (-A stop, -S), then run -F999 again`,
-  });
+  throw new PitrError(
+    'ARCHIVE_MODE_OFF',
+    `refusing to fail over: archiver_config is set but archive_mode is off in this server's configuration, and it changes only with a restart; nothing was promoted`,
+    {
+      hint: `set archive_mode = on in ${file} (a standby does not archive until it is promoted), restart the standby (-A stop, -S), then run -F999 again`,
+    },
+  );
 }
 
 /** Runs `cmd_archiver -C ini -I` unless l_archivedir already holds something; returns the archive_command line -I printed, if it ran. Throws ARCHIVER_INIT_FAILED (exit 1). */
@@ -90,7 +114,10 @@ export async function initQueues(a: NewMasterArchiving, log: Logger): Promise<st
       hint: `run cmd_archiver -C ${a.ini} -I by hand, then ALTER SYSTEM SET archive_command as it says and SELECT pg_reload_conf()`,
     });
   }
-  const line = r.stdout.split('\n').map((l) => l.trim()).find((l) => l.startsWith('archive_command'));
+  const line = r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.startsWith('archive_command'));
   const parsed = line === undefined ? undefined : parseConfLine(line);
   return parsed?.kind === 'setting' ? parsed.value : undefined;
 }

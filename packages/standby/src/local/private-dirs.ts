@@ -21,13 +21,21 @@ export function explainDirError(err: unknown, what: string, dir: string): PitrEr
   if (err instanceof PitrError) return err;
   const user = userInfo().username;
   const code = errorCode(err);
-  const [why, hint] = code === 'EACCES' || code === 'EPERM'
-    ? [`permission denied: ${user} may not create it in ${nearestExisting(err, dir)}`, `create it as root for this user: install -d -m 0700 -o ${user} ${dir}`]
-    : code === 'EROFS' ? ['the file system is mounted read-only', `choose a directory on a writable file system for ${what}`]
-      : code === 'ENOSPC' || code === 'EDQUOT' ? ['no space (or quota) left on that file system', 'free space there, or choose another directory']
-        : code === 'ENOTDIR' || code === 'EEXIST' ? ['a part of the path exists and is not a directory', `check each component of ${dir}`]
-          : code === 'ENAMETOOLONG' || code === 'ELOOP' ? ['the path is too long or loops through symbolic links', `check ${dir}`]
-            : [errorMessage(err), `check ${dir} and its parents`];
+  const [why, hint] =
+    code === 'EACCES' || code === 'EPERM'
+      ? [
+          `permission denied: ${user} may not create it in ${nearestExisting(err, dir)}`,
+          `create it as root for this user: install -d -m 0700 -o ${user} ${dir}`,
+        ]
+      : code === 'EROFS'
+        ? ['the file system is mounted read-only', `choose a directory on a writable file system for ${what}`]
+        : code === 'ENOSPC' || code === 'EDQUOT'
+          ? ['no space (or quota) left on that file system', 'free space there, or choose another directory']
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? ['a part of the path exists and is not a directory', `check each component of ${dir}`]
+            : code === 'ENAMETOOLONG' || code === 'ELOOP'
+              ? ['the path is too long or loops through symbolic links', `check ${dir}`]
+              : [errorMessage(err), `check ${dir} and its parents`];
   return new PitrError('CANNOT_CREATE_DIR', `cannot create ${what} ${dir}: ${why}${code ? ` (${code})` : ''}; nothing was left behind`, { hint, cause: err });
 }
 
@@ -60,7 +68,13 @@ export async function createPrivateDirs(dirs: ReadonlyArray<readonly [string, st
 async function topToCreate(dir: string): Promise<string | undefined> {
   let top: string | undefined;
   for (let d = dir; d !== dirname(d); d = dirname(d)) {
-    if (await fsp.lstat(d).then(() => true, () => false)) break;
+    if (
+      await fsp.lstat(d).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     top = d;
   }
   return top;

@@ -45,8 +45,10 @@ export async function rewindBlocker(pgRewind: string, pgdata: string): Promise<s
   const hints = field('wal_log_hints setting');
   const checksums = field('Data page checksum version');
   if (hints === 'on' || (checksums !== undefined && checksums !== '0')) return undefined;
-  return `the old master ran with wal_log_hints = off and without data checksums (pg_control of ${pgdata}), which pg_rewind needs; `
-    + `for next time set wal_log_hints = on in its postgresql.conf (takes a restart), or enable checksums on the stopped cluster: pg_checksums --enable -D ${pgdata}`;
+  return (
+    `the old master ran with wal_log_hints = off and without data checksums (pg_control of ${pgdata}), which pg_rewind needs; ` +
+    `for next time set wal_log_hints = on in its postgresql.conf (takes a restart), or enable checksums on the stopped cluster: pg_checksums --enable -D ${pgdata}`
+  );
 }
 
 /** Names in the top of pgdata that stay this host's own across pg_rewind. */
@@ -67,7 +69,10 @@ export async function keepOwnFiles(pgdata: string, log: Logger): Promise<KeptFil
     if (!ent.isFile() || !(OWN_CONF.includes(ent.name) || ent.name.startsWith('pitrtools'))) continue;
     const path = join(pgdata, ent.name);
     const st = await fsp.stat(path);
-    if (st.size > KEEP_MAX) { log.warning(`${path} is too big to keep across pg_rewind (${st.size} bytes): the new master's copy replaces it`); continue; }
+    if (st.size > KEEP_MAX) {
+      log.warning(`${path} is too big to keep across pg_rewind (${st.size} bytes): the new master's copy replaces it`);
+      continue;
+    }
     kept.set(ent.name, { data: await fsp.readFile(path), mode: st.mode & 0o777 });
   }
   return {
@@ -97,8 +102,13 @@ export async function runPgRewind(config: StandbyConfig, pgRewind: string, log: 
   try {
     const tunnel = await openPgTunnel(session, config.master_local_ip, config.port);
     try {
-      const source = conninfo([['host', tunnel.dir], ['port', String(tunnel.port)], ['user', config.master_db_user], ['dbname', config.master_db],
-        ['application_name', 'pitrtools rejoin']]);
+      const source = conninfo([
+        ['host', tunnel.dir],
+        ['port', String(tunnel.port)],
+        ['user', config.master_db_user],
+        ['dbname', config.master_db],
+        ['application_name', 'pitrtools rejoin'],
+      ]);
       const argv = [pgRewind, '-D', config.pgdata, '--source-server', source, '--progress'];
       log.info(`running ${argv.join(' ')}`);
       let last = '';
@@ -118,6 +128,10 @@ export async function runPgRewind(config: StandbyConfig, pgRewind: string, log: 
       // We only run it when our own reading of pg_control says a rewind is needed: pg_rewind changing nothing is a failure.
       if (noRewind) return { ok: false, why: `pg_rewind changed nothing although this server went past the fork (it said: ${noRewind})` };
       return { ok: true };
-    } finally { await tunnel.close(); }
-  } finally { await session.close().catch(() => undefined); }
+    } finally {
+      await tunnel.close();
+    }
+  } finally {
+    await session.close().catch(() => undefined);
+  }
 }

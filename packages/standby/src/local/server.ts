@@ -45,14 +45,21 @@ async function pgCtl(bins: PgBinaries, args: string[], log: Logger): Promise<voi
   const r = await runProcess(argv, { timeoutMs: (PG_CTL_TIMEOUT_S + 30) * 1000 });
   if (r.spawnError) throw new PitrError('PG_CTL_FAILED', `cannot run ${bins.pg_ctl}: ${r.spawnError.message}`);
   if (r.code !== 0) {
-    const why = (r.stderr.trim() || r.stdout.trim()).split('\n').filter((l) => l !== '').pop() ?? `exit ${r.code}`;
+    const why =
+      (r.stderr.trim() || r.stdout.trim())
+        .split('\n')
+        .filter((l) => l !== '')
+        .pop() ?? `exit ${r.code}`;
     throw new PitrError('PG_CTL_FAILED', `pg_ctl ${args[args.length - 1]} failed: ${why}`);
   }
 }
 
 /** Size of the log now, so that only what a start writes is read afterwards. */
 export async function logOffset(path: string): Promise<number> {
-  return fsp.stat(path).then((s) => s.size, () => 0);
+  return fsp.stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
 }
 
 /** What the server wrote to its log since `offset` (at most the last 256 KiB). */
@@ -65,7 +72,9 @@ export async function readLogSince(path: string, offset: number): Promise<string
       const buf = Buffer.alloc(Math.max(0, size - from));
       await fh.read(buf, 0, buf.length, from);
       return buf.toString('utf8');
-    } finally { await fh.close(); }
+    } finally {
+      await fh.close();
+    }
   } catch {
     return '';
   }
@@ -76,7 +85,11 @@ export async function startServer(config: StandbyConfig, bins: PgBinaries, log: 
   const logfile = serverLogPath(config);
   // pg_ctl opens the log with fopen("a"), which follows a link: create it ourselves first, never
   // through a link (SYMLINK_REFUSED, exit 2); pg_ctl then appends to our file.
-  await (await fsp.open(logfile, APPEND_NOFOLLOW, 0o600).catch((err: unknown) => { throw refusedLink(logfile, err); })).close();
+  await (
+    await fsp.open(logfile, APPEND_NOFOLLOW, 0o600).catch((err: unknown) => {
+      throw refusedLink(logfile, err);
+    })
+  ).close();
   const offset = await logOffset(logfile);
   try {
     await pgCtl(bins, ['-D', config.pgdata, '-l', logfile, '-w', '-t', String(PG_CTL_TIMEOUT_S), 'start'], log);
@@ -98,7 +111,8 @@ export async function restartServer(config: StandbyConfig, bins: PgBinaries, log
 }
 
 // FATAL lines our own connection attempts cause while the server starts: not the reason it died.
-const CONNECTION_NOISE = /the database system is (?:starting up|shutting down|not yet accepting connections|in recovery mode)|consistent recovery state has not been yet reached/i;
+const CONNECTION_NOISE =
+  /the database system is (?:starting up|shutting down|not yet accepting connections|in recovery mode)|consistent recovery state has not been yet reached/i;
 
 /** The last FATAL or PANIC message of a log excerpt that is not about a refused connection. */
 export function serverFatal(text: string): string | undefined {
@@ -115,8 +129,15 @@ export async function connectLocal(config: StandbyConfig, timeoutMs = 5000): Pro
   const host = s.socketDir ?? (s.listenAddress && s.listenAddress !== '*' ? s.listenAddress.split(',')[0]!.trim() : '127.0.0.1');
   // Loaded here, not at start-up: -B and -I never talk to the local server and load pg later, in parallel with SSH.
   const { connectPg } = await import('@pitrtools/core/pg/client');
-  return connectPg({ host, port: s.port, user: config.master_db_user, database: config.master_db, applicationName: 'pitrtools',
-    connectTimeoutMs: timeoutMs, describe: `local PostgreSQL (${config.pgdata})` });
+  return connectPg({
+    host,
+    port: s.port,
+    user: config.master_db_user,
+    database: config.master_db,
+    applicationName: 'pitrtools',
+    connectTimeoutMs: timeoutMs,
+    describe: `local PostgreSQL (${config.pgdata})`,
+  });
 }
 
 /** The role the server should reach before waitForServer returns. */
@@ -142,12 +163,18 @@ export async function waitForServer(config: StandbyConfig, want: WantedRole, off
         const inRecovery = await s.scalar<boolean>('SELECT pg_is_in_recovery()');
         if ((want === 'standby') === inRecovery) return;
         last = inRecovery ? 'still in recovery' : 'not in recovery';
-      } finally { await s.end(); }
+      } finally {
+        await s.end();
+      }
     } catch (err) {
       last = errorMessage(err);
     }
     if (Date.now() > deadline) {
-      throw new PitrError('SERVER_WAIT_TIMEOUT', `the local server did not become ${want === 'standby' ? 'a standby' : 'read-write'} within ${Math.round(timeoutMs / 1000)} s (${last})`, { hint: `see ${logfile}` });
+      throw new PitrError(
+        'SERVER_WAIT_TIMEOUT',
+        `the local server did not become ${want === 'standby' ? 'a standby' : 'read-write'} within ${Math.round(timeoutMs / 1000)} s (${last})`,
+        { hint: `see ${logfile}` },
+      );
     }
     log.debug(`waiting for the local server: ${last}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -162,7 +189,12 @@ export type SettingAnswer = { value: string } | { refused: string };
  * files (`configFile` instead of pgdata/postgresql.conf) with `settings` given as -c, as at start-up;
  * works while the server runs. Throws PG_SETTING_FAILED when postgres cannot be run at all.
  */
-export async function serverSetting(bins: PgBinaries, pgdata: string, name: string, o: { configFile?: string | undefined; settings?: Record<string, string> } = {}): Promise<SettingAnswer> {
+export async function serverSetting(
+  bins: PgBinaries,
+  pgdata: string,
+  name: string,
+  o: { configFile?: string | undefined; settings?: Record<string, string> } = {},
+): Promise<SettingAnswer> {
   const argv = [bins.postgres, '-C', name, '-D', pgdata];
   if (o.configFile !== undefined) argv.push('-c', `config_file=${o.configFile}`);
   for (const [k, v] of Object.entries(o.settings ?? {})) argv.push('-c', `${k}=${v}`);

@@ -60,7 +60,15 @@ export async function stopReceiver(ctx: Ctx): Promise<boolean> {
   const pid = await receiverPid(ctx);
   if (pid === undefined) return false;
   const signalGroup = (sig: NodeJS.Signals): void => {
-    try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } }
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
   };
   signalGroup('SIGTERM');
   const deadline = Date.now() + 15_000;
@@ -84,7 +92,13 @@ export async function stopReceiver(ctx: Ctx): Promise<boolean> {
 export async function useReceivedWal(ctx: Ctx): Promise<void> {
   await stopReceiver(ctx);
   const recv = receiveDir(ctx.config);
-  if (!(await fsp.stat(recv).then((s) => s.isDirectory(), () => false))) return;
+  if (
+    !(await fsp.stat(recv).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return;
   const moved = await moveComplete(recv, ctx.config.archivedir);
   for (const n of moved.conflicts) ctx.log.warning(`received ${n} differs from the one in ${ctx.config.archivedir}; the archived one is used`);
   const placed = await placePartial(ctx.config);

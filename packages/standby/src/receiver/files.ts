@@ -27,7 +27,10 @@ export function receiverFiles(config: StandbyConfig): { pid: string; log: string
 /** The slot: wal_receiver_slot, else pitrtools_recv_<host> (slot names allow [a-z0-9_], 63 bytes). */
 export function receiverSlot(config: StandbyConfig): string {
   if (config.wal_receiver_slot !== undefined) return config.wal_receiver_slot;
-  const host = hostname().split('.')[0]!.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const host = hostname()
+    .split('.')[0]!
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
   return `pitrtools_recv_${host}`.slice(0, 63);
 }
 
@@ -53,7 +56,10 @@ export async function moveComplete(recv: string, archivedir: string, known: Read
       if (!known.has(n)) r.conflicts.push(n);
       continue;
     }
-    if (status === 'created') { r.added.push(n); linked = true; } else r.identical.push(n);
+    if (status === 'created') {
+      r.added.push(n);
+      linked = true;
+    } else r.identical.push(n);
     if (n !== newestSegment) await fsp.rm(join(recv, n), { force: true });
   }
   if (linked) await fsyncDir(archivedir);
@@ -83,8 +89,12 @@ export async function placePartial(config: StandbyConfig): Promise<string | unde
   const newest = partials.pop();
   if (newest === undefined) return undefined;
   const name = newest.slice(0, -'.partial'.length);
-  const exists = (p: string): Promise<boolean> => fsp.stat(p).then(() => true, () => false);
-  if (await exists(join(config.archivedir, name)) || await exists(join(config.pgdata, 'pg_wal', name))) return undefined;
+  const exists = (p: string): Promise<boolean> =>
+    fsp.stat(p).then(
+      () => true,
+      () => false,
+    );
+  if ((await exists(join(config.archivedir, name))) || (await exists(join(config.pgdata, 'pg_wal', name)))) return undefined;
   await copyFileAtomic(join(recv, newest), join(config.pgdata, 'pg_wal', name));
   return name;
 }

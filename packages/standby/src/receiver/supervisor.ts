@@ -29,7 +29,10 @@ const HEALTHY_MS = 10_000;
 /** The pg_receivewal to run: the key, else the one beside the local server binaries. Throws RECEIVEWAL_MISSING. */
 export async function receivewalBinary(ctx: Ctx): Promise<string> {
   const path = ctx.config.pg_receivewal ?? join((await localBinaries(ctx.config)).bindir, 'pg_receivewal');
-  const ok = await fsp.access(path, constants.X_OK).then(() => true, () => false);
+  const ok = await fsp.access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
   if (!ok) {
     throw new PitrError('RECEIVEWAL_MISSING', `wal_receiver is on but ${path} is not an executable pg_receivewal`, {
       hint: `set pg_receivewal in ${ctx.config.file} to the pg_receivewal of the master's major version (or newer)`,
@@ -57,14 +60,20 @@ export async function runWalReceiver(ctx: Ctx, signal: AbortSignal): Promise<num
       if (r.added.length > 0) log.debug(`wal receiver: added ${r.added.join(', ')} to ${config.archivedir}`);
       for (const n of r.conflicts) {
         alerted.add(n);
-        await alert('CRITICAL', 'wal_receiver_conflict', `the WAL receiver received ${n}, but ${config.archivedir} already holds a different file of that name; `
-          + `neither was changed (the received one stays in ${recv}). Find out why (a timeline reused? two masters?)`);
+        await alert(
+          'CRITICAL',
+          'wal_receiver_conflict',
+          `the WAL receiver received ${n}, but ${config.archivedir} already holds a different file of that name; ` +
+            `neither was changed (the received one stays in ${recv}). Find out why (a timeline reused? two masters?)`,
+        );
       }
     } catch (err) {
       log.warning(`wal receiver: cannot add received segments to ${config.archivedir}: ${errorMessage(err)}`);
     }
   };
-  const mover = setInterval(() => { void move(); }, 1000);
+  const mover = setInterval(() => {
+    void move();
+  }, 1000);
   let backoff = 1000;
   log.info(`WAL receiver started (pid ${process.pid}): ${bin} into ${recv}, slot ${slot}`);
   try {
@@ -77,7 +86,11 @@ export async function runWalReceiver(ctx: Ctx, signal: AbortSignal): Promise<num
       if (healthy) backoff = 1000;
       if (!healthy && !outage) {
         outage = true;
-        await alert('CRITICAL', 'wal_receiver_failed', `the WAL receiver cannot stream from the master: ${result.why}; retrying (segments still arrive through archive_command)`);
+        await alert(
+          'CRITICAL',
+          'wal_receiver_failed',
+          `the WAL receiver cannot stream from the master: ${result.why}; retrying (segments still arrive through archive_command)`,
+        );
       }
       log.warning(`wal receiver: ${result.why}; retrying in ${Math.round(backoff / 1000)} s`);
       await sleep(backoff, signal);
@@ -103,8 +116,12 @@ export async function runWalReceiver(ctx: Ctx, signal: AbortSignal): Promise<num
           env.PGPASSFILE = passfile;
         }
         const common = ['-h', tunnel.dir, '-p', String(tunnel.port), '-U', c.config.repl_db_user, '-w'];
-        const created = await runProcess([program, '--create-slot', '--if-not-exists', '-S', slotName, ...common], { env, timeoutMs: c.config.ssh_timeout * 1000 + 30_000 });
-        if (created.code !== 0) return { streamed: false, why: `pg_receivewal --create-slot ${slotName} failed: ${lastLine(created.stderr || created.stdout)}` };
+        const created = await runProcess([program, '--create-slot', '--if-not-exists', '-S', slotName, ...common], {
+          env,
+          timeoutMs: c.config.ssh_timeout * 1000 + 30_000,
+        });
+        if (created.code !== 0)
+          return { streamed: false, why: `pg_receivewal --create-slot ${slotName} failed: ${lastLine(created.stderr || created.stdout)}` };
         return await receive(program, ['-D', dir, '-S', slotName, '--synchronous', '-n', '-v', ...common], env, c.log, stop, () => {
           if (outage) {
             outage = false;
@@ -121,7 +138,14 @@ export async function runWalReceiver(ctx: Ctx, signal: AbortSignal): Promise<num
 }
 
 /** Runs pg_receivewal until it exits or `stop` aborts; says whether it streamed and why it ended. */
-function receive(program: string, args: string[], env: NodeJS.ProcessEnv, log: Logger, stop: AbortSignal, onStreaming: () => void): Promise<{ streamed: boolean; why: string }> {
+function receive(
+  program: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  stop: AbortSignal,
+  onStreaming: () => void,
+): Promise<{ streamed: boolean; why: string }> {
   return new Promise((resolve) => {
     const child = spawn(program, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let streamed = false;
@@ -141,9 +165,13 @@ function receive(program: string, args: string[], env: NodeJS.ProcessEnv, log: L
         } else if (!/finished segment|switched to timeline|not renaming/.test(line)) last = line;
       }
     });
-    const onAbort = (): void => { child.kill('SIGTERM'); };
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+    };
     stop.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err) => { last = err.message; });
+    child.on('error', (err) => {
+      last = err.message;
+    });
     child.on('close', (code, sig) => {
       stop.removeEventListener('abort', onAbort);
       resolve({ streamed, why: `pg_receivewal ended (${sig ?? `exit ${code}`})${last ? `: ${last.replace(/^pg_receivewal: /, '')}` : ''}` });
@@ -152,13 +180,23 @@ function receive(program: string, args: string[], env: NodeJS.ProcessEnv, log: L
 }
 
 function lastLine(text: string): string {
-  return text.trim().split('\n').filter((l) => l !== '').pop() ?? 'no output';
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .pop() ?? 'no output'
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
-    function done(): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
     signal.addEventListener('abort', done, { once: true });
   });
 }

@@ -25,20 +25,27 @@ export async function openPgTunnel(session: SshSession, host: string, port: numb
     sockets.add(local);
     local.on('close', () => sockets.delete(local));
     local.pause();
-    session.forwardOut(host, port).then((remote) => {
-      local.pipe(remote).pipe(local);
-      local.resume();
-      const end = (): void => { local.destroy(); remote.destroy(); };
-      local.on('close', end).on('error', end);
-      remote.on('close', end).on('error', end);
-    }, () => local.destroy());
+    session.forwardOut(host, port).then(
+      (remote) => {
+        local.pipe(remote).pipe(local);
+        local.resume();
+        const end = (): void => {
+          local.destroy();
+          remote.destroy();
+        };
+        local.on('close', end).on('error', end);
+        remote.on('close', end).on('error', end);
+      },
+      () => local.destroy(),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(join(dir, `.s.PGSQL.${port}`), () => resolve());
   });
   return {
-    dir, port,
+    dir,
+    port,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

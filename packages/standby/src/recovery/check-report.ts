@@ -112,7 +112,9 @@ function level(value: number, l: Limits): 0 | 1 | 2 {
 /** Applies the thresholds. */
 export function evaluateCheck(f: CheckFacts, t: CheckThresholds): CheckReport {
   let code: 0 | 1 | 2 | 3 = 0;
-  const raise = (c: 0 | 1 | 2): void => { if (c > code) code = c; };
+  const raise = (c: 0 | 1 | 2): void => {
+    if (c > code) code = c;
+  };
   const parts: string[] = [];
   const s = (n: number): string => `${Math.round(n)} s`;
   if (!f.running) {
@@ -189,7 +191,9 @@ export function evaluateCheck(f: CheckFacts, t: CheckThresholds): CheckReport {
     `'replay_stuck'=${v(f.replayStuckSeconds, 's')};${lim(t.stuck.warn)};${lim(t.stuck.crit)};0`,
     `'restored_age'=${v(f.restoredAge, 's')};${lim(t.restored.warn)};${lim(t.restored.crit)};0`,
     `'archivedir'=${v(f.archivedirBytes, 'B')};;;0`,
-    ...(f.slots !== undefined ? [`'slot_retained_max'=${v(maxRetained(f.slots), 'B')};${lim(t.slots?.warnBytes ?? null)};${lim(t.slots?.critBytes ?? null)};0`] : []),
+    ...(f.slots !== undefined
+      ? [`'slot_retained_max'=${v(maxRetained(f.slots), 'B')};${lim(t.slots?.warnBytes ?? null)};${lim(t.slots?.critBytes ?? null)};0`]
+      : []),
   ].join(' ');
   return { code, status: STATUS[code], text: parts.join(', '), perfdata, facts: f };
 }
@@ -237,22 +241,35 @@ export function renderStatus(r: CheckReport, master: string): string {
   const f = r.facts;
   const b = (n: number | undefined): string => (n === undefined ? '?' : `${n} B`);
   const lines = [`${r.status}: ${r.text}`];
-  lines.push(`master:  ${master}: ${f.masterLsn !== undefined ? `WAL at ${f.masterLsn}`
-    : f.masterUnreachable ? `UNREACHABLE for ${Math.round(f.masterUnreachable.seconds)} s: ${f.masterUnreachable.reason}` : 'not asked'}`);
+  lines.push(
+    `master:  ${master}: ${
+      f.masterLsn !== undefined
+        ? `WAL at ${f.masterLsn}`
+        : f.masterUnreachable
+          ? `UNREACHABLE for ${Math.round(f.masterUnreachable.seconds)} s: ${f.masterUnreachable.reason}`
+          : 'not asked'
+    }`,
+  );
   if (!f.running) lines.push('standby: the local server is not running');
   else if (f.inRecovery === false) lines.push('standby: not in recovery (a master)');
   else {
-    const recv = f.receiver ? `; received up to ${f.receiveLsn ?? '?'} (lag ${b(f.receiveLagBytes)}); WAL receiver ${f.receiver.status}` : '; archive replay only';
+    const recv = f.receiver
+      ? `; received up to ${f.receiveLsn ?? '?'} (lag ${b(f.receiveLagBytes)}); WAL receiver ${f.receiver.status}`
+      : '; archive replay only';
     const secs = f.lagSeconds !== undefined ? `, ${Math.round(f.lagSeconds)} s` : '';
     lines.push(`standby: in recovery${f.replayPaused ? ', replay PAUSED' : ''}; replayed up to ${f.replayLsn ?? '?'} (lag ${b(f.lagBytes)}${secs})${recv}`);
   }
-  const restored = f.restoredSegment !== undefined ? `newest restored segment ${f.restoredSegment}, ${Math.round(f.restoredAge ?? 0)} s ago` : 'nothing restored yet';
+  const restored =
+    f.restoredSegment !== undefined ? `newest restored segment ${f.restoredSegment}, ${Math.round(f.restoredAge ?? 0)} s ago` : 'nothing restored yet';
   lines.push(`archive: ${restored}; archivedir ${b(f.archivedirBytes)}`);
   for (const x of f.slots ?? []) {
-    const mark = x.name === f.ownSlot ? ' (this standby\'s)' : '';
-    lines.push(`slot:    ${x.name}${mark}: ${x.type}, ${x.active ? 'active' : 'inactive'}, holds ${x.retainedBytes === null ? 'no WAL' : humanBytes(x.retainedBytes)}${x.walStatus ? `, wal_status ${x.walStatus}` : ''}${x.safeWalSize !== null ? `, safe_wal_size ${humanBytes(x.safeWalSize)}` : ''}`);
+    const mark = x.name === f.ownSlot ? " (this standby's)" : '';
+    lines.push(
+      `slot:    ${x.name}${mark}: ${x.type}, ${x.active ? 'active' : 'inactive'}, holds ${x.retainedBytes === null ? 'no WAL' : humanBytes(x.retainedBytes)}${x.walStatus ? `, wal_status ${x.walStatus}` : ''}${x.safeWalSize !== null ? `, safe_wal_size ${humanBytes(x.safeWalSize)}` : ''}`,
+    );
   }
-  if (f.ownSlot !== undefined && !(f.slots ?? []).some((x) => x.name === f.ownSlot)) lines.push(`slot:    ${f.ownSlot} (this standby's): ${f.slots ? 'MISSING on the master' : 'not asked'}`);
+  if (f.ownSlot !== undefined && !(f.slots ?? []).some((x) => x.name === f.ownSlot))
+    lines.push(`slot:    ${f.ownSlot} (this standby's): ${f.slots ? 'MISSING on the master' : 'not asked'}`);
   if (f.replicationError !== undefined) lines.push(`last replication error: ${f.replicationError}`);
   return [...lines, ...f.notes].join('\n');
 }

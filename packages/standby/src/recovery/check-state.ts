@@ -25,7 +25,7 @@ export interface CheckObservation {
 
 /** The state after `o`; a condition that ended forgets its start. */
 export function nextCheckState(prev: CheckState, o: CheckObservation): CheckState {
-  const since = (was: number | undefined, bad: boolean | undefined): number | undefined => (bad ? was ?? o.now : undefined);
+  const since = (was: number | undefined, bad: boolean | undefined): number | undefined => (bad ? (was ?? o.now) : undefined);
   const sameReplay = o.replayLsn !== undefined && o.replayLsn === prev.replayLsn && prev.replaySince !== undefined;
   return {
     replayLsn: o.replayLsn,
@@ -42,7 +42,9 @@ export function parseCheckState(text: string | undefined): CheckState {
     const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
     return {
       replayLsn: typeof o.replayLsn === 'string' ? o.replayLsn : undefined,
-      replaySince: num(o.replaySince), receiverDownSince: num(o.receiverDownSince), masterUnreachableSince: num(o.masterUnreachableSince),
+      replaySince: num(o.replaySince),
+      receiverDownSince: num(o.receiverDownSince),
+      masterUnreachableSince: num(o.masterUnreachableSince),
     };
   } catch {
     return {};
@@ -55,7 +57,8 @@ export function parseCheckState(text: string | undefined): CheckState {
  * walreceiver.c), and the segment named by "requested WAL segment ... has already been removed".
  */
 export function lastReplicationError(logTail: string): { line: string; removedSegment?: string } | undefined {
-  const re = /(?:FATAL|ERROR|LOG):\s+((?:could not connect to the primary server|could not receive data from WAL stream|could not start WAL streaming|replication terminated by primary server|terminating walreceiver|could not send end-of-streaming message|replication slot "[^"]*" does not exist).*)$/gm;
+  const re =
+    /(?:FATAL|ERROR|LOG):\s+((?:could not connect to the primary server|could not receive data from WAL stream|could not start WAL streaming|replication terminated by primary server|terminating walreceiver|could not send end-of-streaming message|replication slot "[^"]*" does not exist).*)$/gm;
   let last: string | undefined;
   for (const m of logTail.matchAll(re)) last = m[0];
   if (last === undefined) return undefined;

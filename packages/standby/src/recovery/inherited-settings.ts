@@ -26,10 +26,10 @@ export const INHERITED: Readonly<Record<string, string>> = {
   recovery_target_inclusive: LEAVES_RECOVERY,
   recovery_target_action: LEAVES_RECOVERY,
   recovery_target_timeline: OVERRIDES_OURS,
-  promote_trigger_file: 'promote this server when a file of the master\'s choosing appears (PostgreSQL 15 and older)',
+  promote_trigger_file: "promote this server when a file of the master's choosing appears (PostgreSQL 15 and older)",
   hot_standby: OVERRIDES_OURS,
-  archive_command: 'make this server, once promoted by -F999 or -R, archive with the old master\'s command (pg_conf_failover decides instead)',
-  archive_library: 'make this server, once promoted by -F999 or -R, archive with the old master\'s module (pg_conf_failover decides instead)',
+  archive_command: "make this server, once promoted by -F999 or -R, archive with the old master's command (pg_conf_failover decides instead)",
+  archive_library: "make this server, once promoted by -F999 or -R, archive with the old master's module (pg_conf_failover decides instead)",
 };
 
 /** One line that was commented out. */

@@ -19,6 +19,6 @@ export function pitrDoneLine(r: PitrReached): string {
 
 /** The message of the pitr_done alert. */
 export function pitrDoneAlert(r: PitrReached): string {
-  const what = r.lastReplayed === null ? 'no transaction replayed after the copy\'s start' : `last replayed transaction committed at ${r.lastReplayed}`;
+  const what = r.lastReplayed === null ? "no transaction replayed after the copy's start" : `last replayed transaction committed at ${r.lastReplayed}`;
   return `point-in-time recovery to ${r.target} done: ${what}${r.stoppedBefore !== undefined ? `, stopped before one committed at ${r.stoppedBefore}` : ''}`;
 }

@@ -76,7 +76,10 @@ export type SettingsMode =
 /** The primary_conninfo string (no password: that is in the passfile). */
 export function primaryConninfo(s: StreamingSettings): string {
   const pairs: Array<[string, string]> = [
-    ['host', s.host], ['port', String(s.port)], ['user', s.user], ['sslmode', s.sslmode],
+    ['host', s.host],
+    ['port', String(s.port)],
+    ['user', s.user],
+    ['sslmode', s.sslmode],
     ['application_name', s.applicationName],
   ];
   if (s.passfile !== undefined) pairs.push(['passfile', s.passfile]);
@@ -94,7 +97,9 @@ export function settingsFor(mode: SettingsMode): Setting[] {
     try {
       return [key, selfCommand(self, tail)];
     } catch (err) {
-      throw new PitrError('BAD_CONF_VALUE', `the value of ${key} cannot be written: ${errorMessage(err)}`, { hint: 'rename the path (node, cmd_standby or the ini file) so that it has no line break' });
+      throw new PitrError('BAD_CONF_VALUE', `the value of ${key} cannot be written: ${errorMessage(err)}`, {
+        hint: 'rename the path (node, cmd_standby or the ini file) so that it has no line break',
+      });
     }
   };
   const out: Setting[] = [command('restore_command', '--restore %f %p')];
@@ -105,8 +110,7 @@ export function settingsFor(mode: SettingsMode): Setting[] {
     if (mode.streaming) out.push(['primary_conninfo', primaryConninfo(mode.streaming)]);
     if (mode.streaming?.slotName !== undefined) out.push(['primary_slot_name', mode.streaming.slotName]);
   } else {
-    out.push(['recovery_target_time', mode.targetTime], ['recovery_target_action', 'promote'],
-      ['recovery_target_timeline', 'latest'], ['hot_standby', 'on']);
+    out.push(['recovery_target_time', mode.targetTime], ['recovery_target_action', 'promote'], ['recovery_target_timeline', 'latest'], ['hot_standby', 'on']);
   }
   return out;
 }

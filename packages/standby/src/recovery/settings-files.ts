@@ -12,8 +12,15 @@ import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { copyFileAtomic, fsyncDir, writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import { installedCommand } from '@pitrtools/core/fs/installed-command';
 import {
-  PASSFILE, SETTINGS_FILE, passfileLine, renderSettings, renderStubConf, withIncludeLine,
-  type SelfInvocation, type SettingsMode, type StreamingSettings,
+  PASSFILE,
+  SETTINGS_FILE,
+  passfileLine,
+  renderSettings,
+  renderStubConf,
+  withIncludeLine,
+  type SelfInvocation,
+  type SettingsMode,
+  type StreamingSettings,
 } from './render.js';
 import { neutraliseAutoConf, type DisabledLine } from './inherited-settings.js';
 
@@ -94,7 +101,9 @@ export async function ensureIncludeLine(confPath: string): Promise<void> {
     text = await fsp.readFile(confPath, 'utf8');
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') throw err;
-    throw new PitrError('NO_POSTGRESQL_CONF', `${confPath} does not exist`, { hint: 'set pg_conf in the ini file to the postgresql.conf this standby should use' });
+    throw new PitrError('NO_POSTGRESQL_CONF', `${confPath} does not exist`, {
+      hint: 'set pg_conf in the ini file to the postgresql.conf this standby should use',
+    });
   }
   const next = withIncludeLine(text);
   if (next !== text) await writeFileAtomic(confPath, next);
@@ -108,8 +117,13 @@ export async function streamingSettings(config: StandbyConfig): Promise<Streamin
     return undefined;
   }
   const base = {
-    host: config.master_public_ip, port: config.port, user: config.repl_db_user, sslmode: config.sslmode,
-    applicationName: `pitrtools_${hostname().split('.')[0]!.replace(/[^A-Za-z0-9_]/g, '_')}`,
+    host: config.master_public_ip,
+    port: config.port,
+    user: config.repl_db_user,
+    sslmode: config.sslmode,
+    applicationName: `pitrtools_${hostname()
+      .split('.')[0]!
+      .replace(/[^A-Za-z0-9_]/g, '_')}`,
   };
   if (config.repl_db_password === undefined) {
     await fsp.rm(passfile, { force: true });

@@ -37,7 +37,8 @@ export interface TargetTime {
 }
 
 /** An example for error messages. */
-export const TARGET_TIME_EXAMPLE = "'2026-05-28 11:00:38.059389+02', '2026-05-28 11:00:38 Europe/Berlin' or, read in the server's timezone, '2026-05-28 11:00:38'";
+export const TARGET_TIME_EXAMPLE =
+  "'2026-05-28 11:00:38.059389+02', '2026-05-28 11:00:38 Europe/Berlin' or, read in the server's timezone, '2026-05-28 11:00:38'";
 
 const RE = /^(\d{4})-(\d{2})-(\d{2})(?:(?:[ ]+|T)(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?\s*(.*)$/;
 const NUMERIC = /^([+-])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?$/;
@@ -74,7 +75,10 @@ function targetZone(text: string): Zone | { error: string } {
   if (NUMERIC.test(text)) return numericZone(text) ?? { error: 'an offset must be at most 15:59:59' };
   if (/^(?:z|utc|gmt)$/i.test(text)) return fixedZone(text.toUpperCase(), 0);
   if (!text.includes('/')) {
-    return { error: 'abbreviations are ambiguous (CST is US Central, China or Cuba) and PostgreSQL refuses them in recovery_target_time; use a numeric offset (+02, -05:30) or a full zone name (Europe/Berlin)' };
+    return {
+      error:
+        'abbreviations are ambiguous (CST is US Central, China or Cuba) and PostgreSQL refuses them in recovery_target_time; use a numeric offset (+02, -05:30) or a full zone name (Europe/Berlin)',
+    };
   }
   return ianaZone(text) ?? { error: 'is not a time zone name we know' };
 }
@@ -97,7 +101,15 @@ function ianaZone(name: string): Zone | undefined {
   let fmt: Intl.DateTimeFormat;
   try {
     fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: name, hourCycle: 'h23', era: 'short', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: name,
+      hourCycle: 'h23',
+      era: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
   } catch {
     return undefined;
@@ -136,7 +148,9 @@ export function serverZone(value: string): Zone | { error: string } {
     const sec = Number(posix[2]) * 3600 + Number(posix[3] ?? 0) * 60 + Number(posix[4] ?? 0);
     return fixedZone(v, posix[1] === '-' ? sec : -sec);
   }
-  return { error: `the server's timezone '${value}' is not a zone name, a number of hours or a POSIX zone without summer time, which are the forms pitrtools can read` };
+  return {
+    error: `the server's timezone '${value}' is not a zone name, a number of hours or a POSIX zone without summer time, which are the forms pitrtools can read`,
+  };
 }
 
 /**
@@ -150,7 +164,11 @@ export function resolveTarget(t: TargetInput, server?: Zone): TargetTime {
   if (zone === undefined) throw new TypeError(`no zone to read '${t.input}' in`);
   const off = wallOffset(zone, t.wallMs);
   return {
-    input: t.input, text: `${t.wall}${formatOffset(off)}`, epochMs: t.wallMs - off * 1000, zoneName: zone.name, zoneAssumed: t.zone === undefined,
+    input: t.input,
+    text: `${t.wall}${formatOffset(off)}`,
+    epochMs: t.wallMs - off * 1000,
+    zoneName: zone.name,
+    zoneAssumed: t.zone === undefined,
   };
 }
 
@@ -204,5 +222,5 @@ export function backupLabelStart(label: string): StartBounds | undefined {
 
 /** START WAL LOCATION of a backup_label (`0/2000028`), or undefined. */
 export function backupLabelStartLsn(label: string): string | undefined {
-  return /^START WAL LOCATION: ([0-9A-F]+\/[0-9A-F]+)/mi.exec(label)?.[1]?.toUpperCase();
+  return /^START WAL LOCATION: ([0-9A-F]+\/[0-9A-F]+)/im.exec(label)?.[1]?.toUpperCase();
 }

@@ -38,9 +38,7 @@ export interface StandbyPosition {
 }
 
 /** The verdict: follow, or why not. */
-export type ForkVerdict =
-  | { follow: true; tli: number }
-  | { follow: false; tli: number; reason: string };
+export type ForkVerdict = { follow: true; tli: number } | { follow: false; tli: number; reason: string };
 
 /**
  * Can a standby at `pos` follow a master on timeline `target` with history `history`? Its replay
@@ -55,10 +53,18 @@ export function forkVerdict(pos: StandbyPosition, target: number, history: reado
   if (tli === target) return { follow: true, tli };
   const entry = history.find((e) => e.tli === tli);
   if (entry === undefined) {
-    return { follow: false, tli, reason: `this standby is on timeline ${tli}, which is not in the history of the new master's timeline ${target} (it forked off elsewhere)` };
+    return {
+      follow: false,
+      tli,
+      reason: `this standby is on timeline ${tli}, which is not in the history of the new master's timeline ${target} (it forked off elsewhere)`,
+    };
   }
   if (lsnValue(pos.replayLsn) > lsnValue(entry.switchpoint)) {
-    return { follow: false, tli, reason: `this standby has replayed timeline ${tli} up to ${pos.replayLsn}, past ${entry.switchpoint}, where the new master's timeline forked off it: it holds changes the new master never had` };
+    return {
+      follow: false,
+      tli,
+      reason: `this standby has replayed timeline ${tli} up to ${pos.replayLsn}, past ${entry.switchpoint}, where the new master's timeline forked off it: it holds changes the new master never had`,
+    };
   }
   return { follow: true, tli };
 }
@@ -80,13 +86,20 @@ export type RejoinVerdict =
  */
 export function rejoinVerdict(ourTli: number, checkpoint: bigint, clean: boolean, theirTli: number, history: readonly HistoryEntry[]): RejoinVerdict {
   if (ourTli === theirTli) {
-    return clean ? { kind: 'no-rewind' } : { kind: 'diverged', why: 'it was not shut down cleanly: WAL after its last checkpoint may not be on the new master' };
+    return clean
+      ? { kind: 'no-rewind' }
+      : { kind: 'diverged', why: 'it was not shut down cleanly: WAL after its last checkpoint may not be on the new master' };
   }
   const entry = history.find((e) => e.tli === ourTli);
   if (entry === undefined) return { kind: 'unrelated', why: `its timeline ${ourTli} is not in the history of the new master's timeline ${theirTli}` };
-  if (!clean) return { kind: 'diverged', switchpoint: lsnValue(entry.switchpoint), why: 'it was not shut down cleanly: its WAL after the last checkpoint may go past the fork' };
+  if (!clean)
+    return {
+      kind: 'diverged',
+      switchpoint: lsnValue(entry.switchpoint),
+      why: 'it was not shut down cleanly: its WAL after the last checkpoint may go past the fork',
+    };
   // The switchpoint is the end of the last record the new master replayed from our timeline; a
   // shutdown checkpoint that starts before it is that record or an earlier one.
   if (checkpoint < lsnValue(entry.switchpoint)) return { kind: 'no-rewind', switchpoint: lsnValue(entry.switchpoint) };
-  return { kind: 'diverged', switchpoint: lsnValue(entry.switchpoint), why: 'its last checkpoint lies after the point where the new master\'s timeline forked' };
+  return { kind: 'diverged', switchpoint: lsnValue(entry.switchpoint), why: "its last checkpoint lies after the point where the new master's timeline forked" };
 }

@@ -10,7 +10,16 @@ import { hostname } from 'node:os';
 import type { StandbyConfig } from '@pitrtools/core/config/index';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import type { PgSession } from '@pitrtools/core/pg/client';
-import { dropSlotIfUnused, ensurePhysicalSlot, findSlot, listSlots, slotNameFor, type DropResult, type EnsureAction, type SlotInfo } from '@pitrtools/core/pg/slots';
+import {
+  dropSlotIfUnused,
+  ensurePhysicalSlot,
+  findSlot,
+  listSlots,
+  slotNameFor,
+  type DropResult,
+  type EnsureAction,
+  type SlotInfo,
+} from '@pitrtools/core/pg/slots';
 import type { Ctx } from '../context.js';
 import { withMasterLink } from '../master-link.js';
 import { receiverSlot } from '../receiver/files.js';
@@ -47,15 +56,23 @@ export async function ensureStandbySlot(ctx: Ctx, o: EnsureSlotOptions = {}): Pr
   const { config, log } = ctx;
   if (!config.use_replication_slots) return undefined;
   if (!config.use_streaming_replication) {
-    throw new PitrError('SLOTS_NEED_STREAMING', `${config.file}: use_replication_slots is on but use_streaming_replication is off: only a streaming standby uses a slot`, {
-      hint: 'set use_streaming_replication: on, or use_replication_slots: off',
-    });
+    throw new PitrError(
+      'SLOTS_NEED_STREAMING',
+      `${config.file}: use_replication_slots is on but use_streaming_replication is off: only a streaming standby uses a slot`,
+      {
+        hint: 'set use_streaming_replication: on, or use_replication_slots: off',
+      },
+    );
   }
   const name = standbySlotName(config);
   if (config.wal_receiver && receiverSlot(config) === name) {
-    throw new PitrError('SLOT_NAME_CLASH', `${config.file}: slot_name and wal_receiver_slot both name the slot "${name}": the server's WAL receiver and pg_receivewal cannot stream through one slot`, {
-      hint: 'give slot_name and wal_receiver_slot different values',
-    });
+    throw new PitrError(
+      'SLOT_NAME_CLASH',
+      `${config.file}: slot_name and wal_receiver_slot both name the slot "${name}": the server's WAL receiver and pg_receivewal cannot stream through one slot`,
+      {
+        hint: 'give slot_name and wal_receiver_slot different values',
+      },
+    );
   }
   try {
     return await withMasterLink(config, log, { applicationName: 'pitrtools slot' }, async (l) => {
@@ -63,18 +80,27 @@ export async function ensureStandbySlot(ctx: Ctx, o: EnsureSlotOptions = {}): Pr
       const r = await ensurePhysicalSlot(l.pg, name, place);
       const slot = r.slot.active ? await waitReleased(l.pg, name, o.releaseWaitMs ?? 15_000) : r.slot;
       if (slot?.active) {
-        throw new PitrError('SLOT_IN_USE', `the replication slot "${name}" on ${place.where} is in use by another connection (pid ${slot.activePid} there): two standbys cannot stream through one slot`, {
-          hint: `give each standby of this master its own slot_name in its ini file (this one is ${config.file})`,
-        });
+        throw new PitrError(
+          'SLOT_IN_USE',
+          `the replication slot "${name}" on ${place.where} is in use by another connection (pid ${slot.activePid} there): two standbys cannot stream through one slot`,
+          {
+            hint: `give each standby of this master its own slot_name in its ini file (this one is ${config.file})`,
+          },
+        );
       }
       const kept = slot?.retainedBytes != null ? `, keeping WAL from ${slot.restartLsn}` : '';
-      if (r.action === 'recreated') log.warning(`the replication slot "${name}" on the master had lost WAL (wal_status lost, max_slot_wal_keep_size): dropped and created anew; this standby needs what is missing from archivedir`);
+      if (r.action === 'recreated')
+        log.warning(
+          `the replication slot "${name}" on the master had lost WAL (wal_status lost, max_slot_wal_keep_size): dropped and created anew; this standby needs what is missing from archivedir`,
+        );
       else log.info(`replication slot "${name}" on the master: ${r.action === 'created' ? 'created' : 'exists'}${kept}`);
       return { name, action: r.action, ...(slot ? { slot } : {}) };
     });
   } catch (err) {
     if (err instanceof PitrError && ['SLOT_IN_USE', 'SLOT_IS_LOGICAL', 'SLOT_CREATE_FAILED'].includes(err.code)) throw err;
-    log.warning(`cannot reach the master to create the replication slot "${name}" (${errorMessage(err)}): starting anyway; streaming waits for the slot, run -S again once the master answers`);
+    log.warning(
+      `cannot reach the master to create the replication slot "${name}" (${errorMessage(err)}): starting anyway; streaming waits for the slot, run -S again once the master answers`,
+    );
     return { name };
   }
 }
@@ -111,7 +137,7 @@ export async function dropFormerMasterSlots(local: PgSession, log: { notice(m: s
   const dropped: string[] = [];
   for (const s of await listSlots(local)) {
     if (s.type !== 'physical' || s.active) continue;
-    if (await dropSlotIfUnused(local, s.name) === 'dropped') {
+    if ((await dropSlotIfUnused(local, s.name)) === 'dropped') {
       dropped.push(s.name);
       log.notice(`dropped the replication slot "${s.name}" this server kept as the master (nobody streams through it now)`);
     }

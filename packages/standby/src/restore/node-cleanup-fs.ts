@@ -9,8 +9,9 @@ import type { CleanupFs } from './ports.js';
 export const nodeCleanupFs: CleanupFs = {
   ownDir: (dir, what) => checkOwnDir(dir, what),
   list: (dir) => fsp.readdir(dir),
-  unlink: (path) => fsp.unlink(path).catch((err: unknown) => {
-    if (errorCode(err) !== 'ENOENT') throw err;
-  }),
+  unlink: (path) =>
+    fsp.unlink(path).catch((err: unknown) => {
+      if (errorCode(err) !== 'ENOENT') throw err;
+    }),
   fsyncDir,
 };
