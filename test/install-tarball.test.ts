@@ -10,13 +10,13 @@
  * `tsc -b` (npm test builds first); the pack writes nothing in the tree.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { queueRunnerPid, sha256File } from './rig/archiver-env.js';
 import { cleanupAll, onCleanup } from './rig/cleanup.js';
 import { startPostgres, waitFor, type PgCluster } from './rig/postgres.js';
+import { runProgram, type RunResult } from './rig/run.js';
 import { startSshd, type SshdHandle } from './rig/sshd.js';
 import { makeTempDir } from './rig/tmp.js';
 
@@ -31,31 +31,11 @@ const PATH = `${bin}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`;
 let sshd: SshdHandle;
 let pg: PgCluster;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: o.cwd ?? tmp.path, env: { ...process.env, PATH, NO_COLOR: '1', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return runProgram([cmd, ...args], { ...o, cwd: o.cwd ?? tmp.path, env: { PATH, ...o.env } });
 }
 // npm as a user with no npm set-up: its cache and config in the test's directory.
-const npm = (args: string[], timeoutMs = 300_000): Promise<Run> =>
+const npm = (args: string[], timeoutMs = 300_000): Promise<RunResult> =>
   run('npm', [...args, '--cache', join(tmp.path, 'npm-cache'), '--no-audit', '--no-fund', '--no-update-notifier'], {
     timeoutMs,
     env: { npm_config_userconfig: join(tmp.path, 'npmrc'), HOME: tmp.path },

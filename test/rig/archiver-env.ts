@@ -5,7 +5,6 @@
  * exactly as -I prints it. PostgreSQL finds `node` through a stub first on its PATH that records
  * each start, so a test can tell the segments the front end answered alone from the others.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
@@ -13,6 +12,7 @@ import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { makeSegments, startPostgres, waitFor, type PgCluster } from './postgres.js';
 import { startSshd, type SshdHandle } from './sshd.js';
+import { runProgram } from './run.js';
 import { makeTempDir } from './tmp.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -180,31 +180,18 @@ export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverE
   };
   writeIni();
 
-  const run: ArchiverEnv['run'] = (args, ro = {}) =>
-    new Promise((resolve) => {
-      const t0 = performance.now();
-      // The front end is run as PostgreSQL runs it: directly, with the counting `node` first on PATH.
-      const front = ro.bin === FRONT_END;
-      const env = { ...process.env, ...(front ? { PATH: `${stubDir}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}` } : {}), ...ro.env };
-      const child = spawn(front ? FRONT_END : process.execPath, front ? args : [ro.bin ?? CMD_ARCHIVER, ...args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        ...(ro.cwd !== undefined ? { cwd: ro.cwd } : {}),
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), ro.timeoutMs ?? 60_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr, ms: performance.now() - t0 });
-      });
+  const run: ArchiverEnv['run'] = async (args, ro = {}) => {
+    const t0 = performance.now();
+    // The front end is run as PostgreSQL runs it: directly, with the counting `node` first on PATH.
+    const front = ro.bin === FRONT_END;
+    const env = { ...(front ? { PATH: `${stubDir}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}` } : {}), ...ro.env };
+    const r = await runProgram(front ? [FRONT_END, ...args] : [process.execPath, ro.bin ?? CMD_ARCHIVER, ...args], {
+      env,
+      ...(ro.cwd !== undefined ? { cwd: ro.cwd } : {}),
+      ...(ro.timeoutMs !== undefined ? { timeoutMs: ro.timeoutMs } : {}),
     });
+    return { ...r, ms: performance.now() - t0 };
+  };
 
   const daemonPid = (): number | undefined => queueRunnerPid(lArchivedir);
   // Runs before PostgreSQL is stopped (cleanups run newest first); the daemon would exit by itself soon after.

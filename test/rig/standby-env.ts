@@ -4,7 +4,7 @@
  * sshd, as in production) or with a plain atomic cp; the standby's ini points at the real sshd;
  * commands are called as functions (with a recording context) or as the real binary.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type StandbyConfig } from '../../packages/core/src/config/index.js';
@@ -13,6 +13,7 @@ import type { Ctx } from '../../packages/standby/src/context.js';
 import { onCleanup } from './cleanup.js';
 import { freeTcpPort, startPostgres, waitFor, type PgCluster } from './postgres.js';
 import { startSshd, type SshdHandle } from './sshd.js';
+import { runProgram } from './run.js';
 import { makeTempDir } from './tmp.js';
 
 const BIN = new URL('../../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
@@ -228,18 +229,8 @@ export interface CmdResult {
 
 /** Runs packages/standby/bin/cmd_standby.js with args (as PostgreSQL or a person would). */
 export function runCmd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CmdResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1', ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  // No deadline of its own beyond the rig's default: -B and -F999 under test may take minutes.
+  return runProgram([process.execPath, BIN, ...args], { ...opts, timeoutMs: 900_000 });
 }
 
 /** Installs the helper functions (sql/cmd_standby.sql) on the master, then runs `sql` there in the same session. */

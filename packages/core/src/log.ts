@@ -16,6 +16,29 @@ export interface Logger {
   readonly debugEnabled: boolean;
 }
 
+/**
+ * A logger that turns every level above debug into debug (with `prefix`) while `demoted()` holds:
+ * for work whose outcome no longer matters (an upload cut on purpose, a run past its deadline),
+ * so its failures do not read as problems.
+ */
+export function demotedLogger(l: Logger, demoted: () => boolean, prefix = ''): Logger {
+  const quiet =
+    (f: (m: string) => void) =>
+    (m: string): void =>
+      demoted() ? l.debug(`${prefix}${m}`) : f.call(l, m);
+  return {
+    debug: (m) => l.debug(m),
+    info: quiet(l.info),
+    notice: quiet(l.notice),
+    warning: quiet(l.warning),
+    error: quiet(l.error),
+    critical: quiet(l.critical),
+    get debugEnabled() {
+      return l.debugEnabled;
+    },
+  };
+}
+
 /** Receives finished log records; the binary decides where they go and whether to colour them. */
 export type LogSink = (level: LogLevel, line: string, message: string) => void;
 

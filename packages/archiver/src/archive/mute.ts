@@ -4,7 +4,7 @@
  * in a run that is about to exit, or cut by cmd_queue's stop): the errors of a cut we made
  * ourselves must not be alerted as the slave's fault, nor change the queue.
  */
-import type { Logger } from '@pitrtools/core/log';
+import { demotedLogger } from '@pitrtools/core/log';
 import type { QueueStore, SlaveContext } from './ports.js';
 
 /** A muteable copy of `ctx`; `mute()` silences it from then on (reads still work). */
@@ -26,22 +26,7 @@ export function muteable(ctx: SlaveContext): { ctx: SlaveContext; mute(): void }
     release: (scope, claim) => (muted ? refuse() : s.release(scope, claim)),
     append: (scope, claim, text) => (muted ? refuse() : s.append(scope, claim, text)),
   };
-  const l = ctx.log;
-  const quiet =
-    (f: (m: string) => void) =>
-    (m: string): void =>
-      muted ? l.debug(`(abandoned) ${m}`) : f.call(l, m);
-  const log: Logger = {
-    debug: (m) => l.debug(m),
-    info: quiet(l.info),
-    notice: quiet(l.notice),
-    warning: quiet(l.warning),
-    error: quiet(l.error),
-    critical: quiet(l.critical),
-    get debugEnabled() {
-      return l.debugEnabled;
-    },
-  };
+  const log = demotedLogger(ctx.log, () => muted, '(abandoned) ');
   return {
     ctx: {
       ...ctx,

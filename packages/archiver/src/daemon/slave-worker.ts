@@ -5,7 +5,7 @@
  */
 import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import { errorMessage, PitrError } from '@pitrtools/core/errors';
-import type { Logger } from '@pitrtools/core/log';
+import { demotedLogger, type Logger } from '@pitrtools/core/log';
 import { connectSsh, uploadAtomic, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { drainQueue, isRemoteError, remoteReason, scanQueue, type DrainResult } from '../archive/deliver.js';
 import { noteOutage } from '../archive/claims.js';
@@ -152,22 +152,7 @@ export class SlaveWorker implements LinkProvider {
 
   // Once cmd_queue stops, what a cut upload reports (its temp file left behind) is of our own making.
   private uploadLog(): Logger {
-    const l = this.opts.log;
-    const quiet =
-      (f: (m: string) => void) =>
-      (m: string): void =>
-        this.stopped ? l.debug(m) : f.call(l, m);
-    return {
-      debug: (m) => l.debug(m),
-      info: quiet(l.info),
-      notice: quiet(l.notice),
-      warning: quiet(l.warning),
-      error: quiet(l.error),
-      critical: quiet(l.critical),
-      get debugEnabled() {
-        return l.debugEnabled;
-      },
-    };
+    return demotedLogger(this.opts.log, () => this.stopped);
   }
 
   // A channel of the current session: a free one, a new one while under `lanes`, else wait.
