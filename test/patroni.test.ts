@@ -329,12 +329,22 @@ test(
     archiverIniFor('node1', await freePort());
     const shippedBefore = new Set(readdirSync(archive));
     await writeAndReplay(n1, 'timeline 1, shipped by the replicas only');
-    const queued = readdirSync(join(n1.dir, 'queue'), { recursive: true })
-      .map(String)
-      .map((f) => f.split('/').pop()!)
-      .filter((f) => SEG.test(f));
+    // PostgreSQL's archiver works behind the writes: wait until it has queued what was written.
+    const queuedNow = (): string[] =>
+      readdirSync(join(n1.dir, 'queue'), { recursive: true })
+        .map(String)
+        .map((f) => f.split('/').pop()!)
+        .filter((f) => SEG.test(f));
+    const queued = await waitFor(
+      'the leader to queue what it cannot ship',
+      async () => (queuedNow().length >= 3 ? queuedNow() : undefined),
+      120_000,
+      500,
+    ).catch(() => queuedNow());
     const newSegs = readdirSync(archive).filter((f) => SEG.test(f) && !shippedBefore.has(f));
     assert.ok(queued.length >= 3, `the leader queued what it could not ship: ${queued.join(', ')}`);
+    // The replicas archive what they received behind their own replay: wait for them, then check each.
+    await waitFor('the queued segments in the DR archive', async () => queued.every((f) => existsSync(join(archive, f))), 120_000, 500).catch(() => undefined);
     for (const f of queued) assert.ok(existsSync(join(archive, f)), `${f}, stuck in the dead leader's queue, is in the DR archive`);
     console.log(`# segments stuck in the old leader's queue: ${queued.sort().join(', ')}; all in the DR archive (new there: ${newSegs.length})`);
     const outage = readFileSync(alerts, 'utf8')
