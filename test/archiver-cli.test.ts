@@ -272,6 +272,12 @@ describe('-n, --install-helpers, --help, usage errors', () => {
       assert.equal(r.code, 3, r.stdout + r.stderr);
       assert.match(r.stdout, /^PITR_ARCHIVER UNKNOWN - /);
     }
+    // With --json the UNKNOWN is JSON too, in the shape every check prints (core/nagios.ts).
+    const j = await env.run(['-C', join(env.dir, 'missing.ini'), '--check', '--json']);
+    assert.equal(j.code, 3, j.stdout + j.stderr);
+    const o = JSON.parse(j.stdout) as { service: string; state: string; code: number; summary: string };
+    assert.deepEqual([o.service, o.state, o.code], ['PITR_ARCHIVER', 'UNKNOWN', 3]);
+    assert.match(o.summary, /missing\.ini/);
   });
 
   test('cmd_queue --once delivers what is queued and exits 0; --daemon starts one instance', async () => {

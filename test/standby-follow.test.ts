@@ -68,7 +68,7 @@ describe('after M fails', () => {
     assert.match(
       r.stdout,
       new RegExp(
-        `^Following the new master \\(master PostgreSQL 127\\.0\\.0\\.1:${s1.port} via ssh .*@${s1.host.replace(/\./g, '\\.')}:${env.sshd.port}\\) on timeline 2, streaming\\.$`,
+        `^Following the new master \\(PostgreSQL 127\\.0\\.0\\.1:${s1.port} via ssh .*@${s1.host.replace(/\./g, '\\.')}:${env.sshd.port}\\) on timeline 2, streaming\\.$`,
         'm',
       ),
     );

@@ -91,6 +91,7 @@ function parser(argv: string[]) {
     .describe('help', 'This text.')
     .group('help', GROUPS.general)
     .version('version', 'The installed version.', standbyVersion())
+    .alias('version', 'V')
     .group('version', GROUPS.general)
     .epilog(EPILOG)
     .strict()

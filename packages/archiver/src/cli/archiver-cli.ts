@@ -178,10 +178,12 @@ export async function main(raw: string[]): Promise<never> {
   const argv = splitGluedShortOptions(raw, 'CFwc');
   if (argv.includes('--check') || (argv.includes('--status') && argv.includes('--nagios'))) {
     const { runCheckMain } = await import('./check-cli.js');
-    return runCheckMain(() =>
-      parser(argv)
-        .parseAsync()
-        .then((a) => (a.help || a.version ? ExitCode.OK : run(a))),
+    return runCheckMain(
+      () =>
+        parser(argv)
+          .parseAsync()
+          .then((a) => (a.help || a.version ? ExitCode.OK : run(a))),
+      { json: argv.includes('--json') },
     );
   }
   return runMain('cmd_archiver', async () => {

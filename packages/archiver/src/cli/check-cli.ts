@@ -22,13 +22,14 @@ export async function runCheck(configFile: string, o: { json: boolean; warnAge?:
   return r.code;
 }
 
-/** --check through the one exit point: errors become `PITR_ARCHIVER UNKNOWN - ...` and exit 3. */
-export function runCheckMain(fn: () => Promise<number>): Promise<never> {
+/** --check through the one exit point: errors become `PITR_ARCHIVER UNKNOWN - ...` (or that as --json) and exit 3. */
+export function runCheckMain(fn: () => Promise<number>, o: { json: boolean } = { json: false }): Promise<never> {
   return runMain('cmd_archiver', async () => {
     try {
       return await fn();
     } catch (err) {
-      process.stdout.write(`${nagiosText(nagiosResult('PITR_ARCHIVER', 'UNKNOWN', errorMessage(err)))}\n`);
+      const r = nagiosResult('PITR_ARCHIVER', 'UNKNOWN', errorMessage(err));
+      process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(r), null, 2) : nagiosText(r)}\n`);
       return NAGIOS.UNKNOWN;
     }
   });

@@ -181,7 +181,7 @@ async function askNewMaster(ctx: Ctx): Promise<MasterTimeline> {
       });
     }
     const timeline = parseInt(String(await l.pg.scalar('SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)')), 16);
-    if (timeline === 1) return { timeline, history: [], where: l.where };
+    if (timeline === 1) return { timeline, history: [], where: l.where.replace(/^master /, '') };
     const name = `${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
     let text = await fsp
       .readFile(join(config.archivedir, name), 'utf8')
@@ -206,7 +206,7 @@ async function askNewMaster(ctx: Ctx): Promise<MasterTimeline> {
     } catch (err) {
       throw new PitrError('NO_TIMELINE_HISTORY', `${name} of the new master cannot be read: ${errorMessage(err)}`);
     }
-    return { timeline, history, where: l.where };
+    return { timeline, history, where: l.where.replace(/^master /, '') };
   });
 }
 

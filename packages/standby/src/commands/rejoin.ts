@@ -77,7 +77,7 @@ export async function rejoin(ctx: Ctx, o: RejoinOptions): Promise<RejoinResult> 
         ? `re-synced with the delta base backup (-B): ${result.reason}`
         : `no rewind needed: ${result.reason}`;
   await raiseAlert(config, { level: 'OK', event: 'rejoin_done', message: `rejoined as a standby of the new master (${how})`, role: 'standby' }, log);
-  ctx.out(`Rejoin finished: ${how}; started as a standby of ${config.master_public_ip}`);
+  ctx.out(`Rejoin finished: ${how}; started as a standby of ${config.master_public_ip} (PostgreSQL port ${config.port})`);
   return result;
 }
 
