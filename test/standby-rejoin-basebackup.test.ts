@@ -71,7 +71,10 @@ test('--rejoin --force after a split: falls back to the delta -B, says why, M fo
       : /(the old master ran with wal_log_hints = off and without data checksums|no pg_rewind of PostgreSQL \d+ was found)/;
   assert.match(
     r.stdout,
-    new RegExp(`^Rejoin finished: re-synced with the delta base backup \\(-B\\): ${why.source}.*; started as a standby of 127\\.0\\.0\\.1$`, 'm'),
+    new RegExp(
+      `^Rejoin finished: re-synced with the delta base backup \\(-B\\): ${why.source}.*; started as a standby of 127\\.0\\.0\\.1 \\(PostgreSQL port \\d+\\)$`,
+      'm',
+    ),
   );
   assert.match(r.stdout, /^Base backup finished: /m);
   assert.doesNotMatch(r.stdout, /rewound with pg_rewind/);

@@ -57,7 +57,7 @@ test("--rejoin after a failover: M diverged, pg_rewind brings it onto S's timeli
 
   const r = await runCmd(['-C', m.ini, '--rejoin']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^Rejoin finished: rewound with pg_rewind; started as a standby of 127\.0\.0\.1$/m);
+  assert.match(r.stdout, /^Rejoin finished: rewound with pg_rewind; started as a standby of 127\.0\.0\.1 \(PostgreSQL port \d+\)$/m);
   assert.match(r.stderr, /a rewind is needed: it was not shut down cleanly/);
   assert.match(r.stderr, /CHECKPOINT on the new master \(.*\), so that its pg_control names its timeline for pg_rewind/);
   assert.doesNotMatch(r.stderr, /delta base backup/);
