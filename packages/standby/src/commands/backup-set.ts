@@ -105,7 +105,18 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
     await fsp.rename(partial, join(full, label));
     await fsyncDir(full);
   } catch (err) {
-    await fsp.rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    // The copy's last writes may still land while it unwinds (a cut connection): retry until gone.
+    for (let i = 0; i < 30; i++) {
+      await fsp.rm(partial, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }).catch(() => undefined);
+      if (
+        !(await fsp.lstat(partial).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     throw new PitrError('BACKUP_FAILED', `--backup failed: ${errorMessage(err).replace(/^base backup failed: /, '')}`, {
       cause: err,
       hint: `no set was added to ${full} and none was removed; run --backup again`,

@@ -24,6 +24,7 @@ import { lsnText } from '../recovery/wal-file-check.js';
 import { lsnValue } from '../recovery/check-report.js';
 import { forkVerdict, parseHistory, type HistoryEntry } from '../recovery/timeline-history.js';
 import { prepareStandby } from './standby.js';
+import { dropSlotIfUnused } from '@pitrtools/core/pg/slots';
 import { ensureStandbySlot, standbySlotName } from '../replication/standby-slot.js';
 
 /** The new master, when it is not (yet) what the ini says. */
@@ -120,6 +121,7 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
   }
   const via = target.use_streaming_replication ? 'streaming' : 'archive';
   await waitFollowing(tctx, m.timeline, via, o.waitMs ?? 300_000);
+  if (target.use_replication_slots && o.master !== undefined) await dropSlotOnFormerMaster(ctx);
   await raiseAlert(
     target,
     {
@@ -316,5 +318,21 @@ async function waitFollowing(ctx: Ctx, timeline: number, via: 'streaming' | 'arc
       lastSaid = Date.now();
     }
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * use_replication_slots: once this standby streams from the new master, its slot on the master it
+ * followed before (an old master that came back as a standby may hold it: this standby streamed
+ * from it meanwhile) is dropped, so no node keeps WAL for it. A former master that does not answer
+ * within 5 s (the usual case after a failover) is left alone: its slots go with its --rejoin.
+ */
+async function dropSlotOnFormerMaster(ctx: Ctx): Promise<void> {
+  const name = standbySlotName(ctx.config);
+  try {
+    const r = await withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools follow', timeoutMs: 5000 }, (l) => dropSlotIfUnused(l.pg, name));
+    if (r === 'dropped') ctx.log.notice(`dropped this standby's replication slot "${name}" on the master it followed before (${ctx.config.master_public_ip})`);
+  } catch (err) {
+    ctx.log.debug(`the former master ${ctx.config.master_public_ip} did not answer; its slot "${name}" (if any) goes with its --rejoin: ${errorMessage(err)}`);
   }
 }
