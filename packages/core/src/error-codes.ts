@@ -70,6 +70,16 @@ export const ERRORS = {
     meaning: 'A libpq connection string (keyword/value or postgresql:// URI) cannot be read, or names no single TCP host.',
   },
   BAD_WAL_NAME: { exit: 'USAGE', program: 'both', meaning: 'A file name given is not a WAL file name PostgreSQL archives.' },
+  COMPRESS_UNAVAILABLE: {
+    exit: 'USAGE',
+    program: 'both',
+    meaning: 'The `compress` key names an algorithm whose native library (zstd-napi, lz4-napi) does not load on this machine.',
+  },
+  COMPRESS_CORRUPT: {
+    exit: 'FAILED',
+    program: 'both',
+    meaning: 'Compressed data received does not decompress to the size its frame announced; nothing was written.',
+  },
   // Both programs: PostgreSQL.
   PG_UNREACHABLE: { exit: 'FAILED', program: 'both', meaning: 'PostgreSQL does not accept connections at the address used.' },
   PG_AUTH_FAILED: { exit: 'FAILED', program: 'both', meaning: 'PostgreSQL refused the user (password or pg_hba.conf).' },
