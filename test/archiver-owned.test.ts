@@ -84,7 +84,7 @@ describe('a directory others can write to', () => {
   });
 
   test("a slave's queue directory others can write to: refused, naming that queue; a running cmd_queue stops", async () => {
-    assert.ok(env.daemonPid() !== undefined, 'the -F before started cmd_queue');
+    await waitFor('the cmd_queue the -F before started', async () => env.daemonPid(), 30_000);
     chmodSync(queueOf(), 0o777);
     try {
       await waitFor('cmd_queue to stop', async () => env.daemonPid() === undefined, 30_000);

@@ -57,7 +57,7 @@ async function archiveOnce(
   if (over['warm_path'] === 'on') {
     const d = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.equal(d.code, 0, d.stderr);
-    await waitFor('cmd_queue listens', async () => queueRunnerPid(q) !== undefined && existsSync(join(q, '.cmd_queue.sock')), 30_000);
+    await waitFor('cmd_queue up with its proof markers', async () => queueRunnerPid(q) !== undefined && existsSync(join(q, '.archived')), 30_000);
   }
   const r = await env.run(['-C', env.ini, '-F', `pg_wal/${segment}`]);
   const queued = env.walFiles(join(q, s.name));
@@ -188,11 +188,14 @@ test('the directory cannot be fsynced after the rename (r_archivedir 0300): not 
     const again = await archiveOnce();
     assert.deepEqual(again.queued, [segment], 'an identical file in a directory that cannot be fsynced is not delivered either');
     oneAlert(again.alerts, 'slave_write_failed', /fsync of directory .* failed: permission denied/);
-    // The warm path (cmd_queue ships it; its own upload code) keeps the same promise.
-    const warm = await archiveOnce({ warm_path: 'on', debug: 'on' });
+    // The warm path (cmd_queue's look-ahead ships it: its own upload code) keeps the same promise.
+    // Marked .ready as PostgreSQL marks what it waits to archive (its archiver may run it too: same answer).
+    const ready = join(env.pg.pgdata, 'pg_wal', 'archive_status', `${segment}.ready`);
+    writeFileSync(ready, '');
+    const warm = await archiveOnce({ warm_path: 'on', debug: 'on' }).finally(() => rmSync(ready, { force: true }));
     assert.equal(warm.code, 0, warm.out);
     assert.deepEqual(warm.queued, [segment], 'cmd_queue queued it too');
-    assert.match(warm.out, new RegExp(`served ${segment}: exit 0 \\(on request`), 'cmd_queue answered it (its log)');
+    assert.match(warm.out, new RegExp(`${segment}: proof marker written`), 'cmd_queue shipped it (its log): queued there, proved');
     oneAlert(warm.alerts, 'slave_write_failed', /fsync of directory .* failed: permission denied/);
 
     const off = await archiveOnce({ remote_dir_fsync: 'off' });

@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
 import { createLogger } from '@pitrtools/core/log';
 import { fileIdentity, IDENTITY_FORMAT } from '../src/daemon/file-identity.js';
+import { markerProves } from '../src/warm/await-proof.js';
 import { MARKER_DIR, ProofMarkers } from '../src/daemon/proof-markers.js';
 
 const FRONT_END = new URL('../bin/cmd_archiver', import.meta.url).pathname;
@@ -99,10 +100,14 @@ function run(o: { command?: string; argv?: string[]; cwd?: string } = {}): Promi
   });
 }
 
+// The Node.js side (warm/await-proof.ts) must read a marker of the default segment exactly as this does.
+const nodeReads = (): Promise<boolean | undefined> => markerProves({ lArchivedir: t.queue, ini: t.ini, wal: t.wal, name: SEG });
+
 async function assertFast(o?: Parameters<typeof run>[0]): Promise<void> {
   const r = await run(o);
   assert.deepEqual(r.node, [], 'node was not started');
   assert.equal(r.code, 0, r.stderr);
+  if (o === undefined) assert.equal(await nodeReads(), true, 'Node.js accepts the marker too');
 }
 
 async function assertNode(o?: Parameters<typeof run>[0], maxMs = 1500): Promise<void> {
@@ -110,6 +115,7 @@ async function assertNode(o?: Parameters<typeof run>[0], maxMs = 1500): Promise<
   assert.equal(r.code, 99, `went to node (exit ${r.code}): ${r.stderr}`);
   assert.equal(r.node.length, 1);
   assert.ok(r.ms < maxMs, `without waiting (${r.ms.toFixed(0)} ms)`);
+  if (o === undefined) assert.notEqual(await nodeReads(), true, 'Node.js refuses the marker too');
 }
 
 describe('identity lines', () => {

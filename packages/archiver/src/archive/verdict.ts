@@ -1,10 +1,10 @@
 /**
- * How one `cmd_archiver -F` ends, whichever path answers it: the standalone run, the run that
- * asks a cmd_queue it just started, or the fast path that asks a warm cmd_queue over its socket
- * (the sh front end only ever answers "archived", from a proof marker). Every path turns the
- * per-slave outcomes into a Verdict here and a Verdict into the one error (code, exit code,
- * words, hint) printed by the binary's exit point, so the same situation reads the same and
- * exits the same on every path. The exit codes come from the error registry (core/error-codes.ts).
+ * How one `cmd_archiver -F` ends. Only two things answer it: a proof marker of cmd_queue ("archived",
+ * read by the sh front end or by warm/await-proof.ts), and the standalone run, which turns the
+ * per-slave outcomes into a Verdict here and a Verdict into the one error (code, exit code, words,
+ * hint) printed by the binary's exit point. So a conflict, a dead slave or offline reads the same
+ * and exits the same whatever came first. The exit codes come from the error registry
+ * (core/error-codes.ts).
  */
 import { PitrError } from '@pitrtools/core/errors';
 import { describeOutcome, isSafe, type SlaveOutcome } from './outcome.js';
@@ -52,14 +52,4 @@ export function verdictError(v: FailedVerdict): PitrError {
     case 'failed':
       return new PitrError('ARCHIVE_FAILED', `${v.segment} is NOT archived: ${v.detail}`, { hint: RETRY });
   }
-}
-
-/** Reads a verdict that crossed the cmd_queue socket; undefined for anything malformed. */
-export function parseVerdict(x: unknown): FailedVerdict | undefined {
-  if (!x || typeof x !== 'object') return undefined;
-  const v = x as Record<string, unknown>;
-  if (typeof v.segment !== 'string') return undefined;
-  if (v.kind === 'offline' && typeof v.configFile === 'string') return { kind: 'offline', segment: v.segment, configFile: v.configFile };
-  if ((v.kind === 'conflict' || v.kind === 'failed') && typeof v.detail === 'string') return { kind: v.kind, segment: v.segment, detail: v.detail };
-  return undefined;
 }

@@ -14,8 +14,8 @@ import { archiverVersion } from './version.js';
 
 const EPILOG = `Without --daemon or --once it runs in the foreground until PostgreSQL (postmaster.pid in
 pgdata) stops, the ini changes, or SIGTERM/SIGINT; one instance per l_archivedir (.cmd_queue.pid).
-With warm_path on it keeps an SSH connection per slave open, answers cmd_archiver on a unix socket
-and ships segments marked .ready ahead of time. cmd_archiver starts it by itself when needed.
+With warm_path on it keeps an SSH connection per slave open, ships segments marked .ready ahead
+of time and leaves proof markers that cmd_archiver answers from. cmd_archiver starts it when needed.
 
 Exit codes: 0 done (or already running), 1 failed (--once: something is still queued),
 2 usage or ini error, a directory it writes in is not ours alone (or a link at one of its

@@ -1,7 +1,8 @@
 /**
  * cmd_queue: delivers the queues every queue_wait (max_queue_workers slaves at a time) and, with
- * warm_path on, is the warm shipper: one SSH connection per slave kept open, a socket that
- * cmd_archiver asks, and a look-ahead on pg_wal/archive_status. It runs while the postmaster
+ * warm_path on, is the warm shipper: one SSH connection per slave kept open, a look-ahead on
+ * pg_wal/archive_status that ships each .ready segment at once, and proof markers from which
+ * cmd_archiver -F answers (proof-markers.ts). It runs while the postmaster
  * runs, exits when the postmaster or the ini changes (the next cmd_archiver starts a fresh one),
  * and on the abort signal (SIGTERM/SIGINT).
  */
@@ -16,13 +17,11 @@ import { checkQueueDirs } from '../adapters/fs-queue-store.js';
 import { muteable } from '../archive/mute.js';
 import pLimit from 'p-limit';
 import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
-import { ensurePrivateDir, socketPlace } from '../warm/socket-path.js';
 import { watchReady, type ReadyWatcher } from './lookahead.js';
 import { fileIdentity } from './file-identity.js';
 import { iniStamp } from './ini-stamp.js';
 import { acquirePidFile } from './pidfile.js';
 import { ProofMarkers } from './proof-markers.js';
-import { serveSocket, type SocketServer } from './server.js';
 import { inFlightPerUpload, SlaveWorker } from './slave-worker.js';
 import { WarmArchiver } from './warm-archiver.js';
 
@@ -56,7 +55,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       hint: `create it with: cmd_archiver -C ${rt.configFile} -I`,
     });
   }
-  // Exit 2 before the pid file, the socket or a marker is written there.
+  // Exit 2 before the pid file or a marker is written there.
   await checkQueueDirs(
     config.l_archivedir,
     rt.slaves.map((s) => s.name),
@@ -75,7 +74,6 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   o.signal.addEventListener('abort', onAbort);
   // A SIGTERM that came while starting (the 'abort' event fires once, before this listener existed).
   if (o.signal.aborted) stop.abort();
-  let server: SocketServer | undefined;
   let markers: ProofMarkers | undefined;
   let watcher: ReadyWatcher | undefined;
   const timers: NodeJS.Timeout[] = [];
@@ -112,8 +110,6 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   try {
     log.info(`cmd_queue started (pid ${process.pid}) for ${rt.configFile}: ${workers.length} slaves, warm path ${config.warm_path ? 'on' : 'off'}`);
     if (config.warm_path) {
-      const place = socketPlace(config.l_archivedir);
-      if (place.ownDir) await ensurePrivateDir(place.dir);
       const offline = config.state === 'offline';
       markers = new ProofMarkers({
         lArchivedir: config.l_archivedir,
@@ -130,32 +126,13 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       await markers.open();
       const warm = new WarmArchiver({
         pgdata: config.pgdata,
-        configFile: rt.configFile,
         offline,
         workers,
-        store: rt.store,
-        alert: rt.alert,
         log,
         maxAhead: config.upload_lanes * 2,
         markers,
         mayShipAhead: async () => !(await iniChanged()),
       });
-      const maxTimeout = Math.max(...rt.slaves.map((s) => s.connectTimeoutMs));
-      server = await serveSocket({
-        path: place.path,
-        config: await fsp.realpath(rt.configFile),
-        deadlineMs: 2 * maxTimeout + 60_000,
-        log,
-        handle: async (req) => {
-          const changed = { status: 'fallback', message: 'the ini changed; cmd_queue restarts with it' } as const;
-          if (await iniChanged()) return changed;
-          const bad = await dirsRefused();
-          if (bad) return { status: 'fallback', message: bad.message };
-          const reply = await warm.archive(req.file);
-          return (await iniChanged()) ? changed : reply;
-        },
-      });
-      log.info(`listening on ${place.path}`);
       watcher = watchReady(config.pgdata, 1000, log, (names, at, ready, horizon) => warm.onReady(names, at, ready, horizon));
     }
     const drainAll = async (): Promise<void> => {
@@ -194,7 +171,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       stop.signal.addEventListener('abort', () => resolve());
     });
     const peak = `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`;
-    log.info(`cmd_queue stopping (${server ? `${server.served} requests served, ${markers?.written ?? 0} proof markers written, ` : ''}${peak})`);
+    log.info(`cmd_queue stopping (${markers ? `${markers.written} proof markers written, ` : ''}${peak})`);
     return refused ? refused.exitCode : ExitCode.OK;
   } finally {
     o.signal.removeEventListener('abort', onAbort);
@@ -202,19 +179,18 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     watcher?.stop();
     // Stopping takes a few seconds at most, whatever is in flight: the work left behind is muted
     // (a cut we make is no outage to alert, and changes no queue), the connections are cut (a
-    // queued file stays queued; temps on the slaves go with the next removeStaleTemps), a request
-    // still open gets `fallback` and its cmd_archiver does the job itself, and alert hooks still
+    // queued file stays queued; temps on the slaves go with the next removeStaleTemps), a cmd_archiver
+    // waiting for a proof marker sees the daemon gone and does the job itself, and alert hooks still
     // running after STOP_GRACE_MS finish on their own after we exit.
     muteAll();
     for (const w of workers) w.cut();
-    await server?.close(STOP_GRACE_MS);
     const settled = await Promise.race([rt.alertsSettled().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref())]);
     if (!settled) log.info(`alert hooks still running after ${STOP_GRACE_MS} ms; cmd_queue exits without waiting for them`);
     await pid.release();
   }
 }
 
-/** How long each step of stopping (open requests, alert hooks) may take: SIGTERM is obeyed within seconds. */
+/** How long alert hooks may take once stopping: SIGTERM is obeyed within seconds. */
 const STOP_GRACE_MS = 1500;
 
 /** A slave that was down is retried this soon when a new segment comes for it (SlaveWorker.nudge). */

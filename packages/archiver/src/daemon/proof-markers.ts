@@ -15,7 +15,7 @@
  *   edited ini (offline, another slave, another directory) invalidates every marker at once;
  * - outcomes the promise does not cover for every slave (conflict, failure, a detached slave
  *   that did not get it, a queue just dropped) get no marker, only a `NAME.ask` hint that tells
- *   the front end to stop waiting and ask cmd_queue through Node.js.
+ *   cmd_archiver to stop waiting and do the job itself (its answer is the one reported).
  *
  * Markers are written with temp + rename and not fsynced: a marker lost in a crash only means
  * the slow path. The directory is 0700 and checked by the front end; `.off` in it says this
@@ -34,7 +34,7 @@ import { fileIdentity } from './file-identity.js';
 export const MARKER_DIR = '.archived';
 /** Present when the running cmd_queue writes no markers. */
 export const MARKERS_OFF = '.off';
-/** Suffix of the hint "worked out, no marker coming: ask cmd_queue". */
+/** Suffix of the hint "worked out, no marker coming: do the job yourself". */
 export const ASK_SUFFIX = '.ask';
 
 /** How the markers of one daemon are written. */
@@ -126,7 +126,7 @@ export class ProofMarkers {
     return true;
   }
 
-  /** Leaves the hint that no marker is coming for `name` (the front end then asks cmd_queue at once). */
+  /** Leaves the hint that no marker is coming for `name` (cmd_archiver then does the job itself at once). */
   async ask(name: string): Promise<void> {
     if (!this.enabled) return;
     await writeOwnFile(join(this.dir, name + ASK_SUFFIX), '').catch((err: unknown) => {

@@ -1,22 +1,19 @@
 /**
- * The daemon's answer to "archive this segment": each segment is shipped once to every slave
- * (ahead of time when the look-ahead saw its .ready file, else on request), the outcome is kept
- * with what identifies the file (device, inode, size, mtime, ctime), and a request for the same
- * file gets the kept outcome at once. Only safe outcomes are kept: a conflict or failure is
- * worked out again on PostgreSQL's next retry. An outcome that is safe on every slave also
- * becomes a proof marker, which the sh front end answers from without asking.
+ * cmd_queue's shipping ahead: each segment PostgreSQL marks .ready is shipped once to every slave
+ * as soon as the look-ahead sees it, with what identifies the file (device, inode, size, mtime,
+ * ctime) taken before. An outcome that is safe on every slave becomes a proof marker, from which
+ * cmd_archiver -F (the sh front end, or warm/await-proof.ts) answers "archived" without shipping;
+ * any other outcome leaves `NAME.ask`, and cmd_archiver then does the job itself (its answer is
+ * the one the user sees: one path for conflicts, failures and offline). A segment not proved is
+ * shipped again only by that run: the look-ahead does not retry it while PostgreSQL still lists it.
  */
 import { promises as fsp } from 'node:fs';
 import { errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { compareWalNames } from '@pitrtools/core/wal';
-import { noteState } from '../archive/claims.js';
 import { deliverWithin } from '../archive/slave-deadline.js';
-import { describeOutcome, isSafe, type SlaveOutcome } from '../archive/outcome.js';
-import { offlineVerdict, verdictError, verdictFor } from '../archive/verdict.js';
-import type { AlertFn, QueueStore } from '../archive/ports.js';
+import type { SlaveOutcome } from '../archive/outcome.js';
 import { resolveSegment, type ResolvedSegment } from '../archive/segment-input.js';
-import type { Reply } from '../warm/protocol.js';
 import { fileIdentity } from './file-identity.js';
 import type { ProofMarkers } from './proof-markers.js';
 import type { SlaveWorker } from './slave-worker.js';
@@ -24,11 +21,8 @@ import type { SlaveWorker } from './slave-worker.js';
 /** What the warm archiver works with. */
 export interface WarmDeps {
   pgdata: string;
-  configFile: string;
   offline: boolean;
   workers: SlaveWorker[];
-  store: QueueStore;
-  alert: AlertFn;
   log: Logger;
   /** Segments shipped ahead at most at once. */
   maxAhead: number;
@@ -68,15 +62,13 @@ async function identify(file: string, pgdata: string): Promise<{ seg: ResolvedSe
   return { seg, identity: id.line };
 }
 
-/** Ships segments for requests and for the look-ahead, sharing the work between them. */
+/** Ships the .ready segments the look-ahead reports, up to maxAhead at once, in WAL order. */
 export class WarmArchiver {
   private readonly entries = new Map<string, Entry>();
   /** Entries not settled yet (a count, not a scan of the map: it holds every .ready name shipped). */
   private busy = 0;
   /** The last scan's .ready names in WAL order: the look-ahead picks from it again when a shipment settles. */
   private ready: readonly string[] = [];
-  /** Requests that found their segment already shipped or on its way (for the log and tests). */
-  hits = 0;
 
   constructor(private readonly d: WarmDeps) {}
 
@@ -168,35 +160,5 @@ export class WarmArchiver {
         }
       }
     })();
-  }
-
-  /** Handles one request from cmd_archiver. */
-  async archive(file: string): Promise<Reply> {
-    let seg: ResolvedSegment;
-    let identity: string;
-    try {
-      ({ seg, identity } = await identify(file, this.d.pgdata));
-    } catch (err) {
-      return { status: 'fallback', message: errorMessage(err) };
-    }
-    if (!(await noteState(this.d, this.d.offline, this.d.configFile))) {
-      return { status: 'verdict', verdict: offlineVerdict(seg.name, this.d.configFile) };
-    }
-    const t0 = Date.now();
-    let entry = this.entries.get(seg.name);
-    const ahead = entry !== undefined && entry.identity !== '' && entry.identity === identity && entry.seg.path === seg.path;
-    if (ahead) this.hits++;
-    else entry = this.start(seg, identity);
-    const outcomes = await entry!.outcomes;
-    const all = [...outcomes.values()];
-    if (!all.every(isSafe)) this.entries.delete(seg.name);
-    const verdict = verdictFor(seg.name, outcomes);
-    for (const [n, o] of outcomes) if (o.kind === 'queued') this.d.log.info(`${seg.name}: ${describeOutcome(n, o)}`);
-    const exit = verdict.kind === 'archived' ? 0 : verdictError(verdict).exitCode;
-    this.d.log.debug(`served ${seg.name}: exit ${exit} (${ahead ? 'shipped ahead' : 'on request'}, answered in ${Date.now() - t0} ms)`);
-    if (verdict.kind === 'archived') return { status: 'ok' };
-    // A failure is not final here: the client does the job itself, and queues what cannot go now.
-    if (verdict.kind === 'failed') return { status: 'fallback', message: `${seg.name}: ${verdict.detail}` };
-    return { status: 'verdict', verdict };
   }
 }

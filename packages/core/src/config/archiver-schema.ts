@@ -173,7 +173,7 @@ export const ARCHIVER_KEYS = [
     default: 'on',
     doc:
       'on: cmd_queue (started by cmd_archiver when needed) keeps one SSH connection per slave open, ships ' +
-      'segments PostgreSQL has marked .ready ahead of time and answers cmd_archiver over a local socket. ' +
+      'segments PostgreSQL has marked .ready ahead of time and leaves proof markers that cmd_archiver answers from. ' +
       'off: every cmd_archiver run connects and ships by itself (slower; cmd_queue then only delivers queues).',
   },
   {
