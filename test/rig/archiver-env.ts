@@ -21,7 +21,8 @@ export const FRONT_END = join(repo, 'packages/archiver/bin/cmd_archiver');
 /** The executable shims the tests run (the front end's slow path execs the first). */
 export const CMD_ARCHIVER = join(repo, 'packages/archiver/bin/cmd_archiver.js');
 export const CMD_QUEUE = join(repo, 'packages/archiver/bin/cmd_queue.js');
-const RECORDER = join(repo, 'test/rig/archiver-alert-recorder.mjs');
+/** The alert hook the rigs install: appends each alert (level, event, message, ...) to a JSON-lines file. */
+export const RECORDER = join(repo, 'test/rig/archiver-alert-recorder.mjs');
 
 /** sha256 of a file, to compare archived copies with the originals. */
 export function sha256File(path: string): string {

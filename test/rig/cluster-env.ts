@@ -16,13 +16,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { freeTcpPort, startPostgres, waitFor, type PgCluster } from './postgres.js';
+import { CMD_ARCHIVER, FRONT_END, RECORDER } from './archiver-env.js';
 import { startSshd, type SshdHandle } from './sshd.js';
 import { ctxFor, killQueue, onCleanupStandby, prepareMaster, standbyQuery, waitOnStandby, writeStandbyConfFiles } from './standby-env.js';
 import { makeTempDir } from './tmp.js';
 
-const FRONT_END = new URL('../../packages/archiver/bin/cmd_archiver', import.meta.url).pathname;
-const CMD_ARCHIVER = new URL('../../packages/archiver/bin/cmd_archiver.js', import.meta.url).pathname;
-const RECORDER = new URL('./archiver-alert-recorder.mjs', import.meta.url).pathname;
 const CMD_STANDBY = new URL('../../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
 
 /** One standby host. */

@@ -11,13 +11,13 @@ import { loadConfig, type StandbyConfig } from '../../packages/core/src/config/i
 import { memoryLogger } from '../../packages/core/src/log.js';
 import type { Ctx } from '../../packages/standby/src/context.js';
 import { onCleanup } from './cleanup.js';
+import { CMD_ARCHIVER } from './archiver-env.js';
 import { freeTcpPort, startPostgres, waitFor, type PgCluster } from './postgres.js';
 import { startSshd, type SshdHandle } from './sshd.js';
 import { runProgram } from './run.js';
 import { makeTempDir } from './tmp.js';
 
 const BIN = new URL('../../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
-const CMD_ARCHIVER = new URL('../../packages/archiver/bin/cmd_archiver.js', import.meta.url).pathname;
 /** The sh front end that `cmd_archiver -I` prints as the archive_command. */
 const ARCHIVE_COMMAND = new URL('../../packages/archiver/bin/cmd_archiver', import.meta.url).pathname;
 
