@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { backupSet } from '../packages/standby/src/commands/backup-set.js';
+import { backupSet, type BackupSetResult } from '../packages/standby/src/commands/backup-set.js';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { pointInTimeRecovery } from '../packages/standby/src/commands/pitr.js';
 import { restoreBackup } from '../packages/standby/src/commands/restore-backup.js';
@@ -65,8 +65,17 @@ test('three backups with keep_backups 2: the first set and the WAL only it neede
   // Something to switch away from: PostgreSQL 18 does not switch a segment that holds nothing new.
   await env.master.query('INSERT INTO filler VALUES (1)');
   await switchAndWaitArchived(env.master);
-  const second = await backupSet(ctx);
+  // The second with --json: one object on stdout, the result backupSet returns (what a script reads).
+  const json = await runCmd(['-C', env.ini, '--backup', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(json.stdout.trim().split('\n').length, 1, json.stdout);
+  const second = JSON.parse(json.stdout) as BackupSetResult;
   assert.deepEqual(second.removedSets, []);
+  assert.equal(second.dir, full);
+  assert.deepEqual(
+    (await listSets(full)).map((s) => s.label),
+    [first.meta.label, second.meta.label],
+  );
   assert.ok(first.meta.start_wal < second.meta.start_wal, `${first.meta.start_wal} < ${second.meta.start_wal}`);
   await env.master.query("INSERT INTO t VALUES ('before T1')");
   t1 = String(await env.master.scalar(T_SQL));

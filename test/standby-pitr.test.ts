@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { basebackup } from '../packages/standby/src/commands/basebackup.js';
 import { pointInTimeRecovery } from '../packages/standby/src/commands/pitr.js';
+import { pitrLines } from '../packages/standby/src/cli/results.js';
 import { parseTargetTime, resolveTarget, type TargetInput } from '../packages/standby/src/recovery/target-time.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { ctxFor, initAndCopy, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, switchAndWaitArchived } from './rig/standby-env.js';
@@ -67,7 +68,7 @@ test('-F999 -R T keeps the rows committed before T and not those after', async (
   assert.ok(res.lastReplayed !== null && res.lastReplayed.getTime() <= resolveTarget(target(t)).epochMs, `reached ${res.lastReplayed?.toISOString()}`);
   assert.ok(res.stoppedBefore !== undefined, 'the log names the first transaction after T');
   assert.match(
-    ctx.lines.join('\n'),
+    pitrLines(res).join('\n'),
     /^Recovered to .*: last replayed transaction committed at .* \(stopped before a transaction committed at .*\); the server is read-write$/m,
   );
   assert.ok(

@@ -15,6 +15,7 @@ import { failover } from '../packages/standby/src/commands/failover.js';
 import { initStandby } from '../packages/standby/src/commands/init.js';
 import { runAction } from '../packages/standby/src/commands/action.js';
 import { startStandby } from '../packages/standby/src/commands/standby.js';
+import { basebackupLines, failoverLines, initLines, standbyLines } from '../packages/standby/src/cli/results.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { waitFor } from './rig/postgres.js';
 import { ctxFor, runCmd, standbyEnv, standbyQuery, switchAndWaitArchived, waitOnStandby, writeIni, type StandbyEnv } from './rig/standby-env.js';
@@ -69,7 +70,12 @@ describe('-I, -B, -S and replay from the archive', () => {
     const res = await initStandby(ctx);
     assert.equal(res.masterMajor, env.master.major);
     for (const d of [env.pgdata, tsLocal, env.archivedir]) assert.equal(statSync(d).mode & 0o777, 0o700, d);
-    assert.ok(ctx.lines.includes(`Standby is ready (master runs PostgreSQL ${env.master.major})`), ctx.lines.join('\n'));
+    const lines = initLines(res);
+    assert.ok(lines.includes(`Standby is ready (master runs PostgreSQL ${env.master.major})`), lines.join('\n'));
+    assert.deepEqual(
+      res.dirs.map((d) => d.dir),
+      [env.pgdata, tsLocal, env.archivedir],
+    );
   });
 
   test('-B copies the master (tablespace mapped), backup_label last and byte for byte', async () => {
@@ -93,13 +99,12 @@ describe('-I, -B, -S and replay from the archive', () => {
     const u = String(await env.master.scalar("SELECT pg_relation_filepath('u')"));
     assert.ok(existsSync(join(env.master.pgdata, u)) && !existsSync(join(env.pgdata, u)), `${u} copied`);
     assert.ok(existsSync(join(env.pgdata, `${u}_init`)), `${u}_init missing`);
-    assert.match(ctx.lines.join('\n'), /Base backup finished: transferred \d+ files/);
+    assert.match(basebackupLines(r).join('\n'), /Base backup finished: transferred \d+ files/);
   });
 
   test('-S starts a standby that replays a row committed afterwards, from the archive', async () => {
     const ctx = ctxFor(env);
-    await startStandby(ctx, { iniPath: env.ini });
-    assert.ok(ctx.lines.includes('Successfully entered standby mode'));
+    assert.deepEqual(standbyLines(await startStandby(ctx, { iniPath: env.ini })), ['Successfully entered standby mode']);
     assert.ok(existsSync(join(env.pgdata, 'standby.signal')));
     const settings = readFileSync(join(env.pgdata, 'pitrtools.conf'), 'utf8');
     assert.match(settings, /^restore_command = '.*--restore %f %p'$/m);
@@ -184,7 +189,7 @@ describe('a second -B over the copy', () => {
     assert.ok(r.copied >= 1 && r.copied + r.vanished <= copied.size + 1, `copied ${r.copied}, seen ${copied.size}`);
     assert.ok(r.skipped >= before.size, `skipped ${r.skipped} < ${before.size}`);
     assert.ok(r.copied < r.skipped, `copied ${r.copied} not fewer than skipped ${r.skipped}`);
-    const summary = ctx.lines.find((l) => l.startsWith('Base backup finished'))!;
+    const summary = basebackupLines(r)[0]!;
     assert.match(summary, new RegExp(`transferred ${r.copied} files / .* skipped ${r.skipped} unchanged`));
   });
 });
@@ -348,8 +353,8 @@ describe('-F999 with the master stopped', () => {
     assert.doesNotMatch(readFileSync(join(env.pgdata, 'pitrtools.conf'), 'utf8'), /restore_command|primary_conninfo/);
     assert.ok(!existsSync(join(env.pgdata, 'standby.signal')));
     assert.ok(
-      ctx.lines.some((l) => /^Failover finished: read-write on timeline \d+/.test(l)),
-      ctx.lines.join('\n'),
+      failoverLines(res).some((l) => /^Failover finished: read-write on timeline \d+/.test(l)),
+      failoverLines(res).join('\n'),
     );
     await waitFor(
       'the checkpoint after promotion',

@@ -205,19 +205,10 @@ export function writeIni(env: StandbyEnv, extra: Record<string, string> = {}): v
   );
 }
 
-/** A context for calling commands directly; `lines` collects stdout, `log` stderr. */
-export function ctxFor(env: Pick<StandbyEnv, 'ini'>): Ctx & { lines: string[]; log: ReturnType<typeof memoryLogger>; config: StandbyConfig } {
+/** A context for calling commands directly (they return their results; cli/results.ts words them); `log` collects stderr. */
+export function ctxFor(env: Pick<StandbyEnv, 'ini'>): Ctx & { log: ReturnType<typeof memoryLogger>; config: StandbyConfig } {
   const { config } = loadConfig(env.ini, 'standby');
-  const lines: string[] = [];
-  const log = memoryLogger(true);
-  return {
-    config,
-    log,
-    lines,
-    out: (l: string) => {
-      lines.push(l);
-    },
-  };
+  return { config, log: memoryLogger(true) };
 }
 
 /** Result of running the real binary. */

@@ -198,6 +198,12 @@ export const ERRORS = {
   COPY_START_AMBIGUOUS: { exit: 'USAGE', program: 'cmd_standby', meaning: "-R: backup_label's start time abbreviation could name several offsets." },
   TARGET_NOT_REACHED: { exit: 'FAILED', program: 'cmd_standby', meaning: '-R: recovery ended before the target; the archive lacks WAL up to it.' },
   PITR_FAILED: { exit: 'FAILED', program: 'cmd_standby', meaning: '-R failed for another reason (in the message).' },
+  RESTORE_IO_FAILED: {
+    exit: 'FAILED',
+    program: 'cmd_standby',
+    meaning:
+      '--restore could not read the archived file or write it where PostgreSQL asked (the disk error in words); nothing was restored, PostgreSQL asks again.',
+  },
   RESTORE_REJECTED: {
     exit: 'FAILED',
     program: 'cmd_standby',

@@ -156,7 +156,8 @@ export const STANDBY_OPTIONS: Readonly<Record<string, StandbyOption>> = {
     type: 'boolean',
     group: W,
     describe:
-      'With --check or --status: one JSON object instead of the text (it names the master the ini points at); with --list-backups a JSON array; with -P {master, version}.',
+      'With --check or --status: one JSON object instead of the text (it names the master the ini points at); with --list-backups a JSON array; with -P {master, version}; ' +
+      'with an action (-I, -B, -S, -F999, -A, --follow, --rejoin, --switchover, --backup, --verify-backup, --restore-backup, --install-helpers): its result as one JSON object instead of the lines.',
   },
   'allow-primary': { type: 'boolean', group: W, describe: 'With --check: a server that is not in recovery is OK.' },
   'warn-bytes': { type: 'string', group: W, describe: 'SIZE: with --check: override check_lag_warn_bytes of the ini file.' },

@@ -28,6 +28,7 @@ import { pointInTimeRecovery } from './commands/pitr.js';
 import { startStandby } from './commands/standby.js';
 import { rejoin } from './commands/rejoin.js';
 import { switchover } from './commands/switchover.js';
+import * as R from './cli/results.js';
 import type { Ctx } from './context.js';
 import { EPILOG, GROUPS, STANDBY_OPTIONS, USAGE } from './cli-options.js';
 import { standbyVersion } from './version.js';
@@ -122,8 +123,11 @@ export async function runCli(argv: string[]): Promise<never> {
         if (other !== undefined) throw usage(`choose one action, not --list-backups and ${other}`);
         return runListBackups(f);
       }
-      if (f.json && !f.ping) throw usage('--json goes with --check, --status, --list-backups or -P');
       const chosen = validate(f);
+      if (f.json && (chosen === undefined || chosen === '--receive-wal'))
+        throw usage(
+          '--json goes with --check, --status, --list-backups or an action (-I, -B, -S, -F999, -P, -A, --follow, --rejoin, --switchover, --backup ...)',
+        );
       return dispatch(f, chosen, context(f));
     },
     { debug: () => f.verbose === true },
@@ -141,7 +145,7 @@ async function runPatroniReplica(argv: string[]): Promise<never> {
       assertNotRoot(PROGRAM);
       const ctx = commandContext(inv.config, inv.verbose);
       for (const a of inv.ignored) ctx.log.debug(`--patroni-replica: ignoring ${a.replace(/=.*/s, '=...')} (not one of ours)`);
-      await patroniReplica(ctx, inv.options);
+      for (const l of R.basebackupLines(await patroniReplica(ctx, inv.options))) say(l);
       return ExitCode.OK;
     },
     { debug: () => verbose },
@@ -188,26 +192,36 @@ function validate(f: Flags): string | undefined {
   return chosen[0];
 }
 
+/** Prints a command's result: its lines for people, or with --json the result itself as one JSON object on stdout. */
+function show<T>(f: Flags, result: T, lines: (r: T) => string[]): void {
+  if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else for (const l of lines(result)) say(l);
+}
+
 async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise<number> {
   const iniPath = f.config!;
   switch (chosen) {
     case '-I':
-      await initStandby(ctx);
+      show(f, await initStandby(ctx), R.initLines);
       break;
     case '-B':
-      await withInterruptReport(PROGRAM, ctx.config.pgdata, ctx.config.file, () => basebackup(ctx, { checksum: f.checksum === true }));
+      show(
+        f,
+        await withInterruptReport(PROGRAM, ctx.config.pgdata, ctx.config.file, () => basebackup(ctx, { checksum: f.checksum === true })),
+        R.basebackupLines,
+      );
       break;
     case '-S':
-      await startStandby(ctx, { iniPath });
+      show(f, await startStandby(ctx, { iniPath }), R.standbyLines);
       break;
     case '-F': {
       if (f.recovertotime === undefined) {
-        await failover(ctx, { iniPath, force: f.force === true });
+        show(f, await failover(ctx, { iniPath, force: f.force === true }), R.failoverLines);
         break;
       }
       const target = parseTargetTime(f.recovertotime);
       if ('error' in target) throw usage(`-R: ${target.error}`);
-      await pointInTimeRecovery(ctx, { iniPath, target });
+      show(f, await pointInTimeRecovery(ctx, { iniPath, target }), R.pitrLines);
       break;
     }
     case '-P': {
@@ -215,32 +229,31 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
       say(f.json ? JSON.stringify({ master: masterWhere(ctx.config), ...r }) : `Got response from the master (PostgreSQL ${r.version})`);
       break;
     }
-    case '-A': {
-      for (const line of renderAction(await runAction(ctx, f.action as Action))) say(line);
+    case '-A':
+      show(f, await runAction(ctx, f.action as Action), renderAction);
       break;
-    }
     case '--install-helpers':
-      await installMasterHelpers(ctx);
+      show(f, await installMasterHelpers(ctx), R.installHelpersLines);
       break;
     case '--follow':
-      await follow(ctx, { iniPath, master: newMasterFlags(f) });
+      show(f, await follow(ctx, { iniPath, master: newMasterFlags(f) }), R.followLines);
       break;
     case '--rejoin':
-      await rejoin(ctx, { iniPath, force: f.force === true });
+      show(f, await rejoin(ctx, { iniPath, force: f.force === true }), R.rejoinLines);
       break;
     case '--switchover':
-      await switchover(ctx, { iniPath });
+      show(f, await switchover(ctx, { iniPath }), R.switchoverLines);
       break;
     case '--backup':
-      await backupSet(ctx);
+      show(f, await backupSet(ctx), R.backupSetLines);
       break;
     case '--verify-backup': {
       const r = await verifyBackups(ctx, f.verifyBackup === '' ? undefined : f.verifyBackup);
-      if (r.length === 0) ctx.out(`No backup sets in ${catalogueDir(ctx)} to verify`);
+      show(f, r, (x) => R.verifyLines(x, catalogueDir(ctx)));
       return r.every((x) => x.ok) ? ExitCode.OK : ExitCode.FAILED;
     }
     case '--restore-backup':
-      await restoreBackup(ctx, { label: f.restoreBackup!, into: f.into });
+      show(f, await restoreBackup(ctx, { label: f.restoreBackup!, into: f.into }), R.restoreBackupLines);
       break;
     case '--receive-wal': {
       const { runWalReceiver } = await import('./receiver/supervisor.js');
@@ -249,7 +262,7 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
       return runWalReceiver(ctx, stop.signal);
     }
     default:
-      ctx.out(`Config OK (${iniPath}); choose an action: cmd_standby --help`);
+      say(`Config OK (${iniPath}); choose an action: cmd_standby --help`);
       break;
   }
   return ExitCode.OK;

@@ -1,5 +1,5 @@
 /** The context every command runs with, built from the ini file (shared by the command line and the -B fast path). */
-import { say, stderrSink } from '@pitrtools/cli/output';
+import { stderrSink } from '@pitrtools/cli/output';
 import { loadConfig, secretValues, type Notice } from '@pitrtools/core/config/index';
 import { createLogger, type Logger } from '@pitrtools/core/log';
 import type { Ctx } from './context.js';
@@ -20,5 +20,5 @@ export function commandContext(configPath: string, verbose: boolean, setup = fal
   const { config, notices } = loadConfig(configPath, 'standby');
   const log = createLogger(stderrSink, { debug: verbose || config.debug, secrets: secretValues('standby', config) });
   showNotices(notices, log, setup);
-  return { config, log, out: (line) => say(line), progress: { isTTY: process.stderr.isTTY === true, write: (s) => process.stderr.write(s) } };
+  return { config, log, progress: { isTTY: process.stderr.isTTY === true, write: (s) => process.stderr.write(s) } };
 }

@@ -14,15 +14,17 @@ const PROGRAM = 'cmd_standby';
 
 async function runBasebackup(inv: Extract<FastInvocation, { kind: 'basebackup' }>): Promise<number> {
   assertNotRoot(PROGRAM);
-  const [{ basebackup }, { commandContext }, output, { withInterruptReport }] = await Promise.all([
+  const [{ basebackup }, { commandContext }, output, { withInterruptReport }, { basebackupLines }] = await Promise.all([
     import('./commands/basebackup.js'),
     import('./command-context.js'),
     import('@pitrtools/cli/output'),
     import('./basebackup-interrupt.js'),
+    import('./cli/results.js'),
   ]);
   if (output.wantsColor(process.stderr)) await output.enableColor();
   const ctx = commandContext(inv.config, inv.verbose);
-  await withInterruptReport(PROGRAM, ctx.config.pgdata, ctx.config.file, () => basebackup(ctx, { checksum: inv.checksum }));
+  const r = await withInterruptReport(PROGRAM, ctx.config.pgdata, ctx.config.file, () => basebackup(ctx, { checksum: inv.checksum }));
+  for (const l of basebackupLines(r)) output.say(l);
   return ExitCode.OK;
 }
 

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { applyRetention } from '../src/commands/backup-set.js';
+import type { BasebackupResult } from '../src/commands/basebackup.js';
+import { backupSetLines } from '../src/cli/results.js';
 import { cleanupArchive } from '../src/commands/cleanup.js';
 import type { Ctx } from '../src/context.js';
 import { manifestChecksumOk, manifestText, manifestTime, type ManifestFile } from '../src/catalogue/manifest.js';
@@ -207,12 +209,8 @@ test('keep_backups removes the oldest set and the WAL below the kept ones, but n
   writeFileSync(join(archivedir, '00000002.history'), '1\t0/1000000\tno reason\n');
   // A cold copy in pgdata (taken by -B, never started) that starts in segment 4.
   writeFileSync(join(pgdata, 'backup_label'), 'START WAL LOCATION: 0/4000028 (file 000000010000000000000004)\n');
-  const lines: string[] = [];
   const ctx = {
     config: { archivedir, pgdata, keep_backups: 2 },
-    out: (l: string) => {
-      lines.push(l);
-    },
     log: undefined,
   } as unknown as Ctx;
   const r = await applyRetention(ctx, full);
@@ -221,5 +219,10 @@ test('keep_backups removes the oldest set and the WAL below the kept ones, but n
   assert.deepEqual(r.removedWal, ['000000010000000000000001', '000000010000000000000002', '000000010000000000000003']);
   assert.ok(readdirSync(archivedir).includes('000000010000000000000004'), 'the copy in pgdata still needs segment 4');
   assert.ok(readdirSync(archivedir).includes('00000002.history'));
-  assert.match(lines.join('\n'), /Removed 3 archived WAL files older than 000000010000000000000004, which the copy in .* needs/);
+  assert.deepEqual(r.keptFrom, { wal: '000000010000000000000004', pgdata });
+  const lines = backupSetLines({ ...r, meta: {} as BackupSetMeta, dir: full, copy: { elapsedMs: 0, bytes: 0 } as BasebackupResult });
+  assert.deepEqual(lines.slice(2), [
+    'Removed backup set 20261130T100000Z (keep_backups 2)',
+    `Removed 3 archived WAL files older than 000000010000000000000004, which the copy in ${pgdata} needs`,
+  ]);
 });

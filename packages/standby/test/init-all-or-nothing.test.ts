@@ -105,6 +105,12 @@ describe('-I creates its directories all or nothing', () => {
       ],
       () => undefined,
     );
-    assert.deepEqual(r, { lines: [`created ${join(tmp, 'ok', 'pgdata')}`, `exists  ${join(tmp, 'existing')}`], created: [join(tmp, 'ok', 'pgdata')] });
+    assert.deepEqual(r, {
+      dirs: [
+        { what: 'pgdata', dir: join(tmp, 'ok', 'pgdata'), existed: false },
+        { what: 'archivedir', dir: join(tmp, 'existing'), existed: true },
+      ],
+      created: [join(tmp, 'ok', 'pgdata')],
+    });
   });
 });

@@ -13,7 +13,7 @@ import type { Ctx } from '../src/context.js';
 import type { MasterLink, withMasterLink } from '../src/master-link.js';
 
 function ctx(): Ctx & { log: ReturnType<typeof memoryLogger> } {
-  return { config: {} as StandbyConfig, log: memoryLogger(false), out: () => assert.fail('-P prints nothing itself: the CLI does') };
+  return { config: {} as StandbyConfig, log: memoryLogger(false) };
 }
 
 /** A withMasterLink whose session runs `query`; counts closes. */

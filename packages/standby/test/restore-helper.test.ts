@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { PitrError } from '@pitrtools/core/errors';
 import { restoreWal, REJECTS_BEFORE_ALERT } from '../src/commands/restore.js';
 import { LONG_HEADER_BYTES, segmentStartLsn } from '../src/recovery/wal-file-check.js';
 import { REJECTED_STATE } from '../src/state-files.js';
@@ -45,7 +46,7 @@ test('a read error on the third archived file is thrown (EIO); nothing reaches %
   assert.equal(await restore(fs, names[0]!), 'restored');
   assert.equal(await restore(fs, names[1]!), 'restored');
   await fs.remove(DEST);
-  await assert.rejects(restore(fs, names[2]!), (e: NodeJS.ErrnoException) => e.code === 'EIO');
+  await assert.rejects(restore(fs, names[2]!), (e: PitrError) => e.code === 'RESTORE_IO_FAILED' && (e.cause as NodeJS.ErrnoException).code === 'EIO');
   assert.equal(fs.files.has(DEST), false, 'nothing at %p after a failed read');
   assert.deepEqual(fs.restored, names.slice(0, 2), 'the failed one is not recorded as restored');
   assert.equal(fs.text(`${PGDATA}/${REJECTED_STATE}`), undefined, 'a disk error is not a refusal of the file');
@@ -54,7 +55,7 @@ test('a read error on the third archived file is thrown (EIO); nothing reaches %
 test('a copy that fails half way (ENOSPC) is thrown and recorded nowhere', async () => {
   const fs = archive();
   fs.failCopyWith = 'ENOSPC';
-  await assert.rejects(restore(fs, names[0]!), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC');
+  await assert.rejects(restore(fs, names[0]!), (e: PitrError) => e.code === 'RESTORE_IO_FAILED' && (e.cause as NodeJS.ErrnoException).code === 'ENOSPC');
   assert.equal(fs.files.has(DEST), false);
   assert.deepEqual(fs.restored, []);
   assert.equal(await restore(fs, names[0]!), 'restored', 'the retry PostgreSQL makes succeeds');

@@ -10,7 +10,6 @@ import type { Ctx } from '../src/context.js';
 const ctx = (c: Partial<StandbyConfig>): Ctx => ({
   config: { file: '/etc/s.ini', use_replication_slots: true, use_streaming_replication: true, wal_receiver: false, ...c } as StandbyConfig,
   log: memoryLogger(true),
-  out: () => undefined,
 });
 
 test('the slot name: slot_name, else pitrtools_<host> made valid', () => {

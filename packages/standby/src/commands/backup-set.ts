@@ -20,15 +20,26 @@ import { lowerCutoff, setsBeyond, walBelowFloor, walFloor } from '../catalogue/r
 import { freeLabel, listSets, setLabel, writeMeta, type BackupSetMeta } from '../catalogue/sets.js';
 import type { Ctx } from '../context.js';
 import { listArchive, makePrivateDir, removeArchived } from '../local/files.js';
-import { basebackup, type BasebackupOptions } from './basebackup.js';
+import { basebackup, type BasebackupOptions, type BasebackupResult } from './basebackup.js';
 
 /** What --backup did. */
-export interface BackupSetResult {
+export interface BackupSetResult extends RetentionResult {
   meta: BackupSetMeta;
+  /** The catalogue directory (full_backup). */
+  dir: string;
+  /** The copy's figures, as -B reports them. */
+  copy: BasebackupResult;
+}
+
+/** What keep_backups removed after a set was completed. */
+export interface RetentionResult {
+  keepBackups: number;
   /** Labels of the sets keep_backups removed. */
   removedSets: string[];
   /** Archived WAL files removed because no kept set needs them. */
   removedWal: string[];
+  /** The oldest archived WAL kept, and who needs it: the oldest kept set (`set`), else the copy in pgdata (`pgdata`). */
+  keptFrom?: { wal: string; set?: string; pgdata?: string };
 }
 
 /** The catalogue directory, or USAGE (exit 2) when full_backup is not set. */
@@ -57,9 +68,10 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
   const partial = join(full, `.${randomBytes(6).toString('hex')}.partial`);
   const dataDir = join(partial, 'data');
   let meta: BackupSetMeta;
+  let r: BasebackupResult;
   try {
     await fsp.mkdir(partial, { mode: 0o700 });
-    const r = await basebackup(ctx, { ...o, into: { dataDir } });
+    r = await basebackup(ctx, { ...o, into: { dataDir } });
     const t0 = Date.now();
     const timeline = labelTimeline(r.labelfile);
     let hashed = 0;
@@ -122,15 +134,11 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
       hint: `no set was added to ${full} and none was removed; run --backup again`,
     });
   }
-  ctx.out(
-    `Backup set ${meta.label} complete in ${full}: ${meta.files} files, ${humanBytes(meta.bytes)}, WAL ${meta.start_wal} (${meta.start_lsn}) to ${meta.stop_lsn}, from the ${meta.source} ${meta.source_host}`,
-  );
-  const { removedSets, removedWal } = await applyRetention(ctx, full);
-  return { meta, removedSets, removedWal };
+  return { meta, dir: full, copy: r, ...(await applyRetention(ctx, full)) };
 }
 
 /** keep_backups after a completed set: the oldest sets beyond it go, then the archived WAL that neither a kept set nor the copy in pgdata needs. */
-export async function applyRetention(ctx: Ctx, full: string): Promise<{ removedSets: string[]; removedWal: string[] }> {
+export async function applyRetention(ctx: Ctx, full: string): Promise<RetentionResult> {
   const sets = await listSets(full);
   const victims = setsBeyond(sets, ctx.config.keep_backups);
   for (const v of victims) {
@@ -139,7 +147,6 @@ export async function applyRetention(ctx: Ctx, full: string): Promise<{ removedS
     await fsp.rename(join(full, v.label), gone);
     await fsyncDir(full);
     await fsp.rm(gone, { recursive: true, force: true });
-    ctx.out(`Removed backup set ${v.label} (keep_backups ${ctx.config.keep_backups})`);
   }
   const kept = sets.filter((s) => !victims.includes(s));
   const setsFloor = walFloor(kept);
@@ -149,7 +156,6 @@ export async function applyRetention(ctx: Ctx, full: string): Promise<{ removedS
   const removedWal = floor === undefined ? [] : walBelowFloor(await listArchive(ctx.config.archivedir), floor).sort();
   await removeArchived(ctx.config.archivedir, removedWal);
   const oldest = kept.find((s) => s.start_wal.slice(8, 24) === floor);
-  const why = oldest ? `${oldest.start_wal}, where set ${oldest.label} starts` : `${copyNeeds}, which the copy in ${ctx.config.pgdata} needs`;
-  if (removedWal.length > 0) ctx.out(`Removed ${removedWal.length} archived WAL files older than ${why}`);
-  return { removedSets: victims.map((v) => v.label), removedWal };
+  const keptFrom = oldest ? { wal: oldest.start_wal, set: oldest.label } : copyNeeds !== undefined ? { wal: copyNeeds, pgdata: ctx.config.pgdata } : undefined;
+  return { keepBackups: ctx.config.keep_backups, removedSets: victims.map((v) => v.label), removedWal, ...(keptFrom ? { keptFrom } : {}) };
 }

@@ -301,11 +301,6 @@ async function backupOver(
     spcmapfile: stop.spcmapfile,
     source,
   };
-  const rate = elapsedMs > 0 ? humanBytes(Math.round((copied.bytes / elapsedMs) * 1000)) : '-';
-  ctx.out(
-    `Base backup finished: transferred ${copied.copied} files / ${humanBytes(copied.bytes)} in ${formatDuration(elapsedMs)} (${rate}/s), ` +
-      `skipped ${result.skipped} unchanged, removed ${plan.removed}; WAL from ${startLsn} to ${stop.lsn}`,
-  );
   return result;
 }
 

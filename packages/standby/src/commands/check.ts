@@ -174,7 +174,7 @@ async function askMaster(ctx: Ctx, timeoutMs: number): Promise<{ lsn: string; se
   const expired = new Promise<{ error: string }>((resolve) => {
     timer = setTimeout(() => resolve({ error: `no answer within ${Math.round(timeoutMs / 1000)} s` }), timeoutMs + 1000);
   });
-  const asked = withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools check', timeoutMs }, async (l) => {
+  const asked = (ctx.master ?? withMasterLink)(ctx.config, ctx.log, { applicationName: 'pitrtools check', timeoutMs }, async (l) => {
     // A source that is itself a standby (-B from a standby, cascading) has no pg_current_wal_lsn(): its replay position is where its WAL is.
     const rows = await l.pg.query<{ lsn: string; seg: string }>(
       "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn, current_setting('wal_segment_size') AS seg",

@@ -40,6 +40,10 @@ export interface FailoverOptions {
 /** What -F999 did. */
 export interface FailoverResult {
   timeline: number;
+  /** When pg_promote() returned and the server was read-write (ISO 8601, UTC). */
+  promotedAt: string;
+  /** Whether the master answered and --force promoted anyway. */
+  forced: boolean;
   /** The archive_command set with ALTER SYSTEM (archiver_config), if any. */
   archiveCommand?: string;
 }
@@ -96,7 +100,8 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
     await s.end();
   }
   await waitForServer(config, 'primary', 0, waitMs, log);
-  await writeSettings(config.pgdata, { kind: 'promoted', when: new Date().toISOString() });
+  const promotedAt = new Date().toISOString();
+  await writeSettings(config.pgdata, { kind: 'promoted', when: promotedAt });
   // A new postgresql.conf may change settings that need a restart; a new pg_hba.conf only a reload.
   // Reload in any case: the emptied pitrtools.conf must also empty primary_conninfo and
   // primary_slot_name in the running server, or SHOW (and a later standby of it) sees the old master's.
@@ -120,14 +125,14 @@ export async function failover(ctx: Ctx, o: FailoverOptions): Promise<FailoverRe
     await raiseAlert(config, { level: 'CRITICAL', event: 'failover_action_failed', message: failed, role: 'standby' }, log);
     throw new PitrError('FAILOVER_ACTION_FAILED', `promoted to timeline ${timeline}, but ${failed}`);
   }
-  if (o.announce === false) return { timeline };
+  const forced = probe.answers;
+  if (o.announce === false) return { timeline, promotedAt, forced };
   await raiseAlert(
     config,
     { level: 'OK', event: 'failover_done', message: `successful failover: this server is now the master (timeline ${timeline})`, role: 'standby' },
     log,
   );
-  ctx.out(`Failover finished: read-write on timeline ${timeline}. Statistics are not replicated: run ANALYZE on your databases.`);
-  return { timeline, ...(archiveCommand !== undefined ? { archiveCommand } : {}) };
+  return { timeline, promotedAt, forced, ...(archiveCommand !== undefined ? { archiveCommand } : {}) };
 }
 
 /** requireArchiveMode, putting the standby configuration back when it refuses. */

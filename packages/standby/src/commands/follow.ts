@@ -132,7 +132,6 @@ export async function follow(ctx: Ctx, o: FollowOptions): Promise<FollowResult> 
     },
     log,
   );
-  ctx.out(`Following the new master (${m.where}) on timeline ${m.timeline}, ${via === 'streaming' ? 'streaming' : 'restoring from archivedir'}.`);
   return { timeline: m.timeline, via, master: m.where };
 }
 

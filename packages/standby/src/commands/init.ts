@@ -9,13 +9,16 @@ import { locatePgBinaries } from '@pitrtools/core/pg/binaries';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { isExternal, localLocation, parseMappings, type Tablespace } from '../basebackup/tablespaces.js';
 import type { Ctx } from '../context.js';
-import { createPrivateDirs } from '../local/private-dirs.js';
+import { createPrivateDirs, type DirOutcome } from '../local/private-dirs.js';
 import { refuseIfRunning } from '../local/server.js';
 import { withMasterLink } from '../master-link.js';
 
 /** What -I found and made. */
 export interface InitResult {
   masterMajor: number;
+  /** Each directory -I looked after, in order, and whether it was there before. */
+  dirs: DirOutcome[];
+  /** The directories this run created. */
   created: string[];
 }
 
@@ -47,8 +50,6 @@ export async function initStandby(ctx: Ctx): Promise<InitResult> {
     ['archivedir', config.archivedir],
   ];
   // All or nothing: a directory that cannot be made takes back the ones made before it.
-  const { lines, created } = await createPrivateDirs(dirs, (w) => log.warning(w));
-  for (const l of lines) ctx.out(l);
-  ctx.out(`Standby is ready (master runs PostgreSQL ${major})`);
-  return { masterMajor: major, created };
+  const made = await createPrivateDirs(dirs, (w) => log.warning(w));
+  return { masterMajor: major, ...made };
 }

@@ -3,11 +3,16 @@ import { installHelpers } from '@pitrtools/core/pg/helpers';
 import type { Ctx } from '../context.js';
 import { withMasterLink } from '../master-link.js';
 
-/** Runs --install-helpers; returns the installed helper version. */
-export async function installMasterHelpers(ctx: Ctx): Promise<number> {
-  return withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools install-helpers' }, async (l) => {
-    const v = await installHelpers(l.pg);
-    ctx.out(`Installed the pitrtools helper functions (version ${v}) in database ${ctx.config.master_db} on the master`);
-    return v;
-  });
+/** What --install-helpers did: the helper version now installed, in which database of the master. */
+export interface InstallHelpersResult {
+  version: number;
+  database: string;
+}
+
+/** Runs --install-helpers. */
+export async function installMasterHelpers(ctx: Ctx): Promise<InstallHelpersResult> {
+  return withMasterLink(ctx.config, ctx.log, { applicationName: 'pitrtools install-helpers' }, async (l) => ({
+    version: await installHelpers(l.pg),
+    database: ctx.config.master_db,
+  }));
 }

@@ -19,7 +19,7 @@ import { makeOurSettingsWin, warnArchivingAfterPromotion } from '../local/effect
 import { probeMaster } from '../master-link.js';
 import { PITR_NO_OTHER_TARGET } from '../recovery/inherited-settings.js';
 import { settingsFor, type SettingsMode } from '../recovery/render.js';
-import { pitrDoneAlert, pitrDoneLine } from '../recovery/pitr-report.js';
+import { pitrDoneAlert } from '../recovery/pitr-report.js';
 import { installConfFiles, recoveryConfFile, selfInvocation, setSignal, writeSettings } from '../recovery/settings-files.js';
 import { TARGET_TIME_EXAMPLE, resolveTarget, serverZone, type TargetInput, type TargetTime } from '../recovery/target-time.js';
 import { BACKUP_STATE } from '../state-files.js';
@@ -36,8 +36,12 @@ export interface PitrOptions {
 
 /** What -R reached. */
 export interface PitrResult {
+  /** The recovery target as written to recovery_target_time. */
+  target: string;
   /** pg_last_xact_replay_timestamp() after recovery: the last transaction that was replayed. */
   lastReplayed: Date | null;
+  /** The same as PostgreSQL prints it (microseconds, the server's zone), or null. */
+  lastReplayedText: string | null;
   /** From the log: the commit time of the first transaction NOT replayed. */
   stoppedBefore?: string;
 }
@@ -97,8 +101,7 @@ export async function pointInTimeRecovery(ctx: Ctx, o: PitrOptions): Promise<Pit
   const stoppedBefore = /recovery stopping before (?:commit|abort) of transaction \d+, time (.+)/.exec(await readLogSince(logfile, offset))?.[1]?.trim();
   const reached = { target: t.text, lastReplayed: reachedText, stoppedBefore };
   await raiseAlert(config, { level: 'OK', event: 'pitr_done', message: pitrDoneAlert(reached), role: 'standby' }, log);
-  ctx.out(pitrDoneLine(reached));
-  return { lastReplayed, ...(stoppedBefore !== undefined ? { stoppedBefore } : {}) };
+  return { target: t.text, lastReplayed, lastReplayedText: reachedText, ...(stoppedBefore !== undefined ? { stoppedBefore } : {}) };
 }
 
 function fresh(): string {

@@ -23,7 +23,7 @@ import { lsnText } from '../recovery/wal-file-check.js';
 import { parseHistory, rejoinVerdict, type HistoryEntry, type RejoinVerdict } from '../recovery/timeline-history.js';
 import { historyProblem } from '../recovery/wal-file-check.js';
 import { INCOMPLETE_MARKER } from '../state-files.js';
-import { basebackup } from './basebackup.js';
+import { basebackup, type BasebackupResult } from './basebackup.js';
 import { dropFormerMasterSlots, ensureStandbySlot } from '../replication/standby-slot.js';
 import { prepareStandby } from './standby.js';
 
@@ -38,10 +38,18 @@ export interface RejoinOptions {
 /** How the data directory was brought onto the new master's timeline. */
 export type RejoinMethod = 'none' | 'pg_rewind' | 'basebackup';
 
-/** What --rejoin did; `reason` says why -B was used (or why nothing was needed). */
-export interface RejoinResult {
+/** How the copy was brought over; `reason` says why -B was used (or why nothing was needed). */
+export interface RejoinWay {
   method: RejoinMethod;
   reason: string;
+  /** The delta base backup's figures, when method is 'basebackup'. */
+  basebackup?: BasebackupResult;
+}
+
+/** What --rejoin did: the way, in words (`how`), and the new master it now follows. */
+export interface RejoinResult extends RejoinWay {
+  how: string;
+  master: { host: string; port: number };
 }
 
 /** Runs --rejoin; throws SERVER_RUNNING (exit 1) for a running server without --force, NOT_A_MASTER when the ini's master is in recovery. */
@@ -60,7 +68,7 @@ export async function rejoin(ctx: Ctx, o: RejoinOptions): Promise<RejoinResult> 
   await requireSameCluster(ctx, theirs);
   await stopIfRunning(ctx, bins, o.force === true, 'stop');
   const verdict = await judgeFork(ctx, theirs);
-  let result: RejoinResult;
+  let result: RejoinWay;
   const incomplete = await fsp.access(join(pgdata, INCOMPLETE_MARKER)).then(
     () => true,
     () => false,
@@ -77,8 +85,7 @@ export async function rejoin(ctx: Ctx, o: RejoinOptions): Promise<RejoinResult> 
         ? `re-synced with the delta base backup (-B): ${result.reason}`
         : `no rewind needed: ${result.reason}`;
   await raiseAlert(config, { level: 'OK', event: 'rejoin_done', message: `rejoined as a standby of the new master (${how})`, role: 'standby' }, log);
-  ctx.out(`Rejoin finished: ${how}; started as a standby of ${config.master_public_ip} (PostgreSQL port ${config.port})`);
-  return result;
+  return { ...result, how, master: { host: config.master_public_ip, port: config.port } };
 }
 
 /** A running local server: refused without --force ('check'), stopped fast with a warning ('stop'). */
@@ -178,7 +185,7 @@ async function judgeFork(ctx: Ctx, theirs: NewMaster): Promise<RejoinVerdict> {
   return v;
 }
 
-async function rewindOrCopy(ctx: Ctx, bins: PgBinaries, why: string): Promise<RejoinResult> {
+async function rewindOrCopy(ctx: Ctx, bins: PgBinaries, why: string): Promise<RejoinWay> {
   const { config, log } = ctx;
   log.info(`a rewind is needed: ${why}`);
   const tool = findPgRewind(config, bins);
@@ -210,10 +217,9 @@ async function rewindOrCopy(ctx: Ctx, bins: PgBinaries, why: string): Promise<Re
   return { method: 'pg_rewind', reason: why };
 }
 
-async function viaBasebackup(ctx: Ctx, reason: string): Promise<RejoinResult> {
+async function viaBasebackup(ctx: Ctx, reason: string): Promise<RejoinWay> {
   ctx.log.warning(`pg_rewind not used: ${reason}; re-syncing with the delta base backup (-B), which sends only what differs`);
-  await basebackup(ctx);
-  return { method: 'basebackup', reason };
+  return { method: 'basebackup', reason, basebackup: await basebackup(ctx) };
 }
 
 /**

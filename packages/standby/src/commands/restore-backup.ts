@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { ensureDir, ensureSymlink, fsyncTree, removePath, writeSynced } from '../basebackup/local-tree.js';
-import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
+import { Progress } from '../basebackup/progress.js';
 import { localLocation, parseMappings, readTablespaceMap, rewriteTablespaceMap } from '../basebackup/tablespaces.js';
 import { listSets, setDataDir, type BackupSetMeta } from '../catalogue/sets.js';
 import type { Ctx } from '../context.js';
@@ -85,10 +85,6 @@ export async function restoreBackup(ctx: Ctx, o: RestoreBackupOptions): Promise<
   await removePath(join(dir, INCOMPLETE_MARKER));
   await fsyncDir(dir);
   const elapsedMs = Date.now() - t0;
-  ctx.out(
-    `Restored backup set ${set.label} into ${dir}: ${count.files} files, ${humanBytes(count.bytes)} in ${formatDuration(elapsedMs)}; ` +
-      'start it with -S, or recover it to a time with -F999 -R (its pgdata in the ini)',
-  );
   return { set, dir, files: count.files, bytes: count.bytes, elapsedMs };
 }
 

@@ -10,6 +10,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { walKind } from '@pitrtools/core/wal';
+import { diskProblem } from '../local/disk-errors.js';
 import { historyProblem, LONG_HEADER_BYTES, segmentProblem } from '../recovery/wal-file-check.js';
 import { nodeRestoreFs } from '../restore/node-fs.js';
 import type { RestoreFs } from '../restore/ports.js';
@@ -55,10 +56,14 @@ export async function restoreWal(o: RestoreOptions, fs: RestoreFs = nodeRestoreF
     inspected = await inspect(fs, src, o.file, kind, o.pgdata);
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return 'missing';
-    throw err;
+    throw diskError(err, o.file, src, dest);
   }
   if (inspected.problem !== undefined) return { rejected: inspected.problem, times: await noteRejected(fs, o.pgdata, o.file) };
-  await fs.copyAtomic(src, dest);
+  try {
+    await fs.copyAtomic(src, dest);
+  } catch (err) {
+    throw diskError(err, o.file, src, dest);
+  }
   const copied = await fs.size(dest);
   if (copied !== inspected.size) {
     await fs.remove(dest);
@@ -68,6 +73,18 @@ export async function restoreWal(o: RestoreOptions, fs: RestoreFs = nodeRestoreF
   // Remembered for --check: the newest restored segment and (as the file's mtime) when.
   if (kind === 'segment') await fs.recordRestored(o.pgdata, o.file);
   return 'restored';
+}
+
+/** RESTORE_IO_FAILED (exit 1): reading `src` or writing `dest` failed; the errno in words (local/disk-errors.ts), which side, and that nothing was restored. */
+function diskError(err: unknown, file: string, src: string, dest: string): PitrError {
+  const p = (err as { path?: unknown }).path;
+  const reading = p === src;
+  const [why, hint, code] = diskProblem(err, reading ? 'archivedir' : "the server's pg_wal", reading ? src : dest);
+  return new PitrError(
+    'RESTORE_IO_FAILED',
+    `cannot restore ${file}: ${reading ? `reading ${src}` : `writing ${dest}`} failed: ${why}${code ? ` (${code})` : ''}; nothing was restored, PostgreSQL asks again`,
+    { hint, cause: err },
+  );
 }
 
 /** Size of the file and, when it cannot be what PostgreSQL asked for, why. */

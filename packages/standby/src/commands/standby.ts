@@ -51,8 +51,15 @@ export async function prepareStandby(ctx: Ctx, iniPath: string, bins: PgBinaries
   );
 }
 
+/** What -S did. */
+export interface StandbyResult {
+  pgdata: string;
+  /** The replication slot on the master it streams through, if use_replication_slots. */
+  slot?: string;
+}
+
 /** Runs -S. */
-export async function startStandby(ctx: Ctx, o: StandbyOptions): Promise<void> {
+export async function startStandby(ctx: Ctx, o: StandbyOptions): Promise<StandbyResult> {
   const { config, log } = ctx;
   await refuseIfRunning(config.pgdata, 'start the standby (-S)');
   await requireCompleteCopy(config.pgdata, 'start the standby (-S)');
@@ -62,5 +69,5 @@ export async function startStandby(ctx: Ctx, o: StandbyOptions): Promise<void> {
   const offset = await startServer(config, bins, log);
   await waitForServer(config, 'standby', offset, o.waitMs ?? 600_000, log);
   await startReceiver(ctx, o.iniPath);
-  ctx.out('Successfully entered standby mode');
+  return { pgdata: config.pgdata, ...(slot ? { slot: slot.name } : {}) };
 }

@@ -37,6 +37,8 @@ export interface SwitchoverResult {
   /** Where this standby had replayed to when it was promoted. */
   replayed: string;
   timeline: number;
+  /** master_public_ip of the old master, which now follows this server. */
+  oldMaster: string;
 }
 
 /** Runs --switchover; throws SWITCHOVER_REFUSED (exit 1) with the figures when it cannot be done without loss. */
@@ -132,10 +134,7 @@ export async function switchover(ctx: Ctx, o: SwitchoverOptions): Promise<Switch
     }
     const message = `switchover done: this server is the master (timeline ${timeline}); the old master ${config.master_public_ip} follows it`;
     await raiseAlert(config, { level: 'OK', event: 'switchover_done', message, role: 'standby' }, log);
-    ctx.out(
-      `Switchover finished: read-write on timeline ${timeline} after replaying past the old master's shutdown checkpoint ${shutdownCheckpoint}; the old master ${config.master_public_ip} rejoined as a standby.`,
-    );
-    return { shutdownCheckpoint, replayed: got.replayed, timeline };
+    return { shutdownCheckpoint, replayed: got.replayed, timeline, oldMaster: config.master_public_ip };
   } finally {
     await ssh?.close();
   }

@@ -38,7 +38,6 @@ export async function verifyBackups(ctx: Ctx, label?: string): Promise<VerifyOut
         .filter((l) => l.trim() !== '')
         .slice(ok ? -1 : 0)[0] ?? (r.spawnError ? String(r.spawnError.message) : `exit ${r.code}`);
     await writeMeta(join(full, set.label), { ...set, verified: { at: new Date().toISOString(), ok, detail } });
-    ctx.out(`${set.label}: ${ok ? 'verified' : 'FAILED'}: ${detail}`);
     out.push({ label: set.label, ok, detail, output });
   }
   return out;

@@ -1,0 +1,103 @@
+/**
+ * The lines cmd_standby prints on stdout for each command's result: the commands return data
+ * (commands/*.ts), this file turns it into the words people read; --json prints the data itself.
+ * The only place the result lines are worded (e2e tests match them).
+ */
+import { formatDuration, humanBytes } from '../basebackup/progress.js';
+import type { BackupSetResult } from '../commands/backup-set.js';
+import type { BasebackupResult } from '../commands/basebackup.js';
+import type { FailoverResult } from '../commands/failover.js';
+import type { FollowResult } from '../commands/follow.js';
+import type { InitResult } from '../commands/init.js';
+import type { InstallHelpersResult } from '../commands/install-helpers.js';
+import type { PitrResult } from '../commands/pitr.js';
+import type { RejoinResult } from '../commands/rejoin.js';
+import type { RestoreBackupResult } from '../commands/restore-backup.js';
+import type { StandbyResult } from '../commands/standby.js';
+import type { SwitchoverResult } from '../commands/switchover.js';
+import type { VerifyOutcome } from '../commands/verify-backup.js';
+import { pitrDoneLine } from '../recovery/pitr-report.js';
+
+/** -B's last line: what was transferred, skipped and removed, and the WAL range the copy needs. */
+export function basebackupLines(r: BasebackupResult): string[] {
+  const rate = r.elapsedMs > 0 ? humanBytes(Math.round((r.bytes / r.elapsedMs) * 1000)) : '-';
+  return [
+    `Base backup finished: transferred ${r.copied} files / ${humanBytes(r.bytes)} in ${formatDuration(r.elapsedMs)} (${rate}/s), ` +
+      `skipped ${r.skipped} unchanged, removed ${r.removed}; WAL from ${r.startLsn} to ${r.stopLsn}`,
+  ];
+}
+
+/** -I: each directory (created or already there), then the verdict. */
+export function initLines(r: InitResult): string[] {
+  return [...r.dirs.map((d) => `${d.existed ? 'exists ' : 'created'} ${d.dir}`), `Standby is ready (master runs PostgreSQL ${r.masterMajor})`];
+}
+
+/** -S. */
+export function standbyLines(_r: StandbyResult): string[] {
+  return ['Successfully entered standby mode'];
+}
+
+/** -F999 (without -R). */
+export function failoverLines(r: FailoverResult): string[] {
+  return [`Failover finished: read-write on timeline ${r.timeline}. Statistics are not replicated: run ANALYZE on your databases.`];
+}
+
+/** -F999 -R. */
+export function pitrLines(r: PitrResult): string[] {
+  return [pitrDoneLine({ target: r.target, lastReplayed: r.lastReplayedText, stoppedBefore: r.stoppedBefore })];
+}
+
+/** --follow. */
+export function followLines(r: FollowResult): string[] {
+  return [`Following the new master (${r.master}) on timeline ${r.timeline}, ${r.via === 'streaming' ? 'streaming' : 'restoring from archivedir'}.`];
+}
+
+/** --rejoin: the delta -B's line when it ran, then how the copy came over and whom it follows. */
+export function rejoinLines(r: RejoinResult): string[] {
+  return [
+    ...(r.basebackup ? basebackupLines(r.basebackup) : []),
+    `Rejoin finished: ${r.how}; started as a standby of ${r.master.host} (PostgreSQL port ${r.master.port})`,
+  ];
+}
+
+/** --switchover. */
+export function switchoverLines(r: SwitchoverResult): string[] {
+  return [
+    `Switchover finished: read-write on timeline ${r.timeline} after replaying past the old master's shutdown checkpoint ${r.shutdownCheckpoint}; the old master ${r.oldMaster} rejoined as a standby.`,
+  ];
+}
+
+/** --install-helpers. */
+export function installHelpersLines(r: InstallHelpersResult): string[] {
+  return [`Installed the pitrtools helper functions (version ${r.version}) in database ${r.database} on the master`];
+}
+
+/** --backup: the copy's line, the set, then what keep_backups removed. */
+export function backupSetLines(r: BackupSetResult): string[] {
+  const m = r.meta;
+  const lines = [
+    ...basebackupLines(r.copy),
+    `Backup set ${m.label} complete in ${r.dir}: ${m.files} files, ${humanBytes(m.bytes)}, WAL ${m.start_wal} (${m.start_lsn}) to ${m.stop_lsn}, from the ${m.source} ${m.source_host}`,
+    ...r.removedSets.map((label) => `Removed backup set ${label} (keep_backups ${r.keepBackups})`),
+  ];
+  if (r.removedWal.length > 0) {
+    const k = r.keptFrom;
+    const why = k?.set !== undefined ? `${k.wal}, where set ${k.set} starts` : `${k?.wal}, which the copy in ${k?.pgdata} needs`;
+    lines.push(`Removed ${r.removedWal.length} archived WAL files older than ${why}`);
+  }
+  return lines;
+}
+
+/** --restore-backup. */
+export function restoreBackupLines(r: RestoreBackupResult): string[] {
+  return [
+    `Restored backup set ${r.set.label} into ${r.dir}: ${r.files} files, ${humanBytes(r.bytes)} in ${formatDuration(r.elapsedMs)}; ` +
+      'start it with -S, or recover it to a time with -F999 -R (its pgdata in the ini)',
+  ];
+}
+
+/** --verify-backup: one line per set; `catalogue` names the directory when there was none. */
+export function verifyLines(r: readonly VerifyOutcome[], catalogue: string): string[] {
+  if (r.length === 0) return [`No backup sets in ${catalogue} to verify`];
+  return r.map((x) => `${x.label}: ${x.ok ? 'verified' : 'FAILED'}: ${x.detail}`);
+}
