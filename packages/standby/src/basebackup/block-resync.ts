@@ -77,7 +77,8 @@ export async function resyncFile(
   try {
     out = await (o.create ?? IncomingFile.create)(job.local);
     const target = out;
-    const buf = Buffer.allocUnsafe(BATCH_BLOCKS * BLOCK);
+    // Most files of a cluster are far smaller than a batch: no 1 MiB buffer each.
+    const buf = Buffer.allocUnsafe(Math.min(BATCH_BLOCKS * BLOCK, opened.size));
     for (let off = 0; off < opened.size; off += BATCH_BLOCKS * BLOCK) {
       const len = Math.min(BATCH_BLOCKS * BLOCK, opened.size - off);
       const mine = local ? await readFully(local.fh, buf, Math.max(0, Math.min(len, local.size - off)), off) : 0;
