@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
-import { BLOCK } from '../src/basebackup/block-frames.js';
+import { BLOCK, frame } from '../src/basebackup/block-frames.js';
 import { BlockChannel } from '../src/basebackup/block-channel.js';
 import { resyncFile } from '../src/basebackup/block-resync.js';
 import { serveSendFiles } from '../src/basebackup/block-sender.js';
@@ -133,4 +133,13 @@ test('a disk that fails on the third write: the temp file is discarded, the dest
   assert.ok(discarded);
   assert.ok(readFileSync(job.local).equals(local));
   ch.end();
+});
+
+test('a sender that ends at once, or speaks another protocol, is refused at the hello (-B then falls back to SFTP)', async () => {
+  const ended = new PassThrough();
+  ended.end();
+  await assert.rejects(BlockChannel.start(Duplex.from({ readable: ended, writable: new PassThrough() }), 'none'), /block sender on the master (ended|failed)/);
+  const other = new PassThrough();
+  other.write(frame('H', Buffer.from(JSON.stringify({ v: 99, block: BLOCK }))));
+  await assert.rejects(BlockChannel.start(Duplex.from({ readable: other, writable: new PassThrough() }), 'none'), /protocol 99, this cmd_standby 1/);
 });

@@ -9,6 +9,9 @@ import { once } from 'node:events';
 import { codecFor, parseCompress, type Codec } from '@pitrtools/core/compress';
 import { PROTOCOL, FrameReader, frame, idOnly, idText, type Frame } from './block-frames.js';
 
+/** How long the sender may take to answer its hello (a node start on a busy master takes ~1 s). */
+const HELLO_MS = 30_000;
+
 /** What the master said of a file when it opened it. */
 export type Opened = { size: number; mtime: number } | 'gone';
 
@@ -50,10 +53,26 @@ export class BlockChannel {
     const spec = parseCompress(compress);
     const ch = new BlockChannel(stream, compress);
     ch.codec = spec.algo === 'none' ? undefined : codecFor(spec);
+    let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve, reject) => {
-      ch.helloWait = { onFrame: () => resolve(), fail: reject };
-      void ch.send(frame('H', Buffer.from(JSON.stringify({ v: PROTOCOL, compress }), 'utf8'))).catch(reject);
-    });
+      ch.helloWait = {
+        onFrame: (f) => {
+          const v = (JSON.parse(f.body.toString('utf8')) as { v?: unknown }).v;
+          if (v === PROTOCOL) resolve();
+          else reject(new Error(`the block sender on the master speaks protocol ${String(v)}, this cmd_standby ${PROTOCOL}: install the same version on both`));
+        },
+        fail: reject,
+      };
+      // A command that neither answers nor ends (not a cmd_standby) must not hold -B up.
+      timer = setTimeout(() => reject(new Error(`no answer within ${HELLO_MS / 1000} s`)), HELLO_MS);
+      // A failed write means the sender is gone: the reader says how it ended (exit 127 and its stderr).
+      void ch.send(frame('H', Buffer.from(JSON.stringify({ v: PROTOCOL, compress }), 'utf8'))).catch(() => undefined);
+    })
+      .catch((err: unknown) => {
+        stream.destroy();
+        throw err;
+      })
+      .finally(() => clearTimeout(timer));
     return ch;
   }
 
@@ -70,7 +89,8 @@ export class BlockChannel {
       if (!this.exit) await Promise.race([once(this.stream, 'exit'), once(this.stream, 'close'), new Promise((r) => setTimeout(r, 200))]);
       this.die(new Error(`the block sender on the master ended${this.ended()}`));
     } catch (err) {
-      this.die(err instanceof Error ? err : new Error(String(err)));
+      if (!this.exit) await Promise.race([once(this.stream, 'exit'), new Promise((r) => setTimeout(r, 200))]);
+      this.die(new Error(`the block sender on the master failed: ${err instanceof Error ? err.message : String(err)}${this.ended()}`));
     }
   }
 
