@@ -65,8 +65,20 @@ async function runFast(inv: Exclude<FastInvocation, { kind: 'basebackup' }>): Pr
   return ExitCode.OK;
 }
 
+/** --send-files (hidden): the master's end of -B's block re-sync, run by -B over SSH; stdin/stdout carry its frames. */
+async function runSendFiles(): Promise<number> {
+  assertNotRoot(PROGRAM);
+  const [{ serveSendFiles }, events] = await Promise.all([import('./basebackup/block-sender.js'), import('node:events').then((m) => m.default)]);
+  const out = process.stdout;
+  await serveSendFiles(process.stdin, async (b) => {
+    if (!out.write(b)) await events.once(out, 'drain');
+  });
+  return ExitCode.OK;
+}
+
 const argv = process.argv.slice(2);
 const fast = parseFastPath(argv);
-if (fast?.kind === 'basebackup') await runMain(PROGRAM, () => runBasebackup(fast), { debug: () => fast.verbose });
+if (argv.length === 1 && argv[0] === '--send-files') await runMain(PROGRAM, runSendFiles);
+else if (fast?.kind === 'basebackup') await runMain(PROGRAM, () => runBasebackup(fast), { debug: () => fast.verbose });
 else if (fast) await runMain(PROGRAM, () => runFast(fast));
 else await (await import('./cli.js')).runCli(argv);

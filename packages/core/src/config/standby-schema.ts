@@ -6,6 +6,7 @@ import { alertKeySpecs, debugKey, legacySshKey, sshKeySpecs } from './common-sch
 import type { KeySpec } from './schema.js';
 import { parseTablespaceMapping } from './tablespace-mapping.js';
 import { slotNameError } from '../pg/slots.js';
+import { parseCompress } from '../compress.js';
 
 /** A slot name key's check: PostgreSQL's rule for slot names. */
 function slotCheck(v: string): { error: string } | undefined {
@@ -206,6 +207,25 @@ export const STANDBY_KEYS = [
     min: 1,
     max: 64,
     doc: 'How many files -B copies in parallel, each on its own SFTP channel of the one SSH connection.',
+  },
+  {
+    name: 'compress',
+    type: 'string',
+    group: 'Base backup (-B)',
+    defaultText: 'none',
+    example: 'zstd',
+    doc:
+      'Compression of -B on the wire: none, lz4, zstd or zstd:LEVEL (1-19). With it -B sends every file through the block sender ' +
+      '(master_cmd_standby --send-files over SSH), compressed; without it only files this standby already has a copy of go through ' +
+      'the sender (only the blocks that differ), the others over SFTP as they are. What lands on disk is the plain file either way.',
+    check: (v: string) => {
+      try {
+        parseCompress(v);
+        return undefined;
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    },
   },
   {
     name: 'backup_wal_timeout',
@@ -512,7 +532,7 @@ export const STANDBY_KEYS = [
     group: COMPAT,
     example: '-z',
     doc: 'Extra rsync flags.',
-    legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
+    legacy: { kind: 'note', note: `${NO_RSYNC}; -z (or --compress) means compress: zstd for -B when compress is not set, the other flags have no effect` },
   },
   {
     name: 'pg_standby',

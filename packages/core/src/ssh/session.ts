@@ -4,10 +4,11 @@
  */
 import { posix } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import type { Client, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import type { Logger } from '../log.js';
 import { SshError, SshErrorCode } from './errors.js';
 import { execRemote, type ExecOptions, type ExecResult } from './exec.js';
+import { openExecChannel } from './exec-channel.js';
 import { forwardOutChannel, SshTunnelSocket, streamLocalChannel } from './forward.js';
 import type { Liveness } from './liveness.js';
 import { SftpChannel, type RemoteDirEntry, type RemoteStat } from './sftp-channel.js';
@@ -177,6 +178,11 @@ export class SshSession {
   /** Runs argv remotely through the login shell, each argument single-quoted; see exec.ts for why this is rare. */
   exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return execRemote(this.client, this.live, this.endpoint, argv, opts);
+  }
+
+  /** Starts argv remotely as a long-lived stream (exec-channel.ts): the channel is its stdin/stdout. */
+  openExec(argv: readonly string[]): Promise<ClientChannel> {
+    return openExecChannel(this.client, this.live, this.endpoint, argv);
   }
 
   /** A stream to dstHost:dstPort as seen from the remote host (direct-tcpip). */

@@ -30,6 +30,16 @@ export interface WorkerInit {
   buffersPerStream: number;
   /** A minor GC per this many bytes received instead of every 5 ms (the copy on the main thread). */
   gcEveryBytes?: number;
+  /** Block re-sync: the master's command (master_cmd_standby --send-files) and the `compress` value; absent: SFTP only. */
+  sender?: SenderInit;
+}
+
+/** How a worker starts block senders on the master (block-sender.ts), one per stream. */
+export interface SenderInit {
+  argv: string[];
+  compress: string;
+  /** Send every file through the sender (compressing), not only those with a local copy to compare. */
+  always: boolean;
 }
 
 /** Main thread → worker. */
@@ -41,7 +51,10 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'want'; n: number }
   | { type: 'bytes'; n: number }
-  | { type: 'file'; id: number; outcome: FileOutcome }
+  /** wire: bytes the block sender moved for it (undefined: copied whole over SFTP). */
+  | { type: 'file'; id: number; outcome: FileOutcome; wire?: number }
+  /** The block sender could not start on the master (why); the copy goes on over SFTP. */
+  | { type: 'no-sender'; reason: string }
   | { type: 'idle' }
   | { type: 'finished' }
   | { type: 'debug'; line: string }

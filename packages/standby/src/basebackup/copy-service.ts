@@ -15,6 +15,8 @@ import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
 import { connectSsh, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { toWire, type FromWorker, type ToWorker, type WireJob, type WorkerInit } from './copy-protocol.js';
+import type { BlockChannel } from './block-channel.js';
+import { startSenders } from './sender-start.js';
 import { runStreams, type JobSource } from './stream-copy.js';
 
 /**
@@ -103,6 +105,7 @@ export function serveCopy(port: MessagePort): void {
   let init: WorkerInit;
   let session: SshSession | undefined;
   let channels: SftpChannel[] = [];
+  let senders: BlockChannel[] = [];
   let source: BatchSource | undefined;
   let aborted = false;
   let pendingBytes = 0;
@@ -129,6 +132,7 @@ export function serveCopy(port: MessagePort): void {
     session = s;
     if (aborted) return s.destroy(); // -B gave up while this connection came up
     channels = await Promise.all(Array.from({ length: i.streams }, () => s.openSftp()));
+    if (i.sender) senders = await startSenders(s, i.sender, i.streams, (reason) => post({ type: 'no-sender', reason }));
     post({ type: 'ready' });
   }
 
@@ -140,9 +144,11 @@ export function serveCopy(port: MessagePort): void {
         filesPerStream: init.filesPerStream,
         buffersPerStream: init.buffersPerStream,
         onBytes,
-        onFile: (job, outcome) => {
+        senders,
+        senderAlways: init.sender?.always ?? false,
+        onFile: (job, outcome, wire) => {
           flushBytes();
-          post({ type: 'file', id: job.id, outcome });
+          post(wire === undefined ? { type: 'file', id: job.id, outcome } : { type: 'file', id: job.id, outcome, wire });
         },
       });
     } finally {
@@ -153,6 +159,7 @@ export function serveCopy(port: MessagePort): void {
   }
 
   async function finish(): Promise<void> {
+    for (const b of senders) b.end();
     await session?.close();
     post({ type: 'finished' });
     port.close();

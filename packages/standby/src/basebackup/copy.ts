@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { SshTarget } from '@pitrtools/core/ssh/index';
-import { fromWire, type FileOutcome, type FromWorker, type ToWorker, type WireJob } from './copy-protocol.js';
+import { fromWire, type FileOutcome, type FromWorker, type SenderInit, type ToWorker, type WireJob } from './copy-protocol.js';
 import { serveCopy } from './copy-service.js';
 import type { JobFeed } from './job-queue.js';
 import type { FileJob } from './plan.js';
@@ -25,6 +25,10 @@ export interface EngineOptions {
   workers: number;
   filesPerStream?: number;
   buffersPerStream?: number;
+  /** Block re-sync through master_cmd_standby --send-files (block-sender.ts); absent: SFTP only. */
+  sender?: SenderInit;
+  /** Called once when the sender cannot start on the master (why), whatever the number of workers. */
+  onNoSender?: (why: string) => void;
 }
 
 /** What one run needs besides the jobs. */
@@ -43,6 +47,10 @@ export interface CopyResult {
   bytes: number;
   same: number;
   vanished: number;
+  /** Files that went through the block sender, their bytes, and the bytes it moved for them both ways. */
+  resynced: number;
+  resyncedBytes: number;
+  wireBytes: number;
 }
 
 // Under tsx (the tests) this module runs from src/, but a worker thread cannot load TypeScript
@@ -142,6 +150,7 @@ export class CopyEngine {
     const n = inThread ? 1 : Math.max(1, Math.min(o.workers, o.streams));
     const { debug, ...target } = o.target;
     const slots: Slot[] = [];
+    let toldNoSender = false;
     for (let i = 0; i < n; i++) {
       // Streams spread as evenly as they go: 4 over 3 workers = 2, 1, 1.
       const streams = Math.floor(o.streams / n) + (i < o.streams % n ? 1 : 0);
@@ -149,7 +158,10 @@ export class CopyEngine {
       const slot: Slot = { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'debug') debug?.(`copy worker ${i + 1}: ${m.line}`);
-        else slot.onMessage?.(m);
+        else if (m.type === 'no-sender') {
+          if (!toldNoSender) o.onNoSender?.(m.reason);
+          toldNoSender = true;
+        } else slot.onMessage?.(m);
       });
       slots.push(slot);
       const msg: ToWorker = {
@@ -163,6 +175,7 @@ export class CopyEngine {
           // bench: the same ratios to pg_basebackup and rsync as with 16, 9 MB less peak RSS).
           buffersPerStream: o.buffersPerStream ?? 8,
           ...(inThread ? { gcEveryBytes: IN_THREAD_GC_BYTES } : {}),
+          ...(o.sender ? { sender: o.sender } : {}),
         },
       };
       worker.postMessage(msg);
@@ -196,7 +209,7 @@ export class CopyEngine {
 
   /** Copies the jobs of `feed` until it runs dry; the first failure stops every worker and is thrown. */
   async run(feed: JobFeed<FileJob>, o: RunOptions): Promise<CopyResult> {
-    const result: CopyResult = { copied: 0, bytes: 0, same: 0, vanished: 0 };
+    const result: CopyResult = { copied: 0, bytes: 0, same: 0, vanished: 0, resynced: 0, resyncedBytes: 0, wireBytes: 0 };
     // Jobs handed to a worker and not yet reported back: all this side holds of the file list.
     const inFlight = new Map<number, FileJob>();
     let nextId = 0;
@@ -249,9 +262,14 @@ export class CopyEngine {
               case 'file': {
                 const job = inFlight.get(m.id)!;
                 inFlight.delete(m.id);
+                if (m.wire !== undefined) result.wireBytes += m.wire;
                 if (m.outcome === 'copied') {
                   result.copied++;
                   result.bytes += job.size;
+                  if (m.wire !== undefined) {
+                    result.resynced++;
+                    result.resyncedBytes += job.size;
+                  }
                 } else if (m.outcome === 'same') result.same++;
                 else result.vanished++;
                 const hook = o.onFile;

@@ -6,6 +6,8 @@
  */
 import { SshErrorCode, isSshError, type SftpChannel } from '@pitrtools/core/ssh/index';
 import { BufferPool, fetchFile } from '@pitrtools/core/ssh/sftp-fetch';
+import type { BlockChannel } from './block-channel.js';
+import { hasLocalFile, resyncFile } from './block-resync.js';
 import type { FileOutcome, WireJob } from './copy-protocol.js';
 import { IncomingFile } from './incoming-file.js';
 import { removePath } from './local-tree.js';
@@ -20,7 +22,11 @@ export interface StreamOptions {
   filesPerStream: number;
   buffersPerStream: number;
   onBytes?: (n: number) => void;
-  onFile?: (job: WireJob, outcome: FileOutcome) => void;
+  onFile?: (job: WireJob, outcome: FileOutcome, wire?: number) => void;
+  /** Block senders, one per channel (block-channel.ts); none: every file over SFTP. */
+  senders?: readonly BlockChannel[];
+  /** Every file through the sender (compress is on), not only those with a local copy. */
+  senderAlways?: boolean;
 }
 
 /**
@@ -30,24 +36,29 @@ export interface StreamOptions {
  */
 export async function runStreams(channels: readonly SftpChannel[], source: JobSource, o: StreamOptions): Promise<void> {
   let failure: unknown;
-  const slot = async (ch: SftpChannel, pool: BufferPool): Promise<void> => {
+  const slot = async (ch: SftpChannel, pool: BufferPool, sender: BlockChannel | undefined): Promise<void> => {
     try {
       while (failure === undefined) {
         const job = await source.next();
         if (!job || failure !== undefined) return;
-        o.onFile?.(job, await copyOne(ch, pool, job, o));
+        // Through the block sender when it saves bytes: a local copy to compare, or compression.
+        if (sender && (o.senderAlways || (await hasLocalFile(job.local)))) {
+          const r = await resyncFile(sender, job, o.onBytes ? { onBytes: o.onBytes } : {});
+          o.onFile?.(job, r.outcome, r.wire);
+        } else o.onFile?.(job, await copyOne(ch, pool, job, o));
       }
     } catch (err) {
       if (failure !== undefined) return;
       failure = err;
       for (const c of channels) c.end();
+      for (const b of o.senders ?? []) b.end();
     }
   };
   const pools = channels.map((ch) => new BufferPool(ch.maxRead, o.buffersPerStream));
   // Slots ask for jobs in the order they start: the first slot of every stream first, so the
   // largest files (the long poles) go to different streams rather than share one.
   const slots: Promise<void>[] = [];
-  for (let k = 0; k < Math.max(1, o.filesPerStream); k++) channels.forEach((ch, i) => slots.push(slot(ch, pools[i]!)));
+  for (let k = 0; k < Math.max(1, o.filesPerStream); k++) channels.forEach((ch, i) => slots.push(slot(ch, pools[i]!, o.senders?.[i])));
   await Promise.all(slots);
   if (failure !== undefined) throw failure;
 }

@@ -18,13 +18,19 @@ import type { SwitchoverResult } from '../commands/switchover.js';
 import type { VerifyOutcome } from '../commands/verify-backup.js';
 import { pitrDoneLine } from '../recovery/pitr-report.js';
 
-/** -B's last line: what was transferred, skipped and removed, and the WAL range the copy needs. */
+/** -B's last lines: what was transferred, skipped and removed, and the WAL range the copy needs. */
 export function basebackupLines(r: BasebackupResult): string[] {
   const rate = r.elapsedMs > 0 ? humanBytes(Math.round((r.bytes / r.elapsedMs) * 1000)) : '-';
-  return [
+  const lines = [
     `Base backup finished: transferred ${r.copied} files / ${humanBytes(r.bytes)} in ${formatDuration(r.elapsedMs)} (${rate}/s), ` +
       `skipped ${r.skipped} unchanged, removed ${r.removed}; WAL from ${r.startLsn} to ${r.stopLsn}`,
   ];
+  // What the block sender saved: its bytes both ways against the bytes of the files it rebuilt.
+  if (r.resynced > 0)
+    lines.push(
+      `re-synced ${r.resynced} files${r.compress !== 'none' ? ` (compress ${r.compress})` : ''}: ${humanBytes(r.wireBytes)} sent for ${humanBytes(r.resyncedBytes)} of files`,
+    );
+  return lines;
 }
 
 /** -I: each directory (created or already there), then the verdict. */

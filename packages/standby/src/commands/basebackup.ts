@@ -11,7 +11,9 @@ import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { requireHelpers } from '@pitrtools/core/pg/helpers';
 import { raiseAlert } from '@pitrtools/core/alerts';
+import { existsSync } from 'node:fs';
 import { contentComparer } from '../basebackup/checksum.js';
+import { chooseCompress, senderPlan } from '../basebackup/compress-choice.js';
 import { CopyEngine, type CopyResult } from '../basebackup/copy.js';
 import { dataDirRule, tablespaceRule } from '../basebackup/exclusions.js';
 import { JobQueue, type JobFeed } from '../basebackup/job-queue.js';
@@ -64,6 +66,8 @@ export interface BasebackupResult extends CopyResult {
   labelfile: string;
   spcmapfile: string;
   source: SourceInfo;
+  /** The `compress` setting the copy ran with (none, lz4, zstd, zstd:N). */
+  compress: string;
 }
 
 /** Runs -B; throws BASEBACKUP_FAILED (exit 1) with the copy left marked incomplete. */
@@ -75,10 +79,24 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
   let link: MasterLink | undefined;
   let engine: EngineStart | undefined;
   const target = masterSshTarget(config, log);
+  const compress = chooseCompress(config, (line) => log.notice(line));
+  // A data directory already there (PG_VERSION): a re-sync, whose changed files the sender compares block by block.
+  const sender = senderPlan(config.master_cmd_standby, compress, existsSync(join(dataDir, 'PG_VERSION')));
+  const onNoSender = (why: string): void =>
+    log.warning(
+      `no block sender on the master (${sender?.argv.join(' ')}: ${why}); -B copies whole files over SFTP${compress !== 'none' ? ', uncompressed' : ''}: ` +
+        `set master_cmd_standby in ${config.file} to cmd_standby's path on the master host`,
+    );
   const startEngine = (): EngineStart => {
     const started: EngineStart = {
-      ready: CopyEngine.start({ target, streams: config.rsync_threads, workers: copyWorkers(config.rsync_threads) }),
+      ready: CopyEngine.start({
+        target,
+        streams: config.rsync_threads,
+        workers: copyWorkers(config.rsync_threads),
+        ...(sender ? { sender, onNoSender } : {}),
+      }),
       failure: undefined,
+      compress,
     };
     started.ready.catch((e: unknown) => {
       started.failure = e;
@@ -114,6 +132,8 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
 interface EngineStart {
   ready: Promise<CopyEngine>;
   failure: unknown;
+  /** The `compress` value in use on the wire. */
+  compress: string;
 }
 
 /**
@@ -276,7 +296,15 @@ async function backupOver(
     for (const j of plan.last) await last.push(j);
     last.close();
     const ctl = await engine.run(last, runOpts);
-    copied = { ...copied, copied: copied.copied + ctl.copied, bytes: copied.bytes + ctl.bytes, same: copied.same + same };
+    copied = {
+      ...copied,
+      copied: copied.copied + ctl.copied,
+      bytes: copied.bytes + ctl.bytes,
+      same: copied.same + same,
+      resynced: copied.resynced + ctl.resynced,
+      resyncedBytes: copied.resyncedBytes + ctl.resyncedBytes,
+      wireBytes: copied.wireBytes + ctl.wireBytes,
+    };
   } finally {
     progress.end();
   }
@@ -300,6 +328,7 @@ async function backupOver(
     labelfile: stop.labelfile,
     spcmapfile: stop.spcmapfile,
     source,
+    compress: engineStart.compress,
   };
   return result;
 }

@@ -1,0 +1,97 @@
+/**
+ * The block sender's wire format (cmd_standby --send-files on the master, block-sender.ts; the
+ * standby's end, block-channel.ts): frames of [type: 1 byte][length: u32 BE][payload], both ways
+ * over one SSH exec channel. Standby -> master: H hello, O open (id, path), B batch (id, offset,
+ * blocks, the local copy's block hashes), C close (id). Master -> standby: H hello, S stat (id,
+ * size, mtime), G gone (id), X error (id, message), D data (id, offset, raw length, compressed?,
+ * bytes), E end of batch (id).
+ */
+
+/**
+ * Block size of the compare: PostgreSQL writes relation files in place in 8 KiB pages (BLCKSZ)
+ * and files never shift, so aligned fixed blocks of one page match what changes. Measured on a
+ * re-sync after 5 s of pgbench (scale 20, 320 MB) on loopback: 8 KiB blocks sent 56.5 MB
+ * (zstd: 8.1 MB), 32 KiB blocks 113.6 MB (zstd: 12.3 MB) for the same files: a larger block
+ * re-sends the unchanged pages around each of pgbench's scattered updates; hashing 8 KiB blocks
+ * costs ~15% more CPU than 32 KiB ones.
+ */
+export const BLOCK = 8192;
+/**
+ * Blocks per batch (1 MiB): one batch in flight per file, so a file holds at most this much.
+ * At 30 ms round trip, 4 files per stream keep ~130 MB/s in flight per stream.
+ */
+export const BATCH_BLOCKS = 128;
+/**
+ * Hash of a block: SHA-1 (node:crypto), ~2.5 x MD5's speed on 8 KiB blocks on this machine's
+ * CPU (SHA extensions; measured 217 vs 84 MB/s on one busy core). Not a security boundary: a
+ * crafted collision needs write access to the master's data files, which already decides what
+ * the copy holds; an accidental collision of two different blocks is 2^-160 per block compared,
+ * far below a disk's undetected error rate.
+ */
+export const HASH_ALGO = 'sha1';
+export const HASH_LEN = 20;
+/** Protocol version in the hello frames. */
+export const PROTOCOL = 1;
+/** Largest frame accepted (a batch's data plus headers): anything bigger is a broken stream. */
+const MAX_FRAME = 2 * BATCH_BLOCKS * BLOCK + 4096;
+
+/** One frame: type letter and payload. */
+export interface Frame {
+  type: string;
+  body: Buffer;
+}
+
+/** A frame as bytes. */
+export function frame(type: string, body: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(5);
+  head.writeUInt8(type.charCodeAt(0), 0);
+  head.writeUInt32BE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** u32 id + utf8 text. */
+export function idText(id: number, text: string): Buffer {
+  const t = Buffer.from(text, 'utf8');
+  const b = Buffer.allocUnsafe(4 + t.length);
+  b.writeUInt32BE(id, 0);
+  t.copy(b, 4);
+  return b;
+}
+
+/** u32 id alone. */
+export function idOnly(id: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(id, 0);
+  return b;
+}
+
+/** Splits a byte stream into frames (chunks may cut a frame anywhere). Throws on a frame larger than any we send. */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private held = 0;
+
+  /** Adds bytes; returns the frames now complete. */
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    const out: Frame[] = [];
+    for (;;) {
+      if (this.held < 5) return out;
+      if (this.chunks[0]!.length < 5) this.chunks = [Buffer.concat(this.chunks)];
+      const len = this.chunks[0]!.readUInt32BE(1);
+      if (len > MAX_FRAME) throw new Error(`block sender protocol: a frame of ${len} bytes (broken stream)`);
+      // Joined only once the whole frame is here: a 1 MiB frame in 32 KiB chunks is copied once.
+      if (this.held < 5 + len) return out;
+      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      out.push({ type: String.fromCharCode(all[0]!), body: all.subarray(5, 5 + len) });
+      const rest = all.subarray(5 + len);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.held = rest.length;
+    }
+  }
+
+  /** Bytes of an unfinished frame. */
+  get pending(): number {
+    return this.held;
+  }
+}

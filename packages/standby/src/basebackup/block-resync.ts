@@ -1,0 +1,110 @@
+/**
+ * One file of -B through the block sender: rebuilt under a temp name beside the destination
+ * (incoming-file.ts: the unchanged blocks from the local copy, the changed ones from the master),
+ * fsynced, given the master's mtime, renamed into place. The destination only ever holds a
+ * complete copy: a -B killed in the middle leaves the old file as it was. One batch (1 MiB) per
+ * file is held and in flight.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { errorCode } from '@pitrtools/core/errors';
+import { BATCH_BLOCKS, BLOCK, HASH_ALGO } from './block-frames.js';
+import type { BlockChannel } from './block-channel.js';
+import type { FileOutcome, WireJob } from './copy-protocol.js';
+import { IncomingFile } from './incoming-file.js';
+import { removePath } from './local-tree.js';
+
+/** Where the rebuilt file goes (IncomingFile; a fake in the unit tests). */
+export interface RebuildTarget {
+  write(chunks: Buffer[], pos: number): Promise<void>;
+  place(mtime: number): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/** What resyncFile did: the outcome and the bytes it moved over the channel both ways. */
+export interface ResyncResult {
+  outcome: FileOutcome;
+  wire: number;
+}
+
+/** Opens the local copy for reading, or undefined when there is none (or it is not a file). */
+async function openLocal(path: string): Promise<{ fh: FileHandle; size: number } | undefined> {
+  try {
+    const fh = await fsp.open(path, 'r');
+    const st = await fh.stat();
+    if (st.isFile()) return { fh, size: st.size };
+    await fh.close();
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'EISDIR') throw err;
+  }
+  return undefined;
+}
+
+/** Whether `path` is a regular file here (a copy the sender can compare with). */
+export async function hasLocalFile(path: string): Promise<boolean> {
+  return (await fsp.stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+/** Reads up to `len` bytes at `pos` into buf; returns how many there were. */
+async function readFully(fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<number> {
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+/**
+ * Re-syncs `job` (id: unique on `ch`) from the master: 'vanished' when the master no longer has
+ * it (the local copy goes too), else 'copied'. Throws what the channel or the disk threw, with
+ * the temp file removed and the destination untouched.
+ */
+export async function resyncFile(
+  ch: BlockChannel,
+  job: WireJob,
+  o: { onBytes?: (n: number) => void; create?: (dest: string) => Promise<RebuildTarget> } = {},
+): Promise<ResyncResult> {
+  const opened = await ch.open(job.id, job.remote);
+  if (opened === 'gone') {
+    await removePath(job.local);
+    return { outcome: 'vanished', wire: ch.take(job.id) };
+  }
+  const local = await openLocal(job.local);
+  let out: RebuildTarget | undefined;
+  try {
+    out = await (o.create ?? IncomingFile.create)(job.local);
+    const target = out;
+    // Most files of a cluster are far smaller than a batch: no 1 MiB buffer each.
+    const buf = Buffer.allocUnsafe(Math.min(BATCH_BLOCKS * BLOCK, opened.size));
+    for (let off = 0; off < opened.size; off += BATCH_BLOCKS * BLOCK) {
+      const len = Math.min(BATCH_BLOCKS * BLOCK, opened.size - off);
+      const mine = local ? await readFully(local.fh, buf, Math.max(0, Math.min(len, local.size - off)), off) : 0;
+      const hashes: Buffer[] = [];
+      for (let at = 0; at < mine; at += BLOCK)
+        hashes.push(
+          createHash(HASH_ALGO)
+            .update(buf.subarray(at, Math.min(at + BLOCK, mine)))
+            .digest(),
+        );
+      await ch.batch(job.id, off, Math.ceil(len / BLOCK), hashes, (at, data) => {
+        if (at < off || at + data.length > off + len) throw new Error(`block sender protocol: data for ${job.remote} outside the batch asked for`);
+        data.copy(buf, at - off);
+      });
+      await target.write([buf.subarray(0, len)], off);
+      o.onBytes?.(len);
+    }
+    await ch.close(job.id);
+    // Changed since the walk listed it: mtime 0, so the next -B compares it again.
+    await target.place(opened.mtime === job.mtime ? job.mtime : 0);
+  } catch (err) {
+    ch.take(job.id);
+    await out?.discard();
+    throw err;
+  } finally {
+    await local?.fh.close();
+  }
+  return { outcome: 'copied', wire: ch.take(job.id) };
+}

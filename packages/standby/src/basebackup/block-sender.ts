@@ -1,0 +1,154 @@
+/**
+ * The master's end of block re-sync (cmd_standby --send-files, run by -B over an SSH exec
+ * channel as rsync runs its remote side): reads requests on stdin, reads each file where it is,
+ * compares it block by block with the hashes of the standby's copy and answers on stdout with the
+ * blocks that differ only, compressed (@pitrtools/core/compress). Requests are served one after
+ * the other: the standby keeps a few files' batches queued, so the pipe stays busy, and this
+ * process holds one batch (1 MiB) at a time.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { codecFor, parseCompress, type Codec } from '@pitrtools/core/compress';
+import { errorCode, errorMessage } from '@pitrtools/core/errors';
+import { BATCH_BLOCKS, BLOCK, FrameReader, HASH_ALGO, HASH_LEN, PROTOCOL, frame, idOnly, idText, type Frame } from './block-frames.js';
+
+interface OpenFile {
+  fh: FileHandle;
+  size: number;
+}
+
+/** Serves requests from `input` until it ends, writing answers through `write` (which waits while the pipe is full). */
+export async function serveSendFiles(input: AsyncIterable<Buffer>, write: (b: Buffer) => Promise<void>): Promise<void> {
+  const reader = new FrameReader();
+  const files = new Map<number, OpenFile>();
+  const buf = Buffer.alloc(BATCH_BLOCKS * BLOCK);
+  let codec: Codec | undefined;
+
+  const handle = async (f: Frame): Promise<void> => {
+    switch (f.type) {
+      case 'H': {
+        const hello = JSON.parse(f.body.toString('utf8')) as { v: number; compress: string };
+        const spec = parseCompress(hello.compress);
+        codec = spec.algo === 'none' ? undefined : codecFor(spec);
+        await write(frame('H', Buffer.from(JSON.stringify({ v: PROTOCOL, block: BLOCK }), 'utf8')));
+        return;
+      }
+      case 'O': {
+        const id = f.body.readUInt32BE(0);
+        const path = f.body.subarray(4).toString('utf8');
+        try {
+          const fh = await fsp.open(path, 'r');
+          const st = await fh.stat();
+          if (!st.isFile()) {
+            await fh.close();
+            await write(frame('X', idText(id, `${path} is not a regular file`)));
+            return;
+          }
+          files.set(id, { fh, size: st.size });
+          const b = Buffer.allocUnsafe(20);
+          b.writeUInt32BE(id, 0);
+          b.writeDoubleBE(st.size, 4);
+          b.writeDoubleBE(Math.floor(st.mtimeMs / 1000), 12);
+          await write(frame('S', b));
+        } catch (err) {
+          // Dropped tables, finished temp files: gone since the standby listed them.
+          if (errorCode(err) === 'ENOENT') await write(frame('G', idOnly(id)));
+          else await write(frame('X', idText(id, `cannot read ${path} on the master: ${errorMessage(err)}`)));
+        }
+        return;
+      }
+      case 'B': {
+        const id = f.body.readUInt32BE(0);
+        const offset = f.body.readDoubleBE(4);
+        const blocks = f.body.readUInt32BE(12);
+        const nhash = f.body.readUInt32BE(16);
+        const hashes = f.body.subarray(20, 20 + nhash * HASH_LEN);
+        const file = files.get(id);
+        if (file)
+          await sendBatch(
+            file,
+            offset,
+            Math.min(blocks, BATCH_BLOCKS),
+            nhash,
+            hashes,
+            buf,
+            codec,
+            (d) => write(frame('D', Buffer.concat([d.head, d.data]))),
+            id,
+          );
+        await write(frame('E', idOnly(id)));
+        return;
+      }
+      case 'C': {
+        const id = f.body.readUInt32BE(0);
+        await files.get(id)?.fh.close();
+        files.delete(id);
+        return;
+      }
+      default:
+        throw new Error(`block sender protocol: unknown frame type ${JSON.stringify(f.type)}`);
+    }
+  };
+
+  try {
+    for await (const chunk of input) for (const f of reader.push(chunk)) await handle(f);
+  } finally {
+    for (const f of files.values()) await f.fh.close().catch(() => undefined);
+  }
+}
+
+/**
+ * One batch: the file's bytes in [offset, offset + blocks x BLOCK), up to the size it had when
+ * opened. Bytes a truncation took meanwhile read as zeros and growth is left out, as
+ * pg_basebackup's sendFile() does (src/backend/backup/basebackup.c): WAL replay from the
+ * backup's start puts such a file right. Runs of blocks that differ from the standby's hashes
+ * (the first `nhash` blocks have one; the rest are sent whole) go out as one D frame each.
+ */
+async function sendBatch(
+  file: OpenFile,
+  offset: number,
+  blocks: number,
+  nhash: number,
+  hashes: Buffer,
+  buf: Buffer,
+  codec: Codec | undefined,
+  send: (d: { head: Buffer; data: Buffer }) => Promise<void>,
+  id: number,
+): Promise<void> {
+  const len = Math.max(0, Math.min(blocks * BLOCK, file.size - offset));
+  if (len === 0) return;
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await file.fh.read(buf, got, len - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  buf.fill(0, got, len);
+  let runStart = -1;
+  const flush = async (end: number): Promise<void> => {
+    if (runStart < 0) return;
+    const raw = buf.subarray(runStart, end);
+    const packed = codec?.compress(raw);
+    const compressed = packed !== undefined && packed.length < raw.length;
+    const head = Buffer.allocUnsafe(17);
+    head.writeUInt32BE(id, 0);
+    head.writeDoubleBE(offset + runStart, 4);
+    head.writeUInt32BE(raw.length, 12);
+    head.writeUInt8(compressed ? 1 : 0, 16);
+    runStart = -1;
+    await send({ head, data: compressed ? packed : raw });
+  };
+  for (let i = 0, at = 0; at < len; i++, at += BLOCK) {
+    const end = Math.min(at + BLOCK, len);
+    const same =
+      i < nhash &&
+      createHash(HASH_ALGO)
+        .update(buf.subarray(at, end))
+        .digest()
+        .equals(hashes.subarray(i * HASH_LEN, (i + 1) * HASH_LEN));
+    if (same) await flush(at);
+    else if (runStart < 0) runStart = at;
+  }
+  await flush(len);
+}

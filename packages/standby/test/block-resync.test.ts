@@ -1,0 +1,145 @@
+/**
+ * Block re-sync of -B without a network: the master's sender (block-sender.ts) and the standby's
+ * end (block-channel.ts, block-resync.ts) joined by pipes, real files on both sides. The compare
+ * sends only what differs (a changed middle block, a grown file, a truncated one), and a copy cut
+ * half way never tears the destination.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex, PassThrough } from 'node:stream';
+import { after, test } from 'node:test';
+import { BLOCK, frame } from '../src/basebackup/block-frames.js';
+import { BlockChannel } from '../src/basebackup/block-channel.js';
+import { resyncFile } from '../src/basebackup/block-resync.js';
+import { serveSendFiles } from '../src/basebackup/block-sender.js';
+import type { WireJob } from '../src/basebackup/copy-protocol.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pitr-block-resync-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let serial = 0;
+
+/** A sender served in this process; `cut(n)` ends the pipe from the master after n more bytes. */
+async function pair(compress: string, cutAfter?: number): Promise<{ ch: BlockChannel; done: Promise<void> }> {
+  const toMaster = new PassThrough();
+  const fromMaster = new PassThrough();
+  let sent = 0;
+  const done = serveSendFiles(toMaster, async (b) => {
+    if (cutAfter !== undefined && sent + b.length > cutAfter) {
+      fromMaster.destroy(new Error('connection cut'));
+      return;
+    }
+    sent += b.length;
+    fromMaster.write(b);
+  }).catch(() => undefined);
+  const ch = await BlockChannel.start(Duplex.from({ readable: fromMaster, writable: toMaster }), compress);
+  return { ch, done };
+}
+
+function files(master: Buffer, local: Buffer | undefined, mtime = 1_700_000_000): WireJob {
+  const n = serial++;
+  const remote = join(dir, `master-${n}`);
+  const dest = join(dir, `local-${n}`);
+  writeFileSync(remote, master);
+  utimesSync(remote, mtime, mtime);
+  if (local) writeFileSync(dest, local);
+  return { id: n, remote, local: dest, size: master.length, mtime };
+}
+
+const temps = (): string[] => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+
+test('a changed block in the middle of a 1.5 MiB file: only that block crosses, the copy equals the master', async () => {
+  const local = randomBytes(192 * BLOCK);
+  const master = Buffer.from(local);
+  randomBytes(100).copy(master, 150 * BLOCK + 3000); // block 150: in the second batch
+  const job = files(master, local);
+  const { ch } = await pair('zstd');
+  const r = await resyncFile(ch, job);
+  assert.equal(r.outcome, 'copied');
+  assert.ok(readFileSync(job.local).equals(master));
+  // One block of random data (incompressible) plus 20 bytes of hash per local block and frame headers.
+  assert.ok(r.wire > BLOCK && r.wire < 2 * BLOCK + 192 * 20 + 1024, `wire ${r.wire}`);
+  assert.equal(statSync(job.local).mtimeMs, job.mtime * 1000);
+  ch.end();
+});
+
+test('a file grown on the master: the old part is compared, the new part sent', async () => {
+  const local = randomBytes(13 * BLOCK + 100);
+  const master = Buffer.concat([local, randomBytes(20 * BLOCK)]);
+  const job = files(master, local);
+  const { ch } = await pair('none');
+  const r = await resyncFile(ch, job);
+  assert.ok(readFileSync(job.local).equals(master));
+  // The partial last local block goes again (it differs now), then the 20 new blocks.
+  assert.ok(r.wire >= 20 * BLOCK && r.wire < 22 * BLOCK + 1024, `wire ${r.wire}`);
+  ch.end();
+});
+
+test('a file truncated on the master: the copy gets its length, nothing crosses but hashes', async () => {
+  const local = randomBytes(40 * BLOCK);
+  const master = local.subarray(0, 10 * BLOCK + 77);
+  const job = files(master, local);
+  const { ch } = await pair('lz4');
+  const r = await resyncFile(ch, job);
+  assert.ok(readFileSync(job.local).equals(master));
+  assert.ok(r.wire < 2048, `wire ${r.wire}`);
+  ch.end();
+});
+
+test('no local copy: the file comes whole, compressed; a file gone from the master is removed here', async () => {
+  const master = Buffer.alloc(300 * BLOCK, 'pgbench filler ');
+  const job = files(master, undefined);
+  const { ch } = await pair('zstd');
+  const r = await resyncFile(ch, job);
+  assert.ok(readFileSync(job.local).equals(master));
+  assert.ok(r.wire < master.length / 20, `zstd on repetitive data: wire ${r.wire}`);
+  const gone = files(Buffer.from('x'), Buffer.from('old'));
+  rmSync(gone.remote);
+  assert.equal((await resyncFile(ch, gone)).outcome, 'vanished');
+  assert.equal(existsSync(gone.local), false);
+  ch.end();
+});
+
+test('a re-sync cut half way leaves the old file as it was and no temp file', async () => {
+  const local = randomBytes(300 * BLOCK);
+  const master = randomBytes(300 * BLOCK);
+  const job = files(master, local);
+  const { ch } = await pair('none', 600 * 1024); // the master's answers stop in the first batch's data
+  await assert.rejects(resyncFile(ch, job), /connection cut|ended/);
+  assert.ok(readFileSync(job.local).equals(local), 'the destination is the old copy, whole');
+  assert.deepEqual(temps(), []);
+});
+
+test('a disk that fails on the third write: the temp file is discarded, the destination untouched', async () => {
+  const local = randomBytes(400 * BLOCK);
+  const master = Buffer.from(local);
+  master[399 * BLOCK] = (master[399 * BLOCK]! + 1) & 0xff;
+  const job = files(master, local);
+  const { ch } = await pair('zstd');
+  let writes = 0;
+  let discarded = false;
+  const create = async (): Promise<{ write: () => Promise<void>; place: () => Promise<void>; discard: () => Promise<void> }> => ({
+    write: async () => {
+      if (++writes === 3) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    },
+    place: async () => assert.fail('placed after a failed write'),
+    discard: async () => {
+      discarded = true;
+    },
+  });
+  await assert.rejects(resyncFile(ch, job, { create }), /no space/);
+  assert.ok(discarded);
+  assert.ok(readFileSync(job.local).equals(local));
+  ch.end();
+});
+
+test('a sender that ends at once, or speaks another protocol, is refused at the hello (-B then falls back to SFTP)', async () => {
+  const ended = new PassThrough();
+  ended.end();
+  await assert.rejects(BlockChannel.start(Duplex.from({ readable: ended, writable: new PassThrough() }), 'none'), /block sender on the master (ended|failed)/);
+  const other = new PassThrough();
+  other.write(frame('H', Buffer.from(JSON.stringify({ v: 99, block: BLOCK }))));
+  await assert.rejects(BlockChannel.start(Duplex.from({ readable: other, writable: new PassThrough() }), 'none'), /protocol 99, this cmd_standby 1/);
+});
