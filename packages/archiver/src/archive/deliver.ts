@@ -11,9 +11,9 @@ import type { SlaveOutcome } from './outcome.js';
 import { remoteCause, type RemoteCause } from './remote-cause.js';
 import type { QueuedFile, QueueLook, QueueScan, QueueTotals, Segment, SlaveContext, SlaveLink } from './ports.js';
 
-/** True for a failure of the slave or the way to it (SSH/SFTP), as opposed to a local one. */
+/** True for a failure of the slave or the way to it (SSH/SFTP, or the WAL stream of compress), as opposed to a local one. */
 export function isRemoteError(err: unknown): boolean {
-  return err instanceof PitrError && /^(SSH|SFTP)_/.test(err.code);
+  return err instanceof PitrError && (/^(SSH|SFTP|WIRE)_/.test(err.code) || err.code === 'COMPRESS_CORRUPT');
 }
 
 /** The reason to show for a failed connection or transfer: message plus the hint (e.g. how to trust a host key). */

@@ -4,7 +4,8 @@
  */
 import { posix } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import type { Client, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { shellJoin } from './quote.js';
 import type { Logger } from '../log.js';
 import { SshError, SshErrorCode } from './errors.js';
 import { execRemote, type ExecOptions, type ExecResult } from './exec.js';
@@ -177,6 +178,17 @@ export class SshSession {
   /** Runs argv remotely through the login shell, each argument single-quoted; see exec.ts for why this is rare. */
   exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return execRemote(this.client, this.live, this.endpoint, argv, opts);
+  }
+
+  /** Starts argv on the remote host (single-quoted through shellJoin) and returns its channel: stdin/stdout as a stream, `stderr` and 'exit' as ssh2 gives them. */
+  execChannel(argv: readonly string[]): Promise<ClientChannel> {
+    return this.live.call<ClientChannel>((cb) =>
+      this.client.exec(shellJoin(argv), (err, ch) => {
+        if (err)
+          cb(new SshError(SshErrorCode.EXEC_FAILED, `cannot start ${argv[0]} on ${this.endpoint}: ${err.message}`, { cause: err, endpoint: this.endpoint }));
+        else cb(undefined, ch);
+      }),
+    );
   }
 
   /** A stream to dstHost:dstPort as seen from the remote host (direct-tcpip). */

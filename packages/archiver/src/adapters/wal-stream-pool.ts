@@ -1,0 +1,95 @@
+/**
+ * The WAL streams of one slave under compress (core/ssh/wal-stream.ts): up to `lanes` exec
+ * channels per SSH session, each pipelined, so more than one channel window (OpenSSH: 2 MiB) is
+ * in flight on a long path. When the receiver cannot start on the slave, one WARNING names
+ * slave_cmd_standby and the fix, and every later segment of this pool goes over SFTP.
+ */
+import { codecFor, formatCompress, type Codec } from '@pitrtools/core/compress';
+import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
+import type { Logger } from '@pitrtools/core/log';
+import type { SshSession } from '@pitrtools/core/ssh/index';
+import { openWalStream, ReceiverUnavailable, type WalStream } from '@pitrtools/core/ssh/wal-stream';
+
+/** Compressed bytes in flight per channel: 8 MiB (beyond the 2 MiB window they wait in ssh2's buffers, bounded). */
+export const STREAM_IN_FLIGHT = 8 * 1024 * 1024;
+
+/** Streams of one slave; `stream(session)` returns one to use, or undefined when segments must go over SFTP. */
+export class WalStreamPool {
+  private readonly codec: Codec | undefined;
+  private fallback: string | undefined;
+  private session: SshSession | undefined;
+  private opening: Promise<WalStream | undefined> | undefined;
+  private opened: WalStream[] = [];
+
+  constructor(
+    private readonly t: SlaveTarget,
+    private readonly log: Logger,
+    private readonly lanes = 1,
+  ) {
+    // A codec that cannot load is an error at the first segment (COMPRESS_UNAVAILABLE), never a silent fallback.
+    this.codec = t.compress.algo === 'none' ? undefined : codecFor(t.compress);
+  }
+
+  /** Whether this slave ships compressed at all. */
+  get active(): boolean {
+    return this.codec !== undefined && this.fallback === undefined;
+  }
+
+  /** A stream on `session` with room (opening one while under `lanes`), or undefined for SFTP. Throws SshError when the connection fails. */
+  async stream(session: SshSession): Promise<WalStream | undefined> {
+    for (;;) {
+      if (this.codec === undefined || this.fallback !== undefined) return undefined;
+      if (session !== this.session) {
+        this.session = session;
+        this.opened = [];
+      }
+      this.opened = this.opened.filter((s) => s.usable);
+      const idle = this.opened.find((s) => s.waiting === 0);
+      if (idle) return idle;
+      if (this.opening) {
+        await this.opening.catch(() => undefined);
+        continue;
+      }
+      if (this.opened.length < this.lanes) {
+        this.opening = this.open(session);
+        try {
+          return await this.opening;
+        } finally {
+          this.opening = undefined;
+        }
+      }
+      return [...this.opened].sort((a, b) => a.waiting - b.waiting)[0];
+    }
+  }
+
+  /** Ends the streams (the receivers exit after their answers). */
+  end(): void {
+    for (const s of this.opened) s.end();
+    this.opened = [];
+  }
+
+  private async open(session: SshSession): Promise<WalStream | undefined> {
+    try {
+      const s = await openWalStream(session, {
+        cmdStandby: this.t.cmdStandby,
+        dir: this.t.r_archivedir,
+        codec: this.codec!,
+        dirFsync: this.t.remoteDirFsync,
+        helloTimeoutMs: Math.max(this.t.connectTimeoutMs, 10_000),
+        maxInFlight: STREAM_IN_FLIGHT,
+      });
+      this.opened.push(s);
+      return s;
+    } catch (err) {
+      if (!(err instanceof ReceiverUnavailable)) throw err;
+      if (this.fallback === undefined) {
+        this.fallback = err.message;
+        this.log.warning(
+          `slave ${this.t.name}: compress: ${formatCompress(this.t.compress)} needs the WAL receiver on the slave, but ${err.message}; ` +
+            `shipping uncompressed over SFTP. Fix: install this pitrtools version on the slave, or set slave_cmd_standby to its cmd_standby (or compress: none)`,
+        );
+      }
+      return undefined;
+    }
+  }
+}
