@@ -79,6 +79,9 @@ export class WalStreamPool {
         maxInFlight: STREAM_IN_FLIGHT,
       });
       this.opened.push(s);
+      this.log.debug(
+        `slave ${this.t.name}: WAL stream ${this.opened.length} open (compress: ${formatCompress(this.t.compress)}, ${this.t.cmdStandby} --receive-wal-stream)`,
+      );
       return s;
     } catch (err) {
       if (!(err instanceof ReceiverUnavailable)) throw err;
