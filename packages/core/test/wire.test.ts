@@ -8,7 +8,7 @@ import { answerStatus } from '../src/ssh/wal-stream.js';
 import { encodeFrame, FrameReader, sha256, type Answer, type FileHeader } from '../src/wire/frame.js';
 import type { PlaceFs } from '../src/wire/place.js';
 import { receiveFile, receiveStream } from '../src/wire/receive.js';
-import { WalStreamSender } from '../src/wire/send.js';
+import { InFlightBudget, WalStreamSender } from '../src/wire/send.js';
 
 /** An in-memory directory; `failOn` makes one call fail with an errno. */
 function fakeFs(failOn?: { op: string; code: string }): PlaceFs & { files: Map<string, Buffer>; synced: Set<string>; dirSyncs: number } {
@@ -178,7 +178,7 @@ test('sender and receiver: files pipelined on one channel, answers in order; a d
     on: (ev: string, fn: (...a: any[]) => void) => (ev === 'data' ? toSender.on('data', fn) : toSender.on('end', fn)), // eslint-disable-line @typescript-eslint/no-explicit-any
     end: () => toReceiver.end(),
   };
-  const sender = new WalStreamSender(ch as never, (why) => new Error(why), 1 << 20);
+  const sender = new WalStreamSender(ch as never, (why) => new Error(why), new InFlightBudget(1 << 20));
   const codec = codecFor({ algo: 'zstd', level: 1 });
   const names = ['000000010000000000000001', '000000010000000000000002', '000000010000000000000003'];
   const datas = names.map(() => segment());

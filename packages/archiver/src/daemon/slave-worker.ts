@@ -135,7 +135,14 @@ export class SlaveWorker implements LinkProvider {
   private async uploadOn(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
     // compress: through the slave's WAL receiver, pipelined on up to `lanes` exec channels.
     const stream = this.streams.active ? await this.streams.stream(s) : undefined;
-    if (stream) return stream.put(src, name);
+    if (stream) {
+      const stopGcStream = paceGc(); // the compressed payloads and ssh2's packets die young: collect them as they do
+      try {
+        return await stream.put(src, name);
+      } finally {
+        stopGcStream();
+      }
+    }
     const ch = await this.acquire(s);
     let healthy = true;
     const stopGc = paceGc();

@@ -6,12 +6,11 @@
  * same = identical, conflict = conflict; an error answer is an SshError with the SFTP code of
  * its errno (ENOSPC = SFTP_NO_SPACE, EACCES = SFTP_PERMISSION_DENIED ...).
  */
-import { promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
-import type { Codec } from '../compress.js';
 import { PitrError } from '../errors.js';
-import { MAX_FILE, type Answer } from '../wire/frame.js';
-import { WalStreamSender } from '../wire/send.js';
+import type { Answer } from '../wire/frame.js';
+import type { SegmentPacker } from '../wire/packer.js';
+import { WalStreamSender, type InFlightBudget } from '../wire/send.js';
 import { SshError, SshErrorCode, type SshErrorCodeValue } from './errors.js';
 import type { SshSession } from './session.js';
 
@@ -32,13 +31,14 @@ export interface WalStreamOptions {
   cmdStandby: string;
   /** r_archivedir on the slave. */
   dir: string;
-  codec: Codec;
+  /** Reads and compresses (shared by the streams of one slave). */
+  packer: SegmentPacker;
   /** remote_dir_fsync. */
   dirFsync: boolean;
   /** How long the receiver may take to say hello. */
   helloTimeoutMs: number;
-  /** Compressed bytes in flight before a send waits. */
-  maxInFlight?: number;
+  /** Compressed bytes in flight before a send waits, shared by the streams of one slave. */
+  budget: InFlightBudget;
 }
 
 /** One open stream: put() ships a local file, pipelined with the other puts. */
@@ -84,7 +84,7 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
           endpoint: ep,
         },
       ),
-    o.maxInFlight,
+    o.budget,
   );
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -111,9 +111,8 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
     },
     end: () => sender.end(),
     put: async (src, name) => {
-      const data = await fsp.readFile(src);
-      if (data.length > MAX_FILE) throw new PitrError('WIRE_PROTOCOL', `${src} is larger than a WAL stream frame (${MAX_FILE} bytes)`);
-      return answerStatus(await sender.send(name, data, o.codec), posix.join(o.dir, name), ep);
+      const { header, payload } = await o.packer.pack(src, name);
+      return answerStatus(await sender.sendFrame(header, payload), posix.join(o.dir, name), ep);
     },
   };
 }

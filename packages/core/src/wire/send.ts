@@ -6,7 +6,7 @@
  */
 import type { Codec } from '../compress.js';
 import { PitrError } from '../errors.js';
-import { encodeFrame, FrameReader, sha256, WIRE_VERSION, type Answer } from './frame.js';
+import { encodeFrame, FrameReader, sha256, WIRE_VERSION, type Answer, type FileHeader, type Header } from './frame.js';
 
 /** What the sender needs of a channel (an ssh2 exec channel is one). */
 export interface StreamChannel {
@@ -14,6 +14,23 @@ export interface StreamChannel {
   on(event: 'data', fn: (d: Buffer) => void): unknown;
   on(event: 'close', fn: () => void): unknown;
   end(): unknown;
+}
+
+/** Compressed bytes unanswered, shared by every sender of one slave, so that its lanes together stay within `max`. */
+export class InFlightBudget {
+  private used = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(readonly max: number) {}
+  /** Waits until `n` more bytes fit (or nothing is in flight: one file bigger than `max` still goes). */
+  async take(n: number, dead: () => boolean): Promise<void> {
+    while (!dead() && this.used > 0 && this.used + n > this.max) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.used += n;
+  }
+  /** Gives `n` bytes back (an answer came, or the channel died). */
+  give(n: number): void {
+    this.used -= n;
+    this.waiters.splice(0).forEach((w) => w());
+  }
 }
 
 interface Pending {
@@ -26,8 +43,6 @@ interface Pending {
 /** Pipelined sender over one channel; `fail(why)` builds the error pending sends reject with when the channel dies. */
 export class WalStreamSender {
   private readonly pending: Pending[] = [];
-  private readonly waiters: (() => void)[] = [];
-  private inFlight = 0;
   private dead: unknown;
   private hello: { resolve(): void; reject(e: unknown): void } | undefined;
   /** Resolves on the receiver's hello; rejects when the channel ends first, or with a receiver of another version. */
@@ -36,8 +51,8 @@ export class WalStreamSender {
   constructor(
     private readonly ch: StreamChannel,
     private readonly fail: (why: string) => Error,
-    /** Compressed bytes written and not yet answered before a send waits; default 8 MiB. */
-    private readonly maxInFlight = 8 * 1024 * 1024,
+    /** Compressed bytes written and not yet answered before a send waits (shared by the senders of one slave); default 4 MiB of its own. */
+    private readonly budget = new InFlightBudget(4 * 1024 * 1024),
   ) {
     this.ready = new Promise<void>((resolve, reject) => (this.hello = { resolve, reject }));
     this.ready.catch(() => undefined);
@@ -66,16 +81,20 @@ export class WalStreamSender {
 
   /** Sends `data` as `name` compressed with `codec`; resolves with the receiver's answer; rejects when the channel dies first. */
   async send(name: string, data: Buffer, codec: Codec): Promise<Answer> {
-    await this.ready;
     const payload = codec.compress(data);
-    const header = { t: 'file' as const, name, size: data.length, algo: codec.spec.algo, clen: payload.length, sha256: sha256(data) };
-    while (this.dead === undefined && this.inFlight > 0 && this.inFlight + payload.length > this.maxInFlight) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return this.sendFrame({ t: 'file', name, size: data.length, algo: codec.spec.algo, clen: payload.length, sha256: sha256(data) }, payload);
+  }
+
+  /** Sends one file frame already made (see SegmentPacker); waits while `maxInFlight` compressed bytes are unanswered. */
+  async sendFrame(header: FileHeader, payload: Buffer): Promise<Answer> {
+    await this.ready;
+    await this.budget.take(payload.length, () => this.dead !== undefined);
+    if (this.dead !== undefined) {
+      this.budget.give(payload.length);
+      throw this.dead;
     }
-    if (this.dead !== undefined) throw this.dead;
     return new Promise<Answer>((resolve, reject) => {
-      this.pending.push({ name, bytes: payload.length, resolve, reject });
-      this.inFlight += payload.length;
+      this.pending.push({ name: header.name, bytes: payload.length, resolve, reject });
       for (const b of encodeFrame(header, payload)) this.ch.write(b);
     });
   }
@@ -85,7 +104,7 @@ export class WalStreamSender {
     this.ch.end();
   }
 
-  private onFrame(h: import('./frame.js').Header): void {
+  private onFrame(h: Header): void {
     if (h.t === 'hello') {
       if (h.v !== WIRE_VERSION) throw this.fail(`the receiver speaks WAL stream version ${h.v}, this cmd_archiver ${WIRE_VERSION}`);
       this.hello?.resolve();
@@ -94,8 +113,7 @@ export class WalStreamSender {
     if (h.t !== 'answer') throw new PitrError('WIRE_PROTOCOL', `WAL stream: a ${h.t} frame from the receiver`);
     const p = this.pending.shift();
     if (p === undefined || p.name !== h.name) throw new PitrError('WIRE_PROTOCOL', `WAL stream: an answer for ${h.name} where ${p?.name ?? 'none'} was due`);
-    this.inFlight -= p.bytes;
-    this.waiters.splice(0).forEach((w) => w());
+    this.budget.give(p.bytes);
     p.resolve(h);
   }
 
@@ -103,7 +121,9 @@ export class WalStreamSender {
     if (this.dead !== undefined) return;
     this.dead = err;
     this.hello?.reject(err);
-    for (const p of this.pending.splice(0)) p.reject(err);
-    this.waiters.splice(0).forEach((w) => w());
+    for (const p of this.pending.splice(0)) {
+      this.budget.give(p.bytes);
+      p.reject(err);
+    }
   }
 }
