@@ -267,8 +267,12 @@ export const ARCHIVER_KEYS = [
     type: 'string',
     group: COMPAT,
     example: '-z',
-    doc: 'Extra rsync flags. -z (or --compress, also in a bundle such as -az) reads as compress: zstd unless compress is set.',
-    legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
+    doc: 'Extra rsync flags.',
+    legacy: {
+      kind: 'ignored',
+      since: REWRITE,
+      reason: `${NO_RSYNC}; but a -z in it (or --compress, also in a bundle such as -az) reads as compress: zstd unless compress is set`,
+    },
   },
   {
     name: 'rsync_version',
