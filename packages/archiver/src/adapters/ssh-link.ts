@@ -47,6 +47,9 @@ export function sessionLink(session: SshSession, rArchivedir: string, dirFsync =
       const st = await session.statIfExists(posix.join(rArchivedir, name));
       return st ? { size: st.size } : undefined;
     },
+    get ahead() {
+      return pool?.ahead ?? 1;
+    },
   };
 }
 

@@ -20,6 +20,9 @@ import { InFlightBudget } from '@pitrtools/core/wire/send';
  */
 export const STREAM_IN_FLIGHT = 8 * 1024 * 1024;
 
+/** Queued segments the drain keeps in flight on streams (bounded in bytes by STREAM_IN_FLIGHT as well). */
+export const PIPELINE_AHEAD = 8;
+
 /** Streams of one slave; `stream(session)` returns one to use, or undefined when segments must go over SFTP. */
 export class WalStreamPool {
   private readonly codec: Codec | undefined;
@@ -37,6 +40,11 @@ export class WalStreamPool {
   ) {
     // A codec that cannot load is an error at the first segment (COMPRESS_UNAVAILABLE), never a silent fallback.
     this.codec = t.compress.algo === 'none' ? undefined : codecFor(t.compress);
+  }
+
+  /** Segments worth having in flight (the queue drain's pipeline): several once a stream is open, else 1. */
+  get ahead(): number {
+    return this.opened.length > 0 && this.fallback === undefined ? PIPELINE_AHEAD : 1;
   }
 
   /** Whether this slave ships compressed at all. */

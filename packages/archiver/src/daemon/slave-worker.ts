@@ -84,7 +84,14 @@ export class SlaveWorker implements LinkProvider {
     if (this.closed || this.stopped) throw stopping();
     const s = await this.sessionNow();
     const base = sessionLink(s, this.target.r_archivedir);
-    return { upload: (src, name) => this.upload(s, src, name), stat: base.stat };
+    const streams = this.streams;
+    return {
+      upload: (src, name) => this.upload(s, src, name),
+      stat: base.stat,
+      get ahead() {
+        return streams.ahead;
+      },
+    };
   }
 
   private async sessionNow(): Promise<SshSession> {
