@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { codecFor, type CompressAlgo } from '../src/compress.js';
 import { PitrError } from '../src/errors.js';
 import { answerStatus } from '../src/ssh/wal-stream.js';
-import { encodeFrame, FrameReader, sha256, type Answer, type FileHeader } from '../src/wire/frame.js';
+import { encodeFrame, FrameReader, MAX_FILE, sha256, type Answer, type FileHeader } from '../src/wire/frame.js';
+import { FrameTooLarge, SegmentPacker } from '../src/wire/packer.js';
 import type { PlaceFs } from '../src/wire/place.js';
 import { receiveFile, receiveStream } from '../src/wire/receive.js';
 import { InFlightBudget, WalStreamSender } from '../src/wire/send.js';
@@ -192,4 +196,23 @@ test('sender and receiver: files pipelined on one channel, answers in order; a d
   assert.equal(await done, 3);
   toSender.end();
   await assert.rejects(sender.send('000000010000000000000004', segment(), codec), /ended/);
+});
+
+test('a file larger than one frame (e.g. --wal-segsize 128) is FrameTooLarge, for the caller to send over SFTP; a normal one packs to plain bytes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pitr-packer-'));
+  try {
+    const big = join(dir, 'big');
+    writeFileSync(big, '');
+    truncateSync(big, MAX_FILE + 1);
+    const packer = new SegmentPacker(codecFor({ algo: 'zstd', level: 1 }));
+    await assert.rejects(packer.pack(big, SEG), (e: unknown) => e instanceof FrameTooLarge);
+    const small = join(dir, 'small');
+    const data = segment();
+    writeFileSync(small, data);
+    const { header, payload } = await packer.pack(small, SEG);
+    assert.deepEqual([header.size, header.sha256], [data.length, sha256(data)]);
+    assert.ok(codecFor({ algo: 'zstd', level: 1 }).decompress(payload, header.size).equals(data));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,6 +7,7 @@ import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
 import type { LinkProvider, SlaveLink } from '../archive/ports.js';
+import { FrameTooLarge } from '@pitrtools/core/wire/packer';
 import { WalStreamPool } from './wal-stream-pool.js';
 
 /** The SSH settings of a slave (resolved by the config layer), plus ssh2's debug lines under ssh_debug. */
@@ -31,6 +32,12 @@ export function warnNoDirFsync(t: SlaveTarget, log: Logger): void {
   }
 }
 
+/** For a put's rejection: undefined (send it over SFTP) for a file too large for a frame, else rethrows. */
+export function tooLargeForFrame(err: unknown): undefined {
+  if (err instanceof FrameTooLarge) return undefined;
+  throw err;
+}
+
 /**
  * A SlaveLink that uploads into r_archivedir over `session`; `dirFsync` false only for
  * remote_dir_fsync: off. With a pool (compress not none) segments go through the slave's WAL
@@ -40,7 +47,10 @@ export function sessionLink(session: SshSession, rArchivedir: string, dirFsync =
   return {
     upload: async (src, name) => {
       const stream = pool?.active ? await pool.stream(session) : undefined;
-      if (stream) return stream.put(src, name);
+      if (stream) {
+        const status = await stream.put(src, name).catch(tooLargeForFrame);
+        if (status !== undefined) return status;
+      }
       return (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync })).status;
     },
     stat: async (name) => {

@@ -11,7 +11,7 @@ import { drainQueue, isRemoteError, remoteReason, scanQueue, type DrainResult } 
 import { noteOutage } from '../archive/claims.js';
 import { remoteCause } from '../archive/remote-cause.js';
 import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
-import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
+import { sessionLink, sshTargetOf, tooLargeForFrame, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
 import { WalStreamPool } from '../adapters/wal-stream-pool.js';
 import { paceGc } from '../gc-pacer.js';
 import { SharedRuns } from './shared-runs.js';
@@ -145,7 +145,8 @@ export class SlaveWorker implements LinkProvider {
     if (stream) {
       const stopGcStream = paceGc(); // the compressed payloads and ssh2's packets die young: collect them as they do
       try {
-        return await stream.put(src, name);
+        const status = await stream.put(src, name).catch(tooLargeForFrame);
+        if (status !== undefined) return status;
       } finally {
         stopGcStream();
       }

@@ -9,6 +9,14 @@ import type { Codec } from '../compress.js';
 import { PitrError } from '../errors.js';
 import { MAX_FILE, sha256, type FileHeader } from './frame.js';
 
+/** A file bigger than one frame carries (MAX_FILE, e.g. WAL of --wal-segsize 128 or more): the caller sends it over SFTP. */
+export class FrameTooLarge extends Error {
+  constructor(path: string, size: number) {
+    super(`${path} (${size} bytes) is larger than a WAL stream frame (${MAX_FILE} bytes)`);
+    this.name = 'FrameTooLarge';
+  }
+}
+
 /** Packs files into frames, one at a time (callers queue). */
 export class SegmentPacker {
   private buf: Buffer = Buffer.alloc(0);
@@ -16,7 +24,7 @@ export class SegmentPacker {
 
   constructor(private readonly codec: Codec) {}
 
-  /** Reads `src` and returns the frame header and compressed payload for `name`. Throws the read's error, or WIRE_PROTOCOL for a file over MAX_FILE. */
+  /** Reads `src` and returns the frame header and compressed payload for `name`. Throws the read's error, or FrameTooLarge for a file over MAX_FILE. */
   pack(src: string, name: string): Promise<{ header: FileHeader; payload: Buffer }> {
     const run = this.chain.then(() => this.packNow(src, name));
     this.chain = run.catch(() => undefined);
@@ -27,7 +35,7 @@ export class SegmentPacker {
     const fh = await fsp.open(src, 'r');
     try {
       const { size } = await fh.stat();
-      if (size > MAX_FILE) throw new PitrError('WIRE_PROTOCOL', `${src} is larger than a WAL stream frame (${MAX_FILE} bytes)`);
+      if (size > MAX_FILE) throw new FrameTooLarge(src, size);
       if (this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
       let got = 0;
       while (got < size) {
