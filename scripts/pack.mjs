@@ -10,6 +10,12 @@
 //   order; its build needs node-gyp and Node's headers, and a failing build of a bundled package
 //   fails the whole install offline) and ssh2's compiled crypto binding (its install script
 //   rebuilds it for the target's Node.js and falls back to JavaScript when it cannot).
+// - the native compression libraries of `compress` (core/compress.ts) ship built: lz4-napi with its
+//   prebuilt linux-x64-gnu package (napi-rs, no install script), and zstd-napi's own built
+//   build/Release/binding.node without its install script (`prebuild-install || node-gyp rebuild`
+//   would go to the network or need a compiler at install time) and without its build-time
+//   dependencies (node-addon-api, prebuild-install, @types/node): N-API binaries are ABI-stable
+//   across Node.js versions, so the one built here loads on the target (same OS and CPU).
 // Runs no build itself: run `npx tsc -b` first (it checks that dist/ is there).
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +26,8 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const dest = resolve(process.argv[2] ?? process.cwd());
 const OURS = ['core', 'cli', 'archiver', 'standby'];
 const LEAVE_OUT = new Set(['cpu-features']);
+// Shipped built, as said above: only these files, no dependencies, no scripts.
+const PREBUILT = { 'zstd-napi': ['package.json', 'binding.js', 'binding.d.ts', 'dist', 'build/Release/binding.node', 'LICENSE', 'NOTICE', 'README.md'] };
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
 const rootPkg = readJson(join(root, 'package.json'));
 
@@ -64,6 +72,21 @@ try {
       if (copied.has(at)) continue;
       copied.add(at);
       const rel = relative(join(root, 'node_modules'), at);
+      if (PREBUILT[name]) {
+        for (const f of PREBUILT[name]) {
+          if (!existsSync(join(at, f))) throw new Error(`${name}: ${f} is missing; run npm ci (it builds ${name})`);
+          cpSync(join(at, f), join(nm, rel, f), { recursive: true });
+        }
+        const p = readJson(join(at, 'package.json'));
+        delete p.scripts;
+        delete p.dependencies;
+        delete p.devDependencies;
+        delete p.gypfile; // npm runs node-gyp for a package with binding.gyp or gypfile: true
+        delete p.binary;
+        p.files = PREBUILT[name].filter((f) => f !== 'package.json'); // npm packs a bundled package's own `files` only
+        writeFileSync(join(nm, rel, 'package.json'), `${JSON.stringify(p, null, 2)}\n`);
+        continue;
+      }
       cpSync(at, join(nm, rel), {
         recursive: true,
         filter: (f) => !relative(at, f).startsWith('node_modules') && !/\/lib\/protocol\/crypto\/build(\/|$)/.test(f),
@@ -73,11 +96,18 @@ try {
   };
   for (const p of OURS) visit(join(root, 'packages', p));
 
-  const bundled = [...new Set([...copied].map((at) => relative(join(root, 'node_modules'), at)).filter((r) => !r.includes('/node_modules/'))), ...OURS.map((p) => `@pitrtools/${p}`)].sort();
+  const bundled = [
+    ...new Set([...copied].map((at) => relative(join(root, 'node_modules'), at)).filter((r) => !r.includes('/node_modules/'))),
+    ...OURS.map((p) => `@pitrtools/${p}`),
+  ].sort();
   const dependencies = Object.fromEntries(bundled.map((n) => [n, readJson(join(nm, n, 'package.json')).version]));
   const pkg = {
-    name: rootPkg.name, version: rootPkg.version, description: rootPkg.description, license: rootPkg.license,
-    type: 'module', engines: rootPkg.engines,
+    name: rootPkg.name,
+    version: rootPkg.version,
+    description: rootPkg.description,
+    license: rootPkg.license,
+    type: 'module',
+    engines: rootPkg.engines,
     bin: {
       cmd_archiver: 'node_modules/@pitrtools/archiver/bin/cmd_archiver',
       cmd_queue: 'node_modules/@pitrtools/archiver/bin/cmd_queue.js',
@@ -91,7 +121,10 @@ try {
   for (const f of ['etc', 'sql', 'docs', 'README.md']) cpSync(join(root, f), join(stage, f), { recursive: true });
 
   mkdirSync(dest, { recursive: true });
-  const r = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dest, ...process.argv.slice(3)], { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dest, ...process.argv.slice(3)], {
+    cwd: stage,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   process.exitCode = r.status ?? 1;
 } finally {
   rmSync(stage, { recursive: true, force: true });

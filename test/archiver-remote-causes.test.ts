@@ -20,6 +20,7 @@ import { waitFor } from './rig/postgres.js';
 
 /** The 8 MiB tmpfs scripts/setup.sh mounts for this test (as root). */
 const SMALL_FS = '/var/lib/pitr-rig/small-fs';
+const CMD_STANDBY = new URL('../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
 
 after(cleanupAll);
 
@@ -167,6 +168,39 @@ test('disk full (r_archivedir on an 8 MiB filesystem): queued, slave_write_faile
         new RegExp(`^slave ${s.name} \\(.*\\) cannot store segments in ${dir} \\(disk full\\): SFTP write .*: disk full`),
       );
       // (A dot-temp may stay behind when the test stops the cmd_queue that was retrying: cmd_queue removes those after an hour.)
+      assert.deepEqual(env.walFiles(dir), [], 'nothing under a final name');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('with compress: zstd (the receiver on the slave): permission denied and disk full give the same alerts and causes as over SFTP', async () => {
+  const zstd = { compress: 'zstd', slave_cmd_standby: CMD_STANDBY };
+  const ro = join(env.dir, 'slave-ro-zstd');
+  mkdirSync(ro, { mode: 0o500 });
+  await withRdir(ro, async () => {
+    const r = await archiveOnce(zstd);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(r.queued, [segment]);
+    assert.doesNotMatch(r.out, /shipping uncompressed over SFTP/);
+    oneAlert(
+      r.alerts,
+      'slave_write_failed',
+      new RegExp(`^slave ${s.name} \\(.*\\) cannot store segments in ${ro} \\(permission denied\\): .*permission denied`),
+    );
+  });
+  const dir = mkdtempSync(join(SMALL_FS, 'archive-zstd-'));
+  try {
+    await withRdir(dir, async () => {
+      const r = await archiveOnce(zstd);
+      assert.equal(r.code, 0, r.out);
+      assert.deepEqual(r.queued, [segment]);
+      oneAlert(
+        r.alerts,
+        'slave_write_failed',
+        new RegExp(`^slave ${s.name} \\(.*\\) cannot store segments in ${dir} \\(disk full\\): .*no space left on device`),
+      );
       assert.deepEqual(env.walFiles(dir), [], 'nothing under a final name');
     });
   } finally {

@@ -10,7 +10,7 @@
  * `tsc -b` (npm test builds first); the pack writes nothing in the tree.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { queueRunnerPid, sha256File } from './rig/archiver-env.js';
@@ -74,10 +74,17 @@ test('npm run tarball gives one tarball with the built programs and their depend
     'our sources, tests or build files are shipped',
   );
   for (const dep of ['ssh2', 'pg', 'yargs', 'chalk']) assert.ok(info.bundled.includes(dep), `${dep} is not bundled`);
-  // Nothing built for this machine, nothing whose failing build would fail an offline install (pack.mjs says why).
+  // Nothing built at install time, nothing whose failing build would fail an offline install (pack.mjs says why):
+  // the only native code is compress's two libraries, shipped built (N-API), without install scripts.
+  assert.deepEqual([...files].filter((f) => f.startsWith('node_modules/cpu-features/') || f.endsWith('.node')).sort(), [
+    'node_modules/@antoniomuso/lz4-napi-linux-x64-gnu/lz4-napi.linux-x64-gnu.node',
+    'node_modules/zstd-napi/build/Release/binding.node',
+  ]);
+  for (const dep of ['zstd-napi', 'lz4-napi']) assert.ok(info.bundled.includes(dep), `${dep} is not bundled`);
   assert.deepEqual(
-    [...files].filter((f) => f.startsWith('node_modules/cpu-features/') || f.endsWith('.node')),
+    [...files].filter((f) => /^node_modules\/(prebuild-install|node-addon-api|@types)\//.test(f)),
     [],
+    "zstd-napi's build-time dependencies are shipped",
   );
   assert.ok(info.size < 4 * 1024 * 1024, `tarball of ${info.size} bytes`);
 
@@ -132,11 +139,15 @@ test('archive and restore through the installed copy: PostgreSQL runs the printe
       'r_archivedir: /nonexistent',
       `slaves: ${sshd.host}:${sshd.port}`,
       'ssh_timeout: 10',
+      'debug: on',
       '',
       `[${sshd.host}:${sshd.port}]`,
       `r_archivedir: ${rdir}`,
       `ssh_identity: ${sshd.clientKey}`,
       `ssh_known_hosts: ${sshd.knownHostsFile}`,
+      // compress through the installed cmd_standby's receiver: the bundled zstd-napi loads on both ends.
+      'compress: zstd',
+      `slave_cmd_standby: ${join(bin, 'cmd_standby')}`,
       '',
     ].join('\n'),
     { mode: 0o600 },
@@ -163,6 +174,10 @@ test('archive and restore through the installed copy: PostgreSQL runs the printe
     90_000,
   );
   assert.equal(sha256File(join(rdir, seg)), sha256File(join(pg.pgdata, 'pg_wal', seg)));
+  // It went through the receiver: the run that shipped it (cmd_queue, or the standalone run in PostgreSQL's log) said so.
+  const logs = [join(queue, 'cmd_queue.log'), pg.logFile].map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')).join('\n');
+  assert.match(logs, /WAL stream 1 open \(compress: zstd, /);
+  assert.doesNotMatch(logs, /shipping uncompressed over SFTP|COMPRESS_UNAVAILABLE/);
 
   // The standby side, from the same prefix: restore_command's --restore into a standby's pg_wal.
   const sdata = join(tmp.path, 'standby-data');

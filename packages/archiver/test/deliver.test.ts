@@ -104,6 +104,32 @@ describe('deliverSegment', () => {
     assert.match(w.alerts[2]!.message, /recovered, 4 segments delivered/);
   });
 
+  it('a pipelining link (compress): several uploads in flight, removed from the queue in WAL order, a failure stops at its own file', async () => {
+    const w = world({ drainBudgetMs: 0 });
+    w.slave.up = false;
+    for (let i = 1; i <= 6; i++) await deliverSegment(w.ctx, w.wal(i));
+    w.slave.up = true;
+    w.slave.ahead = 3;
+    w.slave.dropAt = 4; // the 4th upload started (seg 4) fails; 5 and 6 are in flight behind it
+    const r = await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY);
+    assert.ok(w.slave.maxActive >= 2, `uploads in flight at once: ${w.slave.maxActive}`);
+    assert.equal(r.delivered, 3);
+    assert.equal(r.stopped?.why, 'unreachable');
+    assert.deepEqual(
+      r.remaining.map((f) => f.name),
+      [seg(4), seg(5), seg(6)],
+    );
+    assert.deepEqual(
+      (await w.store.scan('s1')).files.map((f) => f.name),
+      [seg(4), seg(5), seg(6)],
+      'only files whose own upload answered left the queue',
+    );
+    w.slave.dropAt = undefined;
+    const again = await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY);
+    assert.equal(again.delivered, 3, 'those that arrived anyway are answered identical and leave the queue');
+    assert.deepEqual((await w.store.scan('s1')).files, []);
+  });
+
   it('a connection that drops during the drain: the rest stays queued in order, the new one behind it', async () => {
     const w = world();
     w.slave.up = false;

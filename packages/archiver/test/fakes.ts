@@ -126,12 +126,22 @@ export class FakeSlave implements LinkProvider {
   uploadError: Error | undefined;
   /** Called before each upload (e.g. to advance the clock). */
   onUpload: (name: string) => void = () => undefined;
+  /** What the link says it pipelines (compress); each upload then takes a turn of the event loop, and the most at once is counted. */
+  ahead = 1;
+  active = 0;
+  maxActive = 0;
   constructor(private readonly fs: MemFs) {}
   async get(): Promise<SlaveLink> {
     if (this.connectError) throw this.connectError;
     if (!this.up) throw new PitrError('SSH_REFUSED', 'connection to 127.0.0.1:22 refused (fake)');
     return {
+      ahead: this.ahead,
       upload: async (src, name) => {
+        if (this.ahead > 1) {
+          this.maxActive = Math.max(this.maxActive, ++this.active);
+          await new Promise((resolve) => setImmediate(resolve));
+          this.active--;
+        }
         this.onUpload(name);
         if (this.uploadError) {
           this.uploads.push(`${name}!`);

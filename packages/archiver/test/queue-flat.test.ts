@@ -90,7 +90,7 @@ describe('per-segment work through the QueueStore interface', () => {
         return w.slave.get();
       }
     }
-    const worker = new DownWorker({ entry: 's1', name: 's1', r_archivedir: '/archive' } as SlaveTarget, {
+    const worker = new DownWorker({ entry: 's1', name: 's1', r_archivedir: '/archive', compress: { algo: 'none', level: 0 } } as SlaveTarget, {
       lanes: 1,
       inFlight: 2,
       retryMs: 60_000,

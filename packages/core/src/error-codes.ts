@@ -78,7 +78,12 @@ export const ERRORS = {
   COMPRESS_CORRUPT: {
     exit: 'FAILED',
     program: 'both',
-    meaning: 'Compressed data received does not decompress to the size its frame announced; nothing was written.',
+    meaning: 'Compressed data received does not decompress to the size and SHA-256 its frame announced; nothing was written.',
+  },
+  WIRE_PROTOCOL: {
+    exit: 'FAILED',
+    program: 'both',
+    meaning: 'The WAL stream between cmd_archiver and its receiver on the slave (compress) carried a malformed or truncated frame.',
   },
   // Both programs: PostgreSQL.
   PG_UNREACHABLE: { exit: 'FAILED', program: 'both', meaning: 'PostgreSQL does not accept connections at the address used.' },

@@ -17,6 +17,35 @@ const STBY = '[DEFAULT]\nmaster_public_ip: master\nuser: postgres\narchivedir: /
 const archiver = (extra: string, base = ARCH) => parseConfig(base + extra, F, 'archiver', env);
 const standby = (extra: string, base = STBY) => parseConfig(base + extra, F, 'standby', env);
 
+describe('rsync_flags with -z reads as compress: zstd unless compress is set', () => {
+  const cfg = (extra: string): string => `[DEFAULT]\npgdata: /d\nl_archivedir: /q\nr_archivedir: /a\nslaves: s1, s2\n${extra}`;
+  it('-z, --compress and bundles such as -avz map (sections inherit it); other flags do not', () => {
+    for (const flags of ['-z', '-avz', '--compress', '-a --compress']) {
+      const { config, notices } = parseConfig(cfg(`rsync_flags: ${flags}\n`), '/x.ini', 'archiver', env);
+      assert.equal(config.compress, 'zstd', flags);
+      assert.equal(notices.filter((n) => /read as compress: zstd/.test(n.message)).length, 1, flags);
+    }
+    for (const flags of ['-a', '--compress-level=3', '-e ssh']) {
+      const { config, notices } = parseConfig(cfg(`rsync_flags: ${flags}\n`), '/x.ini', 'archiver', env);
+      assert.equal(config.compress, 'none', flags);
+      assert.ok(!notices.some((n) => /read as compress/.test(n.message)), flags);
+    }
+    const sec = parseConfig(cfg('rsync_flags: -z\n[s2]\nuser: other\n'), '/x.ini', 'archiver', env).config;
+    assert.equal(sec.sections['s2']!.values.compress, 'zstd');
+  });
+  it('an explicit compress wins, in DEFAULT or in a section, without the notice', () => {
+    for (const extra of ['rsync_flags: -z\ncompress: lz4\n', 'rsync_flags: -z\n[s1]\ncompress: lz4\n']) {
+      const { config, notices } = parseConfig(cfg(extra), '/x.ini', 'archiver', env);
+      assert.ok(!notices.some((n) => /read as compress/.test(n.message)));
+      assert.equal(config.sections['s1']?.values.compress ?? config.compress, 'lz4');
+    }
+  });
+  it('compress takes none, lz4, zstd, zstd:N and refuses anything else naming the key', () => {
+    assert.equal(parseConfig(cfg('compress: zstd:5\n'), '/x.ini', 'archiver', env).config.compress, 'zstd:5');
+    assert.throws(() => parseConfig(cfg('compress: gzip\n'), '/x.ini', 'archiver', env), /key 'compress'.*'gzip' is not one of: none, lz4, zstd/);
+  });
+});
+
 describe('the how-to files load unchanged', () => {
   it('cmd_archiver.ini of the how-to (indented as a whole, with `rsync_version = 3`)', () => {
     const { config, notices } = loadConfig(fixture('howto-cmd_archiver.ini'), 'archiver', { env });
@@ -41,12 +70,15 @@ describe('the how-to files load unchanged', () => {
     assert.equal('rsync_version' in config, false, 'keys without effect are not in the typed config');
     assert.deepEqual(
       notices.map((n) => n.level),
-      ['debug', 'debug', 'debug', 'debug'],
+      ['warning', 'debug', 'debug', 'debug'],
     );
     const text = notices.map((n) => n.message).join('\n');
-    for (const k of ['ssh', 'rsync_bin', 'rsync_flags', 'rsync_version']) {
+    for (const k of ['ssh', 'rsync_bin', 'rsync_version']) {
       assert.match(text, new RegExp(`^key ${k} has no effect since the TypeScript rewrite: `, 'm'));
     }
+    // The how-to's rsync_flags: -z asked for compression on the wire: it now has that effect, said in one line.
+    assert.equal(config.compress, 'zstd');
+    assert.match(text, /^rsync_flags: -z \(line 22\) asks for compression: read as compress: zstd/m);
   });
 
   it('cmd_standby.ini of the how-to', () => {

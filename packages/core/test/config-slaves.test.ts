@@ -48,6 +48,8 @@ describe('per-slave sections', () => {
         keepaliveCountMax: 3,
         deadlineMs: 20000,
         remoteDirFsync: true,
+        compress: { algo: 'none', level: 0 },
+        cmdStandby: 'cmd_standby',
       },
       {
         entry: 'standby2:2222',
@@ -65,6 +67,8 @@ describe('per-slave sections', () => {
         keepaliveCountMax: 3,
         deadlineMs: 90000,
         remoteDirFsync: false,
+        compress: { algo: 'none', level: 0 },
+        cmdStandby: 'cmd_standby',
       },
       {
         entry: '[2001:db8::7]:22',
@@ -82,6 +86,8 @@ describe('per-slave sections', () => {
         keepaliveCountMax: 3,
         deadlineMs: 20000,
         remoteDirFsync: true,
+        compress: { algo: 'none', level: 0 },
+        cmdStandby: 'cmd_standby',
       },
     ]);
   });
@@ -130,7 +136,7 @@ describe('per-slave sections', () => {
       line: 8,
       key: 'pgdata',
       message:
-        /in \[s1\]: cannot be set per slave \(only r_archivedir, remote_dir_fsync, user, ssh_port, ssh_identity, ssh_known_hosts, ssh_host_key_check, ssh_timeout, [a-z_, ]+\); move it to \[DEFAULT\]/,
+        /in \[s1\]: cannot be set per slave \(only r_archivedir, remote_dir_fsync, compress, user, ssh_port, ssh_identity, ssh_known_hosts, ssh_host_key_check, ssh_timeout, [a-z_, ]+\); move it to \[DEFAULT\]/,
     });
     expectConfigError(() => load(`${base('s1')}[s1]\nssh_prot: 22\n`), {
       code: ConfigCode.UNKNOWN_KEY,

@@ -76,9 +76,24 @@ async function runSendFiles(): Promise<number> {
   return ExitCode.OK;
 }
 
+// cmd_archiver's WAL receiver (compress): started over SSH, read by hand, hidden from --help.
+async function runReceiver(args: readonly string[]): Promise<number> {
+  assertNotRoot(PROGRAM);
+  const dir = args[0];
+  const rest = args.slice(1);
+  if (dir === undefined || dir === '' || rest.some((a) => a !== '--no-dir-fsync')) {
+    throw new PitrError('USAGE', `usage: ${PROGRAM} ${RECEIVE_FLAG} DIR [--no-dir-fsync] (started by cmd_archiver with compress)`);
+  }
+  const { receiveWalStream } = await import('./commands/receive-wal-stream.js');
+  await receiveWalStream({ dir, dirFsync: !rest.includes('--no-dir-fsync') });
+  return ExitCode.OK;
+}
+
+const RECEIVE_FLAG = '--receive-wal-stream';
 const argv = process.argv.slice(2);
 const fast = parseFastPath(argv);
 if (argv.length === 1 && argv[0] === '--send-files') await runMain(PROGRAM, runSendFiles);
+else if (argv[0] === RECEIVE_FLAG) await runMain(PROGRAM, () => runReceiver(argv.slice(1)));
 else if (fast?.kind === 'basebackup') await runMain(PROGRAM, () => runBasebackup(fast), { debug: () => fast.verbose });
 else if (fast) await runMain(PROGRAM, () => runFast(fast));
 else await (await import('./cli.js')).runCli(argv);

@@ -7,6 +7,8 @@ import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
 import type { LinkProvider, SlaveLink } from '../archive/ports.js';
+import { FrameTooLarge } from '@pitrtools/core/wire/packer';
+import { WalStreamPool } from './wal-stream-pool.js';
 
 /** The SSH settings of a slave (resolved by the config layer), plus ssh2's debug lines under ssh_debug. */
 export function sshTargetOf(t: SlaveTarget, sshDebug: boolean, log: Logger): SshTarget {
@@ -30,13 +32,33 @@ export function warnNoDirFsync(t: SlaveTarget, log: Logger): void {
   }
 }
 
-/** A SlaveLink that uploads into r_archivedir over `session`; `dirFsync` false only for remote_dir_fsync: off. */
-export function sessionLink(session: SshSession, rArchivedir: string, dirFsync = true): SlaveLink {
+/** For a put's rejection: undefined (send it over SFTP) for a file too large for a frame, else rethrows. */
+export function tooLargeForFrame(err: unknown): undefined {
+  if (err instanceof FrameTooLarge) return undefined;
+  throw err;
+}
+
+/**
+ * A SlaveLink that uploads into r_archivedir over `session`; `dirFsync` false only for
+ * remote_dir_fsync: off. With a pool (compress not none) segments go through the slave's WAL
+ * receiver, and over SFTP when it cannot start there.
+ */
+export function sessionLink(session: SshSession, rArchivedir: string, dirFsync = true, pool?: WalStreamPool): SlaveLink {
   return {
-    upload: async (src, name) => (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync })).status,
+    upload: async (src, name) => {
+      const stream = pool?.active ? await pool.stream(session) : undefined;
+      if (stream) {
+        const status = await stream.put(src, name).catch(tooLargeForFrame);
+        if (status !== undefined) return status;
+      }
+      return (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync })).status;
+    },
     stat: async (name) => {
       const st = await session.statIfExists(posix.join(rArchivedir, name));
       return st ? { size: st.size } : undefined;
+    },
+    get ahead() {
+      return pool?.ahead ?? 1;
     },
   };
 }
@@ -48,17 +70,20 @@ export function sessionLink(session: SshSession, rArchivedir: string, dirFsync =
  */
 export function oneShotLink(t: SlaveTarget, sshDebug: boolean, log: Logger): LinkProvider & { close(): Promise<void>; cut(): void } {
   let session: Promise<SshSession> | undefined;
+  let pool: WalStreamPool | undefined;
   let cut = false;
   return {
     get: async () => {
       if (cut) throw new Error(`the connection to ${t.name} was cut (slave_deadline)`);
       if (session === undefined) warnNoDirFsync(t, log);
       session ??= connectSsh(sshTargetOf(t, sshDebug, log), log);
-      return sessionLink(await session, t.r_archivedir, t.remoteDirFsync);
+      pool ??= new WalStreamPool(t, log);
+      return sessionLink(await session, t.r_archivedir, t.remoteDirFsync, pool);
     },
     close: async () => {
       if (cut) return;
       const s = await session?.catch(() => undefined);
+      pool?.end();
       await s?.close();
     },
     cut: () => {

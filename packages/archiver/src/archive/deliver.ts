@@ -9,11 +9,11 @@ import { formatBytes } from '@pitrtools/core/config/values';
 import { CAUSE_CLAIMS, clearConflict, DETACHED_MARKER, noteConflict, noteOutage, noteQueued, noteQueueSize, noteRecovered, totalsOf, Claim } from './claims.js';
 import type { SlaveOutcome } from './outcome.js';
 import { remoteCause, type RemoteCause } from './remote-cause.js';
-import type { QueuedFile, QueueLook, QueueScan, QueueTotals, Segment, SlaveContext, SlaveLink } from './ports.js';
+import type { PlaceStatus, QueuedFile, QueueLook, QueueScan, QueueTotals, Segment, SlaveContext, SlaveLink } from './ports.js';
 
-/** True for a failure of the slave or the way to it (SSH/SFTP), as opposed to a local one. */
+/** True for a failure of the slave or the way to it (SSH/SFTP, or the WAL stream of compress), as opposed to a local one. */
 export function isRemoteError(err: unknown): boolean {
-  return err instanceof PitrError && /^(SSH|SFTP)_/.test(err.code);
+  return err instanceof PitrError && (/^(SSH|SFTP|WIRE)_/.test(err.code) || err.code === 'COMPRESS_CORRUPT');
 }
 
 /** The reason to show for a failed connection or transfer: message plus the hint (e.g. how to trust a host key). */
@@ -58,11 +58,25 @@ export interface DrainResult {
   stopped?: { why: 'unreachable' | 'conflict' | 'budget' | 'local'; reason: string };
 }
 
-/** Delivers queued segments in WAL order until the queue is empty, the slave fails, or `deadline` (ms) passes. */
+/**
+ * Delivers queued segments in WAL order until the queue is empty, the slave fails, or `deadline`
+ * (ms) passes. With a link that pipelines (compress: link.ahead > 1) up to that many uploads are
+ * in flight, their results taken in WAL order: a file is removed from the queue only once its
+ * own upload answered, and a failure stops at that file (later ones that did arrive are sent
+ * again next time and answered "same").
+ */
 export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: number): Promise<DrainResult> {
   const files = scan.files;
   let delivered = 0;
   let link: SlaveLink | undefined;
+  const started = new Map<number, Promise<PlaceStatus>>();
+  const start = (j: number): Promise<PlaceStatus> => {
+    const f = files[j]!;
+    const p = link!.upload(ctx.store.path(ctx.slave.name, f.name), f.name);
+    p.catch(() => undefined); // taken in order below, or abandoned after an earlier failure
+    started.set(j, p);
+    return p;
+  };
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     const rest = (why: NonNullable<DrainResult['stopped']>['why'], reason: string): DrainResult => ({
@@ -70,11 +84,15 @@ export async function drainQueue(ctx: SlaveContext, scan: QueueScan, deadline: n
       remaining: files.slice(i),
       stopped: { why, reason },
     });
-    if (ctx.now() >= deadline) return rest('budget', `${files.length - i} older segments still wait (queue_drain_budget)`);
+    if (!started.has(i) && ctx.now() >= deadline) return rest('budget', `${files.length - i} older segments still wait (queue_drain_budget)`);
     let status;
     try {
       link ??= await ctx.link.get();
-      status = await link.upload(ctx.store.path(ctx.slave.name, f.name), f.name);
+      const mine = started.get(i) ?? start(i);
+      started.delete(i);
+      // Keep the pipeline full: start what comes after, within the budget's time.
+      for (let j = i + 1; j < Math.min(files.length, i + (link.ahead ?? 1)); j++) if (!started.has(j) && ctx.now() < deadline) void start(j);
+      status = await mine;
     } catch (err) {
       if (errorCode(err) === 'ENOENT') continue; // delivered and removed by another process meanwhile
       if (isRemoteError(err)) {

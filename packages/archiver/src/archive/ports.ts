@@ -82,6 +82,8 @@ export interface SlaveLink {
   upload(src: string, name: string): Promise<PlaceStatus>;
   /** Size of `name` in r_archivedir, or undefined when absent. */
   stat(name: string): Promise<{ size: number } | undefined>;
+  /** Uploads worth having in flight at once (the queue drain pipelines that many); 1 or absent: one at a time. */
+  readonly ahead?: number;
 }
 
 /** Hands out the link to a slave; throws (an SshError) when the slave cannot be reached. */

@@ -11,7 +11,8 @@ import { drainQueue, isRemoteError, remoteReason, scanQueue, type DrainResult } 
 import { noteOutage } from '../archive/claims.js';
 import { remoteCause } from '../archive/remote-cause.js';
 import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
-import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
+import { sessionLink, sshTargetOf, tooLargeForFrame, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
+import { WalStreamPool } from '../adapters/wal-stream-pool.js';
 import { paceGc } from '../gc-pacer.js';
 import { SharedRuns } from './shared-runs.js';
 
@@ -63,12 +64,14 @@ export class SlaveWorker implements LinkProvider {
   /** Set by the daemon once the context (which needs this provider) exists. */
   ctx!: SlaveContext;
   private closed = false;
+  private readonly streams: WalStreamPool;
 
   constructor(
     readonly target: SlaveTarget,
     private readonly opts: WorkerOptions,
   ) {
     warnNoDirFsync(target, opts.log);
+    this.streams = new WalStreamPool(target, opts.log, opts.lanes);
   }
 
   /** Whether a connection is up right now. */
@@ -81,7 +84,14 @@ export class SlaveWorker implements LinkProvider {
     if (this.closed || this.stopped) throw stopping();
     const s = await this.sessionNow();
     const base = sessionLink(s, this.target.r_archivedir);
-    return { upload: (src, name) => this.upload(s, src, name), stat: base.stat };
+    const streams = this.streams;
+    return {
+      upload: (src, name) => this.upload(s, src, name),
+      stat: base.stat,
+      get ahead() {
+        return streams.ahead;
+      },
+    };
   }
 
   private async sessionNow(): Promise<SshSession> {
@@ -130,6 +140,17 @@ export class SlaveWorker implements LinkProvider {
   }
 
   private async uploadOn(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
+    // compress: through the slave's WAL receiver, pipelined on up to `lanes` exec channels.
+    const stream = this.streams.active ? await this.streams.stream(s) : undefined;
+    if (stream) {
+      const stopGcStream = paceGc(); // the compressed payloads and ssh2's packets die young: collect them as they do
+      try {
+        const status = await stream.put(src, name).catch(tooLargeForFrame);
+        if (status !== undefined) return status;
+      } finally {
+        stopGcStream();
+      }
+    }
     const ch = await this.acquire(s);
     let healthy = true;
     const stopGc = paceGc();
@@ -274,6 +295,7 @@ export class SlaveWorker implements LinkProvider {
     this.closed = true;
     const s = this.session ?? (await this.connecting?.catch(() => undefined));
     this.session = undefined;
+    this.streams.end();
     await s?.close();
   }
 }

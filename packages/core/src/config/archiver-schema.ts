@@ -3,11 +3,21 @@
  * To add a key, add one entry; the typed ArchiverConfig follows from this list.
  */
 import { alertKeySpecs, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
-import type { KeySpec } from './schema.js';
+import type { CheckResult, KeySpec } from './schema.js';
+import { parseCompress } from '../compress.js';
 
 const COMPAT = 'Kept for compatibility';
 const REWRITE = 'the TypeScript rewrite';
 const NO_RSYNC = 'segments are shipped over the built-in SSH connection (SFTP, fsynced, renamed atomically); rsync is not run';
+
+function checkCompress(v: string): CheckResult {
+  try {
+    parseCompress(v);
+    return undefined;
+  } catch {
+    return { error: `'${v}' is not one of: none, lz4, zstd, zstd:LEVEL (1-19)` };
+  }
+}
 
 /** Every key cmd_archiver.ini may contain. */
 export const ARCHIVER_KEYS = [
@@ -61,6 +71,20 @@ export const ARCHIVER_KEYS = [
       'opened directory), and a slave where that fails counts as not delivered: the segment is queued and an alert ' +
       'names the step. off: skip the directory fsync for this slave, for an SFTP server that can never open a ' +
       'directory; the rename may then be lost in a crash of the slave. Every run that uses it logs a WARNING.',
+  },
+  {
+    name: 'compress',
+    type: 'string',
+    group: 'Archiving',
+    default: 'none',
+    perSlave: true,
+    example: 'zstd',
+    check: (v: string) => checkCompress(v),
+    doc:
+      'Compression on the wire: none, lz4, zstd or zstd:LEVEL (1-19; zstd is level 1). Not none: segments go through ' +
+      'a receiver that cmd_archiver starts on the slave over SSH (slave_cmd_standby --receive-wal-stream), which ' +
+      'decompresses, checks and stores them durably; the slave gets plain WAL. When the receiver cannot start there, ' +
+      'segments go uncompressed over SFTP (one WARNING per run). An old rsync_flags with -z reads as compress: zstd.',
   },
   {
     name: 'slaves',
@@ -224,7 +248,9 @@ export const ARCHIVER_KEYS = [
     group: 'Monitoring (--check)',
     perSlave: true,
     default: 'cmd_standby',
-    doc: "The cmd_standby command on the slave for --status (found through the SSH login shell's PATH unless absolute).",
+    doc:
+      "The cmd_standby command on the slave for --status and, with compress, for the WAL receiver (found through the SSH login shell's PATH " +
+      'unless absolute).',
   },
   debugKey,
   legacySshKey,
@@ -242,7 +268,11 @@ export const ARCHIVER_KEYS = [
     group: COMPAT,
     example: '-z',
     doc: 'Extra rsync flags.',
-    legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
+    legacy: {
+      kind: 'ignored',
+      since: REWRITE,
+      reason: `${NO_RSYNC}; but a -z in it (or --compress, also in a bundle such as -az) reads as compress: zstd unless compress is set`,
+    },
   },
   {
     name: 'rsync_version',

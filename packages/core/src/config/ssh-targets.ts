@@ -2,6 +2,7 @@
  * Fully resolved SSH destinations: per slave for cmd_archiver (its section's overrides on top
  * of DEFAULT), and the master for cmd_standby. The SSH layer needs nothing else from the config.
  */
+import { parseCompress, type CompressSpec } from '../compress.js';
 import { ConfigError } from '../errors.js';
 import { ConfigCode } from './codes.js';
 import type { ArchiverConfig, PerSlaveKey, StandbyConfig } from './config-types.js';
@@ -23,9 +24,16 @@ export interface SlaveTarget extends SshTarget {
   deadlineMs: number;
   /** remote_dir_fsync: fsync r_archivedir after each rename. */
   remoteDirFsync: boolean;
+  /** compress: the codec segments travel in (none: SFTP as it always was). */
+  compress: CompressSpec;
+  /** slave_cmd_standby: cmd_standby on the slave, which runs the WAL receiver when compress is not none. */
+  cmdStandby: string;
 }
 
-type SshValues = Pick<ArchiverConfig, Exclude<PerSlaveKey, 'r_archivedir' | 'slave_deadline' | 'remote_dir_fsync' | 'slave_config' | 'slave_cmd_standby'>>;
+type SshValues = Pick<
+  ArchiverConfig,
+  Exclude<PerSlaveKey, 'r_archivedir' | 'slave_deadline' | 'remote_dir_fsync' | 'slave_config' | 'slave_cmd_standby' | 'compress'>
+>;
 
 /** Every slave with its section's overrides applied. `exists` checks key files (tests pass a fake). */
 export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => boolean = isFile): SlaveTarget[] {
@@ -39,6 +47,8 @@ export function resolveSlaves(config: ArchiverConfig, exists: (path: string) => 
       r_archivedir: v.r_archivedir,
       deadlineMs: Math.round(v.slave_deadline * 1000),
       remoteDirFsync: v.remote_dir_fsync,
+      compress: parseCompress(v.compress),
+      cmdStandby: v.slave_cmd_standby,
       ...target(config.file, s.host, s.port ?? v.ssh_port, v, explicitLine, exists),
     };
   });

@@ -1,0 +1,115 @@
+/**
+ * The WAL streams of one slave under compress (core/ssh/wal-stream.ts): up to `lanes` exec
+ * channels per SSH session, each pipelined, so more than one channel window (OpenSSH: 2 MiB) is
+ * in flight on a long path. When the receiver cannot start on the slave, one WARNING names
+ * slave_cmd_standby and the fix, and every later segment of this pool goes over SFTP.
+ */
+import { codecFor, formatCompress, type Codec } from '@pitrtools/core/compress';
+import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
+import type { Logger } from '@pitrtools/core/log';
+import type { SshSession } from '@pitrtools/core/ssh/index';
+import { openWalStream, ReceiverUnavailable, type WalStream } from '@pitrtools/core/ssh/wal-stream';
+import { SegmentPacker } from '@pitrtools/core/wire/packer';
+import { InFlightBudget } from '@pitrtools/core/wire/send';
+
+/**
+ * Compressed bytes unanswered per slave, over all its channels: 8 MiB (24 MB of WAL that
+ * compresses 3 x, past the 7.5 MB of a 1 Gbit/s x 60 ms path; each channel holds at most
+ * OpenSSH's 2 MiB window on the wire, the rest waits in ssh2's buffers). Bounds cmd_queue's
+ * memory whatever the latency: with `lanes` x 4 MiB lz4 took it to 109 MB, with this under 100.
+ */
+export const STREAM_IN_FLIGHT = 8 * 1024 * 1024;
+
+/** Queued segments the drain keeps in flight on streams (bounded in bytes by STREAM_IN_FLIGHT as well). */
+export const PIPELINE_AHEAD = 8;
+
+/** Streams of one slave; `stream(session)` returns one to use, or undefined when segments must go over SFTP. */
+export class WalStreamPool {
+  private readonly codec: Codec | undefined;
+  private packer: SegmentPacker | undefined;
+  private readonly budget = new InFlightBudget(STREAM_IN_FLIGHT);
+  private fallback: string | undefined;
+  private session: SshSession | undefined;
+  private opening: Promise<WalStream | undefined> | undefined;
+  private opened: WalStream[] = [];
+
+  constructor(
+    private readonly t: SlaveTarget,
+    private readonly log: Logger,
+    private readonly lanes = 1,
+  ) {
+    // A codec that cannot load is an error at the first segment (COMPRESS_UNAVAILABLE), never a silent fallback.
+    this.codec = t.compress.algo === 'none' ? undefined : codecFor(t.compress);
+  }
+
+  /** Segments worth having in flight (the queue drain's pipeline): several once a stream is open, else 1. */
+  get ahead(): number {
+    return this.opened.length > 0 && this.fallback === undefined ? PIPELINE_AHEAD : 1;
+  }
+
+  /** Whether this slave ships compressed at all. */
+  get active(): boolean {
+    return this.codec !== undefined && this.fallback === undefined;
+  }
+
+  /** A stream on `session` with room (opening one while under `lanes`), or undefined for SFTP. Throws SshError when the connection fails. */
+  async stream(session: SshSession): Promise<WalStream | undefined> {
+    for (;;) {
+      if (this.codec === undefined || this.fallback !== undefined) return undefined;
+      if (session !== this.session) {
+        this.session = session;
+        this.opened = [];
+      }
+      this.opened = this.opened.filter((s) => s.usable);
+      const idle = this.opened.find((s) => s.waiting === 0);
+      if (idle) return idle;
+      if (this.opening) {
+        await this.opening.catch(() => undefined);
+        continue;
+      }
+      if (this.opened.length < this.lanes) {
+        this.opening = this.open(session);
+        try {
+          return await this.opening;
+        } finally {
+          this.opening = undefined;
+        }
+      }
+      return [...this.opened].sort((a, b) => a.waiting - b.waiting)[0];
+    }
+  }
+
+  /** Ends the streams (the receivers exit after their answers). */
+  end(): void {
+    for (const s of this.opened) s.end();
+    this.opened = [];
+  }
+
+  private async open(session: SshSession): Promise<WalStream | undefined> {
+    try {
+      const s = await openWalStream(session, {
+        cmdStandby: this.t.cmdStandby,
+        dir: this.t.r_archivedir,
+        packer: (this.packer ??= new SegmentPacker(this.codec!)),
+        dirFsync: this.t.remoteDirFsync,
+        helloTimeoutMs: Math.max(this.t.connectTimeoutMs, 10_000),
+        budget: this.budget,
+      });
+      this.opened.push(s);
+      this.log.debug(
+        `slave ${this.t.name}: WAL stream ${this.opened.length} open (compress: ${formatCompress(this.t.compress)}, ${this.t.cmdStandby} --receive-wal-stream)`,
+      );
+      return s;
+    } catch (err) {
+      if (!(err instanceof ReceiverUnavailable)) throw err;
+      if (this.fallback === undefined) {
+        this.fallback = err.message;
+        this.log.warning(
+          `slave ${this.t.name}: compress: ${formatCompress(this.t.compress)} needs the WAL receiver on the slave, but ${err.message}; ` +
+            `shipping uncompressed over SFTP. Fix: install this pitrtools version on the slave, or set slave_cmd_standby to its cmd_standby (or compress: none)`,
+        );
+      }
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * compress on the wire: cmd_archiver's end of the WAL stream, over an SSH exec channel running
+ * `slave_cmd_standby --receive-wal-stream DIR` on the slave (as rsync and pgBackRest run their
+ * remote side). Answers map onto the SFTP upload's results and errors, so every caller (the
+ * queue drain, cmd_archiver -F, cmd_queue) treats both paths alike: stored = created,
+ * same = identical, conflict = conflict; an error answer is an SshError with the SFTP code of
+ * its errno (ENOSPC = SFTP_NO_SPACE, EACCES = SFTP_PERMISSION_DENIED ...).
+ */
+import { posix } from 'node:path';
+import { PitrError } from '../errors.js';
+import type { Answer } from '../wire/frame.js';
+import type { SegmentPacker } from '../wire/packer.js';
+import { WalStreamSender, type InFlightBudget } from '../wire/send.js';
+import { SshError, SshErrorCode, type SshErrorCodeValue } from './errors.js';
+import type { SshSession } from './session.js';
+
+/** The flag of cmd_standby's receiver mode (hidden from --help). */
+export const RECEIVE_FLAG = '--receive-wal-stream';
+
+/** The receiver could not start on the slave (not found, too old, another version): the caller falls back to SFTP. */
+export class ReceiverUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReceiverUnavailable';
+  }
+}
+
+/** Options of openWalStream. */
+export interface WalStreamOptions {
+  /** slave_cmd_standby. */
+  cmdStandby: string;
+  /** r_archivedir on the slave. */
+  dir: string;
+  /** Reads and compresses (shared by the streams of one slave). */
+  packer: SegmentPacker;
+  /** remote_dir_fsync. */
+  dirFsync: boolean;
+  /** How long the receiver may take to say hello. */
+  helloTimeoutMs: number;
+  /** Compressed bytes in flight before a send waits, shared by the streams of one slave. */
+  budget: InFlightBudget;
+}
+
+/** One open stream: put() ships a local file, pipelined with the other puts. */
+export interface WalStream {
+  /** Ships `src` as `name`; 'created' | 'identical' | 'conflict' as uploadAtomic; throws SshError (SFTP codes) when not stored. */
+  put(src: string, name: string): Promise<'created' | 'identical' | 'conflict'>;
+  /** False once the channel died: open another. */
+  readonly usable: boolean;
+  readonly waiting: number;
+  end(): void;
+}
+
+const ERRNO: Record<string, SshErrorCodeValue> = {
+  ENOSPC: SshErrorCode.SFTP_NO_SPACE,
+  EDQUOT: SshErrorCode.SFTP_NO_SPACE,
+  EACCES: SshErrorCode.SFTP_PERMISSION_DENIED,
+  EPERM: SshErrorCode.SFTP_PERMISSION_DENIED,
+  ENOENT: SshErrorCode.SFTP_NO_SUCH_FILE,
+};
+
+/** Starts the receiver and waits for its hello. Throws ReceiverUnavailable when it does not start (then use SFTP); SshError when the connection fails. */
+export async function openWalStream(session: SshSession, o: WalStreamOptions): Promise<WalStream> {
+  const argv = [o.cmdStandby, RECEIVE_FLAG, o.dir, ...(o.dirFsync ? [] : ['--no-dir-fsync'])];
+  const ch = await session.openExec(argv);
+  const ep = session.endpoint;
+  let stderr = '';
+  let exit: string | undefined;
+  ch.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 2000) stderr += d.toString('utf8');
+  });
+  ch.on('exit', (code: number | null, signal?: string) => {
+    exit = code !== null ? `exited ${code}` : `died of ${signal ?? 'a signal'}`;
+  });
+  const lastLine = (): string => stderr.trim().split('\n').pop() ?? '';
+  const sender = new WalStreamSender(
+    ch,
+    (why) =>
+      session.closedError ??
+      new SshError(
+        SshErrorCode.DISCONNECTED,
+        `WAL receiver on ${ep} (${o.cmdStandby} ${RECEIVE_FLAG}): ${why}${exit ? `, ${exit}` : ''}${lastLine() ? `: ${lastLine()}` : ''}`,
+        {
+          endpoint: ep,
+        },
+      ),
+    o.budget,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      sender.ready,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no hello within ${Math.round(o.helloTimeoutMs / 1000)}s`)), o.helloTimeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    if (session.closedError) throw session.closedError;
+    ch.close();
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ReceiverUnavailable(`${o.cmdStandby} ${RECEIVE_FLAG} did not start on ${ep}: ${why.replace(/^WAL receiver on \S+ \([^)]*\): /, '')}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    get usable() {
+      return sender.usable;
+    },
+    get waiting() {
+      return sender.waiting;
+    },
+    end: () => sender.end(),
+    put: async (src, name) => {
+      const { header, payload } = await o.packer.pack(src, name);
+      return answerStatus(await sender.sendFrame(header, payload), posix.join(o.dir, name), ep);
+    },
+  };
+}
+
+/** The upload status an answer means; throws for an error answer (SFTP code of its errno, or COMPRESS_CORRUPT/WIRE_PROTOCOL as sent). */
+export function answerStatus(a: Answer, remotePath: string, endpoint: string): 'created' | 'identical' | 'conflict' {
+  switch (a.status) {
+    case 'stored':
+      return 'created';
+    case 'same':
+      return 'identical';
+    case 'conflict':
+      return 'conflict';
+    case 'error': {
+      const msg = `cannot store ${remotePath} on ${endpoint}: ${a.message}`;
+      if (a.code === 'COMPRESS_CORRUPT' || a.code === 'WIRE_PROTOCOL') throw new PitrError(a.code, msg);
+      throw new SshError(ERRNO[a.code] ?? SshErrorCode.SFTP_FAILURE, msg, { endpoint, remotePath });
+    }
+  }
+}
