@@ -55,26 +55,37 @@ export function normalLsn(lsn: string): string {
   return `${parseInt(hi!, 16).toString(16).toUpperCase()}/${parseInt(lo!, 16).toString(16).toUpperCase()}`;
 }
 
-/** The complete backup_manifest text (UTF-8) for `files` in the given order. */
-export function manifestText(h: ManifestHeader, files: readonly ManifestFile[]): Buffer {
-  const parts: string[] = [];
-  parts.push(
-    h.versionNum >= 170000
-      ? `{ "PostgreSQL-Backup-Manifest-Version": 2,\n"System-Identifier": ${h.systemIdentifier},\n"Files": [`
-      : '{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [',
+/** The text before the first file's line. */
+export function manifestHead(h: ManifestHeader): string {
+  return h.versionNum >= 170000
+    ? `{ "PostgreSQL-Backup-Manifest-Version": 2,\n"System-Identifier": ${h.systemIdentifier},\n"Files": [`
+    : '{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [';
+}
+
+/** One file's line, with what separates it from the one before (`first`: the head). */
+export function manifestLine(f: ManifestFile, first: boolean): string {
+  return (
+    `${first ? '\n' : ',\n'}{ ${pathField(f.path)}, "Size": ${f.size}, "Last-Modified": "${manifestTime(f.mtimeS)}", ` +
+    `"Checksum-Algorithm": "SHA256", "Checksum": "${f.sha256}" }`
   );
-  files.forEach((f, i) => {
-    parts.push(
-      `${i === 0 ? '\n' : ',\n'}{ ${pathField(f.path)}, "Size": ${f.size}, "Last-Modified": "${manifestTime(f.mtimeS)}", ` +
-        `"Checksum-Algorithm": "SHA256", "Checksum": "${f.sha256}" }`,
-    );
-  });
-  parts.push('\n],\n"WAL-Ranges": [\n');
-  parts.push(h.walRanges.map((r) => `{ "Timeline": ${r.timeline}, "Start-LSN": "${normalLsn(r.startLsn)}", "End-LSN": "${normalLsn(r.endLsn)}" }`).join(',\n'));
-  parts.push('\n],\n');
-  const body = Buffer.from(parts.join(''), 'utf8');
+}
+
+/** The text after the last file's line, up to the Manifest-Checksum line. */
+export function manifestWalPart(h: ManifestHeader): string {
+  const ranges = h.walRanges.map((r) => `{ "Timeline": ${r.timeline}, "Start-LSN": "${normalLsn(r.startLsn)}", "End-LSN": "${normalLsn(r.endLsn)}" }`);
+  return `\n],\n"WAL-Ranges": [\n${ranges.join(',\n')}\n],\n`;
+}
+
+/** The last line: the SHA-256 (hex) of every byte before it. */
+export function manifestChecksumLine(sha256: string): string {
+  return `"Manifest-Checksum": "${sha256}"}\n`;
+}
+
+/** The complete backup_manifest text (UTF-8) for `files` in the given order (a big set is streamed: manifest-files.ts). */
+export function manifestText(h: ManifestHeader, files: readonly ManifestFile[]): Buffer {
+  const body = Buffer.from(manifestHead(h) + files.map((f, i) => manifestLine(f, i === 0)).join('') + manifestWalPart(h), 'utf8');
   const sum = createHash('sha256').update(body).digest('hex');
-  return Buffer.concat([body, Buffer.from(`"Manifest-Checksum": "${sum}"}\n`, 'utf8')]);
+  return Buffer.concat([body, Buffer.from(manifestChecksumLine(sum), 'utf8')]);
 }
 
 /** True when `text` ends with a Manifest-Checksum that is the SHA-256 of everything before that line. */

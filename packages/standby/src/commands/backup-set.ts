@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { walNameForLsn } from '@pitrtools/core/wal';
-import { writeSynced } from '../basebackup/local-tree.js';
 import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
-import { manifestText } from '../catalogue/manifest.js';
-import { manifestFiles } from '../catalogue/manifest-files.js';
+import { writeManifest } from '../catalogue/manifest-files.js';
 import { copyNeedsFrom } from '../catalogue/copy-floor.js';
 import { lowerCutoff, setsBeyond, walBelowFloor, walFloor } from '../catalogue/retention.js';
 import { freeLabel, listSets, setLabel, writeMeta, type BackupSetMeta } from '../catalogue/sets.js';
@@ -76,23 +74,16 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
     const timeline = labelTimeline(r.labelfile);
     let hashed = 0;
     const progress = new Progress(ctx.progress, () => Math.max(r.bytes, hashed));
-    const files = await manifestFiles(dataDir, 4, (n) => {
+    const header = {
+      versionNum: r.source.versionNum,
+      systemIdentifier: r.source.systemIdentifier,
+      walRanges: [{ timeline, startLsn: r.startLsn, endLsn: r.stopLsn }],
+    };
+    const { files, bytes } = await writeManifest(dataDir, header, join(dataDir, 'backup_manifest'), 4, (n) => {
       hashed += n;
       progress.add(n);
     }).finally(() => progress.end());
-    await writeSynced(
-      join(dataDir, 'backup_manifest'),
-      manifestText(
-        {
-          versionNum: r.source.versionNum,
-          systemIdentifier: r.source.systemIdentifier,
-          walRanges: [{ timeline, startLsn: r.startLsn, endLsn: r.stopLsn }],
-        },
-        files,
-      ),
-    );
-    const bytes = files.reduce((n, f) => n + f.size, 0);
-    ctx.log.info(`backup_manifest: ${files.length} files (${humanBytes(bytes)}) hashed in ${formatDuration(Date.now() - t0)}`);
+    ctx.log.info(`backup_manifest: ${files} files (${humanBytes(bytes)}) hashed in ${formatDuration(Date.now() - t0)}`);
     const label = await freeLabel(full, setLabel(r.startedAt));
     meta = {
       label,
@@ -105,7 +96,7 @@ export async function backupSet(ctx: Ctx, o: Pick<BasebackupOptions, 'onFile'> =
       stop_wal: walNameForLsn(r.stopLsn, timeline, r.source.walSegmentSize),
       wal_segment_size: r.source.walSegmentSize,
       bytes,
-      files: files.length,
+      files,
       duration_ms: r.elapsedMs,
       source: r.source.inRecovery ? 'standby' : 'master',
       source_host: ctx.config.master_public_ip,
