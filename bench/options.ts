@@ -45,7 +45,7 @@ export const USAGE = `usage: node --import tsx bench/main.ts [--only wal|basebac
   --json FILE            also write the results there (default bench/results/<timestamp>.json)
   --wan-segments N       part wan: segments per WAL burst (default 4)
   --wan-delays LIST      part wan: one-way delays in ms added by the relay (default 0,30; 0 = no relay)
-  --wan-scale S          part wan: pgbench scale of the base-backup master (default 10, ~150 MB)
+  --wan-scale S          part wan: pgbench scale of the base-backup master (default 5, ~80 MB)
   --wan-tx N             part wan: pgbench transactions before the re-sync (default 2000)
   --wan-singles N        part wan: timed single segments, median reported (default 3)
   --compress LIST        part wan: our compress values, a row each (default $PITR_BENCH_COMPRESS or none;
@@ -78,7 +78,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     json: undefined,
     wanSegments: 4,
     wanDelays: [0, 30],
-    wanScale: 10,
+    wanScale: 5,
     wanTx: 2000,
     wanSingles: 3,
     compress: compressList(process.env.PITR_BENCH_COMPRESS ?? 'none', 'PITR_BENCH_COMPRESS'),
