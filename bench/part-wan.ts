@@ -76,7 +76,7 @@ export async function runWanPart(o: WanOptions, log: (s: string) => void): Promi
                 });
               for (const m of burstMethods(() => target, sshDir.path, o.compress)) push(await burstRow(tpl, m, link, delay, scenario));
             }
-            for (const z of o.compress) for (const r of await singleSegmentRows(target, link, delay, o.singles, z)) push(r);
+            for (const z of o.compress) for (const r of await singleSegmentRows(target, sshd, link, delay, o.singles, z)) push(r);
           } finally {
             relay?.stop();
           }

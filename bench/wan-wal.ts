@@ -99,17 +99,36 @@ export async function burstRow(tpl: WalTemplate, m: WalMethod, link: WanLink, de
   return row;
 }
 
-/** Time from a TCP connect to the SSH banner: one round trip through the relay (it holds the connect). */
-export function bannerRtt(host: string, port: number): Promise<number> {
+/** Seconds from a TCP connect to its 'connect' event (`untilBanner` false) or to sshd's first bytes. */
+export function connectTime(host: string, port: number, untilBanner: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = now();
     const s = connect({ host, port, noDelay: true });
-    s.once('data', () => {
+    s.once(untilBanner ? 'data' : 'connect', () => {
       resolve(now() - t0);
       s.destroy();
     });
     s.once('error', reject);
   });
+}
+
+async function medianOf(n: number, f: () => Promise<number>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) xs.push(await f());
+  return median(xs)!;
+}
+
+/**
+ * One round trip of the path to `target`: the TCP handshake time on the veth, plus, through the
+ * relay, what the banner takes more than on the direct path (the relay holds the connect and the
+ * banner D ms each; sshd's own time to send its banner, a fork and exec, cancels out).
+ */
+export async function pathRtt(target: SshdHandle, direct: SshdHandle): Promise<number> {
+  const veth = await medianOf(5, () => connectTime(direct.host, direct.port, false));
+  if (target === direct) return veth;
+  const viaRelay = await medianOf(5, () => connectTime(target.host, target.port, true));
+  const plain = await medianOf(5, () => connectTime(direct.host, direct.port, true));
+  return veth + Math.max(0, viaRelay - plain);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -119,9 +138,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * `n` times: a segment filled to ~64 KiB of its end with hex text, the archiver idle, then t0,
  * pg_switch_wal(), and pg_stat_archiver polled every 5 ms until it is archived. The reference:
  * the same segment file pushed by `ssh host 'cat > FILE'` over a warm ControlMaster connection,
- * plus one round trip (sshd's banner through the same path).
+ * plus one round trip of the path (pathRtt).
  */
-export async function singleSegmentRows(target: SshdHandle, link: WanLink, delayMs: number, n: number, compress: string): Promise<WanRow[]> {
+export async function singleSegmentRows(
+  target: SshdHandle,
+  direct: SshdHandle,
+  link: WanLink,
+  delayMs: number,
+  n: number,
+  compress: string,
+): Promise<WanRow[]> {
   const base = { scenario: '(b) single segment, warm path', link: link.name, delayMs };
   const ours: WanRow = { ...base, method: `cmd_archiver, warm cmd_queue${compress === 'none' ? '' : `, compress ${compress}`}` };
   const ref: WanRow = { ...base, method: 'ssh cat of the segment (warm ControlMaster) + 1 RTT', reference: true };
@@ -208,9 +234,7 @@ export async function singleSegmentRows(target: SshdHandle, link: WanLink, delay
       if (Date.now() > end) throw new Error('ssh ControlMaster did not come up in 30 s');
       await sleep(20);
     }
-    const rtts: number[] = [];
-    for (let i = 0; i < 3; i++) rtts.push(await bannerRtt(target.host, target.port));
-    const rtt = median(rtts)!;
+    const rtt = await pathRtt(target, direct);
     const cats: number[] = [];
     for (const seg of segs) {
       const bytes = readFileSync(join(dest, seg));
