@@ -8,7 +8,8 @@
  */
 import { makeTempDir } from '../test/rig/tmp.js';
 import type { SshdHandle } from '../test/rig/sshd.js';
-import { size } from './report.js';
+import { size, targetTable } from './report.js';
+import { checkValue, type TargetCheck } from './results.js';
 import { makeWalTemplate } from './wal-template.js';
 import { baseRows } from './wan-base.js';
 import { LINKS, requireWan, standbySshd, startRelay, throughRelay, type Relay } from './wan-link.js';
@@ -102,6 +103,39 @@ export async function runWanPart(o: WanOptions, log: (s: string) => void): Promi
   return { options: o, segments: real.segments.length, bytes: real.bytes, rows };
 }
 
+/** The issue's targets as PASS/MISS lines: each of our rows against its group's reference, and peak RSS. */
+export function wanTargets(rows: readonly WanRow[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const ours = (r: WanRow): boolean => r.method.startsWith('cmd_archiver') || r.method.startsWith('cmd_standby');
+  for (const r of rows.filter(ours)) {
+    const ref = rows.find((x) => x.reference && x.scenario === r.scenario && x.link === r.link && x.delayMs === r.delayMs);
+    const byBytes = r.scenario.startsWith('(c) re-sync');
+    const value = byBytes
+      ? ref?.wireBytes && r.wireBytes !== undefined
+        ? r.wireBytes / ref.wireBytes
+        : undefined
+      : ref?.seconds && r.seconds !== undefined
+        ? r.seconds / ref.seconds
+        : undefined;
+    const target = r.scenario.includes('pgbench WAL')
+      ? 0.5
+      : r.scenario.includes('incompressible')
+        ? 1.11
+        : r.scenario.startsWith('(b)')
+          ? 1.2
+          : byBytes
+            ? 2
+            : 0.5;
+    const what = `${r.scenario.slice(0, 3)} ${r.link} +${r.delayMs} ms ${r.scenario.includes('incompressible') ? 'incompressible ' : ''}${r.method}`;
+    if (value === undefined)
+      out.push({ what, target, verdict: 'n/a', note: r.problem?.startsWith('not available') ? 'not available' : r.problem ? 'failed' : 'no reference' });
+    else out.push({ what, ratio: value, target, verdict: value <= target ? 'PASS' : 'MISS' });
+  }
+  const rss = rows.filter((r) => ours(r) && r.rssKiB !== undefined).map((r) => r.rssKiB! / 1024);
+  out.push(checkValue('peak RSS of ours, max over every row', rss.length ? Math.max(...rss) : undefined, 100, 'MB'));
+  return out;
+}
+
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 const lpad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 
@@ -134,6 +168,7 @@ export function wanReport(w: WanPartResult): string {
       );
     }
   }
+  lines.push('', targetTable(wanTargets(w.rows)));
   lines.push(
     '',
     '(* reference of its group; x ref = time / reference time, for the re-sync rows bytes on the wire / bytes changed)',
