@@ -81,5 +81,5 @@ if [ "$wan" = yes ]; then
   netns=(ip netns exec pitrb-m)
 fi
 "${netns[@]}" runuser -u "$user" -- env -i PATH="$PATH" HOME="$home" USER="$user" LOGNAME="$user" LANG=C.UTF-8 TMPDIR="$btmp" \
-  ${PITR_PG_VERSION:+PITR_PG_VERSION=$PITR_PG_VERSION} PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" PITR_BENCH_INVOKED_AS="$invoked" \
+  ${PITR_PG_VERSION:+PITR_PG_VERSION=$PITR_PG_VERSION} ${PITR_BENCH_COMPRESS:+PITR_BENCH_COMPRESS=$PITR_BENCH_COMPRESS} PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" PITR_BENCH_INVOKED_AS="$invoked" \
   node --import tsx bench/main.ts "$@"
