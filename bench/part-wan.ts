@@ -110,13 +110,15 @@ export function wanTargets(rows: readonly WanRow[]): TargetCheck[] {
   for (const r of rows.filter(ours)) {
     const ref = rows.find((x) => x.reference && x.scenario === r.scenario && x.link === r.link && x.delayMs === r.delayMs);
     const byBytes = r.scenario.startsWith('(c) re-sync');
-    const value = byBytes
-      ? ref?.wireBytes && r.wireBytes !== undefined
-        ? r.wireBytes / ref.wireBytes
-        : undefined
-      : ref?.seconds && r.seconds !== undefined
-        ? r.seconds / ref.seconds
-        : undefined;
+    const value = r.problem
+      ? undefined
+      : byBytes
+        ? ref?.wireBytes && r.wireBytes !== undefined
+          ? r.wireBytes / ref.wireBytes
+          : undefined
+        : ref?.seconds && r.seconds !== undefined
+          ? r.seconds / ref.seconds
+          : undefined;
     const target = r.scenario.includes('pgbench WAL')
       ? 0.5
       : r.scenario.includes('incompressible')
@@ -156,13 +158,15 @@ export function wanReport(w: WanPartResult): string {
     const ref = rows.find((r) => r.reference);
     const byBytes = sc.startsWith('(c) re-sync');
     for (const r of rows) {
-      const ratio = byBytes
-        ? ref?.wireBytes && r.wireBytes !== undefined && !r.reference
-          ? (r.wireBytes / ref.wireBytes).toFixed(2)
-          : '-'
-        : ref?.seconds && r.seconds !== undefined
-          ? (r.seconds / ref.seconds).toFixed(2)
-          : '-';
+      const ratio = r.problem
+        ? '-'
+        : byBytes
+          ? ref?.wireBytes && r.wireBytes !== undefined && !r.reference
+            ? (r.wireBytes / ref.wireBytes).toFixed(2)
+            : '-'
+          : ref?.seconds && r.seconds !== undefined
+            ? (r.seconds / ref.seconds).toFixed(2)
+            : '-';
       lines.push(
         `${pad(`${link} +${delay} ms`, 18)}${pad(r.method + (r.reference ? ' *' : ''), mw)}${lpad(r.seconds !== undefined ? `${r.seconds.toFixed(2)} s` : r.problem ? 'FAILED' : '-', 9)}${lpad(ratio, 8)}${lpad(r.wireBytes !== undefined ? size(r.wireBytes) : '-', 11)}${lpad(r.rssKiB !== undefined ? `${(r.rssKiB / 1024).toFixed(1)} MB` : '-', 10)}   ${r.problem ?? [r.checked, r.note].filter(Boolean).join('; ')}`,
       );

@@ -230,9 +230,12 @@ export async function baseRows(
         continue;
       }
       const ini = standbyIni(ctx, join(tmp.path, `ours-${z.replace(/\W/g, '_')}`), z);
-      await must(inStandby([process.execPath, cmdStandbyBin, '-C', ini, '-I']), { cwd: tmp.path }).catch((err: Error) =>
-        step({ scenario: S, link: link.name, delayMs, method: label, problem: `-I: ${err.message}` }),
-      );
+      try {
+        await must(inStandby([process.execPath, cmdStandbyBin, '-C', ini, '-I']), { cwd: tmp.path });
+      } catch (err) {
+        step({ scenario: S, link: link.name, delayMs, method: label, problem: `-I: ${(err as Error).message}` });
+        continue;
+      }
       inis.set(label, ini);
       step(await timed(ctx, label, () => ourB(ctx, ini), S));
     }
