@@ -27,10 +27,10 @@ export const RELATION_FILE = /^(base\/\d+|global)\/\d+(_(fsm|vm|init))?(\.\d+)?$
 export const notCopied = (rel: string): boolean => rel === 'pg_wal' || rel.startsWith('pg_wal/') || rel === 'postmaster.pid' || rel === 'postmaster.opts';
 
 /** Starts a master with pgbench -i -s `scale`, CHECKPOINTs it and installs sql/cmd_standby.sql. */
-export async function makeBaseMaster(name: string, scale: number): Promise<BaseMaster> {
+export async function makeBaseMaster(name: string, scale: number, conf: Record<string, string | number> = {}): Promise<BaseMaster> {
   // autovacuum off: pgbench -i has vacuumed and analyzed already, and an autoanalyze (even of
   // template1's pg_statistic) would change relation sizes between the listing and the copies.
-  const cluster = await startPostgres({ name, conf: { max_wal_size: '8GB', checkpoint_timeout: '30min', autovacuum: 'off' } });
+  const cluster = await startPostgres({ name, conf: { max_wal_size: '8GB', checkpoint_timeout: '30min', autovacuum: 'off', ...conf } });
   await pgbench(cluster, ['-i', '-q', '-s', String(scale)]);
   await cluster.query('CHECKPOINT');
   await must([

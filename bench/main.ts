@@ -14,6 +14,7 @@ import { repoRoot } from './ours.js';
 import { runBasePart, type BasePartResult } from './part-base.js';
 import { runScalingPart, scalingReport } from './part-scaling.js';
 import { runWalPart, type WalPartResult } from './part-wal.js';
+import { runWanPart, wanReport } from './part-wan.js';
 import { mb, methodTable, size, targetTable } from './report.js';
 import { checkValue } from './results.js';
 
@@ -90,6 +91,16 @@ async function main(o: BenchOptions): Promise<void> {
     const s = await runScalingPart(log, o.scalingRows);
     out.scaling = s;
     sections.push(scalingReport(s));
+    console.log(`${sections.at(-1)}\n`);
+  }
+  if (o.only === 'wan') {
+    log('part (wan): simulated links');
+    const w = await runWanPart(
+      { segments: o.wanSegments, delays: o.wanDelays, scale: o.wanScale, pgbenchTx: o.wanTx, compress: o.compress, singles: o.wanSingles },
+      log,
+    );
+    out.wan = w;
+    sections.push(wanReport(w));
     console.log(`${sections.at(-1)}\n`);
   }
   out.seconds = (Date.now() - started.getTime()) / 1000;

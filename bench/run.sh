@@ -4,7 +4,9 @@
 # unprivileged user (scripts/setup.sh; default pitr, PITR_TEST_USER overrides), builds, then runs
 # the benchmark as that user: PostgreSQL, sshd and our commands refuse root.
 # As a normal user: checks the tools and runs it directly.
-# OPTIONS go to bench/main.ts: --only wal|basebackup|scaling, --scaling, --segments N, --scale S, --runs R, --json FILE.
+# Part wan (--only wan) needs root: it builds the namespaces of bench/wan-net.sh (removed on exit,
+# also after a failure; a leftover of a killed run is removed first) and runs the bench inside pitrb-m.
+# OPTIONS go to bench/main.ts: --only wal|basebackup|scaling|wan, --scaling, --segments N, --scale S, --runs R, --json FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 user="${PITR_TEST_USER:-pitr}"
@@ -17,10 +19,15 @@ missing() {
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   [ -x /usr/bin/time ] || need+=(time)
   command -v lz4 >/dev/null 2>&1 || need+=(lz4) # to check pgBackRest's compressed segments
+  command -v zstd >/dev/null 2>&1 || need+=(zstd) # pgBackRest compress-type=zst (part wan)
   echo "${need[*]}"
 }
 
+wan=no
+for a in "$@"; do case "$a" in wan | --only=wan) wan=yes ;; esac; done
+
 if [ "$(id -u)" -ne 0 ]; then
+  if [ "$wan" = yes ]; then echo "bench: part wan builds network namespaces: run bench/run.sh as root" >&2; exit 1; fi
   need=$(missing)
   if [ -n "$need" ]; then echo "bench: missing: $need; as root run: apt-get install -y $need" >&2; exit 1; fi
   export PITR_BENCH_INVOKED_AS="$invoked"
@@ -67,7 +74,12 @@ cd "$repo"
 # processes left behind ignores those, so the bench and npm test can run side by side.
 btmp=$(mktemp -d /tmp/pitr-bench-XXXXXX)
 chown "$user:" "$btmp"
-trap 'rm -rf "$btmp"; if declare -F cleanup_copy >/dev/null; then cleanup_copy; fi' EXIT
-runuser -u "$user" -- env -i PATH="$PATH" HOME="$home" USER="$user" LOGNAME="$user" LANG=C.UTF-8 TMPDIR="$btmp" \
-  ${PITR_PG_VERSION:+PITR_PG_VERSION=$PITR_PG_VERSION} PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" PITR_BENCH_INVOKED_AS="$invoked" \
+trap 'rm -rf "$btmp"; if declare -F cleanup_copy >/dev/null; then cleanup_copy; fi; if [ "$wan" = yes ]; then bash "$repo/bench/wan-net.sh" down; fi' EXIT
+netns=()
+if [ "$wan" = yes ]; then
+  bash bench/wan-net.sh up
+  netns=(ip netns exec pitrb-m)
+fi
+"${netns[@]}" runuser -u "$user" -- env -i PATH="$PATH" HOME="$home" USER="$user" LOGNAME="$user" LANG=C.UTF-8 TMPDIR="$btmp" \
+  ${PITR_PG_VERSION:+PITR_PG_VERSION=$PITR_PG_VERSION} ${PITR_BENCH_COMPRESS:+PITR_BENCH_COMPRESS=$PITR_BENCH_COMPRESS} PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" PITR_BENCH_INVOKED_AS="$invoked" \
   node --import tsx bench/main.ts "$@"

@@ -13,7 +13,7 @@ export interface SshClient {
   wrapper: string;
   /** rsync's -e value: ssh with the config and the port (no wrapper hop), as the original passed ssh options. */
   rsyncShell: string;
-  /** user@127.0.0.1, the remote side of rsync. */
+  /** user@host, the remote side of rsync. */
   login: string;
 }
 
@@ -38,5 +38,5 @@ export function sshClientFor(sshd: SshdHandle, dir: string): SshClient {
   // -F replaces ~/.ssh/config and /etc/ssh/ssh_config: nothing of the user's set-up leaks in.
   writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/ssh -F ${shq(config)} "$@"\n`);
   chmodSync(wrapper, 0o755);
-  return { wrapper, rsyncShell: `/usr/bin/ssh -F ${shq(config)} -p ${sshd.port}`, login: `${sshd.user}@127.0.0.1` };
+  return { wrapper, rsyncShell: `/usr/bin/ssh -F ${shq(config)} -p ${sshd.port}`, login: `${sshd.user}@${sshd.host}` };
 }

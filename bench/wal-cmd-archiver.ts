@@ -11,18 +11,22 @@ import { cmdArchiverBin, unavailableReason } from './ours.js';
 import { queuePeakRssKiB } from './queue-log.js';
 import { rssPrefix, verifyPlainDir, type WalMethod } from './wal-method.js';
 
-/** cmd_archiver -C INI -F %p with `count` slaves (the first `count` of `slaves()`). */
-export function cmdArchiverMethod(count: number, slaves: () => SshdHandle[]): WalMethod {
+/**
+ * cmd_archiver -C INI -F %p with `count` slaves (the first `count` of `slaves()`); `compress` other
+ * than 'none' is written into the ini as `compress: X` (issue 14), 'none' writes no key at all.
+ */
+export function cmdArchiverMethod(count: number, slaves: () => SshdHandle[], compress = 'none'): WalMethod {
+  const tag = compress === 'none' ? '' : `, compress ${compress}`;
   return {
-    id: `cmd_archiver-${count}`,
-    label: `cmd_archiver, ${count} slave${count > 1 ? 's' : ''}`,
+    id: `cmd_archiver-${count}${compress === 'none' ? '' : `-${compress}`}`,
+    label: `cmd_archiver, ${count} slave${count > 1 ? 's' : ''}${tag}`,
     unavailable: () => unavailableReason(cmdArchiverBin),
     async prepare(ctx) {
       const used = slaves().slice(0, count);
       if (used.length < count) throw new Error(`cmd_archiver-${count}: only ${used.length} sshd running`);
       const dests = used.map((_, i) => join(ctx.dir, `slave${i + 1}-archive`));
       for (const d of dests) mkdirSync(d);
-      const names = used.map((s) => `127.0.0.1:${s.port}`);
+      const names = used.map((s) => `${s.host}:${s.port}`);
       const lines = [
         '[DEFAULT]',
         `pgdata: ${ctx.cluster.pgdata}`,
@@ -30,6 +34,7 @@ export function cmdArchiverMethod(count: number, slaves: () => SshdHandle[]): Wa
         `r_archivedir: ${dests[0]}`,
         `slaves: ${names.join(', ')}`,
         `user: ${used[0]!.user}`,
+        ...(compress === 'none' ? [] : [`compress: ${compress}`]),
         ...used.flatMap((s, i) => ['', `[${names[i]}]`, `r_archivedir: ${dests[i]}`, `ssh_identity: ${s.clientKey}`, `ssh_known_hosts: ${s.knownHostsFile}`]),
         '',
       ];

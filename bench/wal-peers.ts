@@ -26,18 +26,18 @@ export function ddMethod(): WalMethod {
   };
 }
 
-/** `rsync -a %p user@127.0.0.1:DIR/%f -e 'ssh ...'` through a loopback sshd. */
-export function rsyncSshMethod(ssh: () => SshClient): WalMethod {
+/** `rsync -a %p user@host:DIR/%f -e 'ssh ...'` (with -z: the original's how-to's `rsync_flags: -z`). */
+export function rsyncSshMethod(ssh: () => SshClient, z = false): WalMethod {
   return {
-    id: 'rsync-ssh',
-    label: 'rsync over ssh (pitrtools 1.3)',
+    id: z ? 'rsync-z-ssh' : 'rsync-ssh',
+    label: z ? 'rsync -z over ssh (pitrtools 1.3, -z)' : 'rsync over ssh (pitrtools 1.3)',
     unavailable: async () => undefined,
     async prepare(ctx) {
       const dest = join(ctx.dir, 'rsync-archive');
       mkdirSync(dest);
       const c = ssh();
       return {
-        archiveCommand: `rsync -a -e ${shq(c.rsyncShell)} %p ${c.login}:${shq(dest)}/%f`,
+        archiveCommand: `rsync -a${z ? 'z' : ''} -e ${shq(c.rsyncShell)} %p ${c.login}:${shq(dest)}/%f`,
         verify: (segments, sha) => verifyPlainDir(dest, segments, sha),
       };
     },

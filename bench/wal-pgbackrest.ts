@@ -28,7 +28,7 @@ function ini(sections: Record<string, Record<string, string | number>>): string 
 }
 
 /** Writes the database-side and repository-side configs; returns the database side's path. */
-function writeConfigs(ctx: WalRunContext, sshd: SshdHandle, ssh: SshClient, async: boolean): { conf: string; repo: string } {
+function writeConfigs(ctx: WalRunContext, sshd: SshdHandle, ssh: SshClient, async: boolean, compress: Compress): { conf: string; repo: string } {
   const d = (n: string): string => {
     const p = join(ctx.dir, n);
     mkdirSync(p, { recursive: true });
@@ -42,12 +42,12 @@ function writeConfigs(ctx: WalRunContext, sshd: SshdHandle, ssh: SshClient, asyn
     conf,
     ini({
       global: {
-        'repo1-host': '127.0.0.1',
+        'repo1-host': sshd.host,
         'repo1-host-port': sshd.port,
         'repo1-host-user': sshd.user,
         'repo1-host-config': repoConf,
         'cmd-ssh': ssh.wrapper,
-        'compress-type': 'lz4',
+        'compress-type': compress,
         'log-path': d('pgbackrest-log'),
         'lock-path': d('pgbackrest-lock'),
         ...(async ? { 'archive-async': 'y', 'spool-path': d('pgbackrest-spool'), 'process-max': 2 } : {}),
@@ -58,11 +58,14 @@ function writeConfigs(ctx: WalRunContext, sshd: SshdHandle, ssh: SshClient, asyn
   return { conf, repo };
 }
 
-/** sha256 of what `lz4 -dc file` prints. */
+/** pgBackRest's compress-type values the bench uses (`zst` is its name for zstd). */
+export type Compress = 'lz4' | 'zst';
+
+/** sha256 of what `lz4 -dc file` (or `zstd -dc` for .zst) prints. */
 function lz4Sha256(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    const p = spawn('lz4', ['-dc', file], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(file.endsWith('.zst') ? 'zstd' : 'lz4', ['-dc', file], { stdio: ['ignore', 'pipe', 'ignore'] });
     p.stdout.on('data', (d: Buffer) => h.update(d));
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve(h.digest('hex')) : reject(new Error(`lz4 -dc ${file}: exit ${code}`))));
@@ -91,15 +94,16 @@ async function verifyRepo(repo: string, segments: string[], sha256: Map<string, 
   return problems;
 }
 
-/** pgbackrest archive-push, sync or async (archive-async=y, process-max=2). */
-export function pgbackrestMethod(async: boolean, sshd: () => SshdHandle, ssh: () => SshClient): WalMethod {
+/** pgbackrest archive-push, sync or async (archive-async=y, process-max=2); lz4 unless `compress` says zst. */
+export function pgbackrestMethod(async: boolean, sshd: () => SshdHandle, ssh: () => SshClient, compress: Compress = 'lz4'): WalMethod {
+  const tag = compress === 'lz4' ? '' : `-${compress}`;
   return {
-    id: async ? 'pgbackrest-async' : 'pgbackrest-sync',
-    label: async ? 'pgbackrest archive-push async, process-max=2' : 'pgbackrest archive-push sync',
+    id: `${async ? 'pgbackrest-async' : 'pgbackrest-sync'}${tag}`,
+    label: `${async ? 'pgbackrest archive-push async, process-max=2' : 'pgbackrest archive-push sync'}${compress === 'lz4' ? '' : `, compress-type=${compress}`}`,
     async unavailable() {
       for (const tool of [
         ['pgbackrest', 'version'],
-        ['lz4', '--version'],
+        [compress === 'zst' ? 'zstd' : 'lz4', '--version'],
       ]) {
         const r = await runProcess(tool, { timeoutMs: 10_000 });
         if (r.spawnError || r.code !== 0) return `${tool[0]} is not installed (apt-get install pgbackrest lz4)`;
@@ -107,7 +111,7 @@ export function pgbackrestMethod(async: boolean, sshd: () => SshdHandle, ssh: ()
       return undefined;
     },
     async prepare(ctx) {
-      const { conf, repo } = writeConfigs(ctx, sshd(), ssh(), async);
+      const { conf, repo } = writeConfigs(ctx, sshd(), ssh(), async, compress);
       await must(['pgbackrest', `--config=${conf}`, `--stanza=${STANZA}`, '--log-level-console=warn', 'stanza-create']);
       return {
         archiveCommand: `pgbackrest --config=${shq(conf)} --stanza=${STANZA} archive-push %p`,

@@ -28,6 +28,10 @@ export interface SshdOptions {
    * master sends it crosses a 2 Mbit/s tbf. Throws when scripts/setup.sh has not built it.
    */
   slowLink?: boolean;
+  /** Listen on this address instead of 127.0.0.1 (bench/part-wan: a veth address). */
+  host?: string;
+  /** Run sshd in this network namespace (a /run/netns path), entered with SLOW_LINK.nsenter. */
+  netns?: string;
 }
 
 /**
@@ -156,7 +160,8 @@ function keygen(file: string, comment: string): void {
 export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
   if (process.getuid?.() === 0) throw new Error('startSshd: refusing to run sshd as root; run the tests as an unprivileged user');
   if (opts.slowLink) requireSlowLink();
-  const host = opts.slowLink ? SLOW_LINK.host : '127.0.0.1';
+  const host = opts.host ?? (opts.slowLink ? SLOW_LINK.host : '127.0.0.1');
+  const netns = opts.netns ?? (opts.slowLink ? SLOW_LINK.netns : undefined);
   const tmp = makeTempDir('pitr-sshd-');
   const dir = tmp.path;
   const hostKey = join(dir, 'host_ed25519_key');
@@ -202,8 +207,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
     const fd = openSync(logFile, 'a', 0o600);
     const argv = [SSHD, '-D', '-e', '-f', configFile];
     // nsenter execs sshd in its place (no fork), so the child is sshd itself and its tree is the usual one.
-    const c = opts.slowLink
-      ? spawn(SLOW_LINK.nsenter, [`--net=${SLOW_LINK.netns}`, '--', ...argv], { stdio: ['ignore', 'ignore', fd] })
+    const c = netns
+      ? spawn(SLOW_LINK.nsenter, [`--net=${netns}`, '--', ...argv], { stdio: ['ignore', 'ignore', fd] })
       : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', fd] });
     closeSync(fd);
     child = c;
