@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SshdHandle } from '../test/rig/sshd.js';
 import { must, shellLine } from './exec.js';
-import { cmdArchiverBin, unavailableReason } from './ours.js';
+import { cmdArchiverBin, cmdStandbyBin, unavailableReason } from './ours.js';
 import { queuePeakRssKiB } from './queue-log.js';
 import { rssPrefix, verifyPlainDir, type WalMethod } from './wal-method.js';
 
@@ -34,7 +34,8 @@ export function cmdArchiverMethod(count: number, slaves: () => SshdHandle[], com
         `r_archivedir: ${dests[0]}`,
         `slaves: ${names.join(', ')}`,
         `user: ${used[0]!.user}`,
-        ...(compress === 'none' ? [] : [`compress: ${compress}`]),
+        // The WAL receiver on the slave (compress) is this checkout's cmd_standby.
+        ...(compress === 'none' ? [] : [`compress: ${compress}`, `slave_cmd_standby: ${cmdStandbyBin}`]),
         ...used.flatMap((s, i) => ['', `[${names[i]}]`, `r_archivedir: ${dests[i]}`, `ssh_identity: ${s.clientKey}`, `ssh_known_hosts: ${s.knownHostsFile}`]),
         '',
       ];

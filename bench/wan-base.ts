@@ -155,6 +155,8 @@ function standbyIni(ctx: Ctx, dest: string, compress: string): string {
       `archivedir: ${archive}`,
       `ssh_identity: ${ctx.ssh.clientKey}`,
       `ssh_known_hosts: ${ctx.ssh.knownHostsFile}`,
+      // The block sender on the master (re-sync, compress) is this checkout's cmd_standby.
+      `master_cmd_standby: ${cmdStandbyBin}`,
       ...(compress === 'none' ? [] : [`compress: ${compress}`]),
       '',
     ].join('\n'),
