@@ -14,7 +14,7 @@ import type { SshdHandle } from '../test/rig/sshd.js';
 import { makeTempDir, type TempDir } from '../test/rig/tmp.js';
 import { must, now, shellLine } from './exec.js';
 import { sha256File } from './files.js';
-import { cmdArchiverBin, unavailableReason } from './ours.js';
+import { cmdArchiverBin, cmdStandbyBin, unavailableReason } from './ours.js';
 import { queuePeakRssKiB } from './queue-log.js';
 import { median } from './results.js';
 import { sshClientFor } from './ssh-client.js';
@@ -172,7 +172,8 @@ export async function singleSegmentRows(
         `user: ${target.user}`,
         `ssh_identity: ${target.clientKey}`,
         `ssh_known_hosts: ${target.knownHostsFile}`,
-        ...(compress === 'none' ? [] : [`compress: ${compress}`]),
+        // The WAL receiver on the slave (compress) is this checkout's cmd_standby.
+        ...(compress === 'none' ? [] : [`compress: ${compress}`, `slave_cmd_standby: ${cmdStandbyBin}`]),
         '',
       ].join('\n'),
     );

@@ -216,3 +216,35 @@ test('a file larger than one frame (e.g. --wal-segsize 128) is FrameTooLarge, fo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('memory: while the link holds the budget, the packer packs at most one payload ahead, whatever is asked (a slow slave, incompressible WAL)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pitr-wire-ahead-'));
+  try {
+    // A channel that says hello and then never answers: nothing in flight ever comes back.
+    const toSender = new PassThrough();
+    const ch = {
+      write: () => true,
+      on: (ev: string, fn: (...a: any[]) => void) => (ev === 'data' ? toSender.on('data', fn) : toSender.on('end', fn)),
+      end: () => undefined,
+    }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const b of encodeFrame({ t: 'hello', v: 1 }, Buffer.alloc(0))) toSender.write(b);
+    const sender = new WalStreamSender(ch as never, (why) => new Error(why), new InFlightBudget(8 << 20));
+    let packed = 0;
+    const none = codecFor({ algo: 'none', level: 0 });
+    const packer = new SegmentPacker({ spec: none.spec, decompress: none.decompress, compress: (d) => (packed++, Buffer.from(d)) });
+    const puts: Promise<unknown>[] = [];
+    for (let i = 1; i <= 6; i++) {
+      const name = `00000001000000000000000${i}`;
+      writeFileSync(join(dir, name), randomBytes(6 << 20)); // 6 MiB each: two do not fit in 8 MiB
+      puts.push(packer.pack(join(dir, name), name, (n) => sender.admit(n)).then(({ header, payload }) => sender.sendAdmitted(header, payload)));
+      puts.at(-1)!.catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(packed, 2, 'one in flight, one packed and waiting for room; the other four not read yet');
+    toSender.end(); // the channel dies: everything rejects, nothing hangs
+    const settled = await Promise.allSettled(puts);
+    assert.ok(settled.every((s) => s.status === 'rejected'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -111,8 +111,9 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
     },
     end: () => sender.end(),
     put: async (src, name) => {
-      const { header, payload } = await o.packer.pack(src, name);
-      return answerStatus(await sender.sendFrame(header, payload), posix.join(o.dir, name), ep);
+      // Room in the budget is taken before the packer moves on: one packed payload waits at most.
+      const { header, payload } = await o.packer.pack(src, name, (n) => sender.admit(n));
+      return answerStatus(await sender.sendAdmitted(header, payload), posix.join(o.dir, name), ep);
     },
   };
 }

@@ -87,11 +87,25 @@ export class WalStreamSender {
 
   /** Sends one file frame already made (see SegmentPacker); waits while `maxInFlight` compressed bytes are unanswered. */
   async sendFrame(header: FileHeader, payload: Buffer): Promise<Answer> {
+    await this.admit(payload.length);
+    return this.sendAdmitted(header, payload);
+  }
+
+  /** Waits for the hello and for room for `bytes` in the budget, and takes it; throws (room given back) when the channel dies meanwhile. */
+  async admit(bytes: number): Promise<void> {
     await this.ready;
-    await this.budget.take(payload.length, () => this.dead !== undefined);
+    await this.budget.take(bytes, () => this.dead !== undefined);
+    if (this.dead !== undefined) {
+      this.budget.give(bytes);
+      throw this.dead;
+    }
+  }
+
+  /** Sends a frame whose bytes admit() has taken from the budget; resolves with the answer. */
+  sendAdmitted(header: FileHeader, payload: Buffer): Promise<Answer> {
     if (this.dead !== undefined) {
       this.budget.give(payload.length);
-      throw this.dead;
+      return Promise.reject(this.dead);
     }
     return new Promise<Answer>((resolve, reject) => {
       this.pending.push({ name: header.name, bytes: payload.length, resolve, reject });
