@@ -111,6 +111,17 @@ test('a receiver that cannot start on the slave: one WARNING per slave naming sl
   for (const l of lines)
     assert.match(l, /WARNING: slave \S+: compress: zstd needs the WAL receiver on the slave, but \/nonexistent\/cmd_standby .*slave_cmd_standby/);
   for (const s of env.slaves) assert.ok(readFileSync(join(s.rdir, seg.name)).equals(seg.bytes), `on ${s.name}`);
+  // The config check says so before any segment: it starts the receiver as a segment would.
+  const check = await env.run(['-C', env.ini]);
+  assert.equal(check.code, 0, check.stderr);
+  const warned = check.stdout
+    .split('\n')
+    .filter((l) => /^WARNING: slave .*needs the WAL receiver on the slave and .*segments would go uncompressed over SFTP/.test(l));
+  assert.equal(warned.length, 2, check.stdout);
+  assert.match(check.stdout, /HINT: .*set slave_cmd_standby to its cmd_standby/);
+  env.writeIni({ compress: 'zstd', slave_cmd_standby: CMD_STANDBY, warm_path: 'off' });
+  const ok = await env.run(['-C', env.ini]);
+  assert.equal(ok.stdout.split('\n').filter((l) => /^INFO: slave .*the WAL receiver for compress: zstd answers/.test(l)).length, 2, ok.stdout);
 });
 
 test('the old rsync_flags: -z turns compress: zstd on, said in one line', async () => {

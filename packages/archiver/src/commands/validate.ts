@@ -11,7 +11,11 @@ import { resolveSlaves, type SlaveTarget } from '@pitrtools/core/config/ssh-targ
 import { formatBytes } from '@pitrtools/core/config/values';
 import { errorMessage, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
-import { connectSsh } from '@pitrtools/core/ssh/index';
+import { codecFor, formatCompress } from '@pitrtools/core/compress';
+import { connectSsh, type SshSession } from '@pitrtools/core/ssh/index';
+import { openWalStream, ReceiverUnavailable } from '@pitrtools/core/ssh/wal-stream';
+import { SegmentPacker } from '@pitrtools/core/wire/packer';
+import { InFlightBudget } from '@pitrtools/core/wire/send';
 import { DIR_NOT_PRIVATE } from '@pitrtools/core/fs/ownership';
 import { checkQueueDirs, fsQueueStore } from '../adapters/fs-queue-store.js';
 import { sshTargetOf } from '../adapters/ssh-link.js';
@@ -62,11 +66,41 @@ export function sshProbe(log: Logger, sshDebug: boolean): SlaveProbe {
       } finally {
         ch.end();
       }
+      if (t.compress.algo !== 'none') return await receiverProbe(s, t);
       return { ok: true, text: `r_archivedir ${dir} is there and writable` };
     } finally {
       await s.close();
     }
   };
+}
+
+/**
+ * With compress: starts the WAL receiver on the slave (slave_cmd_standby --receive-wal-stream) as
+ * a segment would, waits for its hello and ends it: a receiver that cannot start would otherwise
+ * show only at the first -F, as a WARNING and segments shipped uncompressed.
+ */
+async function receiverProbe(s: SshSession, t: SlaveTarget): Promise<DirProbe> {
+  const writable = `r_archivedir ${t.r_archivedir} is there and writable`;
+  const compress = formatCompress(t.compress);
+  try {
+    const stream = await openWalStream(s, {
+      cmdStandby: t.cmdStandby,
+      dir: t.r_archivedir,
+      packer: new SegmentPacker(codecFor(t.compress)),
+      dirFsync: t.remoteDirFsync,
+      helloTimeoutMs: Math.max(t.connectTimeoutMs, 10_000),
+      budget: new InFlightBudget(1),
+    });
+    stream.end();
+    return { ok: true, text: `${writable}; the WAL receiver for compress: ${compress} answers (${t.cmdStandby})` };
+  } catch (err) {
+    if (!(err instanceof ReceiverUnavailable)) throw err;
+    return {
+      ok: false,
+      text: `${writable}, but compress: ${compress} needs the WAL receiver on the slave and ${err.message}; segments would go uncompressed over SFTP`,
+      hint: `install this pitrtools version on the slave, or set slave_cmd_standby to its cmd_standby (e.g. /usr/local/bin/cmd_standby), or compress: none`,
+    };
+  }
 }
 
 /** Checks what can be checked without shipping anything; the config itself was checked by loading it. */

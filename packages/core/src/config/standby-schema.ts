@@ -213,7 +213,7 @@ export const STANDBY_KEYS = [
     type: 'string',
     group: 'Base backup (-B)',
     defaultText: 'none',
-    example: 'zstd',
+    example: 'none',
     doc:
       'Compression of -B on the wire: none, lz4, zstd or zstd:LEVEL (1-19). With it -B sends every file through the block sender ' +
       '(master_cmd_standby --send-files over SSH), compressed; without it only files this standby already has a copy of go through ' +
@@ -346,8 +346,9 @@ export const STANDBY_KEYS = [
     default: 'cmd_standby',
     example: '/usr/bin/node /opt/pitrtools/packages/standby/bin/cmd_standby.js',
     doc:
-      'How --switchover runs cmd_standby on the master host over SSH (words split as in notify_ok, each quoted for the remote shell): ' +
-      'it stops the master (-A stop), starts it again when the switchover is refused (-A start), and makes it rejoin (--rejoin).',
+      'cmd_standby on the master host, run over SSH (words split as in notify_ok, each quoted for the remote shell): -B runs its block ' +
+      'sender there (--send-files) for every re-sync and, with compress, for every file (when it cannot start, -B says so and copies ' +
+      'over SFTP); --switchover stops the master (-A stop), starts it again when the switchover is refused (-A start), and makes it rejoin (--rejoin).',
   },
   {
     name: 'master_standby_config',
