@@ -143,3 +143,39 @@ test('a sender that ends at once, or speaks another protocol, is refused at the 
   other.write(frame('H', Buffer.from(JSON.stringify({ v: 99, block: BLOCK }))));
   await assert.rejects(BlockChannel.start(Duplex.from({ readable: other, writable: new PassThrough() }), 'none'), /protocol 99, this cmd_standby 1/);
 });
+
+test('latency: a file that fits in one batch costs one round trip: its open and its batch go out before any answer', async () => {
+  const master = randomBytes(20 * BLOCK);
+  const job = files(master, master.subarray(0, 10 * BLOCK));
+  // The master side answers nothing until the standby has sent both the open and the batch of the
+  // file: a standby that waits for the open's answer before asking for blocks never gets one.
+  const toMaster = new PassThrough();
+  const fromMaster = new PassThrough();
+  const gate = new PassThrough();
+  let held: Buffer[] = [];
+  let seen = '';
+  let open = false;
+  toMaster.on('data', (b: Buffer) => {
+    if (open) return void gate.write(b);
+    held.push(b);
+    const all = Buffer.concat(held);
+    // Frame types after the hello: [type][u32 len][body]...
+    seen = '';
+    for (let at = 0; at + 5 <= all.length; at += 5 + all.readUInt32BE(at + 1)) seen += String.fromCharCode(all[at]!);
+    if (seen.startsWith('H') && seen.length === 1) (gate.write(all.subarray(0, 5 + all.readUInt32BE(1))), (held = [all.subarray(5 + all.readUInt32BE(1))]));
+    if (seen.includes('O') && seen.includes('B')) {
+      open = true;
+      gate.write(Buffer.concat(held));
+      held = [];
+    }
+  });
+  void serveSendFiles(gate, async (b) => void fromMaster.write(b)).catch(() => undefined);
+  const ch = await BlockChannel.start(Duplex.from({ readable: fromMaster, writable: toMaster }), 'none');
+  const r = await Promise.race([
+    resyncFile(ch, job),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('waited for an answer before asking for blocks')), 5000)),
+  ]);
+  assert.equal(r.outcome, 'copied');
+  assert.ok(readFileSync(job.local).equals(master));
+  ch.end();
+});

@@ -165,27 +165,56 @@ export class BlockChannel {
   }
 
   /**
+   * open() and the first batch (from offset 0) in one round trip: both requests go out at once and
+   * the sender answers them in order (S, G or X for the open, then D... E for the batch; a batch of
+   * a file it could not open is an E alone). Resolves with what open() resolves with once the
+   * batch's data has gone through `onData`. Most files of a cluster fit in one batch: they cost one
+   * round trip instead of two, which decides -B's time on a long path.
+   */
+  openWithBatch(id: number, path: string, blocks: number, hashes: Buffer[], onData: (offset: number, data: Buffer) => void | Promise<void>): Promise<Opened> {
+    let opened: Opened | undefined;
+    let refused: string | undefined;
+    const b = Buffer.concat([frame('O', idText(id, path)), batchFrame(id, 0, blocks, hashes)]);
+    return this.request<Opened>(id, b, async (f, done, fail) => {
+      if (opened === undefined && refused === undefined) {
+        if (f.type === 'S') opened = { size: f.body.readDoubleBE(4), mtime: f.body.readDoubleBE(12) };
+        else if (f.type === 'G') opened = 'gone';
+        else if (f.type === 'X') refused = f.body.subarray(4).toString('utf8');
+        else fail(new Error(`block sender protocol: ${f.type} after open`));
+        return;
+      }
+      if (f.type === 'E') return refused !== undefined ? fail(new Error(refused)) : done(opened!);
+      if (f.type === 'X') return fail(new Error(f.body.subarray(4).toString('utf8')));
+      if (f.type !== 'D' || opened === 'gone' || refused !== undefined) return fail(new Error(`block sender protocol: ${f.type} in a batch`));
+      try {
+        await onData(f.body.readDoubleBE(4), this.unpack(f));
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** A D frame's bytes, decompressed when they were compressed. Throws when compressed data comes without compress. */
+  private unpack(f: Frame): Buffer {
+    const rawLen = f.body.readUInt32BE(12);
+    const packed = f.body.readUInt8(16) === 1;
+    const body = f.body.subarray(17);
+    if (packed && !this.codec) throw new Error('block sender protocol: compressed data without compress');
+    return packed ? this.codec!.decompress(body, rawLen) : body;
+  }
+
+  /**
    * Asks for `blocks` blocks of file `id` from `offset` (bytes); `hashes` are those of the local
    * copy's first blocks of the range (the rest are sent whole). `onData(offset, bytes)` gets each
    * run that differs, decompressed, and has finished before the next is read.
    */
   batch(id: number, offset: number, blocks: number, hashes: Buffer[], onData: (offset: number, data: Buffer) => void | Promise<void>): Promise<void> {
-    const head = Buffer.allocUnsafe(20);
-    head.writeUInt32BE(id, 0);
-    head.writeDoubleBE(offset, 4);
-    head.writeUInt32BE(blocks, 12);
-    head.writeUInt32BE(hashes.length, 16);
-    return this.request<void>(id, frame('B', Buffer.concat([head, ...hashes])), async (f, done, fail) => {
+    return this.request<void>(id, batchFrame(id, offset, blocks, hashes), async (f, done, fail) => {
       if (f.type === 'E') return done();
       if (f.type === 'X') return fail(new Error(f.body.subarray(4).toString('utf8')));
       if (f.type !== 'D') return fail(new Error(`block sender protocol: ${f.type} in a batch`));
-      const at = f.body.readDoubleBE(4);
-      const rawLen = f.body.readUInt32BE(12);
-      const packed = f.body.readUInt8(16) === 1;
-      const body = f.body.subarray(17);
-      if (packed && !this.codec) return fail(new Error('block sender protocol: compressed data without compress'));
       try {
-        await onData(at, packed ? this.codec!.decompress(body, rawLen) : body);
+        await onData(f.body.readDoubleBE(4), this.unpack(f));
       } catch (err) {
         fail(err instanceof Error ? err : new Error(String(err)));
       }
@@ -203,4 +232,14 @@ export class BlockChannel {
   end(): void {
     this.stream.end();
   }
+}
+
+/** A B frame: file `id`, `blocks` blocks from `offset` (bytes), the local copy's hashes of the first of them. */
+function batchFrame(id: number, offset: number, blocks: number, hashes: Buffer[]): Buffer {
+  const head = Buffer.allocUnsafe(20);
+  head.writeUInt32BE(id, 0);
+  head.writeDoubleBE(offset, 4);
+  head.writeUInt32BE(blocks, 12);
+  head.writeUInt32BE(hashes.length, 16);
+  return frame('B', Buffer.concat([head, ...hashes]));
 }

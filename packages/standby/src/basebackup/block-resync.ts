@@ -67,31 +67,38 @@ export async function resyncFile(
   job: WireJob,
   o: { onBytes?: (n: number) => void; create?: (dest: string) => Promise<RebuildTarget> } = {},
 ): Promise<ResyncResult> {
-  const opened = await ch.open(job.id, job.remote);
-  if (opened === 'gone') {
-    await removePath(job.local);
-    return { outcome: 'vanished', wire: ch.take(job.id) };
-  }
+  const BATCH = BATCH_BLOCKS * BLOCK;
   const local = await openLocal(job.local);
   let out: RebuildTarget | undefined;
   try {
+    // The first batch goes out with the open, sized by the walk's size (the master's size may have
+    // moved since: what the open says decides what is written). Most files of a cluster are far
+    // smaller than a batch: no 1 MiB buffer each.
+    const firstBlocks = Math.ceil(Math.min(BATCH, job.size) / BLOCK);
+    let buf = Buffer.allocUnsafe(firstBlocks * BLOCK);
+    const opened = await ch.openWithBatch(job.id, job.remote, firstBlocks, await localHashes(local, buf, 0, firstBlocks * BLOCK), (at, data) => {
+      if (at < 0 || at + data.length > firstBlocks * BLOCK) throw new Error(`block sender protocol: data for ${job.remote} outside the batch asked for`);
+      data.copy(buf, at);
+    });
+    if (opened === 'gone') {
+      await local?.fh.close();
+      await removePath(job.local);
+      return { outcome: 'vanished', wire: ch.take(job.id) };
+    }
     out = await (o.create ?? IncomingFile.create)(job.local);
     const target = out;
-    // Most files of a cluster are far smaller than a batch: no 1 MiB buffer each.
-    const buf = Buffer.allocUnsafe(Math.min(BATCH_BLOCKS * BLOCK, opened.size));
-    for (let off = 0; off < opened.size; off += BATCH_BLOCKS * BLOCK) {
-      const len = Math.min(BATCH_BLOCKS * BLOCK, opened.size - off);
-      const mine = local ? await readFully(local.fh, buf, Math.max(0, Math.min(len, local.size - off)), off) : 0;
-      const hashes: Buffer[] = [];
-      for (let at = 0; at < mine; at += BLOCK)
-        hashes.push(
-          createHash(HASH_ALGO)
-            .update(buf.subarray(at, Math.min(at + BLOCK, mine)))
-            .digest(),
-        );
-      await ch.batch(job.id, off, Math.ceil(len / BLOCK), hashes, (at, data) => {
-        if (at < off || at + data.length > off + len) throw new Error(`block sender protocol: data for ${job.remote} outside the batch asked for`);
-        data.copy(buf, at - off);
+    let off = Math.min(firstBlocks * BLOCK, opened.size);
+    if (off > 0) {
+      await target.write([buf.subarray(0, off)], 0);
+      o.onBytes?.(off);
+    }
+    if (off < opened.size && buf.length < Math.min(BATCH, opened.size)) buf = Buffer.allocUnsafe(Math.min(BATCH, opened.size));
+    for (; off < opened.size; off += BATCH) {
+      const len = Math.min(BATCH, opened.size - off);
+      const start = off;
+      await ch.batch(job.id, off, Math.ceil(len / BLOCK), await localHashes(local, buf, off, len), (at, data) => {
+        if (at < start || at + data.length > start + len) throw new Error(`block sender protocol: data for ${job.remote} outside the batch asked for`);
+        data.copy(buf, at - start);
       });
       await target.write([buf.subarray(0, len)], off);
       o.onBytes?.(len);
@@ -104,7 +111,20 @@ export async function resyncFile(
     await out?.discard();
     throw err;
   } finally {
-    await local?.fh.close();
+    await local?.fh.close().catch(() => undefined);
   }
   return { outcome: 'copied', wire: ch.take(job.id) };
+}
+
+/** Hashes of the local copy's blocks in [off, off + len) (read into `buf`), as many as it has there; none without a local copy. */
+async function localHashes(local: { fh: FileHandle; size: number } | undefined, buf: Buffer, off: number, len: number): Promise<Buffer[]> {
+  const mine = local ? await readFully(local.fh, buf, Math.max(0, Math.min(len, local.size - off)), off) : 0;
+  const hashes: Buffer[] = [];
+  for (let at = 0; at < mine; at += BLOCK)
+    hashes.push(
+      createHash(HASH_ALGO)
+        .update(buf.subarray(at, Math.min(at + BLOCK, mine)))
+        .digest(),
+    );
+  return hashes;
 }
