@@ -33,6 +33,12 @@ export async function makeBaseMaster(name: string, scale: number, conf: Record<s
   const cluster = await startPostgres({ name, conf: { max_wal_size: '8GB', checkpoint_timeout: '30min', autovacuum: 'off', ...conf } });
   await pgbench(cluster, ['-i', '-q', '-s', String(scale)]);
   await cluster.query('CHECKPOINT');
+  await installHelperSql(cluster);
+  return describeMaster(cluster, scale);
+}
+
+/** Installs sql/cmd_standby.sql (the helpers -B calls) into the cluster's postgres database with its own psql. */
+export async function installHelperSql(cluster: PgCluster): Promise<void> {
   await must([
     join(cluster.bindir, 'psql'),
     '-X',
@@ -50,7 +56,6 @@ export async function makeBaseMaster(name: string, scale: number, conf: Record<s
     '-f',
     join(repoRoot, 'sql', 'cmd_standby.sql'),
   ]);
-  return describeMaster(cluster, scale);
 }
 
 /** Lists the master's data directory as it is now. */

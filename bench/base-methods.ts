@@ -70,6 +70,47 @@ export function pgBasebackupMethod(): BaseMethod {
   };
 }
 
+/**
+ * rsync `flags` over ssh of the data directory (without pg_wal) into `dest`, inside
+ * pg_backup_start/stop (pg_start_backup/pg_stop_backup before 15), and the backup_label written:
+ * the original pitrtools' -B. `wrap` puts a prefix before rsync (/usr/bin/time, a namespace).
+ */
+export async function rsyncInBackupMode(o: {
+  cluster: BaseMaster['cluster'];
+  ssh: Pick<SshClient, 'login' | 'rsyncShell'>;
+  dest: string;
+  flags: string;
+  wrap?: (argv: string[]) => string[];
+}): Promise<void> {
+  const c = o.cluster;
+  const pre15 = c.major < 15;
+  const db = await c.client();
+  try {
+    await db.query(pre15 ? "SELECT pg_start_backup('bench-rsync', true, false)" : "SELECT pg_backup_start('bench-rsync', true)");
+    const rsync = [
+      'rsync',
+      o.flags,
+      '--exclude=/pg_wal/*',
+      '--exclude=/postmaster.pid',
+      '--exclude=/postmaster.opts',
+      '-e',
+      o.ssh.rsyncShell,
+      `${o.ssh.login}:${c.pgdata}/`,
+      `${o.dest}/`,
+    ];
+    const argv = o.wrap ? o.wrap(rsync) : rsync;
+    const r = await runProcess(argv, { timeoutMs: 30 * 60_000 });
+    // 24: "some files vanished" (statistics temp files of a running server): normal for a live copy.
+    if (r.code !== 0 && r.code !== 24) throw new Error(describeFailure(argv, r));
+    const stop = await db.query<{ labelfile: string }>(
+      pre15 ? 'SELECT labelfile FROM pg_stop_backup(false, true)' : 'SELECT labelfile FROM pg_backup_stop(true)',
+    );
+    writeFileSync(join(o.dest, 'backup_label'), stop.rows[0]!.labelfile);
+  } finally {
+    await db.end();
+  }
+}
+
 /** rsync -a over ssh of the data directory (without pg_wal), inside pg_backup_start/stop. */
 export function rsyncBaseMethod(ssh: () => SshClient): BaseMethod {
   return {
@@ -81,35 +122,10 @@ export function rsyncBaseMethod(ssh: () => SshClient): BaseMethod {
       mkdirSync(dest);
       const c = master.cluster;
       const s = ssh();
-      const pre15 = c.major < 15;
       return {
         dest,
         async run() {
-          const db = await c.client();
-          try {
-            await db.query(pre15 ? "SELECT pg_start_backup('bench-rsync', true, false)" : "SELECT pg_backup_start('bench-rsync', true)");
-            const argv = [
-              ...timeArgv(rssFile),
-              'rsync',
-              '-a',
-              '--exclude=/pg_wal/*',
-              '--exclude=/postmaster.pid',
-              '--exclude=/postmaster.opts',
-              '-e',
-              s.rsyncShell,
-              `${s.login}:${c.pgdata}/`,
-              `${dest}/`,
-            ];
-            const r = await runProcess(argv, { timeoutMs: 30 * 60_000 });
-            // 24: "some files vanished" (statistics temp files of a running server): normal for a live copy.
-            if (r.code !== 0 && r.code !== 24) throw new Error(describeFailure(argv, r));
-            const stop = await db.query<{ labelfile: string }>(
-              pre15 ? 'SELECT labelfile FROM pg_stop_backup(false, true)' : 'SELECT labelfile FROM pg_backup_stop(true)',
-            );
-            writeFileSync(join(dest, 'backup_label'), stop.rows[0]!.labelfile);
-          } finally {
-            await db.end();
-          }
+          await rsyncInBackupMode({ cluster: c, ssh: s, dest, flags: '-a', wrap: (argv) => [...timeArgv(rssFile), ...argv] });
         },
       };
     },

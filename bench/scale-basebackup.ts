@@ -5,14 +5,11 @@
  * directory at each size, wrapped in /usr/bin/time for its peak RSS (worker threads included:
  * they are in-process).
  */
-import { join } from 'node:path';
 import { startPostgres } from '../test/rig/postgres.js';
 import { startSshd } from '../test/rig/sshd.js';
-import { describeMaster } from './base-master.js';
+import { describeMaster, installHelperSql } from './base-master.js';
 import { cmdStandbyMethod } from './base-methods.js';
 import { runBase } from './base-run.js';
-import { must } from './exec.js';
-import { repoRoot } from './ours.js';
 
 /** One -B measurement at one size. */
 export interface BaseScalePoint {
@@ -46,23 +43,7 @@ export async function runBaseScaling(sizes: readonly number[], log: (s: string) 
     name: 'scale-master',
     conf: { autovacuum: 'off', max_locks_per_transaction: 4 * BATCH, checkpoint_timeout: '30min', max_wal_size: '4GB' },
   });
-  await must([
-    join(cluster.bindir, 'psql'),
-    '-X',
-    '-q',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-h',
-    cluster.socketDir,
-    '-p',
-    String(cluster.port),
-    '-U',
-    cluster.user,
-    '-d',
-    'postgres',
-    '-f',
-    join(repoRoot, 'sql', 'cmd_standby.sql'),
-  ]);
+  await installHelperSql(cluster);
   const method = cmdStandbyMethod(() => sshd);
   const out: BaseScalePoint[] = [];
   let made = 0;

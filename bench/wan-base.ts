@@ -8,12 +8,12 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runProcess } from '../packages/core/src/proc.js';
 import { startSshd, type SshdHandle } from '../test/rig/sshd.js';
 import { makeTempDir } from '../test/rig/tmp.js';
 import { describeMaster, makeBaseMaster, type BaseMaster } from './base-master.js';
+import { rsyncInBackupMode } from './base-methods.js';
 import { checkCopy } from './copy-check.js';
-import { describeFailure, must, now } from './exec.js';
+import { must, now } from './exec.js';
 import { cmdStandbyBin, unavailableReason } from './ours.js';
 import { maxRssKiB, timeArgv } from './rss.js';
 import { sshClientFor } from './ssh-client.js';
@@ -114,27 +114,7 @@ async function rsyncAz(ctx: Ctx, dest: string): Promise<{ checked?: string }> {
   const c = ctx.master.cluster;
   const s = sshClientFor(ctx.ssh, join(ctx.dir));
   mkdirSync(dest, { recursive: true });
-  const db = await c.client();
-  try {
-    await db.query("SELECT pg_backup_start('bench-rsync', true)");
-    const argv = inStandby([
-      'rsync',
-      '-az',
-      '--exclude=/pg_wal/*',
-      '--exclude=/postmaster.pid',
-      '--exclude=/postmaster.opts',
-      '-e',
-      s.rsyncShell,
-      `${s.login}:${c.pgdata}/`,
-      `${dest}/`,
-    ]);
-    const r = await runProcess(argv, { timeoutMs: 30 * 60_000 });
-    if (r.code !== 0 && r.code !== 24) throw new Error(describeFailure(argv, r));
-    const stop = await db.query<{ labelfile: string }>('SELECT labelfile FROM pg_backup_stop(true)');
-    writeFileSync(join(dest, 'backup_label'), stop.rows[0]!.labelfile);
-  } finally {
-    await db.end();
-  }
+  await rsyncInBackupMode({ cluster: c, ssh: s, dest, flags: '-az', wrap: inStandby });
   return { checked: await checked(ctx, dest) };
 }
 
