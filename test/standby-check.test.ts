@@ -37,6 +37,19 @@ async function check(): Promise<CheckJson & { line: string }> {
   return { ...o, status: o.state, text: o.summary, line: j.stdout };
 }
 
+/** Runs --check every `everyMs` until `wanted` holds for its answer (at most `ms`); returns that answer. */
+function checkUntil(what: string, wanted: (c: CheckJson & { line: string }) => boolean, ms: number, everyMs: number): Promise<CheckJson & { line: string }> {
+  return waitFor(
+    what,
+    async () => {
+      const c = await check();
+      return wanted(c) ? c : undefined;
+    },
+    ms,
+    everyMs,
+  );
+}
+
 before(async () => {
   env = await standbyEnv({ archiver: 'cp', masterConf: { wal_keep_size: 0 } });
   writeIni(env, {
@@ -59,15 +72,7 @@ describe('--check against the master', () => {
   test('streaming and caught up: OK, the lag measured against the master', async () => {
     await env.master.query('INSERT INTO t VALUES (1)');
     await waitOnStandby(env, 'the row', 'SELECT count(*)::int FROM t', 1);
-    const o = await waitFor(
-      'an OK check',
-      async () => {
-        const c = await check();
-        return c.status === 'OK' ? c : undefined;
-      },
-      30_000,
-      500,
-    );
+    const o = await checkUntil('an OK check', (c) => c.status === 'OK', 30_000, 500);
     assert.equal(o.lagSource, 'master');
     assert.match(o.masterLsn ?? '', /^[0-9A-F]+\/[0-9A-F]+$/);
     assert.equal(o.receiver?.status, 'streaming');
@@ -89,15 +94,7 @@ describe('--check against the master', () => {
       assert.match(w.text, /master unreachable for \d+ s \(.*refused.*\): lag unknown/);
       const st = await runCmd(['-C', env.ini, '--status']);
       assert.match(st.stdout, /^master: .*: UNREACHABLE for \d+ s: .*refused/m);
-      const c = await waitFor(
-        'CRITICAL',
-        async () => {
-          const r = await check();
-          return r.status === 'CRITICAL' ? r : undefined;
-        },
-        60_000,
-        1000,
-      );
+      const c = await checkUntil('CRITICAL', (r) => r.status === 'CRITICAL', 60_000, 1000);
       assert.match(c.text, /master unreachable for ([4-9]|\d\d+) s/);
     } finally {
       await env.sshd.start();
@@ -111,26 +108,10 @@ describe('--check against the master', () => {
     await env.master.query('SELECT pg_terminate_backend(pid) FROM pg_stat_replication');
     try {
       await env.master.query('INSERT INTO t SELECT generate_series(1, 1000)');
-      const w = await waitFor(
-        'WARNING',
-        async () => {
-          const r = await check();
-          return r.status === 'WARNING' ? r : undefined;
-        },
-        30_000,
-        250,
-      );
+      const w = await checkUntil('WARNING', (r) => r.status === 'WARNING', 30_000, 250);
       assert.match(w.text, /WAL receiver \w+ for \d+ s/);
       assert.equal(w.lagSource, 'master');
-      const c = await waitFor(
-        'CRITICAL',
-        async () => {
-          const r = await check();
-          return r.status === 'CRITICAL' ? r : undefined;
-        },
-        60_000,
-        1000,
-      );
+      const c = await checkUntil('CRITICAL', (r) => r.status === 'CRITICAL', 60_000, 1000);
       assert.match(c.text, /WAL receiver \w+ for ([4-9]|\d\d+) s/);
       assert.match(c.replicationError ?? '', /could not connect to the primary server|could not receive data from WAL stream|terminating walreceiver/, c.line);
     } finally {
@@ -160,15 +141,7 @@ describe('--check against the master', () => {
     for (const n of readdirSync(env.archivedir)) if (/^[0-9A-F]{24}$/.test(n)) rmSync(join(env.archivedir, n));
     const start = await runCmd(['-C', env.ini, '-A', 'start']);
     assert.equal(start.code, 0, start.stderr);
-    const c = await waitFor(
-      'CRITICAL naming the segment',
-      async () => {
-        const r = await check();
-        return r.removedSegment ? r : undefined;
-      },
-      90_000,
-      1000,
-    );
+    const c = await checkUntil('CRITICAL naming the segment', (r) => Boolean(r.removedSegment), 90_000, 1000);
     assert.equal(c.status, 'CRITICAL', c.line);
     assert.match(c.text, new RegExp(`the master removed ${c.removedSegment}, which this standby still needs`));
     assert.ok(!existsSync(join(env.master.pgdata, 'pg_wal', c.removedSegment!)), 'really gone from the master');

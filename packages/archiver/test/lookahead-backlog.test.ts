@@ -33,18 +33,18 @@ class SlowSlave extends FakeSlave {
   }
 }
 
-test('one scan of a long backlog of .ready files ships all of it, never more than maxAhead at once', async () => {
-  const pgdata = join(root, 'data');
+/** A WarmArchiver with one slave (made on its MemFs) shipping from a fresh pgdata/pg_wal under `root`, at most 4 ahead. */
+function warmWith<S extends FakeSlave>(dir: string, iniName: string, makeSlave: (fs: MemFs) => S): { pgdata: string; fs: MemFs; slave: S; warm: WarmArchiver } {
+  const pgdata = join(root, dir);
   mkdirSync(join(pgdata, 'pg_wal'), { recursive: true });
-  const ini = join(root, 'a.ini');
+  const ini = join(root, iniName);
   writeFileSync(ini, '[DEFAULT]\n');
   const fs = new MemFs();
-  const store = new MemStore(fs);
+  const slave = makeSlave(fs);
   const log = memoryLogger();
-  const slave = new SlowSlave(fs);
   const ctx: SlaveContext = {
     slave: { name: 's0', endpoint: 'pg@s0:22', r_archivedir: '/archive' },
-    store,
+    store: new MemStore(fs),
     link: slave,
     alert: () => undefined,
     now: () => fs.now,
@@ -57,7 +57,11 @@ test('one scan of a long backlog of .ready files ships all of it, never more tha
     drain: async () => ({ delivered: 0, remaining: [] }),
     nudge: () => undefined,
   } as unknown as SlaveWorker;
-  const warm = new WarmArchiver({ pgdata, offline: false, workers: [worker], log, maxAhead: 4 });
+  return { pgdata, fs, slave, warm: new WarmArchiver({ pgdata, offline: false, workers: [worker], log, maxAhead: 4 }) };
+}
+
+test('one scan of a long backlog of .ready files ships all of it, never more than maxAhead at once', async () => {
+  const { pgdata, fs, slave, warm } = warmWith('data', 'a.ini', (fs) => new SlowSlave(fs));
   const names: string[] = [];
   for (let i = 1; i <= 60; i++) {
     const path = join(pgdata, 'pg_wal', seg(i));
@@ -77,30 +81,7 @@ test('one scan of a long backlog of .ready files ships all of it, never more tha
 });
 
 test('a list of only the oldest .ready names (a horizon) forgets nothing after its horizon: those may still be .ready', async () => {
-  const pgdata = join(root, 'data2');
-  mkdirSync(join(pgdata, 'pg_wal'), { recursive: true });
-  const ini = join(root, 'b.ini');
-  writeFileSync(ini, '[DEFAULT]\n');
-  const fs = new MemFs();
-  const store = new MemStore(fs);
-  const log = memoryLogger();
-  const slave = new FakeSlave(fs);
-  const ctx: SlaveContext = {
-    slave: { name: 's0', endpoint: 'pg@s0:22', r_archivedir: '/archive' },
-    store,
-    link: slave,
-    alert: () => undefined,
-    now: () => fs.now,
-    log,
-    limits: { warnBytes: null, criticalBytes: null, maxBytes: null, alertRepeatMs: 3_600_000, drainBudgetMs: 0, configFile: ini },
-  };
-  const worker = {
-    ctx,
-    target: { name: 's0', deadlineMs: 60_000 },
-    drain: async () => ({ delivered: 0, remaining: [] }),
-    nudge: () => undefined,
-  } as unknown as SlaveWorker;
-  const warm = new WarmArchiver({ pgdata, offline: false, workers: [worker], log, maxAhead: 4 });
+  const { pgdata, fs, slave, warm } = warmWith('data2', 'b.ini', (fs) => new FakeSlave(fs));
   for (let i = 1; i <= 10; i++) {
     const path = join(pgdata, 'pg_wal', seg(i));
     writeFileSync(path, `wal-${i}`);

@@ -12,7 +12,8 @@ import { loadConfig } from '@pitrtools/core/config/index';
 import { memoryLogger } from '@pitrtools/core/log';
 import { checkStandby } from '../src/commands/check.js';
 import type { Ctx } from '../src/context.js';
-import type { MasterLink, withMasterLink } from '../src/master-link.js';
+import type { withMasterLink } from '../src/master-link.js';
+import { fakeLink } from './fake-master-link.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pitr-check-drop-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -34,29 +35,12 @@ function ctx(master: typeof withMasterLink): Ctx {
 /** A master whose `n`-th query (1-based) finds the session gone; counts queries and closes. */
 function droppingMaster(n: number): { link: typeof withMasterLink; queries: () => number; closed: () => number } {
   let queries = 0;
-  let closed = 0;
-  const link = (async (_c: unknown, _l: unknown, _o: unknown, fn: (l: MasterLink) => Promise<unknown>) => {
-    const l = {
-      pg: {
-        versionNum: 150018,
-        query: async (sql: string) => {
-          if (++queries === n) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
-          if (/^SELECT \(CASE WHEN pg_is_in_recovery/.test(sql)) return [{ lsn: '0/5000000', seg: '16MB' }];
-          return []; // the slots
-        },
-      },
-      where: 'fake master',
-      close: async () => {
-        closed++;
-      },
-    } as unknown as MasterLink;
-    try {
-      return await fn(l);
-    } finally {
-      await l.close();
-    }
-  }) as typeof withMasterLink;
-  return { link, queries: () => queries, closed: () => closed };
+  const { link, closed } = fakeLink(async (sql: string) => {
+    if (++queries === n) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+    if (/^SELECT \(CASE WHEN pg_is_in_recovery/.test(sql)) return [{ lsn: '0/5000000', seg: '16MB' }];
+    return []; // the slots
+  });
+  return { link, queries: () => queries, closed };
 }
 
 test('a stopped standby with a slot: the master answers its WAL position, then drops the session before the slots: a note says so, no slot verdict, link closed', async () => {

@@ -10,30 +10,11 @@ import { PitrError } from '@pitrtools/core/errors';
 import { memoryLogger } from '@pitrtools/core/log';
 import { pingMaster } from '../src/commands/ping.js';
 import type { Ctx } from '../src/context.js';
-import type { MasterLink, withMasterLink } from '../src/master-link.js';
+import type { withMasterLink } from '../src/master-link.js';
+import { fakeLink } from './fake-master-link.js';
 
 function ctx(): Ctx & { log: ReturnType<typeof memoryLogger> } {
   return { config: {} as StandbyConfig, log: memoryLogger(false) };
-}
-
-/** A withMasterLink whose session runs `query`; counts closes. */
-function fakeLink(query: () => Promise<unknown>, versionNum = 150018): { link: typeof withMasterLink; closed: () => number } {
-  let closed = 0;
-  const link = (async (_c: unknown, _l: unknown, _o: unknown, fn: (l: MasterLink) => Promise<unknown>) => {
-    const l = {
-      pg: { versionNum, query },
-      where: 'fake master',
-      close: async () => {
-        closed++;
-      },
-    } as unknown as MasterLink;
-    try {
-      return await fn(l);
-    } finally {
-      await l.close();
-    }
-  }) as typeof withMasterLink;
-  return { link, closed: () => closed };
 }
 
 test('a master that answers: its version as PostgreSQL names it, nothing printed by the command', async () => {
