@@ -107,7 +107,8 @@ async function everyPath(name: string, over: Record<string, string> = {}, dead =
   if (queueAsks) await waitFor(`cmd_queue's ${ask}`, async () => existsSync(ask), 30_000);
   const warmNode = await archive(name, 'node');
   const warmFront = await archive(name, 'front end');
-  assert.equal(queueRunnerPid(queue), pid, 'the same cmd_queue ran beside the warm runs');
+  // Where cmd_queue's work is part of the answer (it shipped and left NAME.ask), it must have run throughout.
+  if (queueAsks) assert.equal(queueRunnerPid(queue), pid, 'the same cmd_queue ran beside the warm runs');
   return { standalone, started, warmNode, warmFront };
 }
 
