@@ -86,26 +86,12 @@ export class BlockChannel {
       for await (const chunk of this.stream as AsyncIterable<Buffer>) {
         for (const f of this.reader.push(chunk)) await this.dispatch(f);
       }
-      await this.exitStatus();
+      if (!this.exit) await Promise.race([once(this.stream, 'exit'), once(this.stream, 'close'), new Promise((r) => setTimeout(r, 200))]);
       this.die(new Error(`the block sender on the master ended${this.ended()}`));
     } catch (err) {
-      await this.exitStatus();
+      if (!this.exit) await Promise.race([once(this.stream, 'exit'), new Promise((r) => setTimeout(r, 200))]);
       this.die(new Error(`the block sender on the master failed: ${err instanceof Error ? err.message : String(err)}${this.ended()}`));
     }
-  }
-
-  /**
-   * Waits for the exit status after the output ended, so the error can say how the sender ended
-   * (exit 127: not installed). sshd sends it before it closes the channel, but on a busy machine
-   * it may be handled well after the output's end: an SSH channel (one with stderr) is given 10 s
-   * for its 'exit' or 'close'; a plain pipe (unit tests) has neither, 200 ms.
-   */
-  private async exitStatus(): Promise<void> {
-    if (this.exit) return;
-    const grace = this.stream.stderr ? 10_000 : 200;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([once(this.stream, 'exit'), once(this.stream, 'close'), new Promise((r) => (timer = setTimeout(r, grace)))]).catch(() => undefined);
-    clearTimeout(timer);
   }
 
   private ended(): string {
