@@ -126,8 +126,14 @@ export function pinYoungGeneration(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
 }
 
-/** On the main thread, a minor GC per this many bytes copied (copy-service.ts). */
-const IN_THREAD_GC_BYTES = 8 * 1024 * 1024;
+/**
+ * On the main thread, a minor GC per this many bytes copied (copy-service.ts). Measured with
+ * -B's peak RSS (bench/README, part (c)): 8 MiB left ssh2's dead packet buffers long enough to
+ * spread the C heap ([heap] 23 MB in /proc/PID/smaps at 20 000 files): 102-103 MB at 20 000
+ * files, 130 MB at 100 000; 2 MiB: 91-92 MB and 95 MB ([heap] 8.6 MB), no slower; 1 MiB: the
+ * same RSS, 16 % slower at 100 000 files; 4 MiB: 98 MB.
+ */
+const IN_THREAD_GC_BYTES = 2 * 1024 * 1024;
 
 interface Slot {
   worker: CopyThread;
