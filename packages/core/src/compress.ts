@@ -31,6 +31,15 @@ export interface Codec {
   compress(data: Buffer): Buffer;
   /** The original bytes; `size` is their length in bytes (known from the frame header). Throws COMPRESS_CORRUPT when the data does not decompress to exactly `size` bytes. */
   decompress(data: Buffer, size: number): Buffer;
+  /** Most bytes compressInto can write for `n` input bytes. */
+  bound(n: number): number;
+  /**
+   * Compresses `src` into `dest` (at least bound(src.length) bytes); returns the bytes written.
+   * zstd and none allocate nothing (the WAL stream's pieces reuse their buffers: wire/send.ts).
+   */
+  compressInto(src: Buffer, dest: Buffer): number;
+  /** Decompresses `src` into exactly `dest.length` bytes; throws COMPRESS_CORRUPT when it is not that. */
+  decompressInto(src: Buffer, dest: Buffer): void;
 }
 
 /** Default zstd level: level 1 gave the same ratio as 3 on WAL at 1.6 x the speed (see above). */
@@ -73,9 +82,26 @@ interface ZstdNapi {
   Compressor: new () => { setParameters(p: { compressionLevel: number }): void; compress(b: Buffer): Buffer };
   Decompressor: new () => { decompress(b: Buffer): Buffer };
 }
+/** zstd-napi's binding (its binding.d.ts): contexts that compress into a buffer we own. */
+interface ZstdBinding {
+  CCtx: new () => { setParameter(p: number, v: number): void; compress2(dst: Uint8Array, src: Uint8Array): number };
+  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
+  CParameter: { compressionLevel: number };
+  compressBound(n: number): number;
+}
 interface Lz4Napi {
   compressSync(b: Buffer): Buffer;
   uncompressSync(b: Buffer): Buffer;
+}
+
+/** Runs a decompression; a library error becomes COMPRESS_CORRUPT naming the algorithm. */
+function corruptOnThrow<T>(algo: CompressAlgo, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof PitrError) throw err;
+    throw new PitrError('COMPRESS_CORRUPT', `${algo} data does not decompress: ${(err as Error).message}`);
+  }
 }
 
 function checked(out: Buffer, size: number, algo: CompressAlgo): Buffer {
@@ -87,37 +113,45 @@ function checked(out: Buffer, size: number, algo: CompressAlgo): Buffer {
 export function codecFor(spec: CompressSpec): Codec {
   switch (spec.algo) {
     case 'none':
-      return { spec, compress: (d) => d, decompress: (d, size) => checked(d, size, 'none') };
+      return {
+        spec,
+        compress: (d) => d,
+        decompress: (d, size) => checked(d, size, 'none'),
+        bound: (n) => n,
+        compressInto: (src, dest) => src.copy(dest),
+        decompressInto: (src, dest) => void checked(src, dest.length, 'none').copy(dest),
+      };
     case 'lz4': {
       const lz4 = loadNative<Lz4Napi>('lz4-napi', 'lz4');
       return {
         spec,
         compress: (d) => lz4.compressSync(d),
-        decompress: (d, size) => {
-          try {
-            return checked(lz4.uncompressSync(d), size, 'lz4');
-          } catch (err) {
-            if (err instanceof PitrError) throw err;
-            throw new PitrError('COMPRESS_CORRUPT', `lz4 data does not decompress: ${(err as Error).message}`);
-          }
-        },
+        decompress: (d, size) => corruptOnThrow('lz4', () => checked(lz4.uncompressSync(d), size, 'lz4')),
+        // LZ4_COMPRESSBOUND (lz4.h) plus lz4-napi's 4-byte size prefix.
+        bound: (n) => n + Math.floor(n / 255) + 16 + 4,
+        // lz4-napi returns a new buffer: a piece's worth (1 MiB) of short-lived garbage per call.
+        compressInto: (src, dest) => lz4.compressSync(src).copy(dest),
+        decompressInto: (src, dest) => void corruptOnThrow('lz4', () => checked(lz4.uncompressSync(src), dest.length, 'lz4')).copy(dest),
       };
     }
     case 'zstd': {
       const zstd = loadNative<ZstdNapi>('zstd-napi', 'zstd');
+      const b = loadNative<ZstdBinding>('zstd-napi/binding', 'zstd');
       const c = new zstd.Compressor();
       c.setParameters({ compressionLevel: spec.level });
       const dc = new zstd.Decompressor();
+      const cctx = new b.CCtx();
+      cctx.setParameter(b.CParameter.compressionLevel, spec.level);
+      const dctx = new b.DCtx();
       return {
         spec,
         compress: (d) => c.compress(d),
-        decompress: (d, size) => {
-          try {
-            return checked(dc.decompress(d), size, 'zstd');
-          } catch (err) {
-            if (err instanceof PitrError) throw err;
-            throw new PitrError('COMPRESS_CORRUPT', `zstd data does not decompress: ${(err as Error).message}`);
-          }
+        decompress: (d, size) => corruptOnThrow('zstd', () => checked(dc.decompress(d), size, 'zstd')),
+        bound: (n) => b.compressBound(n),
+        compressInto: (src, dest) => cctx.compress2(dest, src),
+        decompressInto: (src, dest) => {
+          const n = corruptOnThrow('zstd', () => dctx.decompress(dest, src));
+          if (n !== dest.length) throw new PitrError('COMPRESS_CORRUPT', `zstd data decompressed to ${n} bytes, ${dest.length} expected`);
         },
       };
     }

@@ -5,14 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { codecFor, type CompressAlgo } from '../src/compress.js';
+import { codecFor, type Codec, type CompressAlgo } from '../src/compress.js';
 import { PitrError } from '../src/errors.js';
 import { answerStatus } from '../src/ssh/wal-stream.js';
-import { encodeFrame, FrameReader, MAX_FILE, sha256, type Answer, type FileHeader } from '../src/wire/frame.js';
-import { FrameTooLarge, SegmentPacker } from '../src/wire/packer.js';
+import { encodeFrame, FrameReader, MAX_FILE, sha256, type Answer, type Frame } from '../src/wire/frame.js';
 import type { PlaceFs } from '../src/wire/place.js';
-import { receiveFile, receiveStream } from '../src/wire/receive.js';
-import { InFlightBudget, WalStreamSender } from '../src/wire/send.js';
+import { receiveStream } from '../src/wire/receive.js';
+import { FrameTooLarge, PiecePool, WalStreamSender } from '../src/wire/send.js';
 
 /** An in-memory directory; `failOn` makes one call fail with an errno. */
 function fakeFs(failOn?: { op: string; code: string }): PlaceFs & { files: Map<string, Buffer>; synced: Set<string>; dirSyncs: number } {
@@ -70,86 +69,146 @@ function segment(n = 1 << 20): Buffer {
   return b;
 }
 
-function fileFrame(name: string, data: Buffer, algo: CompressAlgo): { header: FileHeader; payload: Buffer } {
-  const payload = codecFor({ algo, level: 1 }).compress(data);
-  return { header: { t: 'file', name, size: data.length, algo, clen: payload.length, sha256: sha256(data) }, payload };
+const PIECE = 64 * 1024;
+
+/** A whole file as the sender puts it on the wire: header, pieces of `piece` bytes, end; `mangle` may change a piece. */
+function fileBytes(name: string, data: Buffer, algo: CompressAlgo, o: { piece?: number; sha?: string; mangle?: (p: Buffer, i: number) => void } = {}): Buffer {
+  const codec = codecFor({ algo, level: 1 });
+  const piece = o.piece ?? PIECE;
+  const out: Buffer[] = [encodeFrame({ t: 'file', name, size: data.length, algo, piece })];
+  for (let pos = 0, i = 0; pos < data.length; pos += piece, i++) {
+    const dest = Buffer.alloc(4 + codec.bound(piece));
+    const len = codec.compressInto(data.subarray(pos, pos + piece), dest.subarray(4));
+    dest.writeUInt32BE(len, 0);
+    const p = dest.subarray(0, 4 + len);
+    o.mangle?.(p.subarray(4), i);
+    out.push(p);
+  }
+  out.push(encodeFrame({ t: 'end', name, sha256: o.sha ?? sha256(data) }));
+  return Buffer.concat(out);
+}
+
+/** Runs the receiver over `bytes`; its answers, and the error that ended it if any. */
+async function receive(fs: PlaceFs, bytes: Buffer): Promise<{ answers: Answer[]; error?: unknown }> {
+  const input = new PassThrough();
+  const answers: Answer[] = [];
+  const r = new FrameReader();
+  const out = { write: (b: Buffer) => r.push(b).forEach((f) => 'header' in f && f.header.t === 'answer' && answers.push(f.header)) };
+  input.end(bytes);
+  try {
+    await receiveStream(input, out, fs, '/arch');
+    return { answers };
+  } catch (error) {
+    return { answers, error };
+  }
 }
 
 const SEG = '000000010000000000000001';
 const real = (fs: ReturnType<typeof fakeFs>): string[] => [...fs.files.keys()].filter((k) => !k.split('/').pop()!.startsWith('.'));
+const kinds = (fr: Frame[]): string[] => fr.map((f) => ('piece' in f ? 'piece' : f.header.t));
 
-test('frames survive any split of the byte stream (partial reads), several in a row', () => {
-  const a = fileFrame('A', segment(4096), 'zstd');
-  const b = fileFrame('B', segment(8192), 'lz4');
-  const bytes = Buffer.concat([...encodeFrame(a.header, a.payload), ...encodeFrame({ t: 'hello', v: 1 }), ...encodeFrame(b.header, b.payload)]);
+test('frames survive any split of the byte stream (partial reads), several files in a row, pieces in order', () => {
+  const a = segment(PIECE * 2 + 100);
+  const b = segment(8192);
+  const bytes = Buffer.concat([
+    fileBytes('A', a, 'zstd'),
+    encodeFrame({ t: 'hello', v: 2 }),
+    fileBytes('B', b, 'lz4'),
+    fileBytes('E', Buffer.alloc(0), 'zstd'),
+  ]);
   for (const step of [1, 3, 7, 4096, bytes.length]) {
     const r = new FrameReader();
-    const got = [];
+    const got: Frame[] = [];
     for (let i = 0; i < bytes.length; i += step) got.push(...r.push(bytes.subarray(i, i + step)));
     r.end();
-    assert.deepEqual(
-      got.map((f) => f.header.t),
-      ['file', 'hello', 'file'],
-    );
-    assert.ok(got[0]!.payload.equals(a.payload) && got[2]!.payload.equals(b.payload), `split ${step}`);
+    assert.deepEqual(kinds(got), ['file', 'piece', 'piece', 'piece', 'end', 'hello', 'file', 'piece', 'end', 'file', 'end'], `split ${step}`);
+    const zstd = codecFor({ algo: 'zstd', level: 1 });
+    const rebuilt = Buffer.alloc(a.length);
+    got.slice(1, 4).forEach((f, i) => zstd.decompressInto((f as { piece: Buffer }).piece, rebuilt.subarray(i * PIECE, Math.min(a.length, (i + 1) * PIECE))));
+    assert.ok(rebuilt.equals(a), `split ${step}`);
   }
 });
 
-test('a truncated frame is WIRE_PROTOCOL at the end of the stream; an oversized header at once', () => {
-  const a = fileFrame('A', segment(4096), 'zstd');
-  const bytes = Buffer.concat(encodeFrame(a.header, a.payload));
+test('a cut stream, an oversized header or piece, and frames out of order are WIRE_PROTOCOL', () => {
+  const bytes = fileBytes('A', segment(PIECE + 1), 'zstd');
+  const wire = (e: unknown, re: RegExp): boolean => e instanceof PitrError && e.code === 'WIRE_PROTOCOL' && re.test(e.message);
+  // Cut inside the end frame, and cut right after the last piece (no end frame at all).
   const r = new FrameReader();
-  assert.deepEqual(r.push(bytes.subarray(0, bytes.length - 1)), []);
+  r.push(bytes.subarray(0, bytes.length - 1));
   assert.throws(
     () => r.end(),
-    (e: unknown) => e instanceof PitrError && e.code === 'WIRE_PROTOCOL' && /ended inside a frame/.test(e.message),
+    (e) => wire(e, /ended inside a frame/),
+  );
+  const endLen = encodeFrame({ t: 'end', name: 'A', sha256: sha256(Buffer.alloc(0)) }).length;
+  const r2 = new FrameReader();
+  r2.push(bytes.subarray(0, bytes.length - endLen));
+  assert.throws(
+    () => r2.end(),
+    (e) => wire(e, /ended inside A/),
   );
   const big = Buffer.alloc(4);
   big.writeUInt32BE(1 << 30);
   assert.throws(
     () => new FrameReader().push(big),
-    (e: unknown) => e instanceof PitrError && e.code === 'WIRE_PROTOCOL',
+    (e) => wire(e, /header of/),
+  );
+  const head = encodeFrame({ t: 'file', name: 'A', size: 10, algo: 'none', piece: 4096 });
+  assert.throws(
+    () => new FrameReader().push(Buffer.concat([head, big])),
+    (e) => wire(e, /a piece of 1073741824 bytes/),
+  );
+  assert.throws(
+    () => new FrameReader().push(encodeFrame({ t: 'end', name: 'A', sha256: '' })),
+    (e) => wire(e, /not begun/),
+  );
+  const one = Buffer.from([0, 0, 0, 1, 7]);
+  assert.throws(
+    () =>
+      new FrameReader().push(
+        Buffer.concat([encodeFrame({ t: 'file', name: 'A', size: 1, algo: 'none', piece: 4096 }), one, encodeFrame({ t: 'hello', v: 2 })]),
+      ),
+    (e) => wire(e, /where the end of A was due/),
   );
 });
 
 for (const algo of ['zstd', 'lz4'] as const) {
-  test(`${algo}: a corrupt payload is answered COMPRESS_CORRUPT and nothing is written`, async () => {
+  test(`${algo}: a corrupt piece is answered COMPRESS_CORRUPT, nothing is written, and the next file still lands`, async () => {
     const fs = fakeFs();
-    const f = fileFrame(SEG, segment(), algo);
-    const bad = Buffer.from(f.payload);
-    bad.fill(0x55, 8, 64);
-    const a = await receiveFile(fs, '/arch', f.header, bad, new Map());
-    assert.equal(a.status, 'error');
-    assert.equal((a as { code: string }).code, 'COMPRESS_CORRUPT');
-    assert.equal(fs.files.size, 0);
-    // Valid compressed data of other bytes than the header's hash: also refused.
-    const other = fileFrame(SEG, segment(), algo);
-    const b = await receiveFile(fs, '/arch', { ...f.header, clen: other.payload.length }, other.payload, new Map());
-    assert.equal((b as { code: string }).code, 'COMPRESS_CORRUPT');
-    assert.equal(fs.files.size, 0);
+    const data = segment();
+    const bad = fileBytes(SEG, data, algo, { mangle: (p, i) => i === 1 && p.fill(0x55, 2, 40) });
+    // Valid compressed data of other bytes than the end frame's hash: also refused.
+    const other = fileBytes(SEG, segment(), algo, { sha: sha256(data) });
+    const good = fileBytes(SEG, data, algo);
+    const { answers, error } = await receive(fs, Buffer.concat([bad, other, good]));
+    assert.equal(error, undefined);
+    assert.deepEqual(
+      answers.map((a) => [a.status, (a as { code?: string }).code]),
+      [
+        ['error', 'COMPRESS_CORRUPT'],
+        ['error', 'COMPRESS_CORRUPT'],
+        ['stored', undefined],
+      ],
+    );
+    assert.deepEqual(real(fs), [`/arch/${SEG}`]);
+    assert.ok(fs.files.get(`/arch/${SEG}`)!.equals(data));
   });
 }
 
 test('stored fsyncs file and directory; a retry of the same bytes is "same"; different bytes are a conflict with both hashes, untouched', async () => {
   const fs = fakeFs();
   const data = segment();
-  const f = fileFrame(SEG, data, 'zstd');
-  const codecs = new Map();
-  assert.deepEqual(await receiveFile(fs, '/arch', f.header, f.payload, codecs), { t: 'answer', name: SEG, status: 'stored' });
-  assert.deepEqual(real(fs), [`/arch/${SEG}`]);
-  assert.ok(fs.files.get(`/arch/${SEG}`)!.equals(data), 'plain WAL lands, not compressed bytes');
-  assert.ok(fs.synced.has(`/arch/${SEG}`));
-  assert.equal(fs.dirSyncs, 1);
-  // The retry compares the decompressed content with what is there (not the compressed bytes).
-  assert.equal((await receiveFile(fs, '/arch', f.header, f.payload, codecs)).status, 'same');
-  assert.equal(fs.dirSyncs, 2);
   const other = segment();
-  const g = fileFrame(SEG, other, 'zstd');
-  const c = (await receiveFile(fs, '/arch', g.header, g.payload, codecs)) as Extract<Answer, { status: 'conflict' }>;
+  const { answers } = await receive(fs, Buffer.concat([fileBytes(SEG, data, 'zstd'), fileBytes(SEG, data, 'lz4'), fileBytes(SEG, other, 'zstd')]));
+  assert.deepEqual(answers[0], { t: 'answer', name: SEG, status: 'stored' });
+  // The retry compares the decompressed content with what is there (not the compressed bytes).
+  assert.equal(answers[1]!.status, 'same');
+  const c = answers[2] as Extract<Answer, { status: 'conflict' }>;
   assert.equal(c.status, 'conflict');
   assert.equal(c.theirSha256, sha256(data));
   assert.equal(c.sha256, sha256(other));
-  assert.ok(fs.files.get(`/arch/${SEG}`)!.equals(data), 'nothing overwritten');
+  assert.ok(fs.files.get(`/arch/${SEG}`)!.equals(data), 'plain WAL lands, not compressed bytes; nothing overwritten');
+  assert.ok(fs.synced.has(`/arch/${SEG}`));
+  assert.equal(fs.dirSyncs, 2);
   assert.deepEqual(real(fs), [`/arch/${SEG}`], 'no temp left');
   assert.equal(fs.files.size, 1);
 });
@@ -157,8 +216,8 @@ test('stored fsyncs file and directory; a retry of the same bytes is "same"; dif
 for (const op of ['open', 'write', 'fsync', 'close', 'link', 'fsyncdir']) {
   test(`a failed ${op} is an error answer with the errno as a sentence, no temp left, mapped to the SFTP path's code`, async () => {
     const fs = fakeFs({ op, code: op === 'write' ? 'ENOSPC' : 'EIO' });
-    const f = fileFrame(SEG, segment(), 'lz4');
-    const a = await receiveFile(fs, '/arch', f.header, f.payload, new Map());
+    const { answers } = await receive(fs, fileBytes(SEG, segment(), 'lz4'));
+    const a = answers[0]!;
     assert.equal(a.status, 'error');
     const e = a as Extract<Answer, { status: 'error' }>;
     assert.equal(e.code, op === 'write' ? 'ENOSPC' : 'EIO');
@@ -172,78 +231,123 @@ for (const op of ['open', 'write', 'fsync', 'close', 'link', 'fsyncdir']) {
   });
 }
 
-test('sender and receiver: files pipelined on one channel, answers in order; a dead channel rejects what is in flight', async () => {
+/** A channel into receiveStream over PassThroughs (it copies what is written, as ssh2 does before its callback). */
+function loopChannel(fs: PlaceFs): { ch: never; done: Promise<number>; toSender: PassThrough } {
   const toReceiver = new PassThrough();
   const toSender = new PassThrough();
-  const fs = fakeFs();
   const done = receiveStream(toReceiver, toSender, fs, '/arch');
+  done.catch(() => undefined);
   const ch = {
-    write: (d: Buffer) => toReceiver.write(d),
+    write: (d: Buffer, cb: () => void) => toReceiver.write(Buffer.from(d), cb),
     on: (ev: string, fn: (...a: any[]) => void) => (ev === 'data' ? toSender.on('data', fn) : toSender.on('end', fn)), // eslint-disable-line @typescript-eslint/no-explicit-any
     end: () => toReceiver.end(),
   };
-  const sender = new WalStreamSender(ch as never, (why) => new Error(why), new InFlightBudget(1 << 20));
-  const codec = codecFor({ algo: 'zstd', level: 1 });
+  return { ch: ch as never, done, toSender };
+}
+
+function tempFiles(datas: Buffer[]): { dir: string; paths: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'pitr-wire-'));
+  return { dir, paths: datas.map((d, i) => (writeFileSync(join(dir, `f${i}`), d), join(dir, `f${i}`))) };
+}
+
+test('sender and receiver: files pipelined on one channel, answers in order; a dead channel rejects what is in flight', async () => {
+  const fs = fakeFs();
+  const { ch, done, toSender } = loopChannel(fs);
+  const sender = new WalStreamSender(ch, (why) => new Error(why));
+  const pool = new PiecePool(codecFor({ algo: 'zstd', level: 1 }), PIECE);
   const names = ['000000010000000000000001', '000000010000000000000002', '000000010000000000000003'];
   const datas = names.map(() => segment());
-  const answers = await Promise.all(names.map((n, i) => sender.send(n, datas[i]!, codec)));
-  assert.deepEqual(
-    answers.map((a) => [a.name, a.status]),
-    names.map((n) => [n, 'stored']),
-  );
-  names.forEach((n, i) => assert.ok(fs.files.get(`/arch/${n}`)!.equals(datas[i]!)));
-  sender.end();
-  assert.equal(await done, 3);
-  toSender.end();
-  await assert.rejects(sender.send('000000010000000000000004', segment(), codec), /ended/);
-});
-
-test('a file larger than one frame (e.g. --wal-segsize 128) is FrameTooLarge, for the caller to send over SFTP; a normal one packs to plain bytes', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pitr-packer-'));
+  const { dir, paths } = tempFiles(datas);
   try {
-    const big = join(dir, 'big');
-    writeFileSync(big, '');
-    truncateSync(big, MAX_FILE + 1);
-    const packer = new SegmentPacker(codecFor({ algo: 'zstd', level: 1 }));
-    await assert.rejects(packer.pack(big, SEG), (e: unknown) => e instanceof FrameTooLarge);
-    const small = join(dir, 'small');
-    const data = segment();
-    writeFileSync(small, data);
-    const { header, payload } = await packer.pack(small, SEG);
-    assert.deepEqual([header.size, header.sha256], [data.length, sha256(data)]);
-    assert.ok(codecFor({ algo: 'zstd', level: 1 }).decompress(payload, header.size).equals(data));
+    const answers = await Promise.all(names.map((n, i) => sender.sendFile(paths[i]!, n, pool)));
+    assert.deepEqual(
+      answers.map((a) => [a.name, a.status]),
+      names.map((n) => [n, 'stored']),
+    );
+    names.forEach((n, i) => assert.ok(fs.files.get(`/arch/${n}`)!.equals(datas[i]!)));
+    assert.equal(pool.out.available, 6, 'every piece buffer back in the pool');
+    sender.end();
+    assert.equal(await done, 3);
+    toSender.end();
+    await assert.rejects(sender.sendFile(paths[0]!, '000000010000000000000004', pool), /ended/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('memory: while the link holds the budget, the packer packs at most one payload ahead, whatever is asked (a slow slave, incompressible WAL)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pitr-wire-ahead-'));
+test('a file larger than the stream carries (e.g. --wal-segsize 128) is FrameTooLarge before anything is sent, for the caller to use SFTP', async () => {
+  const { dir, paths } = tempFiles([Buffer.alloc(0)]);
   try {
-    // A channel that says hello and then never answers: nothing in flight ever comes back.
+    truncateSync(paths[0]!, MAX_FILE + 1);
+    const writes: Buffer[] = [];
     const toSender = new PassThrough();
     const ch = {
-      write: () => true,
-      on: (ev: string, fn: (...a: any[]) => void) => (ev === 'data' ? toSender.on('data', fn) : toSender.on('end', fn)),
+      write: (d: Buffer, cb: () => void) => (writes.push(d), cb()),
+      on: (ev: string, fn: () => void) => toSender.on(ev === 'data' ? 'data' : 'end', fn),
       end: () => undefined,
-    }; // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (const b of encodeFrame({ t: 'hello', v: 1 }, Buffer.alloc(0))) toSender.write(b);
-    const sender = new WalStreamSender(ch as never, (why) => new Error(why), new InFlightBudget(8 << 20));
-    let packed = 0;
-    const none = codecFor({ algo: 'none', level: 0 });
-    const packer = new SegmentPacker({ spec: none.spec, decompress: none.decompress, compress: (d) => (packed++, Buffer.from(d)) });
-    const puts: Promise<unknown>[] = [];
-    for (let i = 1; i <= 6; i++) {
-      const name = `00000001000000000000000${i}`;
-      writeFileSync(join(dir, name), randomBytes(6 << 20)); // 6 MiB each: two do not fit in 8 MiB
-      puts.push(packer.pack(join(dir, name), name, (n) => sender.admit(n)).then(({ header, payload }) => sender.sendAdmitted(header, payload)));
-      puts.at(-1)!.catch(() => undefined);
-    }
+    };
+    toSender.write(encodeFrame({ t: 'hello', v: 2 }));
+    const sender = new WalStreamSender(ch as never, (why) => new Error(why));
+    await assert.rejects(sender.sendFile(paths[0]!, SEG, new PiecePool(codecFor({ algo: 'zstd', level: 1 }))), (e: unknown) => e instanceof FrameTooLarge);
+    assert.equal(writes.length, 0);
+    assert.ok(sender.usable, 'the channel stays usable for the next file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('memory: a slave that takes nothing holds at most the pool, whatever is asked (six 6 MiB incompressible files); when it dies every buffer comes back', async () => {
+  const toSender = new PassThrough();
+  const held: Array<() => void> = [];
+  // A channel that says hello and then never takes a byte (its write callbacks never run) nor answers.
+  const ch = {
+    write: (_d: Buffer, cb: () => void) => held.push(cb),
+    on: (ev: string, fn: () => void) => toSender.on(ev === 'data' ? 'data' : 'end', fn),
+    end: () => undefined,
+  };
+  toSender.write(encodeFrame({ t: 'hello', v: 2 }));
+  const sender = new WalStreamSender(ch as never, (why) => new Error(why));
+  const none = codecFor({ algo: 'none', level: 0 });
+  let compressed = 0;
+  const counting: Codec = { ...none, compressInto: (s, d) => (compressed++, none.compressInto(s, d)) };
+  const pool = new PiecePool(counting);
+  const { dir, paths } = tempFiles(Array.from({ length: 6 }, () => randomBytes(6 << 20)));
+  try {
+    const sends = paths.map((p, i) => sender.sendFile(p, `00000001000000000000000${i + 1}`, pool));
+    sends.forEach((s) => s.catch(() => undefined));
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(packed, 2, 'one in flight, one packed and waiting for room; the other four not read yet');
-    toSender.end(); // the channel dies: everything rejects, nothing hangs
-    const settled = await Promise.allSettled(puts);
+    assert.equal(compressed, 6, 'six pieces of 1 MiB compressed (the pool), not 36');
+    assert.equal(pool.out.available, 0);
+    toSender.end(); // the channel dies: everything rejects, nothing hangs, the buffers are the pool's again
+    const settled = await Promise.allSettled(sends);
     assert.ok(settled.every((s) => s.status === 'rejected'));
+    assert.equal(pool.out.available, 6);
+    assert.equal(pool.read.available, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file that shrinks while it is sent ends the channel (the receiver cannot take half a file) and nothing is stored', async () => {
+  const fs = fakeFs();
+  const { ch, done } = loopChannel(fs);
+  const sender = new WalStreamSender(ch, (why) => new Error(why));
+  const { dir, paths } = tempFiles([segment(PIECE * 4)]);
+  try {
+    const pool = new PiecePool(codecFor({ algo: 'lz4', level: 0 }), PIECE);
+    // Cut the file once its first piece has been read.
+    const read = pool.read;
+    const acquire = read.acquire.bind(read);
+    let n = 0;
+    read.acquire = async () => (n++ === 1 && truncateSync(paths[0]!, PIECE + 10), acquire());
+    await assert.rejects(
+      sender.sendFile(paths[0]!, SEG, pool),
+      (e: unknown) => e instanceof PitrError && e.code === 'WIRE_PROTOCOL' && /shrank/.test(e.message),
+    );
+    assert.equal(sender.usable, false);
+    await assert.rejects(done, (e: unknown) => e instanceof PitrError && e.code === 'WIRE_PROTOCOL');
+    assert.deepEqual(real(fs), []);
+    assert.equal(pool.out.available, 6);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

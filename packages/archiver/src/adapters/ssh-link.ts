@@ -7,7 +7,7 @@ import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
 import type { LinkProvider, SlaveLink } from '../archive/ports.js';
-import { FrameTooLarge } from '@pitrtools/core/wire/packer';
+import { FrameTooLarge } from '@pitrtools/core/wire/send';
 import { WalStreamPool } from './wal-stream-pool.js';
 
 /** The SSH settings of a slave (resolved by the config layer), plus ssh2's debug lines under ssh_debug. */

@@ -9,25 +9,15 @@ import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import type { Logger } from '@pitrtools/core/log';
 import type { SshSession } from '@pitrtools/core/ssh/index';
 import { openWalStream, ReceiverUnavailable, type WalStream } from '@pitrtools/core/ssh/wal-stream';
-import { SegmentPacker } from '@pitrtools/core/wire/packer';
-import { InFlightBudget } from '@pitrtools/core/wire/send';
+import { PiecePool } from '@pitrtools/core/wire/send';
 
-/**
- * Compressed bytes unanswered per slave, over all its channels: 8 MiB (24 MB of WAL that
- * compresses 3 x, past the 7.5 MB of a 1 Gbit/s x 60 ms path; each channel holds at most
- * OpenSSH's 2 MiB window on the wire, the rest waits in ssh2's buffers). Bounds cmd_queue's
- * memory whatever the latency: with `lanes` x 4 MiB lz4 took it to 109 MB, with this under 100.
- */
-export const STREAM_IN_FLIGHT = 8 * 1024 * 1024;
-
-/** Queued segments the drain keeps in flight on streams (bounded in bytes by STREAM_IN_FLIGHT as well). */
+/** Queued segments the drain keeps in flight on streams (their memory is the slave's PiecePool, whatever this is). */
 export const PIPELINE_AHEAD = 8;
 
 /** Streams of one slave; `stream(session)` returns one to use, or undefined when segments must go over SFTP. */
 export class WalStreamPool {
   private readonly codec: Codec | undefined;
-  private packer: SegmentPacker | undefined;
-  private readonly budget = new InFlightBudget(STREAM_IN_FLIGHT);
+  private pieces: PiecePool | undefined;
   private fallback: string | undefined;
   private session: SshSession | undefined;
   private opening: Promise<WalStream | undefined> | undefined;
@@ -90,10 +80,9 @@ export class WalStreamPool {
       const s = await openWalStream(session, {
         cmdStandby: this.t.cmdStandby,
         dir: this.t.r_archivedir,
-        packer: (this.packer ??= new SegmentPacker(this.codec!)),
+        pieces: (this.pieces ??= new PiecePool(this.codec!)),
         dirFsync: this.t.remoteDirFsync,
         helloTimeoutMs: Math.max(this.t.connectTimeoutMs, 10_000),
-        budget: this.budget,
       });
       this.opened.push(s);
       this.log.debug(

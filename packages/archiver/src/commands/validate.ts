@@ -14,8 +14,7 @@ import type { Logger } from '@pitrtools/core/log';
 import { codecFor, formatCompress } from '@pitrtools/core/compress';
 import { connectSsh, type SshSession } from '@pitrtools/core/ssh/index';
 import { openWalStream, ReceiverUnavailable } from '@pitrtools/core/ssh/wal-stream';
-import { SegmentPacker } from '@pitrtools/core/wire/packer';
-import { InFlightBudget } from '@pitrtools/core/wire/send';
+import { PiecePool } from '@pitrtools/core/wire/send';
 import { DIR_NOT_PRIVATE } from '@pitrtools/core/fs/ownership';
 import { checkQueueDirs, fsQueueStore } from '../adapters/fs-queue-store.js';
 import { sshTargetOf } from '../adapters/ssh-link.js';
@@ -86,10 +85,9 @@ async function receiverProbe(s: SshSession, t: SlaveTarget): Promise<DirProbe> {
     const stream = await openWalStream(s, {
       cmdStandby: t.cmdStandby,
       dir: t.r_archivedir,
-      packer: new SegmentPacker(codecFor(t.compress)),
+      pieces: new PiecePool(codecFor(t.compress)),
       dirFsync: t.remoteDirFsync,
       helloTimeoutMs: Math.max(t.connectTimeoutMs, 10_000),
-      budget: new InFlightBudget(1),
     });
     stream.end();
     return { ok: true, text: `${writable}; the WAL receiver for compress: ${compress} answers (${t.cmdStandby})` };

@@ -8,39 +8,10 @@
  * a running cluster grow), but that end-of-file probe goes out together with the last chunk, so
  * a file that kept its size costs no extra round trip; nor does closing it (not waited for).
  */
+import { BufferPool } from '../buffer-pool.js';
 import type { SftpChannel } from './sftp-channel.js';
 
-/** Equal buffers handed out first come, first served: the memory bound of a channel's fetches. */
-export class BufferPool {
-  private readonly free: Buffer[] = [];
-  private readonly waiters: Array<(b: Buffer) => void> = [];
-
-  constructor(
-    /** Bytes per buffer (one READ request). */
-    readonly chunk: number,
-    count: number,
-  ) {
-    for (let i = 0; i < count; i++) this.free.push(Buffer.allocUnsafeSlow(chunk));
-  }
-
-  /** Buffers not handed out right now. */
-  get available(): number {
-    return this.free.length;
-  }
-
-  /** A free buffer, as soon as there is one. */
-  acquire(): Promise<Buffer> {
-    const b = this.free.pop();
-    return b ? Promise.resolve(b) : new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  /** Gives a buffer back (to the longest waiter, if any). */
-  release(b: Buffer): void {
-    const w = this.waiters.shift();
-    if (w) w(b);
-    else this.free.push(b);
-  }
-}
+export { BufferPool };
 
 /** Where a fetched file's bytes go. */
 export interface FetchSink {

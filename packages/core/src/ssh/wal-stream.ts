@@ -9,8 +9,7 @@
 import { posix } from 'node:path';
 import { PitrError } from '../errors.js';
 import type { Answer } from '../wire/frame.js';
-import type { SegmentPacker } from '../wire/packer.js';
-import { WalStreamSender, type InFlightBudget } from '../wire/send.js';
+import { WalStreamSender, type PiecePool } from '../wire/send.js';
 import { SshError, SshErrorCode, type SshErrorCodeValue } from './errors.js';
 import type { SshSession } from './session.js';
 
@@ -31,14 +30,12 @@ export interface WalStreamOptions {
   cmdStandby: string;
   /** r_archivedir on the slave. */
   dir: string;
-  /** Reads and compresses (shared by the streams of one slave). */
-  packer: SegmentPacker;
+  /** The buffers pieces are read and compressed into, and the codec (shared by the streams of one slave: their memory bound). */
+  pieces: PiecePool;
   /** remote_dir_fsync. */
   dirFsync: boolean;
   /** How long the receiver may take to say hello. */
   helloTimeoutMs: number;
-  /** Compressed bytes in flight before a send waits, shared by the streams of one slave. */
-  budget: InFlightBudget;
 }
 
 /** One open stream: put() ships a local file, pipelined with the other puts. */
@@ -84,7 +81,6 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
           endpoint: ep,
         },
       ),
-    o.budget,
   );
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -111,9 +107,7 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
     },
     end: () => sender.end(),
     put: async (src, name) => {
-      // Room in the budget is taken before the packer moves on: one packed payload waits at most.
-      const { header, payload } = await o.packer.pack(src, name, (n) => sender.admit(n));
-      return answerStatus(await sender.sendAdmitted(header, payload), posix.join(o.dir, name), ep);
+      return answerStatus(await sender.sendFile(src, name, o.pieces), posix.join(o.dir, name), ep);
     },
   };
 }

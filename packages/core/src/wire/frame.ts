@@ -1,32 +1,55 @@
 /**
  * The WAL stream protocol between cmd_archiver and its receiver on the slave (cmd_standby
  * --receive-wal-stream), over one SSH exec channel: stdin carries requests, stdout answers.
- * Every frame is a 4-byte big-endian header length, a JSON header, then `clen` payload bytes
- * (requests only). The receiver first sends a hello; then, per file, the sender sends a request
- * (name, original size, algorithm, compressed length, SHA-256 of the original bytes, then the
- * compressed bytes) and may send more before the first answer comes (pipelined); the receiver
- * answers each request, in order.
+ * A header frame is a 4-byte big-endian length and a JSON header. The receiver first sends a
+ * hello; then, per file, the sender sends a `file` header (name, original size in bytes,
+ * algorithm, piece size), the file's pieces in order, and an `end` header with the SHA-256 of
+ * the original bytes. Piece i holds bytes [i x piece, min(size, (i+1) x piece)) of the file,
+ * compressed on their own: a 4-byte big-endian length, then that many bytes. So neither side
+ * holds a whole compressed file, and the sender starts sending before it has read the file to
+ * the end (version 1 sent one payload with its length and hash first: a compressed segment was
+ * allocated whole, per segment, and cmd_queue peaked at 163-197 MB on incompressible WAL). The
+ * sender may send more files before the first answer comes (pipelined); the receiver answers
+ * each file, in order.
  */
 import { createHash } from 'node:crypto';
 import { PitrError } from '../errors.js';
 import type { CompressAlgo } from '../compress.js';
 
 /** Protocol version in the hello; a receiver of another version is treated like a missing one. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 
 /** Largest header we accept (a header is ~200 bytes). */
 export const MAX_HEADER = 64 * 1024;
 
-/** Largest file one frame carries (the codec works on whole buffers): 64 MiB; bigger WAL segments go over SFTP. */
+/** Largest file the stream carries (the receiver holds the file whole to compare it): 64 MiB; bigger WAL segments go over SFTP. */
 export const MAX_FILE = 64 * 1024 * 1024;
 
-/** One file sent: `size` and `sha256` are of the original bytes, `clen` of the payload that follows. */
+/** Bytes of the original file per piece (the sender's choice, in the header): 1 MiB. */
+export const PIECE_BYTES = 1024 * 1024;
+
+/** Piece sizes a header may announce, bytes. */
+const MIN_PIECE = 4096;
+const MAX_PIECE = 16 * 1024 * 1024;
+
+/** Most compressed bytes a piece of `piece` original bytes may hold (above every codec's bound). */
+export function maxPieceLength(piece: number): number {
+  return piece + Math.ceil(piece / 8) + 65536;
+}
+
+/** A file begins: `size` bytes of original data follow in pieces of `piece` bytes, compressed with `algo`. */
 export interface FileHeader {
   t: 'file';
   name: string;
   size: number;
   algo: CompressAlgo;
-  clen: number;
+  piece: number;
+}
+
+/** A file's pieces are all sent: `sha256` of its original bytes. */
+export interface EndHeader {
+  t: 'end';
+  name: string;
   sha256: string;
 }
 
@@ -45,12 +68,14 @@ export type Answer =
   | { t: 'answer'; name: string; status: 'error'; code: string; message: string };
 
 /** Any frame header. */
-export type Header = FileHeader | HelloHeader | Answer;
+export type Header = FileHeader | EndHeader | HelloHeader | Answer;
 
-/** A decoded frame: its header and (for a file) the payload. */
-export interface Frame {
-  header: Header;
-  payload: Buffer;
+/** A decoded frame: a header, or one piece of the current file (its compressed bytes). */
+export type Frame = { header: Header } | { piece: Buffer };
+
+/** Pieces of a file of `size` bytes cut at `piece` bytes. */
+export function pieceCount(size: number, piece: number): number {
+  return Math.ceil(size / piece);
 }
 
 /** SHA-256 of `data`, hex. */
@@ -58,13 +83,13 @@ export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Encodes a frame as the buffers to write (length+header, then the payload if any). */
-export function encodeFrame(header: Header, payload?: Buffer): Buffer[] {
+/** Encodes a header frame (length, then the JSON). */
+export function encodeFrame(header: Header): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const head = Buffer.allocUnsafe(4 + json.length);
   head.writeUInt32BE(json.length, 0);
   json.copy(head, 4);
-  return payload && payload.length > 0 ? [head, payload] : [head];
+  return head;
 }
 
 const bad = (why: string): PitrError => new PitrError('WIRE_PROTOCOL', `WAL stream: ${why}`);
@@ -73,13 +98,14 @@ function checkHeader(x: unknown): Header {
   if (!x || typeof x !== 'object') throw bad('a frame header is not an object');
   const h = x as Record<string, unknown>;
   if (h.t === 'file') {
-    const okNum = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
-    if (typeof h.name !== 'string' || !okNum(h.size, MAX_FILE) || !okNum(h.clen, MAX_FILE + 1024 * 1024) || typeof h.sha256 !== 'string') {
+    const okNum = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+    if (typeof h.name !== 'string' || !okNum(h.size, 0, MAX_FILE) || !okNum(h.piece, MIN_PIECE, MAX_PIECE)) {
       throw bad(`a file header is malformed: ${JSON.stringify(h).slice(0, 200)}`);
     }
     if (h.algo !== 'none' && h.algo !== 'lz4' && h.algo !== 'zstd') throw bad(`unknown algorithm ${String(h.algo)}`);
     return h as unknown as FileHeader;
   }
+  if (h.t === 'end' && typeof h.name === 'string' && typeof h.sha256 === 'string') return h as unknown as EndHeader;
   if (h.t === 'hello' && typeof h.v === 'number') return h as unknown as HelloHeader;
   if (h.t === 'answer' && typeof h.name === 'string' && typeof h.status === 'string') return h as unknown as Answer;
   throw bad(`unknown frame ${JSON.stringify(h).slice(0, 200)}`);
@@ -87,44 +113,53 @@ function checkHeader(x: unknown): Header {
 
 /**
  * Incremental decoder: push() the bytes as they come (any split), get the frames completed so far.
- * Throws PitrError WIRE_PROTOCOL on a malformed or oversized header; end() throws it when bytes of
- * an incomplete frame are left (a truncated stream).
+ * After a `file` header it reads that file's pieces and then requires its `end` header. Throws
+ * PitrError WIRE_PROTOCOL on a malformed or oversized header or piece, or frames out of order;
+ * end() throws it when bytes of an incomplete frame or file are left (a truncated stream).
  */
 export class FrameReader {
   private parts: Buffer[] = [];
   private have = 0;
-  private header: Header | undefined;
-  private need = 4;
+  /** The file whose pieces are being read: pieces still to come, and the most bytes one may hold. */
+  private file: { name: string; left: number; max: number } | undefined;
+  /** Length of the frame being read once its 4-byte prefix is in. */
+  private len: number | undefined;
 
   /** Feeds bytes; returns the frames they complete. */
   push(chunk: Buffer): Frame[] {
     this.parts.push(chunk);
     this.have += chunk.length;
     const out: Frame[] = [];
-    while (this.have >= this.need) {
-      if (this.header === undefined) {
-        const buf = this.take(4);
-        const len = buf.readUInt32BE(0);
-        if (len === 0 || len > MAX_HEADER) throw bad(`a frame header of ${len} bytes (at most ${MAX_HEADER})`);
-        if (this.have < len) {
-          this.unshift(buf);
-          this.need = 4 + len;
-          break;
-        }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(this.take(len).toString('utf8'));
-        } catch {
-          throw bad('a frame header is not JSON');
-        }
-        this.header = checkHeader(parsed);
-        this.need = this.header.t === 'file' ? this.header.clen : 0;
+    for (;;) {
+      if (this.len === undefined) {
+        if (this.have < 4) break;
+        const len = this.take(4).readUInt32BE(0);
+        const inPiece = this.file !== undefined && this.file.left > 0;
+        if (inPiece && len > this.file!.max) throw bad(`a piece of ${len} bytes (at most ${this.file!.max}) in ${this.file!.name}`);
+        if (!inPiece && (len === 0 || len > MAX_HEADER)) throw bad(`a frame header of ${len} bytes (at most ${MAX_HEADER})`);
+        this.len = len;
       }
-      if (this.have < this.need) break;
-      const payload = this.need > 0 ? this.take(this.need) : Buffer.alloc(0);
-      out.push({ header: this.header, payload });
-      this.header = undefined;
-      this.need = 4;
+      if (this.have < this.len) break;
+      const bytes = this.take(this.len);
+      this.len = undefined;
+      if (this.file !== undefined && this.file.left > 0) {
+        this.file.left--;
+        out.push({ piece: bytes });
+        continue;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        throw bad('a frame header is not JSON');
+      }
+      const header = checkHeader(parsed);
+      if (this.file !== undefined) {
+        if (header.t !== 'end' || header.name !== this.file.name) throw bad(`a ${header.t} frame where the end of ${this.file.name} was due`);
+        this.file = undefined;
+      } else if (header.t === 'end') throw bad(`the end of ${header.name}, which was not begun`);
+      else if (header.t === 'file') this.file = { name: header.name, left: pieceCount(header.size, header.piece), max: maxPieceLength(header.piece) };
+      out.push({ header });
     }
     return out;
   }
@@ -134,9 +169,10 @@ export class FrameReader {
     return this.have;
   }
 
-  /** At the end of the stream: throws WIRE_PROTOCOL when a frame was cut short. */
+  /** At the end of the stream: throws WIRE_PROTOCOL when a frame or a file was cut short. */
   end(): void {
-    if (this.have > 0 || this.header !== undefined) throw bad(`the stream ended inside a frame (${this.have} bytes of it received)`);
+    if (this.have > 0 || this.len !== undefined) throw bad(`the stream ended inside a frame (${this.have} bytes of it received)`);
+    if (this.file !== undefined) throw bad(`the stream ended inside ${this.file.name}`);
   }
 
   private take(n: number): Buffer {
@@ -146,10 +182,5 @@ export class FrameReader {
     this.parts = rest.length > 0 ? [rest] : [];
     this.have = rest.length;
     return head;
-  }
-
-  private unshift(b: Buffer): void {
-    this.parts.unshift(b);
-    this.have += b.length;
   }
 }

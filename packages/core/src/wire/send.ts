@@ -1,58 +1,100 @@
 /**
- * The sender's side of the WAL stream: compresses one file at a time, writes its frame and
- * returns the receiver's answer when it comes. Several files may be in flight on one channel
- * (pipelined: no round trip per file beyond its answer), bounded by `maxInFlight` compressed
- * bytes so that memory stays bounded whatever the link's latency.
+ * The sender's side of the WAL stream: reads a file a piece (1 MiB) at a time, hashes and
+ * compresses each piece into a buffer of a bounded pool, writes it, and returns the receiver's
+ * answer when it comes. A piece's buffer goes back to the pool as soon as the channel has taken
+ * its bytes (the write callback: ssh2 has encrypted them by then), so a slave's memory for the
+ * stream is the pool (PiecePool: ~7 MiB), whatever the link's latency, the number of files
+ * unanswered or how well they compress. Several files may be unanswered on one channel
+ * (pipelined: no round trip per file beyond its answer); one file's frames are written together.
  */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { BufferPool } from '../buffer-pool.js';
 import type { Codec } from '../compress.js';
 import { PitrError } from '../errors.js';
-import { encodeFrame, FrameReader, sha256, WIRE_VERSION, type Answer, type FileHeader, type Header } from './frame.js';
+import { encodeFrame, FrameReader, MAX_FILE, PIECE_BYTES, WIRE_VERSION, type Answer, type FileHeader, type Header } from './frame.js';
 
 /** What the sender needs of a channel (an ssh2 exec channel is one). */
 export interface StreamChannel {
-  write(data: Buffer): unknown;
+  /** `done` runs once the channel has taken the bytes (the buffer may be reused then), with an error if it never will. */
+  write(data: Buffer, done: (err?: Error | null) => void): unknown;
   on(event: 'data', fn: (d: Buffer) => void): unknown;
   on(event: 'close', fn: () => void): unknown;
   end(): unknown;
 }
 
-/** Compressed bytes unanswered, shared by every sender of one slave, so that its lanes together stay within `max`. */
-export class InFlightBudget {
-  private used = 0;
-  private readonly waiters: (() => void)[] = [];
-  constructor(readonly max: number) {}
-  /** Waits until `n` more bytes fit (or nothing is in flight: one file bigger than `max` still goes). */
-  async take(n: number, dead: () => boolean): Promise<void> {
-    while (!dead() && this.used > 0 && this.used + n > this.max) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    this.used += n;
+/** A file too large for the stream (MAX_FILE); the caller sends it over SFTP. */
+export class FrameTooLarge extends Error {
+  constructor(path: string, size: number) {
+    super(`${path} (${size} bytes) is larger than the WAL stream carries (${MAX_FILE} bytes)`);
+    this.name = 'FrameTooLarge';
   }
-  /** Gives `n` bytes back (an answer came, or the channel died). */
-  give(n: number): void {
-    this.used -= n;
-    this.waiters.splice(0).forEach((w) => w());
+}
+
+/** Compressed pieces not yet taken by their channel, per slave (all its lanes): with 1 MiB pieces ~6 MiB. */
+const OUT_BUFFERS = 6;
+/** Pieces being read and compressed at once, per slave (compression runs on this thread anyway). */
+const READ_BUFFERS = 2;
+
+/**
+ * The buffers of one slave's streams: READ_BUFFERS of `piece` bytes to read into, OUT_BUFFERS of
+ * codec.bound(piece) + 4 bytes to compress into; allocated at the first file, reused for every file.
+ */
+export class PiecePool {
+  private pools: { read: BufferPool; out: BufferPool } | undefined;
+
+  constructor(
+    readonly codec: Codec,
+    /** Original bytes per piece. */
+    readonly piece = PIECE_BYTES,
+  ) {}
+
+  /** Buffers to read a piece into. */
+  get read(): BufferPool {
+    return this.both().read;
+  }
+
+  /** Buffers to compress a piece into (length prefix included). */
+  get out(): BufferPool {
+    return this.both().out;
+  }
+
+  private both(): { read: BufferPool; out: BufferPool } {
+    return (this.pools ??= { read: new BufferPool(this.piece, READ_BUFFERS), out: new BufferPool(4 + this.codec.bound(this.piece), OUT_BUFFERS) });
   }
 }
 
 interface Pending {
   name: string;
-  bytes: number;
   resolve(a: Answer): void;
   reject(e: unknown): void;
 }
 
-/** Pipelined sender over one channel; `fail(why)` builds the error pending sends reject with when the channel dies. */
+/** Reads `n` bytes at `pos` into `buf`; throws WIRE_PROTOCOL when the file ends first. */
+async function readFully(fh: fsp.FileHandle, buf: Buffer, n: number, pos: number, path: string): Promise<void> {
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await fh.read(buf, got, n - got, pos + got);
+    if (bytesRead === 0) throw new PitrError('WIRE_PROTOCOL', `${path} shrank while it was read (${pos + got} bytes)`);
+    got += bytesRead;
+  }
+}
+
+/** One channel's sender. `fail(why)` builds the error that in-flight and later sends reject with when the channel dies. */
 export class WalStreamSender {
   private readonly pending: Pending[] = [];
   private dead: unknown;
   private hello: { resolve(): void; reject(e: unknown): void } | undefined;
-  /** Resolves on the receiver's hello; rejects when the channel ends first, or with a receiver of another version. */
+  /** Files are written one after the other on a channel; this is the last one's writing. */
+  private writing: Promise<unknown> = Promise.resolve();
+  /** Pool buffers the channel has not taken yet, each with its return to the pool. */
+  private readonly lent = new Map<Buffer, () => void>();
+  /** Resolves once the receiver's hello arrived; rejects if the channel dies first. */
   readonly ready: Promise<void>;
 
   constructor(
     private readonly ch: StreamChannel,
     private readonly fail: (why: string) => Error,
-    /** Compressed bytes written and not yet answered before a send waits (shared by the senders of one slave); default 4 MiB of its own. */
-    private readonly budget = new InFlightBudget(4 * 1024 * 1024),
   ) {
     this.ready = new Promise<void>((resolve, reject) => (this.hello = { resolve, reject }));
     this.ready.catch(() => undefined);
@@ -60,7 +102,7 @@ export class WalStreamSender {
     ch.on('data', (d: Buffer) => {
       if (this.dead !== undefined) return;
       try {
-        for (const f of reader.push(d)) this.onFrame(f.header);
+        for (const f of reader.push(d)) if ('header' in f) this.onFrame(f.header);
       } catch (err) {
         this.kill(err);
         ch.end();
@@ -69,7 +111,7 @@ export class WalStreamSender {
     ch.on('close', () => this.kill(this.fail(reader.pending > 0 ? 'the receiver ended inside an answer' : 'the receiver ended')));
   }
 
-  /** Whether the channel is still usable. */
+  /** False once the channel died (every later send rejects). */
   get usable(): boolean {
     return this.dead === undefined;
   }
@@ -79,43 +121,90 @@ export class WalStreamSender {
     return this.pending.length;
   }
 
-  /** Sends `data` as `name` compressed with `codec`; resolves with the receiver's answer; rejects when the channel dies first. */
-  async send(name: string, data: Buffer, codec: Codec): Promise<Answer> {
-    const payload = codec.compress(data);
-    return this.sendFrame({ t: 'file', name, size: data.length, algo: codec.spec.algo, clen: payload.length, sha256: sha256(data) }, payload);
+  /**
+   * Sends the file at `src` under `name` and resolves with the receiver's answer. Throws
+   * FrameTooLarge (nothing sent) for a file over MAX_FILE, an errno error when `src` cannot be
+   * opened (nothing sent), the channel's `fail` error when it dies; a read error in the middle of
+   * the file ends the channel (the receiver cannot take half a file) and throws.
+   */
+  sendFile(src: string, name: string, pool: PiecePool): Promise<Answer> {
+    const written = this.writing.then(() => this.writeFile(src, name, pool));
+    this.writing = written.catch(() => undefined);
+    return written.then((w) => w.answer);
   }
 
-  /** Sends one file frame already made (see SegmentPacker); waits while `maxInFlight` compressed bytes are unanswered. */
-  async sendFrame(header: FileHeader, payload: Buffer): Promise<Answer> {
-    await this.admit(payload.length);
-    return this.sendAdmitted(header, payload);
-  }
-
-  /** Waits for the hello and for room for `bytes` in the budget, and takes it; throws (room given back) when the channel dies meanwhile. */
-  async admit(bytes: number): Promise<void> {
-    await this.ready;
-    await this.budget.take(bytes, () => this.dead !== undefined);
-    if (this.dead !== undefined) {
-      this.budget.give(bytes);
-      throw this.dead;
-    }
-  }
-
-  /** Sends a frame whose bytes admit() has taken from the budget; resolves with the answer. */
-  sendAdmitted(header: FileHeader, payload: Buffer): Promise<Answer> {
-    if (this.dead !== undefined) {
-      this.budget.give(payload.length);
-      return Promise.reject(this.dead);
-    }
-    return new Promise<Answer>((resolve, reject) => {
-      this.pending.push({ name: header.name, bytes: payload.length, resolve, reject });
-      for (const b of encodeFrame(header, payload)) this.ch.write(b);
-    });
-  }
-
-  /** Ends the channel (the receiver exits after the answers in flight). */
+  /** Ends the request side; the receiver finishes what it has and exits. */
   end(): void {
     this.ch.end();
+  }
+
+  private async writeFile(src: string, name: string, pool: PiecePool): Promise<{ answer: Promise<Answer> }> {
+    await this.ready;
+    if (this.dead !== undefined) throw this.dead;
+    const fh = await fsp.open(src, 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size > MAX_FILE) throw new FrameTooLarge(src, size);
+      if (this.dead !== undefined) throw this.dead;
+      const header: FileHeader = { t: 'file', name, size, algo: pool.codec.spec.algo, piece: pool.piece };
+      const answer = new Promise<Answer>((resolve, reject) => this.pending.push({ name, resolve, reject }));
+      answer.catch(() => undefined);
+      this.put(encodeFrame(header));
+      const hash = createHash('sha256');
+      try {
+        for (let pos = 0; pos < size; pos += pool.piece) {
+          const n = Math.min(pool.piece, size - pos);
+          const raw = await pool.read.acquire();
+          try {
+            await readFully(fh, raw, n, pos, src);
+            hash.update(raw.subarray(0, n));
+            const out = await pool.out.acquire();
+            if (this.dead !== undefined) {
+              pool.out.release(out);
+              throw this.dead;
+            }
+            let len: number;
+            try {
+              len = pool.codec.compressInto(raw.subarray(0, n), out.subarray(4));
+            } catch (err) {
+              pool.out.release(out);
+              throw err;
+            }
+            out.writeUInt32BE(len, 0);
+            this.lend(out, 4 + len, pool.out);
+          } finally {
+            pool.read.release(raw);
+          }
+        }
+      } catch (err) {
+        // The receiver has the file's header and some pieces: this channel is of no further use.
+        this.kill(err);
+        this.ch.end();
+        throw err;
+      }
+      this.put(encodeFrame({ t: 'end', name, sha256: hash.digest('hex') }));
+      return { answer };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Writes a small frame of our own (not from a pool). */
+  private put(b: Buffer): void {
+    this.ch.write(b, () => undefined);
+  }
+
+  /** Writes the first `len` bytes of a pool buffer; it goes back to `pool` once the channel took them (or died). */
+  private lend(buf: Buffer, len: number, pool: BufferPool): void {
+    let back = false;
+    const giveBack = (): void => {
+      if (back) return;
+      back = true;
+      this.lent.delete(buf);
+      pool.release(buf);
+    };
+    this.lent.set(buf, giveBack);
+    this.ch.write(buf.subarray(0, len), giveBack);
   }
 
   private onFrame(h: Header): void {
@@ -127,7 +216,6 @@ export class WalStreamSender {
     if (h.t !== 'answer') throw new PitrError('WIRE_PROTOCOL', `WAL stream: a ${h.t} frame from the receiver`);
     const p = this.pending.shift();
     if (p === undefined || p.name !== h.name) throw new PitrError('WIRE_PROTOCOL', `WAL stream: an answer for ${h.name} where ${p?.name ?? 'none'} was due`);
-    this.budget.give(p.bytes);
     p.resolve(h);
   }
 
@@ -135,9 +223,9 @@ export class WalStreamSender {
     if (this.dead !== undefined) return;
     this.dead = err;
     this.hello?.reject(err);
-    for (const p of this.pending.splice(0)) {
-      this.budget.give(p.bytes);
-      p.reject(err);
-    }
+    for (const p of this.pending.splice(0)) p.reject(err);
+    // A dead channel sends nothing more: what it still holds goes back to the pool (a callback
+    // that never comes must not shrink the pool of the slave's other channels).
+    for (const giveBack of [...this.lent.values()]) giveBack();
   }
 }
