@@ -21,11 +21,15 @@ export type SenderStream = Duplex & { stderr?: Readable };
 interface Pending {
   onFrame(f: Frame): void | Promise<void>;
   fail(e: Error): void;
+  /** Answered (resolved or rejected): later frames of its answer are read and dropped. */
+  settled: boolean;
+  /** Its answer ends with an E frame (a batch); else it is one frame (an open). */
+  untilEnd: boolean;
 }
-
 /** One running sender on the master, shared by the files of one stream. */
 export class BlockChannel {
-  private readonly pending = new Map<number, Pending>();
+  /** Requests of each file waiting for their answers, in the order sent: the sender answers them in that order. */
+  private readonly pending = new Map<number, Pending[]>();
   private readonly reader = new FrameReader();
   private failure: Error | undefined;
   private stderrTail = '';
@@ -62,6 +66,8 @@ export class BlockChannel {
           else reject(new Error(`the block sender on the master speaks protocol ${String(v)}, this cmd_standby ${PROTOCOL}: install the same version on both`));
         },
         fail: reject,
+        settled: false,
+        untilEnd: false,
       };
       // A command that neither answers nor ends (not a cmd_standby) must not hold -B up.
       timer = setTimeout(() => reject(new Error(`no answer within ${HELLO_MS / 1000} s`)), HELLO_MS);
@@ -109,16 +115,21 @@ export class BlockChannel {
     }
     const id = f.body.readUInt32BE(0);
     this.count(id, 5 + f.body.length);
-    const p = this.pending.get(id);
-    if (!p) throw new Error(`block sender protocol: an answer for file ${f.body.readUInt32BE(0)}, which has no request`);
-    await p.onFrame(f);
+    const queue = this.pending.get(id);
+    const p = queue?.[0];
+    if (!queue || !p) throw new Error(`block sender protocol: an answer for file ${f.body.readUInt32BE(0)}, which has no request`);
+    if (!p.settled) await p.onFrame(f);
+    if (p.untilEnd ? f.type === 'E' : p.settled) {
+      queue.shift();
+      if (queue.length === 0) this.pending.delete(id);
+    }
   }
 
   private die(e: Error): void {
     this.failure ??= e;
     this.helloWait?.fail(this.failure);
     this.helloWait = undefined;
-    for (const p of this.pending.values()) p.fail(this.failure);
+    for (const queue of this.pending.values()) for (const p of queue) if (!p.settled) p.fail(this.failure);
     this.pending.clear();
   }
 
@@ -138,18 +149,26 @@ export class BlockChannel {
     if (!this.stream.write(b)) await once(this.stream, 'drain');
   }
 
-  private request<T>(id: number, b: Buffer, onFrame: (f: Frame, done: (v: T) => void, fail: (e: Error) => void) => void | Promise<void>): Promise<T> {
+  private request<T>(
+    id: number,
+    b: Buffer,
+    onFrame: (f: Frame, done: (v: T) => void, fail: (e: Error) => void) => void | Promise<void>,
+    untilEnd = true,
+  ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
-      const done = (v: T): void => {
-        this.pending.delete(id);
+      const entry: Pending = { onFrame: (f) => onFrame(f, done, fail), fail: (e) => fail(e), settled: false, untilEnd };
+      function done(v: T): void {
+        entry.settled = true;
         resolve(v);
-      };
-      const fail = (e: Error): void => {
-        this.pending.delete(id);
+      }
+      function fail(e: Error): void {
+        entry.settled = true;
         reject(e);
-      };
-      this.pending.set(id, { onFrame: (f) => onFrame(f, done, fail), fail });
+      }
+      const queue = this.pending.get(id);
+      if (queue) queue.push(entry);
+      else this.pending.set(id, [entry]);
       this.count(id, b.length);
       this.send(b).catch(fail);
     });
@@ -157,11 +176,16 @@ export class BlockChannel {
 
   /** Opens `path` on the master as file `id`: its size and mtime (s), or 'gone'. Throws the sender's message when it cannot read it. */
   open(id: number, path: string): Promise<Opened> {
-    return this.request<Opened>(id, frame('O', idText(id, path)), (f, done, fail) => {
-      if (f.type === 'S') done({ size: f.body.readDoubleBE(4), mtime: f.body.readDoubleBE(12) });
-      else if (f.type === 'G') done('gone');
-      else fail(new Error(f.type === 'X' ? f.body.subarray(4).toString('utf8') : `block sender protocol: ${f.type} after open`));
-    });
+    return this.request<Opened>(
+      id,
+      frame('O', idText(id, path)),
+      (f, done, fail) => {
+        if (f.type === 'S') done({ size: f.body.readDoubleBE(4), mtime: f.body.readDoubleBE(12) });
+        else if (f.type === 'G') done('gone');
+        else fail(new Error(f.type === 'X' ? f.body.subarray(4).toString('utf8') : `block sender protocol: ${f.type} after open`));
+      },
+      false,
+    );
   }
 
   /**

@@ -135,6 +135,17 @@ export function pinYoungGeneration(): void {
  */
 const IN_THREAD_GC_BYTES = 2 * 1024 * 1024;
 
+/**
+ * Files in flight per stream. Over a long path each small file costs a round trip or two, so the
+ * files in flight are what fills it: -B of a pgbench -s 5 cluster (975 files) over 100 Mbit/s +
+ * 30 ms each way with compress zstd took 6.4 s with 4, 4.2 s with 16, 3.9 s with 32 (bench
+ * part wan's link). A file in flight holds no buffer of its own (the stream's pool, the block
+ * sender's pipelined batches), except a re-sync against a local copy: at most LOCAL_COPY_FILES
+ * of those per stream (stream-copy.ts). On loopback the same within the noise (20 000 files:
+ * 8.4-12.6 s, 93-96 MB with 4; 12.3-12.9 s, 94-95 MB with 16).
+ */
+const FILES_PER_STREAM = 16;
+
 interface Slot {
   worker: CopyThread;
   exited: Promise<void>;
@@ -176,7 +187,7 @@ export class CopyEngine {
           target,
           sshDebug: debug !== undefined,
           streams,
-          filesPerStream: o.filesPerStream ?? 4,
+          filesPerStream: o.filesPerStream ?? FILES_PER_STREAM,
           // 8 x 255 KiB = the 2 MiB channel window: more reads in flight only wait (part (b) of the
           // bench: the same ratios to pg_basebackup and rsync as with 16, 9 MB less peak RSS).
           buffersPerStream: o.buffersPerStream ?? 8,

@@ -5,6 +5,7 @@
  * beside the destination, renamed into place with the master's mtime (incoming-file.ts).
  */
 import { SshErrorCode, isSshError, type SftpChannel } from '@pitrtools/core/ssh/index';
+import pLimit from 'p-limit';
 import { BufferPool, fetchFile } from '@pitrtools/core/ssh/sftp-fetch';
 import type { BlockChannel } from './block-channel.js';
 import { hasLocalFile, resyncFile } from './block-resync.js';
@@ -16,6 +17,9 @@ import { removePath } from './local-tree.js';
 export interface JobSource {
   next(): Promise<WireJob | undefined>;
 }
+
+/** Files re-synced against a local copy at once per stream (each holds a 1 MiB batch buffer): the memory bound of a re-sync. */
+const LOCAL_COPY_FILES = 4;
 
 /** Options of runStreams. */
 export interface StreamOptions {
@@ -42,8 +46,11 @@ export async function runStreams(channels: readonly SftpChannel[], source: JobSo
         const job = await source.next();
         if (!job || failure !== undefined) return;
         // Through the block sender when it saves bytes: a local copy to compare, or compression.
-        if (sender && (o.senderAlways || (await hasLocalFile(job.local)))) {
-          const r = await resyncFile(sender, job, o.onBytes ? { onBytes: o.onBytes } : {});
+        const local = sender ? await hasLocalFile(job.local) : false;
+        if (sender && (o.senderAlways || local)) {
+          const run = (): ReturnType<typeof resyncFile> => resyncFile(sender, job, o.onBytes ? { onBytes: o.onBytes } : {});
+          // A file re-synced against a local copy holds a batch buffer (1 MiB) while in flight.
+          const r = local ? await withCopy(run) : await run();
           o.onFile?.(job, r.outcome, r.wire);
         } else o.onFile?.(job, await copyOne(ch, pool, job, o));
       }
@@ -55,6 +62,7 @@ export async function runStreams(channels: readonly SftpChannel[], source: JobSo
     }
   };
   const pools = channels.map((ch) => new BufferPool(ch.maxRead, o.buffersPerStream));
+  const withCopy = pLimit(LOCAL_COPY_FILES * Math.max(1, channels.length));
   // Slots ask for jobs in the order they start: the first slot of every stream first, so the
   // largest files (the long poles) go to different streams rather than share one.
   const slots: Promise<void>[] = [];
