@@ -1,25 +1,52 @@
 /**
- * cmd_queue's budget of SFTP WRITE requests in flight: shared by every lane of every slave, never
- * under 2 per upload (one request at a time would wait a round trip per 255 KiB) and never over
- * what a standalone upload uses.
+ * cmd_queue's budget of SFTP WRITE requests in flight (daemonWriteSlots): slots taken per request
+ * and shared by every upload of every slave, so a lone upload fills sshd's window
+ * (UPLOAD_IN_FLIGHT) and many together never hold more than DAEMON_WRITES_IN_FLIGHT.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { pipelinedWrite } from '../../core/src/ssh/sftp-write.js';
+import type { SftpChannel } from '../../core/src/ssh/sftp-channel.js';
 import { UPLOAD_IN_FLIGHT } from '../src/adapters/ssh-link.js';
-import { inFlightPerUpload } from '../src/daemon/slave-worker.js';
+import { DAEMON_WRITES_IN_FLIGHT, daemonUploadBudget, daemonWriteSlots } from '../src/daemon/slave-worker.js';
 
-describe('inFlightPerUpload', () => {
-  it('shares the budget of 12 among lanes x slaves', () => {
-    assert.equal(inFlightPerUpload(3, 1), 4);
-    assert.equal(inFlightPerUpload(2, 1), 6);
-    assert.equal(inFlightPerUpload(3, 2), 2);
+const CHUNK = 1024;
+
+/** Requests in flight on every channel together, and the most there ever were. */
+const all = { now: 0, most: 0 };
+
+/** A channel whose WRITEs are answered 5 ms later; counts the requests in flight (its own and all). */
+function channel(): { ch: SftpChannel; most: () => number } {
+  let now = 0;
+  let most = 0;
+  const ch = {
+    maxWrite: CHUNK,
+    write: async () => {
+      most = Math.max(most, ++now);
+      all.most = Math.max(all.most, ++all.now);
+      await new Promise((r) => setTimeout(r, 5));
+      now--;
+      all.now--;
+    },
+  };
+  return { ch: ch as unknown as SftpChannel, most: () => most };
+}
+
+const source = (size: number) => ({ size, chunk: async (b: Buffer, _p: number, len: number) => b.subarray(0, len), close: async () => undefined });
+
+describe('daemonWriteSlots', () => {
+  it("a lone upload under cmd_queue's budget keeps UPLOAD_IN_FLIGHT requests in flight (sshd's whole window), not a fixed share of it", async () => {
+    const c = channel();
+    await pipelinedWrite(c.ch, Buffer.alloc(4), 'p', source(64 * CHUNK), daemonUploadBudget());
+    assert.equal(c.most(), UPLOAD_IN_FLIGHT);
   });
-  it('never goes under 2 per upload, whatever the number of slaves', () => {
-    assert.equal(inFlightPerUpload(3, 3), 2);
-    assert.equal(inFlightPerUpload(16, 20), 2);
-  });
-  it("never goes over a standalone upload's UPLOAD_IN_FLIGHT", () => {
-    assert.equal(inFlightPerUpload(1, 1), UPLOAD_IN_FLIGHT);
-    assert.equal(inFlightPerUpload(0, 0), UPLOAD_IN_FLIGHT);
+
+  it('nine uploads (3 lanes x 3 slaves) together never hold more than the budget, and every one finishes', async () => {
+    const slot = daemonWriteSlots();
+    all.most = 0;
+    const chans = Array.from({ length: 9 }, () => channel());
+    await Promise.all(chans.map((c) => pipelinedWrite(c.ch, Buffer.alloc(4), 'p', source(40 * CHUNK), { inFlight: UPLOAD_IN_FLIGHT, writeSlot: slot })));
+    assert.equal(all.most, DAEMON_WRITES_IN_FLIGHT);
+    for (const c of chans) assert.ok(c.most() >= 1);
   });
 });

@@ -22,7 +22,7 @@ import { fileIdentity } from './file-identity.js';
 import { iniStamp } from './ini-stamp.js';
 import { acquirePidFile } from './pidfile.js';
 import { ProofMarkers } from './proof-markers.js';
-import { inFlightPerUpload, SlaveWorker } from './slave-worker.js';
+import { daemonUploadBudget, SlaveWorker } from './slave-worker.js';
 import { WarmArchiver } from './warm-archiver.js';
 
 /** Options of the long-running queue runner. */
@@ -200,11 +200,12 @@ const PROMPT_RETRY_MS = 3000;
 // so PostgreSQL never waits for a backlog: drainBudgetMs is 0 here.
 function makeWorkers(rt: ArchiverRuntime): { workers: SlaveWorker[]; muteAll(): void } {
   const mutes: Array<() => void> = [];
+  const budget = daemonUploadBudget();
   const workers = rt.slaves.map((s) => {
     const retryMs = rt.config.queue_wait * 1000;
     const w = new SlaveWorker(s, {
       lanes: rt.config.upload_lanes,
-      inFlight: inFlightPerUpload(rt.config.upload_lanes, rt.slaves.length),
+      ...budget,
       retryMs,
       promptRetryMs: Math.min(retryMs, PROMPT_RETRY_MS),
       sshDebug: rt.config.ssh_debug,

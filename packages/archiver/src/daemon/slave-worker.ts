@@ -12,6 +12,7 @@ import { noteOutage } from '../archive/claims.js';
 import { remoteCause } from '../archive/remote-cause.js';
 import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
 import { sessionLink, sshTargetOf, tooLargeForFrame, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
+import pLimit from 'p-limit';
 import { WalStreamPool } from '../adapters/wal-stream-pool.js';
 import { paceGc } from '../gc-pacer.js';
 import { SharedRuns } from './shared-runs.js';
@@ -19,8 +20,10 @@ import { SharedRuns } from './shared-runs.js';
 /** Settings of a worker. */
 export interface WorkerOptions {
   lanes: number;
-  /** SFTP WRITE requests in flight per upload (see inFlightPerUpload). */
+  /** SFTP WRITE requests in flight per upload at most (UPLOAD_IN_FLIGHT). */
   inFlight: number;
+  /** The daemon-wide budget of WRITE requests (daemonWriteSlots), shared by every upload of every slave. */
+  writeSlot?: () => Promise<() => void>;
   /** After a failed connect, requests fail at once for this long instead of waiting for another timeout. */
   retryMs: number;
   /** A new segment for a slave with a queue retries a failed connect once this long has passed (nudge()). */
@@ -38,11 +41,23 @@ export interface WorkerOptions {
  * 146 MB with 3 (it starts at 65 MB); with this budget at 94 and 97 MB, in the same time (bench/,
  * `cmd_queue peak RSS`; on loopback the 2 cores, not the window, limit the rate).
  */
-const DAEMON_WRITES_IN_FLIGHT = 12;
+export const DAEMON_WRITES_IN_FLIGHT = 12;
 
-/** WRITE requests per upload: the daemon's budget shared by every lane of every slave, 2 to UPLOAD_IN_FLIGHT. */
-export function inFlightPerUpload(lanes: number, slaves: number): number {
-  return Math.max(2, Math.min(UPLOAD_IN_FLIGHT, Math.floor(DAEMON_WRITES_IN_FLIGHT / Math.max(1, lanes * slaves))));
+/**
+ * The daemon's budget of WRITE requests as slots taken per request (pipelinedWrite's writeSlot):
+ * an upload alone uses up to UPLOAD_IN_FLIGHT (sshd's whole 2 MiB window), several share
+ * DAEMON_WRITES_IN_FLIGHT. It used to be split evenly in advance (12 / lanes x slaves, at least
+ * 2): a lone segment then had 4 requests, half the window, and took 2.1 x an `ssh cat` of it
+ * over 1 Gbit/s with 30 ms each way (bench part wan).
+ */
+export function daemonWriteSlots(budget = DAEMON_WRITES_IN_FLIGHT): () => Promise<() => void> {
+  const limit = pLimit(budget);
+  return () => new Promise((resolve) => void limit(() => new Promise<void>((release) => resolve(() => release()))));
+}
+
+/** What every upload of one cmd_queue gets: up to UPLOAD_IN_FLIGHT requests each, from one shared budget. */
+export function daemonUploadBudget(): Pick<WorkerOptions, 'inFlight' | 'writeSlot'> {
+  return { inFlight: UPLOAD_IN_FLIGHT, writeSlot: daemonWriteSlots() };
 }
 
 // Not an SSH_ code: deliver.ts then counts it as no delivery without calling it an outage.
@@ -159,6 +174,7 @@ export class SlaveWorker implements LinkProvider {
         await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, {
           log: this.uploadLog(),
           inFlight: this.opts.inFlight,
+          ...(this.opts.writeSlot ? { writeSlot: this.opts.writeSlot } : {}),
           dirFsync: this.target.remoteDirFsync,
         })
       ).status;

@@ -28,6 +28,8 @@ export interface UploadOptions {
   dirFsync?: boolean;
   /** WRITE requests kept in flight; default 16. */
   inFlight?: number;
+  /** Taken before each WRITE request and given back at its answer: a limit shared with other uploads (pipelinedWrite). */
+  writeSlot?: () => Promise<() => void>;
   /** Bytes per WRITE request; capped at the server's limit (OpenSSH: 255 KiB). */
   chunkSize?: number;
   log?: Logger;
@@ -156,6 +158,7 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
       try {
         await pipelinedWrite(ch, handle, tmpPath, source, {
           inFlight,
+          ...(opts.writeSlot ? { writeSlot: opts.writeSlot } : {}),
           ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });

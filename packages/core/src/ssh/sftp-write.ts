@@ -50,13 +50,18 @@ export async function lanes(n: number, worker: (stop: () => boolean) => Promise<
   if (bad) throw bad.reason;
 }
 
-/** Writes the whole source to an open remote handle with several WRITE requests in flight. */
+/**
+ * Writes the whole source to an open remote handle with up to `inFlight` WRITE requests in
+ * flight. `writeSlot`, when given, is taken before each request and given back at its answer: a
+ * limit shared with other uploads (cmd_queue's daemon-wide budget), so one upload alone may use
+ * all of `inFlight` and several share the budget.
+ */
 export async function pipelinedWrite(
   ch: SftpChannel,
   handle: Buffer,
   remotePath: string,
   source: Source,
-  opts: { inFlight?: number; chunkSize?: number; onProgress?: (done: number, total: number) => void },
+  opts: { inFlight?: number; chunkSize?: number; onProgress?: (done: number, total: number) => void; writeSlot?: () => Promise<() => void> },
 ): Promise<void> {
   const chunk = Math.max(1, Math.min(opts.chunkSize ?? ch.maxWrite, ch.maxWrite));
   const total = source.size;
@@ -64,15 +69,23 @@ export async function pipelinedWrite(
   let done = 0;
   const n = Math.max(1, Math.min(opts.inFlight ?? 16, Math.ceil(total / chunk) || 1));
   await lanes(n, async (stop) => {
-    const buf = Buffer.allocUnsafe(chunk);
+    // Allocated once a lane gets its first slot: lanes that never get one cost nothing.
+    let buf: Buffer | undefined;
     while (next < total && !stop()) {
-      const pos = next;
-      const len = Math.min(chunk, total - pos);
-      next += len;
-      const data = await source.chunk(buf, pos, len);
-      await ch.write(handle, data, 0, len, pos, remotePath);
-      done += len;
-      opts.onProgress?.(done, total);
+      const release = opts.writeSlot ? await opts.writeSlot() : undefined;
+      try {
+        if (next >= total || stop()) return;
+        const pos = next;
+        const len = Math.min(chunk, total - pos);
+        next += len;
+        buf ??= Buffer.allocUnsafe(chunk);
+        const data = await source.chunk(buf, pos, len);
+        await ch.write(handle, data, 0, len, pos, remotePath);
+        done += len;
+        opts.onProgress?.(done, total);
+      } finally {
+        release?.();
+      }
     }
   });
 }
