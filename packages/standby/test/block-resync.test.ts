@@ -15,6 +15,7 @@ import { BLOCK, frame } from '../src/basebackup/block-frames.js';
 import { BlockChannel } from '../src/basebackup/block-channel.js';
 import { resyncFile } from '../src/basebackup/block-resync.js';
 import { serveSendFiles } from '../src/basebackup/block-sender.js';
+import { BufferPool } from '@pitrtools/core/ssh/sftp-fetch';
 import type { WireJob } from '../src/basebackup/copy-protocol.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pitr-block-resync-'));
@@ -221,5 +222,39 @@ test('latency: a file the standby has no copy of is asked for several batches at
   assert.equal(asked, 12);
   assert.ok(most >= 8, `at most ${most} batch(es) of the file were asked for before their answers`);
   assert.deepEqual(temps(), []);
+  ch.end();
+});
+
+test('latency and memory: a file re-synced against a local copy has as many batches in flight as the shared pool has buffers, and only the changed blocks cross', async () => {
+  const local = randomBytes(12 * 128 * BLOCK); // 12 MiB: 12 batches
+  const master = Buffer.from(local);
+  for (const b of [5, 300, 1000, 1500]) randomBytes(50).copy(master, b * BLOCK + 100);
+  const job = files(master, local);
+  const toMaster = new PassThrough();
+  const fromMaster = new PassThrough();
+  let asked = 0;
+  let answered = 0;
+  let most = 0;
+  toMaster.on(
+    'data',
+    frameTypes((t) => {
+      if (t === 'B') most = Math.max(most, ++asked - answered);
+    }),
+  );
+  fromMaster.on(
+    'data',
+    frameTypes((t) => {
+      if (t === 'E') answered++;
+    }),
+  );
+  void serveSendFiles(toMaster, (b) => new Promise<void>((resolve) => setTimeout(() => resolve(void fromMaster.write(b)), 20))).catch(() => undefined);
+  const ch = await BlockChannel.start(Duplex.from({ readable: fromMaster, writable: toMaster }), 'zstd');
+  const batches = new BufferPool(128 * BLOCK, 4);
+  const r = await resyncFile(ch, job, { batches });
+  assert.equal(r.outcome, 'copied');
+  assert.ok(readFileSync(job.local).equals(master));
+  assert.ok(most >= 2 && most <= 4, `${most} batches in flight: more than one, never more than the pool's 4 buffers`);
+  assert.equal(batches.available, 4, 'every buffer back in the pool');
+  assert.ok(r.wire < 1024 * 1024, `${r.wire} bytes crossed for 4 changed blocks (hashes included)`);
   ch.end();
 });

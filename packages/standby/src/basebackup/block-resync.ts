@@ -2,17 +2,19 @@
  * One file of -B through the block sender: rebuilt under a temp name beside the destination
  * (incoming-file.ts: the unchanged blocks from the local copy, the changed ones from the master),
  * fsynced, given the master's mtime, renamed into place. The destination only ever holds a
- * complete copy: a -B killed in the middle leaves the old file as it was. With a local copy one
- * batch (1 MiB) per file is held and in flight (its unchanged blocks come from that buffer);
- * without one the master's data goes straight to the temp file, and AHEAD batches are in flight
- * (pipelined on the channel: a large file costs a round trip per AHEAD MiB, not per MiB).
+ * complete copy: a -B killed in the middle leaves the old file as it was. Up to AHEAD batches
+ * of a file are in flight (pipelined on the channel: a large file costs a round trip per AHEAD
+ * MiB, not per MiB). With a local copy each batch holds a 1 MiB buffer of the copy's shared pool
+ * (its unchanged blocks are read into it); without one the master's data goes straight to the
+ * temp file.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { BufferPool } from '@pitrtools/core/ssh/sftp-fetch';
 import { errorCode } from '@pitrtools/core/errors';
 import { BATCH_BLOCKS, BLOCK, HASH_ALGO } from './block-frames.js';
-import type { BlockChannel } from './block-channel.js';
+import type { BlockChannel, Opened } from './block-channel.js';
 import type { FileOutcome, WireJob } from './copy-protocol.js';
 import { IncomingFile } from './incoming-file.js';
 import { removePath } from './local-tree.js';
@@ -59,9 +61,23 @@ async function readFully(fh: FileHandle, buf: Buffer, len: number, pos: number):
   return got;
 }
 
+/** Options of resyncFile. */
+export interface ResyncOptions {
+  onBytes?: (n: number) => void;
+  create?: (dest: string) => Promise<RebuildTarget>;
+  /**
+   * Buffers of one batch (1 MiB) for files with a local copy, shared by every file of the copy:
+   * the memory bound of a re-sync. Default: one of its own (a batch at a time).
+   */
+  batches?: BufferPool;
+}
+
+/** A first batch up to this size gets a buffer of its own instead of one of the pool's (bytes). */
+const SMALL_FIRST = 64 * 1024;
+
 /**
- * Batches in flight for a file the standby has no copy of: 8 MiB of it per round trip, no buffer
- * of ours each. Measured over 100 Mbit/s + 30 ms each way (bench part wan, -B of a pgbench -s 5
+ * Batches in flight per file: for a file the standby has no copy of, 8 MiB of it per round trip
+ * and no buffer of ours each; with a local copy as many as `batches` has free. Measured over 100 Mbit/s + 30 ms each way (bench part wan, -B of a pgbench -s 5
  * cluster, compress zstd): one at a time, the 64 MiB pgbench_accounts took a round trip per MiB.
  */
 const AHEAD = 8;
@@ -131,48 +147,69 @@ async function fetchNew(
  * it (the local copy goes too), else 'copied'. Throws what the channel or the disk threw, with
  * the temp file removed and the destination untouched.
  */
-export async function resyncFile(
-  ch: BlockChannel,
-  job: WireJob,
-  o: { onBytes?: (n: number) => void; create?: (dest: string) => Promise<RebuildTarget> } = {},
-): Promise<ResyncResult> {
+export async function resyncFile(ch: BlockChannel, job: WireJob, o: ResyncOptions = {}): Promise<ResyncResult> {
   const BATCH = BATCH_BLOCKS * BLOCK;
   const local = await openLocal(job.local);
   if (!local) return fetchNew(ch, job, o);
+  const pool = o.batches ?? new BufferPool(BATCH, 1);
   let out: RebuildTarget | undefined;
   try {
     // The first batch goes out with the open, sized by the walk's size (the master's size may have
     // moved since: what the open says decides what is written). Most files of a cluster are far
-    // smaller than a batch: no 1 MiB buffer each.
+    // smaller than a batch: a buffer of their size, not one of the pool's.
     const firstBlocks = Math.ceil(Math.min(BATCH, job.size) / BLOCK);
-    let buf = Buffer.allocUnsafe(firstBlocks * BLOCK);
-    const opened = await ch.openWithBatch(job.id, job.remote, firstBlocks, await localHashes(local, buf, 0, firstBlocks * BLOCK), (at, data) => {
-      inBatch(job.remote, 0, firstBlocks * BLOCK, at, data.length);
-      data.copy(buf, at);
-    });
-    if (opened === 'gone') {
-      await local?.fh.close();
-      await removePath(job.local);
-      return { outcome: 'vanished', wire: ch.take(job.id) };
-    }
-    out = await (o.create ?? IncomingFile.create)(job.local);
-    const target = out;
-    let off = Math.min(firstBlocks * BLOCK, opened.size);
-    if (off > 0) {
-      await target.write([buf.subarray(0, off)], 0);
-      o.onBytes?.(off);
-    }
-    if (off < opened.size && buf.length < Math.min(BATCH, opened.size)) buf = Buffer.allocUnsafe(Math.min(BATCH, opened.size));
-    for (; off < opened.size; off += BATCH) {
-      const len = Math.min(BATCH, opened.size - off);
-      const start = off;
-      await ch.batch(job.id, off, Math.ceil(len / BLOCK), await localHashes(local, buf, off, len), (at, data) => {
-        inBatch(job.remote, start, start + len, at, data.length);
-        data.copy(buf, at - start);
+    const pooled = firstBlocks * BLOCK > SMALL_FIRST;
+    const first = pooled ? await pool.acquire() : Buffer.allocUnsafe(firstBlocks * BLOCK);
+    let opened: Opened;
+    try {
+      opened = await ch.openWithBatch(job.id, job.remote, firstBlocks, await localHashes(local, first, 0, firstBlocks * BLOCK), (at, data) => {
+        inBatch(job.remote, 0, firstBlocks * BLOCK, at, data.length);
+        data.copy(first, at);
       });
-      await target.write([buf.subarray(0, len)], off);
-      o.onBytes?.(len);
+      if (opened === 'gone') {
+        await local.fh.close();
+        await removePath(job.local);
+        return { outcome: 'vanished', wire: ch.take(job.id) };
+      }
+      out = await (o.create ?? IncomingFile.create)(job.local);
+      const n = Math.min(firstBlocks * BLOCK, opened.size);
+      if (n > 0) {
+        await out.write([first.subarray(0, n)], 0);
+        o.onBytes?.(n);
+      }
+    } finally {
+      if (pooled) pool.release(first);
     }
+    const target = out;
+    const size = opened.size;
+    // The rest: up to AHEAD batches in flight, each in a buffer of the pool (the local blocks are
+    // read into it, the changed ones copied over them, then it is written where it belongs).
+    let next = firstBlocks * BLOCK;
+    let failure: unknown;
+    const lane = async (): Promise<void> => {
+      while (failure === undefined && next < size) {
+        const buf = await pool.acquire();
+        try {
+          if (failure !== undefined || next >= size) return;
+          const off = next;
+          const len = Math.min(BATCH, size - off);
+          next += BATCH;
+          await ch.batch(job.id, off, Math.ceil(len / BLOCK), await localHashes(local, buf, off, len), (at, data) => {
+            inBatch(job.remote, off, off + len, at, data.length);
+            data.copy(buf, at - off);
+          });
+          await target.write([buf.subarray(0, len)], off);
+          o.onBytes?.(len);
+        } catch (err) {
+          failure ??= err;
+        } finally {
+          pool.release(buf);
+        }
+      }
+    };
+    // Every lane ends before the file is placed or discarded: none writes into a file given up.
+    await Promise.all(Array.from({ length: AHEAD }, lane));
+    if (failure !== undefined) throw failure;
     await ch.close(job.id);
     // Changed since the walk listed it: mtime 0, so the next -B compares it again.
     await target.place(opened.mtime === job.mtime ? job.mtime : 0);
@@ -181,7 +218,7 @@ export async function resyncFile(
     await out?.discard();
     throw err;
   } finally {
-    await local?.fh.close().catch(() => undefined);
+    await local.fh.close().catch(() => undefined);
   }
   return { outcome: 'copied', wire: ch.take(job.id) };
 }

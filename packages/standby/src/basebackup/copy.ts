@@ -139,9 +139,9 @@ const IN_THREAD_GC_BYTES = 2 * 1024 * 1024;
  * Files in flight per stream. Over a long path each small file costs a round trip or two, so the
  * files in flight are what fills it: -B of a pgbench -s 5 cluster (975 files) over 100 Mbit/s +
  * 30 ms each way with compress zstd took 6.4 s with 4, 4.2 s with 16, 3.9 s with 32 (bench
- * part wan's link). A file in flight holds no buffer of its own (the stream's pool, the block
- * sender's pipelined batches), except a re-sync against a local copy: at most LOCAL_COPY_FILES
- * of those per stream (stream-copy.ts). On loopback the same within the noise (20 000 files:
+ * part wan's link). A file in flight holds no buffer of its own beyond 64 KiB: the streams'
+ * pools, and for a re-sync against a local copy the copy's batch buffers (RESYNC_BATCHES in
+ * stream-copy.ts). On loopback the same within the noise (20 000 files:
  * 8.4-12.6 s, 93-96 MB with 4; 12.3-12.9 s, 94-95 MB with 16).
  */
 const FILES_PER_STREAM = 16;

@@ -5,9 +5,9 @@
  * beside the destination, renamed into place with the master's mtime (incoming-file.ts).
  */
 import { SshErrorCode, isSshError, type SftpChannel } from '@pitrtools/core/ssh/index';
-import pLimit from 'p-limit';
 import { BufferPool, fetchFile } from '@pitrtools/core/ssh/sftp-fetch';
 import type { BlockChannel } from './block-channel.js';
+import { BATCH_BLOCKS, BLOCK } from './block-frames.js';
 import { hasLocalFile, resyncFile } from './block-resync.js';
 import type { FileOutcome, WireJob } from './copy-protocol.js';
 import { IncomingFile } from './incoming-file.js';
@@ -18,8 +18,11 @@ export interface JobSource {
   next(): Promise<WireJob | undefined>;
 }
 
-/** Files re-synced against a local copy at once per stream (each holds a 1 MiB batch buffer): the memory bound of a re-sync. */
-const LOCAL_COPY_FILES = 4;
+/**
+ * Batch buffers (1 MiB each) for the files re-synced against a local copy, shared by every stream
+ * of this copy: the memory bound of a re-sync, however many files are in flight (block-resync.ts).
+ */
+const RESYNC_BATCHES = 8;
 
 /** Options of runStreams. */
 export interface StreamOptions {
@@ -46,11 +49,8 @@ export async function runStreams(channels: readonly SftpChannel[], source: JobSo
         const job = await source.next();
         if (!job || failure !== undefined) return;
         // Through the block sender when it saves bytes: a local copy to compare, or compression.
-        const local = sender ? await hasLocalFile(job.local) : false;
-        if (sender && (o.senderAlways || local)) {
-          const run = (): ReturnType<typeof resyncFile> => resyncFile(sender, job, o.onBytes ? { onBytes: o.onBytes } : {});
-          // A file re-synced against a local copy holds a batch buffer (1 MiB) while in flight.
-          const r = local ? await withCopy(run) : await run();
+        if (sender && (o.senderAlways || (await hasLocalFile(job.local)))) {
+          const r = await resyncFile(sender, job, { batches, ...(o.onBytes ? { onBytes: o.onBytes } : {}) });
           o.onFile?.(job, r.outcome, r.wire);
         } else o.onFile?.(job, await copyOne(ch, pool, job, o));
       }
@@ -62,7 +62,7 @@ export async function runStreams(channels: readonly SftpChannel[], source: JobSo
     }
   };
   const pools = channels.map((ch) => new BufferPool(ch.maxRead, o.buffersPerStream));
-  const withCopy = pLimit(LOCAL_COPY_FILES * Math.max(1, channels.length));
+  const batches = new BufferPool(BATCH_BLOCKS * BLOCK, RESYNC_BATCHES);
   // Slots ask for jobs in the order they start: the first slot of every stream first, so the
   // largest files (the long poles) go to different streams rather than share one.
   const slots: Promise<void>[] = [];
