@@ -44,12 +44,18 @@ it('with 4 000 .done and 2 000 .ready files, each new .ready and each .done cost
   try {
     await until('the first read', () => last.names.length === 2000);
     assert.equal(last.names[0], seg(4001));
+    // Both ways of reading a directory (the look-ahead reads with opendir since b6845d5).
     const api = fsp as unknown as Record<string, (...a: unknown[]) => unknown>;
     const readdir = api.readdir!;
+    const opendir = api.opendir!;
     let reads = 0;
     api.readdir = (...a: unknown[]) => {
       reads++;
       return readdir(...a);
+    };
+    api.opendir = (...a: unknown[]) => {
+      reads++;
+      return opendir(...a);
     };
     try {
       for (let i = 6001; i <= 6020; i++) {
@@ -69,6 +75,7 @@ it('with 4 000 .done and 2 000 .ready files, each new .ready and each .done cost
       assert.equal(last.names.length, 2010);
     } finally {
       api.readdir = readdir;
+      api.opendir = opendir;
     }
     assert.equal(reads, 0, 'archive_status was read again for a single change');
   } finally {

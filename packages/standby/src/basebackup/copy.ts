@@ -136,15 +136,21 @@ export function pinYoungGeneration(): void {
 const IN_THREAD_GC_BYTES = 2 * 1024 * 1024;
 
 /**
- * Files in flight per stream. Over a long path each small file costs a round trip or two, so the
- * files in flight are what fills it: -B of a pgbench -s 5 cluster (975 files) over 100 Mbit/s +
- * 30 ms each way with compress zstd took 6.4 s with 4, 4.2 s with 16, 3.9 s with 32 (bench
- * part wan's link). A file in flight holds no buffer of its own beyond 64 KiB: the streams'
- * pools, and for a re-sync against a local copy the copy's batch buffers (RESYNC_BATCHES in
- * stream-copy.ts). On loopback the same within the noise (20 000 files:
- * 8.4-12.6 s, 93-96 MB with 4; 12.3-12.9 s, 94-95 MB with 16).
+ * Files in flight per stream through the block sender (compress, or a re-sync). Over a long path
+ * each small file costs a round trip or two, so the files in flight are what fills it: -B of a
+ * pgbench -s 5 cluster (975 files) over 100 Mbit/s + 30 ms each way with compress zstd took
+ * 6.4 s with 4, 4.2 s with 16, 3.9 s with 32 (bench part wan's link). Such a file holds no
+ * buffer of its own beyond 64 KiB: the block sender pipelines its batches, and a re-sync against
+ * a local copy takes the copy's batch buffers (RESYNC_BATCHES in stream-copy.ts).
  */
-const FILES_PER_STREAM = 16;
+const FILES_PER_STREAM_SENDER = 16;
+
+/**
+ * Files in flight per stream over SFTP. 16 cost -B 7 MB more peak RSS on loopback (part (b):
+ * 100.7 MB against 93.7 MB; the scaling part 107 MB against 96.6 MB at 100 000 files: each file
+ * in flight has its SFTP requests and handles) for no gain there; over a long path use compress.
+ */
+const FILES_PER_STREAM_SFTP = 4;
 
 interface Slot {
   worker: CopyThread;
@@ -187,7 +193,7 @@ export class CopyEngine {
           target,
           sshDebug: debug !== undefined,
           streams,
-          filesPerStream: o.filesPerStream ?? FILES_PER_STREAM,
+          filesPerStream: o.filesPerStream ?? (o.sender ? FILES_PER_STREAM_SENDER : FILES_PER_STREAM_SFTP),
           // 8 x 255 KiB = the 2 MiB channel window: more reads in flight only wait (part (b) of the
           // bench: the same ratios to pg_basebackup and rsync as with 16, 9 MB less peak RSS).
           buffersPerStream: o.buffersPerStream ?? 8,
