@@ -5,24 +5,29 @@
 export class BufferPool {
   private readonly free: Buffer[] = [];
   private readonly waiters: Array<(b: Buffer) => void> = [];
+  /** Buffers allocated so far: one is made when none is free, up to `count` (a pool never used costs nothing). */
+  private made = 0;
 
   constructor(
     /** Bytes per buffer. */
     readonly chunk: number,
-    count: number,
-  ) {
-    for (let i = 0; i < count; i++) this.free.push(Buffer.allocUnsafeSlow(chunk));
-  }
+    private readonly count: number,
+  ) {}
 
   /** Buffers not handed out right now. */
   get available(): number {
-    return this.free.length;
+    return this.free.length + this.count - this.made;
   }
 
   /** A free buffer, as soon as there is one. */
   acquire(): Promise<Buffer> {
     const b = this.free.pop();
-    return b ? Promise.resolve(b) : new Promise((resolve) => this.waiters.push(resolve));
+    if (b) return Promise.resolve(b);
+    if (this.made < this.count) {
+      this.made++;
+      return Promise.resolve(Buffer.allocUnsafeSlow(this.chunk));
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Gives a buffer back (to the longest waiter, if any). */
