@@ -6,7 +6,7 @@
  * segments PostgreSQL has archived are removed; a new daemon starts from an empty directory.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, promises as fsp, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
@@ -248,5 +248,38 @@ describe('markers off, and a new daemon', () => {
     await again.open();
     assert.deepEqual(readdirSync(markerDir(w)), []);
     assert.ok(again.on);
+  });
+});
+
+describe('the proof-marker directory costs the same per segment however many markers it holds (issue 17)', () => {
+  it('with 2 000 markers written, each archived segment costs two removals and no directory read', async () => {
+    const dir = join(root, `flat${n++}`);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'segment');
+    writeFileSync(file, 'x');
+    const id = (await fileIdentity(file))!.line;
+    const markers = new ProofMarkers({ lArchivedir: dir, iniIdentity: 'ini', iniUnchanged: async () => true, log: memoryLogger() });
+    await markers.open();
+    for (let i = 1; i <= 2000; i++) assert.ok(await markers.prove(seg(i), file, id));
+    const api = fsp as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const real = { rm: api.rm!, readdir: api.readdir!, opendir: api.opendir! };
+    const calls = { rm: 0, readdir: 0, opendir: 0 };
+    for (const k of ['rm', 'readdir', 'opendir'] as const)
+      api[k] = (...a: unknown[]) => {
+        calls[k]++;
+        return real[k](...a);
+      };
+    const archived = new Set<string>();
+    try {
+      const later = Date.now() + 1;
+      for (let i = 1; i <= 10; i++) {
+        archived.add(seg(i));
+        await markers.forget((name) => archived.has(name), later);
+      }
+    } finally {
+      Object.assign(api, real);
+    }
+    assert.deepEqual(calls, { rm: 20, readdir: 0, opendir: 0 }, 'the marker and its .ask hint of each archived segment, nothing else');
+    assert.ok(!existsSync(join(dir, MARKER_DIR, seg(10))) && existsSync(join(dir, MARKER_DIR, seg(11))));
   });
 });
