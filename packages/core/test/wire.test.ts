@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { codecFor, type Codec, type CompressAlgo } from '../src/compress.js';
@@ -348,6 +349,24 @@ test('a file that shrinks while it is sent ends the channel (the receiver cannot
     await assert.rejects(done, (e: unknown) => e instanceof PitrError && e.code === 'WIRE_PROTOCOL');
     assert.deepEqual(real(fs), []);
     assert.equal(pool.out.available, 6);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an 'error' on the channel (e.g. a write after it ended) kills the stream, rejects what is in flight, and is not thrown at the process", async () => {
+  const ee = new EventEmitter();
+  const ch = { write: (_d: Buffer, cb: () => void) => (cb(), true), on: (ev: string, fn: (...a: any[]) => void) => ee.on(ev, fn), end: () => undefined }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const sender = new WalStreamSender(ch as never, (why) => new Error(why));
+  ee.emit('data', encodeFrame({ t: 'hello', v: 2 }));
+  await sender.ready;
+  const { dir, paths } = tempFiles([segment()]);
+  try {
+    const sent = sender.sendFile(paths[0]!, SEG, new PiecePool(codecFor({ algo: 'zstd', level: 1 })));
+    await new Promise((r) => setTimeout(r, 20));
+    ee.emit('error', new Error('write after end'));
+    await assert.rejects(sent, /the channel failed: write after end/);
+    assert.equal(sender.usable, false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -20,6 +20,7 @@ export interface StreamChannel {
   write(data: Buffer, done: (err?: Error | null) => void): unknown;
   on(event: 'data', fn: (d: Buffer) => void): unknown;
   on(event: 'close', fn: () => void): unknown;
+  on(event: 'error', fn: (e?: Error) => void): unknown;
   end(): unknown;
 }
 
@@ -109,6 +110,8 @@ export class WalStreamSender {
       }
     });
     ch.on('close', () => this.kill(this.fail(reader.pending > 0 ? 'the receiver ended inside an answer' : 'the receiver ended')));
+    // A stream error (a write after the channel ended) must not go unhandled: it kills the stream, not the process.
+    ch.on('error', (e?: Error) => this.kill(this.fail(`the channel failed: ${e?.message ?? 'unknown error'}`)));
   }
 
   /** False once the channel died (every later send rejects). */
