@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SshError, SshErrorCode } from '../src/ssh/errors.js';
 import type { SftpChannel } from '../src/ssh/sftp-channel.js';
-import { explainWriteFailure, fsyncRemoteDir } from '../src/ssh/sftp-upload.js';
+import { explainWriteFailure, fsyncRemoteDir, uploadAtomic } from '../src/ssh/sftp-upload.js';
 
 const failure = (): SshError =>
   new SshError(SshErrorCode.SFTP_FAILURE, 'SFTP write /a/.x.tmp on u@h:22: failure', { endpoint: 'u@h:22', remotePath: '/a/.x.tmp' });
@@ -75,5 +75,58 @@ describe('fsyncRemoteDir', () => {
       fsyncRemoteDir(real, '/x'),
       (e: SshError) => e.code === SshErrorCode.SFTP_UNSUPPORTED && /^fsync of directory \/x on u@h:22 failed: SFTP server/.test(e.message),
     );
+  });
+});
+
+describe('uploadAtomic round trips', () => {
+  it('on OpenSSH (hardlink and fsync extensions) a small file costs 5 round trips: open, write, fsync+close, link+opendir, unlink+fsync of the directory; every step still done, in order', async () => {
+    const log: string[] = [];
+    // A logical clock: a request sent at time t is answered at t + 1, and the answers of one
+    // time come together; the time of the last answer is the upload's round trips.
+    let clock = 0;
+    let pending: Array<{ at: number; answer: () => void }> = [];
+    let scheduled = false;
+    const step = (): void => {
+      scheduled = false;
+      if (pending.length === 0) return;
+      clock = Math.min(...pending.map((p) => p.at));
+      const due = pending.filter((p) => p.at === clock);
+      pending = pending.filter((p) => p.at !== clock);
+      due.forEach((p) => p.answer());
+      schedule();
+    };
+    const schedule = (): void => {
+      if (!scheduled) ((scheduled = true), setImmediate(step));
+    };
+    const req =
+      <T>(name: string, v?: T) =>
+      (): Promise<T> => {
+        log.push(name);
+        // The directory handle's close is sent and not waited for: answered at once, not counted.
+        if (name === 'close /a') return Promise.resolve(v as T);
+        return new Promise<T>((resolve) => {
+          pending.push({ at: clock + 1, answer: () => resolve(v as T) });
+          schedule();
+        });
+      };
+    const ch = {
+      endpoint: 'u@h:22',
+      maxWrite: 1 << 20,
+      has: (e: string) => ['hardlink@openssh.com', 'fsync@openssh.com'].includes(e),
+      open: (p: string) => req(`open ${p}`, Buffer.from('h'))(),
+      write: req('write'),
+      fsync: (_h: Buffer, p: string) => req(`fsync ${p}`)(),
+      close: (_h: Buffer, p: string) => req(`close ${p}`)(),
+      link: req('link'),
+      unlink: req('unlink'),
+    } as unknown as SftpChannel;
+    const r = await uploadAtomic(ch, { data: Buffer.from('segment') }, '/a', '000000010000000000000001');
+    assert.equal(r.status, 'created');
+    assert.equal(r.dirSynced, true);
+    assert.deepEqual(
+      log.map((l) => l.replace(/\.000000010000000000000001\.\w+\.tmp/, 'TMP')),
+      ['open /a/TMP', 'write', 'fsync /a/TMP', 'close /a/TMP', 'link', 'open /a', 'unlink', 'fsync /a', 'close /a'],
+    );
+    assert.equal(clock, 5);
   });
 });
