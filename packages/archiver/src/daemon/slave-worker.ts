@@ -12,7 +12,7 @@ import { noteOutage } from '../archive/claims.js';
 import { remoteCause } from '../archive/remote-cause.js';
 import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
 import { sessionLink, sshTargetOf, tooLargeForFrame, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
-import pLimit from 'p-limit';
+import { BufferPool } from '@pitrtools/core/buffer-pool';
 import { WalStreamPool } from '../adapters/wal-stream-pool.js';
 import { paceGc } from '../gc-pacer.js';
 import { SharedRuns } from './shared-runs.js';
@@ -22,8 +22,8 @@ export interface WorkerOptions {
   lanes: number;
   /** SFTP WRITE requests in flight per upload at most (UPLOAD_IN_FLIGHT). */
   inFlight: number;
-  /** The daemon-wide budget of WRITE requests (daemonWriteSlots), shared by every upload of every slave. */
-  writeSlot?: () => Promise<() => void>;
+  /** The daemon-wide pool of WRITE buffers (daemonUploadBudget), shared by every upload of every slave. */
+  buffers?: BufferPool;
   /** After a failed connect, requests fail at once for this long instead of waiting for another timeout. */
   retryMs: number;
   /** A new segment for a slave with a queue retries a failed connect once this long has passed (nudge()). */
@@ -43,21 +43,21 @@ export interface WorkerOptions {
  */
 export const DAEMON_WRITES_IN_FLIGHT = 12;
 
-/**
- * The daemon's budget of WRITE requests as slots taken per request (pipelinedWrite's writeSlot):
- * an upload alone uses up to UPLOAD_IN_FLIGHT (sshd's whole 2 MiB window), several share
- * DAEMON_WRITES_IN_FLIGHT. It used to be split evenly in advance (12 / lanes x slaves, at least
- * 2): a lone segment then had 4 requests, half the window, and took 2.1 x an `ssh cat` of it
- * over 1 Gbit/s with 30 ms each way (bench part wan).
- */
-export function daemonWriteSlots(budget = DAEMON_WRITES_IN_FLIGHT): () => Promise<() => void> {
-  const limit = pLimit(budget);
-  return () => new Promise((resolve) => void limit(() => new Promise<void>((release) => resolve(() => release()))));
-}
+/** Bytes of one SFTP WRITE: OpenSSH's sftp-server takes at most 255 KiB (ssh2 reads it from limits@openssh.com). */
+const WRITE_BYTES = 255 * 1024;
 
-/** What every upload of one cmd_queue gets: up to UPLOAD_IN_FLIGHT requests each, from one shared budget. */
-export function daemonUploadBudget(): Pick<WorkerOptions, 'inFlight' | 'writeSlot'> {
-  return { inFlight: UPLOAD_IN_FLIGHT, writeSlot: daemonWriteSlots() };
+/**
+ * What every upload of one cmd_queue gets: up to UPLOAD_IN_FLIGHT requests each, reading into
+ * one pool of DAEMON_WRITES_IN_FLIGHT buffers shared by every upload of every slave (a request
+ * takes one and gives it back at its answer). An upload alone uses all of UPLOAD_IN_FLIGHT,
+ * sshd's whole 2 MiB window; several share the pool, and no upload allocates buffers of its own.
+ * It used to be split evenly in advance (12 / lanes x slaves, at least 2): a lone segment had 4
+ * requests, half the window, and took 2.1 x an `ssh cat` of it over 1 Gbit/s with 30 ms each way
+ * (bench part wan); slots taken per request with a buffer per lane (1b2b591) fixed that but
+ * raised cmd_queue's peak to 102 MB on the 100 Mbit/s link (24 lane buffers and their garbage).
+ */
+export function daemonUploadBudget(): Pick<WorkerOptions, 'inFlight' | 'buffers'> {
+  return { inFlight: UPLOAD_IN_FLIGHT, buffers: new BufferPool(WRITE_BYTES, DAEMON_WRITES_IN_FLIGHT) };
 }
 
 // Not an SSH_ code: deliver.ts then counts it as no delivery without calling it an outage.
@@ -174,7 +174,7 @@ export class SlaveWorker implements LinkProvider {
         await uploadAtomic(ch, { path: src }, this.target.r_archivedir, name, {
           log: this.uploadLog(),
           inFlight: this.opts.inFlight,
-          ...(this.opts.writeSlot ? { writeSlot: this.opts.writeSlot } : {}),
+          ...(this.opts.buffers ? { buffers: this.opts.buffers } : {}),
           dirFsync: this.target.remoteDirFsync,
         })
       ).status;

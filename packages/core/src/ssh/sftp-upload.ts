@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import type { BufferPool } from '../buffer-pool.js';
 import type { Logger } from '../log.js';
 import { SshError, SshErrorCode, type SshErrorCodeValue } from './errors.js';
 import type { SftpChannel } from './sftp-channel.js';
@@ -28,8 +29,8 @@ export interface UploadOptions {
   dirFsync?: boolean;
   /** WRITE requests kept in flight; default 16. */
   inFlight?: number;
-  /** Taken before each WRITE request and given back at its answer: a limit shared with other uploads (pipelinedWrite). */
-  writeSlot?: () => Promise<() => void>;
+  /** Buffers shared with other uploads, one per WRITE request in flight (pipelinedWrite): their count is the shared limit. */
+  buffers?: BufferPool;
   /** Bytes per WRITE request; capped at the server's limit (OpenSSH: 255 KiB). */
   chunkSize?: number;
   log?: Logger;
@@ -159,7 +160,7 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
       try {
         await pipelinedWrite(ch, handle, tmpPath, source, {
           inFlight,
-          ...(opts.writeSlot ? { writeSlot: opts.writeSlot } : {}),
+          ...(opts.buffers ? { buffers: opts.buffers } : {}),
           ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });

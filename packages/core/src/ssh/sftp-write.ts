@@ -3,6 +3,7 @@
  * accepts, one reusable buffer per lane, so memory stays at lanes x chunk whatever the file size.
  */
 import { promises as fsp } from 'node:fs';
+import type { BufferPool } from '../buffer-pool.js';
 import type { SftpChannel } from './sftp-channel.js';
 
 /** What to upload: a local file, or bytes already in memory. */
@@ -52,39 +53,38 @@ export async function lanes(n: number, worker: (stop: () => boolean) => Promise<
 
 /**
  * Writes the whole source to an open remote handle with up to `inFlight` WRITE requests in
- * flight. `writeSlot`, when given, is taken before each request and given back at its answer: a
- * limit shared with other uploads (cmd_queue's daemon-wide budget), so one upload alone may use
- * all of `inFlight` and several share the budget.
+ * flight. `buffers`, when given, is a pool shared with other uploads (cmd_queue's daemon-wide
+ * budget): each request reads into a buffer of it and gives it back at its answer, so one upload
+ * alone may use all of `inFlight`, several share the pool, and no upload allocates buffers of its
+ * own. Without it each lane reads into a buffer of its own.
  */
 export async function pipelinedWrite(
   ch: SftpChannel,
   handle: Buffer,
   remotePath: string,
   source: Source,
-  opts: { inFlight?: number; chunkSize?: number; onProgress?: (done: number, total: number) => void; writeSlot?: () => Promise<() => void> },
+  opts: { inFlight?: number; chunkSize?: number; onProgress?: (done: number, total: number) => void; buffers?: BufferPool },
 ): Promise<void> {
-  const chunk = Math.max(1, Math.min(opts.chunkSize ?? ch.maxWrite, ch.maxWrite));
+  const chunk = Math.max(1, Math.min(opts.chunkSize ?? ch.maxWrite, ch.maxWrite, opts.buffers?.chunk ?? Infinity));
   const total = source.size;
   let next = 0;
   let done = 0;
   const n = Math.max(1, Math.min(opts.inFlight ?? 16, Math.ceil(total / chunk) || 1));
   await lanes(n, async (stop) => {
-    // Allocated once a lane gets its first slot: lanes that never get one cost nothing.
-    let buf: Buffer | undefined;
+    const own = opts.buffers ? undefined : Buffer.allocUnsafe(chunk);
     while (next < total && !stop()) {
-      const release = opts.writeSlot ? await opts.writeSlot() : undefined;
+      const buf = own ?? (await opts.buffers!.acquire());
       try {
         if (next >= total || stop()) return;
         const pos = next;
         const len = Math.min(chunk, total - pos);
         next += len;
-        buf ??= Buffer.allocUnsafe(chunk);
         const data = await source.chunk(buf, pos, len);
         await ch.write(handle, data, 0, len, pos, remotePath);
         done += len;
         opts.onProgress?.(done, total);
       } finally {
-        release?.();
+        if (!own) opts.buffers!.release(buf);
       }
     }
   });
