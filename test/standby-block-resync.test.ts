@@ -33,10 +33,13 @@ before(async () => {
 after(cleanupAll);
 
 describe('block re-sync of -B', () => {
-  test('-B with compress zstd: every file through the sender, compressed on the wire', async () => {
+  test('-B with compress zstd and rsync_threads 8: every file through the sender, compressed on the wire', async () => {
+    // 8 streams with a sender each are 16 channels: more than sshd's MaxSessions (10) allows on
+    // one connection, so the copy spreads them over connections (it failed with "open failed").
+    writeIni(env, { ...base, rsync_threads: '8' });
     const ctx = ctxFor(env);
     await initStandby(ctx);
-    const r = await basebackup(ctx);
+    const r = await basebackup(ctx).finally(() => writeIni(env, base));
     assert.ok(r.resynced > 0 && r.resynced === r.copied, `${r.resynced} of ${r.copied} files through the sender`);
     // Table pages of repeated text compress well: what crossed is well below the files' bytes.
     assert.ok(r.wireBytes < r.resyncedBytes / 2, `${r.wireBytes} bytes on the wire for ${r.resyncedBytes}`);

@@ -152,6 +152,18 @@ const FILES_PER_STREAM_SENDER = 16;
  */
 const FILES_PER_STREAM_SFTP = 4;
 
+/**
+ * Channels (sessions) sshd allows on one connection: OpenSSH's MaxSessions, 10 by default
+ * (sshd_config(5)); a connection asking for more gets "open failed". Kept below it by one
+ * stream's worth, for a master that lowered it a little.
+ */
+const MAX_SESSIONS = 10;
+
+/** SFTP streams one copy connection carries: each stream is an SFTP channel, plus an exec channel for its block sender when there is one. */
+export function streamsPerConnection(withSender: boolean): number {
+  return withSender ? Math.floor((MAX_SESSIONS - 2) / 2) : MAX_SESSIONS - 2;
+}
+
 interface Slot {
   worker: CopyThread;
   exited: Promise<void>;
@@ -169,8 +181,10 @@ export class CopyEngine {
   static async start(o: EngineOptions): Promise<CopyEngine> {
     const inThread = copyInThread();
     if (inThread) pinYoungGeneration();
-    // On this thread, one service holds every stream (more would only add connections).
-    const n = inThread ? 1 : Math.max(1, Math.min(o.workers, o.streams));
+    // On this thread, one service holds every stream its connection can carry (more would only
+    // add connections); each service is one SSH connection, which sshd allows MAX_SESSIONS channels.
+    const least = Math.ceil(o.streams / streamsPerConnection(o.sender !== undefined));
+    const n = Math.max(least, inThread ? 1 : Math.min(o.workers, o.streams));
     const { debug, ...target } = o.target;
     const slots: Slot[] = [];
     let toldNoSender = false;

@@ -138,11 +138,11 @@ interface EngineStart {
 
 /**
  * Worker threads for `streams` SFTP streams: one per spare core (ssh2 does a connection's packet
- * work on the thread that owns it), at most one per stream, and at least one per 8 streams
- * (sshd's default MaxSessions is 10 channels per connection).
+ * work on the thread that owns it), at most one per stream; CopyEngine adds connections where
+ * the streams need more channels than sshd allows on one (streamsPerConnection).
  */
 function copyWorkers(streams: number): number {
-  return Math.max(Math.ceil(streams / 8), Math.min(streams, availableParallelism() - 1));
+  return Math.max(1, Math.min(streams, availableParallelism() - 1));
 }
 
 async function backupOver(
