@@ -19,11 +19,19 @@ export const HELPERS_SQL_PATH =
     .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
     .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../../../sql/cmd_standby.sql', import.meta.url));
 
-/** Installed helper version, or undefined when the helpers are missing. */
+/**
+ * Installed helper version, or undefined when the helpers are missing. One round trip (over a
+ * long path each costs one: -B and --check start with this): the function is called, and
+ * PostgreSQL's undefined_function (42883) means it is not there. Throws PG_QUERY_FAILED otherwise.
+ */
 export async function installedHelpersVersion(s: PgSession): Promise<number | undefined> {
-  const found = await s.scalar<boolean>("SELECT to_regprocedure('cmd_helpers_version()') IS NOT NULL");
-  if (!found) return undefined;
-  return Number(await s.scalar('SELECT cmd_helpers_version()'));
+  try {
+    return Number(await s.scalar('SELECT cmd_helpers_version()'));
+  } catch (err) {
+    // client.ts's sqlState(), read here without loading pg with it (a type-only import).
+    if ((err as { sqlState?: unknown }).sqlState === '42883') return undefined;
+    throw err;
+  }
 }
 
 /** Throws HELPERS_MISSING (with the file and the commands that install them) unless current helpers exist. */
