@@ -3,8 +3,9 @@
  * through the sender on the master (cmd_standby --send-files over an SSH exec channel); after a
  * few UPDATEs a second -B moves only the blocks that changed (a small fraction of the table's
  * bytes; before the sender it re-sent every changed file whole), and the standby starts from that
- * copy with the rows. A master without the sender (master_cmd_standby naming a missing path):
- * one warning naming master_cmd_standby, and -B copies over SFTP.
+ * copy with the rows. The walk lists the master's directories through a sender too. A master
+ * without the sender (master_cmd_standby naming a missing path): one warning naming
+ * master_cmd_standby, and -B lists and copies over SFTP.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -33,13 +34,17 @@ before(async () => {
 after(cleanupAll);
 
 describe('block re-sync of -B', () => {
-  test('-B with compress zstd and rsync_threads 8: every file through the sender, compressed on the wire', async () => {
+  test('-B with compress zstd and rsync_threads 8: every file and every listing through the sender, compressed on the wire', async () => {
     // 8 streams with a sender each are 16 channels: more than sshd's MaxSessions (10) allows on
     // one connection, so the copy spreads them over connections (it failed with "open failed").
     writeIni(env, { ...base, rsync_threads: '8' });
     const ctx = ctxFor(env);
     await initStandby(ctx);
     const r = await basebackup(ctx).finally(() => writeIni(env, base));
+    assert.ok(
+      ctx.log.lines.some((l) => l.includes('the walk lists through the block sender on the master')),
+      ctx.log.lines.join('\n'),
+    );
     assert.ok(r.resynced > 0 && r.resynced === r.copied, `${r.resynced} of ${r.copied} files through the sender`);
     // Table pages of repeated text compress well: what crossed is well below the files' bytes.
     assert.ok(r.wireBytes < r.resyncedBytes / 2, `${r.wireBytes} bytes on the wire for ${r.resyncedBytes}`);
@@ -61,6 +66,10 @@ describe('block re-sync of -B', () => {
       /no-such\/cmd_standby --send-files: .*(not found|No such file).*uncompressed: set master_cmd_standby in .*cmd_standby\.ini to cmd_standby's path/,
     );
     assert.equal(r.resynced, 0);
+    assert.ok(
+      ctx.log.lines.some((l) => l.includes('the walk lists over SFTP: no block sender')),
+      ctx.log.lines.join('\n'),
+    );
   });
 
   test('after a few UPDATEs a second -B moves a fraction of the table; the standby starts and has the rows', async () => {

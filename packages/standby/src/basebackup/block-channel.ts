@@ -7,7 +7,8 @@
 import type { Duplex, Readable } from 'node:stream';
 import { once } from 'node:events';
 import { codecFor, parseCompress, type Codec } from '@pitrtools/core/compress';
-import { PROTOCOL, FrameReader, frame, idOnly, idText, type Frame } from './block-frames.js';
+import { sftpError } from '@pitrtools/core/ssh/index';
+import { PROTOCOL, FrameReader, frame, idOnly, idText, unpackEntries, type EntryAttrs, type Frame, type ListedEntry } from './block-frames.js';
 
 /** How long the sender may take to answer its hello (a node start on a busy master takes ~1 s). */
 const HELLO_MS = 30_000;
@@ -243,6 +244,47 @@ export class BlockChannel {
         fail(err instanceof Error ? err : new Error(String(err)));
       }
     });
+  }
+
+  /**
+   * Lists directory `path` on the master as request `id` (L): `onEntries` gets each N frame's
+   * entries and has finished before the next frame is read. Rejects as the SFTP walk would: an
+   * SshError SFTP_NO_SUCH_FILE when the directory is not there, SFTP_FAILURE with the master's
+   * words when it cannot be read.
+   */
+  list(id: number, path: string, onEntries: (entries: ListedEntry[]) => void | Promise<void>): Promise<void> {
+    let failure: Error | undefined;
+    return this.request<void>(id, frame('L', idText(id, path)), async (f, done, fail) => {
+      if (f.type === 'E') return failure ? fail(failure) : done();
+      if (failure) return;
+      if (f.type === 'G') failure = sftpError('readdir', path, { code: 2 });
+      else if (f.type === 'X') failure = sftpError('readdir', path, new Error(f.body.subarray(4).toString('utf8')));
+      else if (f.type !== 'N') return fail(new Error(`block sender protocol: ${f.type} in a listing`));
+      else {
+        try {
+          await onEntries(unpackEntries(f.body));
+        } catch (err) {
+          fail(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+    });
+  }
+
+  /** stat(2) (`follow`) or lstat(2) of `path` on the master as request `id` (T). Rejects as list() does. */
+  stat(id: number, path: string, follow: boolean): Promise<EntryAttrs> {
+    const body = Buffer.concat([idOnly(id), Buffer.from([follow ? 1 : 0]), Buffer.from(path, 'utf8')]);
+    const op = follow ? 'stat' : 'lstat';
+    return this.request<EntryAttrs>(
+      id,
+      frame('T', body),
+      (f, done, fail) => {
+        if (f.type === 'A') done(unpackEntries(f.body)[0]!);
+        else if (f.type === 'G') fail(sftpError(op, path, { code: 2 }));
+        else if (f.type === 'X') fail(sftpError(op, path, new Error(f.body.subarray(4).toString('utf8'))));
+        else fail(new Error(`block sender protocol: ${f.type} after a stat`));
+      },
+      false,
+    );
   }
 
   /** Lets the master close file `id` (no answer). */

@@ -2,9 +2,11 @@
  * The block sender's wire format (cmd_standby --send-files on the master, block-sender.ts; the
  * standby's end, block-channel.ts): frames of [type: 1 byte][length: u32 BE][payload], both ways
  * over one SSH exec channel. Standby -> master: H hello, O open (id, path), B batch (id, offset,
- * blocks, the local copy's block hashes), C close (id). Master -> standby: H hello, S stat (id,
- * size, mtime), G gone (id), X error (id, message), D data (id, offset, raw length, compressed?,
- * bytes), E end of batch (id).
+ * blocks, the local copy's block hashes), C close (id), L list a directory (id, path), T stat
+ * (id, follow symlinks?, path). Master -> standby: H hello, S stat of an opened file (id, size,
+ * mtime), G gone (id), X error (id, message), D data (id, offset, raw length, compressed?,
+ * bytes), E end of a batch or a listing (id), N names (id, entries: see packEntry), A attributes
+ * (id, one entry without a name).
  */
 
 /**
@@ -30,8 +32,10 @@ export const BATCH_BLOCKS = 128;
  */
 export const HASH_ALGO = 'sha1';
 export const HASH_LEN = 20;
-/** Protocol version in the hello frames. */
-export const PROTOCOL = 1;
+/** Protocol version in the hello frames (2: L, T, N and A, the walk's listings). */
+export const PROTOCOL = 2;
+/** Entries per N frame of a listing (a frame stays well under MAX_FRAME with names up to 255 bytes). */
+export const LIST_FRAME_ENTRIES = 256;
 /** Largest frame accepted (a batch's data plus headers): anything bigger is a broken stream. */
 const MAX_FRAME = 2 * BATCH_BLOCKS * BLOCK + 4096;
 
@@ -94,4 +98,83 @@ export class FrameReader {
   get pending(): number {
     return this.held;
   }
+}
+
+/** What a listing says of one entry: lstat(2)'s fields the walk uses, and for a symlink what stat(2) says of its target. */
+export interface EntryAttrs {
+  /** st_mode: type and permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes. */
+  size: number;
+  /** Whole seconds since the epoch, as SFTP v3 carries them (the walk compares them with the local copy's). */
+  mtime: number;
+  atime: number;
+}
+
+/** A listed entry: its name, its own attributes, and a symlink's target's (absent: dangling). */
+export interface ListedEntry extends EntryAttrs {
+  name: string;
+  target?: EntryAttrs | undefined;
+}
+
+const ATTRS_LEN = 4 + 4 + 4 + 8 + 8 + 8;
+
+function putAttrs(b: Buffer, at: number, a: EntryAttrs): number {
+  b.writeUInt32BE(a.mode >>> 0, at);
+  b.writeUInt32BE(a.uid >>> 0, at + 4);
+  b.writeUInt32BE(a.gid >>> 0, at + 8);
+  b.writeDoubleBE(a.size, at + 12);
+  b.writeDoubleBE(a.mtime, at + 20);
+  b.writeDoubleBE(a.atime, at + 28);
+  return at + ATTRS_LEN;
+}
+
+function getAttrs(b: Buffer, at: number): EntryAttrs {
+  return {
+    mode: b.readUInt32BE(at),
+    uid: b.readUInt32BE(at + 4),
+    gid: b.readUInt32BE(at + 8),
+    size: b.readDoubleBE(at + 12),
+    mtime: b.readDoubleBE(at + 20),
+    atime: b.readDoubleBE(at + 28),
+  };
+}
+
+/** An N (or A) frame's body: u32 id, then per entry u16 name length, name, attributes, u8 has target, [target attributes]. */
+export function packEntries(id: number, entries: readonly ListedEntry[]): Buffer {
+  const names = entries.map((e) => Buffer.from(e.name, 'utf8'));
+  const len = 4 + entries.reduce((n, e, i) => n + 2 + names[i]!.length + ATTRS_LEN + 1 + (e.target ? ATTRS_LEN : 0), 0);
+  const b = Buffer.allocUnsafe(len);
+  b.writeUInt32BE(id, 0);
+  let at = 4;
+  entries.forEach((e, i) => {
+    const name = names[i]!;
+    b.writeUInt16BE(name.length, at);
+    name.copy(b, at + 2);
+    at = putAttrs(b, at + 2 + name.length, e);
+    b.writeUInt8(e.target ? 1 : 0, at++);
+    if (e.target) at = putAttrs(b, at, e.target);
+  });
+  return b;
+}
+
+/** The entries of an N (or A) frame's body. Throws on a body that does not parse (a broken stream). */
+export function unpackEntries(body: Buffer): ListedEntry[] {
+  const out: ListedEntry[] = [];
+  let at = 4;
+  while (at < body.length) {
+    const n = body.readUInt16BE(at);
+    const name = body.subarray(at + 2, at + 2 + n).toString('utf8');
+    at += 2 + n;
+    const attrs = getAttrs(body, at);
+    at += ATTRS_LEN;
+    const hasTarget = body.readUInt8(at++) === 1;
+    const target = hasTarget ? getAttrs(body, at) : undefined;
+    if (hasTarget) at += ATTRS_LEN;
+    out.push({ name, ...attrs, target });
+  }
+  if (at !== body.length) throw new Error('block sender protocol: a listing frame that does not parse');
+  return out;
 }

@@ -4,14 +4,31 @@
  * compares it block by block with the hashes of the standby's copy and answers on stdout with the
  * blocks that differ only, compressed (@pitrtools/core/compress). Requests are served one after
  * the other: the standby keeps a few files' batches queued, so the pipe stays busy, and this
- * process holds one batch (1 MiB) at a time.
+ * process holds one batch (1 MiB) at a time. It also lists directories for -B's walk (L, T): a
+ * whole directory in one answer instead of SFTP's round trip per 100 entries.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { codecFor, parseCompress, type Codec } from '@pitrtools/core/compress';
 import { errorCode, errorMessage } from '@pitrtools/core/errors';
-import { BATCH_BLOCKS, BLOCK, FrameReader, HASH_ALGO, HASH_LEN, PROTOCOL, frame, idOnly, idText, type Frame } from './block-frames.js';
+import type { Stats } from 'node:fs';
+import {
+  BATCH_BLOCKS,
+  BLOCK,
+  FrameReader,
+  HASH_ALGO,
+  HASH_LEN,
+  LIST_FRAME_ENTRIES,
+  PROTOCOL,
+  frame,
+  idOnly,
+  idText,
+  packEntries,
+  type EntryAttrs,
+  type Frame,
+  type ListedEntry,
+} from './block-frames.js';
 
 interface OpenFile {
   fh: FileHandle;
@@ -86,6 +103,23 @@ export async function serveSendFiles(input: AsyncIterable<Buffer>, write: (b: Bu
         files.delete(id);
         return;
       }
+      case 'L': {
+        const id = f.body.readUInt32BE(0);
+        await listDir(id, f.body.subarray(4).toString('utf8'), write);
+        return;
+      }
+      case 'T': {
+        const id = f.body.readUInt32BE(0);
+        const follow = f.body.readUInt8(4) === 1;
+        const path = f.body.subarray(5).toString('utf8');
+        try {
+          const st = await (follow ? fsp.stat(path) : fsp.lstat(path));
+          await write(frame('A', packEntries(id, [{ name: '', ...attrsOf(st) }])));
+        } catch (err) {
+          await write(notThere(id, path, err));
+        }
+        return;
+      }
       default:
         throw new Error(`block sender protocol: unknown frame type ${JSON.stringify(f.type)}`);
     }
@@ -96,6 +130,66 @@ export async function serveSendFiles(input: AsyncIterable<Buffer>, write: (b: Bu
   } finally {
     for (const f of files.values()) await f.fh.close().catch(() => undefined);
   }
+}
+
+/** G for a path that is not there, else X with why. */
+function notThere(id: number, path: string, err: unknown): Buffer {
+  return errorCode(err) === 'ENOENT' ? frame('G', idOnly(id)) : frame('X', idText(id, `${path}: ${errorMessage(err)}`));
+}
+
+function attrsOf(st: Stats): EntryAttrs {
+  return { mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, mtime: Math.floor(st.mtimeMs / 1000), atime: Math.floor(st.atimeMs / 1000) };
+}
+
+/** lstat(2)s of a listing done at once (the master's disk queue, not a round trip each). */
+const LSTAT_PARALLEL = 32;
+
+/**
+ * Answers L: the directory's entries (lstat, as OpenSSH's SFTP readdir gives them; a symlink also
+ * with its target's stat) in N frames of LIST_FRAME_ENTRIES, then E; G (then E) when the directory
+ * is not there, X (then E) when it cannot be read. Holds one frame's entries at a time. An entry that vanishes
+ * between readdir and lstat is left out, as a listing taken a moment later would.
+ */
+async function listDir(id: number, path: string, write: (b: Buffer) => Promise<void>): Promise<void> {
+  let dir;
+  try {
+    dir = await fsp.opendir(path);
+  } catch (err) {
+    await write(Buffer.concat([notThere(id, path, err), frame('E', idOnly(id))]));
+    return;
+  }
+  const one = async (name: string): Promise<ListedEntry | undefined> => {
+    const full = `${path}/${name}`;
+    try {
+      const st = await fsp.lstat(full);
+      const target = st.isSymbolicLink() ? await fsp.stat(full).then(attrsOf, () => undefined) : undefined;
+      return { name, ...attrsOf(st), target };
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  };
+  try {
+    let names: string[] = [];
+    let batch: ListedEntry[] = [];
+    const flush = async (): Promise<void> => {
+      for (const e of await Promise.all(names.map(one))) if (e) batch.push(e);
+      names = [];
+      if (batch.length >= LIST_FRAME_ENTRIES) {
+        await write(frame('N', packEntries(id, batch)));
+        batch = [];
+      }
+    };
+    for await (const d of dir) {
+      names.push(d.name);
+      if (names.length >= LSTAT_PARALLEL) await flush();
+    }
+    await flush();
+    if (batch.length > 0) await write(frame('N', packEntries(id, batch)));
+  } catch (err) {
+    await write(frame('X', idText(id, `${path}: ${errorMessage(err)}`)));
+  }
+  await write(frame('E', idOnly(id)));
 }
 
 /**

@@ -18,7 +18,8 @@ import { CopyEngine, type CopyResult } from '../basebackup/copy.js';
 import { dataDirRule, tablespaceRule } from '../basebackup/exclusions.js';
 import { JobQueue, type JobFeed } from '../basebackup/job-queue.js';
 import { ensureDir, ensureSymlink, fsyncTree, removePath, writeSynced } from '../basebackup/local-tree.js';
-import { emptyPlan, planTree, type FileJob } from '../basebackup/plan.js';
+import { emptyPlan, planTree, type FileJob, type WalkChannel } from '../basebackup/plan.js';
+import { SenderWalk } from '../basebackup/sender-walk.js';
 import { Progress, formatDuration, humanBytes } from '../basebackup/progress.js';
 import { awaitStandbySourceWal, labelStartTimeline, sourceStopTimeline } from '../basebackup/standby-source.js';
 import { isExternal, localLocation, parseMappings, rewriteTablespaceMap, type Tablespace } from '../basebackup/tablespaces.js';
@@ -109,7 +110,7 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
     if (target.hostKeyCheck !== 'accept-new') engine = startEngine();
     link = await openMasterLink(config, log, { applicationName: 'pitrtools basebackup' });
     engine ??= startEngine();
-    return await backupOver(ctx, link, engine, o, state);
+    return await backupOver(ctx, link, engine, o, state, sender?.argv);
   } catch (err) {
     const reason = errorCode(err) === 'ENOSPC' ? `the disk is full: ${errorMessage(err)}` : errorMessage(err);
     const message = `base backup failed: ${reason}`;
@@ -126,6 +127,21 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
     );
     await link?.close();
   }
+}
+
+/** A block sender for the walk (`senderArgv`), or the session's SFTP channel when there is none or it does not start. */
+async function openWalkChannel(link: MasterLink, senderArgv: string[] | undefined, log: Ctx['log']): Promise<WalkChannel> {
+  if (senderArgv) {
+    try {
+      const walk = await SenderWalk.start(link.ssh, senderArgv);
+      log.debug('the walk lists through the block sender on the master');
+      return walk;
+    } catch (err) {
+      // The copy's own senders fail the same way and say so once (onNoSender).
+      log.debug(`the walk lists over SFTP: no block sender (${errorMessage(err)})`);
+    }
+  }
+  return link.ssh.sftp();
 }
 
 /** The copy engine coming up; `failure` is set as soon as it failed. */
@@ -151,15 +167,23 @@ async function backupOver(
   engineStart: EngineStart,
   o: BasebackupOptions,
   state: { invalidated: boolean },
+  senderArgv: string[] | undefined,
 ): Promise<BasebackupResult> {
   const { config, log } = ctx;
   const { pg } = link;
   const inside = o.into !== undefined;
   const dataDir = o.into?.dataDir ?? config.pgdata;
+  // The walk's channel comes up while the master starts the backup: a block sender of its own
+  // when -B starts them (a listing per directory in one answer, sender-walk.ts), else SFTP.
+  const walkChannel = openWalkChannel(link, senderArgv, log);
+  walkChannel.catch(() => undefined);
   await requireHelpers(pg, link.where);
-  const info = (
-    await pg.query<ServerInfo>(
-      'SELECT archive_mode, data_directory, version_num, in_recovery, system_identifier, wal_segment_size::text AS wal_segment_size FROM cmd_server_info()',
+  // One query, one round trip: the server and its tablespaces.
+  const { tablespaces, ...info } = (
+    await pg.query<ServerInfo & { tablespaces: Tablespace[] }>(
+      'SELECT archive_mode, data_directory, version_num, in_recovery, system_identifier, wal_segment_size::text AS wal_segment_size, ' +
+        "(SELECT coalesce(json_agg(json_build_object('oid', oid::text, 'name', spcname, 'location', location)), '[]') FROM cmd_get_tablespaces()) AS tablespaces " +
+        'FROM cmd_server_info()',
     )
   )[0]!;
   const source: SourceInfo = {
@@ -168,7 +192,6 @@ async function backupOver(
     systemIdentifier: info.system_identifier,
     walSegmentSize: Number(info.wal_segment_size),
   };
-  const tablespaces = await pg.query<Tablespace>('SELECT oid::text AS oid, spcname AS name, location FROM cmd_get_tablespaces()');
   const mappings = parseMappings(config.tablespace_mapping ?? []);
   // A backup set keeps tablespaces inside itself (pg_tblspc/<oid>/), as pg_verifybackup reads them; restoring maps them.
   const tsDir = (ts: Tablespace): string => (inside ? join(dataDir, 'pg_tblspc', ts.oid) : localLocation(ts.location, mappings));
@@ -182,12 +205,19 @@ async function backupOver(
     }
   }
   const label = `pitrtools cmd_standby -B ${hostname()} ${new Date().toISOString()}`;
-  const startLsn = String(await pg.scalar('SELECT cmd_backup_start($1, true)', [label]));
   // Files the master changed in this second or later may change again unseen within the same
   // second; SFTP mtimes have whole seconds, so such files must never be skipped by a later -B.
   // The same reading, kept exactly, is the copy's start for -R: an instant, unlike backup_label's
-  // START TIME, whose zone abbreviation can be ambiguous (CST is -06 or +08).
-  const startedAtS = Number(await pg.scalar<number>('SELECT extract(epoch FROM clock_timestamp())'));
+  // START TIME, whose zone abbreviation can be ambiguous (CST is -06 or +08). Read in the same
+  // query, after the start (OFFSET 0 keeps the subquery a step of its own, evaluated first).
+  const started = (
+    await pg.query<{ lsn: string; at: number }>(
+      'SELECT lsn::text AS lsn, extract(epoch FROM clock_timestamp()) AS at FROM (SELECT cmd_backup_start($1, true) AS lsn OFFSET 0) s',
+      [label],
+    )
+  )[0]!;
+  const startLsn = started.lsn;
+  const startedAtS = Number(started.at);
   const hotSince = Math.floor(startedAtS) - 1;
   const record: BackupRecord = { startLsn, startedAt: new Date(startedAtS * 1000).toISOString() };
   log.info(`backup started on the ${info.in_recovery ? 'source standby' : 'master'} at ${startLsn}; copying ${info.data_directory} to ${dataDir}`);
@@ -209,7 +239,7 @@ async function backupOver(
     throw new PitrError('MASTER_SESSION_LOST', `lost the backup's database session on the master: ${errorMessage(e)}`);
   });
   lost.catch(() => undefined);
-  const sftp = await link.ssh.sftp();
+  const walker = await walkChannel;
   const debug = log.debugEnabled ? (m: string) => log.debug(m) : undefined;
   const external = tablespaces.filter(isExternal);
   // The walk and the copy run together, joined by a bounded queue: neither the file list nor the
@@ -218,7 +248,7 @@ async function backupOver(
   const plan = emptyPlan(listed);
   const walk = (async (): Promise<void> => {
     await planTree(
-      sftp,
+      walker,
       {
         remoteRoot: info.data_directory,
         localRoot: dataDir,
@@ -232,10 +262,11 @@ async function backupOver(
     for (const ts of external) {
       const dest = tsDir(ts);
       log.debug(`tablespace ${ts.name} (${ts.oid}): ${ts.location} -> ${dest}`);
-      await planTree(sftp, { remoteRoot: ts.location, localRoot: dest, rule: tablespaceRule }, plan, !o.checksum, debug);
+      await planTree(walker, { remoteRoot: ts.location, localRoot: dest, rule: tablespaceRule }, plan, !o.checksum, debug);
       if (!inside) await ensureSymlink(join(dataDir, 'pg_tblspc', ts.oid), dest);
     }
     listed.close();
+    if (walker instanceof SenderWalk) walker.end();
     log.info(
       `listed the master: ${plan.files} files (${humanBytes(plan.bytes)}) to copy or compare, ${plan.skipped} unchanged, ${plan.removed} local files removed`,
     );
