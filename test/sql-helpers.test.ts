@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import { connectPg } from '../packages/core/src/pg/client.js';
-import { HELPERS_SQL_PATH, HELPERS_VERSION, installHelpers, installedHelpersVersion, requireHelpers } from '../packages/core/src/pg/helpers.js';
+import {
+  HELPERS_SQL_PATH,
+  HELPERS_VERSION,
+  installHelpers,
+  installedHelpersVersion,
+  queryWithHelpers,
+  requireHelpers,
+} from '../packages/core/src/pg/helpers.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { startPostgres } from './rig/postgres.js';
 
@@ -18,8 +25,20 @@ test('sql/cmd_standby.sql installs idempotently and its backup functions work on
       (e: Error & { code?: string; hint?: string }) =>
         e.code === 'HELPERS_MISSING' && /--install-helpers/.test(e.hint ?? '') && (e.hint ?? '').includes(HELPERS_SQL_PATH),
     );
+    // The check folded into a first question (-B): the same error, whichever helper the query calls.
+    const infoQuery = () => s.query<{ helpers_version: number }>('SELECT cmd_helpers_version() AS helpers_version, * FROM cmd_server_info()');
+    await assert.rejects(
+      queryWithHelpers(s, 'the master', infoQuery),
+      (e: Error & { code?: string }) => e.code === 'HELPERS_MISSING' && /are not installed/.test(e.message),
+    );
     assert.equal(await installHelpers(s), HELPERS_VERSION);
     assert.equal(await installHelpers(s), HELPERS_VERSION, 'a second install must succeed (idempotent)');
+    assert.equal(Number((await queryWithHelpers(s, 'the master', infoQuery))[0]!.helpers_version), HELPERS_VERSION);
+    await assert.rejects(
+      queryWithHelpers(s, 'the master', () => s.query<{ helpers_version: number }>(`SELECT ${HELPERS_VERSION - 1} AS helpers_version`)),
+      (e: Error & { code?: string }) =>
+        e.code === 'HELPERS_MISSING' && new RegExp(`are version ${HELPERS_VERSION - 1}, this pitrtools needs ${HELPERS_VERSION}`).test(e.message),
+    );
     // psql -f, as the docs say, works too (Debian's psql is a client for every major).
     execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', pg.socketDir, '-p', String(pg.port), '-f', HELPERS_SQL_PATH, 'postgres']);
     await requireHelpers(s, 'the master');

@@ -38,10 +38,33 @@ export async function installedHelpersVersion(s: PgSession): Promise<number | un
 export async function requireHelpers(s: PgSession, where: string): Promise<void> {
   const v = await installedHelpersVersion(s);
   if (v !== undefined && v >= HELPERS_VERSION) return;
+  throw helpersMissing(v, where);
+}
+
+function helpersMissing(v: number | undefined, where: string): PitrError {
   const what = v === undefined ? 'are not installed' : `are version ${v}, this pitrtools needs ${HELPERS_VERSION}`;
-  throw new PitrError('HELPERS_MISSING', `the pitrtools helper functions on ${where} ${what}`, {
+  return new PitrError('HELPERS_MISSING', `the pitrtools helper functions on ${where} ${what}`, {
     hint: `install them with: cmd_standby -C <ini> --install-helpers   (or on the master: psql -f ${HELPERS_SQL_PATH} postgres)`,
   });
+}
+
+/**
+ * requireHelpers() and a first question in one round trip: `query` calls the helpers and selects
+ * cmd_helpers_version() AS helpers_version. Its rows; throws HELPERS_MISSING as requireHelpers
+ * does when the helpers are missing (the query fails with undefined_function, 42883: then the
+ * check itself says which) or older than HELPERS_VERSION, else what the query throws.
+ */
+export async function queryWithHelpers<T extends { helpers_version: unknown }>(s: PgSession, where: string, query: () => Promise<T[]>): Promise<T[]> {
+  let rows: T[];
+  try {
+    rows = await query();
+  } catch (err) {
+    if ((err as { sqlState?: unknown }).sqlState === '42883') await requireHelpers(s, where);
+    throw err;
+  }
+  const v = Number(rows[0]?.helpers_version);
+  if (!(v >= HELPERS_VERSION)) throw helpersMissing(Number.isFinite(v) ? v : undefined, where);
+  return rows;
 }
 
 /** Runs sql/cmd_standby.sql in the session's database; returns the installed version. */

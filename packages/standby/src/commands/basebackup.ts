@@ -9,7 +9,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { PitrError, errorCode, errorMessage } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
-import { requireHelpers } from '@pitrtools/core/pg/helpers';
+import { queryWithHelpers } from '@pitrtools/core/pg/helpers';
 import { raiseAlert } from '@pitrtools/core/alerts';
 import { existsSync } from 'node:fs';
 import { contentComparer } from '../basebackup/checksum.js';
@@ -177,13 +177,19 @@ async function backupOver(
   // when -B starts them (a listing per directory in one answer, sender-walk.ts), else SFTP.
   const walkChannel = openWalkChannel(link, senderArgv, log);
   walkChannel.catch(() => undefined);
-  await requireHelpers(pg, link.where);
-  // One query, one round trip: the server and its tablespaces.
-  const { tablespaces, ...info } = (
-    await pg.query<ServerInfo & { tablespaces: Tablespace[] }>(
-      'SELECT archive_mode, data_directory, version_num, in_recovery, system_identifier, wal_segment_size::text AS wal_segment_size, ' +
-        "(SELECT coalesce(json_agg(json_build_object('oid', oid::text, 'name', spcname, 'location', location)), '[]') FROM cmd_get_tablespaces()) AS tablespaces " +
-        'FROM cmd_server_info()',
+  // One round trip: the helpers' check, the server and its tablespaces.
+  const {
+    tablespaces,
+    helpers_version: _,
+    ...info
+  } = (
+    await queryWithHelpers(pg, link.where, () =>
+      pg.query<ServerInfo & { tablespaces: Tablespace[]; helpers_version: number }>(
+        'SELECT cmd_helpers_version() AS helpers_version, archive_mode, data_directory, version_num, in_recovery, system_identifier, ' +
+          'wal_segment_size::text AS wal_segment_size, ' +
+          "(SELECT coalesce(json_agg(json_build_object('oid', oid::text, 'name', spcname, 'location', location)), '[]') FROM cmd_get_tablespaces()) AS tablespaces " +
+          'FROM cmd_server_info()',
+      ),
     )
   )[0]!;
   const source: SourceInfo = {
