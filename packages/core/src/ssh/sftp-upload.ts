@@ -17,7 +17,8 @@ import type { BufferPool } from '../buffer-pool.js';
 import type { Logger } from '../log.js';
 import { SshError, SshErrorCode, type SshErrorCodeValue } from './errors.js';
 import type { SftpChannel } from './sftp-channel.js';
-import { lanes, openSource, pipelinedWrite, type Source, type UploadSource } from './sftp-write.js';
+import { lanes } from '../lanes.js';
+import { openSource, pipelinedWrite, type Source, type UploadSource } from './sftp-write.js';
 
 /** Options of uploadAtomic. */
 export interface UploadOptions {

@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import type { BufferPool } from '../buffer-pool.js';
 import type { SftpChannel } from './sftp-channel.js';
+import { lanes } from '../lanes.js';
 
 /** What to upload: a local file, or bytes already in memory. */
 export type UploadSource = { path: string } | { data: Buffer };
@@ -34,21 +35,6 @@ export async function openSource(src: UploadSource): Promise<Source> {
     },
     close: () => fh.close(),
   };
-}
-
-/** Runs `worker` on `n` lanes; stops handing out work after the first failure and waits for all lanes. */
-export async function lanes(n: number, worker: (stop: () => boolean) => Promise<void>): Promise<void> {
-  let failed = false;
-  const results = await Promise.allSettled(
-    Array.from({ length: n }, () =>
-      worker(() => failed).catch((e: unknown) => {
-        failed = true;
-        throw e;
-      }),
-    ),
-  );
-  const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (bad) throw bad.reason;
 }
 
 /**

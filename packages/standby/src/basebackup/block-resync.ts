@@ -18,6 +18,7 @@ import type { BlockChannel, Opened } from './block-channel.js';
 import type { FileOutcome, WireJob } from './copy-protocol.js';
 import { IncomingFile } from './incoming-file.js';
 import { removePath } from './local-tree.js';
+import { lanes } from '@pitrtools/core/lanes';
 
 /** Where the rebuilt file goes (IncomingFile; a fake in the unit tests). */
 export interface RebuildTarget {
@@ -82,6 +83,23 @@ const SMALL_FIRST = 64 * 1024;
  */
 const AHEAD = 8;
 
+/**
+ * Runs `batch(off, len)` for each batch of [from, size) on AHEAD lanes (core's lanes()): after a
+ * failure no batch starts, and every lane ends before the failure is thrown, so none writes into
+ * a file given up.
+ */
+function everyBatch(from: number, size: number, batch: (off: number, len: number) => Promise<void>): Promise<void> {
+  const BATCH = BATCH_BLOCKS * BLOCK;
+  let next = from;
+  return lanes(AHEAD, async (stop) => {
+    while (!stop() && next < size) {
+      const off = next;
+      next += BATCH;
+      await batch(off, Math.min(BATCH, size - off));
+    }
+  });
+}
+
 /** Where a batch's data may land: [from, to) of the file; anything else is a protocol error. */
 function inBatch(path: string, from: number, to: number, at: number, len: number): void {
   if (at < from || at + len > to) throw new Error(`block sender protocol: data for ${path} outside the batch asked for`);
@@ -100,7 +118,6 @@ async function fetchNew(
     await (await target()).write([data], at);
     o.onBytes?.(data.length);
   };
-  let failure: unknown;
   try {
     const firstBlocks = Math.ceil(Math.min(BATCH, job.size) / BLOCK);
     const opened = await ch.openWithBatch(job.id, job.remote, firstBlocks, [], (at, data) => {
@@ -112,25 +129,12 @@ async function fetchNew(
       return { outcome: 'vanished', wire: ch.take(job.id) };
     }
     const t = await target();
-    let next = firstBlocks * BLOCK;
-    const lane = async (): Promise<void> => {
-      while (failure === undefined && next < opened.size) {
-        const off = next;
-        const len = Math.min(BATCH, opened.size - off);
-        next += BATCH;
-        await ch
-          .batch(job.id, off, Math.ceil(len / BLOCK), [], (at, data) => {
-            inBatch(job.remote, off, off + len, at, data.length);
-            return write(at, data);
-          })
-          .catch((err: unknown) => {
-            failure ??= err;
-          });
-      }
-    };
-    // Every lane ends before the file is placed or discarded: none writes into a file given up.
-    await Promise.all(Array.from({ length: AHEAD }, lane));
-    if (failure !== undefined) throw failure;
+    await everyBatch(firstBlocks * BLOCK, opened.size, (off, len) =>
+      ch.batch(job.id, off, Math.ceil(len / BLOCK), [], (at, data) => {
+        inBatch(job.remote, off, off + len, at, data.length);
+        return write(at, data);
+      }),
+    );
     await ch.close(job.id);
     // Changed since the walk listed it: mtime 0, so the next -B compares it again.
     await t.place(opened.mtime === job.mtime ? job.mtime : 0);
@@ -184,32 +188,19 @@ export async function resyncFile(ch: BlockChannel, job: WireJob, o: ResyncOption
     const size = opened.size;
     // The rest: up to AHEAD batches in flight, each in a buffer of the pool (the local blocks are
     // read into it, the changed ones copied over them, then it is written where it belongs).
-    let next = firstBlocks * BLOCK;
-    let failure: unknown;
-    const lane = async (): Promise<void> => {
-      while (failure === undefined && next < size) {
-        const buf = await pool.acquire();
-        try {
-          if (failure !== undefined || next >= size) return;
-          const off = next;
-          const len = Math.min(BATCH, size - off);
-          next += BATCH;
-          await ch.batch(job.id, off, Math.ceil(len / BLOCK), await localHashes(local, buf, off, len), (at, data) => {
-            inBatch(job.remote, off, off + len, at, data.length);
-            data.copy(buf, at - off);
-          });
-          await target.write([buf.subarray(0, len)], off);
-          o.onBytes?.(len);
-        } catch (err) {
-          failure ??= err;
-        } finally {
-          pool.release(buf);
-        }
+    await everyBatch(firstBlocks * BLOCK, size, async (off, len) => {
+      const buf = await pool.acquire();
+      try {
+        await ch.batch(job.id, off, Math.ceil(len / BLOCK), await localHashes(local, buf, off, len), (at, data) => {
+          inBatch(job.remote, off, off + len, at, data.length);
+          data.copy(buf, at - off);
+        });
+        await target.write([buf.subarray(0, len)], off);
+        o.onBytes?.(len);
+      } finally {
+        pool.release(buf);
       }
-    };
-    // Every lane ends before the file is placed or discarded: none writes into a file given up.
-    await Promise.all(Array.from({ length: AHEAD }, lane));
-    if (failure !== undefined) throw failure;
+    });
     await ch.close(job.id);
     // Changed since the walk listed it: mtime 0, so the next -B compares it again.
     await target.place(opened.mtime === job.mtime ? job.mtime : 0);
