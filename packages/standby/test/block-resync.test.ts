@@ -142,7 +142,10 @@ test('a sender that ends at once, or speaks another protocol, is refused at the 
   await assert.rejects(BlockChannel.start(Duplex.from({ readable: ended, writable: new PassThrough() }), 'none'), /block sender on the master (ended|failed)/);
   const other = new PassThrough();
   other.write(frame('H', Buffer.from(JSON.stringify({ v: 99, block: BLOCK }))));
-  await assert.rejects(BlockChannel.start(Duplex.from({ readable: other, writable: new PassThrough() }), 'none'), new RegExp(`protocol 99, this cmd_standby ${PROTOCOL}`));
+  await assert.rejects(
+    BlockChannel.start(Duplex.from({ readable: other, writable: new PassThrough() }), 'none'),
+    new RegExp(`protocol 99, this cmd_standby ${PROTOCOL}`),
+  );
 });
 
 test('latency: a file that fits in one batch costs one round trip: its open and its batch go out before any answer', async () => {
