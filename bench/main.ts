@@ -74,7 +74,7 @@ async function main(o: BenchOptions): Promise<void> {
   const sections: string[] = [];
   if (o.only === 'all' || o.only === 'wal') {
     log('part (a): WAL burst');
-    const w = await runWalPart(o.segments, o.runs, log);
+    const w = await runWalPart(o.segments, o.runs, log, o.compress);
     out.wal = w;
     sections.push(walReport(w));
     console.log(`${sections.at(-1)}\n`);

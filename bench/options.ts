@@ -28,7 +28,7 @@ export interface BenchOptions {
   wanScale: number;
   wanTx: number;
   wanSingles: number;
-  /** Our `compress` values in part (wan), one row each (default PITR_BENCH_COMPRESS, else none,zstd,lz4). */
+  /** Our `compress` values in parts (wal) and (wan), one row each (default PITR_BENCH_COMPRESS, else none,zstd,lz4; part wal always has none). */
   compress: string[];
 }
 
@@ -48,8 +48,8 @@ export const USAGE = `usage: node --import tsx bench/main.ts [--only wal|basebac
   --wan-scale S          part wan: pgbench scale of the base-backup master (default 5, ~80 MB)
   --wan-tx N             part wan: pgbench transactions before the re-sync (default 2000)
   --wan-singles N        part wan: timed single segments, median reported (default 3)
-  --compress LIST        part wan: our compress values, a row each (default $PITR_BENCH_COMPRESS or none,zstd,lz4;
-                         e.g. --compress zstd for our best alone)`;
+  --compress LIST        parts wal and wan: our compress values, a row each (default $PITR_BENCH_COMPRESS or
+                         none,zstd,lz4; e.g. --compress zstd for our best alone; part wal always has none)`;
 
 /** none | lz4 | zstd | zstd:N, comma-separated (the values of the ini key `compress`). */
 function compressList(v: string, name: string): string[] {

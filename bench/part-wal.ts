@@ -27,7 +27,9 @@ export interface WalPartResult {
 }
 
 /** Runs part (a). `log` gets one progress line per run. */
-export async function runWalPart(segments: number, runs: number, log: (s: string) => void): Promise<WalPartResult> {
+export async function runWalPart(segments: number, runs: number, log: (s: string) => void, compress: readonly string[] = []): Promise<WalPartResult> {
+  // Our compress values other than none: a 1-slave row each (issue 14: on loopback too, aim for <= 0.5 x pgBackRest async).
+  const packed = compress.filter((c) => c !== 'none');
   const tpl = await makeWalTemplate(segments, log);
   const sshds: SshdHandle[] = [];
   for (let i = 0; i < 3; i++) sshds.push(await startSshd({ logLevel: 'ERROR' }));
@@ -47,6 +49,7 @@ export async function runWalPart(segments: number, runs: number, log: (s: string
       () => ssh,
     ),
     cmdArchiverMethod(1, () => sshds),
+    ...packed.map((c) => cmdArchiverMethod(1, () => sshds, c)),
     cmdArchiverMethod(3, () => sshds),
   ];
   const { results, live } = await probeMethods(methods, log);
@@ -94,6 +97,7 @@ export async function runWalPart(segments: number, runs: number, log: (s: string
     targets: [
       checkRatio('cmd_archiver 1 slave / dd-fsync', by('cmd_archiver-1'), by('dd-fsync'), 1.5),
       checkRatio('cmd_archiver 1 slave / pgbackrest async', by('cmd_archiver-1'), by('pgbackrest-async'), 0.5),
+      ...packed.map((c) => checkRatio(`cmd_archiver 1 slave, compress ${c} / pgbackrest async`, by(`cmd_archiver-1-${c}`), by('pgbackrest-async'), 0.5)),
       checkRatio('cmd_archiver 3 slaves / 1 slave', by('cmd_archiver-3'), by('cmd_archiver-1'), 2.0),
     ],
   };
