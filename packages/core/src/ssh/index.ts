@@ -24,7 +24,7 @@ export {
 } from './known-hosts.js';
 export { shellJoin, shellQuote } from './quote.js';
 export { pgStreamFactory, SshSession } from './session.js';
-export { SftpChannel, type RemoteDirEntry, type RemoteStat } from './sftp-channel.js';
+export { SftpChannel, toStat, type RemoteDirEntry, type RemoteStat } from './sftp-channel.js';
 export { download, readRemoteFile, type DownloadOptions, type DownloadResult } from './sftp-download.js';
 export { fsyncRemoteDir, removeStaleTemps, tempNameFor, uploadAtomic, type UploadOptions, type UploadResult } from './sftp-upload.js';
 export { pipelinedWrite, type UploadSource } from './sftp-write.js';

@@ -34,7 +34,8 @@ export interface RemoteDirEntry extends RemoteStat {
 }
 
 const S_IFMT = 0o170000;
-function toStat(a: Attributes): RemoteStat {
+/** A RemoteStat from stat(2)'s fields as SFTP carries them (ssh2's Attributes, or -B's block sender listing the same fields): the type from st_mode. */
+export function toStat(a: Pick<Attributes, 'mode' | 'size' | 'uid' | 'gid' | 'mtime' | 'atime'>): RemoteStat {
   const type = a.mode & S_IFMT;
   return {
     size: a.size,

@@ -8,27 +8,10 @@
  * (plan.ts's WalkChannel), so the walk's decisions do not depend on which one lists.
  */
 import { posix } from 'node:path';
-import type { RemoteDirEntry, RemoteStat, SshSession } from '@pitrtools/core/ssh/index';
+import { toStat, type RemoteDirEntry, type RemoteStat, type SshSession } from '@pitrtools/core/ssh/index';
 import { BlockChannel } from './block-channel.js';
 import type { EntryAttrs } from './block-frames.js';
 import type { WalkChannel } from './plan.js';
-
-const S_IFMT = 0o170000;
-
-function toStat(a: EntryAttrs): RemoteStat {
-  const type = a.mode & S_IFMT;
-  return {
-    size: a.size,
-    mode: a.mode,
-    uid: a.uid,
-    gid: a.gid,
-    mtime: a.mtime,
-    atime: a.atime,
-    isFile: type === 0o100000,
-    isDirectory: type === 0o040000,
-    isSymbolicLink: type === 0o120000,
-  };
-}
 
 /**
  * One value at a time from a producer to a consumer: put() resolves once the value was taken, so
