@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { codecFor, type Codec, type CompressAlgo } from '../src/compress.js';
 import { PitrError } from '../src/errors.js';
-import { answerStatus } from '../src/ssh/wal-stream.js';
+import { answerStatus, openWalStream, ReceiverUnavailable } from '../src/ssh/wal-stream.js';
 import { encodeFrame, FrameReader, MAX_FILE, sha256, type Answer, type Frame } from '../src/wire/frame.js';
 import type { PlaceFs } from '../src/wire/place.js';
 import { receiveStream } from '../src/wire/receive.js';
@@ -367,6 +367,90 @@ test("an 'error' on the channel (e.g. a write after it ended) kills the stream, 
     ee.emit('error', new Error('write after end'));
     await assert.rejects(sent, /the channel failed: write after end/);
     assert.equal(sender.usable, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * An exec channel as openWalStream gets it from a fake session: what is written goes to a
+ * receiveStream started `startMs` later (a receiver that takes time to start, as node does on the
+ * slave), or to nobody (`receiver` false). Records when the first bytes were written and when the
+ * hello went out.
+ */
+function coldExec(o: { startMs: number; receiver: boolean }) {
+  const fs = fakeFs();
+  const toReceiver = new PassThrough();
+  const toSender = new PassThrough();
+  const ch = new EventEmitter() as EventEmitter & Record<string, unknown>;
+  const stderr = new EventEmitter();
+  const times: { firstWrite?: number; hello?: number } = {};
+  Object.assign(ch, {
+    stderr,
+    write: (d: Buffer, cb?: () => void) => {
+      times.firstWrite ??= Date.now();
+      return toReceiver.write(Buffer.from(d), cb);
+    },
+    end: () => toReceiver.end(),
+    close: () => ch.emit('close'),
+  });
+  toSender.on('data', (d: Buffer) => {
+    times.hello ??= Date.now();
+    ch.emit('data', d);
+  });
+  toSender.on('end', () => ch.emit('close'));
+  if (o.receiver) setTimeout(() => void receiveStream(toReceiver, toSender, fs, '/arch').catch(() => undefined), o.startMs);
+  const session = { endpoint: 'u@h:22', closedError: undefined, openExec: async () => ch };
+  return { session: session as never, ch, stderr, fs, times };
+}
+
+const streamOptions = (helloTimeoutMs = 10_000) => ({
+  cmdStandby: 'cmd_standby',
+  dir: '/arch',
+  pieces: new PiecePool(codecFor({ algo: 'zstd', level: 1 }), PIECE),
+  dirFsync: true,
+  helloTimeoutMs,
+});
+
+test('a cold stream sends before its receiver said hello: the first bytes wait in the channel, not for a round trip and the receiver start', async () => {
+  const { session, fs, times } = coldExec({ startMs: 150, receiver: true });
+  const data = segment();
+  const { dir, paths } = tempFiles([data]);
+  try {
+    const stream = await openWalStream(session, streamOptions());
+    assert.equal(await stream.put(paths[0]!, SEG), 'created');
+    await stream.ready;
+    assert.ok(
+      times.firstWrite !== undefined && times.hello !== undefined && times.firstWrite < times.hello,
+      `first write at ${times.firstWrite}, hello at ${times.hello}`,
+    );
+    assert.ok(fs.files.get(`/arch/${SEG}`)!.equals(data));
+    stream.end();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a receiver that does not start (exit 127) or never says hello: put() and ready reject ReceiverUnavailable with its words, for the caller to use SFTP', async () => {
+  const { dir, paths } = tempFiles([segment()]);
+  try {
+    const missing = coldExec({ startMs: 0, receiver: false });
+    const stream = await openWalStream(missing.session, streamOptions());
+    const put = stream.put(paths[0]!, SEG);
+    setTimeout(() => {
+      missing.stderr.emit('data', Buffer.from('sh: 1: cmd_standby: not found\n'));
+      missing.ch.emit('exit', 127);
+      missing.ch.emit('close');
+    }, 20);
+    const refused = (e: unknown): boolean =>
+      e instanceof ReceiverUnavailable &&
+      /^cmd_standby --receive-wal-stream did not start on u@h:22: .*exited 127: sh: 1: cmd_standby: not found$/.test(e.message);
+    await assert.rejects(put, refused);
+    await assert.rejects(stream.ready, refused);
+
+    const silent = coldExec({ startMs: 0, receiver: false });
+    const quiet = await openWalStream(silent.session, streamOptions(200));
+    await assert.rejects(quiet.put(paths[0]!, SEG), (e: unknown) => e instanceof ReceiverUnavailable && /no hello within 0s/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -48,7 +48,7 @@ export function sessionLink(session: SshSession, rArchivedir: string, dirFsync =
     upload: async (src, name) => {
       const stream = pool?.active ? await pool.stream(session) : undefined;
       if (stream) {
-        const status = await stream.put(src, name).catch(tooLargeForFrame);
+        const status = await pool!.put(stream, src, name).catch(tooLargeForFrame);
         if (status !== undefined) return status;
       }
       return (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync })).status;

@@ -1,8 +1,9 @@
 /**
  * The WAL streams of one slave under compress (core/ssh/wal-stream.ts): up to `lanes` exec
  * channels per SSH session, each pipelined, so more than one channel window (OpenSSH: 2 MiB) is
- * in flight on a long path. When the receiver cannot start on the slave, one WARNING names
- * slave_cmd_standby and the fix, and every later segment of this pool goes over SFTP.
+ * in flight on a long path. A stream sends before its receiver's hello (openWalStream); when the
+ * receiver turns out not to start on the slave, one WARNING names slave_cmd_standby and the fix,
+ * and the segments sent to it and every later one of this pool go over SFTP.
  */
 import { codecFor, formatCompress, type Codec } from '@pitrtools/core/compress';
 import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
@@ -69,6 +70,21 @@ export class WalStreamPool {
     }
   }
 
+  /**
+   * Ships `src` as `name` on `stream`: its status, or undefined when the receiver turned out not
+   * to start (the stream sends before its hello: openWalStream) and the file must go over SFTP,
+   * as every later one of this pool. Throws what put() throws otherwise.
+   */
+  async put(stream: WalStream, src: string, name: string): Promise<'created' | 'identical' | 'conflict' | undefined> {
+    try {
+      return await stream.put(src, name);
+    } catch (err) {
+      if (!(err instanceof ReceiverUnavailable)) throw err;
+      this.fallBack(err);
+      return undefined;
+    }
+  }
+
   /** Ends the streams (the receivers exit after their answers). */
   end(): void {
     for (const s of this.opened) s.end();
@@ -76,29 +92,31 @@ export class WalStreamPool {
   }
 
   private async open(session: SshSession): Promise<WalStream | undefined> {
-    try {
-      const s = await openWalStream(session, {
-        cmdStandby: this.t.cmdStandby,
-        dir: this.t.r_archivedir,
-        pieces: (this.pieces ??= new PiecePool(this.codec!)),
-        dirFsync: this.t.remoteDirFsync,
-        helloTimeoutMs: Math.max(this.t.connectTimeoutMs, 10_000),
-      });
-      this.opened.push(s);
-      this.log.debug(
-        `slave ${this.t.name}: WAL stream ${this.opened.length} open (compress: ${formatCompress(this.t.compress)}, ${this.t.cmdStandby} --receive-wal-stream)`,
-      );
-      return s;
-    } catch (err) {
-      if (!(err instanceof ReceiverUnavailable)) throw err;
-      if (this.fallback === undefined) {
-        this.fallback = err.message;
-        this.log.warning(
-          `slave ${this.t.name}: compress: ${formatCompress(this.t.compress)} needs the WAL receiver on the slave, but ${err.message}; ` +
-            `shipping uncompressed over SFTP. Fix: install this pitrtools version on the slave, or set slave_cmd_standby to its cmd_standby (or compress: none)`,
-        );
-      }
-      return undefined;
-    }
+    const s = await openWalStream(session, {
+      cmdStandby: this.t.cmdStandby,
+      dir: this.t.r_archivedir,
+      pieces: (this.pieces ??= new PiecePool(this.codec!)),
+      dirFsync: this.t.remoteDirFsync,
+      helloTimeoutMs: Math.max(this.t.connectTimeoutMs, 10_000),
+    });
+    this.opened.push(s);
+    // Said once the receiver answered; a receiver that does not start is reported by put().
+    s.ready.then(
+      () =>
+        this.log.debug(
+          `slave ${this.t.name}: WAL stream ${this.opened.length} open (compress: ${formatCompress(this.t.compress)}, ${this.t.cmdStandby} --receive-wal-stream)`,
+        ),
+      () => undefined,
+    );
+    return s;
+  }
+
+  private fallBack(err: ReceiverUnavailable): void {
+    if (this.fallback !== undefined) return;
+    this.fallback = err.message;
+    this.log.warning(
+      `slave ${this.t.name}: compress: ${formatCompress(this.t.compress)} needs the WAL receiver on the slave, but ${err.message}; ` +
+        `shipping uncompressed over SFTP. Fix: install this pitrtools version on the slave, or set slave_cmd_standby to its cmd_standby (or compress: none)`,
+    );
   }
 }

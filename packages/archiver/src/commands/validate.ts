@@ -89,7 +89,7 @@ async function receiverProbe(s: SshSession, t: SlaveTarget): Promise<DirProbe> {
       dirFsync: t.remoteDirFsync,
       helloTimeoutMs: Math.max(t.connectTimeoutMs, 10_000),
     });
-    stream.end();
+    await stream.ready.finally(() => stream.end());
     return { ok: true, text: `${writable}; the WAL receiver for compress: ${compress} answers (${t.cmdStandby})` };
   } catch (err) {
     if (!(err instanceof ReceiverUnavailable)) throw err;

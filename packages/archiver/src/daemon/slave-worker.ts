@@ -160,7 +160,7 @@ export class SlaveWorker implements LinkProvider {
     if (stream) {
       const stopGcStream = paceGc(); // the compressed payloads and ssh2's packets die young: collect them as they do
       try {
-        const status = await stream.put(src, name).catch(tooLargeForFrame);
+        const status = await this.streams.put(stream, src, name).catch(tooLargeForFrame);
         if (status !== undefined) return status;
       } finally {
         stopGcStream();

@@ -45,6 +45,11 @@ export interface WalStream {
   /** False once the channel died: open another. */
   readonly usable: boolean;
   readonly waiting: number;
+  /**
+   * Resolves once the receiver said hello; rejects with ReceiverUnavailable when it did not start
+   * (then put() rejects the same way), SshError when the connection failed first.
+   */
+  readonly ready: Promise<void>;
   end(): void;
 }
 
@@ -56,7 +61,16 @@ const ERRNO: Record<string, SshErrorCodeValue> = {
   ENOENT: SshErrorCode.SFTP_NO_SUCH_FILE,
 };
 
-/** Starts the receiver and waits for its hello. Throws ReceiverUnavailable when it does not start (then use SFTP); SshError when the connection fails. */
+/**
+ * Starts the receiver and returns at once, without waiting for its hello: put() may send while
+ * the receiver starts (the bytes wait in the channel's window), so a cold stream costs no round
+ * trip and no receiver start-up before its first bytes are on the link (over bench part wan's
+ * +30 ms link the receiver's hello came ~0.3 s after the exec). A receiver that does not start
+ * (not found, too old, another version, no hello within helloTimeoutMs) makes `ready` and every
+ * put() reject with ReceiverUnavailable: the caller falls back to SFTP and ships those files
+ * again, whole (nothing reached the slave's directory: the receiver stores a file only once its
+ * SHA-256 checks). Throws SshError when the exec channel cannot be opened.
+ */
 export async function openWalStream(session: SshSession, o: WalStreamOptions): Promise<WalStream> {
   const argv = [o.cmdStandby, RECEIVE_FLAG, o.dir, ...(o.dirFsync ? [] : ['--no-dir-fsync'])];
   const ch = await session.openExec(argv);
@@ -82,22 +96,30 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
         },
       ),
   );
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      sender.ready,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no hello within ${Math.round(o.helloTimeoutMs / 1000)}s`)), o.helloTimeoutMs);
-      }),
-    ]);
-  } catch (err) {
-    if (session.closedError) throw session.closedError;
-    ch.close();
+  let helloSeen = false;
+  // What a failure before the hello means: the receiver is not there (or not ours), unless the connection itself failed.
+  const unavailable = (err: unknown): unknown => {
+    if (helloSeen || session.closedError) return session.closedError ?? err;
     const why = err instanceof Error ? err.message : String(err);
-    throw new ReceiverUnavailable(`${o.cmdStandby} ${RECEIVE_FLAG} did not start on ${ep}: ${why.replace(/^WAL receiver on \S+ \([^)]*\): /, '')}`);
-  } finally {
-    clearTimeout(timer);
-  }
+    return new ReceiverUnavailable(`${o.cmdStandby} ${RECEIVE_FLAG} did not start on ${ep}: ${why.replace(/^WAL receiver on \S+ \([^)]*\): /, '')}`);
+  };
+  const timer = setTimeout(() => {
+    // A command that neither says hello nor ends must not hold the segments sent to it.
+    sender.abort(new Error(`no hello within ${Math.round(o.helloTimeoutMs / 1000)}s`));
+    ch.close();
+  }, o.helloTimeoutMs);
+  const ready = sender.ready.then(
+    () => {
+      helloSeen = true;
+      clearTimeout(timer);
+    },
+    (err: unknown) => {
+      clearTimeout(timer);
+      ch.close();
+      throw unavailable(err);
+    },
+  );
+  ready.catch(() => undefined);
   return {
     get usable() {
       return sender.usable;
@@ -105,9 +127,18 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
     get waiting() {
       return sender.waiting;
     },
+    ready,
     end: () => sender.end(),
     put: async (src, name) => {
-      return answerStatus(await sender.sendFile(src, name, o.pieces), posix.join(o.dir, name), ep);
+      let answer;
+      try {
+        answer = await sender.sendFile(src, name, o.pieces);
+      } catch (err) {
+        // A failure before the hello is the receiver's absence; ready says so with its own words.
+        if (!helloSeen) await ready;
+        throw err;
+      }
+      return answerStatus(answer, posix.join(o.dir, name), ep);
     },
   };
 }

@@ -151,7 +151,8 @@ export class WalStreamSender {
   }
 
   private async writeFile(src: string, name: string, pool: PiecePool): Promise<{ answer: Promise<Answer> }> {
-    await this.ready;
+    // Not waiting for the receiver's hello: its first bytes wait in the channel while it starts
+    // (openWalStream); a receiver that turns out absent or of another version kills the channel.
     if (this.dead !== undefined) throw this.dead;
     const fh = await fsp.open(src, 'r');
     try {
@@ -229,6 +230,11 @@ export class WalStreamSender {
     const p = this.pending.shift();
     if (p === undefined || p.name !== h.name) throw new PitrError('WIRE_PROTOCOL', `WAL stream: an answer for ${h.name} where ${p?.name ?? 'none'} was due`);
     p.resolve(h);
+  }
+
+  /** Ends the stream with `err`: ready and every send in flight or later reject with it. */
+  abort(err: unknown): void {
+    this.kill(err);
   }
 
   private kill(err: unknown): void {
