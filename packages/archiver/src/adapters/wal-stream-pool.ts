@@ -99,12 +99,12 @@ export class WalStreamPool {
       dirFsync: this.t.remoteDirFsync,
       helloTimeoutMs: Math.max(this.t.connectTimeoutMs, 10_000),
     });
-    this.opened.push(s);
+    const n = this.opened.push(s);
     // Said once the receiver answered; a receiver that does not start is reported by put().
     s.ready.then(
       () =>
         this.log.debug(
-          `slave ${this.t.name}: WAL stream ${this.opened.length} open (compress: ${formatCompress(this.t.compress)}, ${this.t.cmdStandby} --receive-wal-stream)`,
+          `slave ${this.t.name}: WAL stream ${n} open (compress: ${formatCompress(this.t.compress)}, ${this.t.cmdStandby} --receive-wal-stream)`,
         ),
       () => undefined,
     );
