@@ -113,10 +113,17 @@ export interface EntryAttrs {
   atime: number;
 }
 
-/** A listed entry: its name, its own attributes, and a symlink's target's (absent: dangling). */
+/** What stat(2) said of a symlink's target when it failed: not there (ENOENT, ENOTDIR, ELOOP), or another error in the master's words. */
+export type TargetError = { missing: true } | { failed: string };
+
+/**
+ * A listed entry: its name, its own attributes, and for a symlink what stat(2) says of its
+ * target, attributes or error (absent: not a symlink). The walk stats every symlink it copies;
+ * with the answer in the listing it never asks while a listing is half read (see sender-walk.ts).
+ */
 export interface ListedEntry extends EntryAttrs {
   name: string;
-  target?: EntryAttrs | undefined;
+  target?: EntryAttrs | TargetError | undefined;
 }
 
 const ATTRS_LEN = 4 + 4 + 4 + 8 + 8 + 8;
@@ -142,10 +149,15 @@ function getAttrs(b: Buffer, at: number): EntryAttrs {
   };
 }
 
-/** An N (or A) frame's body: u32 id, then per entry u16 name length, name, attributes, u8 has target, [target attributes]. */
+/**
+ * An N (or A) frame's body: u32 id, then per entry u16 name length, name, attributes, u8 target
+ * kind (0 none, 1 attributes follow, 2 missing, 3 failed: u16 length and the error's words follow).
+ */
 export function packEntries(id: number, entries: readonly ListedEntry[]): Buffer {
   const names = entries.map((e) => Buffer.from(e.name, 'utf8'));
-  const len = 4 + entries.reduce((n, e, i) => n + 2 + names[i]!.length + ATTRS_LEN + 1 + (e.target ? ATTRS_LEN : 0), 0);
+  const words = entries.map((e) => (e.target && 'failed' in e.target ? Buffer.from(e.target.failed.slice(0, 1000), 'utf8') : undefined));
+  const targetLen = (e: ListedEntry, i: number): number => (!e.target || 'missing' in e.target ? 0 : 'failed' in e.target ? 2 + words[i]!.length : ATTRS_LEN);
+  const len = 4 + entries.reduce((n, e, i) => n + 2 + names[i]!.length + ATTRS_LEN + 1 + targetLen(e, i), 0);
   const b = Buffer.allocUnsafe(len);
   b.writeUInt32BE(id, 0);
   let at = 4;
@@ -154,8 +166,18 @@ export function packEntries(id: number, entries: readonly ListedEntry[]): Buffer
     b.writeUInt16BE(name.length, at);
     name.copy(b, at + 2);
     at = putAttrs(b, at + 2 + name.length, e);
-    b.writeUInt8(e.target ? 1 : 0, at++);
-    if (e.target) at = putAttrs(b, at, e.target);
+    const t = e.target;
+    if (!t) b.writeUInt8(0, at++);
+    else if ('missing' in t) b.writeUInt8(2, at++);
+    else if ('failed' in t) {
+      b.writeUInt8(3, at++);
+      b.writeUInt16BE(words[i]!.length, at);
+      words[i]!.copy(b, at + 2);
+      at += 2 + words[i]!.length;
+    } else {
+      b.writeUInt8(1, at++);
+      at = putAttrs(b, at, t);
+    }
   });
   return b;
 }
@@ -170,9 +192,17 @@ export function unpackEntries(body: Buffer): ListedEntry[] {
     at += 2 + n;
     const attrs = getAttrs(body, at);
     at += ATTRS_LEN;
-    const hasTarget = body.readUInt8(at++) === 1;
-    const target = hasTarget ? getAttrs(body, at) : undefined;
-    if (hasTarget) at += ATTRS_LEN;
+    const kind = body.readUInt8(at++);
+    let target: ListedEntry['target'];
+    if (kind === 1) {
+      target = getAttrs(body, at);
+      at += ATTRS_LEN;
+    } else if (kind === 2) target = { missing: true };
+    else if (kind === 3) {
+      const n = body.readUInt16BE(at);
+      target = { failed: body.subarray(at + 2, at + 2 + n).toString('utf8') };
+      at += 2 + n;
+    } else if (kind !== 0) throw new Error('block sender protocol: a listing frame that does not parse');
     out.push({ name, ...attrs, target });
   }
   if (at !== body.length) throw new Error('block sender protocol: a listing frame that does not parse');

@@ -132,9 +132,15 @@ export async function serveSendFiles(input: AsyncIterable<Buffer>, write: (b: Bu
   }
 }
 
+/**
+ * Errnos that mean "not there", as OpenSSH's sftp-server maps them (errno_to_portable():
+ * SSH2_FX_NO_SUCH_FILE), so the walk fails or goes on exactly as over SFTP.
+ */
+const NOT_THERE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EBADF']);
+
 /** G for a path that is not there, else X with why. */
 function notThere(id: number, path: string, err: unknown): Buffer {
-  return errorCode(err) === 'ENOENT' ? frame('G', idOnly(id)) : frame('X', idText(id, `${path}: ${errorMessage(err)}`));
+  return NOT_THERE.has(errorCode(err) ?? '') ? frame('G', idOnly(id)) : frame('X', idText(id, `${path}: ${errorMessage(err)}`));
 }
 
 function attrsOf(st: Stats): EntryAttrs {
@@ -146,9 +152,10 @@ const LSTAT_PARALLEL = 32;
 
 /**
  * Answers L: the directory's entries (lstat, as OpenSSH's SFTP readdir gives them; a symlink also
- * with its target's stat) in N frames of LIST_FRAME_ENTRIES, then E; G (then E) when the directory
- * is not there, X (then E) when it cannot be read. Holds one frame's entries at a time. An entry that vanishes
- * between readdir and lstat is left out, as a listing taken a moment later would.
+ * with what stat(2) says of its target, attributes or error) in N frames of LIST_FRAME_ENTRIES,
+ * then E; G (then E) when the directory is not there, X (then E) when it cannot be read. Holds
+ * one frame's entries at a time. An entry whose lstat fails (it vanished since readdir, or
+ * cannot be read) is left out, as sftp-server's readdir leaves it out.
  */
 async function listDir(id: number, path: string, write: (b: Buffer) => Promise<void>): Promise<void> {
   let dir;
@@ -160,14 +167,12 @@ async function listDir(id: number, path: string, write: (b: Buffer) => Promise<v
   }
   const one = async (name: string): Promise<ListedEntry | undefined> => {
     const full = `${path}/${name}`;
-    try {
-      const st = await fsp.lstat(full);
-      const target = st.isSymbolicLink() ? await fsp.stat(full).then(attrsOf, () => undefined) : undefined;
-      return { name, ...attrsOf(st), target };
-    } catch (err) {
-      if (errorCode(err) === 'ENOENT') return undefined;
-      throw err;
-    }
+    const st = await fsp.lstat(full).catch(() => undefined);
+    if (!st) return undefined;
+    const target = st.isSymbolicLink()
+      ? await fsp.stat(full).then(attrsOf, (err: unknown) => (NOT_THERE.has(errorCode(err) ?? '') ? { missing: true as const } : { failed: errorMessage(err) }))
+      : undefined;
+    return { name, ...attrsOf(st), target };
   };
   try {
     let names: string[] = [];

@@ -8,9 +8,9 @@
  * (plan.ts's WalkChannel), so the walk's decisions do not depend on which one lists.
  */
 import { posix } from 'node:path';
-import { toStat, type RemoteDirEntry, type RemoteStat, type SshSession } from '@pitrtools/core/ssh/index';
+import { sftpError, toStat, type RemoteDirEntry, type RemoteStat, type SshSession } from '@pitrtools/core/ssh/index';
 import { BlockChannel } from './block-channel.js';
-import type { EntryAttrs } from './block-frames.js';
+import type { ListedEntry } from './block-frames.js';
 import type { WalkChannel } from './plan.js';
 
 /**
@@ -73,8 +73,12 @@ class Handoff<T> {
 /** The walk's listings through one block sender on the master. */
 export class SenderWalk implements WalkChannel {
   private nextId = 1;
-  /** Symlink targets' attributes from the listings, by path, until the walk stats them. */
-  private readonly targets = new Map<string, EntryAttrs>();
+  /**
+   * What the listings said of symlinks' targets, by path, until the walk stats them. The walk
+   * stats a symlink while it goes through the listing that holds it; a T request then would
+   * wait behind that listing's unread frames, which wait for the walk: the answer must be here.
+   */
+  private readonly targets = new Map<string, NonNullable<ListedEntry['target']>>();
 
   private constructor(private readonly ch: BlockChannel) {}
 
@@ -110,17 +114,23 @@ export class SenderWalk implements WalkChannel {
     }
   }
 
-  /** stat(2) of `path`: from its listing for a symlink listed before, else one T request. */
+  /**
+   * stat(2) of `path`: from its listing for a symlink listed before (its target's attributes, or
+   * the SFTP error its failure is), else one T request, which must not be asked while a listing
+   * is half read (the walk asks T only for paths it did not list: see `targets`).
+   */
   async stat(path: string): Promise<RemoteStat> {
     const known = this.targets.get(path);
     if (known) {
       this.targets.delete(path);
+      if ('missing' in known) throw sftpError('stat', path, { code: 2 });
+      if ('failed' in known) throw sftpError('stat', path, new Error(known.failed));
       return toStat(known);
     }
     return toStat(await this.ch.stat(this.nextId++, path, true));
   }
 
-  /** lstat(2) of `path` (one T request). */
+  /** lstat(2) of `path` (one T request; not while a listing is half read, as stat()). */
   async lstat(path: string): Promise<RemoteStat> {
     return toStat(await this.ch.stat(this.nextId++, path, false));
   }
