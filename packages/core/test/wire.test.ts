@@ -384,22 +384,40 @@ function coldExec(o: { startMs: number; receiver: boolean }) {
   const toSender = new PassThrough();
   const ch = new EventEmitter() as EventEmitter & Record<string, unknown>;
   const stderr = new EventEmitter();
+  // The order of the first write and the hello (a counter: both can fall in the same millisecond).
+  let events = 0;
   const times: { firstWrite?: number; hello?: number } = {};
   Object.assign(ch, {
     stderr,
     write: (d: Buffer, cb?: () => void) => {
-      times.firstWrite ??= Date.now();
+      times.firstWrite ??= ++events;
       return toReceiver.write(Buffer.from(d), cb);
     },
     end: () => toReceiver.end(),
     close: () => ch.emit('close'),
   });
   toSender.on('data', (d: Buffer) => {
-    times.hello ??= Date.now();
+    times.hello ??= ++events;
     ch.emit('data', d);
   });
   toSender.on('end', () => ch.emit('close'));
-  if (o.receiver) setTimeout(() => void receiveStream(toReceiver, toSender, fs, '/arch').catch(() => undefined), o.startMs);
+  // The receiver starts once the first bytes were written (or after startMs, for a sender that waits for it).
+  let started = false;
+  const start = (): void => {
+    if (started || !o.receiver) return;
+    started = true;
+    void receiveStream(toReceiver, toSender, fs, '/arch').catch(() => undefined);
+  };
+  const timer = setTimeout(start, o.startMs);
+  const write = ch.write as (d: Buffer, cb?: () => void) => boolean;
+  ch.write = (d: Buffer, cb?: () => void) => {
+    const r = write(d, cb);
+    setImmediate(() => {
+      clearTimeout(timer);
+      start();
+    });
+    return r;
+  };
   const session = { endpoint: 'u@h:22', closedError: undefined, openExec: async () => ch };
   return { session: session as never, ch, stderr, fs, times };
 }
@@ -413,7 +431,7 @@ const streamOptions = (helloTimeoutMs = 10_000) => ({
 });
 
 test('a cold stream sends before its receiver said hello: the first bytes wait in the channel, not for a round trip and the receiver start', async () => {
-  const { session, fs, times } = coldExec({ startMs: 150, receiver: true });
+  const { session, fs, times } = coldExec({ startMs: 2000, receiver: true });
   const data = segment();
   const { dir, paths } = tempFiles([data]);
   try {
@@ -422,7 +440,7 @@ test('a cold stream sends before its receiver said hello: the first bytes wait i
     await stream.ready;
     assert.ok(
       times.firstWrite !== undefined && times.hello !== undefined && times.firstWrite < times.hello,
-      `first write at ${times.firstWrite}, hello at ${times.hello}`,
+      `first write was event ${times.firstWrite}, the hello event ${times.hello}`,
     );
     assert.ok(fs.files.get(`/arch/${SEG}`)!.equals(data));
     stream.end();
@@ -449,8 +467,29 @@ test('a receiver that does not start (exit 127) or never says hello: put() and r
     await assert.rejects(stream.ready, refused);
 
     const silent = coldExec({ startMs: 0, receiver: false });
-    const quiet = await openWalStream(silent.session, streamOptions(200));
-    await assert.rejects(quiet.put(paths[0]!, SEG), (e: unknown) => e instanceof ReceiverUnavailable && /no hello within 0s/.test(e.message));
+    const quiet = await openWalStream(silent.session, streamOptions(1000));
+    await assert.rejects(
+      quiet.put(paths[0]!, SEG),
+      (e: unknown) => e instanceof ReceiverUnavailable && /did not start on u@h:22: no hello within 1s$/.test(e.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a local failure before the hello (a segment that shrinks while it is read) is that failure, not "the receiver did not start"', async () => {
+  const slow = coldExec({ startMs: 0, receiver: false }); // a receiver still starting: no hello yet
+  const { dir, paths } = tempFiles([segment(PIECE * 4)]);
+  try {
+    const o = streamOptions();
+    const read = o.pieces.read;
+    const acquire = read.acquire.bind(read);
+    let n = 0;
+    read.acquire = async () => (n++ === 1 && truncateSync(paths[0]!, PIECE + 10), acquire());
+    const stream = await openWalStream(slow.session, o);
+    await assert.rejects(stream.put(paths[0]!, SEG), (e: unknown) => e instanceof PitrError && e.code === 'WIRE_PROTOCOL' && /shrank/.test(e.message));
+    await assert.rejects(stream.ready, (e: unknown) => !(e instanceof ReceiverUnavailable));
+    assert.equal(stream.usable, false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -69,7 +69,9 @@ const ERRNO: Record<string, SshErrorCodeValue> = {
  * (not found, too old, another version, no hello within helloTimeoutMs) makes `ready` and every
  * put() reject with ReceiverUnavailable: the caller falls back to SFTP and ships those files
  * again, whole (nothing reached the slave's directory: the receiver stores a file only once its
- * SHA-256 checks). Throws SshError when the exec channel cannot be opened.
+ * SHA-256 checks, and one of another version refuses this version's frames, as frame.ts
+ * requires). A local failure before the hello (a segment that cannot be read) is thrown as it
+ * is, as after it. Throws SshError when the exec channel cannot be opened.
  */
 export async function openWalStream(session: SshSession, o: WalStreamOptions): Promise<WalStream> {
   const argv = [o.cmdStandby, RECEIVE_FLAG, o.dir, ...(o.dirFsync ? [] : ['--no-dir-fsync'])];
@@ -84,28 +86,36 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
     exit = code !== null ? `exited ${code}` : `died of ${signal ?? 'a signal'}`;
   });
   const lastLine = (): string => stderr.trim().split('\n').pop() ?? '';
+  // The errors that come from the receiver's side (it ended, another version, no hello), as
+  // against a local one (a segment that cannot be read) that kills the channel too.
+  const receiverSide = new WeakSet<object>();
+  const mark = <E extends Error>(e: E): E => (receiverSide.add(e), e);
   const sender = new WalStreamSender(
     ch,
     (why) =>
       session.closedError ??
-      new SshError(
-        SshErrorCode.DISCONNECTED,
-        `WAL receiver on ${ep} (${o.cmdStandby} ${RECEIVE_FLAG}): ${why}${exit ? `, ${exit}` : ''}${lastLine() ? `: ${lastLine()}` : ''}`,
-        {
-          endpoint: ep,
-        },
+      mark(
+        new SshError(
+          SshErrorCode.DISCONNECTED,
+          `WAL receiver on ${ep} (${o.cmdStandby} ${RECEIVE_FLAG}): ${why}${exit ? `, ${exit}` : ''}${lastLine() ? `: ${lastLine()}` : ''}`,
+          {
+            endpoint: ep,
+          },
+        ),
       ),
   );
   let helloSeen = false;
-  // What a failure before the hello means: the receiver is not there (or not ours), unless the connection itself failed.
+  // What a failure before the hello means: the receiver is not there (or not ours), unless the
+  // connection itself failed or the failure was ours (then that error, as after the hello).
   const unavailable = (err: unknown): unknown => {
     if (helloSeen || session.closedError) return session.closedError ?? err;
-    const why = err instanceof Error ? err.message : String(err);
+    if (!(err instanceof Error) || !receiverSide.has(err)) return err;
+    const why = err.message;
     return new ReceiverUnavailable(`${o.cmdStandby} ${RECEIVE_FLAG} did not start on ${ep}: ${why.replace(/^WAL receiver on \S+ \([^)]*\): /, '')}`);
   };
   const timer = setTimeout(() => {
     // A command that neither says hello nor ends must not hold the segments sent to it.
-    sender.abort(new Error(`no hello within ${Math.round(o.helloTimeoutMs / 1000)}s`));
+    sender.abort(mark(new Error(`no hello within ${Math.round(o.helloTimeoutMs / 1000)}s`)));
     ch.close();
   }, o.helloTimeoutMs);
   const ready = sender.ready.then(
@@ -134,8 +144,9 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
       try {
         answer = await sender.sendFile(src, name, o.pieces);
       } catch (err) {
-        // A failure before the hello is the receiver's absence; ready says so with its own words.
-        if (!helloSeen) await ready;
+        // A failure from the receiver's side before its hello is its absence: ready says so
+        // (ReceiverUnavailable); a local failure (the segment) is thrown as it is.
+        if (!helloSeen && err instanceof Error && receiverSide.has(err)) await ready;
         throw err;
       }
       return answerStatus(answer, posix.join(o.dir, name), ep);

@@ -16,7 +16,13 @@ import { createHash } from 'node:crypto';
 import { PitrError } from '../errors.js';
 import type { CompressAlgo } from '../compress.js';
 
-/** Protocol version in the hello; a receiver of another version is treated like a missing one. */
+/**
+ * Protocol version in the hello; a receiver of another version is treated like a missing one.
+ * The sender does not wait for the hello (openWalStream), so a receiver must refuse another
+ * version's frames by itself: version 1 required `clen` and `sha256` in a file header, which
+ * version 2's has not; a version 3 must change the file header so that parseHeader() here
+ * refuses it (and nothing is stored without its end frame's SHA-256 anyway).
+ */
 export const WIRE_VERSION = 2;
 
 /** Largest header we accept (a header is ~200 bytes). */
