@@ -51,15 +51,17 @@ function helpersMissing(v: number | undefined, where: string): PitrError {
 /**
  * requireHelpers() and a first question in one round trip: `query` calls the helpers and selects
  * cmd_helpers_version() AS helpers_version. Its rows; throws HELPERS_MISSING as requireHelpers
- * does when the helpers are missing (the query fails with undefined_function, 42883: then the
- * check itself says which) or older than HELPERS_VERSION, else what the query throws.
+ * does when the helpers are missing or older than HELPERS_VERSION (when the query fails in
+ * PostgreSQL, the check runs and says which), else what the query throws.
  */
 export async function queryWithHelpers<T extends { helpers_version: unknown }>(s: PgSession, where: string, query: () => Promise<T[]>): Promise<T[]> {
   let rows: T[];
   try {
     rows = await query();
   } catch (err) {
-    if ((err as { sqlState?: unknown }).sqlState === '42883') await requireHelpers(s, where);
+    // Missing helpers fail with undefined_function (42883), older ones may fail otherwise
+    // (undefined_column ...): the check says which, else the query's own error stands.
+    if ((err as { sqlState?: unknown }).sqlState !== undefined) await requireHelpers(s, where);
     throw err;
   }
   const v = Number(rows[0]?.helpers_version);
