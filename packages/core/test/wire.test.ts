@@ -12,7 +12,7 @@ import { answerStatus, openWalStream, ReceiverUnavailable } from '../src/ssh/wal
 import { encodeFrame, FrameReader, MAX_FILE, sha256, type Answer, type Frame } from '../src/wire/frame.js';
 import type { PlaceFs } from '../src/wire/place.js';
 import { receiveStream } from '../src/wire/receive.js';
-import { FrameTooLarge, PiecePool, WalStreamSender } from '../src/wire/send.js';
+import { CHANNEL_PIECES, FrameTooLarge, PiecePool, WalStreamSender } from '../src/wire/send.js';
 
 /** An in-memory directory; `failOn` makes one call fail with an errno. */
 function fakeFs(failOn?: { op: string; code: string }): PlaceFs & { files: Map<string, Buffer>; synced: Set<string>; dirSyncs: number } {
@@ -297,7 +297,7 @@ test('a file larger than the stream carries (e.g. --wal-segsize 128) is FrameToo
   }
 });
 
-test('memory: a slave that takes nothing holds at most the pool, whatever is asked (six 6 MiB incompressible files); when it dies every buffer comes back', async () => {
+test('memory: a slave that takes nothing holds at most CHANNEL_PIECES of the pool, whatever is asked (six 6 MiB incompressible files); when it dies every buffer comes back', async () => {
   const toSender = new PassThrough();
   const held: Array<() => void> = [];
   // A channel that says hello and then never takes a byte (its write callbacks never run) nor answers.
@@ -317,13 +317,50 @@ test('memory: a slave that takes nothing holds at most the pool, whatever is ask
     const sends = paths.map((p, i) => sender.sendFile(p, `00000001000000000000000${i + 1}`, pool));
     sends.forEach((s) => s.catch(() => undefined));
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(compressed, 6, 'six pieces of 1 MiB compressed (the pool), not 36');
-    assert.equal(pool.out.available, 0);
+    assert.equal(compressed, CHANNEL_PIECES, `${CHANNEL_PIECES} pieces of 1 MiB compressed (what one channel may hold), not 36`);
+    assert.equal(pool.out.available, 6 - CHANNEL_PIECES);
     toSender.end(); // the channel dies: everything rejects, nothing hangs, the buffers are the pool's again
     const settled = await Promise.allSettled(sends);
     assert.ok(settled.every((s) => s.status === 'rejected'));
     assert.equal(pool.out.available, 6);
     assert.equal(pool.read.available, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The class: a pool shared by a slave's channels, and one channel that does not take its
+// pieces (its window shut: a receiver still starting, a slow one) holding all of it.
+test("a channel whose window stays shut does not hold up the slave's other channels: they share the pool, each holds at most CHANNEL_PIECES", async () => {
+  const toStuck = new PassThrough();
+  const stuck = {
+    write: (_d: Buffer, _cb: () => void) => true,
+    on: (ev: string, fn: () => void) => toStuck.on(ev === 'data' ? 'data' : 'end', fn),
+    end: () => undefined,
+  };
+  const stalled = new WalStreamSender(stuck as never, (why) => new Error(why));
+  const fs = fakeFs();
+  const { ch } = loopChannel(fs);
+  const moving = new WalStreamSender(ch, (why) => new Error(why));
+  const pool = new PiecePool(codecFor({ algo: 'zstd', level: 1 }), PIECE);
+  const { dir, paths } = tempFiles([randomBytes(16 * PIECE), randomBytes(16 * PIECE), randomBytes(16 * PIECE)]);
+  try {
+    const first = stalled.sendFile(paths[0]!, '000000010000000000000001', pool);
+    first.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    const sent = await Promise.race([
+      Promise.all([moving.sendFile(paths[1]!, '000000010000000000000002', pool), moving.sendFile(paths[2]!, '000000010000000000000003', pool)]),
+      new Promise((r) => setTimeout(() => r('timed out'), 5000)),
+    ]);
+    assert.notEqual(sent, 'timed out', 'the moving channel waited for the stalled one');
+    assert.deepEqual(
+      (sent as Answer[]).map((a) => a.status),
+      ['stored', 'stored'],
+    );
+    assert.equal(pool.out.available, 6 - CHANNEL_PIECES, 'the stalled channel holds its share, no more');
+    toStuck.end();
+    await assert.rejects(first);
+    assert.equal(pool.out.available, 6);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,6 @@ import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import type { Logger } from '@pitrtools/core/log';
 import { connectSsh, type SshSession, type SshTarget } from '@pitrtools/core/ssh/index';
 import type { LinkProvider, SlaveLink } from '../archive/ports.js';
-import { FrameTooLarge } from '@pitrtools/core/wire/send';
 import { WalStreamPool } from './wal-stream-pool.js';
 
 /** The SSH settings of a slave (resolved by the config layer), plus ssh2's debug lines under ssh_debug. */
@@ -32,12 +31,6 @@ export function warnNoDirFsync(t: SlaveTarget, log: Logger): void {
   }
 }
 
-/** For a put's rejection: undefined (send it over SFTP) for a file too large for a frame, else rethrows. */
-export function tooLargeForFrame(err: unknown): undefined {
-  if (err instanceof FrameTooLarge) return undefined;
-  throw err;
-}
-
 /**
  * A SlaveLink that uploads into r_archivedir over `session`; `dirFsync` false only for
  * remote_dir_fsync: off. With a pool (compress not none) segments go through the slave's WAL
@@ -46,11 +39,8 @@ export function tooLargeForFrame(err: unknown): undefined {
 export function sessionLink(session: SshSession, rArchivedir: string, dirFsync = true, pool?: WalStreamPool): SlaveLink {
   return {
     upload: async (src, name) => {
-      const stream = pool?.active ? await pool.stream(session) : undefined;
-      if (stream) {
-        const status = await pool!.put(stream, src, name).catch(tooLargeForFrame);
-        if (status !== undefined) return status;
-      }
+      const status = pool?.active ? await pool.send(session, src, name) : undefined;
+      if (status !== undefined) return status;
       return (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync })).status;
     },
     stat: async (name) => {

@@ -10,19 +10,54 @@ import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import type { Logger } from '@pitrtools/core/log';
 import type { SshSession } from '@pitrtools/core/ssh/index';
 import { openWalStream, ReceiverUnavailable, type WalStream } from '@pitrtools/core/ssh/wal-stream';
-import { PiecePool } from '@pitrtools/core/wire/send';
+import { compareWalNames } from '@pitrtools/core/wal';
+import { FrameTooLarge, PiecePool } from '@pitrtools/core/wire/send';
 
 /** Queued segments the drain keeps in flight on streams (their memory is the slave's PiecePool, whatever this is). */
 export const PIPELINE_AHEAD = 8;
 
-/** Streams of one slave; `stream(session)` returns one to use, or undefined when segments must go over SFTP. */
+/** OpenSSH's window of a session channel (CHAN_SES_WINDOW_DEFAULT, channels.h): what one channel has in flight at most. */
+const CHANNEL_WINDOW = 2 * 1024 * 1024;
+
+/**
+ * A lane is window-bound when, while its pieces waited for the window, it took at least this
+ * share of one window per round trip. OpenSSH adjusts a window once half of it is used, so a
+ * window-bound channel takes well under a whole one: 0.58-0.60 of it measured over bench part
+ * wan's 1 Gbit/s link with 30 ms each way, 0.39 over its 100 Mbit/s one (the link the limit).
+ */
+const WINDOW_BOUND = 0.48;
+
+/** Type of a file's outcome on a stream; undefined: send it over SFTP. */
+type Status = 'created' | 'identical' | 'conflict' | undefined;
+
+interface Job {
+  src: string;
+  name: string;
+  resolve(s: Status): void;
+  reject(e: unknown): void;
+}
+
+/** One exec channel of the pool: its stream once open, whether it is writing a file, and the round trip its opening measured. */
+interface Lane {
+  opened: Promise<WalStream>;
+  stream?: WalStream;
+  failed?: boolean;
+  writing: boolean;
+  /** Half the time the channel's open and exec took (two round trips). */
+  rttMs?: number;
+}
+
+/** Streams of one slave; `send(session, src, name)` ships a file through one, or says to use SFTP. */
 export class WalStreamPool {
   private readonly codec: Codec | undefined;
   private pieces: PiecePool | undefined;
   private fallback: string | undefined;
   private session: SshSession | undefined;
-  private opening: Promise<WalStream | undefined> | undefined;
-  private opened: WalStream[] = [];
+  private open: Lane[] = [];
+  /** Files waiting for a lane to be free to write, in the order they were sent. */
+  private readonly queue: Job[] = [];
+  private recheck: NodeJS.Timeout | undefined;
+  private dispatchSoon: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly t: SlaveTarget,
@@ -35,7 +70,7 @@ export class WalStreamPool {
 
   /** Segments worth having in flight (the queue drain's pipeline): several once a stream is open, else 1. */
   get ahead(): number {
-    return this.opened.length > 0 && this.fallback === undefined ? PIPELINE_AHEAD : 1;
+    return this.open.some((l) => l.stream !== undefined) && this.fallback === undefined ? PIPELINE_AHEAD : 1;
   }
 
   /** Whether this slave ships compressed at all. */
@@ -43,72 +78,148 @@ export class WalStreamPool {
     return this.codec !== undefined && this.fallback === undefined;
   }
 
-  /** A stream on `session` with room (opening one while under `lanes`), or undefined for SFTP. Throws SshError when the connection fails. */
-  async stream(session: SshSession): Promise<WalStream | undefined> {
-    for (;;) {
-      if (this.codec === undefined || this.fallback !== undefined) return undefined;
-      if (session !== this.session) {
-        this.session = session;
-        this.opened = [];
+  /**
+   * Ships `src` as `name` through a stream on `session`: its status, or undefined when the file
+   * must go over SFTP (compress none, the receiver did not start on the slave: then every later
+   * file of this pool too, or a file larger than a frame carries). Throws SshError when the
+   * connection fails or the stream's channel cannot be opened, and what WalStream.put throws
+   * otherwise.
+   *
+   * Files go out in the order they are sent: each waits until a lane is free to write (its
+   * previous file written to the channel, not yet answered: files are pipelined). A second lane,
+   * up to `lanes`, opens only while the open ones are window-bound (WINDOW_BOUND): then a
+   * channel window (OpenSSH: 2 MiB) per round trip is what limits the stream, and more channels
+   * carry more (1 Gbit/s with 30 ms each way needs 4). On a link that is the limit a second lane
+   * only shares it: the oldest segment, the one PostgreSQL waits for, would arrive later.
+   */
+  send(session: SshSession, src: string, name: string): Promise<Status> {
+    if (!this.active) return Promise.resolve(undefined);
+    if (session !== this.session) {
+      this.session = session;
+      this.open = [];
+    }
+    return new Promise<Status>((resolve, reject) => {
+      // In WAL order, not in the order the callers got here (their file system calls finish in
+      // any order): PostgreSQL waits for the oldest segment first.
+      const at = this.queue.findIndex((j) => compareWalNames(name, j.name) < 0);
+      this.queue.splice(at < 0 ? this.queue.length : at, 0, { src, name, resolve, reject });
+      // Once the callers of this turn of the event loop are all queued (a burst arrives at once).
+      this.dispatchSoon ??= setImmediate(() => {
+        this.dispatchSoon = undefined;
+        this.dispatch();
+      });
+    });
+  }
+
+  /** Starts queued files on free lanes, opening lanes while the open ones are window-bound. */
+  private dispatch(): void {
+    clearTimeout(this.recheck);
+    this.recheck = undefined;
+    while (this.queue.length > 0) {
+      if (!this.active) {
+        for (const j of this.queue.splice(0)) j.resolve(undefined);
+        return;
       }
-      this.opened = this.opened.filter((s) => s.usable);
-      const idle = this.opened.find((s) => s.waiting === 0);
-      if (idle) return idle;
-      if (this.opening) {
-        await this.opening.catch(() => undefined);
-        continue;
+      this.open = this.open.filter((l) => !l.failed && (l.stream === undefined || l.stream.usable));
+      let lane = this.open.find((l) => !l.writing);
+      if (lane === undefined && this.open.length < this.lanes && (this.open.length === 0 || this.windowBound())) {
+        lane = this.openLane(this.session!, this.open.length + 1);
+        this.open.push(lane);
       }
-      if (this.opened.length < this.lanes) {
-        this.opening = this.open(session);
-        try {
-          return await this.opening;
-        } finally {
-          this.opening = undefined;
-        }
+      if (lane === undefined) {
+        // Look again in a round trip or two: the open lanes may turn out window-bound meanwhile.
+        if (this.open.length < this.lanes) this.recheck = setTimeout(() => this.dispatch(), Math.max(20, 2 * this.rttMs())).unref();
+        return;
       }
-      return [...this.opened].sort((a, b) => a.waiting - b.waiting)[0];
+      this.start(lane, this.queue.shift()!);
     }
   }
 
-  /**
-   * Ships `src` as `name` on `stream`: its status, or undefined when the receiver turned out not
-   * to start (the stream sends before its hello: openWalStream) and the file must go over SFTP,
-   * as every later one of this pool. Throws what put() throws otherwise.
-   */
-  async put(stream: WalStream, src: string, name: string): Promise<'created' | 'identical' | 'conflict' | undefined> {
-    try {
-      return await stream.put(src, name);
-    } catch (err) {
-      if (!(err instanceof ReceiverUnavailable)) throw err;
-      this.fallBack(err);
-      return undefined;
+  private start(lane: Lane, job: Job): void {
+    lane.writing = true;
+    const freed = (): void => {
+      lane.writing = false;
+      this.dispatch();
+    };
+    lane.opened
+      .then((stream) => {
+        const sent = stream.send(job.src, job.name);
+        void sent.written.then(freed);
+        return sent.status;
+      })
+      .then(job.resolve, (err: unknown) => {
+        if (lane.failed) freed();
+        if (err instanceof FrameTooLarge) return job.resolve(undefined);
+        if (!(err instanceof ReceiverUnavailable)) return job.reject(err);
+        this.fallBack(err);
+        job.resolve(undefined);
+        this.dispatch();
+      });
+  }
+
+  private rttMs(): number {
+    const rtts = this.open.map((l) => l.rttMs).filter((r): r is number => r !== undefined);
+    return rtts.length ? Math.min(...rtts) : 0;
+  }
+
+  /** Whether the open lanes take about a window per round trip while their pieces wait (WINDOW_BOUND). */
+  private windowBound(): boolean {
+    const rtt = this.rttMs();
+    if (rtt <= 0) return false;
+    const perRtt = CHANNEL_WINDOW / rtt;
+    for (const l of this.open) {
+      const w = l.stream?.windowWaits;
+      if (w === undefined || w.ms < 2 * rtt || w.bytes / w.ms < WINDOW_BOUND * perRtt) continue;
+      if (this.log.debugEnabled)
+        this.log.debug(
+          `slave ${this.t.name}: WAL streams window-bound (${(w.bytes / w.ms / 1000).toFixed(1)} MB/s while waiting, one window per ${rtt.toFixed(1)} ms round trip ${(perRtt / 1000).toFixed(1)} MB/s): one more`,
+        );
+      return true;
     }
+    return false;
   }
 
   /** Ends the streams (the receivers exit after their answers). */
   end(): void {
-    for (const s of this.opened) s.end();
-    this.opened = [];
+    clearTimeout(this.recheck);
+    if (this.dispatchSoon) clearImmediate(this.dispatchSoon);
+    this.dispatchSoon = undefined;
+    for (const l of this.open)
+      void l.opened.then(
+        (s) => s.end(),
+        () => undefined,
+      );
+    this.open = [];
   }
 
-  private async open(session: SshSession): Promise<WalStream | undefined> {
-    const s = await openWalStream(session, {
-      cmdStandby: this.t.cmdStandby,
-      dir: this.t.r_archivedir,
-      pieces: (this.pieces ??= new PiecePool(this.codec!)),
-      dirFsync: this.t.remoteDirFsync,
-      helloTimeoutMs: Math.max(this.t.connectTimeoutMs, 10_000),
-    });
-    const n = this.opened.push(s);
-    // Said once the receiver answered; a receiver that does not start is reported by put().
-    s.ready.then(
-      () =>
-        this.log.debug(
-          `slave ${this.t.name}: WAL stream ${n} open (compress: ${formatCompress(this.t.compress)}, ${this.t.cmdStandby} --receive-wal-stream)`,
-        ),
-      () => undefined,
+  private openLane(session: SshSession, n: number): Lane {
+    const t0 = performance.now();
+    const lane: Lane = {
+      writing: false,
+      opened: openWalStream(session, {
+        cmdStandby: this.t.cmdStandby,
+        dir: this.t.r_archivedir,
+        pieces: (this.pieces ??= new PiecePool(this.codec!)),
+        dirFsync: this.t.remoteDirFsync,
+        helloTimeoutMs: Math.max(this.t.connectTimeoutMs, 10_000),
+      }),
+    };
+    lane.opened.then(
+      (s) => {
+        lane.stream = s;
+        lane.rttMs = (performance.now() - t0) / 2;
+        // Said once the receiver answered; a receiver that does not start is reported by put().
+        s.ready.then(
+          () =>
+            this.log.debug(
+              `slave ${this.t.name}: WAL stream ${n} open (compress: ${formatCompress(this.t.compress)}, ${this.t.cmdStandby} --receive-wal-stream)`,
+            ),
+          () => undefined,
+        );
+      },
+      () => (lane.failed = true),
     );
-    return s;
+    return lane;
   }
 
   private fallBack(err: ReceiverUnavailable): void {

@@ -11,7 +11,7 @@ import { drainQueue, isRemoteError, remoteReason, scanQueue, type DrainResult } 
 import { noteOutage } from '../archive/claims.js';
 import { remoteCause } from '../archive/remote-cause.js';
 import type { LinkProvider, PlaceStatus, SlaveContext, SlaveLink } from '../archive/ports.js';
-import { sessionLink, sshTargetOf, tooLargeForFrame, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
+import { sessionLink, sshTargetOf, UPLOAD_IN_FLIGHT, warnNoDirFsync } from '../adapters/ssh-link.js';
 import { BufferPool } from '@pitrtools/core/buffer-pool';
 import { WalStreamPool } from '../adapters/wal-stream-pool.js';
 import { paceGc } from '../gc-pacer.js';
@@ -156,11 +156,10 @@ export class SlaveWorker implements LinkProvider {
 
   private async uploadOn(s: SshSession, src: string, name: string): Promise<PlaceStatus> {
     // compress: through the slave's WAL receiver, pipelined on up to `lanes` exec channels.
-    const stream = this.streams.active ? await this.streams.stream(s) : undefined;
-    if (stream) {
+    if (this.streams.active) {
       const stopGcStream = paceGc(); // the compressed payloads and ssh2's packets die young: collect them as they do
       try {
-        const status = await this.streams.put(stream, src, name).catch(tooLargeForFrame);
+        const status = await this.streams.send(s, src, name);
         if (status !== undefined) return status;
       } finally {
         stopGcStream();

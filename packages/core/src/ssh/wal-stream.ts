@@ -42,9 +42,12 @@ export interface WalStreamOptions {
 export interface WalStream {
   /** Ships `src` as `name`; 'created' | 'identical' | 'conflict' as uploadAtomic; throws SshError (SFTP codes) when not stored. */
   put(src: string, name: string): Promise<'created' | 'identical' | 'conflict'>;
+  /** put(), and `written`: settles once the file is written to the channel (the next may follow it; WalStreamSender.send). */
+  send(src: string, name: string): { written: Promise<unknown>; status: Promise<'created' | 'identical' | 'conflict'> };
+  /** WalStreamSender.windowWaits: what the channel took while pieces waited for its window. */
+  readonly windowWaits: { ms: number; bytes: number };
   /** False once the channel died: open another. */
   readonly usable: boolean;
-  readonly waiting: number;
   /**
    * Resolves once the receiver said hello; rejects with ReceiverUnavailable when it did not start
    * (then put() rejects the same way), SshError when the connection failed first.
@@ -130,19 +133,12 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
     },
   );
   ready.catch(() => undefined);
-  return {
-    get usable() {
-      return sender.usable;
-    },
-    get waiting() {
-      return sender.waiting;
-    },
-    ready,
-    end: () => sender.end(),
-    put: async (src, name) => {
+  const send = (src: string, name: string): { written: Promise<unknown>; status: Promise<'created' | 'identical' | 'conflict'> } => {
+    const sent = sender.send(src, name, o.pieces);
+    const status = (async () => {
       let answer;
       try {
-        answer = await sender.sendFile(src, name, o.pieces);
+        answer = await sent.answer;
       } catch (err) {
         // A failure from the receiver's side before its hello is its absence: ready says so
         // (ReceiverUnavailable); a local failure (the segment) is thrown as it is.
@@ -150,7 +146,20 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
         throw err;
       }
       return answerStatus(answer, posix.join(o.dir, name), ep);
+    })();
+    return { written: sent.written, status };
+  };
+  return {
+    get usable() {
+      return sender.usable;
     },
+    ready,
+    end: () => sender.end(),
+    get windowWaits() {
+      return sender.windowWaits;
+    },
+    put: (src, name) => send(src, name).status,
+    send,
   };
 }
 

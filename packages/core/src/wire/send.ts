@@ -45,6 +45,14 @@ const LZ4_PIECE_BYTES = 256 * 1024;
 const OUT_BUFFERS = 6;
 /** Pieces being read and compressed at once, per slave (compression runs on this thread anyway). */
 const READ_BUFFERS = 2;
+/**
+ * Compressed pieces one channel may hold that it has not taken yet (two: one going through its
+ * window, the next ready behind it). The pool is shared by a slave's channels, and a channel
+ * whose window is shut (its receiver still starting, or slow) took every buffer of it before:
+ * the other channels of the burst then waited for that one (bench part wan, 1 Gbit/s + 30 ms:
+ * the first stream's segment landed last).
+ */
+export const CHANNEL_PIECES = 2;
 
 /**
  * The buffers of one slave's streams: READ_BUFFERS of `piece` bytes to read into, OUT_BUFFERS of
@@ -99,6 +107,11 @@ export class WalStreamSender {
   private writing: Promise<unknown> = Promise.resolve();
   /** Pool buffers the channel has not taken yet, each with its return to the pool. */
   private readonly lent = new Map<Buffer, () => void>();
+  /** The writer waiting for the channel to take a piece (at most CHANNEL_PIECES lent). */
+  private roomWaiter: (() => void) | undefined;
+  /** Since when pieces have waited for the channel without a break, and the bytes it took meanwhile. */
+  private blocked: { since: number; bytes: number } | undefined;
+  private readonly waited = { ms: 0, bytes: 0 };
   /** Resolves once the receiver's hello arrived; rejects if the channel dies first. */
   readonly ready: Promise<void>;
 
@@ -128,9 +141,15 @@ export class WalStreamSender {
     return this.dead === undefined;
   }
 
-  /** Files sent and not yet answered. */
-  get waiting(): number {
-    return this.pending.length;
+  /**
+   * What the channel took while pieces waited for it (its window shut), in ms and bytes: about
+   * one channel window per round trip when the window is what limits it, less when the link
+   * does. Waits under 1 ms (a window with room) are not counted.
+   */
+  get windowWaits(): { ms: number; bytes: number } {
+    const b = this.blocked;
+    const now = b === undefined ? 0 : performance.now() - b.since;
+    return now >= 1 ? { ms: this.waited.ms + now, bytes: this.waited.bytes + b!.bytes } : { ...this.waited };
   }
 
   /**
@@ -140,9 +159,14 @@ export class WalStreamSender {
    * the file ends the channel (the receiver cannot take half a file) and throws.
    */
   sendFile(src: string, name: string, pool: PiecePool): Promise<Answer> {
+    return this.send(src, name, pool).answer;
+  }
+
+  /** sendFile, and `written`: settles once the file's last piece is written to the channel (not yet taken, not answered). */
+  send(src: string, name: string, pool: PiecePool): { written: Promise<unknown>; answer: Promise<Answer> } {
     const written = this.writing.then(() => this.writeFile(src, name, pool));
     this.writing = written.catch(() => undefined);
-    return written.then((w) => w.answer);
+    return { written: this.writing, answer: written.then((w) => w.answer) };
   }
 
   /** Ends the request side; the receiver finishes what it has and exits. */
@@ -167,6 +191,7 @@ export class WalStreamSender {
       try {
         for (let pos = 0; pos < size; pos += pool.piece) {
           const n = Math.min(pool.piece, size - pos);
+          await this.room();
           const raw = await pool.read.acquire();
           try {
             await readFully(fh, raw, n, pos, src);
@@ -207,6 +232,17 @@ export class WalStreamSender {
     this.ch.write(b, () => undefined);
   }
 
+  /** Resolves once this channel holds fewer than CHANNEL_PIECES untaken pieces (or died: the caller then sees `dead`). */
+  private async room(): Promise<void> {
+    while (this.lent.size >= CHANNEL_PIECES && this.dead === undefined) await new Promise<void>((resolve) => (this.roomWaiter = resolve));
+  }
+
+  private wakeWriter(): void {
+    const w = this.roomWaiter;
+    this.roomWaiter = undefined;
+    w?.();
+  }
+
   /** Writes the first `len` bytes of a pool buffer; it goes back to `pool` once the channel took them (or died). */
   private lend(buf: Buffer, len: number, pool: BufferPool): void {
     let back = false;
@@ -215,7 +251,21 @@ export class WalStreamSender {
       back = true;
       this.lent.delete(buf);
       pool.release(buf);
+      const b = this.blocked;
+      if (b !== undefined) {
+        b.bytes += len;
+        if (this.lent.size === 0) {
+          this.blocked = undefined;
+          const ms = performance.now() - b.since;
+          if (ms >= 1) {
+            this.waited.ms += ms;
+            this.waited.bytes += b.bytes;
+          }
+        }
+      }
+      this.wakeWriter();
     };
+    if (this.lent.size === 0) this.blocked = { since: performance.now(), bytes: 0 };
     this.lent.set(buf, giveBack);
     this.ch.write(buf.subarray(0, len), giveBack);
   }
@@ -245,5 +295,6 @@ export class WalStreamSender {
     // A dead channel sends nothing more: what it still holds goes back to the pool (a callback
     // that never comes must not shrink the pool of the slave's other channels).
     for (const giveBack of [...this.lent.values()]) giveBack();
+    this.wakeWriter();
   }
 }
