@@ -207,7 +207,10 @@ export const ARCHIVER_KEYS = [
     default: '3',
     min: 1,
     max: 16,
-    doc: 'How many segments cmd_queue uploads to one slave at the same time, each over its own SFTP channel ' + 'of the one SSH connection.',
+    doc:
+      'How many segments cmd_queue uploads to one slave at the same time, each over its own SFTP channel ' +
+      'of the one SSH connection. With compress, the most WAL receiver channels per slave; a second one ' +
+      'opens only while the open ones are limited by their SSH channel window (a long fat path).',
   },
   ...alertKeySpecs({
     ok: 'a problem is over (a slave is back and its queue has drained, archiving is online again)',
