@@ -21,11 +21,12 @@ import { WalStreamPool } from '../src/adapters/wal-stream-pool.js';
  */
 function receiverSession(dir: string, o: { startMs?: number; openMs?: number; failOpens?: number; bytesPerSec?: number } = {}) {
   const channels: string[][] = [];
-  const opens = { failed: 0 };
+  const opens = { failed: 0, at: [] as number[] };
   const session = {
     endpoint: 'u@h:22',
     closedError: undefined,
     openExec: async () => {
+      opens.at.push(performance.now());
       await new Promise((r) => setTimeout(r, o.openMs ?? 0));
       if (opens.failed < (o.failOpens ?? 0)) {
         opens.failed++;
@@ -60,7 +61,7 @@ function receiverSession(dir: string, o: { startMs?: number; openMs?: number; fa
       return ch;
     },
   };
-  return { session: session as never, channels };
+  return { session: session as never, channels, opens };
 }
 
 function target(dir: string): SlaveTarget {
@@ -97,7 +98,7 @@ test('window-bound: a burst opens more lanes, up to upload_lanes, and every file
   const f = files(12, 4 << 20);
   try {
     // A round trip of 100 ms (2 MiB per round trip = 21 MB/s a channel at most) and channels that take 100 MB/s: the window limits.
-    const { session, channels } = receiverSession(f.dest, { openMs: 200, bytesPerSec: 100e6 });
+    const { session, channels, opens } = receiverSession(f.dest, { openMs: 200, bytesPerSec: 100e6 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 3);
     const got = await Promise.all(f.segs.map((n) => pool.send(session, join(f.root, n), n)));
     assert.deepEqual(
@@ -105,6 +106,9 @@ test('window-bound: a burst opens more lanes, up to upload_lanes, and every file
       f.segs.map(() => 'created'),
     );
     assert.ok(channels.length >= 2 && channels.length <= 3, `lanes opened: ${channels.length} (${JSON.stringify(channels)})`);
+    // One lane more per verdict: the third only once the second has itself waited on its window
+    // for two round trips (100 ms each here) after its receiver's hello, not at the same verdict.
+    if (opens.at.length === 3) assert.ok(opens.at[2]! - opens.at[1]! >= 2 * 200, `lanes 2 and 3 opened ${(opens.at[2]! - opens.at[1]!).toFixed(0)} ms apart`);
     for (const [n, d] of f.data) assert.ok(readFileSync(join(f.dest, n)).equals(d), n);
     pool.end();
   } finally {
@@ -133,7 +137,8 @@ test('link-bound: one lane carries the burst, in order, however many upload_lane
 test('a short round trip: one lane, even when the channel is fast', async () => {
   const f = files(6, 1 << 20);
   try {
-    const { session, channels } = receiverSession(f.dest, { openMs: 1, bytesPerSec: 200e6 });
+    // Even if a busy machine makes the open look 10 ms long, 2 MiB per 5 ms is 400 MB/s: 50 MB/s is far from window-bound.
+    const { session, channels } = receiverSession(f.dest, { openMs: 1, bytesPerSec: 50e6 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 3);
     await Promise.all(f.segs.map((n) => pool.send(session, join(f.root, n), n)));
     assert.deepEqual(channels, [f.segs]);
@@ -169,6 +174,26 @@ test('files sent in the same turn go out in WAL order, whatever order their call
     await Promise.all(order.map((n) => pool.send(session, join(f.root, n), n)));
     assert.deepEqual(channels, [f.segs]);
     pool.end();
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+});
+
+test('end() with files still queued rejects them, and later sends, instead of leaving them waiting', async () => {
+  const f = files(3, 1 << 20);
+  try {
+    const { session } = receiverSession(f.dest, { openMs: 5, bytesPerSec: 10e6 });
+    const pool = new WalStreamPool(target(f.dest), memoryLogger(), 1);
+    const sends = f.segs.map((n) => pool.send(session, join(f.root, n), n));
+    await new Promise((r) => setTimeout(r, 30));
+    pool.end();
+    const got = await Promise.allSettled(sends);
+    assert.equal(got[0]!.status, 'fulfilled', 'the file already being written finishes');
+    assert.deepEqual(
+      got.slice(1).map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    await assert.rejects(pool.send(session, join(f.root, f.segs[0]!), f.segs[0]!), /were ended/);
   } finally {
     rmSync(f.root, { recursive: true, force: true });
   }

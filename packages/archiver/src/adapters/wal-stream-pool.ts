@@ -58,6 +58,7 @@ export class WalStreamPool {
   private readonly queue: Job[] = [];
   private recheck: NodeJS.Timeout | undefined;
   private dispatchSoon: NodeJS.Immediate | undefined;
+  private ended = false;
 
   constructor(
     private readonly t: SlaveTarget,
@@ -94,9 +95,11 @@ export class WalStreamPool {
    */
   send(session: SshSession, src: string, name: string): Promise<Status> {
     if (!this.active) return Promise.resolve(undefined);
+    if (this.ended) return Promise.reject(new Error(`the WAL streams to ${this.t.name} were ended; ${name} not sent`));
     if (session !== this.session) {
+      // A new connection: the old one's channels are of no more use (their files finish first).
+      this.endLanes();
       this.session = session;
-      this.open = [];
     }
     return new Promise<Status>((resolve, reject) => {
       // In WAL order, not in the order the callers got here (their file system calls finish in
@@ -115,7 +118,7 @@ export class WalStreamPool {
   private dispatch(): void {
     clearTimeout(this.recheck);
     this.recheck = undefined;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !this.ended) {
       if (!this.active) {
         for (const j of this.queue.splice(0)) j.resolve(undefined);
         return;
@@ -163,27 +166,40 @@ export class WalStreamPool {
   }
 
   /** Whether the open lanes take about a window per round trip while their pieces wait (WINDOW_BOUND). */
+  /**
+   * Every open lane has waited on its window for two round trips or more since its receiver said
+   * hello, and took WINDOW_BOUND of a window per round trip meanwhile: so one lane more per
+   * verdict, and the next only once that one is window-bound too.
+   */
   private windowBound(): boolean {
     const rtt = this.rttMs();
     if (rtt <= 0) return false;
     const perRtt = CHANNEL_WINDOW / rtt;
+    let slowest: { ms: number; bytes: number } | undefined;
     for (const l of this.open) {
       const w = l.stream?.windowWaits;
-      if (w === undefined || w.ms < 2 * rtt || w.bytes / w.ms < WINDOW_BOUND * perRtt) continue;
-      if (this.log.debugEnabled)
-        this.log.debug(
-          `slave ${this.t.name}: WAL streams window-bound (${(w.bytes / w.ms / 1000).toFixed(1)} MB/s while waiting, one window per ${rtt.toFixed(1)} ms round trip ${(perRtt / 1000).toFixed(1)} MB/s): one more`,
-        );
-      return true;
+      if (w === undefined || w.ms < 2 * rtt || w.bytes / w.ms < WINDOW_BOUND * perRtt) return false;
+      if (slowest === undefined || w.bytes / w.ms < slowest.bytes / slowest.ms) slowest = w;
     }
-    return false;
+    if (slowest === undefined) return false;
+    if (this.log.debugEnabled)
+      this.log.debug(
+        `slave ${this.t.name}: WAL streams window-bound (${(slowest.bytes / slowest.ms / 1000).toFixed(1)} MB/s while waiting, one window per ${rtt.toFixed(1)} ms round trip ${(perRtt / 1000).toFixed(1)} MB/s): one more`,
+      );
+    return true;
   }
 
   /** Ends the streams (the receivers exit after their answers). */
   end(): void {
+    this.ended = true;
     clearTimeout(this.recheck);
     if (this.dispatchSoon) clearImmediate(this.dispatchSoon);
     this.dispatchSoon = undefined;
+    for (const j of this.queue.splice(0)) j.reject(new Error(`the WAL streams to ${this.t.name} were ended; ${j.name} not sent`));
+    this.endLanes();
+  }
+
+  private endLanes(): void {
     for (const l of this.open)
       void l.opened.then(
         (s) => s.end(),

@@ -142,9 +142,9 @@ export class WalStreamSender {
   }
 
   /**
-   * What the channel took while pieces waited for it (its window shut), in ms and bytes: about
-   * one channel window per round trip when the window is what limits it, less when the link
-   * does. Waits under 1 ms (a window with room) are not counted.
+   * What the channel took while pieces waited for it (its window shut) since the receiver's
+   * hello, in ms and bytes: about one channel window per round trip when the window is what
+   * limits it, less when the link does. Waits under 1 ms (a window with room) are not counted.
    */
   get windowWaits(): { ms: number; bytes: number } {
     const b = this.blocked;
@@ -273,6 +273,10 @@ export class WalStreamSender {
   private onFrame(h: Header): void {
     if (h.t === 'hello') {
       if (h.v !== WIRE_VERSION) throw this.fail(`the receiver speaks WAL stream version ${h.v}, this cmd_archiver ${WIRE_VERSION}`);
+      // What the window took while the receiver started says nothing about the path: count from now.
+      this.waited.ms = 0;
+      this.waited.bytes = 0;
+      if (this.blocked !== undefined) this.blocked = { since: performance.now(), bytes: 0 };
       this.hello?.resolve();
       return;
     }
