@@ -182,13 +182,14 @@ test('files sent in the same turn go out in WAL order, whatever order their call
 test('end() with files still queued rejects them, and later sends, instead of leaving them waiting', async () => {
   const f = files(3, 1 << 20);
   try {
-    const { session } = receiverSession(f.dest, { openMs: 5, bytesPerSec: 10e6 });
+    const { session, channels } = receiverSession(f.dest, { openMs: 5, bytesPerSec: 10e6 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 1);
     const sends = f.segs.map((n) => pool.send(session, join(f.root, n), n));
-    await new Promise((r) => setTimeout(r, 30));
+    // end() while the first file is being written (1 MiB at 10 MB/s: ~100 ms) and two wait.
+    while (channels[0] === undefined || channels[0].length === 0) await new Promise((r) => setTimeout(r, 2));
     pool.end();
     const got = await Promise.allSettled(sends);
-    assert.equal(got[0]!.status, 'fulfilled', 'the file already being written finishes');
+    assert.deepEqual(got[0], { status: 'fulfilled', value: 'created' }, 'the file already being written finishes');
     assert.deepEqual(
       got.slice(1).map((r) => r.status),
       ['rejected', 'rejected'],

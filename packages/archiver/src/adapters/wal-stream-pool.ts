@@ -43,6 +43,8 @@ interface Lane {
   stream?: WalStream;
   failed?: boolean;
   writing: boolean;
+  /** Settles once the file being written (if any) is written: the stream is ended only then. */
+  written: Promise<unknown>;
   /** Half the time the channel's open and exec took (two round trips). */
   rttMs?: number;
 }
@@ -147,6 +149,7 @@ export class WalStreamPool {
     lane.opened
       .then((stream) => {
         const sent = stream.send(job.src, job.name);
+        lane.written = sent.written;
         void sent.written.then(freed);
         return sent.status;
       })
@@ -199,10 +202,11 @@ export class WalStreamPool {
     this.endLanes();
   }
 
+  /** Ends each lane's stream once the file it is writing is written (the receiver then answers what it has and exits). */
   private endLanes(): void {
     for (const l of this.open)
       void l.opened.then(
-        (s) => s.end(),
+        (s) => l.written.then(() => s.end()),
         () => undefined,
       );
     this.open = [];
@@ -212,6 +216,7 @@ export class WalStreamPool {
     const t0 = performance.now();
     const lane: Lane = {
       writing: false,
+      written: Promise.resolve(),
       opened: openWalStream(session, {
         cmdStandby: this.t.cmdStandby,
         dir: this.t.r_archivedir,
