@@ -168,7 +168,6 @@ export class WalStreamPool {
     return rtts.length ? Math.min(...rtts) : 0;
   }
 
-  /** Whether the open lanes take about a window per round trip while their pieces wait (WINDOW_BOUND). */
   /**
    * Every open lane has waited on its window for two round trips or more since its receiver said
    * hello, and took WINDOW_BOUND of a window per round trip meanwhile: so one lane more per
