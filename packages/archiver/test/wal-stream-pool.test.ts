@@ -90,13 +90,22 @@ function files(n: number, size: number): { root: string; dest: string; segs: str
   return { root, dest, segs, data };
 }
 
+/** Runs `fn` on `n` files of `size` random bytes (files()), then removes them. */
+async function withFiles(n: number, size: number, fn: (f: ReturnType<typeof files>) => Promise<void>): Promise<void> {
+  const f = files(n, size);
+  try {
+    await fn(f);
+  } finally {
+    rmSync(f.root, { recursive: true, force: true });
+  }
+}
+
 // The class: more than one channel window in flight where the window is what limits a stream
 // (a long fat path), and no more channels where the link is (they would only share it, and
 // the oldest segment, the one PostgreSQL waits for, would arrive later). Before, a burst's files
 // were all picked before any was counted, so they went to the first stream whatever the path.
-test('window-bound: a burst opens more lanes, up to upload_lanes, and every file lands whole', async () => {
-  const f = files(12, 4 << 20);
-  try {
+test('window-bound: a burst opens more lanes, up to upload_lanes, and every file lands whole', () =>
+  withFiles(12, 4 << 20, async (f) => {
     // A round trip of 100 ms (2 MiB per round trip = 21 MB/s a channel at most) and channels that take 100 MB/s: the window limits.
     const { session, channels, opens } = receiverSession(f.dest, { openMs: 200, bytesPerSec: 100e6 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 3);
@@ -111,14 +120,10 @@ test('window-bound: a burst opens more lanes, up to upload_lanes, and every file
     if (opens.at.length === 3) assert.ok(opens.at[2]! - opens.at[1]! >= 2 * 200, `lanes 2 and 3 opened ${(opens.at[2]! - opens.at[1]!).toFixed(0)} ms apart`);
     for (const [n, d] of f.data) assert.ok(readFileSync(join(f.dest, n)).equals(d), n);
     pool.end();
-  } finally {
-    rmSync(f.root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('link-bound: one lane carries the burst, in order, however many upload_lanes allows', async () => {
-  const f = files(4, 1 << 20);
-  try {
+test('link-bound: one lane carries the burst, in order, however many upload_lanes allows', () =>
+  withFiles(4, 1 << 20, async (f) => {
     // The same round trip, channels that take 4 MB/s: the link limits, not the window.
     const { session, channels } = receiverSession(f.dest, { openMs: 200, bytesPerSec: 4e6 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 3);
@@ -129,28 +134,20 @@ test('link-bound: one lane carries the burst, in order, however many upload_lane
     );
     assert.deepEqual(channels, [f.segs]);
     pool.end();
-  } finally {
-    rmSync(f.root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a short round trip: one lane, even when the channel is fast', async () => {
-  const f = files(6, 1 << 20);
-  try {
+test('a short round trip: one lane, even when the channel is fast', () =>
+  withFiles(6, 1 << 20, async (f) => {
     // Even if a busy machine makes the open look 10 ms long, 2 MiB per 5 ms is 400 MB/s: 50 MB/s is far from window-bound.
     const { session, channels } = receiverSession(f.dest, { openMs: 1, bytesPerSec: 50e6 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 3);
     await Promise.all(f.segs.map((n) => pool.send(session, join(f.root, n), n)));
     assert.deepEqual(channels, [f.segs]);
     pool.end();
-  } finally {
-    rmSync(f.root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a channel that cannot be opened fails the file it was opened for with its error; the next file opens another', async () => {
-  const f = files(3, 4096);
-  try {
+test('a channel that cannot be opened fails the file it was opened for with its error; the next file opens another', () =>
+  withFiles(3, 4096, async (f) => {
     const { session, channels } = receiverSession(f.dest, { openMs: 10, failOpens: 1 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 1);
     const got = await Promise.allSettled(f.segs.map((n) => pool.send(session, join(f.root, n), n)));
@@ -160,28 +157,20 @@ test('a channel that cannot be opened fails the file it was opened for with its 
     );
     assert.deepEqual(channels, [f.segs.slice(1)]);
     pool.end();
-  } finally {
-    rmSync(f.root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('files sent in the same turn go out in WAL order, whatever order their callers came in', async () => {
-  const f = files(4, 64 * 1024);
-  try {
+test('files sent in the same turn go out in WAL order, whatever order their callers came in', () =>
+  withFiles(4, 64 * 1024, async (f) => {
     const { session, channels } = receiverSession(f.dest, { openMs: 5 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 1);
     const order = [f.segs[2]!, f.segs[3]!, f.segs[0]!, f.segs[1]!];
     await Promise.all(order.map((n) => pool.send(session, join(f.root, n), n)));
     assert.deepEqual(channels, [f.segs]);
     pool.end();
-  } finally {
-    rmSync(f.root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('end() with files still queued rejects them, and later sends, instead of leaving them waiting', async () => {
-  const f = files(3, 1 << 20);
-  try {
+test('end() with files still queued rejects them, and later sends, instead of leaving them waiting', () =>
+  withFiles(3, 1 << 20, async (f) => {
     const { session, channels } = receiverSession(f.dest, { openMs: 5, bytesPerSec: 10e6 });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 1);
     const sends = f.segs.map((n) => pool.send(session, join(f.root, n), n));
@@ -195,7 +184,4 @@ test('end() with files still queued rejects them, and later sends, instead of le
       ['rejected', 'rejected'],
     );
     await assert.rejects(pool.send(session, join(f.root, f.segs[0]!), f.segs[0]!), /were ended/);
-  } finally {
-    rmSync(f.root, { recursive: true, force: true });
-  }
-});
+  }));

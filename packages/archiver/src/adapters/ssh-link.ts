@@ -39,7 +39,7 @@ export function warnNoDirFsync(t: SlaveTarget, log: Logger): void {
 export function sessionLink(session: SshSession, rArchivedir: string, dirFsync = true, pool?: WalStreamPool): SlaveLink {
   return {
     upload: async (src, name) => {
-      const status = pool?.active ? await pool.send(session, src, name) : undefined;
+      const status = await pool?.send(session, src, name);
       if (status !== undefined) return status;
       return (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync })).status;
     },

@@ -12,6 +12,7 @@ import type { SshSession } from '@pitrtools/core/ssh/index';
 import { openWalStream, ReceiverUnavailable, type WalStream } from '@pitrtools/core/ssh/wal-stream';
 import { compareWalNames } from '@pitrtools/core/wal';
 import { FrameTooLarge, PiecePool } from '@pitrtools/core/wire/send';
+import type { PlaceStatus } from '../archive/ports.js';
 
 /** Queued segments the drain keeps in flight on streams (their memory is the slave's PiecePool, whatever this is). */
 export const PIPELINE_AHEAD = 8;
@@ -28,7 +29,7 @@ const CHANNEL_WINDOW = 2 * 1024 * 1024;
 const WINDOW_BOUND = 0.48;
 
 /** Type of a file's outcome on a stream; undefined: send it over SFTP. */
-type Status = 'created' | 'identical' | 'conflict' | undefined;
+type Status = PlaceStatus | undefined;
 
 interface Job {
   src: string;

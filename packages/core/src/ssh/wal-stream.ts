@@ -8,6 +8,7 @@
  */
 import { posix } from 'node:path';
 import { PitrError } from '../errors.js';
+import type { PlaceStatus } from '../fs/atomic.js';
 import type { Answer } from '../wire/frame.js';
 import { WalStreamSender, type PiecePool } from '../wire/send.js';
 import { SshError, SshErrorCode, type SshErrorCodeValue } from './errors.js';
@@ -40,10 +41,10 @@ export interface WalStreamOptions {
 
 /** One open stream: put() ships a local file, pipelined with the other puts. */
 export interface WalStream {
-  /** Ships `src` as `name`; 'created' | 'identical' | 'conflict' as uploadAtomic; throws SshError (SFTP codes) when not stored. */
-  put(src: string, name: string): Promise<'created' | 'identical' | 'conflict'>;
+  /** Ships `src` as `name`; 'created' | 'identical' | 'conflict' (PlaceStatus) as uploadAtomic; throws SshError (SFTP codes) when not stored. */
+  put(src: string, name: string): Promise<PlaceStatus>;
   /** put(), and `written`: settles once the file is written to the channel (the next may follow it; WalStreamSender.send). */
-  send(src: string, name: string): { written: Promise<unknown>; status: Promise<'created' | 'identical' | 'conflict'> };
+  send(src: string, name: string): { written: Promise<unknown>; status: Promise<PlaceStatus> };
   /** WalStreamSender.windowWaits: what the channel took while pieces waited for its window. */
   readonly windowWaits: { ms: number; bytes: number };
   /** False once the channel died: open another. */
@@ -133,7 +134,7 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
     },
   );
   ready.catch(() => undefined);
-  const send = (src: string, name: string): { written: Promise<unknown>; status: Promise<'created' | 'identical' | 'conflict'> } => {
+  const send = (src: string, name: string): { written: Promise<unknown>; status: Promise<PlaceStatus> } => {
     const sent = sender.send(src, name, o.pieces);
     const status = (async () => {
       let answer;
@@ -164,7 +165,7 @@ export async function openWalStream(session: SshSession, o: WalStreamOptions): P
 }
 
 /** The upload status an answer means; throws for an error answer (SFTP code of its errno, or COMPRESS_CORRUPT/WIRE_PROTOCOL as sent). */
-export function answerStatus(a: Answer, remotePath: string, endpoint: string): 'created' | 'identical' | 'conflict' {
+export function answerStatus(a: Answer, remotePath: string, endpoint: string): PlaceStatus {
   switch (a.status) {
     case 'stored':
       return 'created';
