@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FRONT_END, sha256File, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
-import { waitFor } from './rig/postgres.js';
+import { switchWal, waitFor } from './rig/postgres.js';
 
 after(cleanupAll);
 let env: ArchiverEnv;
@@ -27,7 +27,7 @@ const postmasterPid = (): number => Number(readFileSync(join(env.pg.pgdata, 'pos
 async function nextSegment(): Promise<string> {
   await env.pg.query('CREATE TABLE IF NOT EXISTS setup_t (i int)');
   await env.pg.query('INSERT INTO setup_t VALUES (1)');
-  return String(await env.pg.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
+  return switchWal(env.pg);
 }
 
 describe('--setup', () => {

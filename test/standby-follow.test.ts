@@ -12,7 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { cleanupAll } from './rig/cleanup.js';
 import { clusterEnv, waitArchived, type ClusterEnv } from './rig/cluster-env.js';
-import { waitFor } from './rig/postgres.js';
+import { SWITCH_WAL_SQL, waitFor } from './rig/postgres.js';
 import { runCmd } from './rig/standby-env.js';
 
 let env: ClusterEnv;
@@ -48,7 +48,7 @@ describe('after M fails', () => {
     assert.match(r.stdout, /^Failover finished: read-write on timeline 2/m);
     assert.match(r.stderr, /archiving is on: archive_command = '.*cmd_archiver -C .*s1\/cmd_archiver\.ini -F %p'/);
     await env.query(s1, 'INSERT INTO t VALUES (2)');
-    const seg = String((await env.query<{ w: string }>(s1, 'SELECT pg_walfile_name(pg_switch_wal()) AS w'))[0]!.w);
+    const seg = String((await env.query<{ w: string }>(s1, `${SWITCH_WAL_SQL} AS w`))[0]!.w);
     assert.match(seg, /^00000002/);
     for (const n of [s2, s3]) {
       const files = await waitArchived(n, `00000002.history and ${seg}`, (f) => f.includes('00000002.history') && f.includes(seg));

@@ -17,7 +17,7 @@ import { setReplayPaused } from '../packages/standby/src/commands/replay-pause.j
 import { startStandby } from '../packages/standby/src/commands/standby.js';
 import { INCOMPLETE_MARKER } from '../packages/standby/src/state-files.js';
 import { cleanupAll } from './rig/cleanup.js';
-import { waitFor, type PgCluster } from './rig/postgres.js';
+import { switchWal, waitFor, type PgCluster } from './rig/postgres.js';
 import {
   ctxFor,
   prepareMaster,
@@ -136,7 +136,7 @@ describe('-B from a standby whose WAL does not reach archivedir', () => {
     writeFileSync(archiverIni, `${online}state: offline\n`);
     const failed = Number(await env.master.scalar('SELECT failed_count FROM pg_stat_archiver'));
     await env.master.query('INSERT INTO t VALUES (3)');
-    const unshipped = String(await env.master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
+    const unshipped = await switchWal(env.master);
     await waitFor(
       'archiving to fail (offline)',
       async () => Number(await env.master.scalar('SELECT failed_count FROM pg_stat_archiver')) > failed,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupAll, detachAll, onCleanup } from '../../test/rig/cleanup.js';
 import { freePort } from '../../test/rig/ports.js';
-import { startPostgres, waitFor, type PgCluster } from '../../test/rig/postgres.js';
+import { startPostgres, switchWal, waitFor, type PgCluster } from '../../test/rig/postgres.js';
 import { startSshd } from '../../test/rig/sshd.js';
 import { alertHook, confFiles, standbyHost, writeIni, writeScript, type StandbyHost } from './files.js';
 import { bold, green, note, run, setStepCount, step, type Command } from './runner.js';
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
 
   await step('A burst of WAL: pgbench for 5 seconds, then every segment shipped to the three hosts', async () => {
     execFileSync(PGBENCH, ['-c', '2', '-T', '5', '-n', '-h', master.socketDir, '-p', String(master.port), 'postgres'], { stdio: 'ignore' });
-    const seg = String(await master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
+    const seg = await switchWal(master);
     const st = await waitFor(
       'the archiver to catch up',
       async () => {
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
     await sql(m, "INSERT INTO demo (msg) VALUES ('written before T')");
     const t = String((await sql(m, 'SELECT clock_timestamp()::text AS t'))[0]!.t);
     await sql(m, "INSERT INTO demo (msg) VALUES ('written after T')");
-    const seg = String(await master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
+    const seg = await switchWal(master);
     await waitFor(
       'archiving of the last segment',
       async () => String(await master.scalar('SELECT last_archived_wal FROM pg_stat_archiver')) >= seg,

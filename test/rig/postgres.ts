@@ -169,6 +169,22 @@ export async function makeSegments(c: PgCluster, n: number): Promise<void> {
   }
 }
 
+/**
+ * SQL that switches WAL and names the segment the switch finished: the last one PostgreSQL must archive.
+ * `pg_walfile_name(pg_switch_wal())` is not that on every major. When nothing was written since the
+ * last switch (archive_timeout got there first), pg_switch_wal() does nothing and returns the segment
+ * boundary, and PostgreSQL 17 made pg_walfile_name() name the segment that starts at a boundary
+ * (XLByteToSeg) where 14 to 16 named the one that ends there (XLByteToPrevSeg): on 17+ that is the
+ * unfinished segment, which is not archived until something else switches it. The byte before the
+ * returned LSN is in the finished segment on every major.
+ */
+export const SWITCH_WAL_SQL = 'SELECT pg_walfile_name(pg_switch_wal() - 1)';
+
+/** Switches WAL on `c` and returns the name of the segment the switch finished (see SWITCH_WAL_SQL). */
+export async function switchWal(c: Pick<PgCluster, 'scalar'>): Promise<string> {
+  return String(await c.scalar(SWITCH_WAL_SQL));
+}
+
 /** Polls `fn` until it returns a truthy value or the deadline passes (then throws with `what`). */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -12,7 +12,7 @@ import { memoryLogger } from '../../packages/core/src/log.js';
 import type { Ctx } from '../../packages/standby/src/context.js';
 import { onCleanup } from './cleanup.js';
 import { CMD_ARCHIVER } from './archiver-env.js';
-import { freeTcpPort, startPostgres, waitFor, type PgCluster } from './postgres.js';
+import { freeTcpPort, startPostgres, switchWal, waitFor, type PgCluster } from './postgres.js';
 import { startSshd, type SshdHandle } from './sshd.js';
 import { runProgram } from './run.js';
 import { makeTempDir } from './tmp.js';
@@ -279,7 +279,7 @@ export async function waitOnStandby(env: StandbyTarget, what: string, sql: strin
 
 /** Waits until the master's archiver has archived everything up to the current segment. */
 export async function switchAndWaitArchived(master: PgCluster): Promise<string> {
-  const seg = String(await master.scalar('SELECT pg_walfile_name(pg_switch_wal())'));
+  const seg = await switchWal(master);
   await waitFor(
     `archiving of ${seg}`,
     async () => {
