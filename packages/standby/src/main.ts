@@ -1,11 +1,12 @@
 /**
  * Entry point of cmd_standby. PostgreSQL runs `--restore %f %p` for every segment and every
  * history probe, so that path is recognised by hand and loads only the config layer and node:fs;
+ * cmd_archiver's WAL receiver, started over SSH on every cold start of a burst, loads not even
+ * the config layer (about a third of its start-up before its hello);
  * a plain -B is recognised too and loads only what it needs; everything else goes through the
  * full command line (yargs, SSH, pg) in cli.ts.
  */
 import { runMain } from '@pitrtools/cli/exit';
-import { loadConfig } from '@pitrtools/core/config/index';
 import { ExitCode, PitrError } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { parseFastPath, type FastInvocation } from './fast-path.js';
@@ -30,6 +31,7 @@ async function runBasebackup(inv: Extract<FastInvocation, { kind: 'basebackup' }
 
 async function runFast(inv: Exclude<FastInvocation, { kind: 'basebackup' }>): Promise<number> {
   assertNotRoot(PROGRAM);
+  const { loadConfig } = await import('@pitrtools/core/config/index');
   const { config } = loadConfig(inv.config, 'standby');
   if (inv.kind === 'restore') {
     const { restoreWal, REJECTS_BEFORE_ALERT } = await import('./commands/restore.js');
