@@ -99,6 +99,30 @@ export async function burstRow(tpl: WalTemplate, m: WalMethod, link: WanLink, de
   return row;
 }
 
+/**
+ * What one plain OpenSSH stream takes on the path, for the incompressible burst: the burst's
+ * segments (concatenated: 80 MiB for 5) through one fresh `ssh host 'cat > /dev/null'`, connect,
+ * key exchange and authentication included as a cold start of ours includes them. Not a
+ * reference: the floor under any SSH tool against the raw time (TCP/IP headers alone are ~3.5 %
+ * of what tbf counts).
+ */
+export async function sshCatBurstRow(tpl: WalTemplate, target: SshdHandle, sshDir: string, link: WanLink, delayMs: number, scenario: string): Promise<WanRow> {
+  const row: WanRow = { scenario, link: link.name, delayMs, method: 'ssh cat of the same bytes (one fresh OpenSSH connection)' };
+  const ssh = sshClientFor(target, sshDir);
+  const bytes = Buffer.concat(tpl.segments.map((s) => readFileSync(join(tpl.cluster.pgdata, 'pg_wal', s))));
+  const b0 = wireBytes(link.dev);
+  try {
+    const t0 = now();
+    await must([ssh.wrapper, '-p', String(target.port), ssh.login, 'cat > /dev/null'], { stdin: bytes });
+    row.seconds = now() - t0;
+    row.wireBytes = wireBytes(link.dev) - b0;
+    row.checked = 'connect included, nothing stored';
+  } catch (err) {
+    row.problem = err instanceof Error ? err.message : String(err);
+  }
+  return row;
+}
+
 /** Seconds from a TCP connect to its 'connect' event (`untilBanner` false) or to sshd's first bytes. */
 export function connectTime(host: string, port: number, untilBanner: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
