@@ -30,6 +30,7 @@ import { createLogger } from '@pitrtools/core/log';
 import { fileIdentity, IDENTITY_FORMAT } from '../src/daemon/file-identity.js';
 import { markerProves } from '../src/warm/await-proof.js';
 import { MARKER_DIR, ProofMarkers } from '../src/daemon/proof-markers.js';
+import { MALLOC_ENV } from '../src/daemon/spawn.js';
 
 const FRONT_END = new URL('../bin/cmd_archiver', import.meta.url).pathname;
 const SEG = '00000001000000000000003E';
@@ -43,8 +44,14 @@ const log = createLogger(() => undefined, { debug: false });
 // `node` for the front end: records its arguments and exits 99 (never the real program).
 const stubDir = join(root, 'stub-bin');
 const nodeLog = join(root, 'node-starts');
+// ... and the glibc malloc settings it was started with ('-' when unset).
+const envLog = join(root, 'node-env');
 mkdirSync(stubDir);
-writeFileSync(join(stubDir, 'node'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${nodeLog}'\nexit 99\n`, { mode: 0o755 });
+writeFileSync(
+  join(stubDir, 'node'),
+  `#!/bin/sh\nprintf '%s\\n' "$*" >> '${nodeLog}'\nprintf '%s %s %s\\n' "\${MALLOC_MMAP_THRESHOLD_--}" "\${MALLOC_TRIM_THRESHOLD_--}" "\${MALLOC_ARENA_MAX--}" > '${envLog}'\nexit 99\n`,
+  { mode: 0o755 },
+);
 const PATH = `${stubDir}:/usr/bin:/bin`;
 
 let n = 0;
@@ -78,15 +85,17 @@ async function prove(name = SEG, ini = t.ini): Promise<void> {
 }
 
 /** Runs the front end as PostgreSQL does: sh -c 'archive_command' in pgdata; or with an argv as given. */
-function run(o: { command?: string; argv?: string[]; cwd?: string } = {}): Promise<{ code: number | null; ms: number; node: string[]; stderr: string }> {
+function run(
+  o: { command?: string; argv?: string[]; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; ms: number; node: string[]; stderr: string }> {
   rmSync(nodeLog, { force: true });
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = o.argv
-      ? spawn(FRONT_END, o.argv, { cwd: o.cwd ?? t.pgdata, env: { PATH }, stdio: ['ignore', 'ignore', 'pipe'] })
+      ? spawn(FRONT_END, o.argv, { cwd: o.cwd ?? t.pgdata, env: { PATH, ...o.env }, stdio: ['ignore', 'ignore', 'pipe'] })
       : spawn('/bin/sh', ['-c', o.command ?? `${FRONT_END} -C ${t.ini} -F pg_wal/${SEG}`], {
           cwd: o.cwd ?? t.pgdata,
-          env: { PATH },
+          env: { PATH, ...o.env },
           stdio: ['ignore', 'ignore', 'pipe'],
         });
     let stderr = '';
@@ -224,6 +233,14 @@ describe('the fast path answers only for a marker that matches', () => {
     await assertNode(undefined, 500);
     mkdirSync(t.adir, { mode: 0o700 });
     await assertNode(undefined, 500);
+  });
+
+  it("node starts with spawn.ts's glibc malloc settings; a value the environment has wins", async () => {
+    const { MALLOC_MMAP_THRESHOLD_: mmap, MALLOC_TRIM_THRESHOLD_: trim, MALLOC_ARENA_MAX: arenas } = MALLOC_ENV;
+    await assertNode(undefined, 500);
+    assert.equal(readFileSync(envLog, 'utf8').trim(), `${mmap} ${trim} ${arenas}`);
+    await assertNode({ env: { MALLOC_TRIM_THRESHOLD_: '4096' } }, 500);
+    assert.equal(readFileSync(envLog, 'utf8').trim(), `${mmap} 4096 ${arenas}`);
   });
 
   it('a marker directory others may write to, or not ours, or a symlink: node', async () => {
