@@ -31,7 +31,7 @@ export const STANDBY_OPTIONS: Readonly<Record<string, StandbyOption>> = {
     type: 'boolean',
     group: A,
     describe:
-      'Base backup of the master into pgdata over SSH (rsync_threads parallel streams). Over an existing copy only changed files are transferred. The local server must be stopped.',
+      'Base backup of the master into pgdata over SSH (rsync_threads parallel streams). Over an existing copy only files whose size or mtime differ (--checksum: contents) are looked at, and of those only the 8 KiB blocks that differ are sent (by master_cmd_standby --send-files on the master); compress: lz4 | zstd[:LEVEL] in the ini compresses what is sent. The local server must be stopped.',
   },
   backup: {
     type: 'boolean',

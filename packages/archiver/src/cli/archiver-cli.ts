@@ -25,6 +25,9 @@ In postgresql.conf (cmd_archiver -I prints the exact line):
   archive_mode = on
   archive_command = '/path/to/cmd_archiver -C /path/to/cmd_archiver.ini -F %p'
 cmd_queue (the queue runner and warm shipper) is started by cmd_archiver when needed.
+compress: lz4 | zstd[:LEVEL] in the ini (or the original's rsync_flags: -z) sends WAL compressed
+to cmd_standby --receive-wal-stream on the slave (slave_cmd_standby); without it, or when that
+cannot start (a WARNING says so), over SFTP as it is.
 
 Docs: docs/cmd_archiver.md, docs/queue.md; every ini key: etc/cmd_archiver.ini.sample`;
 
