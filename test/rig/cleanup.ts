@@ -3,6 +3,8 @@
  * stop it. `after(cleanupAll)` runs them in reverse order; a process 'exit' hook runs the
  * synchronous variants too, so a crashed or interrupted test leaves no server behind.
  */
+import { keepTempDirs } from './tmp.js';
+
 type Cleanup = { name: string; run: () => Promise<void> | void; sync?: () => void };
 const stack: Cleanup[] = [];
 let hooked = false;
@@ -49,7 +51,11 @@ export async function cleanupAll(): Promise<void> {
   }
 }
 
-/** Forgets every registered teardown without running it: the servers stay up (demo --keep). */
+/**
+ * Forgets every registered teardown without running it: the servers stay up (demo --keep), and
+ * so do the temp dirs they run in (their configs, keys and known_hosts).
+ */
 export function detachAll(): void {
   stack.length = 0;
+  keepTempDirs();
 }

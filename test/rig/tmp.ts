@@ -28,6 +28,14 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * Forgets every temp dir made so far: neither remove() nor the exit hook deletes them (the
+ * servers left running by demo --keep use them; `npm run demo -- --stop DIR` removes them).
+ */
+export function keepTempDirs(): void {
+  live.clear();
+}
+
 /** Creates `$TMPDIR/<prefix>XXXXXX` (mode 0700). */
 export function makeTempDir(prefix: string): TempDir {
   installExitHook();
