@@ -134,6 +134,17 @@ describe('no -F: Config OK and reachability', () => {
     }
   });
 
+  test('a named ssh_identity that is not there: exit 2 naming it, and no "Config OK" before the error', async () => {
+    const ini = join(env.dir, 'missing-key.ini');
+    const text = readFileSync(env.ini, 'utf8');
+    assert.match(text, /^ssh_identity: /m);
+    writeFileSync(ini, text.replace(/^ssh_identity: .*$/m, 'ssh_identity: /nonexistent/id_ed25519'));
+    const r = await env.run(['-C', ini]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.doesNotMatch(r.stdout, /Config OK/);
+    assert.match(r.stderr, /missing-key\.ini:\d+: key 'ssh_identity': key file \/nonexistent\/id_ed25519 does not exist/);
+  });
+
   test('an r_archivedir that exists but refuses our writes is a warning with the fix, and the probe leaves nothing there', async () => {
     const s = env.slaves[0]!;
     const before = fileTree(s.rdir);

@@ -7,6 +7,7 @@ import { splitGluedShortOptions } from '@pitrtools/cli/argv';
 import { runMain } from '@pitrtools/cli/exit';
 import { enableColor, say, wantsColor } from '@pitrtools/cli/output';
 import { parseBytes, parseSeconds } from '@pitrtools/core/config/index';
+import { resolveMaster } from '@pitrtools/core/config/ssh-targets';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { ACTIONS, renderAction, runAction, type Action } from './commands/action.js';
@@ -262,6 +263,9 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
       return runWalReceiver(ctx, stop.signal);
     }
     default:
+      // What loading alone does not check (a key file named in ssh_identity that is not there)
+      // throws here, before "Config OK" is said, as cmd_archiver -C does.
+      resolveMaster(ctx.config);
       say(`Config OK (${iniPath}); choose an action: cmd_standby --help`);
       break;
   }

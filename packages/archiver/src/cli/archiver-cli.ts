@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { parseSeconds } from '@pitrtools/core/config/values';
+import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { runMain } from '@pitrtools/cli/exit';
 import { splitGluedShortOptions } from '@pitrtools/cli/argv';
 import { enableColor, say, stderrSink, wantsColor } from '@pitrtools/cli/output';
@@ -169,6 +170,9 @@ async function run(a: Args): Promise<number> {
     say(await installHelpersCommand({ config }));
   } else {
     const { validateCommand } = await import('../commands/validate.js');
+    // What loading alone does not check (a key file named in ssh_identity that is not there)
+    // throws here, before "Config OK" is said.
+    resolveSlaves(config);
     say(`Config OK: ${config.file}`);
     printReport(await validateCommand({ config, log }));
   }
