@@ -51,6 +51,7 @@ test("--status --json: healthy, lagging and dead slaves, the standby's own check
   assert.equal(ok.name, env.slaves[0]!.name);
   assert.equal(ok.reachable, true);
   assert.equal(ok.newestSegment, last);
+  assert.equal(ok.compress, 'none');
   assert.equal(ok.queue.files, 0);
   assert.equal(ok.standby?.status, 'CRITICAL', 'its cmd_standby --check ran on the slave (no server runs there)');
   assert.match(ok.standby?.text ?? '', /the local server is not running/);
@@ -70,8 +71,8 @@ test('--status for people and --status --nagios for the whole cluster', async ()
   const t = await env.run(['-C', env.ini, '--status']);
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /^CRITICAL: .*unreachable/);
-  assert.match(t.stdout, /^SLAVE +SSH +NEWEST SEGMENT +QUEUE +STANDBY CHECK$/m);
-  assert.match(t.stdout, new RegExp(`^${env.slaves[0]!.name} \\(.*\\) +up +${last} +empty +CRITICAL - the local server is not running`, 'm'));
+  assert.match(t.stdout, /^SLAVE +SSH +COMPRESS +NEWEST SEGMENT +QUEUE +STANDBY CHECK$/m);
+  assert.match(t.stdout, new RegExp(`^${env.slaves[0]!.name} \\(.*\\) +up +none +${last} +empty +CRITICAL - the local server is not running`, 'm'));
   assert.match(t.stdout, new RegExp(`^${env.slaves[2]!.name} \\(.*\\) +DOWN: .*refused.* +\\d+ files, \\d+\\.\\d MiB`, 'm'));
   assert.match(t.stdout, /^standby_x +physical +NO +[0-9A-F]+\/[0-9A-F]+ +\d+\.\d MiB +\w+/m);
   const n = await env.run(['-C', env.ini, '--status', '--nagios']);

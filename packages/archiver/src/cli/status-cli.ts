@@ -52,10 +52,11 @@ export function formatStatusTable(r: ClusterStatus): string {
       `cmd_queue ${r.daemonPid !== null ? `running (pid ${r.daemonPid})` : 'not running'}; ${r.configFile}`,
     '',
     ...table(
-      ['SLAVE', 'SSH', 'NEWEST SEGMENT', 'QUEUE', 'STANDBY CHECK'],
+      ['SLAVE', 'SSH', 'COMPRESS', 'NEWEST SEGMENT', 'QUEUE', 'STANDBY CHECK'],
       r.slaves.map((s) => [
         `${s.name} (${s.endpoint})`,
         s.reachable ? 'up' : `DOWN: ${s.error ?? ''}`,
+        s.compress,
         s.newestSegment ?? '-',
         s.queue.detached !== null
           ? 'DROPPED (needs -B)'

@@ -1,6 +1,6 @@
 /**
  * cmd_archiver --status: one read-only view of the cluster from the master (repmgr's `cluster
- * show`). Per slave: reachable over SSH or why not, the newest segment in its r_archivedir, its
+ * show`). Per slave: reachable over SSH or why not, its compress, the newest segment in its r_archivedir, its
  * queue (as --check reads it), and, when the slave's own cmd_standby ini is known (slave_config,
  * as walmgr's), that standby's `--check --json` run over SSH. From the local server:
  * pg_current_wal_lsn(), pg_stat_replication and the replication slots. Nothing is written.
@@ -8,6 +8,7 @@
 import { userInfo } from 'node:os';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves, type SlaveTarget } from '@pitrtools/core/config/ssh-targets';
+import { formatCompress } from '@pitrtools/core/compress';
 import { errorMessage } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { withPg } from '@pitrtools/core/pg/client';
@@ -35,6 +36,8 @@ export interface SlaveStatus {
   error?: string;
   /** Newest WAL segment name in r_archivedir. */
   newestSegment?: string;
+  /** How WAL goes to it: the slave's `compress` as written in the ini (none, lz4, zstd, zstd:LEVEL). */
+  compress: string;
   queue: SlaveCheck;
   standby?: StandbyCheck;
   state: NagiosState;
@@ -129,6 +132,7 @@ async function slaveStatus(config: ArchiverConfig, t: SlaveTarget, queue: SlaveC
     name: t.name,
     endpoint: `${t.user}@${t.host}:${t.port}`,
     reachable: false,
+    compress: formatCompress(t.compress),
     queue,
     state: queue.state,
     problems: [...queue.problems],
