@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { addTempDropper } from '@pitrtools/core/fs/temp-registry';
 import type { SshTarget } from '@pitrtools/core/ssh/index';
 import { fromWire, type FileOutcome, type FromWorker, type SenderInit, type ToWorker, type WireJob } from './copy-protocol.js';
 import { serveCopy } from './copy-service.js';
@@ -168,14 +169,33 @@ interface Slot {
   worker: CopyThread;
   exited: Promise<void>;
   onMessage?: ((m: FromWorker) => void) | undefined;
+  onTempsDropped?: (() => void) | undefined;
 }
 
 /** Copy workers with their SSH connections, ready to run job lists. */
 export class CopyEngine {
   private failure: Error | undefined;
   private aborted = false;
+  private readonly forgetDropper: () => void;
 
-  private constructor(private readonly slots: Slot[]) {}
+  private constructor(private readonly slots: Slot[]) {
+    // A SIGINT or SIGTERM (basebackup-interrupt.ts) exits without unwinding: every copy thread removes its temp files first.
+    this.forgetDropper = addTempDropper(() => this.dropTemps());
+  }
+
+  /** Asks every copy thread to remove its temp files at once and start no new one; resolves when all said so. */
+  private async dropTemps(): Promise<void> {
+    await Promise.all(
+      this.slots.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.onTempsDropped = resolve;
+            s.exited.then(resolve, resolve);
+            s.worker.postMessage({ type: 'drop-temps' } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
 
   /** Starts the copy service(s) (copyInThread decides where) and waits until each has its connection and channels. */
   static async start(o: EngineOptions): Promise<CopyEngine> {
@@ -198,7 +218,8 @@ export class CopyEngine {
         else if (m.type === 'no-sender') {
           if (!toldNoSender) o.onNoSender?.(m.reason);
           toldNoSender = true;
-        } else slot.onMessage?.(m);
+        } else if (m.type === 'temps-dropped') slot.onTempsDropped?.();
+        else slot.onMessage?.(m);
       });
       slots.push(slot);
       const msg: ToWorker = {
@@ -348,6 +369,7 @@ export class CopyEngine {
 
   /** Closes the workers' connections and waits for them to end. */
   async finish(): Promise<void> {
+    this.forgetDropper();
     await Promise.all(
       this.slots.map(async (s) => {
         const p = this.await(s, 'finished');
@@ -362,6 +384,7 @@ export class CopyEngine {
   async abort(): Promise<void> {
     if (this.aborted) return;
     this.aborted = true;
+    this.forgetDropper();
     for (const s of this.slots) {
       s.onMessage = undefined;
       s.worker.postMessage({ type: 'abort' } satisfies ToWorker);
