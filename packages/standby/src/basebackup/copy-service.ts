@@ -149,7 +149,11 @@ export function serveCopy(port: MessagePort): void {
         senderAlways: init.sender?.always ?? false,
         onFile: (job, outcome, wire) => {
           flushBytes();
-          post(wire === undefined ? { type: 'file', id: job.id, outcome } : { type: 'file', id: job.id, outcome, wire });
+          post(
+            wire === undefined
+              ? { type: 'file', id: job.id, outcome }
+              : { type: 'file', id: job.id, outcome, wire: wire.bytes, againstLocal: wire.againstLocal },
+          );
         },
       });
     } finally {

@@ -48,10 +48,12 @@ export interface CopyResult {
   bytes: number;
   same: number;
   vanished: number;
-  /** Files that went through the block sender, their bytes, and the bytes it moved for them both ways. */
-  resynced: number;
-  resyncedBytes: number;
+  /** Files copied through the block sender, their bytes, and the bytes it moved for them both ways. */
+  senderFiles: number;
+  senderBytes: number;
   wireBytes: number;
+  /** Of senderFiles, those rebuilt against the standby's own copy (files both sides had). */
+  resynced: number;
 }
 
 // Under tsx (the tests) this module runs from src/, but a worker thread cannot load TypeScript
@@ -267,7 +269,7 @@ export class CopyEngine {
 
   /** Copies the jobs of `feed` until it runs dry; the first failure stops every worker and is thrown. */
   async run(feed: JobFeed<FileJob>, o: RunOptions): Promise<CopyResult> {
-    const result: CopyResult = { copied: 0, bytes: 0, same: 0, vanished: 0, resynced: 0, resyncedBytes: 0, wireBytes: 0 };
+    const result: CopyResult = { copied: 0, bytes: 0, same: 0, vanished: 0, senderFiles: 0, senderBytes: 0, wireBytes: 0, resynced: 0 };
     // Jobs handed to a worker and not yet reported back: all this side holds of the file list.
     const inFlight = new Map<number, FileJob>();
     let nextId = 0;
@@ -325,8 +327,9 @@ export class CopyEngine {
                   result.copied++;
                   result.bytes += job.size;
                   if (m.wire !== undefined) {
-                    result.resynced++;
-                    result.resyncedBytes += job.size;
+                    result.senderFiles++;
+                    result.senderBytes += job.size;
+                    if (m.againstLocal === true) result.resynced++;
                   }
                 } else if (m.outcome === 'same') result.same++;
                 else result.vanished++;
