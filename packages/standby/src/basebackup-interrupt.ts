@@ -1,17 +1,23 @@
 /**
  * Ctrl-C (SIGINT) or SIGTERM during -B: say what happened and what to do, then exit 128 + the
  * signal's number (130 for Ctrl-C, 143 for SIGTERM: the shell's convention, docs/cmd_standby.md).
- * Nothing is cleaned up on the way out, on purpose: the copy keeps its pitrtools_basebackup.incomplete
- * marker (written before the first file, removed only after the last fsync), so -S refuses it; the
- * master ends the backup by itself when our session goes away; the next -B copies only what differs.
+ * Only the temp files this run was writing are removed on the way out (every writer tracks its
+ * temps in core's temp-registry; the copy threads remove theirs when asked): the copy keeps its
+ * pitrtools_basebackup.incomplete marker (written before the first file, removed only after the
+ * last fsync), so -S refuses it; the master ends the backup by itself when our session goes
+ * away; the next -B copies only what differs.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { printError } from '@pitrtools/cli/exit';
 import { PitrError } from '@pitrtools/core/errors';
+import { dropAllTemps } from '@pitrtools/core/fs/temp-registry';
 import { INCOMPLETE_MARKER } from './state-files.js';
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/** How long the copy threads get to remove their temp files before the exit (each answers in well under a millisecond once its thread is free). */
+const DROP_TEMPS_MS = 2000;
 
 /** The error -B ends with after `signal`; `marked`: the copy's incomplete marker is in pgdata. */
 export function interruptedError(signal: keyof typeof SIGNALS, pgdata: string, ini: string, marked: boolean): PitrError {
@@ -31,8 +37,11 @@ export function interruptedError(signal: keyof typeof SIGNALS, pgdata: string, i
 export async function withInterruptReport<T>(program: string, pgdata: string, ini: string, run: () => Promise<T>): Promise<T> {
   const handlers = (Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>).map((sig) => {
     const h = (): void => {
-      // stderr is synchronous for files and pipes on Linux: the lines are out before exit.
-      process.exit(printError(program, interruptedError(sig, pgdata, ini, existsSync(join(pgdata, INCOMPLETE_MARKER)))));
+      // A second signal while the temps go finds no handler of ours: Node's default ends the process at once.
+      void dropAllTemps(DROP_TEMPS_MS).finally(() => {
+        // stderr is synchronous for files and pipes on Linux: the lines are out before exit.
+        process.exit(printError(program, interruptedError(sig, pgdata, ini, existsSync(join(pgdata, INCOMPLETE_MARKER)))));
+      });
     };
     process.once(sig, h);
     return [sig, h] as const;

@@ -7,6 +7,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errorCode } from '../errors.js';
 import { CREATE_NEW } from './ownership.js';
+import { trackTemp, untrackTemp } from './temp-registry.js';
 
 /** Result of a no-clobber placement. */
 export type PlaceStatus = 'created' | 'identical' | 'conflict';
@@ -40,6 +41,7 @@ export async function fsyncFile(path: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const tmp = tempName(dir, basename(path));
+  trackTemp(tmp);
   try {
     const fh = await fsp.open(tmp, CREATE_NEW, mode); // O_EXCL | O_NOFOLLOW: a fresh file of ours
     try {
@@ -52,6 +54,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
+  } finally {
+    untrackTemp(tmp);
   }
   await fsyncDir(dir);
 }

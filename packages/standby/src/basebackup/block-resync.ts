@@ -27,10 +27,11 @@ export interface RebuildTarget {
   discard(): Promise<void>;
 }
 
-/** What resyncFile did: the outcome and the bytes it moved over the channel both ways. */
+/** What resyncFile did: the outcome, the bytes it moved over the channel both ways, and whether a local copy was there to compare with. */
 export interface ResyncResult {
   outcome: FileOutcome;
   wire: number;
+  againstLocal: boolean;
 }
 
 /** Opens the local copy for reading, or undefined when there is none (or it is not a file). */
@@ -126,7 +127,7 @@ async function fetchNew(
     });
     if (opened === 'gone') {
       await removePath(job.local);
-      return { outcome: 'vanished', wire: ch.take(job.id) };
+      return { outcome: 'vanished', wire: ch.take(job.id), againstLocal: false };
     }
     const t = await target();
     await everyBatch(firstBlocks * BLOCK, opened.size, (off, len) =>
@@ -143,7 +144,7 @@ async function fetchNew(
     await (await creating?.catch(() => undefined))?.discard();
     throw err;
   }
-  return { outcome: 'copied', wire: ch.take(job.id) };
+  return { outcome: 'copied', wire: ch.take(job.id), againstLocal: false };
 }
 
 /**
@@ -173,7 +174,7 @@ export async function resyncFile(ch: BlockChannel, job: WireJob, o: ResyncOption
       if (opened === 'gone') {
         await local.fh.close();
         await removePath(job.local);
-        return { outcome: 'vanished', wire: ch.take(job.id) };
+        return { outcome: 'vanished', wire: ch.take(job.id), againstLocal: true };
       }
       out = await (o.create ?? IncomingFile.create)(job.local);
       const n = Math.min(firstBlocks * BLOCK, opened.size);
@@ -211,7 +212,7 @@ export async function resyncFile(ch: BlockChannel, job: WireJob, o: ResyncOption
   } finally {
     await local.fh.close().catch(() => undefined);
   }
-  return { outcome: 'copied', wire: ch.take(job.id) };
+  return { outcome: 'copied', wire: ch.take(job.id), againstLocal: true };
 }
 
 /** Hashes of the local copy's blocks in [off, off + len) (read into `buf`), as many as it has there; none without a local copy. */

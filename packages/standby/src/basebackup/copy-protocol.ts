@@ -44,19 +44,25 @@ export interface SenderInit {
 
 /** Main thread → worker. */
 export type ToWorker =
-  { type: 'init'; init: WorkerInit } | { type: 'run' } | { type: 'jobs'; jobs: WireJob[]; end: boolean } | { type: 'abort' } | { type: 'finish' };
+  | { type: 'init'; init: WorkerInit }
+  | { type: 'run' }
+  | { type: 'jobs'; jobs: WireJob[]; end: boolean }
+  | { type: 'abort' }
+  | { type: 'finish' }
+  | { type: 'drop-temps' };
 
 /** Worker → main thread. */
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'want'; n: number }
   | { type: 'bytes'; n: number }
-  /** wire: bytes the block sender moved for it (undefined: copied whole over SFTP). */
-  | { type: 'file'; id: number; outcome: FileOutcome; wire?: number }
+  /** wire: bytes the block sender moved for it (undefined: copied whole over SFTP); againstLocal: rebuilt against the standby's copy. */
+  | { type: 'file'; id: number; outcome: FileOutcome; wire?: number; againstLocal?: boolean }
   /** The block sender could not start on the master (why); the copy goes on over SFTP. */
   | { type: 'no-sender'; reason: string }
   | { type: 'idle' }
   | { type: 'finished' }
+  | { type: 'temps-dropped' }
   | { type: 'debug'; line: string }
   | { type: 'error'; error: WireError };
 

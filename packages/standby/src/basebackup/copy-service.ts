@@ -13,6 +13,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
+import { dropTemps } from '@pitrtools/core/fs/temp-registry';
 import { connectSsh, type SftpChannel, type SshSession } from '@pitrtools/core/ssh/index';
 import { toWire, type FromWorker, type ToWorker, type WireJob, type WorkerInit } from './copy-protocol.js';
 import type { BlockChannel } from './block-channel.js';
@@ -148,7 +149,11 @@ export function serveCopy(port: MessagePort): void {
         senderAlways: init.sender?.always ?? false,
         onFile: (job, outcome, wire) => {
           flushBytes();
-          post(wire === undefined ? { type: 'file', id: job.id, outcome } : { type: 'file', id: job.id, outcome, wire });
+          post(
+            wire === undefined
+              ? { type: 'file', id: job.id, outcome }
+              : { type: 'file', id: job.id, outcome, wire: wire.bytes, againstLocal: wire.againstLocal },
+          );
         },
       });
     } finally {
@@ -188,6 +193,11 @@ export function serveCopy(port: MessagePort): void {
         break;
       case 'finish':
         finish().catch(fail);
+        break;
+      case 'drop-temps':
+        // The process is about to exit (SIGINT, SIGTERM): this thread's temp files go now, and no new one starts.
+        dropTemps();
+        post({ type: 'temps-dropped' });
         break;
     }
   });

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { addTempDropper } from '@pitrtools/core/fs/temp-registry';
 import type { SshTarget } from '@pitrtools/core/ssh/index';
 import { fromWire, type FileOutcome, type FromWorker, type SenderInit, type ToWorker, type WireJob } from './copy-protocol.js';
 import { serveCopy } from './copy-service.js';
@@ -47,10 +48,12 @@ export interface CopyResult {
   bytes: number;
   same: number;
   vanished: number;
-  /** Files that went through the block sender, their bytes, and the bytes it moved for them both ways. */
-  resynced: number;
-  resyncedBytes: number;
+  /** Files copied through the block sender, their bytes, and the bytes it moved for them both ways. */
+  senderFiles: number;
+  senderBytes: number;
   wireBytes: number;
+  /** Of senderFiles, those rebuilt against the standby's own copy (files both sides had). */
+  resynced: number;
 }
 
 // Under tsx (the tests) this module runs from src/, but a worker thread cannot load TypeScript
@@ -168,14 +171,33 @@ interface Slot {
   worker: CopyThread;
   exited: Promise<void>;
   onMessage?: ((m: FromWorker) => void) | undefined;
+  onTempsDropped?: (() => void) | undefined;
 }
 
 /** Copy workers with their SSH connections, ready to run job lists. */
 export class CopyEngine {
   private failure: Error | undefined;
   private aborted = false;
+  private readonly forgetDropper: () => void;
 
-  private constructor(private readonly slots: Slot[]) {}
+  private constructor(private readonly slots: Slot[]) {
+    // A SIGINT or SIGTERM (basebackup-interrupt.ts) exits without unwinding: every copy thread removes its temp files first.
+    this.forgetDropper = addTempDropper(() => this.dropTemps());
+  }
+
+  /** Asks every copy thread to remove its temp files at once and start no new one; resolves when all said so. */
+  private async dropTemps(): Promise<void> {
+    await Promise.all(
+      this.slots.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.onTempsDropped = resolve;
+            s.exited.then(resolve, resolve);
+            s.worker.postMessage({ type: 'drop-temps' } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
 
   /** Starts the copy service(s) (copyInThread decides where) and waits until each has its connection and channels. */
   static async start(o: EngineOptions): Promise<CopyEngine> {
@@ -198,7 +220,8 @@ export class CopyEngine {
         else if (m.type === 'no-sender') {
           if (!toldNoSender) o.onNoSender?.(m.reason);
           toldNoSender = true;
-        } else slot.onMessage?.(m);
+        } else if (m.type === 'temps-dropped') slot.onTempsDropped?.();
+        else slot.onMessage?.(m);
       });
       slots.push(slot);
       const msg: ToWorker = {
@@ -246,7 +269,7 @@ export class CopyEngine {
 
   /** Copies the jobs of `feed` until it runs dry; the first failure stops every worker and is thrown. */
   async run(feed: JobFeed<FileJob>, o: RunOptions): Promise<CopyResult> {
-    const result: CopyResult = { copied: 0, bytes: 0, same: 0, vanished: 0, resynced: 0, resyncedBytes: 0, wireBytes: 0 };
+    const result: CopyResult = { copied: 0, bytes: 0, same: 0, vanished: 0, senderFiles: 0, senderBytes: 0, wireBytes: 0, resynced: 0 };
     // Jobs handed to a worker and not yet reported back: all this side holds of the file list.
     const inFlight = new Map<number, FileJob>();
     let nextId = 0;
@@ -304,8 +327,9 @@ export class CopyEngine {
                   result.copied++;
                   result.bytes += job.size;
                   if (m.wire !== undefined) {
-                    result.resynced++;
-                    result.resyncedBytes += job.size;
+                    result.senderFiles++;
+                    result.senderBytes += job.size;
+                    if (m.againstLocal === true) result.resynced++;
                   }
                 } else if (m.outcome === 'same') result.same++;
                 else result.vanished++;
@@ -348,6 +372,7 @@ export class CopyEngine {
 
   /** Closes the workers' connections and waits for them to end. */
   async finish(): Promise<void> {
+    this.forgetDropper();
     await Promise.all(
       this.slots.map(async (s) => {
         const p = this.await(s, 'finished');
@@ -362,6 +387,7 @@ export class CopyEngine {
   async abort(): Promise<void> {
     if (this.aborted) return;
     this.aborted = true;
+    this.forgetDropper();
     for (const s of this.slots) {
       s.onMessage = undefined;
       s.worker.postMessage({ type: 'abort' } satisfies ToWorker);

@@ -62,11 +62,16 @@ export function tablespaceRule(rel: string): Rule {
   return commonRule(parts, parts[parts.length - 1]!);
 }
 
+/** Whether `name` has the shape of our temp files (incoming-file.ts, core's atomic writes): a leading dot, `.tmp` at the end. */
+export function isOwnTemp(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.tmp');
+}
+
 function commonRule(parts: string[], name: string): Rule {
   if (name.startsWith('pgsql_tmp')) return 'exclude';
   if (name === 'pg_internal.init') return 'exclude';
   // Our own temp files from an interrupted copy: removed, never copied.
-  if (name.startsWith('.') && name.endsWith('.tmp')) return 'exclude';
+  if (isOwnTemp(name)) return 'exclude';
   if (parts.length >= 2 && TEMP_RELATION.test(name)) return 'exclude';
   return 'copy';
 }

@@ -11,6 +11,7 @@ import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode } from '@pitrtools/core/errors';
+import { isTracked, trackTemp, untrackTemp } from '@pitrtools/core/fs/temp-registry';
 
 let serial = 0;
 
@@ -53,10 +54,23 @@ export class IncomingFile {
     readonly dest: string,
   ) {}
 
-  /** Creates the temp file (0600) for `dest`. */
+  /** Creates the temp file (0600) for `dest`, tracked until placed or discarded (temp-registry: a SIGINT removes it). */
   static async create(dest: string): Promise<IncomingFile> {
     const tmp = tempFor(dest);
-    const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    trackTemp(tmp);
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (err) {
+      untrackTemp(tmp);
+      throw err;
+    }
+    // The temps were dropped (the run is stopping) while this open was under way: ours to remove.
+    if (!isTracked(tmp)) {
+      await fh.close();
+      await fsp.rm(tmp, { force: true });
+      throw new Error(`stopping: ${tmp} removed`);
+    }
     return new IncomingFile(fh, tmp, dest);
   }
 
@@ -111,6 +125,7 @@ export class IncomingFile {
       await this.fh.utimes(mtime, mtime);
       await syncing.run(() => this.fh.sync());
       await renameOver(this.tmp, this.dest);
+      untrackTemp(this.tmp);
     } catch (err) {
       await this.discard();
       throw err;
@@ -123,6 +138,7 @@ export class IncomingFile {
     await this.flushing;
     await this.fh.close().catch(() => undefined);
     await fsp.rm(this.tmp, { force: true });
+    untrackTemp(this.tmp);
   }
 }
 

@@ -9,7 +9,7 @@
 import { posix } from 'node:path';
 import type { SftpChannel } from '@pitrtools/core/ssh/index';
 import { LIST_HOLD, listRemote, type RemoteEntry } from './dir-listing.js';
-import { keptSubdirs, type Rule } from './exclusions.js';
+import { isOwnTemp, keptSubdirs, type Rule } from './exclusions.js';
 import { ensureDir, fsyncFiles, listLocal, localView, removePath, type LocalEntry } from './local-tree.js';
 
 /** What the walk uses of an SFTP channel (a fake in the unit tests). */
@@ -81,7 +81,10 @@ export interface Plan {
   last: FileJob[];
   skipped: number;
   skippedBytes: number;
+  /** Local entries removed because the master does not have them (or leaves them out). */
   removed: number;
+  /** Temp files an interrupted run of ours left (removed, not counted in `removed`: the master dropped nothing). */
+  staleTemps: number;
   /** Local files with the master's size: candidates for --checksum's content comparison. */
   sameSize: number;
   /** The most directory entries (remote and local) held at once by the walk (for the tests). */
@@ -90,7 +93,7 @@ export interface Plan {
 
 /** An empty plan whose jobs go to `copy`. */
 export function emptyPlan(copy: JobSink): Plan {
-  return { copy, files: 0, bytes: 0, last: [], skipped: 0, skippedBytes: 0, removed: 0, sameSize: 0 };
+  return { copy, files: 0, bytes: 0, last: [], skipped: 0, skippedBytes: 0, removed: 0, staleTemps: 0, sameSize: 0 };
 }
 
 // Directories listed at once: their READDIRs share the channel's pipeline, so a tree costs
@@ -183,9 +186,11 @@ async function visitDir(
     const rule = spec.rule(relDir === '' ? name : `${relDir}/${name}`);
     if (rule === 'ours' || rule === 'keep-local') continue;
     if (rule !== 'exclude' && !listing.unlogged(name) && (await listing.has(name))) continue;
-    debug?.(`removing ${posix.join(localDir, name)}${entry.isDir ? '/' : ''} (not on the master)`);
+    const stale = !entry.isDir && isOwnTemp(name);
+    debug?.(`removing ${posix.join(localDir, name)}${entry.isDir ? '/' : ''} (${stale ? 'a temp file an interrupted -B left' : 'not on the master'})`);
     await removePath(posix.join(localDir, name));
-    plan.removed++;
+    if (stale) plan.staleTemps++;
+    else plan.removed++;
   }
   await fsyncFiles(kept);
 }

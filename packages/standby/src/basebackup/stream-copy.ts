@@ -29,7 +29,8 @@ export interface StreamOptions {
   filesPerStream: number;
   buffersPerStream: number;
   onBytes?: (n: number) => void;
-  onFile?: (job: WireJob, outcome: FileOutcome, wire?: number) => void;
+  /** wire: the block sender's bytes for it (absent: over SFTP); againstLocal: it was rebuilt against a local copy. */
+  onFile?: (job: WireJob, outcome: FileOutcome, wire?: { bytes: number; againstLocal: boolean }) => void;
   /** Block senders, one per channel (block-channel.ts); none: every file over SFTP. */
   senders?: readonly BlockChannel[];
   /** Every file through the sender (compress is on), not only those with a local copy. */
@@ -51,7 +52,7 @@ export async function runStreams(channels: readonly SftpChannel[], source: JobSo
         // Through the block sender when it saves bytes: a local copy to compare, or compression.
         if (sender && (o.senderAlways || (await hasLocalFile(job.local)))) {
           const r = await resyncFile(sender, job, { batches, ...(o.onBytes ? { onBytes: o.onBytes } : {}) });
-          o.onFile?.(job, r.outcome, r.wire);
+          o.onFile?.(job, r.outcome, { bytes: r.wire, againstLocal: r.againstLocal });
         } else o.onFile?.(job, await copyOne(ch, pool, job, o));
       }
     } catch (err) {

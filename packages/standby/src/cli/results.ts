@@ -18,18 +18,25 @@ import type { SwitchoverResult } from '../commands/switchover.js';
 import type { VerifyOutcome } from '../commands/verify-backup.js';
 import { pitrDoneLine } from '../recovery/pitr-report.js';
 
-/** -B's last lines: what was transferred, skipped and removed, and the WAL range the copy needs. */
+/**
+ * -B's last lines: what was copied (file bytes, not network bytes: the block sender's own line says
+ * what crossed), skipped and removed, and the WAL range the copy needs.
+ */
 export function basebackupLines(r: BasebackupResult): string[] {
-  const rate = r.elapsedMs > 0 ? humanBytes(Math.round((r.bytes / r.elapsedMs) * 1000)) : '-';
   const lines = [
-    `Base backup finished: transferred ${r.copied} files / ${humanBytes(r.bytes)} in ${formatDuration(r.elapsedMs)} (${rate}/s), ` +
-      `skipped ${r.skipped} unchanged, removed ${r.removed}; WAL from ${r.startLsn} to ${r.stopLsn}`,
+    `Base backup finished: copied ${r.copied} files (${humanBytes(r.bytes)} of file data) in ${formatDuration(r.elapsedMs)}, ` +
+      `skipped ${r.skipped} unchanged, removed ${r.removed} not on the master; WAL from ${r.startLsn} to ${r.stopLsn}`,
   ];
-  // What the block sender saved: its bytes both ways against the bytes of the files it rebuilt.
-  if (r.resynced > 0)
+  // What the block sender saved: its bytes both ways against the bytes of the files it wrote.
+  // "re-synced" only for files the standby already had (compared block by block).
+  if (r.senderFiles > 0) {
+    const resynced = r.resynced > 0 ? `, ${r.resynced} of them re-synced against the standby's copy` : '';
     lines.push(
-      `re-synced ${r.resynced} files${r.compress !== 'none' ? ` (compress ${r.compress})` : ''}: ${humanBytes(r.wireBytes)} sent for ${humanBytes(r.resyncedBytes)} of files`,
+      `block sender${r.compress !== 'none' ? ` (compress ${r.compress})` : ''}: ${humanBytes(r.wireBytes)} sent over SSH for ` +
+        `${humanBytes(r.senderBytes)} of file data in ${r.senderFiles} files${resynced}`,
     );
+  }
+  if (r.staleTemps > 0) lines.push(`cleared ${r.staleTemps} temp files an interrupted -B had left`);
   return lines;
 }
 

@@ -56,7 +56,10 @@ export interface SourceInfo {
 export interface BasebackupResult extends CopyResult {
   skipped: number;
   skippedBytes: number;
+  /** Local files removed because the master does not have them. */
   removed: number;
+  /** Temp files an interrupted -B left, removed (not in `removed`). */
+  staleTemps: number;
   elapsedMs: number;
   startLsn: string;
   stopLsn: string;
@@ -274,7 +277,8 @@ async function backupOver(
     listed.close();
     if (walker instanceof SenderWalk) walker.end();
     log.info(
-      `listed the master: ${plan.files} files (${humanBytes(plan.bytes)}) to copy or compare, ${plan.skipped} unchanged, ${plan.removed} local files removed`,
+      `listed the master: ${plan.files} files (${humanBytes(plan.bytes)}) to copy or compare, ${plan.skipped} unchanged, ${plan.removed} local files removed` +
+        (plan.staleTemps > 0 ? `, ${plan.staleTemps} temp files of an interrupted -B cleared` : ''),
     );
   })();
   walk.catch((e: unknown) => listed.abort(e));
@@ -338,9 +342,10 @@ async function backupOver(
       copied: copied.copied + ctl.copied,
       bytes: copied.bytes + ctl.bytes,
       same: copied.same + same,
-      resynced: copied.resynced + ctl.resynced,
-      resyncedBytes: copied.resyncedBytes + ctl.resyncedBytes,
+      senderFiles: copied.senderFiles + ctl.senderFiles,
+      senderBytes: copied.senderBytes + ctl.senderBytes,
       wireBytes: copied.wireBytes + ctl.wireBytes,
+      resynced: copied.resynced + ctl.resynced,
     };
   } finally {
     progress.end();
@@ -357,6 +362,7 @@ async function backupOver(
     skipped: plan.skipped + copied.same,
     skippedBytes: plan.skippedBytes,
     removed: plan.removed,
+    staleTemps: plan.staleTemps,
     elapsedMs,
     startLsn,
     stopLsn: stop.lsn,
