@@ -44,6 +44,22 @@ describe('rsync_flags with -z reads as compress: zstd unless compress is set', (
     assert.equal(parseConfig(cfg('compress: zstd:5\n'), '/x.ini', 'archiver', env).config.compress, 'zstd:5');
     assert.throws(() => parseConfig(cfg('compress: gzip\n'), '/x.ini', 'archiver', env), /key 'compress'.*'gzip' is not one of: none, lz4, zstd/);
   });
+  it('both files refuse a bad compress in the same words, listing the valid values once', () => {
+    for (const bad of ['gzip', 'zstd:25', 'lz4:2']) {
+      const words = (run: () => unknown): string => {
+        try {
+          run();
+        } catch (err) {
+          return (err as Error).message.replace(/^.*?: key 'compress': /, '');
+        }
+        throw new Error(`compress: ${bad} was accepted`);
+      };
+      const a = words(() => archiver(`compress: ${bad}\n`));
+      const s = words(() => standby(`compress: ${bad}\n`));
+      assert.equal(s, a, bad);
+      assert.equal(a, `'${bad}' is not one of: none, lz4, zstd, zstd:LEVEL (1-19)`, bad);
+    }
+  });
 });
 
 describe('the how-to files load unchanged', () => {

@@ -2,22 +2,12 @@
  * Keys of cmd_archiver.ini. Order matters: it is the order of the sample file and of --help.
  * To add a key, add one entry; the typed ArchiverConfig follows from this list.
  */
-import { alertKeySpecs, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
-import type { CheckResult, KeySpec } from './schema.js';
-import { parseCompress } from '../compress.js';
+import { alertKeySpecs, checkCompress, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
+import type { KeySpec } from './schema.js';
 
 const COMPAT = 'Kept for compatibility';
 const REWRITE = 'the TypeScript rewrite';
 const NO_RSYNC = 'segments are shipped over the built-in SSH connection (SFTP, fsynced, renamed atomically); rsync is not run';
-
-function checkCompress(v: string): CheckResult {
-  try {
-    parseCompress(v);
-    return undefined;
-  } catch {
-    return { error: `'${v}' is not one of: none, lz4, zstd, zstd:LEVEL (1-19)` };
-  }
-}
 
 /** Every key cmd_archiver.ini may contain. */
 export const ARCHIVER_KEYS = [

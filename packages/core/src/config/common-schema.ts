@@ -2,7 +2,18 @@
  * Keys both programs have: SSH, alert hooks, logging. Factories, because the docs name the
  * other side ("the slaves" or "the master") and the examples differ per program.
  */
+import { badCompressMessage, parseCompress } from '../compress.js';
 import type { CheckResult, KeySpec } from './schema.js';
+
+/** The check of both files' `compress` key: one validator, so both programs refuse a value in the same words. */
+export function checkCompress(v: string): CheckResult {
+  try {
+    parseCompress(v);
+    return undefined;
+  } catch {
+    return { error: badCompressMessage(v) };
+  }
+}
 
 /** The SSH keys; `peer` is who we connect to, `timeout` the default of ssh_timeout. */
 export function sshKeySpecs(peer: 'slave' | 'master', timeout: string) {
