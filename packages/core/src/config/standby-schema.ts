@@ -2,7 +2,7 @@
  * Keys of cmd_standby.ini. Order matters: it is the order of the sample file and of --help.
  * To add a key, add one entry; the typed StandbyConfig follows from this list.
  */
-import { alertKeySpecs, checkCompress, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
+import { alertKeySpecs, checkCompress, debugKey, legacySshKey, rsyncFlagsKey, sshKeySpecs } from './common-schema.js';
 import type { KeySpec } from './schema.js';
 import { parseTablespaceMapping } from './tablespace-mapping.js';
 import { slotNameError } from '../pg/slots.js';
@@ -519,14 +519,7 @@ export const STANDBY_KEYS = [
     doc: 'Path of rsync.',
     legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
   },
-  {
-    name: 'rsync_flags',
-    type: 'string',
-    group: COMPAT,
-    example: '-z',
-    doc: 'Extra rsync flags.',
-    legacy: { kind: 'note', note: `${NO_RSYNC}; -z (or --compress) means compress: zstd for -B when compress is not set, the other flags have no effect` },
-  },
+  rsyncFlagsKey(NO_RSYNC),
   {
     name: 'pg_standby',
     type: 'string',
