@@ -45,6 +45,14 @@ export interface Codec {
 /** Default zstd level: level 1 gave the same ratio as 3 on WAL at 1.6 x the speed (see above). */
 export const ZSTD_DEFAULT_LEVEL = 1;
 
+/** The values `compress` accepts, as every message that refuses one lists them. */
+export const COMPRESS_CHOICES = 'none, lz4, zstd, zstd:LEVEL (1-19)';
+
+/** The one wording for a refused `compress` value (both ini files, the wire hello): what it is not, and what it may be. */
+export function badCompressMessage(value: string): string {
+  return `'${value}' is not one of: ${COMPRESS_CHOICES}`;
+}
+
 /**
  * Parses `none`, `lz4`, `zstd` or `zstd:LEVEL` (1-19). Throws CONFIG_BAD_VALUE naming `key`
  * (e.g. "compress") on anything else.
@@ -58,7 +66,7 @@ export function parseCompress(value: string, key = 'compress'): CompressSpec {
     const level = m[1] === undefined ? ZSTD_DEFAULT_LEVEL : Number(m[1]);
     if (level >= 1 && level <= 19) return { algo: 'zstd', level };
   }
-  throw new PitrError('CONFIG_BAD_VALUE', `${key}: '${value}' is not a compression`, { hint: `use none, lz4, zstd or zstd:LEVEL (1-19), e.g. ${key}: zstd` });
+  throw new PitrError('CONFIG_BAD_VALUE', `${key}: ${badCompressMessage(value)}`, { hint: `e.g. ${key}: zstd` });
 }
 
 /** The `compress` value as written in an ini file (parseCompress's inverse). */

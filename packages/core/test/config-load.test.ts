@@ -25,13 +25,38 @@ describe('rsync_flags with -z reads as compress: zstd unless compress is set', (
       assert.equal(config.compress, 'zstd', flags);
       assert.equal(notices.filter((n) => /read as compress: zstd/.test(n.message)).length, 1, flags);
     }
-    for (const flags of ['-a', '--compress-level=3', '-e ssh']) {
+    for (const flags of ['-a', '-z --no-compress', '--compress-level=0', '-e ssh']) {
       const { config, notices } = parseConfig(cfg(`rsync_flags: ${flags}\n`), '/x.ini', 'archiver', env);
       assert.equal(config.compress, 'none', flags);
       assert.ok(!notices.some((n) => /read as compress/.test(n.message)), flags);
     }
     const sec = parseConfig(cfg('rsync_flags: -z\n[s2]\nuser: other\n'), '/x.ini', 'archiver', env).config;
     assert.equal(sec.sections['s2']!.values.compress, 'zstd');
+  });
+  it('both files read rsync_flags the same way and say so in the same notice: file, line, key and the line to write', () => {
+    for (const [flags, want] of [
+      ['-avz', 'zstd'],
+      ['--compress-level=9', 'zstd'],
+      ['--zc=lz4', 'lz4'],
+      ['-z --no-compress', 'none'],
+      ['--zc=zstd --no-z', 'none'],
+    ] as const) {
+      const a = archiver(`rsync_flags: ${flags}\n`);
+      const s = standby(`rsync_flags: ${flags}\n`);
+      assert.equal(a.config.compress, want, `cmd_archiver, ${flags}`);
+      assert.equal(s.config.compress ?? 'none', want, `cmd_standby, ${flags}`);
+      const said = (n: readonly { level: string; message: string }[]) => n.filter((x) => /'rsync_flags'/.test(x.message));
+      assert.deepEqual(said(s.notices), said(a.notices), flags);
+      if (want === 'none') continue;
+      assert.deepEqual(said(a.notices), [
+        {
+          level: 'warning',
+          message:
+            `${F}:6: key 'rsync_flags': '${flags}' asks rsync for compression, read as compress: ${want} (rsync is not run); ` +
+            `write compress: ${want} in its place to keep it, or compress: none to send uncompressed`,
+        },
+      ]);
+    }
   });
   it('an explicit compress wins, in DEFAULT or in a section, without the notice', () => {
     for (const extra of ['rsync_flags: -z\ncompress: lz4\n', 'rsync_flags: -z\n[s1]\ncompress: lz4\n']) {
@@ -43,6 +68,22 @@ describe('rsync_flags with -z reads as compress: zstd unless compress is set', (
   it('compress takes none, lz4, zstd, zstd:N and refuses anything else naming the key', () => {
     assert.equal(parseConfig(cfg('compress: zstd:5\n'), '/x.ini', 'archiver', env).config.compress, 'zstd:5');
     assert.throws(() => parseConfig(cfg('compress: gzip\n'), '/x.ini', 'archiver', env), /key 'compress'.*'gzip' is not one of: none, lz4, zstd/);
+  });
+  it('both files refuse a bad compress in the same words, listing the valid values once', () => {
+    for (const bad of ['gzip', 'zstd:25', 'lz4:2']) {
+      const words = (run: () => unknown): string => {
+        try {
+          run();
+        } catch (err) {
+          return (err as Error).message.replace(/^.*?: key 'compress': /, '');
+        }
+        throw new Error(`compress: ${bad} was accepted`);
+      };
+      const a = words(() => archiver(`compress: ${bad}\n`));
+      const s = words(() => standby(`compress: ${bad}\n`));
+      assert.equal(s, a, bad);
+      assert.equal(a, `'${bad}' is not one of: none, lz4, zstd, zstd:LEVEL (1-19)`, bad);
+    }
   });
 });
 
@@ -78,7 +119,7 @@ describe('the how-to files load unchanged', () => {
     }
     // The how-to's rsync_flags: -z asked for compression on the wire: it now has that effect, said in one line.
     assert.equal(config.compress, 'zstd');
-    assert.match(text, /^rsync_flags: -z \(line 22\) asks for compression: read as compress: zstd/m);
+    assert.match(text, /:22: key 'rsync_flags': '-z' asks rsync for compression, read as compress: zstd/m);
   });
 
   it('cmd_standby.ini of the how-to', () => {
@@ -101,12 +142,13 @@ describe('the how-to files load unchanged', () => {
     assert.equal(config.action_failover, '/var/lib/postgresql/pitrtools/scripts/failover.sh');
     assert.equal(config.check_lag_warn_bytes, 16 * 1024 * 1024);
     const warnings = notices.filter((n) => n.level === 'warning');
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!.message, /^key recovery_conf has no effect since PostgreSQL 12: recovery\.conf is gone/);
+    assert.equal(warnings.length, 2, 'recovery_conf, and rsync_flags below');
+    assert.match(warnings[1]!.message, /^key recovery_conf has no effect since PostgreSQL 12: recovery\.conf is gone/);
     const debug = notices.filter((n) => n.level === 'debug').map((n) => n.message.split(' ')[1]);
     assert.deepEqual(debug, ['pgversion', 'numarchives', 'trigger_file', 'ssh', 'rsync', 'pg_standby', 'pg_archivecleanup', 'r_psql']);
-    // The how-to's -z is kept: -B takes it for compress: zstd (compress-choice.ts).
-    assert.equal(config.rsync_flags, '-z');
+    // The how-to's -z means compress: zstd for -B, said as for cmd_archiver.ini.
+    assert.equal(config.compress, 'zstd');
+    assert.match(notices.map((n) => n.message).join('\n'), /:40: key 'rsync_flags': '-z' asks rsync for compression, read as compress: zstd/);
   });
 });
 

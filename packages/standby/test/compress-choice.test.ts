@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseCompress, rsyncCompresses, senderPlan } from '../src/basebackup/compress-choice.js';
+import { chooseCompress, senderPlan } from '../src/basebackup/compress-choice.js';
 
-test("rsync_flags' -z in any spelling means compression; other flags do not", () => {
-  for (const f of ['-z', '-az', '-avz --partial', '--compress', '--compress-level=3', '-e ssh -z']) assert.ok(rsyncCompresses(f), f);
-  for (const f of ['-a', '--partial', '-e zssh', '--no-compress', '']) assert.ok(!rsyncCompresses(f), f);
-});
-
-test('compress wins over rsync_flags; rsync_flags -z alone means zstd with one notice naming the file', () => {
-  const notices: string[] = [];
-  const n = (l: string): void => {
-    notices.push(l);
-  };
-  assert.equal(chooseCompress({ compress: 'zstd:3', rsync_flags: '-z', file: '/etc/s.ini' }, n), 'zstd:3');
-  assert.equal(chooseCompress({ compress: 'none', rsync_flags: '-az', file: '/etc/s.ini' }, n), 'none');
-  assert.deepEqual(notices, []);
-  assert.equal(chooseCompress({ rsync_flags: '-az', file: '/etc/s.ini' }, n), 'zstd');
-  assert.equal(notices.length, 1);
-  assert.match(notices[0]!, /rsync_flags '-az' in \/etc\/s\.ini: -B compresses with zstd .*set compress in \/etc\/s\.ini/);
-  assert.equal(chooseCompress({ file: '/etc/s.ini' }, n), 'none');
+test('-B uses compress as loaded (an rsync_flags -z is already compress: zstd there), none when unset', () => {
+  assert.equal(chooseCompress({ compress: 'zstd:3' }), 'zstd:3');
+  assert.equal(chooseCompress({ compress: 'zstd:1' }), 'zstd');
+  assert.equal(chooseCompress({ compress: 'lz4' }), 'lz4');
+  assert.equal(chooseCompress({}), 'none');
 });
 
 test('the sender starts when it can save bytes: with compression, or with a local copy to compare', () => {

@@ -2,22 +2,12 @@
  * Keys of cmd_archiver.ini. Order matters: it is the order of the sample file and of --help.
  * To add a key, add one entry; the typed ArchiverConfig follows from this list.
  */
-import { alertKeySpecs, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
-import type { CheckResult, KeySpec } from './schema.js';
-import { parseCompress } from '../compress.js';
+import { alertKeySpecs, checkCompress, debugKey, legacySshKey, rsyncFlagsKey, sshKeySpecs } from './common-schema.js';
+import type { KeySpec } from './schema.js';
 
 const COMPAT = 'Kept for compatibility';
 const REWRITE = 'the TypeScript rewrite';
 const NO_RSYNC = 'segments are shipped over the built-in SSH connection (SFTP, fsynced, renamed atomically); rsync is not run';
-
-function checkCompress(v: string): CheckResult {
-  try {
-    parseCompress(v);
-    return undefined;
-  } catch {
-    return { error: `'${v}' is not one of: none, lz4, zstd, zstd:LEVEL (1-19)` };
-  }
-}
 
 /** Every key cmd_archiver.ini may contain. */
 export const ARCHIVER_KEYS = [
@@ -84,7 +74,7 @@ export const ARCHIVER_KEYS = [
       'Compression on the wire: none, lz4, zstd or zstd:LEVEL (1-19; zstd is level 1). Not none: segments go through ' +
       'a receiver that cmd_archiver starts on the slave over SSH (slave_cmd_standby --receive-wal-stream), which ' +
       'decompresses, checks and stores them durably; the slave gets plain WAL. When the receiver cannot start there, ' +
-      'segments go uncompressed over SFTP (one WARNING per run). An old rsync_flags with -z reads as compress: zstd.',
+      'segments go uncompressed over SFTP (one WARNING per run). An old rsync_flags that asks rsync for compression (-z) turns it on when compress is not set.',
   },
   {
     name: 'slaves',
@@ -265,18 +255,7 @@ export const ARCHIVER_KEYS = [
     doc: 'Path of rsync.',
     legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
   },
-  {
-    name: 'rsync_flags',
-    type: 'string',
-    group: COMPAT,
-    example: '-z',
-    doc: 'Extra rsync flags.',
-    legacy: {
-      kind: 'ignored',
-      since: REWRITE,
-      reason: `${NO_RSYNC}; but a -z in it (or --compress, also in a bundle such as -az) reads as compress: zstd unless compress is set`,
-    },
-  },
+  rsyncFlagsKey(NO_RSYNC),
   {
     name: 'rsync_version',
     type: 'string',

@@ -2,7 +2,18 @@
  * Keys both programs have: SSH, alert hooks, logging. Factories, because the docs name the
  * other side ("the slaves" or "the master") and the examples differ per program.
  */
+import { badCompressMessage, parseCompress } from '../compress.js';
 import type { CheckResult, KeySpec } from './schema.js';
+
+/** The check of both files' `compress` key: one validator, so both programs refuse a value in the same words. */
+export function checkCompress(v: string): CheckResult {
+  try {
+    parseCompress(v);
+    return undefined;
+  } catch {
+    return { error: badCompressMessage(v) };
+  }
+}
 
 /** The SSH keys; `peer` is who we connect to, `timeout` the default of ssh_timeout. */
 export function sshKeySpecs(peer: 'slave' | 'master', timeout: string) {
@@ -149,3 +160,22 @@ export const legacySshKey = {
     },
   },
 } as const satisfies KeySpec;
+
+/** rsync_flags of both files: compression asked for in it turns compress on (rsync-flags.ts reads it); `noRsync` says what runs instead of rsync. */
+export function rsyncFlagsKey(noRsync: string) {
+  return {
+    name: 'rsync_flags',
+    type: 'string',
+    group: 'Kept for compatibility',
+    example: '-z',
+    doc: 'Extra rsync flags.',
+    legacy: {
+      kind: 'note',
+      note:
+        `${noRsync.charAt(0).toUpperCase()}${noRsync.slice(1)}. When compress is not set, compression asked for here means compress: zstd (lz4 for --compress-choice=lz4), ` +
+        'read as rsync reads it: -z or --compress (also in a bundle such as -avz), --compress-choice/--zc other than none, ' +
+        '--compress-level/--zl other than 0; the last of -z and --no-compress wins. Each run then logs a WARNING naming the line ' +
+        'and the compress line to write instead. The other flags have no effect',
+    },
+  } as const satisfies KeySpec;
+}

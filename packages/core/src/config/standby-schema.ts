@@ -2,11 +2,10 @@
  * Keys of cmd_standby.ini. Order matters: it is the order of the sample file and of --help.
  * To add a key, add one entry; the typed StandbyConfig follows from this list.
  */
-import { alertKeySpecs, debugKey, legacySshKey, sshKeySpecs } from './common-schema.js';
+import { alertKeySpecs, checkCompress, debugKey, legacySshKey, rsyncFlagsKey, sshKeySpecs } from './common-schema.js';
 import type { KeySpec } from './schema.js';
 import { parseTablespaceMapping } from './tablespace-mapping.js';
 import { slotNameError } from '../pg/slots.js';
-import { parseCompress } from '../compress.js';
 
 /** A slot name key's check: PostgreSQL's rule for slot names. */
 function slotCheck(v: string): { error: string } | undefined {
@@ -218,14 +217,7 @@ export const STANDBY_KEYS = [
       'Compression of -B on the wire: none, lz4, zstd or zstd:LEVEL (1-19). With it -B sends every file through the block sender ' +
       '(master_cmd_standby --send-files over SSH), compressed; without it only files this standby already has a copy of go through ' +
       'the sender (only the blocks that differ), the others over SFTP as they are. What lands on disk is the plain file either way.',
-    check: (v: string) => {
-      try {
-        parseCompress(v);
-        return undefined;
-      } catch (err) {
-        return { error: (err as Error).message };
-      }
-    },
+    check: (v: string) => checkCompress(v),
   },
   {
     name: 'backup_wal_timeout',
@@ -527,14 +519,7 @@ export const STANDBY_KEYS = [
     doc: 'Path of rsync.',
     legacy: { kind: 'ignored', since: REWRITE, reason: NO_RSYNC },
   },
-  {
-    name: 'rsync_flags',
-    type: 'string',
-    group: COMPAT,
-    example: '-z',
-    doc: 'Extra rsync flags.',
-    legacy: { kind: 'note', note: `${NO_RSYNC}; -z (or --compress) means compress: zstd for -B when compress is not set, the other flags have no effect` },
-  },
+  rsyncFlagsKey(NO_RSYNC),
   {
     name: 'pg_standby',
     type: 'string',

@@ -8,6 +8,7 @@ import type { ArchiverConfig, LoadedConfig, StandbyConfig } from './config-types
 import { DEFAULT_SECTION, parseIni, type IniDocument } from './ini.js';
 import { readKeys } from './read-keys.js';
 import { roleSchema, type RoleSchema } from './roles.js';
+import { rsyncCompression, rsyncCompressionNotice } from './rsync-flags.js';
 import type { Notice, Role } from './schema.js';
 import { readSlaveSections } from './slave-sections.js';
 import { didYouMean } from './suggest.js';
@@ -26,7 +27,7 @@ export function parseConfig(text: string, file: string, role: Role, env: ConfigE
       `key ${d.key} set twice${d.section === DEFAULT_SECTION ? '' : ` in [${d.section}]`} ` + `(lines ${d.firstLine} and ${d.line}); using line ${d.line}`,
   }));
   rejectUnknownKeys(doc, schema);
-  if (role === 'archiver') mapRsyncCompress(doc, notices);
+  mapRsyncCompress(doc, notices);
   const { values, sources } = readKeys(doc, DEFAULT_SECTION, schema.keys, env, notices);
   for (const spec of schema.keys) {
     if (spec.defaultFrom && 'key' in spec.defaultFrom && values[spec.name] === undefined) {
@@ -51,24 +52,17 @@ export function parseConfig(text: string, file: string, role: Role, env: ConfigE
   return { config: { ...partial, sections }, notices: unique(notices) };
 }
 
-/** True for rsync flags that ask for compression: -z, --compress, or z inside a bundle such as -az (not --compress-level alone). */
-export function rsyncFlagsCompress(flags: string): boolean {
-  return flags.split(/\s+/).some((w) => w === '--compress' || /^-[A-Za-y]*z[A-Za-z]*$/.test(w));
-}
-
-// The original's how-to sets rsync_flags: -z to compress on the wire: read it as compress: zstd
-// (for DEFAULT, so sections inherit it) unless compress is set anywhere, and say so.
+// The original's how-to sets rsync_flags: -z to compress on the wire: read it as compress (for
+// DEFAULT, so sections inherit it) unless compress is set anywhere, and say so. Both files alike.
 function mapRsyncCompress(doc: IniDocument, notices: Notice[]): void {
   const def = doc.sections.get(DEFAULT_SECTION);
   const flags = def?.entries.get('rsync_flags');
-  if (!def || !flags || !rsyncFlagsCompress(flags.value)) return;
-  if ([...doc.sections.values()].some((s) => s.entries.has('compress'))) return;
-  def.entries.set('compress', { section: DEFAULT_SECTION, key: 'compress', value: 'zstd', line: flags.line });
+  if (!def || !flags) return;
+  const compress = rsyncCompression(flags.value);
+  if (compress === undefined || [...doc.sections.values()].some((s) => s.entries.has('compress'))) return;
+  def.entries.set('compress', { section: DEFAULT_SECTION, key: 'compress', value: compress, line: flags.line });
   def.entries.delete('rsync_flags'); // it has an effect now: no "has no effect" notice
-  notices.push({
-    level: 'warning',
-    message: `rsync_flags: ${flags.value} (line ${flags.line}) asks for compression: read as compress: zstd (rsync is not run); set compress: zstd to keep it, or compress: none to send uncompressed`,
-  });
+  notices.push({ level: 'warning', message: rsyncCompressionNotice(doc.file, flags.line, flags.value, compress) });
 }
 
 // A per-slave section re-reads DEFAULT's values, so the same warning can come up twice.

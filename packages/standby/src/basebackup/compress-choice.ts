@@ -1,27 +1,15 @@
 /**
- * Which compression -B uses on the wire and whether it starts the block sender: the `compress`
- * key; else the old `rsync_flags` with -z (what pitrtools 1.3's how-to set) means zstd.
+ * Which compression -B uses on the wire and whether it starts the block sender. An old
+ * rsync_flags: -z has already become compress when the file was loaded (core's rsync-flags.ts,
+ * the same reading and notice as cmd_archiver's).
  */
 import { formatCompress, parseCompress } from '@pitrtools/core/compress';
 import { splitWords } from '@pitrtools/core/words';
 import type { SenderInit } from './copy-protocol.js';
 
-/** Whether rsync flags ask for compression: -z in a cluster of short flags (-az), --compress, --compress-level=N. */
-export function rsyncCompresses(flags: string): boolean {
-  return splitWords(flags).some((w) => /^-[a-zA-Z]*z[a-zA-Z]*$/.test(w) || /^--compress(-level(=\d+)?)?$/.test(w));
-}
-
-/** The `compress` value -B uses ('none', 'zstd', ...); `notice` gets one line when it comes from rsync_flags. */
-export function chooseCompress(
-  config: { compress?: string | undefined; rsync_flags?: string | undefined; file: string },
-  notice: (line: string) => void,
-): string {
-  if (config.compress !== undefined) return formatCompress(parseCompress(config.compress));
-  if (config.rsync_flags !== undefined && rsyncCompresses(config.rsync_flags)) {
-    notice(`rsync_flags '${config.rsync_flags}' in ${config.file}: -B compresses with zstd for its -z (set compress in ${config.file} to choose)`);
-    return 'zstd';
-  }
-  return 'none';
+/** The `compress` value -B uses ('none', 'zstd', 'zstd:3', ...). */
+export function chooseCompress(config: { compress?: string | undefined }): string {
+  return config.compress !== undefined ? formatCompress(parseCompress(config.compress)) : 'none';
 }
 
 /**

@@ -83,7 +83,7 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
   let link: MasterLink | undefined;
   let engine: EngineStart | undefined;
   const target = masterSshTarget(config, log);
-  const compress = chooseCompress(config, (line) => log.notice(line));
+  const compress = chooseCompress(config);
   // A data directory already there (PG_VERSION): a re-sync, whose changed files the sender compares block by block.
   const sender = senderPlan(config.master_cmd_standby, compress, existsSync(join(dataDir, 'PG_VERSION')));
   const onNoSender = (why: string): void =>
