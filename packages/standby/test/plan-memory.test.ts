@@ -14,6 +14,7 @@ import { after, test } from 'node:test';
 import { SshError, SshErrorCode, type RemoteDirEntry } from '@pitrtools/core/ssh/index';
 import { LIST_HOLD } from '../src/basebackup/dir-listing.js';
 import { emptyPlan, planTree, type FileJob, type WalkChannel } from '../src/basebackup/plan.js';
+import { remoteEntry } from './remote-entry.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pitr-plan-memory-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -23,20 +24,7 @@ const gc = runInNewContext('gc') as () => void;
 
 const FILES = 50_000;
 
-function entry(name: string, isDirectory = false): RemoteDirEntry {
-  return {
-    name,
-    size: 8192,
-    mode: isDirectory ? 0o40700 : 0o100600,
-    uid: 1,
-    gid: 1,
-    mtime: 1_764_500_000,
-    atime: 1_764_500_000,
-    isFile: !isDirectory,
-    isDirectory,
-    isSymbolicLink: false,
-  } as RemoteDirEntry;
-}
+const entry = remoteEntry;
 
 /** The master: /m holds `db`, a directory of FILES relation files and one unlogged relation's forks. */
 class FakeMaster implements WalkChannel {

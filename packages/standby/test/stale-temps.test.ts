@@ -14,24 +14,12 @@ import { dataDirRule } from '../src/basebackup/exclusions.js';
 import { emptyPlan, planTree, type FileJob, type WalkChannel } from '../src/basebackup/plan.js';
 import { basebackupLines } from '../src/cli/results.js';
 import type { BasebackupResult } from '../src/commands/basebackup.js';
+import { remoteEntry } from './remote-entry.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pitr-stale-temps-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function entry(name: string, isDirectory = false): RemoteDirEntry {
-  return {
-    name,
-    size: 8192,
-    mode: isDirectory ? 0o40700 : 0o100600,
-    uid: 1,
-    gid: 1,
-    mtime: 1_764_500_000,
-    atime: 1_764_500_000,
-    isFile: !isDirectory,
-    isDirectory,
-    isSymbolicLink: false,
-  } as RemoteDirEntry;
-}
+const entry = remoteEntry;
 
 /** The master: base/5 holds 16396 and 16398. */
 const master: WalkChannel = {
