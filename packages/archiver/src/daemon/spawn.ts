@@ -17,7 +17,7 @@ import { runningDaemon } from './pidfile.js';
  * the next buffers take new pages: page faults all along a burst. With these values buffers up
  * to 1 MiB (bytes) come from the heap, up to 32 MiB of its free top stays in the process, and two
  * arenas (not one per thread) hold what the process keeps. Measured with bench/_exp harnesses,
- * interleaved runs, 25-segment loopback burst: cmd_queue's minor faults 35 000-46 000 -> 9 000-13 000
+ * interleaved runs, 25-segment loopback burst: cmd_queue's minor faults 32 000-60 000 -> 9 000-13 000
  * (1 slave) and 45 000-92 000 -> 14 000-17 000 (3 slaves); burst median 9.26 -> 6.42 s (1 slave)
  * on a VM where a page's first touch costs ~15 us (its balloon returns freed memory to the host);
  * 100 Mbit/s burst of 6 segments 10.8-12.2 -> 9.7-10.4 s with peak RSS 77-86 -> 81-87 MB.
