@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { RemoteDirEntry } from '@pitrtools/core/ssh/index';
+import { SshError, SshErrorCode } from '@pitrtools/core/ssh/errors';
 import { dataDirRule } from '../src/basebackup/exclusions.js';
+import { LIST_HOLD } from '../src/basebackup/dir-listing.js';
 import { emptyPlan, planTree, type FileJob, type WalkChannel } from '../src/basebackup/plan.js';
 import { basebackupLines } from '../src/cli/results.js';
 import type { BasebackupResult } from '../src/commands/basebackup.js';
@@ -42,6 +44,41 @@ test('the walk removes our stale temp files without counting them as files the m
   assert.deepEqual(readdirSync(join(local, 'base', '5')).sort(), ['16396', '16398']);
   assert.equal(plan.removed, 1, '16400: the master dropped it');
   assert.equal(plan.staleTemps, 2, 'the two temp files of an interrupted run');
+});
+
+test("a big directory, read again while this run's copy writes into it: this process's temps stay, other runs' go", async () => {
+  // More than LIST_HOLD entries: the local directory is read live after its jobs were pushed.
+  const names = Array.from({ length: LIST_HOLD + 1 }, (_, i) => String(20000 + i));
+  const big: WalkChannel = {
+    async *readdirBatches(path: string): AsyncGenerator<RemoteDirEntry[]> {
+      if (path === '/m') yield [entry('base', true)];
+      else if (path === '/m/base') yield [entry('5', true)];
+      else if (path === '/m/base/5') yield names.map((n) => entry(n));
+      else throw new Error(`no ${path}`);
+    },
+    stat: () => Promise.reject(new Error('no symlinks here')),
+    // What a big listing asks of the master about a local name it no longer holds.
+    lstat: (path: string) =>
+      names.includes(path.slice(path.lastIndexOf('/') + 1)) ? Promise.resolve({}) : Promise.reject(new SshError(SshErrorCode.SFTP_NO_SUCH_FILE, `no ${path}`)),
+  } as unknown as WalkChannel;
+  const local = join(root, 'big');
+  const dir = join(local, 'base', '5');
+  mkdirSync(dir, { recursive: true });
+  for (const n of names) writeFileSync(join(dir, n), 'x');
+  const live = `.20000.${process.pid}.7.tmp`;
+  const old = `.20001.${process.pid + 1}.3.tmp`;
+  // The copy of 20000 starts its temp once the walk has pushed the job, as it runs alongside.
+  const plan = emptyPlan({
+    push: async (job: FileJob) => {
+      if (job.local.endsWith('/20000')) writeFileSync(join(dir, live), 'in progress');
+    },
+  });
+  writeFileSync(join(dir, old), 'left by another run');
+  await planTree(big, { remoteRoot: '/m', localRoot: local, rule: dataDirRule }, plan, true);
+  assert.ok(readdirSync(dir).includes(live), 'the temp this run is writing is still there');
+  assert.ok(!readdirSync(dir).includes(old), "another run's temp is removed");
+  assert.equal(plan.staleTemps, 1);
+  assert.equal(plan.removed, 0);
 });
 
 const result = (over: Partial<BasebackupResult>): BasebackupResult =>

@@ -67,6 +67,17 @@ export function isOwnTemp(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.tmp');
 }
 
+/**
+ * Whether `name` is a temp file of this very process (`.NAME.PID.X.tmp` with our pid: every
+ * writer of a run, main thread and copy workers alike, names its temps so): one the copy that
+ * runs alongside the walk is writing now, never a leftover to remove.
+ */
+export function isThisProcessTemp(name: string): boolean {
+  if (!isOwnTemp(name)) return false;
+  const parts = name.slice(1, -'.tmp'.length).split('.');
+  return parts.length >= 3 && parts[parts.length - 2] === String(process.pid);
+}
+
 function commonRule(parts: string[], name: string): Rule {
   if (name.startsWith('pgsql_tmp')) return 'exclude';
   if (name === 'pg_internal.init') return 'exclude';

@@ -9,7 +9,7 @@
 import { posix } from 'node:path';
 import type { SftpChannel } from '@pitrtools/core/ssh/index';
 import { LIST_HOLD, listRemote, type RemoteEntry } from './dir-listing.js';
-import { isOwnTemp, keptSubdirs, type Rule } from './exclusions.js';
+import { isOwnTemp, isThisProcessTemp, keptSubdirs, type Rule } from './exclusions.js';
 import { ensureDir, fsyncFiles, listLocal, localView, removePath, type LocalEntry } from './local-tree.js';
 
 /** What the walk uses of an SFTP channel (a fake in the unit tests). */
@@ -186,6 +186,8 @@ async function visitDir(
     const rule = spec.rule(relDir === '' ? name : `${relDir}/${name}`);
     if (rule === 'ours' || rule === 'keep-local') continue;
     if (rule !== 'exclude' && !listing.unlogged(name) && (await listing.has(name))) continue;
+    // A big directory is read again here, while this run's copy writes into it: its temps are live.
+    if (!entry.isDir && isThisProcessTemp(name)) continue;
     const stale = !entry.isDir && isOwnTemp(name);
     debug?.(`removing ${posix.join(localDir, name)}${entry.isDir ? '/' : ''} (${stale ? 'a temp file an interrupted -B left' : 'not on the master'})`);
     await removePath(posix.join(localDir, name));
