@@ -33,12 +33,25 @@ export function interruptedError(signal: keyof typeof SIGNALS, pgdata: string, i
   );
 }
 
+/** The exit a signal started (it never settles: the process exits), once one came. */
+let stopping: Promise<never> | undefined;
+
+/**
+ * Whether a SIGINT/SIGTERM is ending this -B: a failure that follows (a copy thread refusing a new
+ * temp file, a connection cut) is part of the stop, not a failed backup to alert about.
+ */
+export function interruptRequested(): boolean {
+  return stopping !== undefined;
+}
+
 /** Runs -B with the report above installed for SIGINT and SIGTERM; the handlers go when it ends. */
 export async function withInterruptReport<T>(program: string, pgdata: string, ini: string, run: () => Promise<T>): Promise<T> {
   const handlers = (Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>).map((sig) => {
     const h = (): void => {
-      // A second signal while the temps go finds no handler of ours: Node's default ends the process at once.
-      void dropAllTemps(DROP_TEMPS_MS).finally(() => {
+      // Both handlers go at the first signal: a second one (either) while the temps go finds no
+      // handler of ours, and Node's default ends the process at once.
+      for (const [s, other] of handlers) process.removeListener(s, other);
+      stopping = dropAllTemps(DROP_TEMPS_MS).then(() => {
         // stderr is synchronous for files and pipes on Linux: the lines are out before exit.
         process.exit(printError(program, interruptedError(sig, pgdata, ini, existsSync(join(pgdata, INCOMPLETE_MARKER)))));
       });
@@ -48,6 +61,10 @@ export async function withInterruptReport<T>(program: string, pgdata: string, in
   });
   try {
     return await run();
+  } catch (err) {
+    // The run failed because it is being stopped: the signal's exit (130/143) is the answer.
+    if (stopping !== undefined) await stopping;
+    throw err;
   } finally {
     for (const [sig, h] of handlers) process.removeListener(sig, h);
   }

@@ -52,6 +52,9 @@ export function addTempDropper(drop: () => Promise<void>): () => void {
 /** Runs every registered dropper (at most `deadlineMs`), then dropTemps for this thread. */
 export async function dropAllTemps(deadlineMs: number): Promise<void> {
   const others = Promise.allSettled([...droppers].map((d) => d()));
-  await Promise.race([others, new Promise((resolve) => setTimeout(resolve, deadlineMs).unref())]);
+  // Not unref'd: the deadline keeps the process alive until the exit that follows.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([others, new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+  clearTimeout(timer);
   dropTemps();
 }

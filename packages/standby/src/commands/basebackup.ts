@@ -28,6 +28,7 @@ import { backupRecordText, type BackupRecord } from '../local/copy-state.js';
 import { refuseIfRunning } from '../local/server.js';
 import { masterSshTarget, openMasterLink, type MasterLink } from '../master-link.js';
 import { BACKUP_STATE, INCOMPLETE_MARKER } from '../state-files.js';
+import { interruptRequested } from '../basebackup-interrupt.js';
 
 /** Options of -B. */
 export interface BasebackupOptions {
@@ -115,6 +116,8 @@ export async function basebackup(ctx: Ctx, o: BasebackupOptions = {}): Promise<B
     engine ??= startEngine();
     return await backupOver(ctx, link, engine, o, state, sender?.argv);
   } catch (err) {
+    // Stopped by a signal: its own report and exit (130/143) follow; no alert for a stop asked for.
+    if (interruptRequested()) throw err;
     const reason = errorCode(err) === 'ENOSPC' ? `the disk is full: ${errorMessage(err)}` : errorMessage(err);
     const message = `base backup failed: ${reason}`;
     await raiseAlert(config, { level: 'CRITICAL', event: 'basebackup_failed', message, role: 'standby' }, log);
