@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MALLOC_ENV, startDaemon } from '../src/daemon/spawn.js';
 
@@ -24,18 +24,18 @@ async function startedEnv(): Promise<Map<string, string>> {
   const pid = await startDaemon(ini, d);
   assert.ok(pid !== undefined, 'cmd_queue started');
   try {
-    for (let i = 0; i < 400; i++) {
-      let cmdline = '';
+    // It exits by itself once it finds no PostgreSQL (about a Node.js start later): read it while it runs.
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
       try {
-        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cmd_queue.js')) {
+          const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+          return new Map(env.filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+        }
       } catch {
-        // Not there yet or gone: try again (the assertion below says which).
+        // Not exec'd yet, or gone between the two reads: the deadline says which.
       }
-      if (cmdline.includes('cmd_queue.js')) {
-        const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-        return new Map(env.filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-      }
-      await sleep(5);
+      await sleep(2);
     }
     return assert.fail(`cmd_queue (pid ${pid}) was never seen running cmd_queue.js`);
   } finally {
@@ -48,6 +48,15 @@ async function startedEnv(): Promise<Map<string, string>> {
 }
 
 describe('cmd_queue started by cmd_archiver', () => {
+  // This process's own values are put back after each case.
+  const saved = Object.keys(MALLOC_ENV).map((k) => [k, process.env[k]] as const);
+  afterEach(() => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
   it("has spawn.ts's glibc malloc settings", async () => {
     for (const k of Object.keys(MALLOC_ENV)) delete process.env[k];
     const env = await startedEnv();
@@ -55,13 +64,10 @@ describe('cmd_queue started by cmd_archiver', () => {
   });
 
   it('keeps a value the environment already has', async () => {
+    delete process.env.MALLOC_MMAP_THRESHOLD_;
     process.env.MALLOC_TRIM_THRESHOLD_ = '4096';
-    try {
-      const env = await startedEnv();
-      assert.equal(env.get('MALLOC_TRIM_THRESHOLD_'), '4096');
-      assert.equal(env.get('MALLOC_MMAP_THRESHOLD_'), MALLOC_ENV.MALLOC_MMAP_THRESHOLD_);
-    } finally {
-      delete process.env.MALLOC_TRIM_THRESHOLD_;
-    }
+    const env = await startedEnv();
+    assert.equal(env.get('MALLOC_TRIM_THRESHOLD_'), '4096');
+    assert.equal(env.get('MALLOC_MMAP_THRESHOLD_'), MALLOC_ENV.MALLOC_MMAP_THRESHOLD_);
   });
 });

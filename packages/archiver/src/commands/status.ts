@@ -36,7 +36,7 @@ export interface SlaveStatus {
   error?: string;
   /** Newest WAL segment name in r_archivedir. */
   newestSegment?: string;
-  /** How WAL goes to it: the slave's `compress` as written in the ini (none, lz4, zstd, zstd:LEVEL). */
+  /** The slave's configured `compress` (none, lz4, zstd, zstd:LEVEL; from rsync_flags -z too), normalised; a slave whose receiver cannot start still gets SFTP. */
   compress: string;
   queue: SlaveCheck;
   standby?: StandbyCheck;

@@ -31,7 +31,7 @@ export const MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
 };
 
-/** `env` with MALLOC_ENV's values where it has none (bytes, as decimal strings). */
+/** `env` with MALLOC_ENV's values (decimal strings: bytes for the thresholds, a count for the arenas) where it has none. */
 export function withMallocEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
   for (const [k, v] of Object.entries(MALLOC_ENV)) if (out[k] === undefined) out[k] = v;
