@@ -51,3 +51,35 @@ it('SIGTERM before anything was written: exit 143, says nothing was changed', as
   assert.equal(r.code, 143, r.stderr);
   assert.match(r.stderr, /^cmd_standby: ERROR: -B interrupted by SIGTERM: nothing in .*empty was changed yet;/);
 });
+
+it('a failure the stop itself causes (a copy thread refusing new temps) waits for the exit 130; no failure is reported', async () => {
+  // The very module the code under test imports (a second copy would hold its own droppers).
+  const registry = import.meta.resolve('@pitrtools/core/fs/temp-registry');
+  // A copy thread that takes 500 ms to drop its temps; meanwhile the run fails, as it does when a
+  // thread refuses a new temp file. runMain would have printed that failure and exited 1.
+  const script = `import { withInterruptReport, interruptRequested } from ${JSON.stringify(mod)};
+    import { addTempDropper } from ${JSON.stringify(registry)};
+    addTempDropper(() => new Promise((resolve) => setTimeout(resolve, 500)));
+    try {
+      await withInterruptReport('cmd_standby', ${JSON.stringify(join(dir, 'none'))}, '/etc/pitrtools/cmd_standby.ini', () => new Promise((_, reject) => {
+        process.once('SIGINT', () => setTimeout(() => reject(new Error('stopping: a temp not created (interrupted ' + interruptRequested() + ')')), 20));
+        process.stdout.write('copying\\n');
+        setInterval(() => undefined, 1000);
+      }));
+    } catch (err) {
+      process.stderr.write('base backup failed: ' + err.message + '\\n');
+      process.exit(1);
+    }`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    if (d.includes('copying')) child.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, stderr);
+  assert.doesNotMatch(stderr, /base backup failed/);
+  assert.match(stderr, /^cmd_standby: ERROR: -B interrupted by SIGINT/);
+});
