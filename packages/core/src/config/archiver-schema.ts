@@ -2,10 +2,9 @@
  * Keys of cmd_archiver.ini. Order matters: it is the order of the sample file and of --help.
  * To add a key, add one entry; the typed ArchiverConfig follows from this list.
  */
-import { alertKeySpecs, checkCompress, debugKey, legacySshKey, rsyncFlagsKey, sshKeySpecs } from './common-schema.js';
+import { COMPAT, alertKeySpecs, checkCompress, debugKey, legacySshKey, rsyncFlagsKey, sshKeySpecs } from './common-schema.js';
 import type { KeySpec } from './schema.js';
 
-const COMPAT = 'Kept for compatibility';
 const REWRITE = 'the TypeScript rewrite';
 const NO_RSYNC = 'segments are shipped over the built-in SSH connection (SFTP, fsynced, renamed atomically); rsync is not run';
 
@@ -69,7 +68,7 @@ export const ARCHIVER_KEYS = [
     default: 'none',
     perSlave: true,
     example: 'zstd',
-    check: (v: string) => checkCompress(v),
+    check: checkCompress,
     doc:
       'Compression on the wire: none, lz4, zstd or zstd:LEVEL (1-19; zstd is level 1). Not none: segments go through ' +
       'a receiver that cmd_archiver starts on the slave over SSH (slave_cmd_standby --receive-wal-stream), which ' +

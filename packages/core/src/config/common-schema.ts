@@ -5,6 +5,9 @@
 import { badCompressMessage, parseCompress } from '../compress.js';
 import type { CheckResult, KeySpec } from './schema.js';
 
+/** The group of the keys kept only so that the original's files load (sample and --help order). */
+export const COMPAT = 'Kept for compatibility';
+
 /** The check of both files' `compress` key: one validator, so both programs refuse a value in the same words. */
 export function checkCompress(v: string): CheckResult {
   try {
@@ -145,7 +148,7 @@ export const debugKey = {
 export const legacySshKey = {
   name: 'ssh',
   type: 'string',
-  group: 'Kept for compatibility',
+  group: COMPAT,
   example: '/usr/bin/ssh',
   doc: 'Path of the ssh program, with optional flags.',
   legacy: {
@@ -166,7 +169,7 @@ export function rsyncFlagsKey(noRsync: string) {
   return {
     name: 'rsync_flags',
     type: 'string',
-    group: 'Kept for compatibility',
+    group: COMPAT,
     example: '-z',
     doc: 'Extra rsync flags.',
     legacy: {

@@ -2,13 +2,13 @@
  * The sample files etc/cmd_archiver.ini.sample and etc/cmd_standby.ini.sample, generated from
  * the schema so that they can never disagree with it (a test compares the committed files).
  */
+import { COMPAT } from './common-schema.js';
 import { defaultLabel, legacyLabel, typeLabel } from './describe.js';
 import { roleSchema } from './roles.js';
 import type { KeySpec, Role } from './schema.js';
 import { PER_SLAVE_KEYS } from './slave-sections.js';
 
 const WIDTH = 78;
-const COMPAT_GROUP = 'Kept for compatibility';
 
 const INTRO: Record<Role, string[]> = {
   archiver: [
@@ -53,10 +53,10 @@ export function renderSample(role: Role): string {
     '',
     '[DEFAULT]',
   ];
-  const groups = [...new Set(schema.keys.map((k) => k.group))].sort((a, b) => Number(a === COMPAT_GROUP) - Number(b === COMPAT_GROUP));
+  const groups = [...new Set(schema.keys.map((k) => k.group))].sort((a, b) => Number(a === COMPAT) - Number(b === COMPAT));
   for (const group of groups) {
     out.push('', `; ==== ${group} ====`);
-    if (group === COMPAT_GROUP) {
+    if (group === COMPAT) {
       out.push(...comment([`Keys of pitrtools 1.3, accepted so that existing files load unchanged.`]));
     }
     for (const spec of schema.keys.filter((k) => k.group === group)) out.push('', ...renderKey(role, spec));

@@ -2,7 +2,7 @@
  * Keys of cmd_standby.ini. Order matters: it is the order of the sample file and of --help.
  * To add a key, add one entry; the typed StandbyConfig follows from this list.
  */
-import { alertKeySpecs, checkCompress, debugKey, legacySshKey, rsyncFlagsKey, sshKeySpecs } from './common-schema.js';
+import { COMPAT, alertKeySpecs, checkCompress, debugKey, legacySshKey, rsyncFlagsKey, sshKeySpecs } from './common-schema.js';
 import type { KeySpec } from './schema.js';
 import { parseTablespaceMapping } from './tablespace-mapping.js';
 import { slotNameError } from '../pg/slots.js';
@@ -13,7 +13,6 @@ function slotCheck(v: string): { error: string } | undefined {
   return e === undefined ? undefined : { error: e };
 }
 
-const COMPAT = 'Kept for compatibility';
 const REWRITE = 'the TypeScript rewrite';
 const NO_RSYNC = '-B copies over the built-in SSH connection; rsync is not run';
 
@@ -217,7 +216,7 @@ export const STANDBY_KEYS = [
       'Compression of -B on the wire: none, lz4, zstd or zstd:LEVEL (1-19). With it -B sends every file through the block sender ' +
       '(master_cmd_standby --send-files over SSH), compressed; without it only files this standby already has a copy of go through ' +
       'the sender (only the blocks that differ), the others over SFTP as they are. What lands on disk is the plain file either way.',
-    check: (v: string) => checkCompress(v),
+    check: checkCompress,
   },
   {
     name: 'backup_wal_timeout',
