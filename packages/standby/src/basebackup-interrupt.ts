@@ -17,7 +17,7 @@ import { INCOMPLETE_MARKER } from './state-files.js';
 const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
 
 /** How long the copy threads get to remove their temp files before the exit (each answers in well under a millisecond once its thread is free). */
-const DROP_TEMPS_MS = 2000;
+const DROP_TEMPS_MS = 5000;
 
 /** The error -B ends with after `signal`; `marked`: the copy's incomplete marker is in pgdata. */
 export function interruptedError(signal: keyof typeof SIGNALS, pgdata: string, ini: string, marked: boolean): PitrError {

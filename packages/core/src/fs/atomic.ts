@@ -7,7 +7,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errorCode } from '../errors.js';
 import { CREATE_NEW } from './ownership.js';
-import { trackTemp, untrackTemp } from './temp-registry.js';
+import { openTemp, untrackTemp } from './temp-registry.js';
 
 /** Result of a no-clobber placement. */
 export type PlaceStatus = 'created' | 'identical' | 'conflict';
@@ -41,9 +41,8 @@ export async function fsyncFile(path: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const tmp = tempName(dir, basename(path));
-  trackTemp(tmp);
   try {
-    const fh = await fsp.open(tmp, CREATE_NEW, mode); // O_EXCL | O_NOFOLLOW: a fresh file of ours
+    const fh = await openTemp(tmp, CREATE_NEW, mode); // O_EXCL | O_NOFOLLOW: a fresh file of ours
     try {
       await fh.writeFile(data);
       await fh.sync();

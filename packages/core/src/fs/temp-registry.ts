@@ -2,19 +2,52 @@
  * Temp files being written, per thread, so that a graceful stop (SIGINT, SIGTERM) can remove
  * them before the process exits: process.exit() runs no finally blocks, and a temp left beside
  * its destination is found by the next run as a file the source does not have. Every writer
- * tracks its temp from before its open() to after its rename or removal; other threads (the
- * copy workers of -B) register a dropper that asks them to do the same with theirs.
+ * opens its temp with openTemp (tracked from before its open(2) to after its rename or removal);
+ * other threads (the copy workers of -B) register a dropper that asks them to do the same with
+ * theirs.
+ *
+ * An open(2) under way when the drop comes creates its file after the drop's unlink: dropTemps
+ * waits for every such open and unlinks again, so once it has resolved no temp of this thread
+ * is left and none can appear (the process may exit at once).
  */
-import { unlinkSync } from 'node:fs';
+import { promises as fsp, unlinkSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 
 const live = new Set<string>();
+const opening = new Set<Promise<unknown>>();
 let closed = false;
 const droppers = new Set<() => Promise<void>>();
 
-/** Records `path` as a temp about to be created; throws once this thread's temps were dropped (the run is stopping). */
-export function trackTemp(path: string): void {
-  if (closed) throw new Error(`stopping: ${path} not created`);
+/** The error of a temp refused or removed because the run is stopping (message starts with "stopping:"). */
+function stoppingError(path: string, what: string): Error {
+  return new Error(`stopping: ${path} ${what}`);
+}
+
+/**
+ * Creates the temp file `path` with open(2) `flags` (O_CREAT | O_EXCL among them) and `mode`,
+ * tracked until untrackTemp. Throws the open's error, or "stopping: …" once this thread's temps
+ * were dropped (before the open, or while it was under way: then the file is removed).
+ */
+export async function openTemp(path: string, flags: number, mode: number): Promise<FileHandle> {
+  if (closed) throw stoppingError(path, 'not created');
   live.add(path);
+  const open = fsp.open(path, flags, mode);
+  opening.add(open);
+  let fh: FileHandle;
+  try {
+    fh = await open;
+  } catch (err) {
+    live.delete(path);
+    throw err;
+  } finally {
+    opening.delete(open);
+  }
+  if (!live.has(path)) {
+    // Dropped while the open was under way: dropTemps unlinks it once the open has settled.
+    await fh.close().catch(() => undefined);
+    throw stoppingError(path, 'removed');
+  }
+  return fh;
 }
 
 /** Forgets `path` (renamed into place or removed). */
@@ -22,24 +55,38 @@ export function untrackTemp(path: string): void {
   live.delete(path);
 }
 
-/** Whether `path` is still tracked: false after dropTemps removed it (a create that finished later must remove its file). */
+/** Whether `path` is still tracked: false once placed, removed or dropped. */
 export function isTracked(path: string): boolean {
   return live.has(path);
 }
 
-/** Removes this thread's tracked temps now (synchronously) and refuses new ones; returns how many were removed. */
-export function dropTemps(): number {
-  closed = true;
+function unlinkEach(paths: string[]): number {
   let n = 0;
-  for (const p of live) {
+  for (const p of paths) {
     try {
       unlinkSync(p);
       n++;
     } catch {
-      // Already renamed into place or removed: nothing of ours left there.
+      // Already renamed into place, removed, or not created (yet): nothing of ours there now.
     }
   }
+  return n;
+}
+
+/**
+ * Removes this thread's tracked temps and refuses new ones (at once, before the first await),
+ * then waits for the opens under way and removes what they created. Resolves to how many files
+ * were removed; once it has, this thread has no temp on disk and starts none.
+ */
+export async function dropTemps(): Promise<number> {
+  closed = true;
+  const paths = [...live];
   live.clear();
+  let n = unlinkEach(paths);
+  if (opening.size > 0) {
+    await Promise.allSettled([...opening]);
+    n += unlinkEach(paths);
+  }
   return n;
 }
 
@@ -49,12 +96,11 @@ export function addTempDropper(drop: () => Promise<void>): () => void {
   return () => droppers.delete(drop);
 }
 
-/** Runs every registered dropper (at most `deadlineMs`), then dropTemps for this thread. */
+/** Runs every registered dropper and this thread's dropTemps, waiting at most `deadlineMs` (milliseconds) for them. */
 export async function dropAllTemps(deadlineMs: number): Promise<void> {
-  const others = Promise.allSettled([...droppers].map((d) => d()));
+  const all = Promise.allSettled([...[...droppers].map((d) => d()), dropTemps()]);
   // Not unref'd: the deadline keeps the process alive until the exit that follows.
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([others, new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+  await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
   clearTimeout(timer);
-  dropTemps();
 }

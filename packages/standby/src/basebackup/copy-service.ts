@@ -196,8 +196,8 @@ export function serveCopy(port: MessagePort): void {
         break;
       case 'drop-temps':
         // The process is about to exit (SIGINT, SIGTERM): this thread's temp files go now, and no new one starts.
-        dropTemps();
-        post({ type: 'temps-dropped' });
+        // The answer waits for opens under way: once it is sent, no temp of this thread is on disk.
+        void dropTemps().then(() => post({ type: 'temps-dropped' }));
         break;
     }
   });

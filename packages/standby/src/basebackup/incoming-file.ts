@@ -11,7 +11,7 @@ import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode } from '@pitrtools/core/errors';
-import { isTracked, trackTemp, untrackTemp } from '@pitrtools/core/fs/temp-registry';
+import { openTemp, untrackTemp } from '@pitrtools/core/fs/temp-registry';
 
 let serial = 0;
 
@@ -57,20 +57,7 @@ export class IncomingFile {
   /** Creates the temp file (0600) for `dest`, tracked until placed or discarded (temp-registry: a SIGINT removes it). */
   static async create(dest: string): Promise<IncomingFile> {
     const tmp = tempFor(dest);
-    trackTemp(tmp);
-    let fh: FileHandle;
-    try {
-      fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    } catch (err) {
-      untrackTemp(tmp);
-      throw err;
-    }
-    // The temps were dropped (the run is stopping) while this open was under way: ours to remove.
-    if (!isTracked(tmp)) {
-      await fh.close();
-      await fsp.rm(tmp, { force: true });
-      throw new Error(`stopping: ${tmp} removed`);
-    }
+    const fh = await openTemp(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     return new IncomingFile(fh, tmp, dest);
   }
 
