@@ -47,9 +47,26 @@ const nodeLog = join(root, 'node-starts');
 // ... and the glibc malloc settings it was started with ('-' when unset).
 const envLog = join(root, 'node-env');
 mkdirSync(stubDir);
+// Started as cmd_queue with STUB_ADIR set, it stands in for one: it writes the proof marker of
+// STUB_NAME (the identity lines of STUB_WAL and STUB_INI, as the daemon does) and stays alive.
+const cwdLog = join(root, 'node-cwd');
 writeFileSync(
   join(stubDir, 'node'),
-  `#!/bin/sh\nprintf '%s\\n' "$*" >> '${nodeLog}'\nprintf '%s %s %s\\n' "\${MALLOC_MMAP_THRESHOLD_--}" "\${MALLOC_TRIM_THRESHOLD_--}" "\${MALLOC_ARENA_MAX--}" > '${envLog}'\nexit 99\n`,
+  [
+    '#!/bin/sh',
+    `printf '%s\\n' "$*" >> '${nodeLog}'`,
+    `printf '%s %s %s\\n' "\${MALLOC_MMAP_THRESHOLD_--}" "\${MALLOC_TRIM_THRESHOLD_--}" "\${MALLOC_ARENA_MAX--}" > '${envLog}'`,
+    `printf '%s\\n' "$PWD" > '${cwdLog}'`,
+    'case $* in *cmd_queue.js*)',
+    '  if [ -n "${STUB_ADIR-}" ]; then',
+    '    mkdir -p -m 700 "$STUB_ADIR"',
+    `    stat -c '${IDENTITY_FORMAT}' "$STUB_WAL" "$STUB_INI" > "$STUB_ADIR/.m.tmp" && mv "$STUB_ADIR/.m.tmp" "$STUB_ADIR/$STUB_NAME"`,
+    '    exec sleep 5',
+    '  fi ;;',
+    'esac',
+    'exit 99',
+    '',
+  ].join('\n'),
   { mode: 0o755 },
 );
 const PATH = `${stubDir}:/usr/bin:/bin`;
@@ -440,5 +457,59 @@ describe('waiting for the marker while cmd_queue runs', () => {
       assert.equal(r.code, 99);
       assert.ok(r.ms > 2000 && r.ms < 8000, `${r.ms.toFixed(0)} ms`);
     });
+  });
+});
+
+describe('no cmd_queue runs: the front end starts it (PostgreSQL just started)', () => {
+  const QUEUE_JS = new URL('../bin/cmd_queue.js', import.meta.url).pathname;
+  const ready = (): void => {
+    mkdirSync(join(t.pgdata, 'pg_wal', 'archive_status'), { recursive: true });
+    writeFileSync(join(t.pgdata, 'pg_wal', 'archive_status', `${SEG}.ready`), '');
+  };
+  const started = (ini: string): string => `--expose-gc --max-semi-space-size=2 -- ${QUEUE_JS} -C ${ini} --log-file ${t.queue}/cmd_queue.log`;
+  const stubDaemon = (): NodeJS.ProcessEnv => ({ STUB_ADIR: t.adir, STUB_NAME: SEG, STUB_WAL: t.wal, STUB_INI: t.ini });
+
+  it('the segment .ready: cmd_queue detached (cwd /, the ini made absolute, its log, the malloc settings); its marker answers, no Node.js cmd_archiver', async () => {
+    ready();
+    // A pid file whose process is gone is no cmd_queue either.
+    writeFileSync(join(t.queue, '.cmd_queue.pid'), '2147483646\n');
+    const r = await run({ command: `${FRONT_END} -C ../cmd_archiver.ini -F pg_wal/${SEG}`, env: stubDaemon() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.node, [started(`${t.pgdata}/../cmd_archiver.ini`)]);
+    assert.equal(readFileSync(cwdLog, 'utf8').trim(), '/');
+    const { MALLOC_MMAP_THRESHOLD_: mmap, MALLOC_TRIM_THRESHOLD_: trim, MALLOC_ARENA_MAX: arenas } = MALLOC_ENV;
+    assert.equal(readFileSync(envLog, 'utf8').trim(), `${mmap} ${trim} ${arenas}`);
+  });
+
+  it('a cmd_queue that ends at once (it refused what it found, or another took the pid file): Node.js', async () => {
+    ready();
+    const r = await run();
+    assert.equal(r.code, 99);
+    assert.deepEqual(r.node, [started(t.ini), `--expose-gc -- ${FRONT_END.replace(/cmd_archiver$/, 'cmd_archiver.js')} -C ${t.ini} -F pg_wal/${SEG}`]);
+    assert.ok(r.ms < 1500, `${r.ms.toFixed(0)} ms`);
+  });
+
+  it('not started where the Node.js program would not start it: warm_path off, no .ready, l_archivedir writable by its group, its log a link, markers off', async () => {
+    ready();
+    writeFileSync(t.ini, iniText(t.queue, 'warm_path: off'));
+    await assertNode({ env: stubDaemon() }, 500);
+    writeFileSync(t.ini, iniText(t.queue));
+    chmodSync(t.queue, 0o770);
+    await assertNode({ env: stubDaemon() }, 500);
+    chmodSync(t.queue, 0o700);
+    symlinkSync(join(t.dir, 'elsewhere'), join(t.queue, 'cmd_queue.log'));
+    await assertNode({ env: stubDaemon() }, 500);
+    unlinkSync(join(t.queue, 'cmd_queue.log'));
+    mkdirSync(t.adir, { mode: 0o700 });
+    writeFileSync(join(t.adir, '.off'), 'warm_path is off\n');
+    await assertNode({ env: stubDaemon() }, 500);
+    rmSync(t.adir, { recursive: true });
+    rmSync(join(t.pgdata, 'pg_wal', 'archive_status', `${SEG}.ready`));
+    await assertNode({ env: stubDaemon() }, 500);
+    // With everything in place it does start (the cases above differ only in what they name).
+    ready();
+    const r = await run({ env: stubDaemon() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.node, [started(t.ini)]);
   });
 });
