@@ -68,8 +68,8 @@ export function isOwnTemp(name: string): boolean {
 }
 
 /**
- * Whether `name` is a temp file of this very process (`.NAME.PID.X.tmp` with our pid: every
- * writer of a run, main thread and copy workers alike, names its temps so): one the copy that
+ * Whether `name` is a temp file of this very process (`.NAME.PID.X.tmp` with our pid: core's
+ * tempName, which every writer of a run, main thread and copy workers alike, names its temps with): one the copy that
  * runs alongside the walk is writing now, never a leftover to remove.
  */
 export function isThisProcessTemp(name: string): boolean {

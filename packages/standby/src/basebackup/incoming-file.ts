@@ -9,11 +9,10 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { errorCode } from '@pitrtools/core/errors';
+import { tempName } from '@pitrtools/core/fs/atomic';
 import { openTemp, untrackTemp } from '@pitrtools/core/fs/temp-registry';
-
-let serial = 0;
 
 /** At most `max` at a time: fsync holds a thread of libuv's pool (4 threads) while the disk works. */
 class Limit {
@@ -36,11 +35,6 @@ const syncing = new Limit(2);
 // Measured on the benchmark's 1 GB table: 8 to 128 MiB alike; without it the last fsync waited ~0.5 s.
 const WRITE_BEHIND = 32 * 1024 * 1024;
 
-/** A temp name beside `dest` that no reader mistakes for data (leading dot); the next -B removes leftovers (the master has no such file). */
-function tempFor(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}.${process.pid}.${(serial++).toString(36)}.tmp`);
-}
-
 /** A file being received. */
 export class IncomingFile {
   private unsynced = 0;
@@ -56,7 +50,8 @@ export class IncomingFile {
 
   /** Creates the temp file (0600) for `dest`, tracked until placed or discarded (temp-registry: a SIGINT removes it). */
   static async create(dest: string): Promise<IncomingFile> {
-    const tmp = tempFor(dest);
+    // core's temp name beside `dest` (leading dot, our pid): the next -B removes leftovers, the master has no such file.
+    const tmp = tempName(dirname(dest), basename(dest));
     const fh = await openTemp(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     return new IncomingFile(fh, tmp, dest);
   }
