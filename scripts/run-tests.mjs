@@ -10,7 +10,7 @@
 // (the oldest and newest server, where the SQL interfaces differ most: pg_start_backup/pg_backup_start,
 // slot columns) unless PITR_TEST_EVERY_MAJOR=1 (npm run test:matrix sets it) runs them on every major.
 // After each set of files, nothing the rig started may still run (see leftBehind).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -44,14 +44,25 @@ const once = marked('once');
 const ends = process.env.PITR_TEST_EVERY_MAJOR === '1' ? new Set() : marked('ends');
 
 const concurrency = process.env.PITR_TEST_CONCURRENCY ?? '2';
+// What failed, per set, printed again at the end of the run (see failures-reporter.mjs).
+const summary = [];
+let sets = 0;
+const reportDir = mkdtempSync(join(process.env.TMPDIR || '/tmp', 'run-tests-'));
+process.on('exit', () => rmSync(reportDir, { recursive: true, force: true }));
 function runFiles(label, files, env) {
   if (files.length === 0) return 0;
   console.log(`\n== ${label}: ${files.length} file(s)`);
   const started = Date.now();
+  const failures = join(reportDir, `${sets++}.txt`);
   const r = spawnSync(process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts/failures-reporter.mjs')}`, `--test-reporter-destination=${failures}`, ...files],
     { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   console.log(`== ${label}: ${r.status === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`);
+  let text = '';
+  try { text = readFileSync(failures, 'utf8').trim(); } catch { /* the runner ended before the reporter wrote */ }
+  if (r.status !== 0) summary.push(`-- ${label}: exit ${r.status ?? r.signal}\n${text || '(no test reported a failure: see the output above)'}`);
   return r.status ?? 1;
 }
 
@@ -74,11 +85,13 @@ function leftBehind(label, since) {
     left = ourLiveProcesses(since);
   }
   if (left.length === 0) return false;
-  console.error(`== ${label}: ${left.length} process(es) still running after the tests ended (the rig must stop what it starts); killing them:`);
+  const lines = [`== ${label}: ${left.length} process(es) still running after the tests ended (the rig must stop what it starts); killing them:`];
   for (const p of left) {
-    console.error(`   ${p.pid} ${p.args.slice(0, 160)}`);
+    lines.push(`   ${p.pid} ${p.args.slice(0, 160)}`);
     try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
   }
+  console.error(lines.join('\n'));
+  summary.push(lines.join('\n'));
   return true;
 }
 
@@ -95,5 +108,9 @@ versions.forEach((v, i) => {
   const label = `end-to-end tests on PostgreSQL ${v}`;
   if (check(label, files, { PITR_PG_VERSION: v })) failed.push(`PostgreSQL ${v}`);
 });
-if (failed.length) { console.error(`\nrun-tests: FAILED: ${failed.join(', ')}`); process.exit(1); }
+if (failed.length) {
+  console.error(`\nrun-tests: what failed\n\n${summary.join('\n\n')}`);
+  console.error(`\nrun-tests: FAILED: ${failed.join(', ')}`);
+  process.exit(1);
+}
 console.log(`\nrun-tests: all passed (unit + end-to-end on PostgreSQL ${versions.join(', ')})`);
