@@ -27,10 +27,11 @@ before(async () => {
   env.writeIni({ debug: 'on', compress: 'zstd', slave_cmd_standby: CMD_STANDBY });
 });
 
-/** A new file in pg_wal named far after anything PostgreSQL writes here (-F checks names, not contents). */
+/** A new file in pg_wal named far after anything PostgreSQL writes here, marked .ready as PostgreSQL marks a finished one (-F checks names and status, not contents). */
 function fakeSegment(bytes: Buffer = randomBytes(1 << 20)): { name: string; bytes: Buffer } {
   const name = `000000010000000F000000${(0x10 + fake++).toString(16).toUpperCase().padStart(2, '0')}`;
   writeFileSync(join(env.pg.pgdata, 'pg_wal', name), bytes, { mode: 0o600 });
+  writeFileSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${name}.ready`), '', { mode: 0o600 });
   return { name, bytes };
 }
 

@@ -5,12 +5,13 @@
  * hook as one plain argument. Root is refused.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { assertNotRoot } from '../packages/core/src/root-guard.js';
 import { fileTree, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
 import { cleanupAll } from './rig/cleanup.js';
+import { switchWal } from './rig/postgres.js';
 
 after(cleanupAll);
 let env: ArchiverEnv;
@@ -68,7 +69,8 @@ test('a hostile alert message reaches the hook as one argument, unexpanded', asy
   const ini = join(weird, 'cmd_archiver.ini');
   copyFileSync(env.ini, ini);
   writeFileSync(ini, `${readFileSync(ini, 'utf8').replace('[DEFAULT]\n', '[DEFAULT]\nstate: offline\n')}`);
-  const seg = readdirSync(join(env.pg.pgdata, 'pg_wal')).find((n) => /^[0-9A-F]{24}$/.test(n))!;
+  // A segment PostgreSQL finished (.ready, then .done), as archive_command is only ever given.
+  const seg = await switchWal(env.pg);
   const r = await env.run(['-C', ini, '-F', `pg_wal/${seg}`], { cwd: env.dir });
   assert.equal(r.code, 3, r.stderr);
   const alerts = env.alerts();

@@ -32,6 +32,7 @@ before(async () => {
   // segment PostgreSQL is writing did change between two runs (a running-xacts record every 15 s).
   seg = '00000001000000000000FFF0';
   writeFileSync(join(env.pg.pgdata, 'pg_wal', seg), randomBytes(1 << 20), { mode: 0o600 });
+  writeFileSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${seg}.ready`), '', { mode: 0o600 });
 });
 
 const queueOf = (): string => join(env.lArchivedir, env.slaves[0]!.name);

@@ -34,6 +34,8 @@ before(async () => {
   s = env.slaves[0]!;
   await env.pg.query('SELECT pg_switch_wal()');
   segment = env.walFiles(join(env.pg.pgdata, 'pg_wal'))[0]!;
+  // Finished (switched): marked as PostgreSQL marks a segment it archived, which -F requires.
+  writeFileSync(join(env.pg.pgdata, 'pg_wal', 'archive_status', `${segment}.done`), '');
 });
 
 async function stopDaemon(q: string): Promise<void> {

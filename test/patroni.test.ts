@@ -395,6 +395,7 @@ test(
     const other = Buffer.from(archivedBytes);
     other[other.length - 1] = other[other.length - 1]! ^ 0xff;
     writeFileSync(join(n1.pgdata, 'pg_wal', held), other, { mode: 0o600 });
+    writeFileSync(join(n1.pgdata, 'pg_wal', 'archive_status', `${held}.ready`), '', { mode: 0o600 });
     const conflict = spawnSync(FRONT_END, ['-C', join(n1.dir, 'cmd_archiver.ini'), '-F', `pg_wal/${held}`], { cwd: n1.pgdata, encoding: 'utf8' });
     assert.equal(conflict.status, 4, `a different ${held} is a conflict (exit 4): ${conflict.stderr}`);
     const raised = readFileSync(alerts, 'utf8')

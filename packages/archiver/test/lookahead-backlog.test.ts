@@ -36,7 +36,7 @@ class SlowSlave extends FakeSlave {
 /** A WarmArchiver with one slave (made on its MemFs) shipping from a fresh pgdata/pg_wal under `root`, at most 4 ahead. */
 function warmWith<S extends FakeSlave>(dir: string, iniName: string, makeSlave: (fs: MemFs) => S): { pgdata: string; fs: MemFs; slave: S; warm: WarmArchiver } {
   const pgdata = join(root, dir);
-  mkdirSync(join(pgdata, 'pg_wal'), { recursive: true });
+  mkdirSync(join(pgdata, 'pg_wal', 'archive_status'), { recursive: true });
   const ini = join(root, iniName);
   writeFileSync(ini, '[DEFAULT]\n');
   const fs = new MemFs();
@@ -66,6 +66,7 @@ test('one scan of a long backlog of .ready files ships all of it, never more tha
   for (let i = 1; i <= 60; i++) {
     const path = join(pgdata, 'pg_wal', seg(i));
     writeFileSync(path, `wal-${i}`);
+    writeFileSync(join(pgdata, 'pg_wal', 'archive_status', `${seg(i)}.ready`), '');
     fs.put(path, `wal-${i}`);
     names.push(seg(i));
   }
@@ -85,6 +86,7 @@ test('a list of only the oldest .ready names (a horizon) forgets nothing after i
   for (let i = 1; i <= 10; i++) {
     const path = join(pgdata, 'pg_wal', seg(i));
     writeFileSync(path, `wal-${i}`);
+    writeFileSync(join(pgdata, 'pg_wal', 'archive_status', `${seg(i)}.ready`), '');
     fs.put(path, `wal-${i}`);
   }
   const shipped = async (name: string, times: number): Promise<void> => {

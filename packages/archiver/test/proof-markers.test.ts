@@ -96,6 +96,9 @@ async function world(o: { slaves?: number; iniIdentity?: string | null; off?: st
     wal: (i: number, data = `wal-${i}`) => {
       const path = join(pgdata, 'pg_wal', seg(i));
       writeFileSync(path, data);
+      // Finished, as PostgreSQL marks it before its archiver (or the look-ahead) sees it.
+      mkdirSync(join(pgdata, 'pg_wal', 'archive_status'), { recursive: true });
+      writeFileSync(join(pgdata, 'pg_wal', 'archive_status', `${seg(i)}.ready`), '');
       fs.put(path, data);
       return seg(i);
     },

@@ -16,6 +16,10 @@ mkdirSync(walReal);
 symlinkSync(walReal, join(pgdata, 'pg_wal'));
 writeFileSync(join(walReal, seg(1)), 'segment one');
 writeFileSync(join(walReal, '00000002.history'), 'history');
+writeFileSync(join(walReal, seg(5)), 'being written');
+writeFileSync(join(walReal, seg(6)), 'archived before');
+mkdirSync(join(walReal, 'archive_status'));
+for (const marked of [`${seg(1)}.ready`, '00000002.history.ready', `${seg(6)}.done`]) writeFileSync(join(walReal, 'archive_status', marked), '');
 mkdirSync(join(walReal, seg(2)));
 writeFileSync(join(dir, seg(3)), 'outside');
 symlinkSync(join(dir, seg(3)), join(walReal, seg(3)));
@@ -48,6 +52,13 @@ describe('resolveSegment', () => {
   it('refuses a symlink in pg_wal pointing out of it', refused(`pg_wal/${seg(3)}`, 'BAD_WAL_PATH', 2, /symbolic link/));
   it('refuses a symlink to /etc/passwd-like files', refused(`pg_wal/${seg(4)}`, 'BAD_WAL_PATH', 2, /symbolic link/));
   it('a missing segment is exit 1', refused(`pg_wal/${seg(9)}`, 'WAL_MISSING', 1, /does not exist/));
+  it(
+    'a segment PostgreSQL has not finished (no .ready, no .done) is exit 1 and says why',
+    refused(`pg_wal/${seg(5)}`, 'WAL_NOT_READY', 1, /not marked for archiving/),
+  );
+  it('a segment marked .done (archived before) is accepted again', async () => {
+    assert.equal((await resolveSegment(`pg_wal/${seg(6)}`, pgdata, fsp)).name, seg(6));
+  });
   it('refuses an empty -F', refused('', 'BAD_WAL_PATH', 2, /names no file/));
   it('a pgdata without pg_wal is a config error', async () => {
     await assert.rejects(resolveSegment(`pg_wal/${seg(1)}`, dir, fsp), (e: Error & { code?: string }) => e.code === 'NO_PG_WAL');

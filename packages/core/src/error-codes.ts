@@ -150,6 +150,11 @@ export const ERRORS = {
   },
   BAD_WAL_PATH: { exit: 'USAGE', program: 'cmd_archiver', meaning: '-F does not name a regular file in pgdata/pg_wal.' },
   WAL_MISSING: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'The file -F names does not exist.' },
+  WAL_NOT_READY: {
+    exit: 'FAILED',
+    program: 'cmd_archiver',
+    meaning: 'The file -F names has no archive_status .ready or .done: PostgreSQL has not finished it.',
+  },
   WAL_UNREADABLE: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'The file -F names cannot be looked at.' },
   NO_PG_WAL: { exit: 'USAGE', program: 'cmd_archiver', meaning: 'pgdata has no pg_wal directory (the pgdata key is wrong).' },
   INI_NOT_WRITTEN: { exit: 'FAILED', program: 'cmd_archiver', meaning: '--stop could not rewrite the ini (state: offline) in place.' },

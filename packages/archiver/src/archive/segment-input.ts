@@ -1,7 +1,11 @@
 /**
  * What -F may name: only a file PostgreSQL itself asks to archive. The path (relative to pgdata,
- * as PostgreSQL passes %p, or absolute) must resolve into pgdata/pg_wal, carry a WAL file name
- * and be a regular file. Anything else is refused before a single byte is written anywhere.
+ * as PostgreSQL passes %p, or absolute) must resolve into pgdata/pg_wal, carry a WAL file name,
+ * be a regular file, and be one PostgreSQL has finished: pg_wal/archive_status holds NAME.ready
+ * (XLogArchiveNotify writes it once the file is complete; the archiver calls archive_command only
+ * for those, and renames it NAME.done after success) or NAME.done. A segment still being written
+ * (a run by hand) would ship a partial file that the never-overwrite rule then holds against the
+ * finished one. Anything else is refused before a single byte is written anywhere.
  */
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { PitrError, errorCode } from '@pitrtools/core/errors';
@@ -25,13 +29,19 @@ export interface ResolvedSegment extends Segment {
 const show = (s: string): string => JSON.stringify(s);
 
 /** Exit 2 for a bad name or place, 1 for a missing file (error-codes.ts). */
-function refuse(code: 'BAD_WAL_PATH' | 'BAD_WAL_NAME' | 'WAL_MISSING', message: string): PitrError {
-  return new PitrError(code, message, {
-    hint: 'archive_command must pass %p (cmd_archiver -C <ini> -F %p); PostgreSQL never names anything outside pg_wal',
-  });
+function refuse(
+  code: 'BAD_WAL_PATH' | 'BAD_WAL_NAME' | 'WAL_MISSING' | 'WAL_NOT_READY',
+  message: string,
+  hint = 'archive_command must pass %p (cmd_archiver -C <ini> -F %p); PostgreSQL never names anything outside pg_wal',
+): PitrError {
+  return new PitrError(code, message, { hint });
 }
 
-/** Checks -F against pgdata and returns the real file; throws PitrError (exit 2 for a bad name or place, 1 for a missing file). */
+/**
+ * Checks -F against pgdata and returns the real file; throws PitrError: BAD_WAL_PATH, BAD_WAL_NAME,
+ * NO_PG_WAL (exit 2) for a bad name or place; WAL_MISSING (exit 1) for a missing file,
+ * WAL_NOT_READY (exit 1) for one PostgreSQL has not marked .ready or .done.
+ */
 export async function resolveSegment(file: string, pgdata: string, fs: PathFs): Promise<ResolvedSegment> {
   if (file === '') throw refuse('BAD_WAL_PATH', '-F names no file');
   if (file.split('/').includes('..')) throw refuse('BAD_WAL_PATH', `-F ${show(file)} contains '..'`);
@@ -68,5 +78,19 @@ export async function resolveSegment(file: string, pgdata: string, fs: PathFs): 
   }
   if (st.isSymbolicLink()) throw refuse('BAD_WAL_PATH', `${path} is a symbolic link; refusing to follow it`);
   if (!st.isFile()) throw refuse('BAD_WAL_PATH', `${path} is ${st.isDirectory() ? 'a directory' : 'not a regular file'}`);
+  const status = join(walDir, 'archive_status', name);
+  const marked = async (suffix: string): Promise<boolean> =>
+    fs.lstat(`${status}${suffix}`).then(
+      () => true,
+      () => false,
+    );
+  if (!(await marked('.ready')) && !(await marked('.done'))) {
+    throw refuse(
+      'WAL_NOT_READY',
+      `${path} is not marked for archiving (no archive_status/${name}.ready or .done): PostgreSQL may still be writing it, ` +
+        'and a partial copy on a slave would be held against the finished file',
+      "leave it to PostgreSQL's archiver; to ship it now, finish it first (SELECT pg_switch_wal() on the master)",
+    );
+  }
   return { name, path, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
 }
