@@ -57,7 +57,19 @@ describe('-B from a running standby', () => {
     assert.equal(await source.scalar('SELECT pg_is_in_recovery()'), true);
     const ctx = ctxFor(env);
     await initStandby(ctx);
-    const r = await basebackup(ctx);
+    // While -B waits, the DBA's part (docs/cmd_standby.md): finish the segment holding the stop
+    // LSN on the master. archive_timeout alone does not when the master is idle: the source's
+    // stop LSN can fall just after a running-xacts record, which does not count as a write.
+    let settled = false;
+    const backup = basebackup(ctx).finally(() => {
+      settled = true;
+    });
+    const switched = (async () => {
+      while (!settled && !ctx.log.lines.some((l) => /the source is a standby: its backup/.test(l))) await new Promise((res) => setTimeout(res, 100));
+      if (!settled) await env.master.query('SELECT pg_switch_wal()');
+    })();
+    const r = await backup;
+    await switched;
     assert.ok(
       ctx.log.lines.some((l) => /backup started on the source standby at /.test(l)),
       ctx.log.lines.join('\n'),

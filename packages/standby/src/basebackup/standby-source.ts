@@ -123,6 +123,13 @@ export async function firstMissing(
   return found ? { ...found, have, need } : undefined;
 }
 
+/**
+ * Why an idle master may never finish the last segment: PostgreSQL's CheckArchiveTimeout
+ * (checkpointer.c) switches only when the last important record is past the last switch, and the
+ * running-xacts record bgwriter logs is not important (XLOG_MARK_UNIMPORTANT).
+ */
+const IDLE = "archive_timeout switches a segment only after a write that counts, and an idle master's own records do not";
+
 /** How -B waits. */
 export interface WaitOptions {
   timeoutMs: number;
@@ -160,14 +167,15 @@ export async function awaitStandbySourceWal(archivedir: string, w: StandbySource
         {
           hint:
             "the master's cmd_archiver must ship to this host's archivedir (this host among its slaves, state online), and the segment holding the backup's end " +
-            'must be finished: set archive_timeout on the master or run SELECT pg_switch_wal() there; then run -B again',
+            `must be finished: run SELECT pg_switch_wal() on the master (${IDLE}); then run -B again`,
         },
       );
     }
     if (now - reported >= (o.reportMs ?? 10_000)) {
       reported = now;
       log.info(
-        `waiting for the backup's WAL in archivedir: ${miss.have} of ${miss.need} there, next ${miss.name} (${miss.problem}); ${Math.round((o.timeoutMs - (now - t0)) / 1000)} s left`,
+        `waiting for the backup's WAL in archivedir: ${miss.have} of ${miss.need} there, next ${miss.name} (${miss.problem}); ${Math.round((o.timeoutMs - (now - t0)) / 1000)} s left` +
+          (miss.have === miss.need - 1 && miss.problem === 'missing' ? `; if the master is idle, run SELECT pg_switch_wal() there (${IDLE})` : ''),
       );
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
