@@ -160,6 +160,22 @@ describe('no -F: Config OK and reachability', () => {
     } finally {
       chmodSync(s.rdir, 0o700);
     }
+    // Writable, but not ours alone: every upload would refuse it; -C says so before the first segment.
+    chmodSync(s.rdir, 0o777);
+    try {
+      const r = await env.run(['-C', env.ini]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^WARNING: slave ${s.name} \\(.*\\): reachable; r_archivedir ${s.rdir} is not ours alone: it is writable by others \\(its group and every user; mode 0777\\); every segment would be refused there$`,
+          'm',
+        ),
+      );
+      assert.match(r.stdout, new RegExp(`^HINT: on the slave, chmod 0700 ${s.rdir}$`, 'm'));
+    } finally {
+      chmodSync(s.rdir, 0o700);
+    }
     const ok = await env.run(['-C', env.ini]);
     assert.match(ok.stdout, new RegExp(`^INFO: slave ${s.name} .*r_archivedir ${s.rdir} is there and writable$`, 'm'));
     assert.deepEqual(fileTree(s.rdir), before, 'the write probe left a file behind');

@@ -3,7 +3,8 @@
  * A slave that did not take a segment, for each cause, against a real sshd: cmd_archiver -F
  * queues the segment (exit 0) and the alert's event and message name the real cause: connection
  * refused, login refused (wrong key), host key not accepted (wrong known_hosts), permission denied
- * (r_archivedir 0500), disk full (a tmpfs smaller than a segment), and a directory fsync that
+ * (r_archivedir 0500; r_archivedir writable by others or a symbolic link: refused by us, over SFTP
+ * and through the receiver), disk full (a tmpfs smaller than a segment), and a directory fsync that
  * fails after the rename (r_archivedir 0300: OpenSSH cannot open it for reading). With
  * remote_dir_fsync: off the last one is delivered, with a WARNING.
  * Runs on one PostgreSQL major (pitr-test: once): what it proves is in the SSH and queue
@@ -11,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CMD_QUEUE, queueRunnerPid, sha256File, startArchiverEnv, type ArchiverEnv, type RecordedAlert, type TestSlave } from './rig/archiver-env.js';
@@ -148,6 +149,33 @@ test('permission denied (r_archivedir 0500): queued, slave_write_failed says per
       new RegExp(`^slave ${s.name} \\(.*\\) cannot store segments in ${dir} \\(permission denied\\): .*permission denied`),
     );
   });
+});
+
+test('r_archivedir not ours alone (writable by others, or a symbolic link): nothing stored, queued, slave_write_failed names the fix; the same through the receiver (compress: zstd)', async () => {
+  const shared = join(env.dir, 'slave-open');
+  mkdirSync(shared);
+  chmodSync(shared, 0o777);
+  const real = join(env.dir, 'slave-real');
+  mkdirSync(real, { mode: 0o700 });
+  const linked = join(env.dir, 'slave-link');
+  symlinkSync(real, linked);
+  const cases: Array<[string, string, RegExp]> = [
+    [shared, shared, /it is writable by others \(its group and every user; mode 0777\).*chmod 0700/],
+    [linked, real, /it is a symbolic link .*name the directory itself/],
+  ];
+  for (const [dir, onDisk, why] of cases) {
+    for (const over of [{}, { compress: 'zstd', slave_cmd_standby: CMD_STANDBY }]) {
+      await withRdir(dir, async () => {
+        const r = await archiveOnce(over);
+        assert.equal(r.code, 0, r.out);
+        assert.deepEqual(r.queued, [segment]);
+        assert.doesNotMatch(r.out, /shipping uncompressed over SFTP/);
+        oneAlert(r.alerts, 'slave_write_failed', new RegExp(`\\(permission denied\\): .*refusing to write in r_archivedir ${dir}`));
+        oneAlert(r.alerts, 'slave_write_failed', why);
+        assert.deepEqual(readdirSync(onDisk), [], `nothing in ${onDisk}, not even a temp (${JSON.stringify(over)})`);
+      });
+    }
+  }
 });
 
 test('disk full (r_archivedir on an 8 MiB filesystem): queued, slave_write_failed says disk full', async () => {

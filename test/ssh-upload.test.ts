@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { link, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -67,6 +67,34 @@ function defineTests(): void {
       assert.equal(sha256(onDisk), sha256(seg));
       assert.equal(statSync(join(dir, segName(1))).mode & 0o777, 0o600);
       assert.deepEqual(entries(dir), [segName(1)]);
+    });
+
+    test('privateDir: a directory writable by group or others, or a symbolic link, is refused before the link (permission denied, the fix named), nothing left; ours alone is fine', async () => {
+      const data = randomBytes(64 * 1024);
+      const real = freshDir('private-real');
+      const cases: Array<[string, string, RegExp]> = [];
+      for (const mode of [0o777, 0o770, 0o702]) {
+        const d = freshDir(`private-${mode.toString(8)}`);
+        chmodSync(d, mode);
+        cases.push([d, d, new RegExp(`it is writable by others \\(.*mode 0${mode.toString(8)}\\)`)]);
+      }
+      const linked = join(work.path, 'private-link');
+      symlinkSync(real, linked);
+      cases.push([linked, real, /it is a symbolic link/]);
+      for (const [d, onDisk, why] of cases) {
+        await assert.rejects(s().uploadAtomic({ data }, d, segName(7), { privateDir: 'r_archivedir' }), (e: SshError) => {
+          assert.equal(e.code, 'SFTP_PERMISSION_DENIED', e.message);
+          assert.match(e.message, new RegExp(`^refusing to write in r_archivedir ${d} on \\S+: `));
+          assert.match(e.message, why);
+          assert.match(e.hint ?? '', /chmod 0700|name the directory itself/);
+          return true;
+        });
+        assert.deepEqual(entries(onDisk), [], `nothing left in ${d}, not even a temp`);
+      }
+      // Without privateDir (other callers) the same directory takes the file; with it, a 0700 one does.
+      assert.equal((await s().uploadAtomic({ data }, cases[0]![0], segName(7))).status, 'created');
+      assert.equal((await s().uploadAtomic({ data }, real, segName(7), { privateDir: 'r_archivedir' })).status, 'created');
+      assert.deepEqual(entries(real), [segName(7)]);
     });
 
     test('throughput of 16 MiB uploads (diagnostic)', async () => {

@@ -11,7 +11,7 @@ import { PitrError } from '../src/errors.js';
 import { answerStatus, openWalStream, ReceiverUnavailable } from '../src/ssh/wal-stream.js';
 import { encodeFrame, FrameReader, MAX_FILE, sha256, type Answer, type Frame } from '../src/wire/frame.js';
 import type { PlaceFs } from '../src/wire/place.js';
-import { receiveStream } from '../src/wire/receive.js';
+import { receiveStream, type ReceiveOptions } from '../src/wire/receive.js';
 import { CHANNEL_PIECES, FrameTooLarge, PiecePool, WalStreamSender } from '../src/wire/send.js';
 
 /** An in-memory directory; `failOn` makes one call fail with an errno. */
@@ -90,14 +90,14 @@ function fileBytes(name: string, data: Buffer, algo: CompressAlgo, o: { piece?: 
 }
 
 /** Runs the receiver over `bytes`; its answers, and the error that ended it if any. */
-async function receive(fs: PlaceFs, bytes: Buffer): Promise<{ answers: Answer[]; error?: unknown }> {
+async function receive(fs: PlaceFs, bytes: Buffer, opts: ReceiveOptions = {}): Promise<{ answers: Answer[]; error?: unknown }> {
   const input = new PassThrough();
   const answers: Answer[] = [];
   const r = new FrameReader();
   const out = { write: (b: Buffer) => r.push(b).forEach((f) => 'header' in f && f.header.t === 'answer' && answers.push(f.header)) };
   input.end(bytes);
   try {
-    await receiveStream(input, out, fs, '/arch');
+    await receiveStream(input, out, fs, '/arch', opts);
     return { answers };
   } catch (error) {
     return { answers, error };
@@ -231,6 +231,36 @@ for (const op of ['open', 'write', 'fsync', 'close', 'link', 'fsyncdir']) {
     );
   });
 }
+
+test("refuseDir: asked once, before the first file is stored; its sentence answers every file EACCES (the SFTP path's permission denied), nothing written", async () => {
+  const fs = fakeFs();
+  let asked = 0;
+  const why = 'refusing to write in r_archivedir /arch: it is writable by others (every user; mode 0777); fix: chmod 0700 /arch';
+  const refuseDir = async (): Promise<string | undefined> => (asked++, why);
+  const { answers, error } = await receive(fs, Buffer.concat([fileBytes(SEG, segment(), 'zstd'), fileBytes('000000010000000000000002', segment(), 'lz4')]), {
+    refuseDir,
+  });
+  assert.equal(error, undefined);
+  assert.equal(asked, 1);
+  assert.deepEqual(
+    answers.map((a) => [a.status, (a as { code?: string }).code, (a as { message?: string }).message]),
+    [
+      ['error', 'EACCES', why],
+      ['error', 'EACCES', why],
+    ],
+  );
+  assert.equal(fs.files.size, 0, 'not even a temp');
+  assert.throws(
+    () => answerStatus(answers[0]!, `/arch/${SEG}`, 'u@h:22'),
+    (x: unknown) => x instanceof PitrError && x.code === 'SFTP_PERMISSION_DENIED' && x.message.includes(why),
+  );
+  // undefined lets them be stored.
+  const ok = await receive(fs, fileBytes(SEG, segment(), 'zstd'), { refuseDir: async () => undefined });
+  assert.deepEqual(
+    ok.answers.map((a) => a.status),
+    ['stored'],
+  );
+});
 
 /** A channel into receiveStream over PassThroughs (it copies what is written, as ssh2 does before its callback). */
 function loopChannel(fs: PlaceFs): { ch: never; done: Promise<number>; toSender: PassThrough } {

@@ -41,7 +41,7 @@ export function sessionLink(session: SshSession, rArchivedir: string, dirFsync =
     upload: async (src, name) => {
       const status = await pool?.send(session, src, name);
       if (status !== undefined) return status;
-      return (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync })).status;
+      return (await session.uploadAtomic({ path: src }, rArchivedir, name, { inFlight: UPLOAD_IN_FLIGHT, dirFsync, privateDir: 'r_archivedir' })).status;
     },
     stat: async (name) => {
       const st = await session.statIfExists(posix.join(rArchivedir, name));

@@ -15,7 +15,7 @@ import { codecFor, formatCompress } from '@pitrtools/core/compress';
 import { connectSsh, type SshSession } from '@pitrtools/core/ssh/index';
 import { openWalStream, ReceiverUnavailable } from '@pitrtools/core/ssh/wal-stream';
 import { PiecePool } from '@pitrtools/core/wire/send';
-import { DIR_NOT_PRIVATE } from '@pitrtools/core/fs/ownership';
+import { DIR_NOT_PRIVATE, judgeOwnDir, type DirProblem } from '@pitrtools/core/fs/ownership';
 import { checkQueueDirs, fsQueueStore } from '../adapters/fs-queue-store.js';
 import { sshTargetOf } from '../adapters/ssh-link.js';
 import { runningDaemon } from '../daemon/pidfile.js';
@@ -53,9 +53,14 @@ export function sshProbe(log: Logger, sshDebug: boolean): SlaveProbe {
       if (!st.isDirectory) return { ok: false, text: `r_archivedir ${dir} is not a directory` };
       const ch = await s.openSftp();
       const probe = posix.join(dir, `.pitrtools-check.${randomBytes(8).toString('hex')}.tmp`);
+      let problem: DirProblem | undefined;
       try {
-        await ch.close(await ch.open(probe, 'wx', 0o600), probe);
+        const h = await ch.open(probe, 'wx', 0o600);
+        // Who we are there (the probe's owner), and the directory itself, judged as every upload judges it.
+        const [mine, lst] = await Promise.all([ch.fstat(h, probe), ch.lstat(dir)]);
+        await ch.close(h, probe);
         await ch.unlink(probe);
+        problem = judgeOwnDir(lst, dir, mine.uid, t.user);
       } catch (err) {
         return {
           ok: false,
@@ -65,6 +70,12 @@ export function sshProbe(log: Logger, sshDebug: boolean): SlaveProbe {
       } finally {
         ch.end();
       }
+      if (problem !== undefined)
+        return {
+          ok: false,
+          text: `r_archivedir ${dir} is not ours alone: it ${problem.problem}; every segment would be refused there`,
+          hint: `on the slave, ${problem.hint}`,
+        };
       if (t.compress.algo !== 'none') return await receiverProbe(s, t);
       return { ok: true, text: `r_archivedir ${dir} is there and writable` };
     } finally {

@@ -175,6 +175,7 @@ export class SlaveWorker implements LinkProvider {
           inFlight: this.opts.inFlight,
           ...(this.opts.buffers ? { buffers: this.opts.buffers } : {}),
           dirFsync: this.target.remoteDirFsync,
+          privateDir: 'r_archivedir',
         })
       ).status;
     } catch (err) {

@@ -19,28 +19,40 @@ export const SYMLINK_REFUSED = 'SYMLINK_REFUSED';
 
 const euid = (): number => process.geteuid?.() ?? 0;
 
-/** What is wrong with `dir` as a directory of ours: undefined when fine; `missing` when it does not exist. */
-export async function ownDirProblem(dir: string, uid: number = euid()): Promise<{ problem: string; hint: string } | 'missing' | undefined> {
-  let st;
-  try {
-    st = await fsp.lstat(dir);
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return 'missing';
-    return { problem: `cannot be checked (${errorCode(err) ?? String(err)})`, hint: `check the permissions of the directories above ${dir}` };
-  }
-  if (st.isSymbolicLink()) {
-    const real = await fsp.realpath(dir).catch(() => undefined);
+/** The stat(2) fields judgeOwnDir needs: from lstat here, or from SFTP's LSTAT on a slave. */
+export interface DirStat {
+  isSymbolicLink: boolean;
+  isDirectory: boolean;
+  /** st_mode (type and permission bits). */
+  mode: number;
+  uid: number;
+}
+
+/** A directory we refuse to write in: what is wrong (a sentence after "it") and the fix. */
+export interface DirProblem {
+  problem: string;
+  hint: string;
+}
+
+/**
+ * The rule of this file applied to one lstat(2) of `dir`: undefined when it is a directory owned
+ * by `uid`, not writable by group or others; else what is wrong and the fix (`owner` names the
+ * user for the chown hint). The same judgement for a local directory (ownDirProblem) and a
+ * slave's r_archivedir (the SFTP upload and the WAL receiver).
+ */
+export function judgeOwnDir(st: DirStat, dir: string, uid: number, owner: string): DirProblem | undefined {
+  if (st.isSymbolicLink) {
     return {
       problem: 'is a symbolic link (it is never followed: whoever can change the link decides where we write)',
-      hint: real !== undefined ? `name the directory itself: ${real}` : 'name the directory itself, not a link',
+      hint: 'name the directory itself, not a link',
     };
   }
-  if (!st.isDirectory()) return { problem: 'is not a directory', hint: `move ${dir} away, or name another directory` };
+  if (!st.isDirectory) return { problem: 'is not a directory', hint: `move ${dir} away, or name another directory` };
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (st.uid !== uid) {
     return {
       problem: `belongs to uid ${st.uid} (mode ${mode}), not to this user (uid ${uid})`,
-      hint: `as root: chown ${userName(uid)} ${dir} && chmod 0700 ${dir}`,
+      hint: `as root: chown ${owner} ${dir} && chmod 0700 ${dir}`,
     };
   }
   if ((st.mode & 0o022) !== 0) {
@@ -48,6 +60,23 @@ export async function ownDirProblem(dir: string, uid: number = euid()): Promise<
     return { problem: `is writable by others (${who}; mode ${mode})`, hint: `chmod 0700 ${dir}` };
   }
   return undefined;
+}
+
+/** What is wrong with `dir` as a directory of ours: undefined when fine; `missing` when it does not exist. */
+export async function ownDirProblem(dir: string, uid: number = euid()): Promise<DirProblem | 'missing' | undefined> {
+  let st;
+  try {
+    st = await fsp.lstat(dir);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return 'missing';
+    return { problem: `cannot be checked (${errorCode(err) ?? String(err)})`, hint: `check the permissions of the directories above ${dir}` };
+  }
+  const p = judgeOwnDir({ isSymbolicLink: st.isSymbolicLink(), isDirectory: st.isDirectory(), mode: st.mode, uid: st.uid }, dir, uid, userName(uid));
+  if (p !== undefined && st.isSymbolicLink()) {
+    const real = await fsp.realpath(dir).catch(() => undefined);
+    if (real !== undefined) return { ...p, hint: `name the directory itself: ${real}` };
+  }
+  return p;
 }
 
 function userName(uid: number): string {

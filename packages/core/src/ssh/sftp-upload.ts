@@ -16,7 +16,8 @@ import { posix } from 'node:path';
 import type { BufferPool } from '../buffer-pool.js';
 import type { Logger } from '../log.js';
 import { SshError, SshErrorCode, type SshErrorCodeValue } from './errors.js';
-import type { SftpChannel } from './sftp-channel.js';
+import type { RemoteStat, SftpChannel } from './sftp-channel.js';
+import { judgeOwnDir } from '../fs/ownership.js';
 import { lanes } from '../lanes.js';
 import { openSource, pipelinedWrite, type Source, type UploadSource } from './sftp-write.js';
 
@@ -34,6 +35,13 @@ export interface UploadOptions {
   buffers?: BufferPool;
   /** Bytes per WRITE request; capped at the server's limit (OpenSSH: 255 KiB). */
   chunkSize?: number;
+  /**
+   * The key that names remoteDir (e.g. 'r_archivedir'): the directory must then be ours alone
+   * (fs/ownership.ts's rule: no symbolic link, owned by the user we log in as, not writable by
+   * group or others), or nothing is linked and SFTP_PERMISSION_DENIED is thrown with the fix.
+   * Its LSTAT and the temp's FSTAT (our uid there) go out with the writes: no round trip added.
+   */
+  privateDir?: string;
   log?: Logger;
 }
 
@@ -143,6 +151,17 @@ export function tempNameFor(name: string): string {
 
 const TEMP_RE = /^\..+\.[0-9a-f]{16}\.tmp$/;
 
+/** Throws SFTP_PERMISSION_DENIED naming `key`, the slave and the fix unless `st` (the directory's lstat) is ours alone (judgeOwnDir); `uid` is ours there. */
+function refuseUnlessPrivate(ch: SftpChannel, dir: string, key: string, st: RemoteStat, uid: number): void {
+  const p = judgeOwnDir(st, dir, uid, `uid ${uid}`);
+  if (p === undefined) return;
+  throw new SshError(SshErrorCode.SFTP_PERMISSION_DENIED, `refusing to write in ${key} ${dir} on ${ch.endpoint}: it ${p.problem}`, {
+    hint: `on ${ch.endpoint}, ${p.hint}`,
+    endpoint: ch.endpoint,
+    remotePath: dir,
+  });
+}
+
 /** Uploads `src` as `remoteDir/name`, durably, never overwriting and never exposing a partial file. */
 export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir: string, name: string, opts: UploadOptions = {}): Promise<UploadResult> {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
@@ -153,10 +172,15 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
   const inFlight = opts.inFlight ?? 16;
   const source = await openSource(src);
   let tmpExists = false;
+  // The directory's owner and mode, and (from the temp) who we are there: asked with the open.
+  const dirStat = opts.privateDir !== undefined ? ch.lstat(remoteDir) : undefined;
+  dirStat?.catch(() => undefined);
+  let ownStat: Promise<RemoteStat> | undefined;
   try {
     try {
       const handle = await ch.open(tmpPath, 'wx', opts.mode ?? 0o600);
       tmpExists = true;
+      if (dirStat !== undefined) (ownStat = ch.fstat(handle, tmpPath)).catch(() => undefined);
       let closed = false;
       try {
         await pipelinedWrite(ch, handle, tmpPath, source, {
@@ -180,6 +204,7 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
       // Ask before the finally below removes the temp file and frees its space.
       throw await explainWriteFailure(ch, remoteDir, err, source.size);
     }
+    if (dirStat !== undefined && ownStat !== undefined) refuseUnlessPrivate(ch, remoteDir, opts.privateDir!, await dirStat, (await ownStat).uid);
     const dirFsync = opts.dirFsync ?? true;
     // With hardlink@openssh.com (OpenSSH's sftp-server, which answers requests one after the
     // other, in order) the directory is opened for its fsync together with the link, and the

@@ -20,6 +20,12 @@ export interface AnswerSink {
 export interface ReceiveOptions {
   /** fsync the directory after each link (remote_dir_fsync); default true. */
   dirFsync?: boolean;
+  /**
+   * Asked once, before the first file is stored: a sentence refuses every file of the stream
+   * (answered EACCES, which cmd_archiver reads as the SFTP path's permission denied), e.g. a
+   * directory that is not ours alone (fs/ownership.ts); undefined lets them be stored.
+   */
+  refuseDir?: () => Promise<string | undefined>;
 }
 
 /** True for a name that can only mean a file in `dir` (no path, not . or .., no NUL). */
@@ -49,10 +55,12 @@ interface Incoming {
 }
 
 /** Answers a completed file: its bytes were checked against `end`'s SHA-256, then stored with placeFile. Never throws. */
-async function finishFile(fs: PlaceFs, dir: string, f: Incoming, end: EndHeader, opts: ReceiveOptions): Promise<Answer> {
+async function finishFile(fs: PlaceFs, dir: string, f: Incoming, end: EndHeader, opts: ReceiveOptions, refusal: Promise<string | undefined>): Promise<Answer> {
   const name = f.h.name;
   try {
     if (f.error !== undefined) throw f.error;
+    const refused = await refusal;
+    if (refused !== undefined) return { t: 'answer', name, status: 'error', code: 'EACCES', message: refused };
     const got = f.hash.digest('hex');
     if (got !== end.sha256)
       throw new PitrError(
@@ -84,6 +92,7 @@ export async function receiveStream(input: AsyncIterable<Buffer>, out: AnswerSin
   let buf = Buffer.alloc(0);
   let cur: Incoming | undefined;
   let files = 0;
+  let refusal: Promise<string | undefined> | undefined;
   for await (const chunk of input) {
     for (const f of reader.push(chunk)) {
       if ('piece' in f) {
@@ -115,7 +124,8 @@ export async function receiveStream(input: AsyncIterable<Buffer>, out: AnswerSin
           cur.error = err;
         }
       } else if (h.t === 'end') {
-        send(await finishFile(fs, dir, cur!, h, opts));
+        refusal ??= opts.refuseDir?.() ?? Promise.resolve(undefined);
+        send(await finishFile(fs, dir, cur!, h, opts, refusal));
         cur = undefined;
         files++;
       } else throw new PitrError('WIRE_PROTOCOL', `WAL stream: a ${h.t} frame where a file was expected`);

@@ -7,6 +7,7 @@
  */
 import { receiveStream } from '@pitrtools/core/wire/receive';
 import { nodePlaceFs } from '@pitrtools/core/wire/node-place-fs';
+import { ownDirProblem } from '@pitrtools/core/fs/ownership';
 
 /** Options of receiveWalStream. */
 export interface ReceiveWalStreamOptions {
@@ -18,7 +19,14 @@ export interface ReceiveWalStreamOptions {
 
 /** Runs the receiver on stdin/stdout until cmd_archiver ends the stream; returns the files handled. Throws WIRE_PROTOCOL on a malformed stream. */
 export async function receiveWalStream(o: ReceiveWalStreamOptions): Promise<number> {
-  const n = await receiveStream(process.stdin, process.stdout, nodePlaceFs, o.dir, { dirFsync: o.dirFsync });
+  const n = await receiveStream(process.stdin, process.stdout, nodePlaceFs, o.dir, {
+    dirFsync: o.dirFsync,
+    // The rule of our own directories (fs/ownership.ts), as the SFTP path applies it on this slave.
+    refuseDir: async () => {
+      const p = await ownDirProblem(o.dir);
+      return p === undefined || p === 'missing' ? undefined : `refusing to write in r_archivedir ${o.dir}: it ${p.problem}; fix: ${p.hint}`;
+    },
+  });
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   return n;
 }
