@@ -4,7 +4,7 @@
  * -n, --install-helpers, --help and usage errors.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CMD_QUEUE, FRONT_END, fileTree, startArchiverEnv, type ArchiverEnv } from './rig/archiver-env.js';
@@ -238,6 +238,28 @@ describe('-n, --install-helpers, --help, usage errors', () => {
     assert.match(r.stdout, new RegExp(`slave ${env.slaves[0]!.name} .*: 1 queued segments \\(16MB\\) would go first`));
     assert.match(r.stdout, new RegExp(`slave ${env.slaves[1]!.name} .*: reachable; (would upload to|.* exists with the same size)`));
     assert.match(r.stdout, /dry run: nothing was written, uploaded or alerted/);
+    assert.deepEqual([fileTree(env.lArchivedir), ...env.slaves.map((s) => fileTree(s.rdir))], before);
+    assert.equal(env.alerts().length, alerts);
+  });
+
+  test('-F by hand on the segment PostgreSQL is writing: exit 1 (WAL_NOT_READY) with the reason and the fix; nothing written, sent or alerted (Node.js, -n and the sh front end)', async () => {
+    // A record first: the insert position is then inside the segment being written (pg_walfile_name
+    // names the segment before a boundary, XLByteToPrevSeg).
+    await env.pg.query("SELECT pg_logical_emit_message(false, 'pitrtools-test', 'x')");
+    const seg = await env.pg.scalar<string>('SELECT pg_walfile_name(pg_current_wal_insert_lsn())');
+    assert.ok(existsSync(join(env.pg.pgdata, 'pg_wal', seg)), `${seg} in pg_wal`);
+    const before = [fileTree(env.lArchivedir), ...env.slaves.map((s) => fileTree(s.rdir))];
+    const alerts = env.alerts().length;
+    for (const [args, bin] of [
+      [['-F'], undefined],
+      [['-n', '-F'], undefined],
+      [['-F'], FRONT_END],
+    ] as const) {
+      const r = await env.run(['-C', env.ini, ...args, `pg_wal/${seg}`], { cwd: env.pg.pgdata, ...(bin ? { bin } : {}) });
+      assert.equal(r.code, 1, `${args.join(' ')} ${bin ?? ''}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`ERROR: .*${seg} is not marked for archiving \\(no archive_status/${seg}\\.ready or \\.done\\)`));
+      assert.match(r.stderr, /HINT: .*SELECT pg_switch_wal\(\)/);
+    }
     assert.deepEqual([fileTree(env.lArchivedir), ...env.slaves.map((s) => fileTree(s.rdir))], before);
     assert.equal(env.alerts().length, alerts);
   });
