@@ -17,9 +17,10 @@ import { WalStreamPool } from '../src/adapters/wal-stream-pool.js';
  * into `dir`; a channel's receiver starts `startMs` after the exec, as cmd_standby does on a
  * slave. Opening a channel takes `openMs` (two round trips: the pool's measure of one), and a
  * channel takes what is written at `bytesPerSec` (its window: the write callback), one write
- * after the other. Records which channel each file's header went over.
+ * after the other; with `gate`, no write is taken before it resolves (a window that stays shut).
+ * Records which channel each file's header went over.
  */
-function receiverSession(dir: string, o: { startMs?: number; openMs?: number; failOpens?: number; bytesPerSec?: number } = {}) {
+function receiverSession(dir: string, o: { startMs?: number; openMs?: number; failOpens?: number; bytesPerSec?: number; gate?: Promise<void> } = {}) {
   const channels: string[][] = [];
   const opens = { failed: 0, at: [] as number[] };
   const session = {
@@ -45,11 +46,15 @@ function receiverSession(dir: string, o: { startMs?: number; openMs?: number; fa
           const m = /"t":"file","name":"([0-9A-F]{24})"/.exec(text);
           if (m) files.push(m[1]!);
           const r = toReceiver.write(Buffer.from(d));
-          if (o.bytesPerSec === undefined) setImmediate(() => cb?.());
-          else {
-            free = Math.max(free, performance.now()) + (d.length * 1000) / o.bytesPerSec;
-            setTimeout(() => cb?.(), free - performance.now());
-          }
+          const take = (): void => {
+            if (o.bytesPerSec === undefined) setImmediate(() => cb?.());
+            else {
+              free = Math.max(free, performance.now()) + (d.length * 1000) / o.bytesPerSec;
+              setTimeout(() => cb?.(), free - performance.now());
+            }
+          };
+          if (o.gate === undefined) take();
+          else void o.gate.then(take);
           return r;
         },
         end: () => toReceiver.end(),
@@ -171,12 +176,16 @@ test('files sent in the same turn go out in WAL order, whatever order their call
 
 test('end() with files still queued rejects them, and later sends, instead of leaving them waiting', () =>
   withFiles(3, 1 << 20, async (f) => {
-    const { session, channels } = receiverSession(f.dest, { openMs: 5, bytesPerSec: 10e6 });
+    // The channel's window stays shut until end() was called: the first file is being written
+    // and two wait, however late this process gets to run (a busy machine).
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const { session, channels } = receiverSession(f.dest, { openMs: 5, bytesPerSec: 10e6, gate });
     const pool = new WalStreamPool(target(f.dest), memoryLogger(), 1);
     const sends = f.segs.map((n) => pool.send(session, join(f.root, n), n));
-    // end() while the first file is being written (1 MiB at 10 MB/s: ~100 ms) and two wait.
     while (channels[0] === undefined || channels[0].length === 0) await new Promise((r) => setTimeout(r, 2));
     pool.end();
+    open();
     const got = await Promise.allSettled(sends);
     assert.deepEqual(got[0], { status: 'fulfilled', value: 'created' }, 'the file already being written finishes');
     assert.deepEqual(
