@@ -50,7 +50,7 @@ test('a hook that hangs is killed at the time limit, with its children, and the 
   const r = await raiseAlert({ notify_warning: '/bin/sh -c "sleep 30 & sleep 30" sh', hook_timeout: 1 }, alert('slow', { level: 'WARNING' }), log);
   const took = Date.now() - started;
   assert.equal(r.result?.timedOut, true);
-  assert.ok(took < 5000, `took ${took} ms`);
+  assert.ok(took < 15_000, `took ${took} ms (the hook would hang for 30 s)`);
   assert.ok(
     log.lines.some((l) => /did not finish within 1s/.test(l)),
     log.lines.join('\n'),
