@@ -26,8 +26,13 @@ import { requireSlowLink } from './rig/sshd.js';
 
 after(cleanupAll);
 
-const DEADLINE_S = 2;
-/** Far from the normal time (deadline + a few seconds of start-up and local copying), far below the ~34 s of the old code. */
+/**
+ * Long enough for the fast (loopback) slave on a busy machine: at 2 s both slaves missed it while
+ * a CI run went on beside (SSH set-up and 8 MiB through sshd on a loaded CPU); far below the ~34 s
+ * the slow link needs.
+ */
+const DEADLINE_S = 8;
+/** Far from the normal time (deadline + a few seconds of start-up and local copying), below the ~34 s of the old code. */
 const BOUND_MS = (DEADLINE_S + 15) * 1000;
 /** The background delivery of one 8 MiB segment at 2 Mbit/s takes about 34 s: poll generously. */
 const DELIVERY_MS = 240_000;
@@ -90,7 +95,7 @@ test('standalone cmd_archiver -F: exit 0 within slave_deadline + margin; fast sl
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
   assert.ok(r.ms < BOUND_MS, `the run took ${Math.round(r.ms)} ms; slave_deadline is ${DEADLINE_S} s, so it must be under ${BOUND_MS} ms`);
   assert.match(r.stderr, new RegExp(`too slow: ${name} not delivered within slave_deadline \\(${DEADLINE_S} s\\)`));
-  assertSame(join(fast.rdir, name), name, 'fast slave');
+  assertSame(join(fast.rdir, name), name, `fast slave (the run said: ${r.stderr.trim()})`);
   assertSame(join(env.lArchivedir, slow.name, name), name, "slow slave's queue");
   assert.deepEqual(env.walFiles(join(env.lArchivedir, fast.name)), [], 'nothing queued for the fast slave');
   // cmd_queue (started by the run because something was queued) ships it at the link's pace.
@@ -132,7 +137,7 @@ test('warm path (sh front end asking cmd_queue): answered within slave_deadline 
   t.diagnostic(`sh front end -F (warm) took ${Math.round(r.ms)} ms, exit ${r.code}`);
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
   assert.ok(r.ms < BOUND_MS, `the run took ${Math.round(r.ms)} ms; slave_deadline is ${DEADLINE_S} s, so it must be under ${BOUND_MS} ms`);
-  assertSame(join(fast.rdir, name), name, 'fast slave');
+  assertSame(join(fast.rdir, name), name, `fast slave (the run said: ${r.stderr.trim()})`);
   assertSame(join(env.lArchivedir, slow.name, name), name, "slow slave's queue");
   assert.match(readFileSync(queueLog, 'utf8'), new RegExp(`too slow: ${name} not delivered within slave_deadline`));
   await waitFor('the queue warning hook runs (and goes on for 20 s)', async () => existsSync(hookStarted), 15_000);
@@ -145,7 +150,8 @@ test('warm path (sh front end asking cmd_queue): answered within slave_deadline 
   const end = await q.exited;
   t.diagnostic(`cmd_queue stopped ${end.at - t0} ms after SIGTERM, exit ${end.code}`);
   assert.equal(end.code, 0, 'cmd_queue exits 0 on SIGTERM');
-  assert.ok(end.at - t0 < 6000, `cmd_queue took ${end.at - t0} ms to stop after SIGTERM; it must stop within a few seconds`);
+  // Within seconds (STOP_GRACE_MS for hooks, then out), not after the 20 s hook or the upload: 15 s leaves a busy machine room.
+  assert.ok(end.at - t0 < 15_000, `cmd_queue took ${end.at - t0} ms to stop after SIGTERM; it must stop within a few seconds`);
   assertSame(join(env.lArchivedir, slow.name, name), name, 'queue intact after the stop');
   assert.equal(env.daemonPid(), undefined, 'pid file released');
 
