@@ -244,9 +244,12 @@ describe('-n, --install-helpers, --help, usage errors', () => {
 
   test('-F by hand on the segment PostgreSQL is writing: exit 1 (WAL_NOT_READY) with the reason and the fix; nothing written, sent or alerted (Node.js, -n and the sh front end)', async () => {
     // A record first: the insert position is then inside the segment being written (pg_walfile_name
-    // names the segment before a boundary, XLByteToPrevSeg).
-    await env.pg.query("SELECT pg_logical_emit_message(false, 'pitrtools-test', 'x')");
-    const seg = await env.pg.scalar<string>('SELECT pg_walfile_name(pg_current_wal_insert_lsn())');
+    // names the segment before a boundary, XLByteToPrevSeg). A transactional message gets an xid, so
+    // its commit is flushed (synchronous_commit = on): the segment's file exists when the statement
+    // returns. A non-transactional one may sit in WAL buffers after a switch, and then the new
+    // segment's file is not created yet (seen on PostgreSQL 16 in CI).
+    await env.pg.query("SELECT pg_logical_emit_message(true, 'pitrtools-test', 'x')");
+    const seg = await env.pg.scalar<string>('SELECT pg_walfile_name(pg_current_wal_flush_lsn())');
     assert.ok(existsSync(join(env.pg.pgdata, 'pg_wal', seg)), `${seg} in pg_wal`);
     const before = [fileTree(env.lArchivedir), ...env.slaves.map((s) => fileTree(s.rdir))];
     const alerts = env.alerts().length;
