@@ -318,14 +318,16 @@ function defineTests(): void {
 
     test('peer hangs mid-write (sshd frozen, TCP still open) → keepalive notices: SSH_DISCONNECTED, no final-named file', async () => {
       const d = freshDir('frozen');
-      const interval = 250;
+      // 1 s x 2: a busy machine (two CPU hogs) once left the live sshd silent past 250 ms x 2 before
+      // the freeze, so the upload was dropped by keepalive for the wrong reason.
+      const interval = 1000;
       const own = await connectSsh(sshTargetFor(sshd(), { keepaliveIntervalMs: interval, keepaliveCountMax: 2 }));
       let frozenAt = 0;
       try {
         await assert.rejects(
           own.uploadAtomic({ data: big }, d, segName(10), {
             onProgress: (done) => {
-              if (!frozenAt && done >= 8 * MiB) {
+              if (!frozenAt && done >= 1 * MiB) {
                 frozenAt = performance.now();
                 sshd().freeze();
               }
@@ -333,6 +335,7 @@ function defineTests(): void {
           }),
           (e: unknown) => e instanceof SshError && e.code === 'SSH_DISCONNECTED' && /keepalive/i.test(e.message),
         );
+        assert.ok(frozenAt > 0, 'the connection was dropped before sshd was frozen');
         const ms = performance.now() - frozenAt;
         console.log(`hung peer noticed after ${ms.toFixed(0)} ms (keepalive ${interval} ms x 2)`);
         assert.ok(ms < interval * 4 + 1000, `${ms} ms`);
