@@ -69,7 +69,7 @@ function defineTests(): void {
       assert.deepEqual(entries(dir), [segName(1)]);
     });
 
-    test('privateDir: a directory writable by group or others, or a symbolic link, is refused before the link (permission denied, the fix named), nothing left; ours alone is fine', async () => {
+    test('privateDir: a directory writable by group or others, or a symbolic link, is refused before the link (permission denied, the fix named), nothing left; ours alone is fine', async (t) => {
       const data = randomBytes(64 * 1024);
       const real = freshDir('private-real');
       const cases: Array<[string, string, RegExp]> = [];
@@ -81,6 +81,14 @@ function defineTests(): void {
       const linked = join(work.path, 'private-link');
       symlinkSync(real, linked);
       cases.push([linked, real, /it is a symbolic link/]);
+      // Our uid there is asked once per channel (one FSTAT of the first temp), not per upload.
+      const ch = await s().sftp();
+      let fstats = 0;
+      const fstat = ch.fstat.bind(ch);
+      ch.fstat = (...a) => (fstats++, fstat(...a));
+      t.after(() => {
+        ch.fstat = fstat;
+      });
       for (const [d, onDisk, why] of cases) {
         await assert.rejects(s().uploadAtomic({ data }, d, segName(7), { privateDir: 'r_archivedir' }), (e: SshError) => {
           assert.equal(e.code, 'SFTP_PERMISSION_DENIED', e.message);
@@ -95,6 +103,7 @@ function defineTests(): void {
       assert.equal((await s().uploadAtomic({ data }, cases[0]![0], segName(7))).status, 'created');
       assert.equal((await s().uploadAtomic({ data }, real, segName(7), { privateDir: 'r_archivedir' })).status, 'created');
       assert.deepEqual(entries(real), [segName(7)]);
+      assert.equal(fstats, 1, 'FSTATs for 5 uploads with privateDir on one channel');
     });
 
     test('throughput of 16 MiB uploads (diagnostic)', async () => {

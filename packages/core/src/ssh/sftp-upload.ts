@@ -39,7 +39,7 @@ export interface UploadOptions {
    * The key that names remoteDir (e.g. 'r_archivedir'): the directory must then be ours alone
    * (fs/ownership.ts's rule: no symbolic link, owned by the user we log in as, not writable by
    * group or others), or nothing is linked and SFTP_PERMISSION_DENIED is thrown with the fix.
-   * Its LSTAT and the temp's FSTAT (our uid there) go out with the writes: no round trip added.
+   * Its LSTAT (and, once per channel, the temp's FSTAT: our uid there) go out with the writes: no round trip added.
    */
   privateDir?: string;
   log?: Logger;
@@ -151,6 +151,13 @@ export function tempNameFor(name: string): string {
 
 const TEMP_RE = /^\..+\.[0-9a-f]{16}\.tmp$/;
 
+/**
+ * Our uid on each channel's server, learnt from the first temp file's FSTAT: it cannot change for
+ * a channel, so later uploads send only the directory's LSTAT (which still catches a chmod made
+ * while cmd_queue runs).
+ */
+const ownUid = new WeakMap<SftpChannel, number>();
+
 /** Throws SFTP_PERMISSION_DENIED naming `key`, the slave and the fix unless `st` (the directory's lstat) is ours alone (judgeOwnDir); `uid` is ours there. */
 function refuseUnlessPrivate(ch: SftpChannel, dir: string, key: string, st: RemoteStat, uid: number): void {
   const p = judgeOwnDir(st, dir, uid, `uid ${uid}`);
@@ -175,12 +182,16 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
   // The directory's owner and mode, and (from the temp) who we are there: asked with the open.
   const dirStat = opts.privateDir !== undefined ? ch.lstat(remoteDir) : undefined;
   dirStat?.catch(() => undefined);
-  let ownStat: Promise<RemoteStat> | undefined;
+  let uid: Promise<number> | undefined;
   try {
     try {
       const handle = await ch.open(tmpPath, 'wx', opts.mode ?? 0o600);
       tmpExists = true;
-      if (dirStat !== undefined) (ownStat = ch.fstat(handle, tmpPath)).catch(() => undefined);
+      if (dirStat !== undefined) {
+        const known = ownUid.get(ch);
+        uid = known !== undefined ? Promise.resolve(known) : ch.fstat(handle, tmpPath).then((st) => (ownUid.set(ch, st.uid), st.uid));
+        uid.catch(() => undefined);
+      }
       let closed = false;
       try {
         await pipelinedWrite(ch, handle, tmpPath, source, {
@@ -204,7 +215,7 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
       // Ask before the finally below removes the temp file and frees its space.
       throw await explainWriteFailure(ch, remoteDir, err, source.size);
     }
-    if (dirStat !== undefined && ownStat !== undefined) refuseUnlessPrivate(ch, remoteDir, opts.privateDir!, await dirStat, (await ownStat).uid);
+    if (dirStat !== undefined && uid !== undefined) refuseUnlessPrivate(ch, remoteDir, opts.privateDir!, await dirStat, await uid);
     const dirFsync = opts.dirFsync ?? true;
     // With hardlink@openssh.com (OpenSSH's sftp-server, which answers requests one after the
     // other, in order) the directory is opened for its fsync together with the link, and the
