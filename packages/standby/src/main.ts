@@ -34,8 +34,15 @@ async function runFast(inv: Exclude<FastInvocation, { kind: 'basebackup' }>): Pr
   const { loadConfig } = await import('@pitrtools/core/config/index');
   const { config } = loadConfig(inv.config, 'standby');
   if (inv.kind === 'restore') {
-    const { restoreWal, REJECTS_BEFORE_ALERT } = await import('./commands/restore.js');
-    const r = await restoreWal({ archivedir: config.archivedir, pgdata: config.pgdata, file: inv.file, dest: inv.dest });
+    const [{ restoreWal, REJECTS_BEFORE_ALERT }, { dropTempsOnSignal }] = await Promise.all([
+      import('./commands/restore.js'),
+      import('@pitrtools/core/fs/temp-registry'),
+    ]);
+    // PostgreSQL's shutdown signals the process group of its startup process, this command
+    // included: the temp file in pg_wal is removed before we end by that signal, or it would
+    // stay there (PostgreSQL never removes a name it did not make).
+    const releaseSignals = dropTempsOnSignal();
+    const r = await restoreWal({ archivedir: config.archivedir, pgdata: config.pgdata, file: inv.file, dest: inv.dest }).finally(releaseSignals);
     // Not there (yet): PostgreSQL asks again later. Nothing to say; it probes for .history constantly.
     if (typeof r === 'string') return r === 'restored' ? ExitCode.OK : ExitCode.FAILED;
     // There but incomplete: refused (PostgreSQL asks again later), said in the server log, alerted once when it persists.

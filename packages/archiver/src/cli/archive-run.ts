@@ -10,6 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, PitrError } from '@pitrtools/core/errors';
+import { dropTempsOnSignal } from '@pitrtools/core/fs/temp-registry';
 import { runMain } from '@pitrtools/cli/exit';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import type { Logger } from '@pitrtools/core/log';
@@ -92,6 +93,8 @@ export async function runArchive(a: ArchiveRunArgs): Promise<number> {
   const { archiveCommand } = await import('../commands/archive.js');
   let result: ArchiveResult;
   const stopGc = paceGc();
+  // PostgreSQL's shutdown signals our process group: the queue's temp files go with us.
+  const releaseSignals = dropTempsOnSignal();
   try {
     result = await archiveCommand({ config, file: a.file, log, dirsChecked: true });
   } catch (err) {
@@ -99,6 +102,7 @@ export async function runArchive(a: ArchiveRunArgs): Promise<number> {
     if (err instanceof PitrError && err.code === 'ARCHIVING_OFFLINE' && config.warm_path) await ensureQueueRunner(config, log);
     throw err;
   } finally {
+    releaseSignals();
     stopGc();
   }
   const queued = [...result.outcomes.values()].some((o) => o.kind === 'queued');

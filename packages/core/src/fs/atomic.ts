@@ -59,16 +59,49 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await fsyncDir(dir);
 }
 
-/** Copies `src` to a fsynced temp file in `dir` and returns the temp path (caller places it). */
+/** Bytes read and written at a time by copyToTemp. */
+const COPY_CHUNK = 1 << 20;
+
+/** Rethrows `err` with `path` set where the call did not set one (calls on a file handle do not): which side failed is told by it. */
+function at(path: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = path;
+    throw err;
+  };
+}
+
+/**
+ * Copies `src` to a fsynced temp file in `dir` and returns the temp path; the caller places it
+ * and then calls untrackTemp. The temp is created by openTemp (O_EXCL, O_NOFOLLOW, tracked), so a
+ * SIGTERM in the middle of the copy removes it (dropTempsOnSignal), which fs.copyFile's own
+ * open could not promise.
+ */
 async function copyToTemp(src: string, dir: string, name: string, mode: number): Promise<string> {
   const tmp = tempName(dir, name);
   try {
-    await fsp.copyFile(src, tmp, constants.COPYFILE_EXCL);
-    await fsp.chmod(tmp, mode);
-    await fsyncFile(tmp);
+    const inp = await fsp.open(src, 'r');
+    try {
+      const out = await openTemp(tmp, CREATE_NEW, mode);
+      try {
+        await out.chmod(mode).catch(at(tmp)); // exactly `mode`, whatever the umask
+        const buf = Buffer.allocUnsafe(COPY_CHUNK);
+        for (let pos = 0; ;) {
+          const { bytesRead } = await inp.read(buf, 0, buf.length, pos).catch(at(src));
+          if (bytesRead === 0) break;
+          for (let done = 0; done < bytesRead;) done += (await out.write(buf, done, bytesRead - done, pos + done).catch(at(tmp))).bytesWritten;
+          pos += bytesRead;
+        }
+        await out.sync().catch(at(tmp));
+      } finally {
+        await out.close().catch(at(tmp));
+      }
+    } finally {
+      await inp.close();
+    }
     return tmp;
   } catch (err) {
     await fsp.rm(tmp, { force: true });
+    untrackTemp(tmp);
     throw err;
   }
 }
@@ -99,6 +132,7 @@ export async function copyFileNoClobber(src: string, dir: string, name: string, 
     status = (await sameContent(src, dest)) ? 'identical' : 'conflict';
   } finally {
     await fsp.rm(tmp, { force: true });
+    untrackTemp(tmp);
   }
   if (status === 'conflict') return status;
   if (status === 'identical') await fsyncFile(dest);
@@ -115,6 +149,8 @@ export async function copyFileAtomic(src: string, dest: string, mode = 0o600): P
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
+  } finally {
+    untrackTemp(tmp);
   }
   await fsyncDir(dir);
 }

@@ -90,6 +90,40 @@ export async function dropTemps(): Promise<number> {
   return n;
 }
 
+let signalHolds = 0;
+let signalled = false;
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+function onStopSignal(sig: NodeJS.Signals): void {
+  if (signalled) return;
+  signalled = true;
+  void dropTemps()
+    .catch(() => 0)
+    .finally(() => {
+      // With no listener left, Node.js gives the signal its default action back: the process ends
+      // by it, as if it had not been caught.
+      for (const s of STOP_SIGNALS) process.removeListener(s, onStopSignal);
+      process.kill(process.pid, sig);
+    });
+}
+
+/**
+ * Until the returned function is called, a SIGTERM or SIGINT removes this thread's temp files
+ * (dropTemps) and then ends the process by that same signal, as if it had not been caught.
+ * For the commands PostgreSQL runs (restore_command, archive_command): on a shutdown its
+ * postmaster signals the whole process group of the server's children (signal_child in
+ * postmaster.c), our command included, and a temp left in pg_wal or a queue would stay there.
+ */
+export function dropTempsOnSignal(): () => void {
+  if (signalHolds++ === 0) for (const s of STOP_SIGNALS) process.on(s, onStopSignal);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--signalHolds === 0 && !signalled) for (const s of STOP_SIGNALS) process.removeListener(s, onStopSignal);
+  };
+}
+
 /** Registers `drop` (another thread's dropTemps, asked over its port) for dropAllTemps; returns its removal. */
 export function addTempDropper(drop: () => Promise<void>): () => void {
   droppers.add(drop);
