@@ -37,10 +37,16 @@ before(async () => {
   await env.slaves[1]!.sshd.stop();
   await env.slaves[2]!.sshd.stop();
   await archive(2);
-  last = (await env.stats()).last!;
-  await env.slaves[1]!.sshd.start();
   await env.pg.query("SELECT pg_create_physical_replication_slot('standby_x', true)");
-  await env.pg.query('SELECT pg_switch_wal()');
+  last = (await env.stats()).last!;
+  // "Lagging" is a slave that is back with its queue not yet delivered. cmd_queue would deliver
+  // it soon after the sshd is back (a segment that found the slave down retries it within
+  // seconds: SlaveWorker.nudge), and on a busy machine before --status looks: it is stopped
+  // first. Nothing starts it again: no segment is archived after this (no archive_timeout).
+  const pid = env.daemonPid();
+  if (pid !== undefined) process.kill(pid, 'SIGTERM');
+  await waitFor('cmd_queue gone', async () => env.daemonPid() === undefined);
+  await env.slaves[1]!.sshd.start();
 });
 
 test("--status --json: healthy, lagging and dead slaves, the standby's own check, the slot", async () => {
