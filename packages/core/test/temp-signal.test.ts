@@ -23,14 +23,14 @@ const atomic = pathToFileURL(new URL('../src/fs/atomic.ts', import.meta.url).pat
 const registry = pathToFileURL(new URL('../src/fs/temp-registry.ts', import.meta.url).pathname).href;
 
 /** Runs `call` (an expression over copyFileNoClobber / copyFileAtomic, src, dir) in a child with dropTempsOnSignal on; SIGTERMs it once its temp is in `dir`. */
-async function caughtInTheAct(dir: string, call: string): Promise<{ signal: NodeJS.Signals | null; code: number | null; left: string[] }> {
+async function caughtInTheAct(dir: string, call: string, prelude = ''): Promise<{ signal: NodeJS.Signals | null; code: number | null; left: string[] }> {
   const script = join(work, `child-${Date.now()}.mjs`);
   writeFileSync(
     script,
     `const { copyFileNoClobber, copyFileAtomic } = await import(${JSON.stringify(atomic)});\n` +
       `const { dropTempsOnSignal } = await import(${JSON.stringify(registry)});\n` +
       `const src = ${JSON.stringify(src)}, dir = ${JSON.stringify(dir)};\n` +
-      `dropTempsOnSignal();\nawait ${call};\n`,
+      `${prelude}dropTempsOnSignal();\nawait ${call};\n`,
   );
   for (let attempt = 0; attempt < 5; attempt++) {
     const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'ignore' });
@@ -62,5 +62,12 @@ test('SIGTERM in the middle of copyFileAtomic (restore into pg_wal): no temp lef
   const dir = mkdtempSync(join(work, 'pg_wal-'));
   const r = await caughtInTheAct(dir, `copyFileAtomic(src, dir + '/RECOVERYXLOG')`);
   assert.equal(r.signal, 'SIGTERM', `exit ${r.code}`);
+  assert.deepEqual(r.left, []);
+});
+
+test('with another SIGTERM listener in the process (it would catch the signal again): no temp left, exit 143', async () => {
+  const dir = mkdtempSync(join(work, 'other-listener-'));
+  const r = await caughtInTheAct(dir, `copyFileAtomic(src, dir + '/RECOVERYXLOG')`, "process.on('SIGTERM', () => {});\n");
+  assert.equal(r.code, 143, `signal ${r.signal}`);
   assert.deepEqual(r.left, []);
 });

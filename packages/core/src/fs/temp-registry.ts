@@ -11,6 +11,7 @@
  * is left and none can appear (the process may exit at once).
  */
 import { promises as fsp, unlinkSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
 
 const live = new Set<string>();
@@ -101,8 +102,10 @@ function onStopSignal(sig: NodeJS.Signals): void {
     .catch(() => 0)
     .finally(() => {
       // With no listener left, Node.js gives the signal its default action back: the process ends
-      // by it, as if it had not been caught.
+      // by it, as if it had not been caught. Another listener would catch it again: then the
+      // shell's code for a death by that signal (128 + its number).
       for (const s of STOP_SIGNALS) process.removeListener(s, onStopSignal);
+      if (process.listenerCount(sig) > 0) process.exit(128 + osConstants.signals[sig]);
       process.kill(process.pid, sig);
     });
 }
