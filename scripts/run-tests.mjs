@@ -8,7 +8,8 @@
 // `// pitr-test: once` (they do not depend on the server's version, e.g. the SSH layer's tests),
 // and files that declare `// pitr-test: ends`: they run on the first and the last major of the list
 // (the oldest and newest server, where the SQL interfaces differ most: pg_start_backup/pg_backup_start,
-// slot columns) unless PITR_TEST_EVERY_MAJOR=1 (npm run test:matrix sets it) runs them on every major.
+// slot columns; every version test in our code is a threshold inside 14-18, so the two ends take
+// both sides of each) unless PITR_TEST_EVERY_MAJOR=1 (npm run test:matrix sets it) runs them on every major.
 // After each set of files, nothing the rig started may still run (see leftBehind).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

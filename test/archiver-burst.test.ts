@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * PostgreSQL's own archiver driving cmd_archiver into three real sshd slaves: a burst arrives
  * byte-identical everywhere, nearly all of it answered by the sh front end from cmd_queue's

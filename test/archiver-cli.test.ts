@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * cmd_archiver's other commands against a real PostgreSQL and real sshd slaves: -I (fresh,
  * non-empty, unwritable, and its warnings), "Config OK" with one slave down, an unknown host key,

@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * compress on the wire (issue 14): PostgreSQL's archiver drives cmd_archiver (and the cmd_queue
  * it starts) into two real sshd slaves whose WAL receiver is cmd_standby --receive-wal-stream over

@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * Hostile input does nothing: -F values that are not a WAL file in pg_wal (../, /etc/passwd,
  * $(...), ; and newlines in the name, a directory, a symlink out of pg_wal) write nothing anywhere,

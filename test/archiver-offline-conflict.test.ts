@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * Refusals PostgreSQL must see as failures: `state: offline` (the segment stays in pg_wal, one
  * warning, then it catches up when online), and a different file already under the next

@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * One slave's sshd stops during a burst: PostgreSQL still sees success, the live slave has every
  * segment at once, the dead one's segments wait in its queue, one critical alert fires; when its

@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * The queue's bounds under PostgreSQL: queue_warn_bytes and queue_critical_bytes alert once on the
  * way up; past queue_max_bytes the slave's queue is deleted, NEEDS_BASE_BACKUP written, one

@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * cmd_archiver --setup and --stop against a real PostgreSQL that starts with archiving off and a
  * real sshd slave: --setup sets everything by ALTER SYSTEM, says the restart archive_mode needs and

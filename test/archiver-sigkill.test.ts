@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * cmd_archiver SIGKILLed in the middle of an upload (standalone: warm_path off, no cmd_queue):
  * the slave never shows a file under the final name, PostgreSQL retries, and the end state is

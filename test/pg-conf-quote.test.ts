@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * Every value we write into a PostgreSQL configuration file reads back unchanged, asked from
  * PostgreSQL's own parser (`postgres -C NAME -D PGDATA` on a real initdb'd data directory):

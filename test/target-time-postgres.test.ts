@@ -1,3 +1,4 @@
+// pitr-test: ends
 /**
  * -R's timestamps, checked against PostgreSQL itself: every form we accept must mean, to a real
  * server, the instant we computed (zone-less ones in the server's timezone, DST edges included),
