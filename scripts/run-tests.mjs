@@ -49,22 +49,44 @@ const concurrency = process.env.PITR_TEST_CONCURRENCY ?? '2';
 const summary = [];
 let sets = 0;
 const reportDir = mkdtempSync(join(process.env.TMPDIR || '/tmp', 'run-tests-'));
-process.on('exit', () => rmSync(reportDir, { recursive: true, force: true }));
+process.on('exit', () => {
+  rmSync(reportDir, { recursive: true, force: true });
+  // The rig's initdb templates (test/rig/postgres.ts initCluster), about 40 MB each.
+  const tmp = process.env.TMPDIR || '/tmp';
+  for (const name of readdirSync(tmp)) if (name.startsWith('pitr-initdb-')) rmSync(join(tmp, name), { recursive: true, force: true });
+});
 function runFiles(label, files, env) {
   if (files.length === 0) return 0;
   console.log(`\n== ${label}: ${files.length} file(s)`);
   const started = Date.now();
-  const failures = join(reportDir, `${sets++}.txt`);
+  const failures = join(reportDir, `${sets}.txt`);
+  const timings = join(reportDir, `${sets++}.times`);
   const r = spawnSync(process.execPath,
     ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
       '--test-reporter=spec', '--test-reporter-destination=stdout',
-      `--test-reporter=${join(root, 'scripts/failures-reporter.mjs')}`, `--test-reporter-destination=${failures}`, ...files],
+      `--test-reporter=${join(root, 'scripts/failures-reporter.mjs')}`, `--test-reporter-destination=${failures}`,
+      `--test-reporter=${join(root, 'scripts/timings-reporter.mjs')}`, `--test-reporter-destination=${timings}`, ...files],
     { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   console.log(`== ${label}: ${r.status === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`);
+  printSlowest(label, timings);
   let text = '';
   try { text = readFileSync(failures, 'utf8').trim(); } catch { /* the runner ended before the reporter wrote */ }
   if (r.status !== 0) summary.push(`-- ${label}: exit ${r.status ?? r.signal}\n${text || '(no test reported a failure: see the output above)'}`);
   return r.status ?? 1;
+}
+
+// The slowest files of a set (see timings-reporter.mjs), so a file that grows is seen where it grows.
+const SLOWEST = 6;
+function printSlowest(label, timings) {
+  let rows = [];
+  try {
+    rows = readFileSync(timings, 'utf8').split('\n').filter(Boolean)
+      .map((l) => { const [ms, file] = l.split('\t'); return { ms: Number(ms), file: relative(root, file) }; });
+  } catch { return; /* the runner ended before the reporter wrote */ }
+  rows.sort((a, b) => b.ms - a.ms);
+  const total = rows.reduce((sum, r) => sum + r.ms, 0);
+  console.log(`== ${label}: slowest files (their tests' summed time, ${Math.round(total / 1000)} s in all):`);
+  for (const r of rows.slice(0, SLOWEST)) console.log(`   ${String(Math.round(r.ms / 1000)).padStart(4)} s  ${r.file}`);
 }
 
 // The rig must stop every server and daemon it started (all of them live under $TMPDIR/pitr-*;

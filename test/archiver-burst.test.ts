@@ -105,6 +105,9 @@ describe('a burst under PostgreSQL', () => {
   });
 });
 
+/** Segments timed per path: a median of 5 (the figures are printed, never asserted; bench/ measures speed). */
+const TIMED = 5;
+
 describe('per-segment cost (diagnostic figures; the assertions are about correctness)', () => {
   test('warm path (segment shipped ahead) vs standalone cmd_archiver', async () => {
     // Let .ready files pile up (archive_command empty pauses archiving), let cmd_queue ship them
@@ -123,10 +126,10 @@ describe('per-segment cost (diagnostic figures; the assertions are about correct
           return false;
         }
       });
-    await makeSegments(env.pg, 10);
-    const warmSet = await waitFor('10 .ready files', async () => {
+    await makeSegments(env.pg, TIMED);
+    const warmSet = await waitFor(`${TIMED} .ready files`, async () => {
       const r = await readyNames();
-      return r.length >= 10 ? r : undefined;
+      return r.length >= TIMED ? r : undefined;
     });
     const started = await env.run(['-C', env.ini, '--daemon'], { bin: CMD_QUEUE });
     assert.equal(started.code, 0, started.stderr);
@@ -165,10 +168,10 @@ describe('per-segment cost (diagnostic figures; the assertions are about correct
     process.kill(qpid!, 'SIGTERM');
     await waitFor('cmd_queue gone', async () => env.daemonPid() === undefined);
     env.writeIni({ warm_path: 'off' });
-    await makeSegments(env.pg, 10);
-    const coldSet = await waitFor('10 more .ready files', async () => {
+    await makeSegments(env.pg, TIMED);
+    const coldSet = await waitFor(`${TIMED} more .ready files`, async () => {
       const r = (await readyNames()).filter((n) => !warmSet.includes(n));
-      return r.length >= 10 ? r : undefined;
+      return r.length >= TIMED ? r : undefined;
     });
     const cold: number[] = [];
     for (const n of coldSet) {

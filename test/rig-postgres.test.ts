@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { cleanupAll } from './rig/cleanup.js';
 import { makeSegments, startPostgres, switchWal, waitFor } from './rig/postgres.js';
@@ -31,4 +34,17 @@ test('switchWal names the segment the switch finished, also when nothing was wri
   const now = String(await pg.scalar('SELECT pg_walfile_name(pg_current_wal_insert_lsn())'));
   assert.ok(idle >= current && idle < now, `an idle switch names a finished segment (${idle}), not the one in use (${now})`);
   await pg.stop();
+});
+
+test("clusters of one test file have distinct system identifiers; the first is a copy of the run's initdb template", async () => {
+  // Arguments no other file uses, so this file owns the template's key (test/rig/postgres.ts initCluster).
+  const initdbArgs = ['--wal-segsize=2'];
+  const sysid = (pgdata: string): bigint => readFileSync(join(pgdata, 'global', 'pg_control')).readBigUInt64LE(0);
+  const a = await startPostgres({ name: 'sysid-a', noStart: true, initdbArgs });
+  const b = await startPostgres({ name: 'sysid-b', noStart: true, initdbArgs });
+  assert.notEqual(sysid(a.pgdata), sysid(b.pgdata), 'a second cluster of the same file runs its own initdb');
+  const templates = readdirSync(tmpdir()).filter((n) => /^pitr-initdb-[0-9a-f]+$/.test(n));
+  const ids = templates.map((n) => sysid(join(tmpdir(), n)));
+  assert.ok(ids.includes(sysid(a.pgdata)), 'the first cluster is the template (made by it, or copied from it)');
+  assert.ok(!ids.includes(sysid(b.pgdata)), 'the second is not');
 });

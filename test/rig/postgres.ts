@@ -3,7 +3,8 @@
  * the temp dir, pg_ctl start/stop as the current (unprivileged) user. Always torn down.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { promises as fsp, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { promises as fsp, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -63,6 +64,47 @@ export function confLines(conf: Record<string, string | number>): string {
     .join('');
 }
 
+/** The keys (see initCluster) this test process has already taken a template for. */
+const templatesTaken = new Set<string>();
+
+/**
+ * Makes a fresh data directory at `pgdata`, as `initdb` with the rig's arguments would. initdb
+ * costs 1-1.5 s of CPU per cluster on 2 cores (most of a whole run's ~110), so the first cluster of
+ * each (initdb binary, user, arguments) in a test process is a `cp -a` of a template that the first
+ * initdb of the run left in TMPDIR (pitr-initdb-KEY). Every later cluster of the same process
+ * runs initdb: clusters that meet (a master and an unrelated cluster in one file) keep distinct
+ * system identifiers, which our commands compare; files run in separate processes and never meet.
+ * The template is published by rename, so a half-written one is never used; two files racing to
+ * publish it both keep their own initdb. run-tests.mjs removes the templates when the run ends.
+ */
+async function initCluster(bindir: string, pgdata: string, user: string, args: string[]): Promise<void> {
+  const initdb = join(bindir, 'initdb');
+  const key = createHash('sha256')
+    .update(JSON.stringify([initdb, statSync(initdb).mtimeMs, user, args]))
+    .digest('hex')
+    .slice(0, 16);
+  const template = join(tmpdir(), `pitr-initdb-${key}`);
+  const first = !templatesTaken.has(key);
+  templatesTaken.add(key);
+  if (first && existsSync(join(template, 'PG_VERSION'))) {
+    try {
+      await run('cp', ['-a', '--', template, pgdata]);
+      return;
+    } catch {
+      await fsp.rm(pgdata, { recursive: true, force: true }); // removed meanwhile (run-tests.mjs at the end of a run)
+    }
+  }
+  await run(initdb, ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N', ...args], { env: { ...process.env, LANG: 'C' } });
+  if (!first || existsSync(template)) return;
+  const staging = `${template}.${process.pid}.tmp`;
+  try {
+    await run('cp', ['-a', '--', pgdata, staging]);
+    await fsp.rename(staging, template);
+  } catch {
+    await fsp.rm(staging, { recursive: true, force: true }); // another file published it first
+  }
+}
+
 /** Creates (initdb) and starts a cluster; registered for teardown. */
 export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgCluster> {
   const major = opts.major ?? testPgMajor();
@@ -75,11 +117,7 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
   const user = userInfo().username;
   await fsp.mkdir(socketDir, { recursive: true, mode: 0o700 });
   const port = await freePort();
-  if (!opts.pgdata) {
-    await run(join(bindir, 'initdb'), ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N', ...(opts.initdbArgs ?? [])], {
-      env: { ...process.env, LANG: 'C' },
-    });
-  }
+  if (!opts.pgdata) await initCluster(bindir, pgdata, user, opts.initdbArgs ?? []);
   await fsp.appendFile(
     join(pgdata, 'postgresql.conf'),
     `\n# pitrtools test rig\n${confLines({
