@@ -146,7 +146,7 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
     const mConf = join(mDir, 'conf');
     mkdirSync(mConf, { mode: 0o700 });
     mkdirSync(join(mDir, 'archive'), { mode: 0o700 });
-    writeStandbyConfFiles(mConf, master.port, master.socketDir, { archive_mode: 'on', wal_retrieve_retry_interval: "'1s'" });
+    writeStandbyConfFiles(mConf, master.port, master.socketDir, { archive_mode: 'on' });
     masterIni = join(mDir, 'cmd_standby.ini');
     const ini: Record<string, string> = {
       master_public_ip: s1.host,
@@ -197,7 +197,6 @@ export async function clusterEnv(o: ClusterOptions): Promise<ClusterEnv> {
       writeStandbyConfFiles(confDir, n.port, n.socketDir, {
         listen_addresses: `'127.0.0.1,${n.host}'`,
         archive_mode: 'on',
-        wal_retrieve_retry_interval: "'1s'",
       });
       archiverIni(
         n.archiverIni,

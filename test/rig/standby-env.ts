@@ -146,6 +146,9 @@ export function writeStandbyConfFiles(confDir: string, port: number, socketDir: 
     logging_collector: 'off',
     wal_level: 'replica',
     max_wal_senders: '10',
+    // A standby that found nothing to restore asks again after this (PostgreSQL's default: 5 s).
+    // The tests wait for rows restored from the archive many times per file and major.
+    wal_retrieve_retry_interval: "'1s'",
     ...conf,
   };
   writeFileSync(
