@@ -93,23 +93,17 @@ export async function statusCommand(o: StatusOptions): Promise<ClusterStatus> {
   const { config, log } = o;
   const queues = await checkCommand({ config });
   const targets = resolveSlaves(config);
-  const [slaves, local] = await Promise.all([
-    Promise.all(
-      targets.map((t) =>
-        slaveStatus(
-          config,
-          t,
-          queues.slaves.find((q) => q.name === t.name)!,
-          log,
-        ),
-      ),
-    ),
-    localFacts(config),
-  ]);
+  // --check answers for l_archivedir as a whole when it cannot read the queues (not there before
+  // -I, not ours): no row per slave. Each slave then carries that state, and its reason is said once.
+  const unread = targets.some((t) => !queues.slaves.some((q) => q.name === t.name));
+  const queueOf = (name: string): SlaveCheck =>
+    queues.slaves.find((q) => q.name === name) ?? { name, state: queues.state, files: 0, bytes: 0, oldestAgeS: 0, detached: null, conflicts: [], problems: [] };
+  const [slaves, local] = await Promise.all([Promise.all(targets.map((t) => slaveStatus(config, t, queueOf(t.name), log))), localFacts(config)]);
   let state: NagiosState = queues.offline ? 'WARNING' : 'OK';
   for (const s of slaves) state = worse(state, s.state);
   if (local.master.error !== undefined) state = worse(state, 'WARNING');
   const problems = [
+    ...(unread ? [queues.summary] : []),
     ...(queues.offline ? ['archiving is offline (state: offline)'] : []),
     ...(local.master.error !== undefined ? [`the local server: ${local.master.error}`] : []),
     ...slaves.flatMap((s) => s.problems),
