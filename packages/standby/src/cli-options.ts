@@ -191,7 +191,7 @@ Exit codes:
      refused, --follow refused because a rejoin is needed (--check: WARNING)
   2  usage or configuration error, archivedir not ours alone (or a link at one of our files),
      or run as root; nothing was done (--check: CRITICAL)
-  3  --check only: UNKNOWN (the check itself could not run)
+  3  --check only: UNKNOWN (the check itself could not run: also bad arguments, the ini, root)
   130, 143  -B stopped by Ctrl-C (SIGINT) or SIGTERM: the copy stays marked incomplete;
      run -B again
 

@@ -108,15 +108,25 @@ function parser(argv: string[]) {
 export async function runCli(argv: string[]): Promise<never> {
   if (argv.includes('--patroni-replica')) return runPatroniReplica(argv);
   let f: Flags = {};
+  // A Nagios plugin: with --check, a problem with the arguments (or root) is UNKNOWN (exit 3) on
+  // stdout like any other it cannot judge, never a usage exit Nagios would read as CRITICAL (as cmd_archiver --check).
+  const nagios = argv.includes('--check');
   return runMain(
     PROGRAM,
     async () => {
-      f = (await parser(argv).parseAsync()) as unknown as Flags;
-      // yargs has printed the help or the version.
-      if (f.help || f.version) return ExitCode.OK;
-      assertNotRoot(PROGRAM);
+      try {
+        f = (await parser(argv).parseAsync()) as unknown as Flags;
+        // yargs has printed the help or the version.
+        if (f.help || f.version) return ExitCode.OK;
+        assertNotRoot(PROGRAM);
+        if (f.check && f.status) throw usage('choose one of --check, --status');
+      } catch (err) {
+        if (!nagios) throw err;
+        const report = unknownReport(errorMessage(err));
+        process.stdout.write(argv.includes('--json') ? `${JSON.stringify(checkJson(report, {}))}\n` : `${renderNagios(report)}\n`);
+        return report.code;
+      }
       if (wantsColor(process.stderr)) await enableColor();
-      if (f.check && f.status) throw usage('choose one of --check, --status');
       if (f.check) return runCheck(f);
       if (f.status) return runStatus(f);
       if (f.listBackups) {
