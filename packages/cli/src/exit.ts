@@ -22,7 +22,11 @@ export function printError(program: string, err: unknown, debug = false): number
     return err.exitCode;
   }
   // Not one of ours: a bug or an unexpected system error. Say so plainly; stack only under debug.
-  process.stderr.write(`${colorize('ERROR', `${program}: ERROR: ${errorMessage(err)}`)}\n`);
+  // A TypeError, ReferenceError or RangeError is always our bug (Node.js's argument checks throw
+  // them too): the words say so and how to get what a report needs.
+  const bug = err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError;
+  process.stderr.write(`${colorize('ERROR', `${program}: ERROR: ${bug ? 'internal error (a bug in pitrtools): ' : ''}${errorMessage(err)}`)}\n`);
+  if (bug && !debug) process.stderr.write(`${program}: HINT: run it again with PITR_DEBUG=1 for the stack, and report both at the project's issue tracker\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return ExitCode.FAILED;
 }
