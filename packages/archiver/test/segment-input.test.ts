@@ -1,9 +1,10 @@
 /** -F validation against a real directory tree: only regular files in pgdata/pg_wal with WAL names pass. */
 import assert from 'node:assert/strict';
-import { promises as fsp, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, promises as fsp, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { PitrError } from '@pitrtools/core/errors';
 import { resolveSegment } from '../src/archive/segment-input.js';
 import { seg } from './fakes.js';
 
@@ -62,5 +63,18 @@ describe('resolveSegment', () => {
   it('refuses an empty -F', refused('', 'BAD_WAL_PATH', 2, /names no file/));
   it('a pgdata without pg_wal is a config error', async () => {
     await assert.rejects(resolveSegment(`pg_wal/${seg(1)}`, dir, fsp), (e: Error & { code?: string }) => e.code === 'NO_PG_WAL');
+  });
+  it('a pgdata we may not enter says permission denied and whom to run as, not "no pg_wal"', async () => {
+    chmodSync(pgdata, 0o000);
+    try {
+      await assert.rejects(resolveSegment(`pg_wal/${seg(1)}`, pgdata, fsp), (e: PitrError) => {
+        assert.equal(e.code, 'NO_PG_WAL');
+        assert.match(e.message, /pg_wal cannot be reached by user \S+ \(permission denied, EACCES\)/);
+        assert.match(e.hint ?? '', /run it as the user PostgreSQL runs as/);
+        return true;
+      });
+    } finally {
+      chmodSync(pgdata, 0o700);
+    }
   });
 });

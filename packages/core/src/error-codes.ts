@@ -156,7 +156,11 @@ export const ERRORS = {
     meaning: 'The file -F names has no archive_status .ready or .done: PostgreSQL has not finished it.',
   },
   WAL_UNREADABLE: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'The file -F names cannot be looked at.' },
-  NO_PG_WAL: { exit: 'USAGE', program: 'cmd_archiver', meaning: 'pgdata has no pg_wal directory (the pgdata key is wrong).' },
+  NO_PG_WAL: {
+    exit: 'USAGE',
+    program: 'cmd_archiver',
+    meaning: 'pgdata has no pg_wal directory we can reach (the pgdata key is wrong, or we run as another user than PostgreSQL).',
+  },
   INI_NOT_WRITTEN: { exit: 'FAILED', program: 'cmd_archiver', meaning: '--stop could not rewrite the ini (state: offline) in place.' },
   RESTART_FAILED: { exit: 'FAILED', program: 'cmd_archiver', meaning: '--setup --restart: pg_ctl restart failed.' },
   QUEUE_MISSING: { exit: 'FAILED', program: 'cmd_archiver', meaning: 'l_archivedir does not exist (cmd_archiver -I creates it).' },
