@@ -188,6 +188,22 @@ describe('error messages: one line naming file, line and key, with the fix', () 
     assert.doesNotThrow(() => archiver('notify_ok: /bin/alert 100%\n'), 'a value without %( is taken as written');
   });
 
+  it('[default] in another case is named as not [DEFAULT], in both files, not as keys missing from [DEFAULT]', () => {
+    for (const [parse, keys] of [
+      [archiver, 'pgdata: /pg/data\nl_archivedir: /pg/queue\nr_archivedir: /pg/archive\nslaves: standby1\n'],
+      [standby, 'master_public_ip: master\nuser: postgres\narchivedir: /pg/archive\npgdata: /pg/data\n'],
+    ] as const) {
+      for (const name of ['default', 'Default']) {
+        expectConfigError(() => parse('', `# copied from a how-to\n[${name}]\n${keys}`), {
+          code: ConfigCode.UNKNOWN_SECTION,
+          file: F,
+          line: 2,
+          message: new RegExp(`section \\[${name}\\] is not \\[DEFAULT\\]: section names are case-sensitive .*; rename it \\[DEFAULT\\]`),
+        });
+      }
+    }
+  });
+
   it('cmd_standby.ini has no sections besides DEFAULT', () => {
     expectConfigError(() => standby('\n[master]\nport: 5433\n'), {
       code: ConfigCode.UNKNOWN_SECTION,

@@ -14,6 +14,22 @@ import { readSlaveSections } from './slave-sections.js';
 import { didYouMean } from './suggest.js';
 import { formatBytes, type ConfigEnv } from './values.js';
 
+/**
+ * [default] or [Default] is not [DEFAULT]: section names are case-sensitive, as in Python's
+ * configparser that pitrtools 1.3 read these files with. Said before anything else, or every key
+ * in it would be reported missing from [DEFAULT] or unknown in a section.
+ */
+function rejectDefaultInOtherCase(doc: IniDocument): void {
+  const s = [...doc.sections.values()].find((x) => x.name !== DEFAULT_SECTION && x.name.toUpperCase() === DEFAULT_SECTION);
+  if (!s) return;
+  throw new ConfigError(
+    ConfigCode.UNKNOWN_SECTION,
+    doc.file,
+    `section [${s.name}] is not [${DEFAULT_SECTION}]: section names are case-sensitive (as in Python's configparser, which pitrtools 1.3 used); rename it [${DEFAULT_SECTION}]`,
+    { ...(s.line !== undefined ? { line: s.line } : {}) },
+  );
+}
+
 /** Checks ini text as a configuration of `role`; throws ConfigError on the first problem. */
 export function parseConfig(text: string, file: string, role: 'archiver', env: ConfigEnv): LoadedConfig<ArchiverConfig>;
 export function parseConfig(text: string, file: string, role: 'standby', env: ConfigEnv): LoadedConfig<StandbyConfig>;
@@ -26,6 +42,7 @@ export function parseConfig(text: string, file: string, role: Role, env: ConfigE
     message:
       `key ${d.key} set twice${d.section === DEFAULT_SECTION ? '' : ` in [${d.section}]`} ` + `(lines ${d.firstLine} and ${d.line}); using line ${d.line}`,
   }));
+  rejectDefaultInOtherCase(doc);
   rejectUnknownKeys(doc, schema);
   mapRsyncCompress(doc, notices);
   const { values, sources } = readKeys(doc, DEFAULT_SECTION, schema.keys, env, notices);
