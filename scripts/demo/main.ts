@@ -336,6 +336,9 @@ async function main(): Promise<void> {
     `\n${green(bold('Demo complete:'))} WAL shipped to three hosts, standbys built, streamed, failed over, a standby following the new master, a cold copy recovered to T, and the old master back as a standby.`,
   );
 
+  if (!keep) {
+    console.log(`Next: ${bold('npm run demo -- --keep')} leaves the servers running to look around; README "Quick start on real hosts" sets it up for real.`);
+  }
   if (keep) {
     detachAll();
     const pgCtl = join(master.bindir, 'pg_ctl');
@@ -344,10 +347,13 @@ async function main(): Promise<void> {
       JSON.stringify({ pgCtl, pgdata: [hot.pgdata, warm.pgdata, cold.pgdata, master.pgdata], sshd: [sshA.dir, sshB.dir, sshC.dir] }, null, 2),
     );
     console.log(`\n${bold('--keep: left running')}`);
-    console.log(`  new master (was the hot standby): psql -h ${hot.socketDir} -p ${hot.port} postgres`);
-    console.log(`  warm standby (follows it):        psql -h ${warm.socketDir} -p ${warm.port} postgres`);
-    console.log(`  old master (rejoined, a standby): psql -h ${master.socketDir} -p ${master.port} postgres`);
-    console.log(`  recovered cold copy:              psql -h ${cold.socketDir} -p ${cold.port} postgres`);
+    // The servers run as this process's user (npm run demo switches root to it): name it, or
+    // psql run by root would log in as role "root", which does not exist.
+    const psql = (h: { socketDir: string; port: number }): string => `psql -h ${h.socketDir} -p ${h.port} -U ${master.user} postgres`;
+    console.log(`  new master (was the hot standby): ${psql(hot)}`);
+    console.log(`  warm standby (follows it):        ${psql(warm)}`);
+    console.log(`  old master (rejoined, a standby): ${psql(master)}`);
+    console.log(`  recovered cold copy:              ${psql(cold)}`);
     console.log(`  configuration:                    ${archIni}, ${hot.ini}, ${warm.ini}, ${cold.ini}, ${rejoinIni}`);
     console.log(`  stop everything and remove it:    npm run demo -- --stop ${root}`);
   }
