@@ -11,7 +11,7 @@
 // slot columns; every version test in our code is a threshold inside 14-18, so the two ends take
 // both sides of each) unless PITR_TEST_EVERY_MAJOR=1 (npm run test:matrix sets it) runs them on every major.
 // After each set of files, nothing the rig started may still run (see leftBehind).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -49,12 +49,10 @@ const concurrency = process.env.PITR_TEST_CONCURRENCY ?? '2';
 const summary = [];
 let sets = 0;
 const reportDir = mkdtempSync(join(process.env.TMPDIR || '/tmp', 'run-tests-'));
-process.on('exit', () => {
-  rmSync(reportDir, { recursive: true, force: true });
-  // The rig's initdb templates (test/rig/postgres.ts initCluster), about 40 MB each.
-  const tmp = process.env.TMPDIR || '/tmp';
-  for (const name of readdirSync(tmp)) if (name.startsWith('pitr-initdb-')) rmSync(join(tmp, name), { recursive: true, force: true });
-});
+process.on('exit', () => rmSync(reportDir, { recursive: true, force: true }));
+// The rig's initdb templates (test/rig/postgres.ts initCluster, about 40 MB each), gone with reportDir.
+const templates = join(reportDir, 'initdb');
+mkdirSync(templates);
 function runFiles(label, files, env) {
   if (files.length === 0) return 0;
   console.log(`\n== ${label}: ${files.length} file(s)`);
@@ -66,7 +64,7 @@ function runFiles(label, files, env) {
       '--test-reporter=spec', '--test-reporter-destination=stdout',
       `--test-reporter=${join(root, 'scripts/failures-reporter.mjs')}`, `--test-reporter-destination=${failures}`,
       `--test-reporter=${join(root, 'scripts/timings-reporter.mjs')}`, `--test-reporter-destination=${timings}`, ...files],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+    { cwd: root, stdio: 'inherit', env: { ...process.env, PITR_TEST_TEMPLATES: templates, ...env } });
   console.log(`== ${label}: ${r.status === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`);
   printSlowest(label, timings);
   let text = '';

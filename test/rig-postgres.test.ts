@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { cleanupAll } from './rig/cleanup.js';
@@ -43,8 +42,11 @@ test("clusters of one test file have distinct system identifiers; the first is a
   const a = await startPostgres({ name: 'sysid-a', noStart: true, initdbArgs });
   const b = await startPostgres({ name: 'sysid-b', noStart: true, initdbArgs });
   assert.notEqual(sysid(a.pgdata), sysid(b.pgdata), 'a second cluster of the same file runs its own initdb');
-  const templates = readdirSync(tmpdir()).filter((n) => /^pitr-initdb-[0-9a-f]+$/.test(n));
-  const ids = templates.map((n) => sysid(join(tmpdir(), n)));
+  const cache = process.env.PITR_TEST_TEMPLATES;
+  assert.ok(cache, 'PITR_TEST_TEMPLATES is set (run the tests through scripts/run-tests.mjs)');
+  const ids = readdirSync(cache)
+    .filter((n) => /^[0-9a-f]{16}$/.test(n))
+    .map((n) => sysid(join(cache, n)));
   assert.ok(ids.includes(sysid(a.pgdata)), 'the first cluster is the template (made by it, or copied from it)');
   assert.ok(!ids.includes(sysid(b.pgdata)), 'the second is not');
 });

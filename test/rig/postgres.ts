@@ -69,32 +69,34 @@ const templatesTaken = new Set<string>();
 
 /**
  * Makes a fresh data directory at `pgdata`, as `initdb` with the rig's arguments would. initdb
- * costs 1-1.5 s of CPU per cluster on 2 cores (most of a whole run's ~110), so the first cluster of
- * each (initdb binary, user, arguments) in a test process is a `cp -a` of a template that the first
- * initdb of the run left in TMPDIR (pitr-initdb-KEY). Every later cluster of the same process
- * runs initdb: clusters that meet (a master and an unrelated cluster in one file) keep distinct
- * system identifiers, which our commands compare; files run in separate processes and never meet.
- * The template is published by rename, so a half-written one is never used; two files racing to
- * publish it both keep their own initdb. run-tests.mjs removes the templates when the run ends.
+ * costs 1-1.5 s of CPU per cluster on 2 cores (most of a whole run's ~110), so under
+ * scripts/run-tests.mjs, which names a directory of its own in PITR_TEST_TEMPLATES (removed when
+ * the run ends), the first cluster of each (initdb binary, user, arguments) in a test process is
+ * a `cp -a` of a template the first initdb of the run left there. Every later cluster of the
+ * same process runs initdb: clusters that meet (a master and an unrelated cluster in one file)
+ * keep distinct system identifiers, which our commands compare; files run in separate processes
+ * and never meet. The template is published by rename, so a half-written one is never used; two
+ * files racing to publish it both keep their own initdb. Without PITR_TEST_TEMPLATES (the demo,
+ * the benchmarks) every cluster runs initdb and nothing is left behind.
  */
 async function initCluster(bindir: string, pgdata: string, user: string, args: string[]): Promise<void> {
   const initdb = join(bindir, 'initdb');
+  const runInitdb = () =>
+    run(initdb, ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N', ...args], { env: { ...process.env, LANG: 'C' } });
+  const cache = process.env.PITR_TEST_TEMPLATES;
+  if (!cache) return void (await runInitdb());
   const key = createHash('sha256')
     .update(JSON.stringify([initdb, statSync(initdb).mtimeMs, user, args]))
     .digest('hex')
     .slice(0, 16);
-  const template = join(tmpdir(), `pitr-initdb-${key}`);
+  const template = join(cache, key);
   const first = !templatesTaken.has(key);
   templatesTaken.add(key);
   if (first && existsSync(join(template, 'PG_VERSION'))) {
-    try {
-      await run('cp', ['-a', '--', template, pgdata]);
-      return;
-    } catch {
-      await fsp.rm(pgdata, { recursive: true, force: true }); // removed meanwhile (run-tests.mjs at the end of a run)
-    }
+    await run('cp', ['-a', '--', template, pgdata]);
+    return;
   }
-  await run(initdb, ['-D', pgdata, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '-N', ...args], { env: { ...process.env, LANG: 'C' } });
+  await runInitdb();
   if (!first || existsSync(template)) return;
   const staging = `${template}.${process.pid}.tmp`;
   try {
