@@ -198,7 +198,7 @@ describe('error messages: one line naming file, line and key, with the fix', () 
           code: ConfigCode.UNKNOWN_SECTION,
           file: F,
           line: 2,
-          message: new RegExp(`section \\[${name}\\] is not \\[DEFAULT\\]: section names are case-sensitive .*; rename it \\[DEFAULT\\]`),
+          message: new RegExp(`section \\[${name}\\] is not \\[DEFAULT\\]: section names are case-sensitive .*; did you mean \\[DEFAULT\\]\\?`),
         });
       }
     }

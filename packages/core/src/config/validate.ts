@@ -25,7 +25,7 @@ function rejectDefaultInOtherCase(doc: IniDocument): void {
   throw new ConfigError(
     ConfigCode.UNKNOWN_SECTION,
     doc.file,
-    `section [${s.name}] is not [${DEFAULT_SECTION}]: section names are case-sensitive (as in Python's configparser, which pitrtools 1.3 used); rename it [${DEFAULT_SECTION}]`,
+    `section [${s.name}] is not [${DEFAULT_SECTION}]: section names are case-sensitive (as in Python's configparser, which pitrtools 1.3 used); did you mean [${DEFAULT_SECTION}]?`,
     { ...(s.line !== undefined ? { line: s.line } : {}) },
   );
 }
