@@ -5,7 +5,6 @@
  * exactly as -I prints it. PostgreSQL finds `node` through a stub first on its PATH that records
  * each start, so a test can tell the segments the front end answered alone from the others.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
@@ -123,33 +122,11 @@ export function queueRunnerPid(dir: string): number | undefined {
   }
 }
 
-/** SIGKILLs every process of ours whose command line names a path under `dir` (nothing of the rig's outside it). */
-function killRunningUnder(dir: string): void {
-  const ps = spawnSync('ps', ['-u', String(process.getuid?.() ?? ''), '-o', 'pid=,args='], { encoding: 'utf8' });
-  for (const line of (ps.stdout ?? '').split('\n')) {
-    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (!m || Number(m[1]) === process.pid || !m[2]!.includes(`${dir}/`)) continue;
-    try {
-      process.kill(Number(m[1]), 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
-}
-
 /** Starts sshds, PostgreSQL with archive_command = cmd_archiver, writes the ini and runs -I. */
 export async function startArchiverEnv(o: ArchiverEnvOptions): Promise<ArchiverEnv> {
   const tmp = makeTempDir(`pitr-${o.name}-`);
   onCleanup(`archiver env ${o.name}`, () => tmp.remove());
   const dir = tmp.path;
-  // Runs after PostgreSQL stopped and before the directory goes (cleanups run newest first): an
-  // archive_command in PostgreSQL's last moments can start a cmd_queue after the one killed below,
-  // which then wrote its log and alerts into the directory being removed and kept it alive.
-  onCleanup(
-    `processes of ${o.name}`,
-    () => killRunningUnder(dir),
-    () => killRunningUnder(dir),
-  );
   const slaves: TestSlave[] = [];
   for (let i = 0; i < o.slaves; i++) {
     const sshd = await startSshd({ slowLink: o.slowSlaves?.includes(i) ?? false });

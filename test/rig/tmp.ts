@@ -1,7 +1,11 @@
 /**
  * Temporary directories for tests: 0700, removed after the test (and at process exit as a
- * safety net), kept for inspection when PITR_TEST_KEEP=1.
+ * safety net), kept for inspection when PITR_TEST_KEEP=1. Whatever of ours still runs from a
+ * directory is killed before it goes: e.g. a cmd_queue that an archive_command started in
+ * PostgreSQL's last moments, after the rig had killed the one it knew (the sh front end starts
+ * one when none runs), wrote its log and an alert into the directory being removed and kept it.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,8 +28,25 @@ function installExitHook(): void {
   // Last resort for a test process that ends without running its after() hooks.
   process.on('exit', () => {
     if (keep()) return;
-    for (const p of live) rmSync(p, { recursive: true, force: true });
+    for (const p of live) {
+      killRunningUnder(p);
+      rmSync(p, { recursive: true, force: true });
+    }
   });
+}
+
+/** SIGKILLs every process of this user whose command line names a path under `dir`. */
+function killRunningUnder(dir: string): void {
+  const ps = spawnSync('ps', ['-u', String(process.getuid?.() ?? ''), '-o', 'pid=,args='], { encoding: 'utf8' });
+  for (const line of (ps.stdout ?? '').split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (!m || Number(m[1]) === process.pid || !m[2]!.includes(`${dir}/`)) continue;
+    try {
+      process.kill(Number(m[1]), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /**
@@ -49,6 +70,7 @@ export function makeTempDir(prefix: string): TempDir {
         process.stderr.write(`PITR_TEST_KEEP=1: kept ${path}\n`);
         return;
       }
+      killRunningUnder(path);
       await rm(path, { recursive: true, force: true });
     },
   };
