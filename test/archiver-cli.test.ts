@@ -309,7 +309,7 @@ describe('-n, --install-helpers, --help, usage errors', () => {
       [['-C', env.ini, '-n'], 2, /-n\/--dry-run goes with -F/],
       [['-C', join(env.dir, 'missing.ini'), '-F', 'pg_wal/000000010000000000000001'], 2, /missing\.ini/],
       [['-F', 'x'], 2, /-C/],
-      [['-C', env.ini, '--bogus'], 2, /Unknown argument: bogus/],
+      [['-C', env.ini, '--bogus'], 2, /unknown option --bogus/],
     ];
     for (const [args, code, msg] of cases) {
       const r = await env.run(args);

@@ -21,3 +21,30 @@ export function splitGluedShortOptions(argv: readonly string[], valueFlags: stri
   }
   return out;
 }
+
+/**
+ * yargs' strict-mode message for arguments it does not know, as a person reads it: "Unknown
+ * arguments: recover-to-time, recoverToTime" names our internal camelCase copy of each option
+ * and drops the dashes. Returns e.g. "unknown option --recover-to-time" (an option as it was
+ * typed in `argv`, each once) or "unexpected argument foo"; any other message unchanged.
+ */
+export function usageMessage(msg: string, argv: readonly string[]): string {
+  const m = /^Unknown arguments?: (.*)$/s.exec(msg);
+  if (!m) return msg;
+  const names = m[1]!.split(', ');
+  const kebab = (n: string): string => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const typed = (n: string): string | undefined => [`--${n}`, `-${n}`].find((f) => argv.some((a) => a === f || a.startsWith(`${f}=`)));
+  const options: string[] = [];
+  const others: string[] = [];
+  for (const n of names) {
+    if (n !== kebab(n) && names.includes(kebab(n))) continue; // yargs' camelCase copy of an option listed as typed
+    const flag = typed(n);
+    if (flag !== undefined) options.push(flag);
+    else others.push(n);
+  }
+  const parts = [
+    ...(options.length > 0 ? [`unknown option${options.length > 1 ? 's' : ''} ${options.join(', ')}`] : []),
+    ...(others.length > 0 ? [`unexpected argument${others.length > 1 ? 's' : ''} ${others.join(', ')}`] : []),
+  ];
+  return parts.join('; ');
+}

@@ -3,7 +3,7 @@
  * live in commands/. Loaded for everything except --restore and --cleanup (see main.ts).
  */
 import yargs from 'yargs';
-import { splitGluedShortOptions } from '@pitrtools/cli/argv';
+import { splitGluedShortOptions, usageMessage } from '@pitrtools/cli/argv';
 import { runMain } from '@pitrtools/cli/exit';
 import { enableColor, say, wantsColor } from '@pitrtools/cli/output';
 import { parseBytes, parseSeconds } from '@pitrtools/core/config/index';
@@ -100,7 +100,7 @@ function parser(argv: string[]) {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw usage(msg ?? errorMessage(err));
+      throw usage(msg ? usageMessage(msg, argv) : errorMessage(err));
     });
 }
 

@@ -7,7 +7,7 @@ import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { parseSeconds } from '@pitrtools/core/config/values';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { runMain } from '@pitrtools/cli/exit';
-import { splitGluedShortOptions } from '@pitrtools/cli/argv';
+import { splitGluedShortOptions, usageMessage } from '@pitrtools/cli/argv';
 import { enableColor, say, stderrSink, wantsColor } from '@pitrtools/cli/output';
 import { printReport } from './report.js';
 import { loadForCommand } from './setup.js';
@@ -98,7 +98,7 @@ function parser(argv: string[]) {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw new PitrError('USAGE', msg ?? errorMessage(err), { hint: 'cmd_archiver --help' });
+      throw new PitrError('USAGE', msg ? usageMessage(msg, argv) : errorMessage(err), { hint: 'cmd_archiver --help' });
     });
 }
 

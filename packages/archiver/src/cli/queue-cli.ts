@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import yargs from 'yargs';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { runMain } from '@pitrtools/cli/exit';
-import { splitGluedShortOptions } from '@pitrtools/cli/argv';
+import { splitGluedShortOptions, usageMessage } from '@pitrtools/cli/argv';
 import { say } from '@pitrtools/cli/output';
 import { runForeground } from './queue-run.js';
 import { fileSink, loadForCommand } from './setup.js';
@@ -46,7 +46,7 @@ export async function main(raw: string[]): Promise<never> {
       .strict()
       .exitProcess(false)
       .fail((msg, err) => {
-        throw new PitrError('USAGE', msg ?? errorMessage(err), { hint: 'cmd_queue --help' });
+        throw new PitrError('USAGE', msg ? usageMessage(msg, argv) : errorMessage(err), { hint: 'cmd_queue --help' });
       })
       .parseAsync();
     if (a.help || a.version) return ExitCode.OK;
