@@ -101,7 +101,7 @@ describe('-I', () => {
     assert.equal(statSync(join(env.dir, 'q2')).mode & 0o777, 0o700);
     writeFileSync(ini, text.replace(/^pgdata: .*$/m, `pgdata: ${env.dir}`));
     const bad = await env.run(['-C', ini, '-I']);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2, 'a configuration error, as for -F');
     assert.match(bad.stderr, /is not a PostgreSQL data directory/);
   });
 });

@@ -159,7 +159,8 @@ export const ERRORS = {
   NO_PG_WAL: {
     exit: 'USAGE',
     program: 'cmd_archiver',
-    meaning: 'pgdata has no pg_wal directory we can reach (the pgdata key is wrong, or we run as another user than PostgreSQL).',
+    meaning:
+      'pgdata is not a data directory we can reach (-F, -I, --setup, --install-helpers; the pgdata key is wrong, or we run as another user than PostgreSQL).',
   },
   INI_NOT_WRITTEN: { exit: 'FAILED', program: 'cmd_archiver', meaning: '--stop could not rewrite the ini (state: offline) in place.' },
   RESTART_FAILED: { exit: 'FAILED', program: 'cmd_archiver', meaning: '--setup --restart: pg_ctl restart failed.' },

@@ -7,10 +7,10 @@
  * (a run by hand) would ship a partial file that the never-overwrite rule then holds against the
  * finished one. Anything else is refused before a single byte is written anywhere.
  */
-import { userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { walKind } from '@pitrtools/core/wal';
+import { badPgdata } from './pgdata.js';
 import type { Segment } from './ports.js';
 
 /** The two file-system calls validation needs (node:fs/promises in production). */
@@ -58,16 +58,7 @@ export async function resolveSegment(file: string, pgdata: string, fs: PathFs): 
   try {
     walDir = await fs.realpath(join(pgdata, 'pg_wal'));
   } catch (err) {
-    const code = errorCode(err);
-    // Permission denied is another user's pgdata (cmd_archiver run by hand as someone else), not a wrong key.
-    if (code === 'EACCES' || code === 'EPERM') {
-      throw new PitrError('NO_PG_WAL', `pgdata ${pgdata}: pg_wal cannot be reached by user ${userInfo().username} (permission denied, ${code})`, {
-        hint: "run it as the user PostgreSQL runs as (archive_command does), or check the 'pgdata' key of the ini file",
-      });
-    }
-    throw new PitrError('NO_PG_WAL', `pgdata ${pgdata} has no pg_wal directory (${code ?? String(err)})`, {
-      hint: "check the 'pgdata' key of the ini file",
-    });
+    throw badPgdata(pgdata, 'pg_wal', err);
   }
   let dir: string;
   try {

@@ -11,7 +11,7 @@ import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
 import { PitrError, errorCode } from '@pitrtools/core/errors';
 import { fsyncDir } from '@pitrtools/core/fs/atomic';
 import { checkOwnDir } from '@pitrtools/core/fs/ownership';
-import { isDataDirectory } from '@pitrtools/core/pg/local-server';
+import { requireDataDirectory } from '../archive/pgdata.js';
 import { archiveCommandValue } from '@pitrtools/core/pg/archive-command';
 import { confLine } from '@pitrtools/core/pg/conf-value';
 import { readArchiveSettings, type ArchiveSettings } from '../pg/archive-settings.js';
@@ -42,9 +42,7 @@ function fail(message: string, hint?: string): PitrError {
 /** Runs -I. */
 export async function initCommand(o: InitOptions): Promise<InitReport> {
   const c = o.config;
-  if (!(await isDataDirectory(c.pgdata))) {
-    throw fail(`pgdata ${c.pgdata} is not a PostgreSQL data directory (no PG_VERSION or global/pg_control)`, "check the 'pgdata' key");
-  }
+  await requireDataDirectory(c.pgdata);
   const slaves = resolveSlaves(c, () => true);
   const dir = c.l_archivedir;
   const lines: ReportLine[] = [];

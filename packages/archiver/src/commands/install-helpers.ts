@@ -8,9 +8,11 @@ import { PitrError } from '@pitrtools/core/errors';
 import { withPg } from '@pitrtools/core/pg/client';
 import { HELPERS_SQL_PATH, installHelpers } from '@pitrtools/core/pg/helpers';
 import { localServer } from '@pitrtools/core/pg/local-server';
+import { requireDataDirectory } from '../archive/pgdata.js';
 
 /** Installs the helper functions into database `database` (default postgres); returns what was done. */
 export async function installHelpersCommand(o: { config: ArchiverConfig; database?: string }): Promise<string> {
+  await requireDataDirectory(o.config.pgdata);
   const server = await localServer(o.config.pgdata);
   if (!server.running || server.port === undefined) {
     throw new PitrError('PG_NOT_RUNNING', `PostgreSQL is not running in ${o.config.pgdata}`, {

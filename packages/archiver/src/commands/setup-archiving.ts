@@ -13,6 +13,7 @@ import { setDefaultKey } from '@pitrtools/core/config/set-key';
 import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import { writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import { withPg, type PgSession } from '@pitrtools/core/pg/client';
+import { requireDataDirectory } from '../archive/pgdata.js';
 import { localServer } from '@pitrtools/core/pg/local-server';
 import { runProcess } from '@pitrtools/core/proc';
 import { archiveCommandValue } from '@pitrtools/core/pg/archive-command';
@@ -39,6 +40,7 @@ type Setting = { name: string; setting: string; running: string; pending_restart
 const NAMES = ['archive_mode', 'archive_command', 'archive_library', 'wal_level'];
 
 async function connectMaster<T>(c: ArchiverConfig, what: string, fn: (s: PgSession, pid: number) => Promise<T>): Promise<T> {
+  await requireDataDirectory(c.pgdata);
   const server = await localServer(c.pgdata);
   if (!server.running || server.port === undefined) {
     throw new PitrError('PG_NOT_RUNNING', `PostgreSQL is not running in ${c.pgdata}`, {
@@ -128,7 +130,7 @@ async function setState(file: string, value: 'online' | 'offline'): Promise<void
   }
 }
 
-/** Runs --setup; throws PG_NOT_RUNNING, INI_NOT_WRITTEN or RESTART_FAILED (exit 1). */
+/** Runs --setup; throws NO_PG_WAL (exit 2) for a pgdata that is no data directory, PG_NOT_RUNNING, INI_NOT_WRITTEN or RESTART_FAILED (exit 1). */
 export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
   const c = o.config;
   const command = archiveCommandValue(o.cmdArchiver, resolve(c.file));
@@ -195,6 +197,8 @@ export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
 /** Runs --stop (and --remove); throws INI_NOT_WRITTEN, or PG_NOT_RUNNING when --remove cannot reach the server (exit 1). */
 export async function stopArchiving(o: { config: ArchiverConfig; remove?: boolean }): Promise<SetupReport> {
   const c = o.config;
+  // --remove needs the server of pgdata: a wrong pgdata is refused (exit 2) before the ini changes.
+  if (o.remove) await requireDataDirectory(c.pgdata);
   const lines: ReportLine[] = [];
   const consequence =
     'PostgreSQL keeps every segment in pg_wal (pg_wal grows until archiving is back) and the slaves receive no WAL: ' +
