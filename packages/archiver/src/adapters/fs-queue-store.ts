@@ -43,6 +43,18 @@ export async function checkQueueDirs(root: string, slaves: readonly string[]): P
   for (const s of slaves) await checkOwnDir(join(root, s), what(s));
 }
 
+/**
+ * Throws QUEUE_MISSING (exit 1) unless l_archivedir `root` is a directory, with the words --check
+ * uses for it and the -I that creates it (cmd_queue in the foreground, --daemon and --once alike).
+ */
+export async function requireQueueRoot(root: string, iniFile: string): Promise<void> {
+  const isDir = await fsp.stat(root).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new PitrError('QUEUE_MISSING', `l_archivedir ${root} does not exist`, { hint: `create it with: cmd_archiver -C ${iniFile} -I` });
+}
+
 /** A QueueStore over the directory `root` (l_archivedir). */
 export function fsQueueStore(root: string): QueueStore {
   const dirOf = (scope: string): string => (scope === '' ? root : join(root, scope));

@@ -56,8 +56,9 @@ export async function main(raw: string[]): Promise<never> {
     const file = a['log-file'] !== undefined ? fileSink(a['log-file']) : undefined;
     const { config, log } = loadForCommand('cmd_queue', a.config, a.verbose === true, file?.sink);
     if (a.daemon) {
-      const { checkQueueDirs } = await import('../adapters/fs-queue-store.js');
+      const { checkQueueDirs, requireQueueRoot } = await import('../adapters/fs-queue-store.js');
       const { resolveSlaves } = await import('@pitrtools/core/config/ssh-targets');
+      await requireQueueRoot(config.l_archivedir, config.file);
       await checkQueueDirs(
         config.l_archivedir,
         resolveSlaves(config).map((s) => s.name),

@@ -5,7 +5,7 @@
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { ExitCode } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
-import { checkQueueDirs } from '../adapters/fs-queue-store.js';
+import { checkQueueDirs, requireQueueRoot } from '../adapters/fs-queue-store.js';
 import { oneShotLink } from '../adapters/ssh-link.js';
 import { drainQueue, scanQueue } from '../archive/deliver.js';
 import pLimit from 'p-limit';
@@ -17,9 +17,11 @@ export interface OnceResult {
   slaves: Array<{ name: string; delivered: number; remaining: number; detached: boolean; stopped?: string }>;
 }
 
-/** Delivers every queue once; exit code 1 when something is still queued for an attached slave; throws DIR_NOT_PRIVATE (exit 2) for a queue directory not ours. */
+/** Delivers every queue once; exit code 1 when something is still queued for an attached slave; throws QUEUE_MISSING (exit 1) when l_archivedir is not there, DIR_NOT_PRIVATE (exit 2) for a queue directory not ours. */
 export async function queueOnce(o: { config: ArchiverConfig; log: Logger }): Promise<OnceResult> {
   const rt = archiverRuntime(o.config, o.log);
+  // Not "0 delivered": a queue that is not there is no empty queue (--check says UNKNOWN).
+  await requireQueueRoot(o.config.l_archivedir, rt.configFile);
   await checkQueueDirs(
     o.config.l_archivedir,
     rt.slaves.map((s) => s.name),

@@ -6,14 +6,13 @@
  * runs, exits when the postmaster or the ini changes (the next cmd_archiver starts a fresh one),
  * and on the abort signal (SIGTERM/SIGINT).
  */
-import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { removeStaleTemps } from '@pitrtools/core/fs/atomic';
 import type { Logger } from '@pitrtools/core/log';
 import { localServer } from '@pitrtools/core/pg/local-server';
-import { checkQueueDirs } from '../adapters/fs-queue-store.js';
+import { checkQueueDirs, requireQueueRoot } from '../adapters/fs-queue-store.js';
 import { muteable } from '../archive/mute.js';
 import pLimit from 'p-limit';
 import { archiverRuntime, type ArchiverRuntime } from '../runtime.js';
@@ -46,15 +45,7 @@ export interface DaemonOptions {
 export async function runDaemon(o: DaemonOptions): Promise<number> {
   const { config, log } = o;
   const rt = archiverRuntime(config, log);
-  const isDir = await fsp.stat(config.l_archivedir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) {
-    throw new PitrError('QUEUE_MISSING', `l_archivedir ${config.l_archivedir} does not exist`, {
-      hint: `create it with: cmd_archiver -C ${rt.configFile} -I`,
-    });
-  }
+  await requireQueueRoot(config.l_archivedir, rt.configFile);
   // Exit 2 before the pid file or a marker is written there.
   await checkQueueDirs(
     config.l_archivedir,
