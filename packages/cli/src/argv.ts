@@ -26,9 +26,12 @@ export function splitGluedShortOptions(argv: readonly string[], valueFlags: stri
  * yargs' strict-mode message for arguments it does not know, as a person reads it: "Unknown
  * arguments: recover-to-time, recoverToTime" names our internal camelCase copy of each option
  * and drops the dashes. Returns e.g. "unknown option --recover-to-time" (an option as it was
- * typed in `argv`, each once) or "unexpected argument foo"; any other message unchanged.
+ * typed in `argv`, each once) or "unexpected argument foo"; "Missing required argument: config"
+ * becomes "-C <`ini`> is required"; any other message unchanged.
  */
-export function usageMessage(msg: string, argv: readonly string[]): string {
+export function usageMessage(msg: string, argv: readonly string[], ini = 'INI'): string {
+  // yargs' demandOption text for -C, in the words cmd_standby uses for the same omission.
+  if (/^Missing required argument: config\b/.test(msg)) return `-C <${ini}> is required`;
   const m = /^Unknown arguments?: (.*)$/s.exec(msg);
   if (!m) return msg;
   const names = m[1]!.split(', ');

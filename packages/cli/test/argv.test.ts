@@ -16,5 +16,6 @@ test('an unknown option is named once, with the dashes it was typed with', () =>
 test('a word that is no option is an unexpected argument; other messages pass unchanged', () => {
   assert.equal(usageMessage('Unknown argument: foo', ['-C', 'x.ini', 'foo']), 'unexpected argument foo');
   assert.equal(usageMessage('Unknown arguments: bogus, foo', ['--bogus', 'foo']), 'unknown option --bogus; unexpected argument foo');
-  assert.equal(usageMessage('Missing required argument: config', []), 'Missing required argument: config');
+  assert.equal(usageMessage('Missing required argument: config\ngive the ini file with -C', [], 'cmd_archiver.ini'), '-C <cmd_archiver.ini> is required');
+  assert.equal(usageMessage('Not enough arguments following: C', ['-C']), 'Not enough arguments following: C');
 });

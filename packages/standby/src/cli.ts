@@ -100,7 +100,7 @@ function parser(argv: string[]) {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw usage(msg ? usageMessage(msg, argv) : errorMessage(err));
+      throw usage(msg ? usageMessage(msg, argv, 'cmd_standby.ini') : errorMessage(err));
     });
 }
 

@@ -20,3 +20,12 @@ for (const [program, bin] of Object.entries(BINS)) {
     assert.doesNotMatch(r.stderr, /recoverToTime|logFil/);
   });
 }
+
+for (const [program, bin] of Object.entries(BINS)) {
+  test(`${program}: no -C is "-C <INI> is required", exit 2`, () => {
+    const r = spawnSync(process.execPath, [bin, program === 'cmd_queue' ? '--once' : '-B'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    const ini = program === 'cmd_standby' ? 'cmd_standby.ini' : 'cmd_archiver.ini';
+    assert.match(r.stderr, new RegExp(`^${program}: ERROR: -C <${ini}> is required\\n${program}: HINT: `), r.stderr);
+  });
+}
