@@ -1,7 +1,8 @@
 /**
  * --check is a Nagios plugin in both programs: a problem with its arguments or the ini is
  * UNKNOWN (exit 3, one status line on stdout, or that as --json), never a usage exit 2 that
- * Nagios would page as CRITICAL. The real programs, run as children.
+ * Nagios would page as CRITICAL. --json is one object on one line in both. The real programs,
+ * run as children.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -35,6 +36,7 @@ for (const [program, { bin, service }] of Object.entries(PROGRAMS)) {
       const j = spawnSync(process.execPath, [bin, ...args(broken), '--json'], { encoding: 'utf8' });
       assert.equal(j.status, 3, `${j.stdout}${j.stderr}`);
       assert.equal((JSON.parse(j.stdout) as { state: string }).state, 'UNKNOWN', j.stdout);
+      assert.equal(j.stdout.trimEnd().split('\n').length, 1, `one JSON object on one line, as in both programs: ${j.stdout}`);
     });
   }
 }

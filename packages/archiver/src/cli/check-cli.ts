@@ -18,7 +18,7 @@ export async function runCheck(configFile: string, o: { json: boolean; warnAge?:
     ...(o.warnAge !== undefined ? { warnAge: o.warnAge } : {}),
     ...(o.critAge !== undefined ? { critAge: o.critAge } : {}),
   });
-  process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(checkResult(r), r), null, 2) : nagiosText(checkResult(r))}\n`);
+  process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(checkResult(r), r)) : nagiosText(checkResult(r))}\n`);
   return r.code;
 }
 
@@ -29,7 +29,7 @@ export function runCheckMain(fn: () => Promise<number>, o: { json: boolean } = {
       return await fn();
     } catch (err) {
       const r = nagiosResult('PITR_ARCHIVER', 'UNKNOWN', errorMessage(err));
-      process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(r), null, 2) : nagiosText(r)}\n`);
+      process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(r)) : nagiosText(r)}\n`);
       return NAGIOS.UNKNOWN;
     }
   });

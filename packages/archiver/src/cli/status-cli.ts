@@ -17,7 +17,7 @@ export async function runStatus(configFile: string, o: { json: boolean; nagios: 
   const { statusCommand } = await import('../commands/status.js');
   const r = await statusCommand({ config, log });
   process.stdout.write(
-    `${o.json ? JSON.stringify(nagiosJson(clusterResult(r), r), null, 2) : o.nagios ? nagiosText(clusterResult(r)) : formatStatusTable(r)}\n`,
+    `${o.json ? JSON.stringify(nagiosJson(clusterResult(r), r)) : o.nagios ? nagiosText(clusterResult(r)) : formatStatusTable(r)}\n`,
   );
   return o.nagios ? r.code : 0;
 }
