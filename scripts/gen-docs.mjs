@@ -20,6 +20,9 @@ function help(program) {
   const bin = bins[program];
   if (!bin) throw new Error(`unknown program ${program}`);
   const text = execFileSync(process.execPath, [new URL(bin, root).pathname, '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' } });
+  // yargs glues the type to a description that fills its column exactly ("and reload[boolean]").
+  const glued = text.split('\n').filter((l) => /\S\[(boolean|string|number|array|count)\]/.test(l));
+  if (glued.length > 0) throw new Error(`${program} --help: a description runs into its [type]; shorten it:\n${glued.join('\n')}`);
   return `\`\`\`text\n${text.trimEnd()}\n\`\`\``;
 }
 const { ERRORS, ExitCode } = await import(new URL('packages/core/dist/error-codes.js', root).href);
