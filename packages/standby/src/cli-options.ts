@@ -195,4 +195,5 @@ Exit codes:
   130, 143  -B stopped by Ctrl-C (SIGINT) or SIGTERM: the copy stays marked incomplete;
      run -B again
 
-Documentation: docs/cmd_standby.md; every ini key: etc/cmd_standby.ini.sample.`;
+Docs: docs/cmd_standby.md; every ini key: etc/cmd_standby.ini.sample
+(paths in the clone, or under $(npm root -g)/pitrtools/ once installed)`;

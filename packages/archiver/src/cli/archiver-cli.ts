@@ -30,7 +30,8 @@ compress: lz4 | zstd[:LEVEL] in the ini (or the original's rsync_flags: -z) send
 to cmd_standby --receive-wal-stream on the slave (slave_cmd_standby); without it, or when that
 cannot start (a WARNING says so), over SFTP as it is.
 
-Docs: docs/cmd_archiver.md, docs/queue.md; every ini key: etc/cmd_archiver.ini.sample`;
+Docs: docs/cmd_archiver.md, docs/queue.md; every ini key: etc/cmd_archiver.ini.sample
+(paths in the clone, or under $(npm root -g)/pitrtools/ once installed)`;
 
 function parser(argv: string[]) {
   return yargs(argv)

@@ -20,7 +20,8 @@ of time and leaves proof markers that cmd_archiver answers from. cmd_archiver st
 Exit codes: 0 done (or already running), 1 failed (--once: something is still queued),
 2 usage or ini error, a directory it writes in is not ours alone (or a link at one of its
 files), or run as root.
-Docs: docs/cmd_archiver.md (cmd_queue), docs/queue.md`;
+Docs: docs/cmd_archiver.md (cmd_queue), docs/queue.md
+(paths in the clone, or under $(npm root -g)/pitrtools/ once installed)`;
 
 /** Parses argv and runs cmd_queue; never returns. */
 export async function main(raw: string[]): Promise<never> {
