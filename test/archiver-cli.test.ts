@@ -81,6 +81,7 @@ describe('-I', () => {
   test('warns, from the files, when archive_mode is off or archive_library is set; refuses a pgdata that is no data directory', async () => {
     const fake = join(env.dir, 'fakedata');
     mkdirSync(join(fake, 'global'), { recursive: true });
+    mkdirSync(join(fake, 'pg_wal'));
     writeFileSync(join(fake, 'PG_VERSION'), '15\n');
     writeFileSync(join(fake, 'global', 'pg_control'), '');
     writeFileSync(join(fake, 'postgresql.conf'), "archive_mode = on\ninclude_if_exists 'local.conf'\n");
