@@ -17,7 +17,9 @@ export function printError(program: string, err: unknown, debug = false): number
   if (err instanceof PitrError) {
     const level = levelOf(err.code);
     process.stderr.write(`${colorize(level, `${program}: ${level}: ${err.message}`)}\n`);
-    if (err.hint) process.stderr.write(`${program}: HINT: ${err.hint}\n`);
+    // A usage error without a hint of its own points at --help, the same words in every program.
+    const hint = err.hint ?? (err.code === 'USAGE' ? `${program} --help lists every option` : undefined);
+    if (hint) process.stderr.write(`${program}: HINT: ${hint}\n`);
     if (debug && err.cause) process.stderr.write(`${program}: DEBUG: cause: ${errorMessage(err.cause)}\n`);
     return err.exitCode;
   }

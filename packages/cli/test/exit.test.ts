@@ -40,4 +40,10 @@ test('a system error is not called a bug; our own errors keep their words, hint 
   const ours = stderrOf(() => printError('cmd_standby', new PitrError('USAGE', 'choose one', { hint: 'pick -B' })));
   assert.equal(ours.code, 2);
   assert.equal(ours.text, 'cmd_standby: ERROR: choose one\ncmd_standby: HINT: pick -B\n');
+  const bare = stderrOf(() => printError('cmd_archiver', new PitrError('USAGE', '--restart goes with --setup')));
+  assert.equal(
+    bare.text,
+    'cmd_archiver: ERROR: --restart goes with --setup\ncmd_archiver: HINT: cmd_archiver --help lists every option\n',
+    'a usage error without a hint of its own points at --help',
+  );
 });

@@ -40,8 +40,9 @@ import { parseTargetTime } from './recovery/target-time.js';
 
 const PROGRAM = 'cmd_standby';
 
+/** A usage error (exit 2); printError adds the hint "cmd_standby --help lists every option". */
 function usage(message: string): PitrError {
-  return new PitrError('USAGE', message, { hint: 'cmd_standby --help lists every option' });
+  return new PitrError('USAGE', message);
 }
 
 /** Parsed flags. */

@@ -99,7 +99,7 @@ function parser(argv: string[]) {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw new PitrError('USAGE', msg ? usageMessage(msg, argv, 'cmd_archiver.ini') : errorMessage(err), { hint: 'cmd_archiver --help' });
+      throw new PitrError('USAGE', msg ? usageMessage(msg, argv, 'cmd_archiver.ini') : errorMessage(err));
     });
 }
 

@@ -47,7 +47,7 @@ export async function main(raw: string[]): Promise<never> {
       .strict()
       .exitProcess(false)
       .fail((msg, err) => {
-        throw new PitrError('USAGE', msg ? usageMessage(msg, argv, 'cmd_archiver.ini') : errorMessage(err), { hint: 'cmd_queue --help' });
+        throw new PitrError('USAGE', msg ? usageMessage(msg, argv, 'cmd_archiver.ini') : errorMessage(err));
       })
       .parseAsync();
     if (a.help || a.version) return ExitCode.OK;

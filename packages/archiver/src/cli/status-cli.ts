@@ -16,9 +16,7 @@ export async function runStatus(configFile: string, o: { json: boolean; nagios: 
   const log = createLogger(stderrSink, { debug: o.verbose || config.debug });
   const { statusCommand } = await import('../commands/status.js');
   const r = await statusCommand({ config, log });
-  process.stdout.write(
-    `${o.json ? JSON.stringify(nagiosJson(clusterResult(r), r)) : o.nagios ? nagiosText(clusterResult(r)) : formatStatusTable(r)}\n`,
-  );
+  process.stdout.write(`${o.json ? JSON.stringify(nagiosJson(clusterResult(r), r)) : o.nagios ? nagiosText(clusterResult(r)) : formatStatusTable(r)}\n`);
   return o.nagios ? r.code : 0;
 }
 
