@@ -33,7 +33,7 @@ import * as R from './cli/results.js';
 import type { Ctx } from './context.js';
 import { EPILOG, GROUPS, STANDBY_OPTIONS, USAGE } from './cli-options.js';
 import { standbyVersion } from './version.js';
-import { checkJson, renderNagios, renderStatus, unknownReport } from './recovery/check-report.js';
+import { checkJson, renderNagios, renderStatus, unknownReport, type CheckReport } from './recovery/check-report.js';
 import { masterSshTarget } from './master-link.js';
 import { parsePatroniArgs } from './patroni-args.js';
 import { parseTargetTime } from './recovery/target-time.js';
@@ -123,9 +123,7 @@ export async function runCli(argv: string[]): Promise<never> {
         if (f.check && f.status) throw usage('choose one of --check, --status');
       } catch (err) {
         if (!nagios) throw err;
-        const report = unknownReport(errorMessage(err));
-        process.stdout.write(argv.includes('--json') ? `${JSON.stringify(checkJson(report, {}))}\n` : `${renderNagios(report)}\n`);
-        return report.code;
+        return printCheck(unknownReport(errorMessage(err)), argv.includes('--json'));
       }
       if (wantsColor(process.stderr)) await enableColor();
       if (f.check) return runCheck(f);
@@ -359,6 +357,11 @@ async function runCheck(f: Flags): Promise<number> {
   } catch (err) {
     report = unknownReport(errorMessage(err));
   }
-  process.stdout.write(f.json ? `${JSON.stringify(checkJson(report, master !== undefined ? { master } : {}))}\n` : `${renderNagios(report)}\n`);
+  return printCheck(report, f.json === true, master);
+}
+
+/** Prints a --check report (Nagios line, or one line of JSON with `master` when known); returns its exit code. */
+function printCheck(report: CheckReport, json: boolean, master?: string): number {
+  process.stdout.write(json ? `${JSON.stringify(checkJson(report, master !== undefined ? { master } : {}))}\n` : `${renderNagios(report)}\n`);
   return report.code;
 }
