@@ -194,7 +194,11 @@ export async function setupArchiving(o: SetupOptions): Promise<SetupReport> {
   return { lines, pendingRestart: still };
 }
 
-/** Runs --stop (and --remove); throws INI_NOT_WRITTEN, or PG_NOT_RUNNING when --remove cannot reach the server (exit 1). */
+/**
+ * Runs --stop (and --remove). Throws NO_PG_WAL (exit 2, the ini unchanged) when --remove is given and
+ * pgdata is not a data directory this user can reach; INI_NOT_WRITTEN when the ini cannot be rewritten;
+ * PG_NOT_RUNNING when --remove cannot reach the server (exit 1).
+ */
 export async function stopArchiving(o: { config: ArchiverConfig; remove?: boolean }): Promise<SetupReport> {
   const c = o.config;
   // --remove needs the server of pgdata: a wrong pgdata is refused (exit 2) before the ini changes.
