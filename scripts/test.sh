@@ -20,4 +20,4 @@ node scripts/gen-samples.mjs --check
 node scripts/gen-docs.mjs --check
 bash scripts/check-root-guard.sh
 bash scripts/as-user.sh CI="${CI:-}" PITR_PG_VERSIONS="$versions" PITR_TEST_KEEP="${PITR_TEST_KEEP:-}" PITR_TEST_EVERY_MAJOR="${PITR_TEST_EVERY_MAJOR:-}" \
-  PITR_TEST_CONCURRENCY="${PITR_TEST_CONCURRENCY:-2}" -- node scripts/run-tests.mjs "$@"
+  PITR_TEST_CONCURRENCY="${PITR_TEST_CONCURRENCY:-}" -- node scripts/run-tests.mjs "$@"

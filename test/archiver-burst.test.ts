@@ -1,4 +1,5 @@
 // pitr-test: ends
+// pitr-test: long
 /**
  * PostgreSQL's own archiver driving cmd_archiver into three real sshd slaves: a burst arrives
  * byte-identical everywhere, nearly all of it answered by the sh front end from cmd_queue's

@@ -1,4 +1,5 @@
 // pitr-test: once
+// pitr-test: long
 /**
  * A long outage in small (1 MiB) segments: one slave's sshd is stopped while 1 000 segments are
  * archived, then started again. Everything drains to it byte-identical and in WAL order, the

@@ -1,4 +1,5 @@
 // pitr-test: once
+// pitr-test: long
 /**
  * A slow slave never holds the master. Two slaves: one on loopback, one behind a real 2 Mbit/s
  * link (the netns + veth + tbf that scripts/setup.sh builds as root; its sshd runs inside the

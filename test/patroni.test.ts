@@ -1,4 +1,5 @@
 // pitr-test: once
+// pitr-test: long
 /**
  * Under Patroni (docs/patroni.md): three Patroni nodes and one etcd, every node archiving with
  * cmd_archiver (archive_mode = always, set through Patroni's configuration) to one disaster-recovery

@@ -1,3 +1,4 @@
+// pitr-test: long
 /**
  * --check cannot be fooled (issue: it said OK, 0 bytes of lag, while the standby was cut off):
  * every lag is measured against the master's position, and the WAL receiver, an unreachable

@@ -1,4 +1,5 @@
 // pitr-test: ends
+// pitr-test: long
 /**
  * Life after a failover on three "hosts" (issue 11, parts 1, 2 and 6): M fails; -F999 on S1 ships
  * timeline 2 (its .history and segments) to S2 and S3 with no manual step (archiver_config);

@@ -1,3 +1,4 @@
+// pitr-test: long
 /**
  * Point-in-time recovery end to end: -B into a cold copy, rows committed on the master before and
  * after a time T, then -F999 -R T: the rows before T are there, the rows after are not, and the

@@ -1,3 +1,4 @@
+// pitr-test: long
 /**
  * cmd_standby end to end on a real master, a real standby cluster and a real sshd: -I, -B, -S,
  * archive replay, a tablespace outside pgdata (mapped to another local directory), a second -B
