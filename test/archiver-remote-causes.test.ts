@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CMD_QUEUE, queueRunnerPid, sha256File, startArchiverEnv, type ArchiverEnv, type RecordedAlert, type TestSlave } from './rig/archiver-env.js';
@@ -151,7 +151,7 @@ test('permission denied (r_archivedir 0500): queued, slave_write_failed says per
   });
 });
 
-test('r_archivedir not ours alone (writable by others, or a symbolic link): nothing stored, queued, slave_write_failed names the fix; the same through the receiver (compress: zstd)', async () => {
+test('r_archivedir not ours alone (writable by others, or a symbolic link): nothing written there, not even for a moment; queued, slave_write_failed names the fix; the same through the receiver (compress: zstd)', async () => {
   const shared = join(env.dir, 'slave-open');
   mkdirSync(shared);
   chmodSync(shared, 0o777);
@@ -166,13 +166,24 @@ test('r_archivedir not ours alone (writable by others, or a symbolic link): noth
   for (const [dir, onDisk, why] of cases) {
     for (const over of [{}, { compress: 'zstd', slave_cmd_standby: CMD_STANDBY }]) {
       await withRdir(dir, async () => {
-        const r = await archiveOnce(over);
+        // inotify sees a temp file that was written and removed again before the run ended (the
+        // old SFTP path wrote the whole segment through the link, then refused to link it).
+        const created: string[] = [];
+        const watcher = watch(onDisk, (_event, name) => created.push(String(name)));
+        let r: Awaited<ReturnType<typeof archiveOnce>>;
+        try {
+          r = await archiveOnce(over);
+          await new Promise((resolve) => setTimeout(resolve, 100)); // the last events reach the watcher
+        } finally {
+          watcher.close();
+        }
         assert.equal(r.code, 0, r.out);
         assert.deepEqual(r.queued, [segment]);
         assert.doesNotMatch(r.out, /shipping uncompressed over SFTP/);
         oneAlert(r.alerts, 'slave_write_failed', new RegExp(`\\(permission denied\\): .*refusing to write in r_archivedir ${dir}`));
         oneAlert(r.alerts, 'slave_write_failed', why);
-        assert.deepEqual(readdirSync(onDisk), [], `nothing in ${onDisk}, not even a temp (${JSON.stringify(over)})`);
+        assert.deepEqual(created, [], `nothing written in ${onDisk}, not even a temp for a moment (${JSON.stringify(over)})`);
+        assert.deepEqual(readdirSync(onDisk), [], `nothing in ${onDisk} (${JSON.stringify(over)})`);
       });
     }
   }

@@ -39,7 +39,10 @@ export interface UploadOptions {
    * The key that names remoteDir (e.g. 'r_archivedir'): the directory must then be ours alone
    * (fs/ownership.ts's rule: no symbolic link, owned by the user we log in as, not writable by
    * group or others), or nothing is linked and SFTP_PERMISSION_DENIED is thrown with the fix.
-   * Its LSTAT (and, once per channel, the temp's FSTAT: our uid there) go out with the writes: no round trip added.
+   * The first upload into a directory on a channel waits for its LSTAT before it opens anything
+   * there (one round trip per channel and directory), so a symbolic link is never written through
+   * and a directory others can write to never gets our bytes; later ones send the LSTAT with the
+   * writes and still refuse before the link (and, once per channel, the temp's FSTAT: our uid there).
    */
   privateDir?: string;
   log?: Logger;
@@ -158,6 +161,16 @@ const TEMP_RE = /^\..+\.[0-9a-f]{16}\.tmp$/;
  */
 const ownUid = new WeakMap<SftpChannel, number>();
 
+/**
+ * The private directories (UploadOptions.privateDir) whose LSTAT passed on each channel. Before
+ * that, an upload opens nothing in the directory until its LSTAT has answered: SFTP has no
+ * O_NOFOLLOW for a path's directories, so a check sent with the writes would only say afterwards
+ * that the whole file went through a link. A directory swapped for a link later, while the channel
+ * lives, is caught by the LSTAT each upload still sends, before the link (the same race any
+ * check-then-open over SFTP has).
+ */
+const passedDirs = new WeakMap<SftpChannel, Set<string>>();
+
 /** Throws SFTP_PERMISSION_DENIED naming `key`, the slave and the fix unless `st` (the directory's lstat) is ours alone (judgeOwnDir); `uid` is ours there. */
 function refuseUnlessPrivate(ch: SftpChannel, dir: string, key: string, st: RemoteStat, uid: number): void {
   const p = judgeOwnDir(st, dir, uid, `uid ${uid}`);
@@ -184,6 +197,12 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
   dirStat?.catch(() => undefined);
   let uid: Promise<number> | undefined;
   try {
+    if (dirStat !== undefined && passedDirs.get(ch)?.has(remoteDir) !== true) {
+      // Before the first byte: a link, a non-directory, write bits for others (and, once our uid is
+      // known on this channel, another owner). An LSTAT that fails leaves the answer to the open.
+      const st = await dirStat.catch(() => undefined);
+      if (st !== undefined) refuseUnlessPrivate(ch, remoteDir, opts.privateDir!, st, ownUid.get(ch) ?? st.uid);
+    }
     try {
       const handle = await ch.open(tmpPath, 'wx', opts.mode ?? 0o600);
       tmpExists = true;
@@ -215,7 +234,11 @@ export async function uploadAtomic(ch: SftpChannel, src: UploadSource, remoteDir
       // Ask before the finally below removes the temp file and frees its space.
       throw await explainWriteFailure(ch, remoteDir, err, source.size);
     }
-    if (dirStat !== undefined && uid !== undefined) refuseUnlessPrivate(ch, remoteDir, opts.privateDir!, await dirStat, await uid);
+    if (dirStat !== undefined && uid !== undefined) {
+      refuseUnlessPrivate(ch, remoteDir, opts.privateDir!, await dirStat, await uid);
+      const passed = passedDirs.get(ch) ?? new Set<string>();
+      passedDirs.set(ch, passed.add(remoteDir));
+    }
     const dirFsync = opts.dirFsync ?? true;
     // With hardlink@openssh.com (OpenSSH's sftp-server, which answers requests one after the
     // other, in order) the directory is opened for its fsync together with the link, and the
