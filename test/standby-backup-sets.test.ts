@@ -6,9 +6,11 @@
  * half way (sshd killed) adds nothing and removes nothing. --list-backups (--json) shows each set.
  * Rows before and after T1 and T2: the older kept set restored into a new directory recovers to
  * T1, the newer to T2, each with exactly the right rows; -R on the newer one with T1 is refused
- * and names the older set.
+ * and names the older set. A --backup stopped by a signal says so and leaves no .partial; a set
+ * whose WAL archivedir lacks is reported as not restorable and pushes out no set.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -22,6 +24,8 @@ import { listSets, type BackupSetMeta } from '../packages/standby/src/catalogue/
 import { parseTargetTime, type TargetInput } from '../packages/standby/src/recovery/target-time.js';
 import { cleanupAll } from './rig/cleanup.js';
 import { ctxFor, prepareMaster, runCmd, standbyEnv, type StandbyEnv, standbyQuery, switchAndWaitArchived, writeIni } from './rig/standby-env.js';
+
+const CMD_STANDBY = new URL('../packages/standby/bin/cmd_standby.js', import.meta.url).pathname;
 
 let env: StandbyEnv;
 let full: string;
@@ -211,4 +215,54 @@ test('restore the older set into a new directory and recover to T1, the newer to
     [older!.label, newer!.label],
   );
   assert.ok(existsSync(join(full, older!.label, 'data', 'backup_label')));
+});
+
+test('--backup stopped by a real SIGINT or SIGTERM: exit 130 or 143, says so, its .partial directory is gone, the catalogue as it was', async () => {
+  const before = readdirSync(full).sort();
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    const child = spawn(process.execPath, [CMD_STANDBY, '-C', env.ini, '--backup'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.stdout.resume();
+    const ended = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    try {
+      // The .partial directory is made first and renamed only at the very end: signal while it is there.
+      const deadline = Date.now() + 60_000;
+      const partial = (): string[] => readdirSync(full).filter((n) => n.endsWith('.partial'));
+      while (partial().length === 0 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(partial().length, 1, `no .partial directory appeared: ${stderr}`);
+      child.kill(sig);
+      assert.equal(await ended, code, stderr);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    assert.match(stderr, new RegExp(`--backup interrupted by ${sig}: its partial copy ${full}/\\.[0-9a-f]+\\.partial was removed`));
+    assert.match(stderr, /HINT: no set was added to .* and none was removed; run --backup again/);
+    assert.deepEqual(readdirSync(full).sort(), before, `${sig}: the catalogue is as it was (no .partial left)`);
+  }
+});
+
+test('a set whose WAL archivedir lacks: a WARNING, "NOT restorable" in its line, and keep_backups removes no set that can be restored', async () => {
+  const sets = (): string[] => readdirSync(full).filter((n) => !n.startsWith('.'));
+  const before = sets().sort();
+  assert.equal(before.length, 2, 'keep_backups 2 is full: a third set would remove the oldest');
+  const empty = join(env.dir, 'archive-elsewhere');
+  mkdirSync(empty, { mode: 0o700 });
+  const ini = join(env.dir, 'no-wal.ini');
+  writeIni({ ...env, ini }, { ...conf, archivedir: empty });
+  const r = await runCmd(['-C', ini, '--backup']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(`WARNING: ${empty} does not hold the WAL set \\S+ needs \\([0-9A-F]{24} to [0-9A-F]{24}\\): it cannot be restored until it does`),
+  );
+  assert.match(r.stdout, new RegExp(`^Backup set \\S+ copied, NOT restorable until archivedir holds its WAL, in ${full}: `, 'm'));
+  const after = sets().sort();
+  for (const label of before) assert.ok(after.includes(label), `set ${label} kept`);
+  assert.equal(after.length, 3);
 });

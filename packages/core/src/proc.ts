@@ -28,6 +28,24 @@ export interface ProcOptions {
   onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
 }
 
+/** Process groups of the programs runProcess started that have not ended yet. */
+const running = new Set<number>();
+
+/**
+ * Sends `signal` to the process group of every program runProcess started that still runs. Each
+ * runs in its own group (for its time limit), so a terminal's Ctrl-C reaches only us: a command
+ * that stops on a signal calls this, or they would run on without us (pg_verifybackup did).
+ */
+export function stopRunningProcesses(signal: NodeJS.Signals = 'SIGTERM'): void {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 /** Runs argv[0] with argv[1..] and resolves when it ends, times out or cannot start. Never rejects. */
 export function runProcess(argv: readonly string[], opts: ProcOptions = {}): Promise<ProcResult> {
   const started = Date.now();
@@ -44,7 +62,9 @@ export function runProcess(argv: readonly string[], opts: ProcOptions = {}): Pro
       // Own process group, so a time-out can kill everything the program started.
       detached: true,
     });
+    if (child.pid !== undefined) running.add(child.pid);
     const finish = (r: Omit<ProcResult, 'stdout' | 'stderr' | 'timedOut' | 'durationMs'>): void => {
+      if (child.pid !== undefined) running.delete(child.pid);
       if (settled) return;
       settled = true;
       clearTimeout(timer);

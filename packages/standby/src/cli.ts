@@ -11,9 +11,9 @@ import { resolveMaster } from '@pitrtools/core/config/ssh-targets';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
 import { ACTIONS, renderAction, runAction, type Action } from './commands/action.js';
-import { withInterruptReport } from './basebackup-interrupt.js';
+import { onInterrupt, withInterruptReport } from './basebackup-interrupt.js';
 import { basebackup } from './commands/basebackup.js';
-import { backupSet, catalogueDir } from './commands/backup-set.js';
+import { backupInterrupted, backupSet, catalogueDir } from './commands/backup-set.js';
 import { listBackups, renderBackups } from './commands/list-backups.js';
 import { restoreBackup } from './commands/restore-backup.js';
 import { verifyBackups } from './commands/verify-backup.js';
@@ -254,11 +254,25 @@ async function dispatch(f: Flags, chosen: string | undefined, ctx: Ctx): Promise
     case '--switchover':
       show(f, await switchover(ctx, { iniPath }), R.switchoverLines);
       break;
-    case '--backup':
-      show(f, await backupSet(ctx), R.backupSetLines);
+    case '--backup': {
+      let partial: string | undefined;
+      const r = await onInterrupt(
+        PROGRAM,
+        (sig) => backupInterrupted(sig, catalogueDir(ctx), partial),
+        () => backupSet(ctx, { onPartial: (p) => (partial = p) }),
+      );
+      show(f, r, R.backupSetLines);
       break;
+    }
     case '--verify-backup': {
-      const r = await verifyBackups(ctx, f.verifyBackup === '' ? undefined : f.verifyBackup);
+      const r = await onInterrupt(
+        PROGRAM,
+        (sig) =>
+          new PitrError(sig === 'SIGINT' ? 'INTERRUPTED' : 'TERMINATED', `--verify-backup interrupted by ${sig}: pg_verifybackup stopped`, {
+            hint: 'the set being verified keeps its last recorded result (--list-backups); run --verify-backup again',
+          }),
+        () => verifyBackups(ctx, f.verifyBackup === '' ? undefined : f.verifyBackup),
+      );
       show(f, r, (x) => R.verifyLines(x, catalogueDir(ctx)));
       return r.every((x) => x.ok) ? ExitCode.OK : ExitCode.FAILED;
     }

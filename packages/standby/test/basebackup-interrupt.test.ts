@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -82,4 +82,41 @@ it('a failure the stop itself causes (a copy thread refusing new temps) waits fo
   assert.equal(code, 130, stderr);
   assert.doesNotMatch(stderr, /base backup failed/);
   assert.match(stderr, /^cmd_standby: ERROR: -B interrupted by SIGINT/);
+});
+
+it('a program the interrupted command started (own process group, out of the terminal Ctrl-C) is stopped with it', async () => {
+  // As --verify-backup runs pg_verifybackup: core's runProcess, which puts it in a group of its own.
+  const proc = import.meta.resolve('@pitrtools/core/proc');
+  const script = `import { onInterrupt } from ${JSON.stringify(mod)};
+    import { runProcess } from ${JSON.stringify(proc)};
+    import { PitrError } from '@pitrtools/core/errors';
+    await onInterrupt('cmd_standby', (sig) => new PitrError('INTERRUPTED', '--verify-backup interrupted by ' + sig), () =>
+      runProcess(['sh', '-c', 'echo "$$"; exec sleep 60'], { onOutput: (_s, d) => process.stdout.write('started ' + d) }));`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  let pid = 0;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    const m = /started (\d+)/.exec(d);
+    if (m) {
+      pid = Number(m[1]);
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /^cmd_standby: ERROR: --verify-backup interrupted by SIGINT/);
+  assert.ok(pid > 0);
+  // Gone (or a zombie until init reaps it): not still sleeping.
+  const alive = (): boolean => {
+    try {
+      return !/^\d+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!alive(), `sleep ${pid} still runs after its command was interrupted`);
 });

@@ -220,7 +220,7 @@ test('keep_backups removes the oldest set and the WAL below the kept ones, but n
   assert.ok(readdirSync(archivedir).includes('000000010000000000000004'), 'the copy in pgdata still needs segment 4');
   assert.ok(readdirSync(archivedir).includes('00000002.history'));
   assert.deepEqual(r.keptFrom, { wal: '000000010000000000000004', pgdata });
-  const lines = backupSetLines({ ...r, meta: {} as BackupSetMeta, dir: full, copy: { elapsedMs: 0, bytes: 0 } as BasebackupResult });
+  const lines = backupSetLines({ ...r, meta: {} as BackupSetMeta, dir: full, copy: { elapsedMs: 0, bytes: 0 } as BasebackupResult, walComplete: true });
   assert.deepEqual(lines.slice(2), [
     'Removed backup set 20261130T100000Z (keep_backups 2)',
     `Removed 3 archived WAL files older than 000000010000000000000004, which the copy in ${pgdata} needs`,

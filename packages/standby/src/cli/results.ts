@@ -90,9 +90,10 @@ export function backupSetLines(r: BackupSetResult): string[] {
   const m = r.meta;
   const lines = [
     ...basebackupLines(r.copy),
-    `Backup set ${m.label} complete in ${r.dir}: ${m.files} files, ${humanBytes(m.bytes)}, WAL ${m.start_wal} (${m.start_lsn}) to ${m.stop_lsn}, from the ${m.source} ${m.source_host}`,
+    `Backup set ${m.label} ${r.walComplete ? 'complete' : 'copied, NOT restorable until archivedir holds its WAL,'} in ${r.dir}: ${m.files} files, ${humanBytes(m.bytes)}, WAL ${m.start_wal} (${m.start_lsn}) to ${m.stop_lsn}, from the ${m.source} ${m.source_host}`,
     ...r.removedSets.map((label) => `Removed backup set ${label} (keep_backups ${r.keepBackups})`),
   ];
+
   if (r.removedWal.length > 0) {
     const k = r.keptFrom;
     const why = k?.set !== undefined ? `${k.wal}, where set ${k.set} starts` : `${k?.wal}, which the copy in ${k?.pgdata} needs`;

@@ -234,7 +234,8 @@ async function backupOver(
   const record: BackupRecord = { startLsn, startedAt: new Date(startedAtS * 1000).toISOString() };
   log.info(`backup started on the ${info.in_recovery ? 'source standby' : 'master'} at ${startLsn}; copying ${info.data_directory} to ${dataDir}`);
 
-  if (info.archive_mode === 'off' && !config.use_streaming_replication && !info.in_recovery) {
+  // A set of the catalogue (--backup) is restored from archivedir alone, streaming or not.
+  if (info.archive_mode === 'off' && (inside || !config.use_streaming_replication) && !info.in_recovery) {
     log.warning('archive_mode is off on the master: the WAL this copy needs to become consistent will not reach archivedir');
   }
   // The copy workers' connections may still be coming up: the marker and the listing do not

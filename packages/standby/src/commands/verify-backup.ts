@@ -10,6 +10,7 @@ import { findPgTool } from '../catalogue/pg-tool.js';
 import { listSets, setDataDir, writeMeta, type BackupSetMeta } from '../catalogue/sets.js';
 import type { Ctx } from '../context.js';
 import { catalogueDir } from './backup-set.js';
+import { interruptRequested } from '../basebackup-interrupt.js';
 
 /** One set's verification. */
 export interface VerifyOutcome {
@@ -20,7 +21,10 @@ export interface VerifyOutcome {
   output: string;
 }
 
-/** Verifies every set (or `label`); returns one outcome per set; throws NO_SUCH_BACKUP (exit 1) for an unknown label. */
+/**
+ * Verifies every set (or `label`); returns one outcome per set; throws NO_SUCH_BACKUP (exit 1) for
+ * an unknown label, INTERRUPTED when a SIGINT/SIGTERM stopped pg_verifybackup (nothing recorded for that set).
+ */
 export async function verifyBackups(ctx: Ctx, label?: string): Promise<VerifyOutcome[]> {
   const full = catalogueDir(ctx);
   const sets = await listSets(full);
@@ -30,6 +34,8 @@ export async function verifyBackups(ctx: Ctx, label?: string): Promise<VerifyOut
   for (const set of chosen) {
     const tool = findPgTool(ctx.config, 'pg_verifybackup', Math.floor(set.server_version_num / 10000));
     const r = await runProcess([tool, '--wal-directory', ctx.config.archivedir, setDataDir(full, set.label)], { timeoutMs: 6 * 3600_000 });
+    // Stopped by our own SIGINT/SIGTERM (basebackup-interrupt.ts onInterrupt): no verdict to record.
+    if (interruptRequested()) throw new PitrError('INTERRUPTED', `pg_verifybackup of set ${set.label} stopped`);
     const output = `${r.stdout}${r.stderr}`.trim();
     const ok = r.code === 0;
     const detail =
