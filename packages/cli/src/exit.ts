@@ -12,7 +12,23 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-/** Prints an error the way both programs do: `program: ERROR: message` (WARNING where the registry says) and `HINT: ...`. */
+/**
+ * The failure as one JSON line on stdout, for a run with --json: a script that asked for JSON gets
+ * an object on failure too, with the stable code docs/errors.md lists (null when the error is not
+ * one of ours): `{"error": {"code", "level", "exit", "message", "hint"?}}`.
+ */
+function printJsonError(e: { code: string | null; level: string; exit: number; message: string; hint?: string | undefined }): void {
+  process.stdout.write(`${JSON.stringify({ error: e })}\n`); // an undefined hint is left out
+}
+
+/** Whether this run asked for JSON on stdout (every program spells it --json). */
+const wantsJson = (): boolean => process.argv.slice(2).includes('--json');
+
+/**
+ * Prints an error the way every program does: `program: ERROR: message` (WARNING where the
+ * registry says) and `HINT: ...` on stderr; with --json also one JSON object on stdout (see
+ * printJsonError). Returns the exit code (the error's, 1 for one not ours).
+ */
 export function printError(program: string, err: unknown, debug = false): number {
   if (err instanceof PitrError) {
     const level = levelOf(err.code);
@@ -21,6 +37,7 @@ export function printError(program: string, err: unknown, debug = false): number
     const hint = err.hint ?? (err.code === 'USAGE' ? `${program} --help lists every option` : undefined);
     if (hint) process.stderr.write(`${program}: HINT: ${hint}\n`);
     if (debug && err.cause) process.stderr.write(`${program}: DEBUG: cause: ${errorMessage(err.cause)}\n`);
+    if (wantsJson()) printJsonError({ code: err.code, level, exit: err.exitCode, message: err.message, hint });
     return err.exitCode;
   }
   // Not one of ours: a bug or an unexpected system error. Say so plainly; stack only under debug.
@@ -30,6 +47,8 @@ export function printError(program: string, err: unknown, debug = false): number
   process.stderr.write(`${colorize('ERROR', `${program}: ERROR: ${bug ? 'internal error (a bug in pitrtools): ' : ''}${errorMessage(err)}`)}\n`);
   if (bug && !debug) process.stderr.write(`${program}: HINT: run it again with PITR_DEBUG=1 for the stack, and report both at the project's issue tracker\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  if (wantsJson())
+    printJsonError({ code: null, level: 'ERROR', exit: ExitCode.FAILED, message: `${bug ? 'internal error (a bug in pitrtools): ' : ''}${errorMessage(err)}` });
   return ExitCode.FAILED;
 }
 
