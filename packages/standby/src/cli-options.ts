@@ -12,6 +12,10 @@ export const GROUPS = { actions: 'Actions (one per run):', with: 'With an action
 export interface StandbyOption extends Options {
   group: (typeof GROUPS)[keyof typeof GROUPS];
   describe: string;
+  /** How messages name it when not by its alias (-F999). */
+  label?: string;
+  /** The actions (keys of this table) it means something with; refused without one of them ("X goes with Y"). */
+  with?: readonly string[];
 }
 
 const A = GROUPS.actions;
@@ -63,6 +67,7 @@ export const STANDBY_OPTIONS: Readonly<Record<string, StandbyOption>> = {
       'Start the copy as a standby: restore from archivedir (and stream from the master with use_streaming_replication, through a slot on the master with use_replication_slots).',
   },
   failover: {
+    label: '-F999',
     alias: 'F',
     type: 'string',
     group: A,
@@ -131,8 +136,13 @@ export const STANDBY_OPTIONS: Readonly<Record<string, StandbyOption>> = {
     describe:
       "A Patroni create_replica_method: base backup (as -B) of the leader named by --connstring=... into --datadir=..., nothing else (Patroni configures and starts the replica). Takes Patroni's --scope=, --role=replica, --datadir=, --connstring=, --checksum= and ignores other --key=value. See docs/patroni.md.",
   },
-  checksum: { type: 'boolean', group: W, describe: 'With -B: compare file contents (hashed on the master) instead of size and modification time.' },
-  into: { type: 'string', group: W, describe: 'DIR: with --restore-backup: restore into DIR (empty) instead of pgdata.' },
+  checksum: {
+    with: ['basebackup'],
+    type: 'boolean',
+    group: W,
+    describe: 'With -B: compare file contents (hashed on the master) instead of size and modification time.',
+  },
+  into: { with: ['restore-backup'], type: 'string', group: W, describe: 'DIR: with --restore-backup: restore into DIR (empty) instead of pgdata.' },
   recovertotime: {
     alias: 'R',
     type: 'string',
@@ -141,17 +151,24 @@ export const STANDBY_OPTIONS: Readonly<Record<string, StandbyOption>> = {
       "TIMESTAMP: with -F999: point-in-time recovery of a copy that has not replayed past TIMESTAMP, e.g. -R '2026-05-28 11:00:38.059389+02' (a time without a zone is read in the server's timezone setting).",
   },
   force: {
+    with: ['failover', 'rejoin'],
     type: 'boolean',
     group: W,
     describe: 'With -F999: fail over although the master answers. With --rejoin: stop the running local server first (its writes after the fork are lost).',
   },
   master: {
+    with: ['follow'],
     type: 'string',
     group: W,
     describe:
       "HOST[:SSH_PORT]: with --follow: the new master's host (and SSH port); written into the ini (master_public_ip, ssh_port) once the check has passed.",
   },
-  'master-port': { type: 'string', group: W, describe: "PORT: with --follow and --master: the new master's PostgreSQL port (written into the ini as port)." },
+  'master-port': {
+    with: ['follow'],
+    type: 'string',
+    group: W,
+    describe: "PORT: with --follow and --master: the new master's PostgreSQL port (written into the ini as port).",
+  },
   json: {
     type: 'boolean',
     group: W,
@@ -159,11 +176,11 @@ export const STANDBY_OPTIONS: Readonly<Record<string, StandbyOption>> = {
       'With --check or --status: one JSON object instead of the text (it names the master the ini points at); with --list-backups a JSON array; with -P {master, version}; ' +
       'with an action (-I, -B, -S, -F999, -A, --follow, --rejoin, --switchover, --backup, --verify-backup, --restore-backup, --install-helpers): its result as one JSON object instead of the lines.',
   },
-  'allow-primary': { type: 'boolean', group: W, describe: 'With --check: a server that is not in recovery is OK.' },
-  'warn-bytes': { type: 'string', group: W, describe: 'SIZE: with --check: overrides check_lag_warn_bytes (ini key).' },
-  'critical-bytes': { type: 'string', group: W, describe: 'SIZE: with --check: overrides check_lag_critical_bytes (ini key).' },
-  'warn-seconds': { type: 'string', group: W, describe: 'N: with --check: overrides check_lag_warn_seconds (ini key).' },
-  'critical-seconds': { type: 'string', group: W, describe: 'N: with --check: overrides check_lag_critical_seconds (ini key).' },
+  'allow-primary': { with: ['check'], type: 'boolean', group: W, describe: 'With --check: a server that is not in recovery is OK.' },
+  'warn-bytes': { with: ['check'], type: 'string', group: W, describe: 'SIZE: with --check: overrides check_lag_warn_bytes (ini key).' },
+  'critical-bytes': { with: ['check'], type: 'string', group: W, describe: 'SIZE: with --check: overrides check_lag_critical_bytes (ini key).' },
+  'warn-seconds': { with: ['check'], type: 'string', group: W, describe: 'N: with --check: overrides check_lag_warn_seconds (ini key).' },
+  'critical-seconds': { with: ['check'], type: 'string', group: W, describe: 'N: with --check: overrides check_lag_critical_seconds (ini key).' },
   config: { alias: 'C', type: 'string', group: G, describe: 'FILE: cmd_standby.ini (required). See etc/cmd_standby.ini.sample.' },
   verbose: { alias: 'v', type: 'boolean', group: G, describe: 'Debug output on stderr (as debug: on).' },
 };
