@@ -63,7 +63,10 @@ function parser(argv: string[]) {
     .option('stop', { type: 'boolean', describe: 'stop archiving: state: offline in the ini (PostgreSQL keeps the WAL and retries; the slaves get nothing)' })
     .option('remove', { type: 'boolean', describe: "with --stop: also ALTER SYSTEM SET archive_command = '', then reload" })
     .option('dry-run', { alias: 'n', type: 'boolean', describe: 'with -F: say what would go where; upload, queue and alert nothing' })
-    .option('check', { type: 'boolean', describe: 'Nagios plugin: queue sizes and ages, offline, dropped slaves (read-only, no SSH)' })
+    .option('check', {
+      type: 'boolean',
+      describe: 'Nagios plugin: queue sizes and ages, offline, dropped slaves, whether the local server archives with this ini (read-only, no SSH)',
+    })
     .option('status', {
       type: 'boolean',
       describe:

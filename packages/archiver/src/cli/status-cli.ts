@@ -42,11 +42,31 @@ function table(head: string[], rows: string[][]): string[] {
   );
 }
 
+/** How the local server archives, for the master line ('' when it was not asked). */
+function serverArchiving(m: ClusterStatus['master']): string {
+  switch (m.archiving) {
+    case 'cmd_archiver':
+      return `; archive_command runs cmd_archiver${m.inRecovery === true ? ' (in recovery, archive_mode = always)' : ''}`;
+    case 'in-recovery':
+      return '; IN RECOVERY (a standby): archives nothing';
+    case 'mode-off':
+      return '; archive_mode OFF';
+    case 'library':
+      return `; archive_library '${m.archiveLibrary ?? ''}' instead of cmd_archiver`;
+    case 'empty':
+      return '; archive_command EMPTY';
+    case 'other':
+      return '; archive_command is NOT cmd_archiver with this ini';
+    default:
+      return '';
+  }
+}
+
 /** The view for people. */
 export function formatStatusTable(r: ClusterStatus): string {
   const lines = [
     `${r.state}: ${r.summary}`,
-    `master: ${r.master.lsn !== undefined ? `WAL at ${r.master.lsn}` : `not asked: ${r.master.error}`}; archiving ${r.offline ? 'OFFLINE' : 'online'}; ` +
+    `master: ${r.master.lsn !== undefined ? `WAL at ${r.master.lsn}` : `not asked: ${r.master.error}`}${serverArchiving(r.master)}; archiving ${r.offline ? 'OFFLINE' : 'online'}; ` +
       `cmd_queue ${r.daemonPid !== null ? `running (pid ${r.daemonPid})` : 'not running'}; ${r.configFile}`,
     '',
     ...table(

@@ -1,8 +1,9 @@
 /**
- * cmd_archiver --check: a Nagios plugin. Reads the queues only (no SSH, no writes): per slave the
+ * cmd_archiver --check: a Nagios plugin. Reads the queues (no SSH, no writes): per slave the
  * bytes and files queued and the age of the oldest, whether it was dropped, whether a conflict
- * is recorded for it, and whether archiving is offline. Exit 0/1/2 as the worst state; 3 when
- * it cannot tell.
+ * is recorded for it, and whether archiving is offline; and asks the local server, when it runs,
+ * whether it archives with this ini at all (not in recovery, archive_command ours). Exit 0/1/2 as
+ * the worst state; 3 when it cannot tell.
  */
 import { promises as fsp } from 'node:fs';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
@@ -15,6 +16,7 @@ import { checkQueueDirs, fsQueueStore } from '../adapters/fs-queue-store.js';
 import { Claim } from '../archive/claims.js';
 import type { QueueStore } from '../archive/ports.js';
 import { runningDaemon } from '../daemon/pidfile.js';
+import { localServerArchiving, type ServerArchiving } from '../pg/server-archiving.js';
 
 /** Nagios states with their exit codes. */
 export { NAGIOS, type NagiosState } from '@pitrtools/core/nagios';
@@ -26,6 +28,8 @@ export interface CheckOptions {
   critAge?: number;
   now?: number;
   store?: QueueStore;
+  /** How the local server archives; undefined when it cannot be asked. Default: localServerArchiving. */
+  server?: (config: ArchiverConfig) => Promise<ServerArchiving | undefined>;
 }
 
 /** What --check found for one slave. */
@@ -50,6 +54,8 @@ export interface CheckReport {
   slaves: SlaveCheck[];
   thresholds: { warnBytes: number | null; criticalBytes: number | null; warnAgeS: number; critAgeS: number };
   daemonPid: number | null;
+  /** How the local server archives (see ServerArchiving); null when it is not running or did not answer. */
+  server: ServerArchiving | null;
 }
 
 const worse = worseState;
@@ -66,7 +72,7 @@ export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
     critAgeS: o.critAge ?? c.check_queue_critical_age,
   };
   const offline = c.state === 'offline';
-  const base = { offline, thresholds, daemonPid: null, slaves: [] as SlaveCheck[] };
+  const base = { offline, thresholds, daemonPid: null, server: null, slaves: [] as SlaveCheck[] };
   if (
     !(await fsp.stat(c.l_archivedir).then(
       (s) => s.isDirectory(),
@@ -117,12 +123,18 @@ export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
     }
     slaves.push(sc);
   }
-  let state: NagiosState = offline ? 'WARNING' : 'OK';
+  // Empty queues prove nothing when PostgreSQL hands us no WAL (a standby after a failover, archive_command not ours).
+  const server = (await (o.server ?? ((x) => localServerArchiving(x, '--check')))(c)) ?? null;
+  let state: NagiosState = offline || server?.problem !== undefined ? 'WARNING' : 'OK';
   for (const s of slaves) state = worse(state, s.state);
-  const problems = [...(offline ? ['archiving is offline (state: offline)'] : []), ...slaves.flatMap((s) => s.problems)];
+  const problems = [
+    ...(offline ? ['archiving is offline (state: offline)'] : []),
+    ...(server?.problem !== undefined ? [server.problem] : []),
+    ...slaves.flatMap((s) => s.problems),
+  ];
   const summary = problems.length > 0 ? problems.join('; ') : `${slaves.length} slaves, all queues empty`;
   const daemonPid = (await runningDaemon(c.l_archivedir)) ?? null;
-  return { ...base, state, code: NAGIOS[state], summary, slaves, daemonPid };
+  return { ...base, state, code: NAGIOS[state], summary, slaves, daemonPid, server };
 }
 
 const num = (n: number | null): string => (n === null ? '' : String(n));

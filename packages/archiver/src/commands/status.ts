@@ -17,6 +17,7 @@ import { listSlots } from '@pitrtools/core/pg/slots';
 import { connectSsh, type SshSession } from '@pitrtools/core/ssh/index';
 import { walKind } from '@pitrtools/core/wal';
 import { sshTargetOf } from '../adapters/ssh-link.js';
+import { readServerArchiving, type ServerArchiving } from '../pg/server-archiving.js';
 import { checkCommand, NAGIOS, type NagiosState, type SlaveCheck } from './check.js';
 
 /** A standby's own `cmd_standby --check --json`, as run over SSH. */
@@ -73,8 +74,12 @@ export interface ClusterStatus {
   configFile: string;
   offline: boolean;
   daemonPid: number | null;
-  /** The master's own position, when its server answered. */
-  master: { lsn?: string; error?: string };
+  /**
+   * The local server (the master this ini names), when it answered: its WAL position (the replayed
+   * one while in recovery) and whether it archives with this ini (ServerArchiving: inRecovery,
+   * archiving, archiveMode, archiveCommand, archiveLibrary, problem); else `error`.
+   */
+  master: { lsn?: string; error?: string } & Partial<ServerArchiving>;
   slaves: SlaveStatus[];
   replication: ReplicationRow[];
   slots: SlotRow[];
@@ -91,7 +96,8 @@ const worse = (a: NagiosState, b: NagiosState): NagiosState => (NAGIOS[b] > NAGI
 /** Looks at every slave (in parallel, each bounded by its ssh_timeout) and the local server. */
 export async function statusCommand(o: StatusOptions): Promise<ClusterStatus> {
   const { config, log } = o;
-  const queues = await checkCommand({ config });
+  // The server is judged below, in the session that reads its position.
+  const queues = await checkCommand({ config, server: () => Promise.resolve(undefined) });
   const targets = resolveSlaves(config);
   // --check answers for l_archivedir as a whole when it cannot read the queues (not there before
   // -I, not ours): no row per slave. Each slave then carries that state, and its reason is said once.
@@ -101,11 +107,12 @@ export async function statusCommand(o: StatusOptions): Promise<ClusterStatus> {
   const [slaves, local] = await Promise.all([Promise.all(targets.map((t) => slaveStatus(config, t, queueOf(t.name), log))), localFacts(config)]);
   let state: NagiosState = queues.offline ? 'WARNING' : 'OK';
   for (const s of slaves) state = worse(state, s.state);
-  if (local.master.error !== undefined) state = worse(state, 'WARNING');
+  if (local.master.error !== undefined || local.master.problem !== undefined) state = worse(state, 'WARNING');
   const problems = [
     ...(unread ? [queues.summary] : []),
     ...(queues.offline ? ['archiving is offline (state: offline)'] : []),
     ...(local.master.error !== undefined ? [`the local server: ${local.master.error}`] : []),
+    ...(local.master.problem !== undefined ? [local.master.problem] : []),
     ...slaves.flatMap((s) => s.problems),
   ];
   const up = slaves.filter((s) => s.reachable).length;
@@ -212,7 +219,8 @@ async function localFacts(config: ArchiverConfig): Promise<Pick<ClusterStatus, '
           heldBytes: x.retainedBytes,
           walStatus: x.walStatus,
         }));
-        return { master: { lsn }, replication, slots };
+        // A standby or a server whose archive_command is not ours archives nothing: --status says so.
+        return { master: { lsn, ...(await readServerArchiving(pg, config, '--status')) }, replication, slots };
       },
     );
   } catch (err) {
