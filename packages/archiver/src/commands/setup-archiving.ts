@@ -14,7 +14,7 @@ import { PitrError, errorMessage } from '@pitrtools/core/errors';
 import { writeFileAtomic } from '@pitrtools/core/fs/atomic';
 import { withPg, type PgSession } from '@pitrtools/core/pg/client';
 import { requireDataDirectory } from '../archive/pgdata.js';
-import { localServer } from '@pitrtools/core/pg/local-server';
+import { localServer, localSessionOptions } from '@pitrtools/core/pg/local-server';
 import { runProcess } from '@pitrtools/core/proc';
 import { archiveCommandValue } from '@pitrtools/core/pg/archive-command';
 import { resolve } from 'node:path';
@@ -47,17 +47,7 @@ async function connectMaster<T>(c: ArchiverConfig, what: string, fn: (s: PgSessi
       hint: `start it, then run ${what} again`,
     });
   }
-  return withPg(
-    {
-      ...(server.socketDir !== undefined ? { host: server.socketDir } : {}),
-      port: server.port,
-      user: userInfo().username,
-      database: 'postgres',
-      connectTimeoutMs: 5000,
-      applicationName: `cmd_archiver ${what}`,
-    },
-    (s) => fn(s, server.pid!),
-  );
+  return withPg(localSessionOptions(server, server.port, `cmd_archiver ${what}`), (s) => fn(s, server.pid!));
 }
 
 /**

@@ -4,11 +4,10 @@
  * postgresql.auto.conf in pgdata.
  */
 import { promises as fsp } from 'node:fs';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '@pitrtools/core/errors';
 import { withPg } from '@pitrtools/core/pg/client';
-import { localServer } from '@pitrtools/core/pg/local-server';
+import { localServer, localSessionOptions } from '@pitrtools/core/pg/local-server';
 import { readConfSettings } from '@pitrtools/core/pg/conf-file';
 
 /** The archiving settings and where they were read. */
@@ -30,16 +29,8 @@ export async function readArchiveSettings(pgdata: string): Promise<ArchiveSettin
   const server = await localServer(pgdata).catch((): Awaited<ReturnType<typeof localServer>> => ({ running: false }));
   if (server.running && server.port !== undefined) {
     try {
-      const rows = await withPg(
-        {
-          ...(server.socketDir !== undefined ? { host: server.socketDir } : {}),
-          port: server.port,
-          user: userInfo().username,
-          database: 'postgres',
-          connectTimeoutMs: 5000,
-          applicationName: 'cmd_archiver -I',
-        },
-        (s) => s.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1)', [NAMES]),
+      const rows = await withPg(localSessionOptions(server, server.port, 'cmd_archiver -I'), (s) =>
+        s.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1)', [NAMES]),
       );
       const out: ArchiveSettings = { source: 'the running server' };
       for (const r of rows) out[r.name as (typeof NAMES)[number]] = r.setting;

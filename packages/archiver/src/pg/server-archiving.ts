@@ -4,11 +4,10 @@
  * and --check (its own short session).
  */
 import { promises as fsp } from 'node:fs';
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { withPg, type PgSession } from '@pitrtools/core/pg/client';
-import { localServer } from '@pitrtools/core/pg/local-server';
+import { localServer, localSessionOptions } from '@pitrtools/core/pg/local-server';
 import { archiveCommandIni, judgeArchiving, type Archiving, type ArchivingFacts } from './archiving-verdict.js';
 
 /** The facts and the verdict, as --json prints them under `master` (--status) or `server` (--check). */
@@ -61,15 +60,5 @@ export async function readServerArchiving(pg: PgSession, config: ArchiverConfig,
 export async function localServerArchiving(config: ArchiverConfig, command: string): Promise<ServerArchiving | undefined> {
   const server = await localServer(config.pgdata).catch(() => undefined);
   if (!server?.running || server.port === undefined) return undefined;
-  return withPg(
-    {
-      ...(server.socketDir !== undefined ? { host: server.socketDir } : {}),
-      port: server.port,
-      user: userInfo().username,
-      database: 'postgres',
-      connectTimeoutMs: 5000,
-      applicationName: `cmd_archiver ${command}`,
-    },
-    (pg) => readServerArchiving(pg, config, command),
-  ).catch(() => undefined);
+  return withPg(localSessionOptions(server, server.port, `cmd_archiver ${command}`), (pg) => readServerArchiving(pg, config, command)).catch(() => undefined);
 }

@@ -3,8 +3,10 @@
  * which socket directory. No configuration needed, and it is what pg_ctl itself trusts.
  */
 import { promises as fsp } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { errorCode } from '../errors.js';
+import type { PgConnectOptions } from './client.js';
 
 /** What postmaster.pid says, plus whether that pid is alive. */
 export interface LocalServer {
@@ -71,4 +73,20 @@ export async function dataDirectoryMajor(dir: string): Promise<number | undefine
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How our commands open a session on the local server of pgdata (`server` from localServer, running
+ * on `port`): over its socket directory when postmaster.pid names one, as the OS user running us,
+ * database postgres, 5 s to connect.
+ */
+export function localSessionOptions(server: Pick<LocalServer, 'socketDir'>, port: number, applicationName: string): PgConnectOptions {
+  return {
+    ...(server.socketDir !== undefined ? { host: server.socketDir } : {}),
+    port,
+    user: userInfo().username,
+    database: 'postgres',
+    connectTimeoutMs: 5000,
+    applicationName,
+  };
 }
