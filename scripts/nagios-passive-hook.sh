@@ -1,9 +1,12 @@
 #!/bin/sh
 # Example notify hook: submits a pitrtools alert to Nagios as a passive service check result.
 #
-#   notify_ok:       /usr/local/share/pitrtools/nagios-passive-hook.sh
-#   notify_warning:  /usr/local/share/pitrtools/nagios-passive-hook.sh
-#   notify_critical: /usr/local/share/pitrtools/nagios-passive-hook.sh
+#   notify_ok:       /usr/local/lib/node_modules/pitrtools/scripts/nagios-passive-hook.sh
+#   notify_warning:  /usr/local/lib/node_modules/pitrtools/scripts/nagios-passive-hook.sh
+#   notify_critical: /usr/local/lib/node_modules/pitrtools/scripts/nagios-passive-hook.sh
+#
+# (installed with the tarball as $(npm root -g)/pitrtools/scripts/nagios-passive-hook.sh; the path
+# above is that with npm's usual prefix /usr/local)
 #
 # pitrtools runs it without a shell, appends the message as the last argument and sets
 # PITR_LEVEL (OK|WARNING|CRITICAL), PITR_EVENT, PITR_MESSAGE, PITR_HOST, PITR_ROLE and, where they

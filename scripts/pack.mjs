@@ -16,6 +16,10 @@
 //   would go to the network or need a compiler at install time) and without its build-time
 //   dependencies (node-addon-api, prebuild-install, @types/node): N-API binaries are ABI-stable
 //   across Node.js versions, so the one built here loads on the target (same OS and CPU).
+// - besides the programs it ships what the shipped Markdown links to or tells users to run (SHIPPED): the
+//   docs, the ini samples, the helper SQL, the notify hook docs/monitoring.md puts in notify_* (run from
+//   $(npm root -g)/pitrtools/scripts/) and the benchmark report README.md and docs/performance.md cite;
+//   test/install-tarball.test.ts checks that every relative link in the installed Markdown resolves.
 // Runs no build itself: run `npx tsc -b` first (it checks that dist/ is there).
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +32,8 @@ const OURS = ['core', 'cli', 'archiver', 'standby'];
 const LEAVE_OUT = new Set(['cpu-features']);
 // Shipped built, as said above: only these files, no dependencies, no scripts.
 const PREBUILT = { 'zstd-napi': ['package.json', 'binding.js', 'binding.d.ts', 'dist', 'build/Release/binding.node', 'LICENSE', 'NOTICE', 'README.md'] };
+// Files and folders of the tree shipped as they are (npm's `files`, and copied into the staged package).
+const SHIPPED = ['etc/', 'sql/', 'docs/', 'README.md', 'scripts/nagios-passive-hook.sh', 'bench/README.md'];
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
 const rootPkg = readJson(join(root, 'package.json'));
 
@@ -113,12 +119,12 @@ try {
       cmd_queue: 'node_modules/@pitrtools/archiver/bin/cmd_queue.js',
       cmd_standby: 'node_modules/@pitrtools/standby/bin/cmd_standby.js',
     },
-    files: ['etc/', 'sql/', 'docs/', 'README.md'],
+    files: SHIPPED,
     dependencies,
     bundleDependencies: Object.keys(dependencies),
   };
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-  for (const f of ['etc', 'sql', 'docs', 'README.md']) cpSync(join(root, f), join(stage, f), { recursive: true });
+  for (const f of SHIPPED) cpSync(join(root, f), join(stage, f), { recursive: true });
 
   mkdirSync(dest, { recursive: true });
   const r = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dest, ...process.argv.slice(3)], {

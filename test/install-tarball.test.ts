@@ -6,12 +6,14 @@
  * there. The installed copy is a copy (nothing in it resolves into the tree); the archive_command that
  * `cmd_archiver -I` prints and the restore_command `-S` writes name the command on PATH; and a
  * segment goes master -> slave through PostgreSQL's own archiver running that line, then comes
- * back through the installed `cmd_standby --restore`, byte for byte. Needs a tree built with
+ * back through the installed `cmd_standby --restore`, byte for byte. The installed Markdown's relative
+ * links all resolve inside the installed package, and the notify hook docs/monitoring.md names is there
+ * and runs. Needs a tree built with
  * `tsc -b` (npm test builds first); the pack writes nothing in the tree.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { queueRunnerPid, sha256File } from './rig/archiver-env.js';
 import { cleanupAll, onCleanup } from './rig/cleanup.js';
@@ -106,6 +108,44 @@ test('npm run tarball gives one tarball with the built programs and their depend
   }
 });
 
+test('every relative link in the installed Markdown resolves inside the installed package; the documented notify hook runs from there', async () => {
+  // The installed docs are what a user on the host reads: a link to a file the tarball leaves out is dead there.
+  const mds: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name === 'node_modules') continue;
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.endsWith('.md')) mds.push(join(dir, e.name));
+    }
+  };
+  walk(pkgRoot);
+  assert.ok(mds.includes(join(pkgRoot, 'docs', 'monitoring.md')), `no docs/monitoring.md among ${mds.join(', ')}`);
+  const dead: string[] = [];
+  for (const md of mds) {
+    // Links in code blocks are not links.
+    const text = readFileSync(md, 'utf8').replace(/^```[^\n]*\n[\s\S]*?^```/gm, '');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target!) || target!.startsWith('#')) continue;
+      const file = resolve(dirname(md), decodeURIComponent(target!.replace(/#.*$/, '')));
+      if (!file.startsWith(`${pkgRoot}/`) || !existsSync(file)) dead.push(`${relative(pkgRoot, md)}: ${target}`);
+    }
+  }
+  assert.deepEqual(dead, [], 'links that do not resolve in the installed package');
+  // monitoring.md's ini lines name the hook under $(npm root -g)/pitrtools/: that file, executable, working.
+  const monitoring = readFileSync(join(pkgRoot, 'docs', 'monitoring.md'), 'utf8');
+  const named = [...monitoring.matchAll(/^notify_\w+:\s+(\S+)$/gm)].map((m) => m[1]!);
+  assert.ok(named.length > 0, 'monitoring.md names no notify hook');
+  const hook = join(pkgRoot, 'scripts', 'nagios-passive-hook.sh');
+  for (const p of named) assert.equal(p.replace(/^\/usr\/local\/lib\/node_modules\/pitrtools\//, `${pkgRoot}/`), hook, `monitoring.md names ${p}`);
+  const cmdFile = join(tmp.path, 'nagios.cmd');
+  writeFileSync(cmdFile, '');
+  const r = await run(hook, [], {
+    env: { PITR_LEVEL: 'CRITICAL', PITR_EVENT: 'slave_unreachable', PITR_MESSAGE: 'down', PITR_HOST: 'db1', PITR_ROLE: 'archiver', NAGIOS_CMD: cmdFile },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(readFileSync(cmdFile, 'utf8'), /^\[\d+\] PROCESS_SERVICE_CHECK_RESULT;db1;pitrtools-archiver;2;PITR CRITICAL - slave_unreachable: down\n$/);
+});
+
 test('both programs run from the prefix: --version, and -I prints an archive_command naming the installed cmd_archiver', async () => {
   for (const name of ['cmd_archiver', 'cmd_standby']) {
     const r = await run(join(bin, name), ['--version'], { cwd: '/' });
@@ -157,7 +197,7 @@ test('archive and restore through the installed copy: PostgreSQL runs the printe
   assert.doesNotMatch(init.stderr, /source checkout/);
   const line = /^\s*(archive_command = .*)$/m.exec(init.stdout)?.[1];
   assert.equal(line, `archive_command = '${join(bin, 'cmd_archiver')} -C ${ini} -F %p'`);
-  assert.ok(!line.includes(repo), 'the archive_command points into the checkout');
+  assert.ok(!line.includes(`${repo}/`), 'the archive_command points into the checkout');
   // Exactly what the README says to do with it; PostgreSQL (and so its archiver) has PATH with node but not our bin.
   appendFileSync(join(pg.pgdata, 'postgresql.conf'), `\n${line}\n`);
   await pg.reload();
