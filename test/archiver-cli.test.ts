@@ -236,8 +236,8 @@ describe('-n, --install-helpers, --help, usage errors', () => {
     const alerts = env.alerts().length;
     const r = await env.run(['-C', env.ini, '-n', '-F', `pg_wal/${seg}`]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^would archive ${env.pg.pgdata}/pg_wal/${seg} \\(16MB\\) to 2 slaves$`, 'm'));
-    assert.match(r.stdout, new RegExp(`slave ${env.slaves[0]!.name} .*: 1 queued segments \\(16MB\\) would go first`));
+    assert.match(r.stdout, new RegExp(`^would archive ${env.pg.pgdata}/pg_wal/${seg} \\(16\\.0 MiB\\) to 2 slaves$`, 'm'));
+    assert.match(r.stdout, new RegExp(`slave ${env.slaves[0]!.name} .*: 1 queued segments \\(16\\.0 MiB\\) would go first`));
     assert.match(r.stdout, new RegExp(`slave ${env.slaves[1]!.name} .*: reachable; (would upload to|.* exists with the same size)`));
     assert.match(r.stdout, /dry run: nothing was written, uploaded or alerted/);
     assert.deepEqual([fileTree(env.lArchivedir), ...env.slaves.map((s) => fileTree(s.rdir))], before);

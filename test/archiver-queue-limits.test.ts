@@ -53,13 +53,16 @@ test('warn and critical once each on the way up; past queue_max_bytes: dropped, 
   assert.match(
     dropped.message,
     new RegExp(
-      `slave ${dead.name} dropped: its queue would pass queue_max_bytes \\(40MB\\); 2 queued segments deleted ` +
+      `slave ${dead.name} dropped: its queue would pass queue_max_bytes \\(40\\.0 MiB\\); 2 queued segments deleted ` +
         `and ${env.lArchivedir}/${dead.name}/NEEDS_BASE_BACKUP written\\. It needs a new base backup: ` +
         `run cmd_archiver -C ${env.ini} --reset-slave ${dead.name}, then cmd_standby -B on the slave`,
     ),
   );
   assert.deepEqual(env.walFiles(join(env.lArchivedir, dead.name)), [], 'nothing queued while detached');
-  assert.match(readFileSync(join(env.lArchivedir, dead.name, 'NEEDS_BASE_BACKUP'), 'utf8'), /would pass queue_max_bytes \(40MB\): 32MB already queued/);
+  assert.match(
+    readFileSync(join(env.lArchivedir, dead.name, 'NEEDS_BASE_BACKUP'), 'utf8'),
+    /would pass queue_max_bytes \(40\.0 MiB\): 32\.0 MiB already queued/,
+  );
   for (const n of names) assert.equal(sha256File(join(live.rdir, n)), sha256File(join(env.pg.pgdata, 'pg_wal', n)), `live slave has ${n}`);
   assert.equal((await env.stats()).failed, 0, 'PostgreSQL never saw a failure');
 

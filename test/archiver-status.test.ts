@@ -79,8 +79,8 @@ test('--status for people and --status --nagios for the whole cluster', async ()
   assert.match(t.stdout, /^CRITICAL: .*unreachable/);
   assert.match(t.stdout, /^SLAVE +SSH +COMPRESS +NEWEST SEGMENT +QUEUE +STANDBY CHECK$/m);
   assert.match(t.stdout, new RegExp(`^${env.slaves[0]!.name} \\(.*\\) +up +none +${last} +empty +CRITICAL - the local server is not running`, 'm'));
-  assert.match(t.stdout, new RegExp(`^${env.slaves[2]!.name} \\(.*\\) +DOWN: .*refused.* +\\d+ files, \\d+\\.\\d MiB`, 'm'));
-  assert.match(t.stdout, /^standby_x +physical +NO +[0-9A-F]+\/[0-9A-F]+ +\d+\.\d MiB +\w+/m);
+  assert.match(t.stdout, new RegExp(`^${env.slaves[2]!.name} \\(.*\\) +DOWN: .*refused.* +\\d+ files, (\\d+ B|\\d+\\.\\d [KMG]iB)`, 'm'));
+  assert.match(t.stdout, /^standby_x +physical +NO +[0-9A-F]+\/[0-9A-F]+ +(\d+ B|\d+\.\d [KMG]iB) +\w+/m);
   const n = await env.run(['-C', env.ini, '--status', '--nagios']);
   assert.equal(n.code, 2, n.stdout + n.stderr);
   assert.match(

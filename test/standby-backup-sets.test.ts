@@ -66,6 +66,11 @@ test('three backups with keep_backups 2: the first set and the WAL only it neede
   assert.equal(cli.code, 0, cli.stderr);
   const first = { meta: (await listSets(full))[0]! };
   assert.match(cli.stdout, new RegExp(`^Backup set ${first.meta.label} complete in ${full}: \\d+ files, .* from the master 127\\.0\\.0\\.1$`, 'm'));
+  // The size --backup reports is the one --list-backups shows for the set, in the same binary units (it said "MB" once).
+  const size = new RegExp(`complete in ${full}: \\d+ files, (\\d+\\.\\d [KMGT]iB), WAL`).exec(cli.stdout)?.[1];
+  assert.ok(size !== undefined, cli.stdout);
+  const listed = await runCmd(['-C', env.ini, '--list-backups']);
+  assert.match(listed.stdout, new RegExp(`^${first.meta.label} .* ${size.replace('.', '\\.')}  `, 'm'));
   // Something to switch away from: PostgreSQL 18 does not switch a segment that holds nothing new.
   await env.master.query('INSERT INTO filler VALUES (1)');
   await switchAndWaitArchived(env.master);

@@ -50,7 +50,7 @@ describe('--check', () => {
     queue('s1', 1, 10);
     let r = await checkCommand({ config: config(), now: NOW });
     assert.equal(r.state, 'OK');
-    assert.match(r.summary, /s1: 1 queued \(10\), oldest 10s/);
+    assert.match(r.summary, /s1: 1 queued \(10 B\), oldest 10s/);
     r = await checkCommand({ config: config(), now: NOW, warnAge: 5 });
     assert.equal(r.state, 'WARNING');
     r = await checkCommand({ config: config(), now: NOW, warnAge: 5, critAge: 9 });

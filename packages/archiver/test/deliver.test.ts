@@ -97,7 +97,7 @@ describe('deliverSegment', () => {
     assert.equal((await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY)).stopped?.why, 'unreachable');
     assert.equal((await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY)).remaining.length, 4);
     assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable', 'CRITICAL:slave_still_unreachable']);
-    assert.match(w.alerts[1]!.message, /still unreachable after 1 min: .*; 4 segments \(20\) wait in \/q\/s1/);
+    assert.match(w.alerts[1]!.message, /still unreachable after 1 min: .*; 4 segments \(20 B\) wait in \/q\/s1/);
     w.slave.up = true;
     await drainQueue(w.ctx, await w.store.scan('s1'), Number.POSITIVE_INFINITY);
     assert.deepEqual(w.slave.uploads, [seg(1), seg(2), seg(3), seg(4)]);
@@ -182,7 +182,7 @@ describe('deliverSegment', () => {
     w.slave.up = false;
     for (let i = 1; i <= 6; i++) await deliverSegment(w.ctx, w.wal(i));
     assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable', 'WARNING:queue_over_warn', 'CRITICAL:queue_over_critical']);
-    assert.match(w.alerts[1]!.message, /holds 10 in 2 files, reached queue_warn_bytes \(10\)/);
+    assert.match(w.alerts[1]!.message, /holds 10 B in 2 files, reached queue_warn_bytes \(10 B\)/);
     w.slave.up = true;
     await deliverSegment(w.ctx, w.wal(7));
     w.slave.up = false;
@@ -195,7 +195,7 @@ describe('deliverSegment', () => {
     w.slave.up = false;
     for (let i = 1; i <= 3; i++) await deliverSegment(w.ctx, w.wal(i));
     assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable', 'CRITICAL:queue_over_critical', 'CRITICAL:slave_dropped']);
-    assert.match(w.alerts[1]!.message, /holds 10 in 2 files, reached queue_critical_bytes \(10\)/);
+    assert.match(w.alerts[1]!.message, /holds 10 B in 2 files, reached queue_critical_bytes \(10 B\)/);
   });
 
   it('queue_max_bytes: marker first, queue deleted, one alert; the slave is then detached and never queued for', async () => {
@@ -210,7 +210,7 @@ describe('deliverSegment', () => {
     assert.equal(exitCodeFor([o]), 0, "the master's disk survives and PostgreSQL goes on");
     const scan = await w.store.scan('s1');
     assert.deepEqual(scan.files, []);
-    assert.match(scan.detached ?? '', /queue_max_bytes \(12\): 10 already queued/);
+    assert.match(scan.detached ?? '', /queue_max_bytes \(12 B\): 10 B already queued/);
     assert.deepEqual(events(w.alerts), ['CRITICAL:slave_unreachable', 'CRITICAL:slave_dropped']);
     assert.match(w.alerts[1]!.message, /slave s1 dropped: .*2 queued segments deleted.*cmd_archiver -C \/etc\/a\.ini --reset-slave s1, then cmd_standby -B/);
     assert.ok(!scan.claims.has('.outage'), 'the outage episode ended with the drop');

@@ -161,7 +161,7 @@ describe('error messages: one line naming file, line and key, with the fix', () 
       code: ConfigCode.BAD_VALUE,
       line: 6,
       key: 'queue_warn_bytes',
-      message: /queue_warn_bytes \(8GB\) is above queue_critical_bytes \(1GB\)/,
+      message: /queue_warn_bytes \(8\.0 GiB\) is above queue_critical_bytes \(1\.0 GiB\)/,
     });
     expectConfigError(() => archiver('queue_max_bytes: 1GB\nqueue_critical_bytes: 2GB\n'), {
       code: ConfigCode.BAD_VALUE,

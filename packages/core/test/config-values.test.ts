@@ -4,7 +4,7 @@ import type { KeySpec } from '../src/config/schema.js';
 import { parseSlaveEntry, slaveQueueName } from '../src/config/slaves.js';
 import { didYouMean, editDistance } from '../src/config/suggest.js';
 import { parseTablespaceMapping } from '../src/config/tablespace-mapping.js';
-import { formatBytes, parseBool, parseBytes, parseInteger, parseList, parsePath, parseSeconds, parseValue, type Parsed } from '../src/config/values.js';
+import { parseBool, parseBytes, parseInteger, parseList, parsePath, parseSeconds, parseValue, type Parsed } from '../src/config/values.js';
 
 const ok = <T>(r: Parsed<T>): T => {
   assert.ok('value' in r, `expected a value, got ${JSON.stringify(r)}`);
@@ -94,13 +94,6 @@ describe('value types', () => {
     const paths: KeySpec = { name: 'ps', type: 'paths', doc: '', group: '', separator: ':' };
     assert.deepEqual(ok(parseValue(paths, '/usr/bin:~/bin', env)), ['/usr/bin', '/home/pg/bin']);
     assert.match(err(parseValue(paths, '/usr/bin:bin', env)), /'bin' is not an absolute path/);
-  });
-
-  it('formatBytes picks the largest exact unit', () => {
-    assert.equal(formatBytes(16 * 1024 ** 2), '16MB');
-    assert.equal(formatBytes(1536 * 1024), '1536kB');
-    assert.equal(formatBytes(1000), '1000');
-    assert.equal(formatBytes(null), 'unlimited');
   });
 });
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseFastPath } from '../src/fast-path.js';
 import { cleanupCutoff, cleanupVictims } from '../src/recovery/cleanup-select.js';
 import { evaluateCheck, lsnDiff, renderNagios } from '../src/recovery/check-report.js';
-import { Progress, humanBytes, progressLine } from '../src/basebackup/progress.js';
+import { Progress, progressLine } from '../src/basebackup/progress.js';
 
 test('cleanup: pg_archivecleanup order, ignoring the timeline; never .history', () => {
   const cut = cleanupCutoff('000000020000000100000004')!;
@@ -73,9 +73,7 @@ test('--check verdicts', () => {
 test('LSN arithmetic and progress formatting', () => {
   assert.equal(lsnDiff('1/0', '0/FFFFFFFF'), 1);
   assert.equal(lsnDiff('0/3000028', '0/3000000'), 40);
-  assert.equal(humanBytes(512), '512 B');
-  assert.equal(humanBytes(1536), '1.5 kB');
-  assert.equal(progressLine(512 * 1024 * 1024, 1024 * 1024 * 1024, 2000), '-B: 512.0 MB of 1.0 GB (50%), 256.0 MB/s, ETA 2.0 s');
+  assert.equal(progressLine(512 * 1024 * 1024, 1024 * 1024 * 1024, 2000), '-B: 512.0 MiB of 1.0 GiB (50%), 256.0 MiB/s, ETA 2.0 s');
 });
 
 test('-B progress: redrawn on a TTY, silent otherwise', (t) => {
@@ -93,7 +91,7 @@ test('-B progress: redrawn on a TTY, silent otherwise', (t) => {
   tty.add(2048);
   t.mock.timers.tick(250);
   tty.end();
-  assert.match(written[0]!, /^\r\x1b\[K-B: 2\.0 kB of 4\.0 kB \(50%\), /);
+  assert.match(written[0]!, /^\r\x1b\[K-B: 2\.0 KiB of 4\.0 KiB \(50%\), /);
   assert.equal(written[written.length - 1], '\r\x1b[K');
   const quiet: string[] = [];
   const pipe = new Progress(

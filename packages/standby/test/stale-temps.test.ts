@@ -106,12 +106,12 @@ test('the summary labels file data and bytes sent apart, and says "re-synced" on
   const again = basebackupLines(result({ staleTemps: 2 }));
   assert.match(
     again[0]!,
-    /^Base backup finished: copied 26 files \(196\.6 MB of file data\) in 2\.5 s, skipped 960 unchanged, removed 0 not on the master; WAL/,
+    /^Base backup finished: copied 26 files \(196\.6 MiB of file data\) in 2\.5 s, skipped 960 unchanged, removed 0 not on the master; WAL/,
   );
-  assert.ok(!again[0]!.includes('MB/s'), again[0]);
+  assert.ok(!again[0]!.includes('iB/s'), again[0]);
   assert.equal(
     again[1],
-    "block sender (compress zstd): 3.7 MB sent over SSH for 196.6 MB of file data in 26 files, 26 of them re-synced against the standby's copy",
+    "block sender (compress zstd): 3.7 MiB sent over SSH for 196.6 MiB of file data in 26 files, 26 of them re-synced against the standby's copy",
   );
   assert.equal(again[2], 'cleared 2 temp files an interrupted -B had left');
   const first = basebackupLines(result({ copied: 986, senderFiles: 986, resynced: 0 }));

@@ -5,6 +5,7 @@
  * receiver turns out not to start on the slave, one WARNING names slave_cmd_standby and the fix,
  * and the segments sent to it and every later one of this pool go over SFTP.
  */
+import { humanBytes } from '@pitrtools/core/bytes';
 import { codecFor, formatCompress, type Codec } from '@pitrtools/core/compress';
 import type { SlaveTarget } from '@pitrtools/core/config/ssh-targets';
 import type { Logger } from '@pitrtools/core/log';
@@ -187,7 +188,7 @@ export class WalStreamPool {
     if (slowest === undefined) return false;
     if (this.log.debugEnabled)
       this.log.debug(
-        `slave ${this.t.name}: WAL streams window-bound (${(slowest.bytes / slowest.ms / 1000).toFixed(1)} MB/s while waiting, one window per ${rtt.toFixed(1)} ms round trip ${(perRtt / 1000).toFixed(1)} MB/s): one more`,
+        `slave ${this.t.name}: WAL streams window-bound (${humanBytes((slowest.bytes / slowest.ms) * 1000)}/s while waiting, one window per ${rtt.toFixed(1)} ms round trip ${humanBytes(perRtt * 1000)}/s): one more`,
       );
     return true;
   }

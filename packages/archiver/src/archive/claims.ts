@@ -4,7 +4,7 @@
  * each episode is claimed by creating a file atomically (only one creator wins) and ended by
  * taking that file away atomically (only one taker wins and sends the all-clear).
  */
-import { formatBytes } from '@pitrtools/core/config/values';
+import { humanBytes } from '@pitrtools/core/bytes';
 import type { AlertFn, QueuedFile, QueueTotals, SlaveContext } from './ports.js';
 import { CAUSE_EVENTS, CAUSE_KEYS, type RemoteCause } from './remote-cause.js';
 
@@ -105,7 +105,7 @@ export async function noteOutage(ctx: SlaveContext, cause: RemoteCause, queued: 
       event: events.repeat,
       slave: s.name,
       ...seg,
-      message: `${still}: ${cause.reason}; ${queued.count} segments (${formatBytes(queued.bytes)}) wait in ${where}`,
+      message: `${still}: ${cause.reason}; ${queued.count} segments (${humanBytes(queued.bytes)}) wait in ${where}`,
     });
   }
 }
@@ -195,7 +195,7 @@ export async function noteQueueSize(ctx: SlaveContext, bytes: number, files: num
           level: l.level,
           event: l.level === 'WARNING' ? 'queue_over_warn' : 'queue_over_critical',
           slave: ctx.slave.name,
-          message: `queue of slave ${ctx.slave.name} holds ${formatBytes(bytes)} in ${files} files, reached ${l.key} (${formatBytes(l.limit)})`,
+          message: `queue of slave ${ctx.slave.name} holds ${humanBytes(bytes)} in ${files} files, reached ${l.key} (${humanBytes(l.limit)})`,
         });
       }
     } else if (present.has(l.claim)) {

@@ -5,7 +5,7 @@
  * behind them. Used by cmd_archiver (one run per segment) and by cmd_queue (the warm path).
  */
 import { errorCode, errorMessage, PitrError } from '@pitrtools/core/errors';
-import { formatBytes } from '@pitrtools/core/config/values';
+import { humanBytes } from '@pitrtools/core/bytes';
 import { CAUSE_CLAIMS, clearConflict, DETACHED_MARKER, noteConflict, noteOutage, noteQueued, noteQueueSize, noteRecovered, totalsOf, Claim } from './claims.js';
 import type { SlaveOutcome } from './outcome.js';
 import { remoteCause, type RemoteCause } from './remote-cause.js';
@@ -198,10 +198,10 @@ async function enqueue(
 /** Past queue_max_bytes: marker first (so a crash never leaves a silently short queue), then delete, then alert. */
 async function drop(ctx: SlaveContext, seg: Segment, bytes: number, reason: string): Promise<SlaveOutcome> {
   const s = ctx.slave;
-  const max = formatBytes(ctx.limits.maxBytes);
+  const max = humanBytes(ctx.limits.maxBytes);
   const when = new Date(ctx.now()).toISOString();
   const why =
-    `${when}: queueing ${seg.name} would pass queue_max_bytes (${max}): ${formatBytes(bytes)} already queued; ` + `slave not delivered to: ${reason}\n`;
+    `${when}: queueing ${seg.name} would pass queue_max_bytes (${max}): ${humanBytes(bytes)} already queued; ` + `slave not delivered to: ${reason}\n`;
   let dropped;
   try {
     dropped = await ctx.store.drop(s.name, why);

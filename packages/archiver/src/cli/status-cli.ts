@@ -2,6 +2,7 @@
  * --status output: a table for people, `--json` for machines, `--nagios` as one plugin line for
  * the whole cluster (exit 0-3). Errors of the arguments or the ini are UNKNOWN with --nagios.
  */
+import { humanBytes } from '@pitrtools/core/bytes';
 import { loadConfig } from '@pitrtools/core/config/load';
 import { createLogger } from '@pitrtools/core/log';
 import { assertNotRoot } from '@pitrtools/core/root-guard';
@@ -27,9 +28,6 @@ export function clusterResult(r: ClusterStatus): NagiosResult {
   for (const x of r.slots) if (x.heldBytes !== null) perf.push(`'slot_held_${x.slotName}'=${x.heldBytes}B;;;0`);
   return nagiosResult('PITR_CLUSTER', r.state, r.summary, perf);
 }
-
-/** Bytes for people, in MiB with one decimal. */
-const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 
 /** Columns padded to their widest cell. */
 function table(head: string[], rows: string[][]): string[] {
@@ -80,7 +78,7 @@ export function formatStatusTable(r: ClusterStatus): string {
           ? 'DROPPED (needs -B)'
           : s.queue.files === 0
             ? 'empty'
-            : `${s.queue.files} files, ${mib(s.queue.bytes)}, oldest ${s.queue.oldestAgeS} s`,
+            : `${s.queue.files} files, ${humanBytes(s.queue.bytes)}, oldest ${s.queue.oldestAgeS} s`,
         s.standby ? `${s.standby.status}${s.standby.text ? ` - ${s.standby.text}` : ''}` : '-',
       ]),
     ),
@@ -110,7 +108,7 @@ export function formatStatusTable(r: ClusterStatus): string {
           x.slotType,
           x.active ? 'yes' : 'NO',
           x.restartLsn ?? '-',
-          x.heldBytes === null ? '-' : mib(x.heldBytes),
+          x.heldBytes === null ? '-' : humanBytes(x.heldBytes),
           x.walStatus ?? '-',
         ]),
       ),

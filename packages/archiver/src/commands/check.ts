@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
-import { formatBytes } from '@pitrtools/core/config/values';
+import { humanBytes } from '@pitrtools/core/bytes';
 import { PitrError } from '@pitrtools/core/errors';
 import { DIR_NOT_PRIVATE } from '@pitrtools/core/fs/ownership';
 import { NAGIOS, nagiosResult, nagiosText, worseState, type NagiosResult, type NagiosState } from '@pitrtools/core/nagios';
@@ -113,7 +113,7 @@ export async function checkCommand(o: CheckOptions): Promise<CheckReport> {
     if (scan.detached !== undefined) flag('CRITICAL', `${s.name} dropped, needs a new base backup and --reset-slave`);
     for (const name of conflicts) flag('CRITICAL', `${s.name} holds a different ${name}`);
     if (scan.files.length > 0) {
-      const what = `${s.name}: ${scan.files.length} queued (${formatBytes(bytes)}), oldest ${oldestAgeS}s`;
+      const what = `${s.name}: ${scan.files.length} queued (${humanBytes(bytes)}), oldest ${oldestAgeS}s`;
       let state: NagiosState = 'OK';
       if (thresholds.warnBytes !== null && bytes >= thresholds.warnBytes) state = 'WARNING';
       if (oldestAgeS > thresholds.warnAgeS) state = 'WARNING';

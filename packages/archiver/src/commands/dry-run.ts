@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves } from '@pitrtools/core/config/ssh-targets';
-import { formatBytes } from '@pitrtools/core/config/values';
+import { humanBytes } from '@pitrtools/core/bytes';
 import type { Logger } from '@pitrtools/core/log';
 import { fsQueueStore } from '../adapters/fs-queue-store.js';
 import { oneShotLink } from '../adapters/ssh-link.js';
@@ -27,7 +27,7 @@ export interface DryRunOptions {
 export async function dryRunCommand(o: DryRunOptions): Promise<string[]> {
   const c = o.config;
   const seg = await resolveSegment(o.file, c.pgdata, fsp);
-  const lines = [`would archive ${seg.path} (${formatBytes(seg.size)}) to ${c.slaves.length} slaves`];
+  const lines = [`would archive ${seg.path} (${humanBytes(seg.size)}) to ${c.slaves.length} slaves`];
   if (c.state === 'offline') {
     return [...lines, 'state is offline: the real run would refuse (exit 3) and run notify_warning once for this offline period'];
   }
@@ -41,7 +41,7 @@ export async function dryRunCommand(o: DryRunOptions): Promise<string[]> {
       if (scan?.detached !== undefined) out.push(`${head} detached (queue dropped); would try to deliver, best effort, not counted`);
       const queued = scan?.files ?? [];
       const bytes = queued.reduce((n, f) => n + f.size, 0);
-      if (queued.length > 0) out.push(`${head} ${queued.length} queued segments (${formatBytes(bytes)}) would go first, for at most ${c.queue_drain_budget}s`);
+      if (queued.length > 0) out.push(`${head} ${queued.length} queued segments (${humanBytes(bytes)}) would go first, for at most ${c.queue_drain_budget}s`);
       const link = (o.link ?? ((t) => oneShotLink(t, c.ssh_debug, o.log)))(s);
       try {
         const there = await (await link.get()).stat(seg.name);
@@ -55,7 +55,7 @@ export async function dryRunCommand(o: DryRunOptions): Promise<string[]> {
         const max = c.queue_max_bytes;
         out.push(
           max !== null && bytes + seg.size > max
-            ? `${head} unreachable (${remoteReason(err)}); queueing would pass queue_max_bytes (${formatBytes(max)}): the queue would be dropped`
+            ? `${head} unreachable (${remoteReason(err)}); queueing would pass queue_max_bytes (${humanBytes(max)}): the queue would be dropped`
             : `${head} unreachable (${remoteReason(err)}); would queue ${into}`,
         );
       } finally {

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { resolveSlaves, type SlaveTarget } from '@pitrtools/core/config/ssh-targets';
-import { formatBytes } from '@pitrtools/core/config/values';
+import { humanBytes } from '@pitrtools/core/bytes';
 import { errorMessage, PitrError } from '@pitrtools/core/errors';
 import type { Logger } from '@pitrtools/core/log';
 import { codecFor, formatCompress } from '@pitrtools/core/compress';
@@ -175,7 +175,7 @@ export async function validateCommand(o: { config: ArchiverConfig; log: Logger; 
     else
       lines.push({
         level: 'INFO',
-        text: `queue ${c.l_archivedir}/${t.name}: ${scan.files.length === 0 ? 'empty' : `${scan.files.length} segments (${formatBytes(bytes)})`}`,
+        text: `queue ${c.l_archivedir}/${t.name}: ${scan.files.length === 0 ? 'empty' : `${scan.files.length} segments (${humanBytes(bytes)})`}`,
       });
   }
   const pid = await runningDaemon(c.l_archivedir);

@@ -7,6 +7,7 @@
  * and on the abort signal (SIGTERM/SIGINT).
  */
 import { join } from 'node:path';
+import { humanBytes } from '@pitrtools/core/bytes';
 import type { ArchiverConfig } from '@pitrtools/core/config/config-types';
 import { ExitCode, PitrError, errorMessage } from '@pitrtools/core/errors';
 import { removeStaleTemps } from '@pitrtools/core/fs/atomic';
@@ -161,7 +162,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       if (stop.signal.aborted) resolve();
       stop.signal.addEventListener('abort', () => resolve());
     });
-    const peak = `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`;
+    const peak = `peak RSS ${humanBytes(process.resourceUsage().maxRSS * 1024)}`;
     log.info(`cmd_queue stopping (${markers ? `${markers.written} proof markers written, ` : ''}${peak})`);
     return refused ? refused.exitCode : ExitCode.OK;
   } finally {

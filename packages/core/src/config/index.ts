@@ -16,4 +16,4 @@ export { parseSlaveEntry, slaveQueueName, type SlaveEntry } from './slaves.js';
 export { resolveMaster, resolveSlaves, type SlaveTarget, type SshTarget } from './ssh-targets.js';
 export { parseTablespaceMapping, type TablespaceMapping } from './tablespace-mapping.js';
 export { parseConfig } from './validate.js';
-export { formatBytes, parseBool, parseBytes, parseSeconds, type ConfigEnv } from './values.js';
+export { parseBool, parseBytes, parseSeconds, type ConfigEnv } from './values.js';

@@ -12,7 +12,8 @@ import { rsyncCompression, rsyncCompressionNotice } from './rsync-flags.js';
 import type { Notice, Role } from './schema.js';
 import { readSlaveSections } from './slave-sections.js';
 import { didYouMean } from './suggest.js';
-import { formatBytes, type ConfigEnv } from './values.js';
+import { humanBytes } from '../bytes.js';
+import type { ConfigEnv } from './values.js';
 
 /**
  * [default] or [Default] is not [DEFAULT]: section names are case-sensitive, as in Python's
@@ -109,7 +110,7 @@ function checkOrder(doc: IniDocument, schema: RoleSchema, values: Record<string,
         const [a, b] = [values[lo], values[hi]];
         if (typeof a !== 'number' || typeof b !== 'number' || a <= b) continue;
         const spec = schema.keys.find((k) => k.name === lo)!;
-        const show = (n: number): string => (spec.type === 'bytes' ? formatBytes(n) : `${n}s`);
+        const show = (n: number): string => (spec.type === 'bytes' ? humanBytes(n) : `${n}s`);
         const blame = sources[lo] !== undefined ? lo : hi;
         throw new ConfigError(
           ConfigCode.BAD_VALUE,

@@ -137,17 +137,3 @@ function inRange(spec: KeySpec, text: string, r: Parsed<number | null>, unit: st
   if (spec.max !== undefined && r.value > spec.max) return { error: `'${text}' is above the maximum of ${spec.max}${unit}` };
   return r;
 }
-
-/** A byte count the way people write it: the largest unit that divides it exactly (16MB, 1536kB). */
-export function formatBytes(n: number | null): string {
-  if (n === null) return 'unlimited';
-  for (const [unit, f] of [
-    ['TB', 1024 ** 4],
-    ['GB', 1024 ** 3],
-    ['MB', 1024 ** 2],
-    ['kB', 1024],
-  ] as const) {
-    if (n >= f && n % f === 0) return `${n / f}${unit}`;
-  }
-  return String(n);
-}

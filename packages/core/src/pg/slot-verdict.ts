@@ -4,6 +4,7 @@
  * grows without end until the master's disk is full, unless max_slot_wal_keep_size (PostgreSQL 13+)
  * cuts it off (wal_status 'lost': the standby then needs the archive or a new base backup).
  */
+import { humanBytes } from '../bytes.js';
 import type { SlotInfo } from './slots.js';
 
 /** Byte limits; null = not checked. */
@@ -36,18 +37,6 @@ export interface JudgeOptions {
   limits: SlotLimits;
   /** This standby's own slot (use_replication_slots): its absence is CRITICAL. */
   own?: string | undefined;
-}
-
-/** `1073741824` -> `1.0 GiB`, for messages. */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /**

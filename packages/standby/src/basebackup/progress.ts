@@ -2,6 +2,7 @@
  * Progress of -B: on a TTY one line redrawn in place (bytes, rate, ETA); otherwise nothing until
  * the summary line. Formatting is pure; the writer is handed in.
  */
+import { humanBytes } from '@pitrtools/core/bytes';
 
 /** Where progress goes: a TTY stream, or nothing. */
 export interface ProgressSink {
@@ -9,24 +10,12 @@ export interface ProgressSink {
   write(text: string): void;
 }
 
-/** One progress line, e.g. "-B: 312 MB of 1.0 GB (30%), 152 MB/s, ETA 5 s". */
+/** One progress line, e.g. "-B: 312.0 MiB of 1.0 GiB (30%), 152.0 MiB/s, ETA 5 s". */
 export function progressLine(done: number, total: number, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
   const pct = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 100;
   const eta = rate > 0 && total > done ? `, ETA ${formatDuration(((total - done) / rate) * 1000)}` : '';
   return `-B: ${humanBytes(done)} of ${humanBytes(total)} (${pct}%), ${humanBytes(Math.round(rate))}/s${eta}`;
-}
-
-/** 1536 → "1.5 kB", 3221225472 → "3.0 GB" (1024-based, as PostgreSQL's units). */
-export function humanBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** 850 ms → "0.9 s", 75 s → "1 min 15 s". */

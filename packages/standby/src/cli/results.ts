@@ -3,7 +3,8 @@
  * (commands/*.ts), this file turns it into the words people read; --json prints the data itself.
  * The only place the result lines are worded (e2e tests match them).
  */
-import { formatDuration, humanBytes } from '../basebackup/progress.js';
+import { humanBytes } from '@pitrtools/core/bytes';
+import { formatDuration } from '../basebackup/progress.js';
 import type { BackupSetResult } from '../commands/backup-set.js';
 import type { BasebackupResult } from '../commands/basebackup.js';
 import type { FailoverResult } from '../commands/failover.js';

@@ -4,6 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { humanBytes } from '@pitrtools/core/bytes';
 import { hasNeededWal, lastOfRun, segmentNames } from '../catalogue/recoverable.js';
 import { listSets, type BackupSetMeta } from '../catalogue/sets.js';
 import type { Ctx } from '../context.js';
@@ -76,13 +77,12 @@ async function listing(ctx: Ctx, full: string, s: BackupSetMeta, archived: Reado
 /** The listing as a table for people. */
 export function renderBackups(rows: readonly BackupListing[], full: string): string {
   if (rows.length === 0) return `No backup sets in ${full} (take one with cmd_standby -C <ini> --backup)`;
-  const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
   const t = (iso: string | null): string => (iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
   const lines = rows.map((r) => [
     r.label,
     `${r.timeline}`,
     `${r.start_lsn}-${r.stop_lsn}`,
-    mb(r.bytes),
+    humanBytes(r.bytes),
     `${(r.duration_ms / 1000).toFixed(0)}s`,
     r.source,
     r.verified === null ? 'no' : r.verified ? 'yes' : 'FAILED',

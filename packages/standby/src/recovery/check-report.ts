@@ -8,7 +8,8 @@
  * cut off from the master, which is exactly when the check must not say OK.
  */
 import { nagiosJson, nagiosResult, nagiosText, type NagiosResult } from '@pitrtools/core/nagios';
-import { humanBytes, judgeSlots, type SlotLimits } from '@pitrtools/core/pg/slot-verdict';
+import { humanBytes } from '@pitrtools/core/bytes';
+import { judgeSlots, type SlotLimits } from '@pitrtools/core/pg/slot-verdict';
 import type { SlotInfo } from '@pitrtools/core/pg/slots';
 
 /** The WAL receiver as pg_stat_wal_receiver shows it (streaming standbys only). */
