@@ -35,7 +35,7 @@ import type { Ctx } from './context.js';
 import { EPILOG, GROUPS, STANDBY_OPTIONS, USAGE } from './cli-options.js';
 import { standbyVersion } from './version.js';
 import { checkJson, renderNagios, renderStatus, unknownReport, type CheckReport } from './recovery/check-report.js';
-import { masterSshTarget } from './master-link.js';
+import { describeMaster, masterSshTarget } from './master-link.js';
 import { parsePatroniArgs } from './patroni-args.js';
 import { parseTargetTime } from './recovery/target-time.js';
 
@@ -309,7 +309,7 @@ async function runStatus(f: Flags): Promise<number> {
 /** Where the ini says the master is, as --status prints it. */
 function masterWhere(config: Ctx['config']): string {
   const t = masterSshTarget(config);
-  return `PostgreSQL ${config.master_local_ip}:${config.port} via ssh ${t.user}@${t.host}:${t.port}`;
+  return describeMaster(config.master_local_ip, config.port, `${t.user}@${t.host}:${t.port}`);
 }
 
 async function runCheck(f: Flags): Promise<number> {

@@ -26,6 +26,11 @@ export interface LinkOptions {
   timeoutMs?: number;
 }
 
+/** The master as messages name it: "PostgreSQL 127.0.0.1:5432 via ssh postgres@db1:22" (--follow, --check, --status, -P --json). */
+export function describeMaster(pgHost: string, pgPort: number, sshEndpoint: string): string {
+  return `PostgreSQL ${pgHost}:${pgPort} via ssh ${sshEndpoint}`;
+}
+
 /** core's pg client, loaded on first use (see openMasterLink). */
 function loadPgClient(): Promise<typeof import('@pitrtools/core/pg/client')> {
   return import('@pitrtools/core/pg/client');
@@ -50,7 +55,7 @@ export async function openMasterLink(config: StandbyConfig, log: Logger, o: Link
   pgClient.catch(() => undefined);
   const ssh = await connecting;
   const host = config.master_local_ip;
-  const where = `master PostgreSQL ${host}:${config.port} via ssh ${ssh.endpoint}`;
+  const where = `master ${describeMaster(host, config.port, ssh.endpoint)}`;
   try {
     const { connectPg } = await pgClient;
     const pg = await connectPg({

@@ -51,7 +51,7 @@ export interface FollowResult {
   timeline: number;
   /** 'streaming' (pg_stat_wal_receiver) or 'archive' (a restored segment of the timeline). */
   via: 'streaming' | 'archive';
-  /** "master PostgreSQL host:port via ssh user@host:port". */
+  /** "PostgreSQL host:port via ssh user@host:port" (the link's where without "master "). */
   master: string;
 }
 
