@@ -55,6 +55,14 @@ after(cleanupAll);
 describe('-B from a running standby', () => {
   test('waits for the WAL in archivedir, then the copy starts and has the row written before the backup', async () => {
     assert.equal(await source.scalar('SELECT pg_is_in_recovery()'), true);
+    // -P against it: it answers (exit 0, a standby may copy from a standby), and a WARNING says it is in recovery.
+    const p = await runCmd(['-C', env.ini, '-P']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^Got response from the master \(PostgreSQL [\d.]+\)$/m);
+    assert.match(p.stderr, /WARNING: the master PostgreSQL 127\.0\.0\.1:\d+ via ssh \S+ is in recovery: it is a standby, not a master/);
+    const pj = await runCmd(['-C', env.ini, '-P', '--json']);
+    assert.equal(pj.code, 0, pj.stderr);
+    assert.equal((JSON.parse(pj.stdout) as { inRecovery: boolean }).inRecovery, true);
     const ctx = ctxFor(env);
     await initStandby(ctx);
     // While -B waits, the DBA's part (docs/cmd_standby.md): finish the segment holding the stop

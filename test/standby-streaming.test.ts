@@ -137,10 +137,12 @@ describe('-P', () => {
     // The version as PostgreSQL names it (15.18), not server_version_num (150018).
     const name = String(await env.master.scalar('SHOW server_version')).split(' ')[0]!;
     assert.equal(ok.stdout.trim(), `Got response from the master (PostgreSQL ${name})`);
+    assert.doesNotMatch(ok.stderr, /WARNING/);
     const js = await runCmd(['-C', env.ini, '-P', '--json']);
     assert.equal(js.code, 0, js.stderr);
-    const parsed = JSON.parse(js.stdout) as { version: string; master: string };
+    const parsed = JSON.parse(js.stdout) as { version: string; master: string; inRecovery: boolean };
     assert.equal(parsed.version, name);
+    assert.equal(parsed.inRecovery, false);
     assert.match(parsed.master, /^PostgreSQL 127\.0\.0\.1:\d+ via ssh /);
     await env.sshd.stop();
     try {

@@ -18,8 +18,25 @@ function ctx(): Ctx & { log: ReturnType<typeof memoryLogger> } {
 }
 
 test('a master that answers: its version as PostgreSQL names it, nothing printed by the command', async () => {
-  const f = fakeLink(async () => ({ rows: [{ '?column?': 1 }] }));
-  assert.deepEqual(await pingMaster(ctx(), f.link), { version: '15.18' });
+  const f = fakeLink(async () => [{ in_recovery: false }]);
+  const c = ctx();
+  assert.deepEqual(await pingMaster(c, f.link), { version: '15.18', inRecovery: false });
+  assert.equal(f.closed(), 1);
+  assert.deepEqual(c.log.messages, []);
+});
+
+test('a server in recovery answers too: exit 0 (a standby may copy from a standby), inRecovery and one WARNING naming it', async () => {
+  const f = fakeLink(async (sql) => {
+    assert.match(sql, /pg_is_in_recovery\(\)/);
+    return [{ in_recovery: true }];
+  });
+  const c = ctx();
+  assert.deepEqual(await pingMaster(c, f.link), { version: '15.18', inRecovery: true });
+  assert.deepEqual(
+    c.log.messages.map(([lvl]) => lvl),
+    ['WARNING'],
+  );
+  assert.match(c.log.messages[0]![1], /^the fake master is in recovery: it is a standby, not a master\. .*master_public_ip and port/);
   assert.equal(f.closed(), 1);
 });
 
