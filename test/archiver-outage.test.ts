@@ -52,7 +52,7 @@ test('slave down during a burst: success for PostgreSQL, queued in WAL order, on
   assert.equal(ok.code, 0, ok.stdout);
   assert.match(
     ok.stdout,
-    new RegExp(`^PITR_ARCHIVER OK - ${dead.name}: ${queued} queued \\(${queued * 16}MB\\), oldest \\d+s \\| .*'queue_files_${dead.name}'=${queued};;;0`),
+    new RegExp(`^PITR_ARCHIVER OK - ${dead.name}: ${queued} queued \\(${queued * 16}\\.0 MiB\\), oldest \\d+s \\| .*'queue_files_${dead.name}'=${queued};;;0`),
   );
   const warn = await env.run(['-C', env.ini, '--check', '-w', '0']);
   assert.equal(warn.code, 1, warn.stdout);
