@@ -3,7 +3,7 @@
 # Servers (initdb/pg_ctl, sshd) and our own commands refuse root, so when started as root the
 # suite runs as the unprivileged user that scripts/setup.sh prepares (default: pitr).
 # Arguments are passed to scripts/run-tests.mjs (test file filters, --unit, --e2e).
-# PITR_PG_VERSIONS (default 14,15,16,17,18: the whole matrix, about 30 minutes on 2 cores) picks the
+# PITR_PG_VERSIONS (default 14,15,16,17,18: the whole matrix, 11-25 minutes on 2 cores) picks the
 # PostgreSQL majors of the end-to-end tests; npm run test:quick uses 15 and 18.
 set -euo pipefail
 cd "$(dirname "$0")/.."
