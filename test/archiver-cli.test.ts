@@ -305,7 +305,7 @@ describe('-n, --install-helpers, --help, usage errors', () => {
 
   test('usage and config errors: one line, exit 2; for --check: UNKNOWN, exit 3', async () => {
     const cases: Array<[string[], number, RegExp]> = [
-      [['-C', env.ini, '-F', 'x', '-I'], 2, /choose one of --file, --init/],
+      [['-C', env.ini, '-F', 'x', '-I'], 2, /choose one action, not -F and -I/],
       [['-C', env.ini, '--json'], 2, /--json goes with --check/],
       [['-C', env.ini, '-n'], 2, /-n\/--dry-run goes with -F/],
       [['-C', join(env.dir, 'missing.ini'), '-F', 'pg_wal/000000010000000000000001'], 2, /missing\.ini/],

@@ -98,7 +98,7 @@ describe('--stop', () => {
     for (const [args, msg] of [
       [['--restart'], /--restart goes with --setup/],
       [['--remove'], /--remove goes with --stop/],
-      [['--setup', '--stop'], /choose one of --setup, --stop/],
+      [['--setup', '--stop'], /choose one action, not --setup and --stop/],
     ] as const) {
       const u = await env.run(['-C', env.ini, ...args]);
       assert.equal(u.code, 2, u.stdout + u.stderr);

@@ -117,7 +117,9 @@ function seconds(flag: string, text: string | undefined): number | undefined {
 
 async function run(a: Args): Promise<number> {
   const actions = ['file', 'init', 'setup', 'stop', 'check', 'status', 'reset-slave', 'install-helpers'].filter((k) => a[k] !== undefined && a[k] !== false);
-  if (actions.length > 1) throw new PitrError('USAGE', `choose one of ${actions.map((k) => `--${k}`).join(', ')}`);
+  // The words cmd_standby uses for two actions (its cli/choose-action.ts), with the short flag where there is one.
+  const named = (k: string): string => ({ file: '-F', init: '-I' })[k] ?? `--${k}`;
+  if (actions.length > 1) throw new PitrError('USAGE', `choose one action, not ${actions.map(named).join(' and ')}`);
   if (a['dry-run'] && a.file === undefined) throw new PitrError('USAGE', '-n/--dry-run goes with -F');
   for (const k of ['warn-age', 'crit-age']) {
     if (a[k] !== undefined && a[k] !== false && !a.check) throw new PitrError('USAGE', `--${k} goes with --check`);
