@@ -168,7 +168,8 @@ export async function backupSet(ctx: Ctx, o: BackupSetOptions = {}): Promise<Bac
   // The WAL from start to stop reaches archivedir through the master's archive_command (pg_backup_stop
   // waited for the stop segment's): without it (archive_mode off, this standby not among the slaves,
   // its queue not drained yet) the set cannot be restored, and must not push out one that can.
-  const walComplete = hasNeededWal(meta, segmentNames(await listArchive(ctx.config.archivedir).catch(() => [])));
+  const archived = await listArchive(ctx.config.archivedir).catch((): string[] => []);
+  const walComplete = hasNeededWal(meta, segmentNames(archived));
   if (!walComplete) {
     ctx.log.warning(
       `${ctx.config.archivedir} does not hold the WAL set ${meta.label} needs (${meta.start_wal} to ${meta.stop_wal}): it cannot be restored until it does, ` +
@@ -176,7 +177,7 @@ export async function backupSet(ctx: Ctx, o: BackupSetOptions = {}): Promise<Bac
     );
   }
   const retention: RetentionResult = walComplete
-    ? await applyRetention(ctx, full)
+    ? await applyRetention(ctx, full, archived)
     : {
         keepBackups: ctx.config.keep_backups,
         removedSets: [],
@@ -186,8 +187,11 @@ export async function backupSet(ctx: Ctx, o: BackupSetOptions = {}): Promise<Bac
   return { meta, dir: full, copy: r, walComplete, ...retention };
 }
 
-/** keep_backups after a completed set: the oldest sets beyond it go, then the archived WAL that neither a kept set nor the copy in pgdata needs. */
-export async function applyRetention(ctx: Ctx, full: string): Promise<RetentionResult> {
+/**
+ * keep_backups after a completed set: the oldest sets beyond it go, then the archived WAL that neither a kept set nor the
+ * copy in pgdata needs. `archived`: archivedir's names when the caller has just listed it (else it is listed here).
+ */
+export async function applyRetention(ctx: Ctx, full: string, archived?: readonly string[]): Promise<RetentionResult> {
   const sets = await listSets(full);
   const victims = setsBeyond(sets, ctx.config.keep_backups);
   for (const v of victims) {
@@ -202,7 +206,7 @@ export async function applyRetention(ctx: Ctx, full: string): Promise<RetentionR
   // Nor what the standby's own copy in pgdata still needs (a cold copy not yet started, or one lagging behind).
   const copyNeeds = kept.length ? await copyNeedsFrom(ctx.config.pgdata, kept[0]!.wal_segment_size) : undefined;
   const floor = setsFloor === undefined ? undefined : lowerCutoff(setsFloor, copyNeeds?.slice(8, 24));
-  const removedWal = floor === undefined ? [] : walBelowFloor(await listArchive(ctx.config.archivedir), floor).sort();
+  const removedWal = floor === undefined ? [] : walBelowFloor(archived ?? (await listArchive(ctx.config.archivedir)), floor).sort();
   await removeArchived(ctx.config.archivedir, removedWal);
   const oldest = kept.find((s) => s.start_wal.slice(8, 24) === floor);
   const keptFrom = oldest ? { wal: oldest.start_wal, set: oldest.label } : copyNeeds !== undefined ? { wal: copyNeeds, pgdata: ctx.config.pgdata } : undefined;
